@@ -1,0 +1,513 @@
+#!/usr/bin/env python3
+"""Local AWS emulator for ssm-keeper: the pinned moto server, corrected where it deviates from AWS.
+
+ssm-keeper must behave exactly as against AWS, so deviations of moto are fixed here, never in the
+product. Every patch checks that the code it replaces is still what it was written against and
+refuses to start otherwise (a newer moto must be re-checked by a person, not silently mis-patched).
+
+Fixes (details in docs/emulator.md):
+  1. S3 bucket policy conditions are evaluated with AWS semantics (aws:SecureTransport,
+     s3:x-amz-server-side-encryption, ...); a statement whose condition does not hold is neutral;
+     a denial answers AccessDenied as AWS does.
+  2. GetBucketVersioning answers with the root element VersioningConfiguration.
+  3. DescribeParameters honours MaxResults (1..50, default 10).
+  4. Connections are kept alive (HTTP/1.1), as AWS does.
+
+Serves the same state over TLS (with a locally generated CA) and, for tests of the
+DenyInsecureConnections statement, over plain HTTP on a second port.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextvars
+import datetime
+import fnmatch
+import inspect
+import ipaddress
+import json
+import os
+import signal
+import socket
+import ssl
+import sys
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+PINNED_MOTO = "5.2.5"
+
+
+class PatchTargetMoved(RuntimeError):
+    """The moto code a patch replaces is not what the patch was written against."""
+
+
+def require_source(obj, *snippets: str) -> None:
+    source = inspect.getsource(obj)
+    for snippet in snippets:
+        if snippet not in source:
+            raise PatchTargetMoved(
+                f"{obj.__module__}.{obj.__qualname__} no longer contains {snippet!r}: "
+                f"re-check emulator/launch.py against this moto version"
+            )
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. Bucket policy conditions
+# ---------------------------------------------------------------------------------------------
+
+_request_context: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
+    "ssm_keeper_request_context", default=None
+)
+
+
+def _as_list(value):
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _wildcard_match(pattern: str, value: str) -> bool:
+    # IAM wildcards: * any run, ? one character; fnmatch's [] classes do not exist in IAM.
+    escaped = pattern.replace("[", "[[]")
+    return fnmatch.fnmatchcase(value, escaped)
+
+
+def _principal_matches(principal) -> bool:
+    # Every request to the emulator comes from the one test account; "*" and AWS principals match.
+    return principal is not None
+
+
+def _condition_holds(operator: str, key_values: dict, context: dict) -> bool:
+    if_exists = operator.endswith("IfExists")
+    base = operator[: -len("IfExists")] if if_exists else operator
+    for key, expected in key_values.items():
+        expected = [str(v) for v in _as_list(expected)]
+        actual = context.get(key.lower())
+        if base == "Null":
+            want_absent = expected[0].lower() == "true"
+            if (actual is None) != want_absent:
+                return False
+            continue
+        if actual is None:
+            # AWS: a negated operator matches a missing key; any other operator does not,
+            # unless it is an ...IfExists operator.
+            if base.startswith("StringNot") or if_exists:
+                continue
+            return False
+        if base == "StringEquals":
+            ok = actual in expected
+        elif base == "StringNotEquals":
+            ok = actual not in expected
+        elif base == "StringEqualsIgnoreCase":
+            ok = actual.lower() in [e.lower() for e in expected]
+        elif base == "StringNotEqualsIgnoreCase":
+            ok = actual.lower() not in [e.lower() for e in expected]
+        elif base == "StringLike":
+            ok = any(_wildcard_match(e, actual) for e in expected)
+        elif base == "StringNotLike":
+            ok = not any(_wildcard_match(e, actual) for e in expected)
+        elif base == "Bool":
+            ok = actual.lower() in [e.lower() for e in expected]
+        else:
+            raise NotImplementedError(
+                f"bucket policy condition operator {operator} is not emulated (emulator/launch.py)"
+            )
+        if not ok:
+            return False
+    return True
+
+
+def evaluate_bucket_policy(policy: dict, action: str, resource: str, context: dict) -> str:
+    """AWS policy evaluation for one request: 'DENIED', 'PERMITTED' or 'NEUTRAL'."""
+    permitted = False
+    for statement in _as_list(policy.get("Statement")):
+        actions = _as_list(statement.get("Action"))
+        if not any(_wildcard_match(a.lower(), action.lower()) for a in actions):
+            continue
+        resources = _as_list(statement.get("Resource"))
+        if not any(_wildcard_match(r, resource) for r in resources):
+            continue
+        if not _principal_matches(statement.get("Principal")):
+            continue
+        conditions = statement.get("Condition") or {}
+        if not all(_condition_holds(op, kv, context) for op, kv in conditions.items()):
+            continue  # AWS: the statement does not apply
+        if statement.get("Effect") == "Deny":
+            return "DENIED"
+        if statement.get("Effect") == "Allow":
+            permitted = True
+    return "PERMITTED" if permitted else "NEUTRAL"
+
+
+def _context_from(request, full_url: str) -> dict:
+    headers = request.headers
+    context = {"aws:securetransport": "true" if urlparse(full_url).scheme == "https" else "false"}
+    sse = headers.get("x-amz-server-side-encryption")
+    if sse is not None:
+        context["s3:x-amz-server-side-encryption"] = sse
+    return context
+
+
+ACCESS_DENIED_XML = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    "<Error><Code>AccessDenied</Code><Message>Access Denied by bucket policy</Message>"
+    "<RequestId>emulator</RequestId></Error>"
+)
+
+
+def patch_bucket_policy_conditions() -> None:
+    from moto.iam.access_control import PermissionResult
+    from moto.s3.models import FakeBucket
+    from moto.s3.responses import S3Response
+
+    require_source(FakeBucket.get_permission, "IAMPolicy(self.policy.decode())", "is_action_permitted(action, resource)")
+    require_source(S3Response._key_response, "bucket.get_permission(action, resource)", "return 403, {}, \"\"")
+    require_source(S3Response.key_response, "self._key_response(request, full_url)")
+    require_source(S3Response.bucket_response, "self._bucket_response(request, full_url)")
+
+    def get_permission(self, action: str, resource: str):
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        context = _request_context.get()
+        if context is None:
+            raise RuntimeError("bucket policy evaluated outside a request (emulator/launch.py)")
+        verdict = evaluate_bucket_policy(json.loads(self.policy.decode()), action, resource, context)
+        if verdict == "DENIED":
+            context["denied"] = True
+        return getattr(PermissionResult, verdict)
+
+    original_key_response = S3Response._key_response
+    original_bucket_response = S3Response._bucket_response
+
+    def _key_response(self, request, full_url):
+        token = _request_context.set(_context_from(request, full_url))
+        try:
+            result = original_key_response(self, request, full_url)
+            context = _request_context.get()
+            if context.get("denied") and isinstance(result, tuple) and result[0] == 403 and not result[2]:
+                return 403, {"Content-Type": "application/xml"}, ACCESS_DENIED_XML
+            return result
+        finally:
+            _request_context.reset(token)
+
+    def _bucket_response(self, request, full_url):
+        token = _request_context.set(_context_from(request, full_url))
+        try:
+            return original_bucket_response(self, request, full_url)
+        finally:
+            _request_context.reset(token)
+
+    FakeBucket.get_permission = get_permission
+    S3Response._key_response = _key_response
+    S3Response._bucket_response = _bucket_response
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. GetBucketVersioning root element
+# ---------------------------------------------------------------------------------------------
+
+def patch_bucket_versioning_root() -> None:
+    from moto.s3.responses import S3Response
+
+    require_source(S3Response.get_bucket_versioning, 'self.data["Action"] = "GetBucketVersioning"')
+    original = S3Response.get_bucket_versioning
+
+    def get_bucket_versioning(self):
+        status, headers, body = original(self)
+        if isinstance(body, bytes):
+            body = body.decode()
+        body = body.replace("<GetBucketVersioningResponse", "<VersioningConfiguration").replace(
+            "</GetBucketVersioningResponse>", "</VersioningConfiguration>"
+        )
+        return status, headers, body
+
+    S3Response.get_bucket_versioning = get_bucket_versioning
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. DescribeParameters MaxResults
+# ---------------------------------------------------------------------------------------------
+
+def patch_describe_parameters_page_size() -> None:
+    from moto.core.responses import ActionResult
+    from moto.ssm.exceptions import ValidationException
+    from moto.ssm.responses import SimpleSystemManagerResponse
+
+    require_source(
+        SimpleSystemManagerResponse.describe_parameters,
+        "page_size = 10",
+        "self.ssm_backend.describe_parameters(filters, parameter_filters)",
+        "parameter.describe_response_object(False)",
+    )
+
+    def describe_parameters(self):
+        page_size = self._get_param("MaxResults") or 10
+        if not 1 <= int(page_size) <= 50:
+            raise ValidationException(
+                f"1 validation error detected: Value '{page_size}' at 'maxResults' failed to satisfy "
+                "constraint: Member must have value less than or equal to 50"
+            )
+        page_size = int(page_size)
+        filters = self._get_param("Filters")
+        parameter_filters = self._get_param("ParameterFilters")
+        token = self._get_param("NextToken")
+        if hasattr(token, "strip"):
+            token = token.strip()
+        start = int(token) if token else 0
+
+        result = self.ssm_backend.describe_parameters(filters, parameter_filters)
+        page = result[start : start + page_size]
+        response = {"Parameters": [p.describe_response_object(False) for p in page]}
+        if start + page_size < len(result):
+            response["NextToken"] = str(start + page_size)
+        return ActionResult(response)
+
+    SimpleSystemManagerResponse.describe_parameters = describe_parameters
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. Keep-alive
+# ---------------------------------------------------------------------------------------------
+
+def keep_alive_handler():
+    """werkzeug closes every connection because it cannot tell whether the application read the
+    whole request body. Reading each body completely before the application runs removes that
+    doubt, so the connection can stay open, as AWS keeps it."""
+    import io
+
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+    from werkzeug.serving import WSGIRequestHandler
+
+    import werkzeug.serving
+
+    require_source(
+        WSGIRequestHandler.run_wsgi,
+        'self.send_header("Connection", "close")',
+        "selector = selectors.DefaultSelector()",
+        "while selector.select(timeout=0.01):",
+    )
+    require_source(WSGIRequestHandler.make_environ, '"wsgi.input": self.rfile', "DechunkedInput")
+
+    class KeepAliveHandler(MotoRequestHandler):
+        protocol_version = "HTTP/1.1"
+        timeout = 120  # idle connections close after the SDK's pool has let them go (90 s)
+
+        def make_environ(self):
+            environ = super().make_environ()
+            if environ.get("wsgi.input_terminated"):
+                body = environ["wsgi.input"].read()  # de-chunked to the terminating chunk
+            else:
+                body = self.rfile.read(int(environ.get("CONTENT_LENGTH") or 0))
+            environ["wsgi.input"] = io.BytesIO(body)
+            return environ
+
+        def send_header(self, keyword, value):
+            if keyword.lower() == "connection" and value.lower() == "close":
+                if self.headers.get("Connection", "").lower() != "close":
+                    return  # the body was read whole: the connection can serve the next request
+            super().send_header(keyword, value)
+
+    class NothingLeftToDrain:
+        """After a response werkzeug reads whatever the socket holds, to discard an unread body;
+        on a kept-alive connection that would swallow the next request. Bodies are read whole
+        in make_environ, so there is never anything of this request left to discard."""
+
+        def register(self, *_):
+            pass
+
+        def select(self, timeout=None):
+            return []
+
+        def close(self):
+            pass
+
+    werkzeug.serving.selectors = type(
+        "selectors", (), {"DefaultSelector": NothingLeftToDrain, "EVENT_READ": 1}
+    )
+    return KeepAliveHandler
+
+
+# ---------------------------------------------------------------------------------------------
+# TLS material
+# ---------------------------------------------------------------------------------------------
+
+def ensure_certificates(state_dir: Path) -> tuple[Path, Path, Path]:
+    """A local CA and a server certificate for 127.0.0.1/localhost, made once per state dir."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    ca_pem, cert_pem, key_pem = state_dir / "ca.pem", state_dir / "server.pem", state_dir / "server-key.pem"
+    if ca_pem.exists() and cert_pem.exists() and key_pem.exists():
+        return ca_pem, cert_pem, key_pem
+    state_dir.mkdir(parents=True, exist_ok=True)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ssm-keeper local emulator CA")])
+    ca_cert = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    server_key = ec.generate_private_key(ec.SECP256R1())
+    server_cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+        .issuer_name(ca_name)
+        .public_key(server_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=825))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key_pem.write_bytes(
+        server_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    os.chmod(key_pem, 0o600)
+    cert_pem.write_bytes(server_cert.public_bytes(serialization.Encoding.PEM))
+    ca_pem.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    return ca_pem, cert_pem, key_pem
+
+
+# ---------------------------------------------------------------------------------------------
+# Serving
+# ---------------------------------------------------------------------------------------------
+
+def apply_patches() -> None:
+    import moto
+
+    if moto.__version__ != PINNED_MOTO:
+        raise PatchTargetMoved(f"moto {moto.__version__} installed, the launcher is written for {PINNED_MOTO}")
+    patch_bucket_policy_conditions()
+    patch_bucket_versioning_root()
+    patch_describe_parameters_page_size()
+
+
+def serve(host: str, tls_port: int, http_port: int, state_dir: Path, ready) -> None:
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import make_server
+
+    apply_patches()
+    ca_pem, cert_pem, key_pem = ensure_certificates(state_dir)
+    app = DomainDispatcherApplication(create_backend_app)
+    handler = keep_alive_handler()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(cert_pem), str(key_pem))
+    tls = make_server(host, tls_port, app, threaded=True, request_handler=handler, ssl_context=context)
+    plain = make_server(host, http_port, app, threaded=True, request_handler=handler)
+    os.environ.setdefault("MOTO_PORT", str(tls.server_port))
+    threading.Thread(target=plain.serve_forever, daemon=True).start()
+    ready(
+        {
+            "endpoint": f"https://{host}:{tls.server_port}",
+            "http_endpoint": f"http://{host}:{plain.server_port}",
+            "ca_bundle": str(ca_pem.resolve()),
+            "pid": os.getpid(),
+        }
+    )
+    tls.serve_forever()
+
+
+def watch_parent(parent_pid: int) -> None:
+    """Exit when the process that started us is gone (test runs must not leak servers)."""
+
+    def run():
+        while True:
+            try:
+                os.kill(parent_pid, 0)
+            except ProcessLookupError:
+                os._exit(0)
+            threading.Event().wait(1.0)
+
+    threading.Thread(target=run, daemon=True).start()
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="TLS port (0: any free port)")
+    parser.add_argument("--http-port", type=int, default=0, help="plain HTTP port (0: any free port)")
+    parser.add_argument("--state-dir", default=".emulator", help="where the CA and certificates live")
+    parser.add_argument("--exit-with-parent", type=int, default=0, metavar="PID")
+    parser.add_argument(
+        "--detach",
+        action="store_true",
+        help="run in the background; return once serving, printing the ready line",
+    )
+    args = parser.parse_args(argv)
+    state_dir = Path(args.state_dir)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+
+    if args.exit_with_parent:
+        watch_parent(args.exit_with_parent)
+
+    if not args.detach:
+        def ready(info):
+            print("READY " + json.dumps(info), flush=True)
+
+        serve(args.host, args.port, args.http_port, state_dir, ready)
+        return 0
+
+    state_dir.mkdir(parents=True, exist_ok=True)
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_fd)
+        os.setsid()
+        log = open(state_dir / "emulator.log", "ab", buffering=0)
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+
+        def ready(info):
+            (state_dir / "emulator.json").write_text(json.dumps(info))
+            os.write(write_fd, ("READY " + json.dumps(info) + "\n").encode())
+            os.close(write_fd)
+
+        try:
+            serve(args.host, args.port, args.http_port, state_dir, ready)
+        except BaseException as error:  # report the failure to the waiting parent
+            os.write(write_fd, f"FAILED {error!r}\n".encode())
+            raise
+        return 0
+
+    os.close(write_fd)
+    with os.fdopen(read_fd) as pipe:
+        line = pipe.readline().strip()
+    if not line.startswith("READY "):
+        print(f"emulator failed to start: {line or 'no answer'} (log: {state_dir / 'emulator.log'})", file=sys.stderr)
+        return 1
+    print(line, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except PatchTargetMoved as moved:
+        print(f"emulator: {moved}", file=sys.stderr)
+        sys.exit(3)

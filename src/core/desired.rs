@@ -1,0 +1,254 @@
+//! Stack + account id -> the resources the stack wants: per region a bucket and its
+//! parameter, and the metadata parameters in the SSM home region. Pure.
+
+use std::collections::BTreeMap;
+
+use super::model::{
+    BucketSettings, DesiredState, Encryption, LifecycleRule, ParameterState, PublicAccessBlock,
+    Resource, ResourceId,
+};
+use super::stack::{Stack, bucket_name};
+
+pub const MANAGED_BY: &str = "ssm-keeper";
+pub const LIFECYCLE_RULE_ID: &str = "delete-old-backups";
+
+/// `/jenkins/{env}/backup/` and the keys below it: the contract with the backup job.
+pub fn backup_prefix(environment: &str) -> String {
+    format!("/jenkins/{environment}/backup")
+}
+pub fn region_bucket_parameter(environment: &str, region: &str) -> String {
+    format!("{}/{region}/s3-bucket-name", backup_prefix(environment))
+}
+pub fn region_list_parameter(environment: &str) -> String {
+    format!("{}/region-list", backup_prefix(environment))
+}
+pub fn default_region_parameter(environment: &str) -> String {
+    format!("{}/default-region", backup_prefix(environment))
+}
+pub fn legacy_bucket_parameter(environment: &str) -> String {
+    format!("{}/s3-bucket-name", backup_prefix(environment))
+}
+
+/// The ARN partition of a region (`aws`, `aws-cn`, `aws-us-gov`).
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+/// The seeds' bucket policy: TLS only, and every upload encrypted with AES256.
+pub fn bucket_policy(bucket: &str, region: &str) -> serde_json::Value {
+    let arn = format!("arn:{}:s3:::{bucket}", partition(region));
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DenyInsecureConnections",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [arn, format!("{arn}/*")],
+                "Condition": { "Bool": { "aws:SecureTransport": "false" } }
+            },
+            {
+                "Sid": "DenyUnencryptedObjectUploads",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:PutObject",
+                "Resource": format!("{arn}/*"),
+                "Condition": { "StringNotEquals": { "s3:x-amz-server-side-encryption": "AES256" } }
+            }
+        ]
+    })
+}
+
+pub fn bucket_tags(bucket: &str, environment: &str, region: &str) -> BTreeMap<String, String> {
+    [
+        ("Name", bucket),
+        ("Environment", environment),
+        ("Region", region),
+        ("Purpose", "SSM Parameter Store Backup"),
+        ("DataClassification", "Confidential"),
+        ("ManagedBy", MANAGED_BY),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+pub fn bucket_settings(stack: &Stack, bucket: &str, region: &str) -> BucketSettings {
+    BucketSettings {
+        versioning: Some("Enabled".into()),
+        encryption: Some(Encryption {
+            algorithm: "AES256".into(),
+            kms_key_id: None,
+            bucket_key_enabled: true,
+        }),
+        lifecycle: Some(vec![LifecycleRule {
+            id: Some(LIFECYCLE_RULE_ID.into()),
+            enabled: true,
+            prefix: String::new(),
+            expiration_days: Some(stack.retention_days as i32),
+            noncurrent_expiration_days: Some(stack.noncurrent_retention_days as i32),
+            other: Vec::new(),
+        }]),
+        public_access_block: Some(PublicAccessBlock::ALL),
+        policy: Some(bucket_policy(bucket, region)),
+        tags: Some(bucket_tags(bucket, &stack.environment, region)),
+    }
+}
+
+/// Region -> bucket name, in the stack's region order (the seeds' `bucketMap`).
+pub fn bucket_map(stack: &Stack, account_id: &str) -> Vec<(String, String)> {
+    stack
+        .regions
+        .iter()
+        .map(|r| {
+            let name = bucket_name(&stack.project_name, &stack.environment, account_id, r);
+            (r.clone(), name)
+        })
+        .collect()
+}
+
+pub fn desired_state(stack: &Stack, account_id: &str) -> DesiredState {
+    let env = &stack.environment;
+    let mut resources = BTreeMap::new();
+    let buckets = bucket_map(stack, account_id);
+    for (region, bucket) in &buckets {
+        resources.insert(
+            ResourceId::Bucket {
+                region: region.clone(),
+                name: bucket.clone(),
+            },
+            Resource::Bucket(bucket_settings(stack, bucket, region)),
+        );
+        resources.insert(
+            ResourceId::Parameter {
+                region: region.clone(),
+                name: region_bucket_parameter(env, region),
+            },
+            Resource::Parameter(ParameterState::string(bucket.clone())),
+        );
+    }
+    let home = &stack.ssm_home_region;
+    let region_list = serde_json::to_string(&stack.regions).unwrap_or_default();
+    let default_bucket = buckets
+        .iter()
+        .find(|(r, _)| *r == stack.default_region)
+        .map(|(_, b)| b.clone())
+        .unwrap_or_default();
+    for (name, value) in [
+        (region_list_parameter(env), region_list),
+        (default_region_parameter(env), stack.default_region.clone()),
+        (legacy_bucket_parameter(env), default_bucket),
+    ] {
+        resources.insert(
+            ResourceId::Parameter {
+                region: home.clone(),
+                name,
+            },
+            Resource::Parameter(ParameterState::string(value)),
+        );
+    }
+    DesiredState {
+        stack: stack.clone(),
+        account_id: account_id.to_string(),
+        resources,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stack() -> Stack {
+        Stack {
+            project_name: "jenkins-infra".into(),
+            environment: "dev".into(),
+            regions: vec!["us-west-2".into(), "ap-northeast-1".into()],
+            default_region: "ap-northeast-1".into(),
+            ssm_home_region: "ap-northeast-1".into(),
+            retention_days: 30,
+            noncurrent_retention_days: 7,
+        }
+    }
+
+    fn param<'a>(d: &'a DesiredState, region: &str, name: &str) -> &'a str {
+        let id = ResourceId::Parameter {
+            region: region.into(),
+            name: name.into(),
+        };
+        match d.resources.get(&id) {
+            Some(Resource::Parameter(p)) => p.value.as_deref().unwrap(),
+            other => panic!("{id}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn one_bucket_and_parameter_per_region_plus_three_in_home() {
+        let d = desired_state(&stack(), "123456789012");
+        assert_eq!(d.resources.len(), 2 * 2 + 3);
+        assert_eq!(
+            param(&d, "us-west-2", "/jenkins/dev/backup/us-west-2/s3-bucket-name"),
+            "jenkins-infra-ssm-backup-dev-123456789012-us-west-2"
+        );
+        assert_eq!(
+            param(&d, "ap-northeast-1", "/jenkins/dev/backup/region-list"),
+            r#"["us-west-2","ap-northeast-1"]"#
+        );
+        assert_eq!(param(&d, "ap-northeast-1", "/jenkins/dev/backup/default-region"), "ap-northeast-1");
+        assert_eq!(
+            param(&d, "ap-northeast-1", "/jenkins/dev/backup/s3-bucket-name"),
+            "jenkins-infra-ssm-backup-dev-123456789012-ap-northeast-1"
+        );
+    }
+
+    #[test]
+    fn bucket_has_every_setting_of_the_seeds() {
+        let d = desired_state(&stack(), "123456789012");
+        let name = "jenkins-infra-ssm-backup-dev-123456789012-us-west-2";
+        let id = ResourceId::Bucket {
+            region: "us-west-2".into(),
+            name: name.into(),
+        };
+        let Some(Resource::Bucket(b)) = d.resources.get(&id) else {
+            panic!("no bucket")
+        };
+        assert_eq!(b.versioning.as_deref(), Some("Enabled"));
+        let enc = b.encryption.as_ref().unwrap();
+        assert_eq!((enc.algorithm.as_str(), enc.bucket_key_enabled), ("AES256", true));
+        let rule = &b.lifecycle.as_ref().unwrap()[0];
+        assert_eq!(rule.id.as_deref(), Some("delete-old-backups"));
+        assert_eq!((rule.expiration_days, rule.noncurrent_expiration_days), (Some(30), Some(7)));
+        assert_eq!(b.public_access_block, Some(PublicAccessBlock::ALL));
+        let tags = b.tags.as_ref().unwrap();
+        assert_eq!(tags["Name"], name);
+        assert_eq!(tags["ManagedBy"], "ssm-keeper");
+        assert_eq!(tags["Purpose"], "SSM Parameter Store Backup");
+        assert_eq!(tags["DataClassification"], "Confidential");
+        assert_eq!(tags["Region"], "us-west-2");
+        assert_eq!(tags["Environment"], "dev");
+        let policy = b.policy.as_ref().unwrap();
+        assert_eq!(policy["Statement"][0]["Sid"], "DenyInsecureConnections");
+        assert_eq!(
+            policy["Statement"][0]["Resource"][1],
+            format!("arn:aws:s3:::{name}/*")
+        );
+        assert_eq!(policy["Statement"][1]["Sid"], "DenyUnencryptedObjectUploads");
+        assert_eq!(
+            policy["Statement"][1]["Condition"]["StringNotEquals"]["s3:x-amz-server-side-encryption"],
+            "AES256"
+        );
+    }
+
+    #[test]
+    fn partition_follows_region() {
+        assert_eq!(partition("cn-north-1"), "aws-cn");
+        assert_eq!(partition("us-gov-west-1"), "aws-us-gov");
+        assert_eq!(partition("eu-west-1"), "aws");
+    }
+}

@@ -1,0 +1,402 @@
+//! diff(desired, live) -> Plan: what must be created, changed, deleted or retained. Compares
+//! semantically (policies by meaning, absent settings as "missing"). Pure and deterministic.
+
+use serde::Serialize;
+
+use super::desired::region_bucket_parameter;
+use super::model::{
+    BucketSettings, DesiredState, LiveState, ParameterKind, ParameterState, Resource, ResourceId,
+};
+use super::plan::{Change, FieldChange, Plan};
+use super::policy;
+use super::stack::bucket_name;
+
+/// Choices the operator makes about removed regions' buckets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DiffOptions {
+    /// Delete (instead of retain) the buckets of regions removed from the stack.
+    pub destroy_removed_buckets: bool,
+    /// With `destroy_removed_buckets`: also delete buckets that still hold objects.
+    pub destroy_bucket_objects: bool,
+}
+
+/// Changes that turn `live` into `desired`, ordered by resource id, removed regions last.
+pub fn diff(desired: &DesiredState, live: &LiveState, options: &DiffOptions) -> Plan {
+    let mut plan = Plan::default();
+    for (id, want) in &desired.resources {
+        match live.get(id) {
+            None => plan.changes.push(Change::Create {
+                id: id.clone(),
+                desired: want.clone(),
+            }),
+            Some(have) => {
+                let fields = compare(have, want);
+                if !fields.is_empty() {
+                    plan.changes.push(Change::Update {
+                        id: id.clone(),
+                        fields,
+                        desired: want.clone(),
+                    });
+                }
+            }
+        }
+    }
+    let stack = &desired.stack;
+    let removed = live
+        .managed_regions
+        .iter()
+        .filter(|r| !stack.regions.contains(r));
+    for region in removed {
+        let param = ResourceId::Parameter {
+            region: region.clone(),
+            name: region_bucket_parameter(&stack.environment, region),
+        };
+        if live.get(&param).is_some() {
+            plan.changes.push(Change::Delete {
+                id: param,
+                objects: None,
+            });
+        }
+        let name = bucket_name(
+            &stack.project_name,
+            &stack.environment,
+            &desired.account_id,
+            region,
+        );
+        let bucket = ResourceId::Bucket {
+            region: region.clone(),
+            name: name.clone(),
+        };
+        if live.get(&bucket).is_none() {
+            continue;
+        }
+        let objects = live.bucket_objects.get(&name).copied();
+        let holds = objects.unwrap_or(0);
+        let change = if !options.destroy_removed_buckets {
+            Change::Retain {
+                id: bucket,
+                reason: format!(
+                    "region removed from the stack; the bucket holds {holds} objects and is kept (delete it with --destroy-removed-buckets)"
+                ),
+                objects,
+            }
+        } else if holds == 0 || options.destroy_bucket_objects {
+            Change::Delete {
+                id: bucket,
+                objects: Some(holds),
+            }
+        } else {
+            plan.warnings.push(format!(
+                "refusing to delete bucket {name} ({region}): it holds {holds} objects; add --destroy-bucket-objects to destroy them with it"
+            ));
+            Change::Retain {
+                id: bucket,
+                reason: format!(
+                    "deletion refused: the bucket holds {holds} objects (add --destroy-bucket-objects to destroy them)"
+                ),
+                objects,
+            }
+        };
+        plan.changes.push(change);
+    }
+    plan
+}
+
+fn compare(have: &Resource, want: &Resource) -> Vec<FieldChange> {
+    match (have, want) {
+        (Resource::Bucket(h), Resource::Bucket(w)) => compare_bucket(h, w),
+        (Resource::Parameter(h), Resource::Parameter(w)) => compare_parameter(h, w),
+        _ => vec![FieldChange {
+            attribute: "type".into(),
+            live: None,
+            desired: None,
+            sensitive: false,
+        }],
+    }
+}
+
+fn json<T: Serialize>(v: &T) -> Option<serde_json::Value> {
+    serde_json::to_value(v).ok().filter(|v| !v.is_null())
+}
+
+fn field<T: Serialize + PartialEq>(
+    out: &mut Vec<FieldChange>,
+    attribute: &str,
+    have: &Option<T>,
+    want: &Option<T>,
+) {
+    if want.is_some() && have != want {
+        out.push(FieldChange {
+            attribute: attribute.into(),
+            live: json(have),
+            desired: json(want),
+            sensitive: false,
+        });
+    }
+}
+
+fn compare_bucket(h: &BucketSettings, w: &BucketSettings) -> Vec<FieldChange> {
+    let mut out = Vec::new();
+    field(&mut out, "versioning", &h.versioning, &w.versioning);
+    field(&mut out, "encryption", &h.encryption, &w.encryption);
+    field(&mut out, "lifecycle", &h.lifecycle, &w.lifecycle);
+    field(
+        &mut out,
+        "public-access-block",
+        &h.public_access_block,
+        &w.public_access_block,
+    );
+    if let Some(want) = &w.policy {
+        let same = h.policy.as_ref().is_some_and(|have| policy::equivalent(have, want));
+        if !same {
+            out.push(FieldChange {
+                attribute: "policy".into(),
+                live: h.policy.as_ref().map(policy::normalize),
+                desired: Some(policy::normalize(want)),
+                sensitive: false,
+            });
+        }
+    }
+    field(&mut out, "tags", &h.tags, &w.tags);
+    out
+}
+
+fn compare_parameter(h: &ParameterState, w: &ParameterState) -> Vec<FieldChange> {
+    let mut out = Vec::new();
+    let sensitive = h.kind == ParameterKind::SecureString || w.kind == ParameterKind::SecureString;
+    if h.kind != w.kind {
+        out.push(FieldChange {
+            attribute: "type".into(),
+            live: json(&h.kind.as_str()),
+            desired: json(&w.kind.as_str()),
+            sensitive: false,
+        });
+    }
+    if h.value != w.value || sensitive && h.kind != w.kind {
+        out.push(FieldChange {
+            attribute: "value".into(),
+            live: if sensitive { None } else { json(&h.value) },
+            desired: if sensitive { None } else { json(&w.value) },
+            sensitive,
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::desired::desired_state;
+    use crate::core::model::PublicAccessBlock;
+    use crate::core::stack::Stack;
+
+    const ACCOUNT: &str = "123456789012";
+
+    fn stack(regions: &[&str]) -> Stack {
+        Stack {
+            project_name: "p".into(),
+            environment: "dev".into(),
+            regions: regions.iter().map(|r| r.to_string()).collect(),
+            default_region: regions[0].into(),
+            ssm_home_region: regions[0].into(),
+            retention_days: 30,
+            noncurrent_retention_days: 7,
+        }
+    }
+
+    /// Live state that matches `desired` exactly.
+    fn converged(d: &DesiredState) -> LiveState {
+        LiveState {
+            resources: d
+                .resources
+                .iter()
+                .map(|(id, r)| (id.clone(), Some(r.clone())))
+                .collect(),
+            managed_regions: d.stack.regions.clone(),
+            managed_regions_source: "region-list".into(),
+            bucket_objects: Default::default(),
+        }
+    }
+
+    fn bucket_id(region: &str) -> ResourceId {
+        ResourceId::Bucket {
+            region: region.into(),
+            name: bucket_name("p", "dev", ACCOUNT, region),
+        }
+    }
+
+    fn bucket_mut<'a>(live: &'a mut LiveState, region: &str) -> &'a mut BucketSettings {
+        match live.resources.get_mut(&bucket_id(region)) {
+            Some(Some(Resource::Bucket(b))) => b,
+            _ => panic!("no bucket"),
+        }
+    }
+
+    fn attributes(plan: &Plan) -> Vec<(String, String)> {
+        plan.changes
+            .iter()
+            .flat_map(|c| match c {
+                Change::Update { id, fields, .. } => fields
+                    .iter()
+                    .map(|f| (id.name().to_string(), f.attribute.clone()))
+                    .collect(),
+                other => vec![(other.id().name().to_string(), format!("{other:?}").split_whitespace().next().unwrap().to_string())],
+            })
+            .collect()
+    }
+
+    #[test]
+    fn empty_account_creates_everything() {
+        let d = desired_state(&stack(&["us-east-1", "eu-west-1"]), ACCOUNT);
+        let plan = diff(&d, &LiveState::default(), &DiffOptions::default());
+        let s = plan.summary();
+        assert_eq!((s.create, s.change, s.delete, s.retained), (7, 0, 0, 0));
+        assert!(s.has_changes());
+    }
+
+    #[test]
+    fn converged_state_has_no_changes() {
+        let d = desired_state(&stack(&["us-east-1", "eu-west-1"]), ACCOUNT);
+        let plan = diff(&d, &converged(&d), &DiffOptions::default());
+        assert_eq!(plan.changes, vec![]);
+        assert!(!plan.summary().has_changes());
+    }
+
+    #[test]
+    fn drift_is_listed_attribute_by_attribute() {
+        let d = desired_state(&stack(&["us-east-1"]), ACCOUNT);
+        let mut live = converged(&d);
+        let b = bucket_mut(&mut live, "us-east-1");
+        b.public_access_block = None;
+        b.lifecycle.as_mut().unwrap()[0].expiration_days = Some(90);
+        b.tags.as_mut().unwrap().insert("Environment".into(), "prod".into());
+        let policy = b.policy.as_mut().unwrap();
+        policy["Statement"].as_array_mut().unwrap().pop();
+        let plan = diff(&d, &live, &DiffOptions::default());
+        let name = bucket_name("p", "dev", ACCOUNT, "us-east-1");
+        assert_eq!(
+            attributes(&plan),
+            vec![
+                (name.clone(), "lifecycle".to_string()),
+                (name.clone(), "public-access-block".to_string()),
+                (name.clone(), "policy".to_string()),
+                (name, "tags".to_string()),
+            ]
+        );
+        let Change::Update { fields, .. } = &plan.changes[0] else { panic!() };
+        assert_eq!(fields[1].live, None);
+        assert_eq!(fields[1].desired, json(&Some(PublicAccessBlock::ALL)));
+    }
+
+    #[test]
+    fn reordered_policy_is_unchanged() {
+        let d = desired_state(&stack(&["us-east-1"]), ACCOUNT);
+        let mut live = converged(&d);
+        let b = bucket_mut(&mut live, "us-east-1");
+        let text = serde_json::to_string_pretty(b.policy.as_ref().unwrap()).unwrap();
+        let mut reparsed: serde_json::Value = serde_json::from_str(&text).unwrap();
+        reparsed["Statement"][1]["Resource"] = serde_json::json!([reparsed["Statement"][1]["Resource"]]);
+        reparsed["Statement"][0]["Action"] = serde_json::json!(["s3:*"]);
+        b.policy = Some(reparsed);
+        assert_eq!(diff(&d, &live, &DiffOptions::default()).changes, vec![]);
+    }
+
+    #[test]
+    fn missing_parameter_is_created_and_changed_one_updated() {
+        let d = desired_state(&stack(&["us-east-1", "eu-west-1"]), ACCOUNT);
+        let mut live = converged(&d);
+        let per_region = ResourceId::Parameter {
+            region: "eu-west-1".into(),
+            name: "/jenkins/dev/backup/eu-west-1/s3-bucket-name".into(),
+        };
+        live.resources.insert(per_region.clone(), None);
+        let default_region = ResourceId::Parameter {
+            region: "us-east-1".into(),
+            name: "/jenkins/dev/backup/default-region".into(),
+        };
+        live.resources.insert(
+            default_region.clone(),
+            Some(Resource::Parameter(ParameterState::string("eu-west-1"))),
+        );
+        let plan = diff(&d, &live, &DiffOptions::default());
+        assert_eq!(plan.changes.len(), 2);
+        assert!(matches!(&plan.changes[0], Change::Create { id, .. } if *id == per_region));
+        let Change::Update { id, fields, .. } = &plan.changes[1] else { panic!() };
+        assert_eq!(*id, default_region);
+        assert_eq!(fields[0].live, Some(serde_json::json!("eu-west-1")));
+        assert_eq!(fields[0].desired, Some(serde_json::json!("us-east-1")));
+    }
+
+    #[test]
+    fn secure_string_values_never_enter_a_change() {
+        let d = desired_state(&stack(&["us-east-1"]), ACCOUNT);
+        let mut live = converged(&d);
+        let id = ResourceId::Parameter {
+            region: "us-east-1".into(),
+            name: "/jenkins/dev/backup/default-region".into(),
+        };
+        live.resources.insert(
+            id,
+            Some(Resource::Parameter(ParameterState {
+                kind: ParameterKind::SecureString,
+                value: None,
+            })),
+        );
+        let plan = diff(&d, &live, &DiffOptions::default());
+        let Change::Update { fields, .. } = &plan.changes[0] else { panic!() };
+        assert_eq!(fields[0].attribute, "type");
+        assert!(fields[1].sensitive);
+        assert_eq!((fields[1].live.clone(), fields[1].desired.clone()), (None, None));
+    }
+
+    fn with_removed_region(objects: u64) -> (DesiredState, LiveState) {
+        let before = desired_state(&stack(&["us-east-1", "eu-west-1"]), ACCOUNT);
+        let d = desired_state(&stack(&["us-east-1"]), ACCOUNT);
+        let mut live = converged(&before);
+        live.bucket_objects
+            .insert(bucket_name("p", "dev", ACCOUNT, "eu-west-1"), objects);
+        (d, live)
+    }
+
+    #[test]
+    fn removed_region_deletes_parameter_and_retains_bucket() {
+        let (d, live) = with_removed_region(12);
+        let plan = diff(&d, &live, &DiffOptions::default());
+        let s = plan.summary();
+        // region-list changes; the removed region's parameter goes; its bucket stays
+        assert_eq!((s.create, s.change, s.delete, s.retained), (0, 1, 1, 1));
+        let Change::Retain { id, reason, objects } = plan.changes.last().unwrap() else { panic!() };
+        assert_eq!(*id, bucket_id("eu-west-1"));
+        assert_eq!(*objects, Some(12));
+        assert!(reason.contains("12 objects"), "{reason}");
+    }
+
+    #[test]
+    fn destroying_a_non_empty_bucket_needs_a_second_flag() {
+        let (d, live) = with_removed_region(3);
+        let only_bucket = DiffOptions {
+            destroy_removed_buckets: true,
+            destroy_bucket_objects: false,
+        };
+        let plan = diff(&d, &live, &only_bucket);
+        assert!(matches!(plan.changes.last(), Some(Change::Retain { .. })));
+        assert_eq!(plan.warnings.len(), 1);
+        let both = DiffOptions {
+            destroy_removed_buckets: true,
+            destroy_bucket_objects: true,
+        };
+        let plan = diff(&d, &live, &both);
+        assert!(matches!(plan.changes.last(), Some(Change::Delete { objects: Some(3), .. })));
+    }
+
+    #[test]
+    fn empty_removed_bucket_is_deleted_with_the_first_flag() {
+        let (d, live) = with_removed_region(0);
+        let options = DiffOptions {
+            destroy_removed_buckets: true,
+            destroy_bucket_objects: false,
+        };
+        let plan = diff(&d, &live, &options);
+        assert!(matches!(plan.changes.last(), Some(Change::Delete { objects: Some(0), .. })));
+    }
+}

@@ -1,0 +1,10 @@
+//! The pure core: stack file -> desired state -> diff -> plan -> rendering.
+//! No tokio, no AWS SDK types, no filesystem, no environment, no printing.
+
+pub mod desired;
+pub mod diff;
+pub mod model;
+pub mod plan;
+pub mod policy;
+pub mod render;
+pub mod stack;

@@ -1,0 +1,60 @@
+//! Renderers: &Plan -> String, one per output format. Pure: no terminal, no color detection
+//! (the caller says whether to color), so tests compare exact text.
+
+pub mod json;
+pub mod markdown;
+pub mod text;
+
+use serde_json::Value;
+use similar::{ChangeTag, TextDiff};
+
+use super::plan::{FieldChange, Summary};
+
+/// The one-line summary every format ends with.
+pub fn summary_line(s: &Summary) -> String {
+    if !s.has_changes() && s.retained == 0 {
+        return "No changes. Live AWS matches the stack.".to_string();
+    }
+    format!(
+        "Plan: {} to create, {} to change, {} to delete, {} retained.",
+        s.create, s.change, s.delete, s.retained
+    )
+}
+
+/// A value on one line: strings bare, everything else compact JSON.
+pub fn inline(value: &Option<Value>) -> String {
+    match value {
+        None => "(none)".to_string(),
+        Some(Value::String(s)) => format!("{s:?}"),
+        Some(v) => v.to_string(),
+    }
+}
+
+/// Whether a field change reads best as one `live -> desired` line.
+pub fn is_scalar_change(f: &FieldChange) -> bool {
+    let scalar = |v: &Option<Value>| !matches!(v, Some(Value::Object(_)) | Some(Value::Array(_)));
+    scalar(&f.live) && scalar(&f.desired)
+}
+
+/// Lines of a JSON diff between the live and desired value: (tag, line) with tag one of
+/// ' ', '-', '+'.
+pub fn json_diff(f: &FieldChange) -> Vec<(char, String)> {
+    let pretty = |v: &Option<Value>| match v {
+        None => String::new(),
+        Some(v) => serde_json::to_string_pretty(v).unwrap_or_default() + "\n",
+    };
+    let (old, new) = (pretty(&f.live), pretty(&f.desired));
+    TextDiff::from_lines(&old, &new)
+        .iter_all_changes()
+        .map(|c| {
+            let tag = match c.tag() {
+                ChangeTag::Equal => ' ',
+                ChangeTag::Delete => '-',
+                ChangeTag::Insert => '+',
+            };
+            (tag, c.value().trim_end_matches('\n').to_string())
+        })
+        .collect()
+}
+
+pub const SENSITIVE: &str = "(sensitive value hidden)";

@@ -1,0 +1,239 @@
+//! The plan for humans: one block per change, attribute differences with live and desired
+//! values, JSON diffs for documents, and the summary line. Colors only when asked for.
+
+use console::Style;
+use std::fmt::Write;
+
+use super::{SENSITIVE, inline, is_scalar_change, json_diff, summary_line};
+use crate::core::model::Resource;
+use crate::core::plan::{Change, PlanDocument};
+
+struct Palette {
+    create: Style,
+    change: Style,
+    delete: Style,
+    retain: Style,
+    dim: Style,
+    bold: Style,
+}
+
+impl Palette {
+    fn new(color: bool) -> Self {
+        let s = || Style::new().force_styling(color);
+        Palette {
+            create: s().green(),
+            change: s().yellow(),
+            delete: s().red(),
+            retain: s().cyan(),
+            dim: s().dim(),
+            bold: s().bold(),
+        }
+    }
+}
+
+pub fn render(doc: &PlanDocument, color: bool) -> String {
+    let p = Palette::new(color);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} stack {} ({}), account {}\n",
+        p.bold.apply_to("Plan for"),
+        p.bold.apply_to(&doc.stack.environment),
+        doc.stack_file,
+        doc.account_id
+    );
+    for change in &doc.changes {
+        render_change(&mut out, change, &p);
+    }
+    for w in &doc.warnings {
+        let _ = writeln!(out, "{} {w}", p.delete.apply_to("Warning:"));
+    }
+    if !doc.changes.is_empty() || !doc.warnings.is_empty() {
+        out.push('\n');
+    }
+    let _ = writeln!(out, "{}", p.bold.apply_to(summary_line(&doc.summary)));
+    out
+}
+
+fn render_change(out: &mut String, change: &Change, p: &Palette) {
+    match change {
+        Change::Create { id, desired } => {
+            let _ = writeln!(out, "  {} {id}", p.create.apply_to("+ create"));
+            for (attribute, value) in attributes(desired) {
+                let _ = writeln!(out, "        {attribute}: {value}");
+            }
+        }
+        Change::Update { id, fields, .. } => {
+            let _ = writeln!(out, "  {} {id}", p.change.apply_to("~ change"));
+            for f in fields {
+                if f.sensitive {
+                    let _ = writeln!(out, "      ~ {}: {SENSITIVE}", f.attribute);
+                } else if is_scalar_change(f) {
+                    let _ = writeln!(
+                        out,
+                        "      ~ {}: {} -> {}",
+                        f.attribute,
+                        p.delete.apply_to(inline(&f.live)),
+                        p.create.apply_to(inline(&f.desired))
+                    );
+                } else {
+                    let _ = writeln!(out, "      ~ {}:", f.attribute);
+                    for (tag, line) in json_diff(f) {
+                        let styled = match tag {
+                            '-' => p.delete.apply_to(format!("- {line}")),
+                            '+' => p.create.apply_to(format!("+ {line}")),
+                            _ => p.dim.apply_to(format!("  {line}")),
+                        };
+                        let _ = writeln!(out, "          {styled}");
+                    }
+                }
+            }
+        }
+        Change::Delete { id, objects } => {
+            let _ = write!(out, "  {} {id}", p.delete.apply_to("- delete"));
+            match objects {
+                Some(n) if *n > 0 => {
+                    let _ = writeln!(out, " {}", p.delete.apply_to(format!("and its {n} objects")));
+                }
+                _ => out.push('\n'),
+            }
+        }
+        Change::Retain { id, reason, .. } => {
+            let _ = writeln!(out, "  {} {id}", p.retain.apply_to("= retain"));
+            let _ = writeln!(out, "        {}", p.dim.apply_to(reason));
+        }
+    }
+}
+
+/// The attributes of a resource to be created, one line each.
+pub fn attributes(resource: &Resource) -> Vec<(&'static str, String)> {
+    match resource {
+        Resource::Bucket(b) => {
+            let json = |v: Option<serde_json::Value>| inline(&v);
+            let sids = b
+                .policy
+                .as_ref()
+                .and_then(|p| p["Statement"].as_array().cloned())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|s| s["Sid"].as_str().map(str::to_string))
+                .collect::<Vec<_>>();
+            vec![
+                ("versioning", json(serde_json::to_value(&b.versioning).ok())),
+                ("encryption", json(serde_json::to_value(&b.encryption).ok())),
+                ("lifecycle", json(serde_json::to_value(&b.lifecycle).ok())),
+                (
+                    "public-access-block",
+                    json(serde_json::to_value(&b.public_access_block).ok()),
+                ),
+                ("policy", format!("statements {}", sids.join(", "))),
+                ("tags", json(serde_json::to_value(&b.tags).ok())),
+            ]
+        }
+        Resource::Parameter(p) => {
+            let value = match (&p.kind, &p.value) {
+                (crate::core::model::ParameterKind::SecureString, _) | (_, None) => SENSITIVE.to_string(),
+                (_, Some(v)) => format!("{v:?}"),
+            };
+            vec![("type", p.kind.as_str().to_string()), ("value", value)]
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::desired::desired_state;
+    use crate::core::diff::{DiffOptions, diff};
+    use crate::core::model::{LiveState, ParameterKind, ParameterState, ResourceId};
+    use crate::core::plan::PLAN_FORMAT_VERSION;
+    use crate::core::stack::Stack;
+
+    fn stack() -> Stack {
+        Stack {
+            project_name: "p".into(),
+            environment: "dev".into(),
+            regions: vec!["us-east-1".into()],
+            default_region: "us-east-1".into(),
+            ssm_home_region: "us-east-1".into(),
+            retention_days: 30,
+            noncurrent_retention_days: 7,
+        }
+    }
+
+    fn doc(live: LiveState) -> PlanDocument {
+        let d = desired_state(&stack(), "123456789012");
+        let plan = diff(&d, &live, &DiffOptions::default());
+        PlanDocument {
+            format_version: PLAN_FORMAT_VERSION,
+            tool_version: "test".into(),
+            stack_file: "stacks/dev.yaml".into(),
+            stack: stack(),
+            account_id: "123456789012".into(),
+            summary: plan.summary(),
+            changes: plan.changes,
+            warnings: plan.warnings,
+            observed: live,
+        }
+    }
+
+    fn converged() -> LiveState {
+        let d = desired_state(&stack(), "123456789012");
+        LiveState {
+            resources: d.resources.into_iter().map(|(k, v)| (k, Some(v))).collect(),
+            managed_regions: vec!["us-east-1".into()],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn no_changes_says_so() {
+        let text = render(&doc(converged()), false);
+        assert_eq!(
+            text,
+            "Plan for stack dev (stacks/dev.yaml), account 123456789012\n\nNo changes. Live AWS matches the stack.\n"
+        );
+    }
+
+    #[test]
+    fn creation_lists_attributes_and_summary() {
+        let text = render(&doc(LiveState::default()), false);
+        assert!(text.contains("  + create bucket p-ssm-backup-dev-123456789012-us-east-1 (us-east-1)\n"), "{text}");
+        assert!(text.contains("        policy: statements DenyInsecureConnections, DenyUnencryptedObjectUploads\n"), "{text}");
+        assert!(text.contains("  + create parameter /jenkins/dev/backup/region-list (us-east-1)\n        type: String\n        value: \"[\\\"us-east-1\\\"]\"\n"), "{text}");
+        assert!(text.ends_with("Plan: 5 to create, 0 to change, 0 to delete, 0 retained.\n"), "{text}");
+        assert!(!text.contains('\u{1b}'), "no color codes when color is off");
+    }
+
+    #[test]
+    fn policy_change_is_a_json_diff() {
+        let mut live = converged();
+        for r in live.resources.values_mut() {
+            if let Some(crate::core::model::Resource::Bucket(b)) = r {
+                b.policy.as_mut().unwrap()["Statement"].as_array_mut().unwrap().pop();
+            }
+        }
+        let text = render(&doc(live), false);
+        assert!(text.contains("      ~ policy:\n"), "{text}");
+        assert!(text.contains("+       \"Sid\": \"DenyUnencryptedObjectUploads\""), "{text}");
+        assert!(text.ends_with("Plan: 0 to create, 1 to change, 0 to delete, 0 retained.\n"));
+    }
+
+    #[test]
+    fn secure_values_are_masked_and_colors_appear_when_asked() {
+        let mut live = converged();
+        live.resources.insert(
+            ResourceId::Parameter {
+                region: "us-east-1".into(),
+                name: "/jenkins/dev/backup/default-region".into(),
+            },
+            Some(crate::core::model::Resource::Parameter(ParameterState {
+                kind: ParameterKind::SecureString,
+                value: None,
+            })),
+        );
+        let text = render(&doc(live), true);
+        assert!(text.contains("~ value: (sensitive value hidden)"), "{text}");
+        assert!(text.contains('\u{1b}'));
+    }
+}
