@@ -457,8 +457,25 @@ def main(argv=None) -> int:
         action="store_true",
         help="run in the background; return once serving, printing the ready line",
     )
+    parser.add_argument(
+        "--print-env",
+        action="store_true",
+        help="with --detach: print `export` lines for a shell to eval instead of the ready line; "
+        "reuses an emulator already serving from --state-dir",
+    )
+    parser.add_argument("--stop", action="store_true", help="stop the emulator of --state-dir")
+    parser.add_argument(
+        "--self-check", action="store_true", help="check that every patch still fits moto, then exit"
+    )
     args = parser.parse_args(argv)
     state_dir = Path(args.state_dir)
+    if args.self_check:
+        apply_patches()
+        keep_alive_handler()
+        print("emulator patches fit moto " + PINNED_MOTO)
+        return 0
+    if args.stop:
+        return stop(state_dir)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
     if args.exit_with_parent:
@@ -472,6 +489,10 @@ def main(argv=None) -> int:
         return 0
 
     state_dir.mkdir(parents=True, exist_ok=True)
+    running = running_emulator(state_dir)
+    if running and args.print_env:
+        print(shell_env(running), flush=True)
+        return 0
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -501,7 +522,49 @@ def main(argv=None) -> int:
     if not line.startswith("READY "):
         print(f"emulator failed to start: {line or 'no answer'} (log: {state_dir / 'emulator.log'})", file=sys.stderr)
         return 1
-    print(line, flush=True)
+    info = json.loads(line[len("READY "):])
+    print(shell_env(info) if args.print_env else line, flush=True)
+    return 0
+
+
+def running_emulator(state_dir: Path):
+    """The emulator this state dir describes, if it is still serving."""
+    try:
+        info = json.loads((state_dir / "emulator.json").read_text())
+        os.kill(info["pid"], 0)
+        port = int(info["endpoint"].rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            return info
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def shell_env(info: dict) -> str:
+    """The environment that points ssm-keeper and the AWS CLI at the emulator. It overrides an
+    AWS_CA_BUNDLE the machine may set to its system store, and any profile or real credentials."""
+    lines = [
+        f"export AWS_ENDPOINT_URL={info['endpoint']}",
+        f"export AWS_CA_BUNDLE={info['ca_bundle']}",
+        "export AWS_ACCESS_KEY_ID=testing",
+        "export AWS_SECRET_ACCESS_KEY=testing",
+        "export AWS_REGION=us-east-1",
+        "export AWS_DEFAULT_REGION=us-east-1",
+        "export AWS_EC2_METADATA_DISABLED=true",
+        "unset AWS_SESSION_TOKEN AWS_PROFILE AWS_DEFAULT_PROFILE",
+        f"export SSM_KEEPER_EMULATOR_HTTP_URL={info['http_endpoint']}",
+        f"export SSM_KEEPER_EMULATOR_PID={info['pid']}",
+    ]
+    return "\n".join(lines)
+
+
+def stop(state_dir: Path) -> int:
+    info = running_emulator(state_dir)
+    if not info:
+        print(f"no emulator is running from {state_dir}")
+        return 0
+    os.kill(info["pid"], signal.SIGTERM)
+    (state_dir / "emulator.json").unlink(missing_ok=True)
+    print(f"stopped the emulator (pid {info['pid']})")
     return 0
 
 

@@ -193,14 +193,21 @@ mod tests {
         let d = desired_state(&stack(), "123456789012");
         assert_eq!(d.resources.len(), 2 * 2 + 3);
         assert_eq!(
-            param(&d, "us-west-2", "/jenkins/dev/backup/us-west-2/s3-bucket-name"),
+            param(
+                &d,
+                "us-west-2",
+                "/jenkins/dev/backup/us-west-2/s3-bucket-name"
+            ),
             "jenkins-infra-ssm-backup-dev-123456789012-us-west-2"
         );
         assert_eq!(
             param(&d, "ap-northeast-1", "/jenkins/dev/backup/region-list"),
             r#"["us-west-2","ap-northeast-1"]"#
         );
-        assert_eq!(param(&d, "ap-northeast-1", "/jenkins/dev/backup/default-region"), "ap-northeast-1");
+        assert_eq!(
+            param(&d, "ap-northeast-1", "/jenkins/dev/backup/default-region"),
+            "ap-northeast-1"
+        );
         assert_eq!(
             param(&d, "ap-northeast-1", "/jenkins/dev/backup/s3-bucket-name"),
             "jenkins-infra-ssm-backup-dev-123456789012-ap-northeast-1"
@@ -220,10 +227,16 @@ mod tests {
         };
         assert_eq!(b.versioning.as_deref(), Some("Enabled"));
         let enc = b.encryption.as_ref().unwrap();
-        assert_eq!((enc.algorithm.as_str(), enc.bucket_key_enabled), ("AES256", true));
+        assert_eq!(
+            (enc.algorithm.as_str(), enc.bucket_key_enabled),
+            ("AES256", true)
+        );
         let rule = &b.lifecycle.as_ref().unwrap()[0];
         assert_eq!(rule.id.as_deref(), Some("delete-old-backups"));
-        assert_eq!((rule.expiration_days, rule.noncurrent_expiration_days), (Some(30), Some(7)));
+        assert_eq!(
+            (rule.expiration_days, rule.noncurrent_expiration_days),
+            (Some(30), Some(7))
+        );
         assert_eq!(b.public_access_block, Some(PublicAccessBlock::ALL));
         let tags = b.tags.as_ref().unwrap();
         assert_eq!(tags["Name"], name);
@@ -238,7 +251,10 @@ mod tests {
             policy["Statement"][0]["Resource"][1],
             format!("arn:aws:s3:::{name}/*")
         );
-        assert_eq!(policy["Statement"][1]["Sid"], "DenyUnencryptedObjectUploads");
+        assert_eq!(
+            policy["Statement"][1]["Sid"],
+            "DenyUnencryptedObjectUploads"
+        );
         assert_eq!(
             policy["Statement"][1]["Condition"]["StringNotEquals"]["s3:x-amz-server-side-encryption"],
             "AES256"

@@ -147,7 +147,10 @@ fn compare_bucket(h: &BucketSettings, w: &BucketSettings) -> Vec<FieldChange> {
         &w.public_access_block,
     );
     if let Some(want) = &w.policy {
-        let same = h.policy.as_ref().is_some_and(|have| policy::equivalent(have, want));
+        let same = h
+            .policy
+            .as_ref()
+            .is_some_and(|have| policy::equivalent(have, want));
         if !same {
             out.push(FieldChange {
                 attribute: "policy".into(),
@@ -240,7 +243,14 @@ mod tests {
                     .iter()
                     .map(|f| (id.name().to_string(), f.attribute.clone()))
                     .collect(),
-                other => vec![(other.id().name().to_string(), format!("{other:?}").split_whitespace().next().unwrap().to_string())],
+                other => vec![(
+                    other.id().name().to_string(),
+                    format!("{other:?}")
+                        .split_whitespace()
+                        .next()
+                        .unwrap()
+                        .to_string(),
+                )],
             })
             .collect()
     }
@@ -269,7 +279,10 @@ mod tests {
         let b = bucket_mut(&mut live, "us-east-1");
         b.public_access_block = None;
         b.lifecycle.as_mut().unwrap()[0].expiration_days = Some(90);
-        b.tags.as_mut().unwrap().insert("Environment".into(), "prod".into());
+        b.tags
+            .as_mut()
+            .unwrap()
+            .insert("Environment".into(), "prod".into());
         let policy = b.policy.as_mut().unwrap();
         policy["Statement"].as_array_mut().unwrap().pop();
         let plan = diff(&d, &live, &DiffOptions::default());
@@ -283,7 +296,9 @@ mod tests {
                 (name, "tags".to_string()),
             ]
         );
-        let Change::Update { fields, .. } = &plan.changes[0] else { panic!() };
+        let Change::Update { fields, .. } = &plan.changes[0] else {
+            panic!()
+        };
         assert_eq!(fields[1].live, None);
         assert_eq!(fields[1].desired, json(&Some(PublicAccessBlock::ALL)));
     }
@@ -295,7 +310,8 @@ mod tests {
         let b = bucket_mut(&mut live, "us-east-1");
         let text = serde_json::to_string_pretty(b.policy.as_ref().unwrap()).unwrap();
         let mut reparsed: serde_json::Value = serde_json::from_str(&text).unwrap();
-        reparsed["Statement"][1]["Resource"] = serde_json::json!([reparsed["Statement"][1]["Resource"]]);
+        reparsed["Statement"][1]["Resource"] =
+            serde_json::json!([reparsed["Statement"][1]["Resource"]]);
         reparsed["Statement"][0]["Action"] = serde_json::json!(["s3:*"]);
         b.policy = Some(reparsed);
         assert_eq!(diff(&d, &live, &DiffOptions::default()).changes, vec![]);
@@ -321,7 +337,9 @@ mod tests {
         let plan = diff(&d, &live, &DiffOptions::default());
         assert_eq!(plan.changes.len(), 2);
         assert!(matches!(&plan.changes[0], Change::Create { id, .. } if *id == per_region));
-        let Change::Update { id, fields, .. } = &plan.changes[1] else { panic!() };
+        let Change::Update { id, fields, .. } = &plan.changes[1] else {
+            panic!()
+        };
         assert_eq!(*id, default_region);
         assert_eq!(fields[0].live, Some(serde_json::json!("eu-west-1")));
         assert_eq!(fields[0].desired, Some(serde_json::json!("us-east-1")));
@@ -343,10 +361,15 @@ mod tests {
             })),
         );
         let plan = diff(&d, &live, &DiffOptions::default());
-        let Change::Update { fields, .. } = &plan.changes[0] else { panic!() };
+        let Change::Update { fields, .. } = &plan.changes[0] else {
+            panic!()
+        };
         assert_eq!(fields[0].attribute, "type");
         assert!(fields[1].sensitive);
-        assert_eq!((fields[1].live.clone(), fields[1].desired.clone()), (None, None));
+        assert_eq!(
+            (fields[1].live.clone(), fields[1].desired.clone()),
+            (None, None)
+        );
     }
 
     fn with_removed_region(objects: u64) -> (DesiredState, LiveState) {
@@ -365,7 +388,14 @@ mod tests {
         let s = plan.summary();
         // region-list changes; the removed region's parameter goes; its bucket stays
         assert_eq!((s.create, s.change, s.delete, s.retained), (0, 1, 1, 1));
-        let Change::Retain { id, reason, objects } = plan.changes.last().unwrap() else { panic!() };
+        let Change::Retain {
+            id,
+            reason,
+            objects,
+        } = plan.changes.last().unwrap()
+        else {
+            panic!()
+        };
         assert_eq!(*id, bucket_id("eu-west-1"));
         assert_eq!(*objects, Some(12));
         assert!(reason.contains("12 objects"), "{reason}");
@@ -386,7 +416,13 @@ mod tests {
             destroy_bucket_objects: true,
         };
         let plan = diff(&d, &live, &both);
-        assert!(matches!(plan.changes.last(), Some(Change::Delete { objects: Some(3), .. })));
+        assert!(matches!(
+            plan.changes.last(),
+            Some(Change::Delete {
+                objects: Some(3),
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -397,6 +433,12 @@ mod tests {
             destroy_bucket_objects: false,
         };
         let plan = diff(&d, &live, &options);
-        assert!(matches!(plan.changes.last(), Some(Change::Delete { objects: Some(0), .. })));
+        assert!(matches!(
+            plan.changes.last(),
+            Some(Change::Delete {
+                objects: Some(0),
+                ..
+            })
+        ));
     }
 }

@@ -67,6 +67,7 @@ pub struct BucketSettings {
 #[serde(rename_all = "camelCase")]
 pub struct Encryption {
     pub algorithm: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kms_key_id: Option<String>,
     pub bucket_key_enabled: bool,
 }

@@ -123,8 +123,11 @@ impl PlanDocument {
 /// The resources whose live state differs between two observations, each with a short reason.
 pub fn moved(before: &LiveState, now: &LiveState) -> Vec<String> {
     let mut out = Vec::new();
-    let ids: std::collections::BTreeSet<&ResourceId> =
-        before.resources.keys().chain(now.resources.keys()).collect();
+    let ids: std::collections::BTreeSet<&ResourceId> = before
+        .resources
+        .keys()
+        .chain(now.resources.keys())
+        .collect();
     for id in ids {
         let a = before.resources.get(id).cloned().flatten();
         let b = now.resources.get(id).cloned().flatten();

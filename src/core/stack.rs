@@ -148,7 +148,10 @@ pub fn parse(file: &str, text: &str) -> Result<Stack, StackError> {
             err(
                 "projectName",
                 &raw.project_name.referenced,
-                format!("the bucket name for {} would break S3 naming rules: {m}", region.value),
+                format!(
+                    "the bucket name for {} would break S3 naming rules: {m}",
+                    region.value
+                ),
             )
         })?;
     }
@@ -225,9 +228,7 @@ pub fn check_region(value: &str) -> Result<(), String> {
         && parts[..parts.len() - 1]
             .iter()
             .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
-        && parts[parts.len() - 1]
-            .chars()
-            .all(|c| c.is_ascii_digit())
+        && parts[parts.len() - 1].chars().all(|c| c.is_ascii_digit())
         && !parts[parts.len() - 1].is_empty();
     if ok {
         Ok(())
@@ -255,14 +256,18 @@ pub fn check_bucket_name(name: &str) -> Result<(), String> {
     let first = name.chars().next().unwrap_or('-');
     let last = name.chars().last().unwrap_or('-');
     if !first.is_ascii_alphanumeric() || !last.is_ascii_alphanumeric() {
-        return Err(format!("`{name}` must begin and end with a letter or digit"));
+        return Err(format!(
+            "`{name}` must begin and end with a letter or digit"
+        ));
     }
     if name.contains("..") {
         return Err(format!("`{name}` contains two adjacent periods"));
     }
     for prefix in ["xn--", "sthree-", "amzn-s3-demo-"] {
         if name.starts_with(prefix) {
-            return Err(format!("`{name}` starts with the reserved prefix `{prefix}`"));
+            return Err(format!(
+                "`{name}` starts with the reserved prefix `{prefix}`"
+            ));
         }
     }
     Ok(())
@@ -299,7 +304,10 @@ ssmHomeRegion: ap-northeast-1
     fn retention_can_be_set() {
         let text = format!("{GOOD}retentionDays: 90\nnoncurrentRetentionDays: 14\n");
         let stack = parse("f", &text).unwrap();
-        assert_eq!((stack.retention_days, stack.noncurrent_retention_days), (90, 14));
+        assert_eq!(
+            (stack.retention_days, stack.noncurrent_retention_days),
+            (90, 14)
+        );
     }
 
     #[test]
@@ -321,7 +329,9 @@ ssmHomeRegion: ap-northeast-1
 
     #[test]
     fn empty_regions_rejected() {
-        let text = GOOD.replace("  - ap-northeast-1\n  - us-west-2\n", "").replace("regions:\n", "regions: []\n");
+        let text = GOOD
+            .replace("  - ap-northeast-1\n  - us-west-2\n", "")
+            .replace("regions:\n", "regions: []\n");
         let e = parse_err(&text);
         assert_eq!((e.key.as_str(), e.line), ("regions", 3), "{e}");
         assert!(e.message.contains("empty"));
@@ -336,7 +346,14 @@ ssmHomeRegion: ap-northeast-1
 
     #[test]
     fn malformed_region_rejected() {
-        for bad in ["us_west_2", "uswest2", "US-WEST-2", "us-west-", "u-west-2", "us-west-2a"] {
+        for bad in [
+            "us_west_2",
+            "uswest2",
+            "US-WEST-2",
+            "us-west-",
+            "u-west-2",
+            "us-west-2a",
+        ] {
             let e = parse_err(&GOOD.replace("  - us-west-2\n", &format!("  - {bad}\n")));
             assert_eq!((e.key.as_str(), e.line), ("regions", 5), "{bad}: {e}");
             assert!(e.message.contains("not a region name"), "{e}");
@@ -347,7 +364,8 @@ ssmHomeRegion: ap-northeast-1
 
     #[test]
     fn default_region_must_be_listed() {
-        let e = parse_err(&GOOD.replace("defaultRegion: ap-northeast-1", "defaultRegion: eu-west-1"));
+        let e =
+            parse_err(&GOOD.replace("defaultRegion: ap-northeast-1", "defaultRegion: eu-west-1"));
         assert_eq!((e.key.as_str(), e.line), ("defaultRegion", 6), "{e}");
         assert!(e.message.contains("not one of"));
     }
@@ -362,7 +380,10 @@ ssmHomeRegion: ap-northeast-1
     #[test]
     fn bad_characters_rejected() {
         for bad in ["Jenkins", "jenkins_infra", "jenkins.infra", "-jenkins"] {
-            let e = parse_err(&GOOD.replace("projectName: jenkins-infra", &format!("projectName: \"{bad}\"")));
+            let e = parse_err(&GOOD.replace(
+                "projectName: jenkins-infra",
+                &format!("projectName: \"{bad}\""),
+            ));
             assert_eq!((e.key.as_str(), e.line), ("projectName", 1), "{bad}: {e}");
         }
         let e = parse_err(&GOOD.replace("environment: dev", "environment: Dev/1"));
@@ -377,13 +398,18 @@ ssmHomeRegion: ap-northeast-1
 
     #[test]
     fn wrong_type_is_an_error_with_location() {
-        let e = parse_err(&GOOD.replace("regions:\n  - ap-northeast-1\n  - us-west-2\n", "regions: ap-northeast-1\n"));
+        let e = parse_err(&GOOD.replace(
+            "regions:\n  - ap-northeast-1\n  - us-west-2\n",
+            "regions: ap-northeast-1\n",
+        ));
         assert!(e.line >= 3, "{e:?}");
     }
 
     #[test]
     fn bucket_name_rules() {
-        assert!(check_bucket_name("jenkins-infra-ssm-backup-dev-123456789012-ap-northeast-1").is_ok());
+        assert!(
+            check_bucket_name("jenkins-infra-ssm-backup-dev-123456789012-ap-northeast-1").is_ok()
+        );
         assert!(check_bucket_name("ab").is_err());
         assert!(check_bucket_name(&"a".repeat(64)).is_err());
         assert!(check_bucket_name("a..b").is_err());

@@ -93,7 +93,11 @@ fn render_change(out: &mut String, change: &Change, p: &Palette) {
             let _ = write!(out, "  {} {id}", p.delete.apply_to("- delete"));
             match objects {
                 Some(n) if *n > 0 => {
-                    let _ = writeln!(out, " {}", p.delete.apply_to(format!("and its {n} objects")));
+                    let _ = writeln!(
+                        out,
+                        " {}",
+                        p.delete.apply_to(format!("and its {n} objects"))
+                    );
                 }
                 _ => out.push('\n'),
             }
@@ -132,7 +136,9 @@ pub fn attributes(resource: &Resource) -> Vec<(&'static str, String)> {
         }
         Resource::Parameter(p) => {
             let value = match (&p.kind, &p.value) {
-                (crate::core::model::ParameterKind::SecureString, _) | (_, None) => SENSITIVE.to_string(),
+                (crate::core::model::ParameterKind::SecureString, _) | (_, None) => {
+                    SENSITIVE.to_string()
+                }
                 (_, Some(v)) => format!("{v:?}"),
             };
             vec![("type", p.kind.as_str().to_string()), ("value", value)]
@@ -198,10 +204,23 @@ mod tests {
     #[test]
     fn creation_lists_attributes_and_summary() {
         let text = render(&doc(LiveState::default()), false);
-        assert!(text.contains("  + create bucket p-ssm-backup-dev-123456789012-us-east-1 (us-east-1)\n"), "{text}");
-        assert!(text.contains("        policy: statements DenyInsecureConnections, DenyUnencryptedObjectUploads\n"), "{text}");
+        assert!(
+            text.contains(
+                "  + create bucket p-ssm-backup-dev-123456789012-us-east-1 (us-east-1)\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "        policy: statements DenyInsecureConnections, DenyUnencryptedObjectUploads\n"
+            ),
+            "{text}"
+        );
         assert!(text.contains("  + create parameter /jenkins/dev/backup/region-list (us-east-1)\n        type: String\n        value: \"[\\\"us-east-1\\\"]\"\n"), "{text}");
-        assert!(text.ends_with("Plan: 5 to create, 0 to change, 0 to delete, 0 retained.\n"), "{text}");
+        assert!(
+            text.ends_with("Plan: 5 to create, 0 to change, 0 to delete, 0 retained.\n"),
+            "{text}"
+        );
         assert!(!text.contains('\u{1b}'), "no color codes when color is off");
     }
 
@@ -210,12 +229,18 @@ mod tests {
         let mut live = converged();
         for r in live.resources.values_mut() {
             if let Some(crate::core::model::Resource::Bucket(b)) = r {
-                b.policy.as_mut().unwrap()["Statement"].as_array_mut().unwrap().pop();
+                b.policy.as_mut().unwrap()["Statement"]
+                    .as_array_mut()
+                    .unwrap()
+                    .pop();
             }
         }
         let text = render(&doc(live), false);
         assert!(text.contains("      ~ policy:\n"), "{text}");
-        assert!(text.contains("+       \"Sid\": \"DenyUnencryptedObjectUploads\""), "{text}");
+        assert!(
+            text.contains("+       \"Sid\": \"DenyUnencryptedObjectUploads\""),
+            "{text}"
+        );
         assert!(text.ends_with("Plan: 0 to create, 1 to change, 0 to delete, 0 retained.\n"));
     }
 

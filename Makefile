@@ -1,0 +1,58 @@
+# ssm-keeper: build, test and demo on a local AWS emulator (moto server, pinned, in .venv).
+# A fresh machine needs only `make demo` and `make test`.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+VENV_PY := $(VENV)/bin/python
+VENV_STAMP := $(VENV)/.installed
+EMULATOR_DIR := .emulator
+CARGO ?= cargo
+
+.PHONY: all build demo test lint fmt bench emulator emulator-stop venv clean
+
+all: build
+
+build:
+	$(CARGO) build --release --locked
+
+# The emulator's virtualenv: moto[server] pinned, with every transitive version fixed.
+$(VENV_STAMP): emulator/requirements.txt emulator/constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r emulator/requirements.txt -c emulator/constraints.txt
+	$(VENV_PY) emulator/launch.py --self-check
+	touch $@
+
+venv: $(VENV_STAMP)
+
+# Starts the emulator in the background (or reuses the running one) and prints the
+# environment for it:  eval "$(make -s emulator)"
+emulator: $(VENV_STAMP)
+	@$(VENV_PY) emulator/launch.py --state-dir $(EMULATOR_DIR) --detach --print-env
+
+emulator-stop:
+	@if [ -x $(VENV_PY) ]; then $(VENV_PY) emulator/launch.py --state-dir $(EMULATOR_DIR) --stop; fi
+
+# The main job end to end on a fresh emulator: plan, apply, plan again (no changes).
+demo: $(VENV_STAMP)
+	$(CARGO) build --release --locked
+	scripts/demo.sh target/release/ssm-keeper
+
+# Unit tests of the pure core and integration tests against the emulator (each test binary
+# starts its own emulator and stops it when it exits).
+test: $(VENV_STAMP)
+	SSM_KEEPER_PYTHON=$(abspath $(VENV_PY)) $(CARGO) test --locked --all-targets
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --locked --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+bench: $(VENV_STAMP)
+	$(CARGO) build --release --locked
+	scripts/bench.sh target/release/ssm-keeper
+
+clean: emulator-stop
+	rm -rf $(VENV) $(EMULATOR_DIR) target

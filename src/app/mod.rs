@@ -1,0 +1,102 @@
+//! Commands: flags -> options -> core and shell calls. One file per command.
+
+pub mod apply;
+pub mod outputs;
+pub mod plan;
+
+use anyhow::{Context as _, Result};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use tokio::sync::OnceCell;
+
+use crate::cli::{Cli, Command};
+use crate::core::desired::desired_state;
+use crate::core::diff::{DiffOptions, diff};
+use crate::core::plan::{PLAN_FORMAT_VERSION, PlanDocument};
+use crate::core::stack::{self, Stack};
+use crate::shell::aws::{Aws, AwsOptions};
+use crate::shell::observe::observe;
+
+/// What every command shares: how to reach AWS, loaded on first use (after the command's own
+/// input has been validated, so bad input never causes an AWS call).
+pub struct Context {
+    options: AwsOptions,
+    aws: OnceCell<Aws>,
+}
+
+impl Context {
+    pub fn new(options: AwsOptions) -> Self {
+        Context {
+            options,
+            aws: OnceCell::new(),
+        }
+    }
+
+    pub async fn aws(&self) -> Result<&Aws> {
+        self.aws.get_or_try_init(|| Aws::load(&self.options)).await
+    }
+}
+
+pub async fn run(cli: Cli) -> Result<ExitCode> {
+    let ctx = Context::new(AwsOptions {
+        endpoint_url: cli.endpoint_url.clone(),
+        max_attempts: None,
+    });
+    let result = match cli.command {
+        Command::Plan(args) => plan::run(&ctx, args).await,
+        Command::Apply(args) => apply::run(&ctx, args).await,
+        Command::Outputs(args) => outputs::run(&ctx, args).await,
+    };
+    if let (Some(path), Some(aws)) = (&cli.api_stats, ctx.aws.get()) {
+        let stats = serde_json::to_string_pretty(&aws.calls().snapshot())?;
+        std::fs::write(path, stats)
+            .with_context(|| format!("writing API stats to {}", path.display()))?;
+    }
+    result
+}
+
+/// `dev` means `stacks/dev.yaml`; anything that looks like a path is taken as given.
+pub fn stack_path(arg: &str) -> PathBuf {
+    let looks_like_path = arg.contains('/') || arg.ends_with(".yaml") || arg.ends_with(".yml");
+    if looks_like_path {
+        PathBuf::from(arg)
+    } else {
+        Path::new("stacks").join(format!("{arg}.yaml"))
+    }
+}
+
+/// Reads and validates a stack file: (the path as shown to the user, the stack).
+pub fn load_stack(arg: &str) -> Result<(String, Stack)> {
+    let path = stack_path(arg);
+    let label = path.display().to_string();
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!("reading the stack file {label} (a stack name like `dev` means stacks/dev.yaml)")
+    })?;
+    let stack = stack::parse(&label, &text)?;
+    Ok((label, stack))
+}
+
+/// Observes live AWS and computes the plan for a stack.
+pub async fn compute_plan(
+    ctx: &Context,
+    stack_file: &str,
+    stack: &Stack,
+    options: &DiffOptions,
+) -> Result<PlanDocument> {
+    let aws = ctx.aws().await?;
+    let account_id = aws.account_id(&stack.ssm_home_region).await?;
+    let desired = desired_state(stack, &account_id);
+    let live = observe(aws, &desired).await?;
+    let plan = diff(&desired, &live, options);
+    Ok(PlanDocument {
+        format_version: PLAN_FORMAT_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        stack_file: stack_file.to_string(),
+        stack: stack.clone(),
+        account_id,
+        summary: plan.summary(),
+        changes: plan.changes,
+        warnings: plan.warnings,
+        observed: live,
+    })
+}

@@ -1,0 +1,44 @@
+//! `ssm-keeper plan`: observe, diff, render; optionally save the plan.
+
+use anyhow::{Context as _, Result};
+use std::process::ExitCode;
+
+use super::{Context, compute_plan, load_stack};
+use crate::cli::{Format, PlanArgs, RemovalArgs};
+use crate::core::diff::DiffOptions;
+use crate::core::render;
+use crate::shell::term;
+
+pub fn diff_options(removal: &RemovalArgs) -> DiffOptions {
+    DiffOptions {
+        destroy_removed_buckets: removal.destroy_removed_buckets,
+        destroy_bucket_objects: removal.destroy_bucket_objects,
+    }
+}
+
+pub async fn run(ctx: &Context, args: PlanArgs) -> Result<ExitCode> {
+    let (file, stack) = load_stack(&args.stack)?;
+    let doc = compute_plan(ctx, &file, &stack, &diff_options(&args.removal)).await?;
+    if let Some(path) = &args.out {
+        std::fs::write(path, render::json::render(&doc))
+            .with_context(|| format!("saving the plan to {}", path.display()))?;
+    }
+    let text = match args.format {
+        Format::Text => render::text::render(&doc, term::stdout_color()),
+        Format::Json => render::json::render(&doc),
+        Format::Markdown => render::markdown::render(&doc),
+    };
+    term::out(&text)?;
+    if let Some(path) = &args.out {
+        term::err(&format!(
+            "Plan saved to {}; apply it with `ssm-keeper apply --plan {}`.\n",
+            path.display(),
+            path.display()
+        ));
+    }
+    Ok(if args.detailed_exitcode && doc.summary.has_changes() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

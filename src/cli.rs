@@ -1,0 +1,103 @@
+//! The command line: global flags, one subcommand enum, value enums for formats.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ssm-keeper",
+    version,
+    about = "Plan, apply and back up the SSM Parameter Store backup stack against live AWS"
+)]
+pub struct Cli {
+    /// Send every AWS request to this endpoint (default: AWS_ENDPOINT_URL, else AWS itself).
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+
+    /// Write the number of AWS requests per operation to FILE as JSON (benchmarks).
+    #[arg(long, global = true, hide = true, value_name = "FILE")]
+    pub api_stats: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show how live AWS differs from the stack file (read-only).
+    Plan(PlanArgs),
+    /// Make live AWS match the stack file (or a saved plan).
+    Apply(ApplyArgs),
+    /// Print the region -> bucket map of a stack.
+    Outputs(OutputsArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+pub struct RemovalArgs {
+    /// DELETE the buckets (and so the backups) of regions removed from the stack. Without this
+    /// flag they are always retained.
+    #[arg(long)]
+    pub destroy_removed_buckets: bool,
+
+    /// With --destroy-removed-buckets: also delete such buckets that still hold objects,
+    /// destroying every object version in them.
+    #[arg(long, requires = "destroy_removed_buckets")]
+    pub destroy_bucket_objects: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The stack: a name (`dev` is stacks/dev.yaml) or a path to a YAML file.
+    #[arg(long, short)]
+    pub stack: String,
+
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+
+    /// Also save the plan (JSON) for `apply --plan FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub removal: RemovalArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The stack: a name (`dev` is stacks/dev.yaml) or a path to a YAML file.
+    #[arg(long, short, required_unless_present = "plan")]
+    pub stack: Option<String>,
+
+    /// Apply this saved plan (from `plan --out`), only if live AWS has not moved since.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["stack", "destroy_removed_buckets"])]
+    pub plan: Option<PathBuf>,
+
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+
+    #[command(flatten)]
+    pub removal: RemovalArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputsArgs {
+    /// The stack: a name (`dev` is stacks/dev.yaml) or a path to a YAML file.
+    #[arg(long, short)]
+    pub stack: String,
+
+    /// Print JSON instead of lines.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,6 @@
+//! The impure shell: every SDK call, file write and terminal write lives here.
+
+pub mod apply;
+pub mod aws;
+pub mod observe;
+pub mod term;
