@@ -40,6 +40,9 @@ impl Context {
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     let ctx = Context::new(AwsOptions {
         endpoint_url: cli.endpoint_url.clone(),
+        ca_bundle: std::env::var_os("AWS_CA_BUNDLE")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from),
         max_attempts: None,
     });
     let result = match cli.command {

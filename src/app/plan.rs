@@ -20,12 +20,12 @@ pub async fn run(ctx: &Context, args: PlanArgs) -> Result<ExitCode> {
     let (file, stack) = load_stack(&args.stack)?;
     let doc = compute_plan(ctx, &file, &stack, &diff_options(&args.removal)).await?;
     if let Some(path) = &args.out {
-        std::fs::write(path, render::json::render(&doc))
+        std::fs::write(path, render::json::render(&doc)?)
             .with_context(|| format!("saving the plan to {}", path.display()))?;
     }
     let text = match args.format {
         Format::Text => render::text::render(&doc, term::stdout_color()),
-        Format::Json => render::json::render(&doc),
+        Format::Json => render::json::render(&doc)?,
         Format::Markdown => render::markdown::render(&doc),
     };
     term::out(&text)?;

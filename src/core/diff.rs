@@ -216,7 +216,6 @@ mod tests {
                 .map(|(id, r)| (id.clone(), Some(r.clone())))
                 .collect(),
             managed_regions: d.stack.regions.clone(),
-            managed_regions_source: "region-list".into(),
             bucket_objects: Default::default(),
         }
     }

@@ -154,12 +154,12 @@ pub struct DesiredState {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LiveState {
+    /// In JSON, a list of `{"id": .., "state": ..}` (a JSON object cannot have ids as keys).
+    #[serde(with = "entries")]
     pub resources: BTreeMap<ResourceId, Option<Resource>>,
-    /// Regions managed before this run (the live region list, or discovered buckets),
-    /// in the order found.
+    /// Regions managed now or before: the live region list, then regions where a bucket of
+    /// this stack tagged ManagedBy was found, then the stack's own.
     pub managed_regions: Vec<String>,
-    /// How the managed regions were found: "region-list", "bucket-discovery" or "none".
-    pub managed_regions_source: String,
     /// Object count (all versions and delete markers) of buckets in regions being removed.
     pub bucket_objects: BTreeMap<String, u64>,
 }
@@ -167,5 +167,35 @@ pub struct LiveState {
 impl LiveState {
     pub fn get(&self, id: &ResourceId) -> Option<&Resource> {
         self.resources.get(id).and_then(|r| r.as_ref())
+    }
+}
+
+/// A map with structured keys as a JSON list of `{"id", "state"}` entries.
+mod entries {
+    use super::{Resource, ResourceId};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::BTreeMap;
+
+    #[derive(Serialize, Deserialize)]
+    struct Entry {
+        id: ResourceId,
+        state: Option<Resource>,
+    }
+
+    pub fn serialize<S: Serializer>(
+        map: &BTreeMap<ResourceId, Option<Resource>>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(map.iter().map(|(id, state)| Entry {
+            id: id.clone(),
+            state: state.clone(),
+        }))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<BTreeMap<ResourceId, Option<Resource>>, D::Error> {
+        let entries = Vec::<Entry>::deserialize(deserializer)?;
+        Ok(entries.into_iter().map(|e| (e.id, e.state)).collect())
     }
 }

@@ -1,45 +1,103 @@
 //! Semantic normalization of IAM / bucket policy JSON, so that documents which mean the same
-//! compare equal: key order, whitespace, single-item lists, the order of string lists,
+//! compare equal: key order, whitespace, one item for a one-item list, the order of string lists,
 //! `{"AWS": "*"}` for `"*"`, and scalars written as booleans or numbers. Pure.
 
 use serde_json::Value;
 
-/// The canonical form of a policy document.
+/// Keys whose value may be one item or a list of items: always a list in canonical form.
+const LIST_KEYS: [&str; 5] = [
+    "Statement",
+    "Action",
+    "NotAction",
+    "Resource",
+    "NotResource",
+];
+
+/// The canonical form of a policy document: objects with sorted keys, list-capable values as
+/// lists (string lists sorted), condition values and principals as sorted string lists, and
+/// every scalar as a string.
 pub fn normalize(policy: &Value) -> Value {
-    match policy {
-        Value::Object(map) => {
-            let mut out = serde_json::Map::new();
-            for (k, v) in map {
-                let v = normalize(v);
-                let v = if k == "Principal" { principal(v) } else { v };
-                out.insert(k.clone(), v);
-            }
-            Value::Object(out)
-        }
-        Value::Array(items) => {
-            let mut items: Vec<Value> = items.iter().map(normalize).collect();
-            if items.iter().all(Value::is_string) {
-                items.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
-                items.dedup();
-            }
-            if items.len() == 1 {
-                items.pop().unwrap_or(Value::Null)
-            } else {
-                Value::Array(items)
-            }
-        }
+    canonical(policy, None)
+}
+
+fn canonical(value: &Value, key: Option<&str>) -> Value {
+    let out = match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let v = match k.as_str() {
+                        "Condition" => condition(v),
+                        "Principal" | "NotPrincipal" => principal(v),
+                        _ => canonical(v, Some(k)),
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => sorted(items.iter().map(|v| canonical(v, None)).collect()),
         Value::Bool(b) => Value::String(b.to_string()),
         Value::Number(n) => Value::String(n.to_string()),
         other => other.clone(),
+    };
+    match (key, out) {
+        (Some(k), Value::Array(items)) if LIST_KEYS.contains(&k) => Value::Array(items),
+        (Some(k), single) if LIST_KEYS.contains(&k) => Value::Array(vec![single]),
+        (_, out) => out,
     }
 }
 
-fn principal(v: Value) -> Value {
-    match &v {
+/// A list of strings sorted and deduplicated (order carries no meaning there); other lists
+/// (statements) keep their order.
+fn sorted(mut items: Vec<Value>) -> Value {
+    if items.iter().all(Value::is_string) {
+        items.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+        items.dedup();
+    }
+    Value::Array(items)
+}
+
+fn string_list(value: &Value) -> Value {
+    match canonical(value, None) {
+        Value::Array(items) => sorted(items),
+        single => Value::Array(vec![single]),
+    }
+}
+
+/// `{"Operator": {"key": value-or-list}}` with every value a sorted string list.
+fn condition(value: &Value) -> Value {
+    match value {
+        Value::Object(operators) => Value::Object(
+            operators
+                .iter()
+                .map(|(op, keys)| {
+                    let keys = match keys {
+                        Value::Object(keys) => Value::Object(
+                            keys.iter()
+                                .map(|(k, v)| (k.clone(), string_list(v)))
+                                .collect(),
+                        ),
+                        other => canonical(other, None),
+                    };
+                    (op.clone(), keys)
+                })
+                .collect(),
+        ),
+        other => canonical(other, None),
+    }
+}
+
+/// `"*"` and `{"AWS": "*"}` are the same principal; other principals as sorted lists.
+fn principal(value: &Value) -> Value {
+    match value {
         Value::Object(map) if map.len() == 1 && map.get("AWS") == Some(&Value::from("*")) => {
             Value::from("*")
         }
-        _ => v,
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), string_list(v)))
+                .collect(),
+        ),
+        other => canonical(other, None),
     }
 }
 
@@ -75,6 +133,15 @@ mod tests {
         let a = json!({"Condition": {"Bool": {"aws:SecureTransport": false}}});
         let b = json!({"Condition": {"Bool": {"aws:SecureTransport": "false"}}});
         assert!(equivalent(&a, &b));
+    }
+
+    #[test]
+    fn canonical_form_keeps_lists_so_diffs_stay_small() {
+        let p = json!({"Statement": {"Action": "s3:*", "Condition": {"Bool": {"k": false}}}});
+        assert_eq!(
+            normalize(&p),
+            json!({"Statement": [{"Action": ["s3:*"], "Condition": {"Bool": {"k": ["false"]}}}]})
+        );
     }
 
     #[test]

@@ -20,6 +20,8 @@ use std::sync::{Arc, Mutex};
 pub struct AwsOptions {
     /// `--endpoint-url`; `AWS_ENDPOINT_URL` is honoured by the SDK itself.
     pub endpoint_url: Option<String>,
+    /// Extra CA certificates to trust (`AWS_CA_BUNDLE`, as the AWS CLI reads it).
+    pub ca_bundle: Option<std::path::PathBuf>,
     /// Maximum attempts per request (throttling and transient errors), SDK retry machinery.
     pub max_attempts: Option<u32>,
 }
@@ -39,8 +41,8 @@ impl Aws {
         if let Some(url) = &options.endpoint_url {
             loader = loader.endpoint_url(url);
         }
-        if let Some(bundle) = std::env::var_os("AWS_CA_BUNDLE").filter(|v| !v.is_empty()) {
-            loader = loader.http_client(https_client_trusting(Path::new(&bundle))?);
+        if let Some(bundle) = &options.ca_bundle {
+            loader = loader.http_client(https_client_trusting(bundle)?);
         }
         let config = loader.load().await;
         // With a custom endpoint (an emulator, a VPC endpoint) the bucket cannot be a host name.
@@ -99,7 +101,7 @@ impl Aws {
 
 /// An HTTPS client that trusts the system roots plus the certificates of `bundle`, as the
 /// AWS CLI does with `AWS_CA_BUNDLE`.
-fn https_client_trusting(
+pub fn https_client_trusting(
     bundle: &Path,
 ) -> Result<aws_smithy_runtime_api::client::http::SharedHttpClient> {
     use rustls_pki_types::CertificateDer;

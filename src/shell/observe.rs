@@ -31,35 +31,38 @@ pub async fn observe(aws: &Aws, desired: &DesiredState) -> Result<LiveState> {
     let mut live = LiveState::default();
 
     let ids: Vec<ResourceId> = desired.resources.keys().cloned().collect();
-    read_resources(aws, &ids, &mut live).await?;
+    // One wave: every desired resource, and the stack's buckets found by name and tag (which
+    // also finds regions whose parameters are gone, and buckets retained earlier).
+    let (read, discovered) = tokio::join!(
+        read_resources(aws, &ids, &mut live),
+        discover_regions(aws, desired)
+    );
+    read?;
+    let discovered = discovered?;
 
     let region_list_id = ResourceId::Parameter {
         region: stack.ssm_home_region.clone(),
         name: region_list_parameter(&stack.environment),
     };
-    match live.get(&region_list_id) {
-        Some(Resource::Parameter(p)) => {
-            live.managed_regions = parse_region_list(p.value.as_deref().unwrap_or_default())
-                .with_context(|| {
-                    format!(
-                        "reading the live region list {} in {}",
-                        region_list_id.name(),
-                        stack.ssm_home_region
-                    )
-                })?;
-            live.managed_regions_source = "region-list".into();
-        }
-        _ => {
-            let found = discover_regions(aws, desired).await?;
-            live.managed_regions_source = if found.is_empty() {
-                "none"
-            } else {
-                "bucket-discovery"
-            }
-            .into();
-            live.managed_regions = stack.regions.iter().cloned().chain(found).collect();
-        }
-    }
+    let listed = match live.get(&region_list_id) {
+        Some(Resource::Parameter(p)) => parse_region_list(p.value.as_deref().unwrap_or_default())
+            .with_context(|| {
+            format!(
+                "reading the live region list {} in {}",
+                region_list_id.name(),
+                stack.ssm_home_region
+            )
+        })?,
+        _ => Vec::new(),
+    };
+    let mut seen = BTreeSet::new();
+    live.managed_regions = listed
+        .iter()
+        .chain(&discovered)
+        .chain(&stack.regions)
+        .filter(|r| seen.insert(r.to_string()))
+        .cloned()
+        .collect();
 
     let removed: Vec<&String> = live
         .managed_regions

@@ -2,6 +2,53 @@
 
 use crate::core::plan::PlanDocument;
 
-pub fn render(doc: &PlanDocument) -> String {
-    serde_json::to_string_pretty(doc).unwrap_or_default() + "\n"
+pub fn render(doc: &PlanDocument) -> Result<String, serde_json::Error> {
+    Ok(serde_json::to_string_pretty(doc)? + "\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::desired::desired_state;
+    use crate::core::diff::{DiffOptions, diff};
+    use crate::core::model::LiveState;
+    use crate::core::plan::PLAN_FORMAT_VERSION;
+    use crate::core::stack::Stack;
+
+    #[test]
+    fn plan_document_round_trips() {
+        let stack = Stack {
+            project_name: "p".into(),
+            environment: "dev".into(),
+            regions: vec!["us-east-1".into()],
+            default_region: "us-east-1".into(),
+            ssm_home_region: "us-east-1".into(),
+            retention_days: 30,
+            noncurrent_retention_days: 7,
+        };
+        let desired = desired_state(&stack, "123456789012");
+        let mut observed = LiveState::default();
+        for id in desired.resources.keys() {
+            observed.resources.insert(id.clone(), None);
+        }
+        let plan = diff(&desired, &observed, &DiffOptions::default());
+        let doc = PlanDocument {
+            format_version: PLAN_FORMAT_VERSION,
+            tool_version: "t".into(),
+            stack_file: "stacks/dev.yaml".into(),
+            stack,
+            account_id: "123456789012".into(),
+            summary: plan.summary(),
+            changes: plan.changes,
+            warnings: plan.warnings,
+            observed,
+        };
+        let text = render(&doc).unwrap();
+        let back: PlanDocument = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, doc);
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value["formatVersion"], 1);
+        assert_eq!(value["changes"][0]["action"], "create");
+        assert_eq!(value["changes"][0]["id"]["type"], "bucket");
+    }
 }

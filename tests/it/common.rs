@@ -1,0 +1,288 @@
+//! Test helpers: start the emulator once, run the CLI in a temp dir, and talk to the emulator
+//! directly through the SDK (another client than ssm-keeper's own code path).
+
+#![allow(dead_code)]
+
+use aws_config::BehaviorVersion;
+use aws_sdk_s3::config::{Credentials, Region};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+pub const ACCOUNT: &str = "123456789012";
+
+pub struct Emulator {
+    pub endpoint: String,
+    pub http_endpoint: String,
+    pub ca_bundle: PathBuf,
+}
+
+/// The emulator for this test run, started on first use. It exits with this process.
+pub fn emulator() -> &'static Emulator {
+    static EMULATOR: OnceLock<Emulator> = OnceLock::new();
+    EMULATOR.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let python = std::env::var_os("SSM_KEEPER_PYTHON")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join(".venv/bin/python"));
+        assert!(
+            python.exists(),
+            "no emulator virtualenv at {}: run the tests with `make test`, which installs it",
+            python.display()
+        );
+        let dir = root.join(format!("target/emulator-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = std::fs::File::create(dir.join("emulator.log")).unwrap();
+        let mut child = Command::new(&python)
+            .arg(root.join("emulator/launch.py"))
+            .arg("--state-dir")
+            .arg(&dir)
+            .arg("--exit-with-parent")
+            .arg(std::process::id().to_string())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("starting the emulator");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let info: serde_json::Value =
+            serde_json::from_str(line.strip_prefix("READY ").unwrap_or_else(|| {
+                panic!(
+                    "emulator did not start; see {}",
+                    dir.join("emulator.log").display()
+                )
+            }))
+            .unwrap();
+        std::mem::forget(child); // it watches this process and exits with it
+        Emulator {
+            endpoint: info["endpoint"].as_str().unwrap().to_string(),
+            http_endpoint: info["http_endpoint"].as_str().unwrap().to_string(),
+            ca_bundle: PathBuf::from(info["ca_bundle"].as_str().unwrap()),
+        }
+    })
+}
+
+/// What a CLI run produced.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+}
+
+/// A temp dir holding `stacks/<env>.yaml`, where the CLI runs.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+    pub env: String,
+}
+
+pub const PROJECT: &str = "itest";
+
+impl Workspace {
+    pub fn new(env: &str, regions: &[&str], default_region: &str) -> Self {
+        let ws = Workspace {
+            dir: tempfile::tempdir().unwrap(),
+            env: env.to_string(),
+        };
+        ws.write_stack(regions, default_region, regions[0]);
+        ws
+    }
+
+    pub fn write_stack(&self, regions: &[&str], default_region: &str, home: &str) {
+        let list: String = regions.iter().map(|r| format!("  - {r}\n")).collect();
+        self.write_raw(
+            &self.env,
+            &format!(
+                "projectName: {PROJECT}\nenvironment: {}\nregions:\n{list}defaultRegion: {default_region}\nssmHomeRegion: {home}\n",
+                self.env
+            ),
+        );
+    }
+
+    pub fn write_raw(&self, name: &str, text: &str) {
+        let stacks = self.dir.path().join("stacks");
+        std::fs::create_dir_all(&stacks).unwrap();
+        std::fs::write(stacks.join(format!("{name}.yaml")), text).unwrap();
+    }
+
+    pub fn path(&self, file: &str) -> PathBuf {
+        self.dir.path().join(file)
+    }
+
+    pub fn bucket(&self, region: &str) -> String {
+        format!("{PROJECT}-ssm-backup-{}-{ACCOUNT}-{region}", self.env)
+    }
+
+    pub fn param(&self, tail: &str) -> String {
+        format!("/jenkins/{}/backup/{tail}", self.env)
+    }
+
+    /// Runs ssm-keeper with the emulator's environment (and a machine-wide AWS_CA_BUNDLE
+    /// overridden, as `make emulator` does).
+    pub fn run(&self, args: &[&str]) -> Run {
+        let emu = emulator();
+        let out = Command::new(env!("CARGO_BIN_EXE_ssm-keeper"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("AWS_ENDPOINT_URL", &emu.endpoint)
+            .env("AWS_CA_BUNDLE", &emu.ca_bundle)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("NO_COLOR", "1")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_SESSION_TOKEN")
+            .stdin(Stdio::null())
+            .output()
+            .expect("running ssm-keeper");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// plan --format json, asserting the exit code.
+    pub fn plan_json(&self, expected_code: i32) -> serde_json::Value {
+        let run = self.run(&[
+            "plan",
+            "--stack",
+            &self.env,
+            "--format",
+            "json",
+            "--detailed-exitcode",
+        ]);
+        assert_eq!(run.code, expected_code, "plan: {run:#?}");
+        run.json()
+    }
+
+    pub fn apply(&self) {
+        let run = self.run(&["apply", "--stack", &self.env, "--auto-approve"]);
+        assert_eq!(run.code, 0, "apply: {run:#?}");
+    }
+}
+
+/// (action, resource type, name, [attributes]) for each change of a JSON plan, sorted.
+pub fn changes(plan: &serde_json::Value) -> Vec<(String, String, String, Vec<String>)> {
+    let mut out: Vec<_> = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let fields = c["fields"]
+                .as_array()
+                .map(|f| {
+                    f.iter()
+                        .map(|f| f["attribute"].as_str().unwrap().to_string())
+                        .collect()
+                })
+                .unwrap_or_default();
+            (
+                c["action"].as_str().unwrap().to_string(),
+                c["id"]["type"].as_str().unwrap().to_string(),
+                c["id"]["name"].as_str().unwrap().to_string(),
+                fields,
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+pub fn change(
+    action: &str,
+    kind: &str,
+    name: &str,
+    fields: &[&str],
+) -> (String, String, String, Vec<String>) {
+    (
+        action.into(),
+        kind.into(),
+        name.into(),
+        fields.iter().map(|f| f.to_string()).collect(),
+    )
+}
+
+async fn sdk_config(region: &str, endpoint: &str) -> aws_config::SdkConfig {
+    let emu = emulator();
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(region.to_string()))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+        .endpoint_url(endpoint)
+        .http_client(ssm_keeper::shell::aws::https_client_trusting(&emu.ca_bundle).unwrap())
+        .load()
+        .await
+}
+
+/// An S3 client straight from the SDK, not through ssm-keeper's code.
+pub async fn s3(region: &str) -> aws_sdk_s3::Client {
+    let conf = sdk_config(region, &emulator().endpoint).await;
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&conf)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+/// The same over plain HTTP (for the DenyInsecureConnections statement).
+pub async fn s3_plain_http(region: &str) -> aws_sdk_s3::Client {
+    let conf = sdk_config(region, &emulator().http_endpoint).await;
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&conf)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+pub async fn ssm(region: &str) -> aws_sdk_ssm::Client {
+    aws_sdk_ssm::Client::new(&sdk_config(region, &emulator().endpoint).await)
+}
+
+pub async fn parameter(region: &str, name: &str) -> Option<String> {
+    match ssm(region).await.get_parameter().name(name).send().await {
+        Ok(out) => out.parameter.and_then(|p| p.value),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_parameter_not_found()) =>
+        {
+            None
+        }
+        Err(e) => panic!("get_parameter {name}: {e:?}"),
+    }
+}
+
+pub async fn bucket_exists(region: &str, bucket: &str) -> bool {
+    match s3(region).await.head_bucket().bucket(bucket).send().await {
+        Ok(_) => true,
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => false,
+        Err(e) => panic!("head_bucket {bucket}: {e:?}"),
+    }
+}
+
+pub async fn put_encrypted(region: &str, bucket: &str, key: &str) {
+    s3(region)
+        .await
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(b"backup".to_vec().into())
+        .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::Aes256)
+        .send()
+        .await
+        .unwrap();
+}

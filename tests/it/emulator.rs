@@ -1,0 +1,121 @@
+//! The emulator behaves as AWS does where moto 5.2.5 does not (see emulator/launch.py):
+//! bucket policy conditions, GetBucketVersioning, DescribeParameters page size.
+
+use crate::common::*;
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use aws_sdk_s3::types::ServerSideEncryption;
+
+const R: &str = "us-east-1";
+
+async fn managed_bucket(env: &str) -> (Workspace, String) {
+    let ws = Workspace::new(env, &[R], R);
+    ws.apply();
+    let bucket = ws.bucket(R);
+    (ws, bucket)
+}
+
+#[tokio::test]
+async fn bucket_policy_denies_plain_http_and_unencrypted_uploads_only() {
+    let (_ws, bucket) = managed_bucket("policy").await;
+    let body = || aws_sdk_s3::primitives::ByteStream::from(b"x".to_vec());
+
+    let tls = s3(R).await;
+    tls.put_object()
+        .bucket(&bucket)
+        .key("encrypted")
+        .body(body())
+        .server_side_encryption(ServerSideEncryption::Aes256)
+        .send()
+        .await
+        .expect("an encrypted upload over TLS is allowed");
+
+    let err = tls
+        .put_object()
+        .bucket(&bucket)
+        .key("plain")
+        .body(body())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        Some("AccessDenied"),
+        "unencrypted upload: {err:?}"
+    );
+
+    let http = s3_plain_http(R).await;
+    let err = http
+        .put_object()
+        .bucket(&bucket)
+        .key("over-http")
+        .body(body())
+        .server_side_encryption(ServerSideEncryption::Aes256)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("AccessDenied"), "plain HTTP: {err:?}");
+    let err = http
+        .get_object()
+        .bucket(&bucket)
+        .key("encrypted")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("AccessDenied"), "plain HTTP read: {err:?}");
+
+    assert!(
+        tls.get_object()
+            .bucket(&bucket)
+            .key("encrypted")
+            .send()
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn versioning_reads_back_enabled() {
+    let (_ws, bucket) = managed_bucket("versions").await;
+    let out = s3(R)
+        .await
+        .get_bucket_versioning()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status().map(|s| s.as_str()), Some("Enabled"));
+}
+
+#[tokio::test]
+async fn describe_parameters_returns_pages_of_fifty() {
+    let ssm = ssm("ap-south-1").await;
+    for i in 0..120 {
+        ssm.put_parameter()
+            .name(format!("/pages/p{i:03}"))
+            .value("v")
+            .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .send()
+            .await
+            .unwrap();
+    }
+    let mut sizes = Vec::new();
+    let mut pages = ssm
+        .describe_parameters()
+        .max_results(50)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        sizes.push(page.unwrap().parameters().len());
+    }
+    assert_eq!(sizes, vec![50, 50, 20]);
+    let err = ssm
+        .describe_parameters()
+        .max_results(51)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        format!("{err:?}").contains("ValidationException"),
+        "{err:?}"
+    );
+}

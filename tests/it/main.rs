@@ -1,0 +1,8 @@
+//! Integration tests: the CLI and the shell against the local AWS emulator (moto, patched by
+//! emulator/launch.py). One binary; one emulator for the whole run; each test isolates itself
+//! with its own environment name (and so its own buckets and SSM paths).
+
+mod common;
+mod config;
+mod emulator;
+mod plan_apply;

@@ -1,0 +1,515 @@
+//! plan and apply against the emulator: from an empty account, drift made by another client,
+//! regions added and removed, the default region moved, saved plans, adoption.
+
+use crate::common::*;
+use aws_sdk_s3::types::{
+    BucketLifecycleConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule,
+    LifecycleRuleFilter, Tag, Tagging,
+};
+
+const A: &str = "us-east-1";
+const B: &str = "eu-west-1";
+
+#[tokio::test]
+async fn empty_account_plan_apply_plan_converges() {
+    let ws = Workspace::new("fresh", &[A, B], A);
+    let plan = ws.plan_json(2);
+    assert_eq!(plan["formatVersion"], 1);
+    assert_eq!(
+        plan["summary"],
+        serde_json::json!({"create": 7, "change": 0, "delete": 0, "retained": 0})
+    );
+
+    ws.apply();
+    assert_eq!(changes(&ws.plan_json(0)), vec![]);
+
+    // What is really in AWS, read by another client.
+    let s3 = s3(B).await;
+    let bucket = ws.bucket(B);
+    let versioning = s3
+        .get_bucket_versioning()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(versioning.status().map(|s| s.as_str()), Some("Enabled"));
+    let pab = s3
+        .get_public_access_block()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    let pab = pab.public_access_block_configuration().unwrap();
+    assert_eq!(
+        (
+            pab.block_public_acls(),
+            pab.ignore_public_acls(),
+            pab.block_public_policy(),
+            pab.restrict_public_buckets()
+        ),
+        (Some(true), Some(true), Some(true), Some(true))
+    );
+    let lifecycle = s3
+        .get_bucket_lifecycle_configuration()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    let rule = &lifecycle.rules()[0];
+    assert_eq!(rule.id(), Some("delete-old-backups"));
+    assert_eq!(rule.expiration().and_then(|e| e.days()), Some(30));
+    assert_eq!(
+        rule.noncurrent_version_expiration()
+            .and_then(|e| e.noncurrent_days()),
+        Some(7)
+    );
+    let policy = s3.get_bucket_policy().bucket(&bucket).send().await.unwrap();
+    assert!(
+        policy
+            .policy()
+            .unwrap()
+            .contains("DenyUnencryptedObjectUploads")
+    );
+    let tags = s3
+        .get_bucket_tagging()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        tags.tag_set()
+            .iter()
+            .any(|t| t.key() == "ManagedBy" && t.value() == "ssm-keeper")
+    );
+
+    assert_eq!(
+        parameter(B, &ws.param(&format!("{B}/s3-bucket-name"))).await,
+        Some(ws.bucket(B))
+    );
+    assert_eq!(
+        parameter(A, &ws.param("region-list")).await.as_deref(),
+        Some(r#"["us-east-1","eu-west-1"]"#)
+    );
+    assert_eq!(
+        parameter(A, &ws.param("default-region")).await.as_deref(),
+        Some(A)
+    );
+    assert_eq!(
+        parameter(A, &ws.param("s3-bucket-name")).await,
+        Some(ws.bucket(A))
+    );
+    // The per-region parameter lives in its own region only.
+    assert_eq!(
+        parameter(A, &ws.param(&format!("{B}/s3-bucket-name"))).await,
+        None
+    );
+}
+
+#[tokio::test]
+async fn drift_made_by_another_client_is_listed_and_fixed() {
+    let ws = Workspace::new("drift", &[A, B], A);
+    ws.apply();
+    let (a, b) = (ws.bucket(A), ws.bucket(B));
+    let s3a = s3(A).await;
+    s3a.delete_public_access_block()
+        .bucket(&a)
+        .send()
+        .await
+        .unwrap();
+    s3a.put_bucket_lifecycle_configuration()
+        .bucket(&a)
+        .lifecycle_configuration(
+            BucketLifecycleConfiguration::builder()
+                .rules(
+                    LifecycleRule::builder()
+                        .id("delete-old-backups")
+                        .status(ExpirationStatus::Enabled)
+                        .filter(LifecycleRuleFilter::builder().prefix("").build())
+                        .expiration(LifecycleExpiration::builder().days(90).build())
+                        .noncurrent_version_expiration(
+                            aws_sdk_s3::types::NoncurrentVersionExpiration::builder()
+                                .noncurrent_days(7)
+                                .build(),
+                        )
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let policy = s3a.get_bucket_policy().bucket(&a).send().await.unwrap();
+    let mut policy: serde_json::Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
+    policy["Statement"].as_array_mut().unwrap().pop();
+    s3a.put_bucket_policy()
+        .bucket(&a)
+        .policy(policy.to_string())
+        .send()
+        .await
+        .unwrap();
+
+    let s3b = s3(B).await;
+    let tags = s3b.get_bucket_tagging().bucket(&b).send().await.unwrap();
+    let mut tagging = Tagging::builder();
+    for t in tags.tag_set() {
+        let value = if t.key() == "Environment" {
+            "prod"
+        } else {
+            t.value()
+        };
+        tagging = tagging.tag_set(Tag::builder().key(t.key()).value(value).build().unwrap());
+    }
+    s3b.put_bucket_tagging()
+        .bucket(&b)
+        .tagging(tagging.build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let per_region = ws.param(&format!("{B}/s3-bucket-name"));
+    ssm(B)
+        .await
+        .delete_parameter()
+        .name(&per_region)
+        .send()
+        .await
+        .unwrap();
+
+    let plan = ws.plan_json(2);
+    assert_eq!(
+        changes(&plan),
+        vec![
+            change("create", "parameter", &per_region, &[]),
+            change("update", "bucket", &b, &["tags"]),
+            change(
+                "update",
+                "bucket",
+                &a,
+                &["lifecycle", "public-access-block", "policy"]
+            ),
+        ]
+    );
+    // Each difference names the live and the desired value.
+    let text = ws.run(&["plan", "--stack", "drift"]);
+    assert!(
+        text.stdout.contains("-     \"expirationDays\": 90,"),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        text.stdout.contains("+     \"expirationDays\": 30,"),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        text.stdout
+            .contains("+       \"Sid\": \"DenyUnencryptedObjectUploads\""),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        text.stdout.contains("-   \"Environment\": \"prod\","),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        text.stdout
+            .contains("Plan: 1 to create, 2 to change, 0 to delete, 0 retained.")
+    );
+
+    ws.apply();
+    assert_eq!(changes(&ws.plan_json(0)), vec![]);
+    assert!(
+        s3a.get_public_access_block()
+            .bucket(&a)
+            .send()
+            .await
+            .is_ok()
+    );
+    assert_eq!(parameter(B, &per_region).await, Some(b));
+}
+
+#[tokio::test]
+async fn adding_a_region_creates_its_bucket_and_parameter() {
+    let ws = Workspace::new("grow", &[A], A);
+    ws.apply();
+    ws.write_stack(&[A, B], A, A);
+    let plan = ws.plan_json(2);
+    assert_eq!(
+        changes(&plan),
+        vec![
+            change("create", "bucket", &ws.bucket(B), &[]),
+            change(
+                "create",
+                "parameter",
+                &ws.param(&format!("{B}/s3-bucket-name")),
+                &[]
+            ),
+            change("update", "parameter", &ws.param("region-list"), &["value"]),
+        ]
+    );
+    ws.apply();
+    ws.plan_json(0);
+    assert!(bucket_exists(B, &ws.bucket(B)).await);
+}
+
+#[tokio::test]
+async fn removed_region_keeps_bucket_and_deletes_parameters() {
+    let ws = Workspace::new("shrink", &[A, B], A);
+    ws.apply();
+    put_encrypted(B, &ws.bucket(B), "2026-11-23/eu-west-1/backup.json").await;
+
+    ws.write_stack(&[A], A, A);
+    let plan = ws.plan_json(2);
+    let per_region = ws.param(&format!("{B}/s3-bucket-name"));
+    assert_eq!(
+        changes(&plan),
+        vec![
+            change("delete", "parameter", &per_region, &[]),
+            change("retain", "bucket", &ws.bucket(B), &[]),
+            change("update", "parameter", &ws.param("region-list"), &["value"]),
+        ]
+    );
+    let retained = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["action"] == "retain")
+        .unwrap();
+    assert_eq!(retained["objects"], 1);
+    let text = ws.run(&["plan", "--stack", "shrink"]);
+    assert!(text.stdout.contains("= retain bucket"), "{}", text.stdout);
+    assert!(text.stdout.contains("holds 1 objects"), "{}", text.stdout);
+
+    ws.apply();
+    assert_eq!(parameter(B, &per_region).await, None);
+    assert!(
+        bucket_exists(B, &ws.bucket(B)).await,
+        "the bucket holds backups: never deleted by default"
+    );
+    assert_eq!(
+        parameter(A, &ws.param("region-list")).await.as_deref(),
+        Some(r#"["us-east-1"]"#)
+    );
+    // Still shown as retained afterwards (found by name and tag), but nothing to do.
+    let plan = ws.plan_json(0);
+    assert_eq!(
+        changes(&plan),
+        vec![change("retain", "bucket", &ws.bucket(B), &[])]
+    );
+}
+
+#[tokio::test]
+async fn deleting_a_removed_regions_bucket_needs_explicit_flags() {
+    let ws = Workspace::new("destroy", &[A, B], A);
+    ws.apply();
+    put_encrypted(B, &ws.bucket(B), "old.json").await;
+    ws.write_stack(&[A], A, A);
+
+    // Asking for the bucket alone is refused while it holds objects.
+    let run = ws.run(&[
+        "apply",
+        "--stack",
+        "destroy",
+        "--auto-approve",
+        "--destroy-removed-buckets",
+    ]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(
+        run.stdout.contains("refusing to delete bucket"),
+        "{}",
+        run.stdout
+    );
+    assert!(bucket_exists(B, &ws.bucket(B)).await);
+
+    let run = ws.run(&[
+        "apply",
+        "--stack",
+        "destroy",
+        "--auto-approve",
+        "--destroy-removed-buckets",
+        "--destroy-bucket-objects",
+    ]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(!bucket_exists(B, &ws.bucket(B)).await);
+    assert_eq!(changes(&ws.plan_json(0)), vec![]);
+}
+
+#[tokio::test]
+async fn changing_the_default_region_moves_the_legacy_key() {
+    let ws = Workspace::new("movedef", &[A, B], A);
+    ws.apply();
+    ws.write_stack(&[A, B], B, A);
+    let plan = ws.plan_json(2);
+    assert_eq!(
+        changes(&plan),
+        vec![
+            change(
+                "update",
+                "parameter",
+                &ws.param("default-region"),
+                &["value"]
+            ),
+            change(
+                "update",
+                "parameter",
+                &ws.param("s3-bucket-name"),
+                &["value"]
+            ),
+        ]
+    );
+    ws.apply();
+    assert_eq!(
+        parameter(A, &ws.param("default-region")).await.as_deref(),
+        Some(B)
+    );
+    assert_eq!(
+        parameter(A, &ws.param("s3-bucket-name")).await,
+        Some(ws.bucket(B))
+    );
+    ws.plan_json(0);
+}
+
+#[tokio::test]
+async fn saved_plan_is_refused_once_live_state_moved() {
+    let ws = Workspace::new("stale", &[A], A);
+    ws.apply();
+    let bucket = ws.bucket(A);
+    let s3 = s3(A).await;
+    s3.delete_public_access_block()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    let run = ws.run(&["plan", "--stack", "stale", "--out", "plan.json"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+
+    // Someone changes the bucket after the plan was made.
+    s3.delete_bucket_policy()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    let run = ws.run(&["apply", "--plan", "plan.json", "--auto-approve"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(run.stderr.contains("stale"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains(&format!("bucket {bucket} (us-east-1) was changed")),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        s3.get_public_access_block()
+            .bucket(&bucket)
+            .send()
+            .await
+            .is_err(),
+        "nothing was applied"
+    );
+
+    // A fresh saved plan applies.
+    let run = ws.run(&["plan", "--stack", "stale", "--out", "plan.json"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let run = ws.run(&["apply", "--plan", "plan.json", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    ws.plan_json(0);
+}
+
+#[tokio::test]
+async fn apply_without_a_terminal_or_approval_changes_nothing() {
+    let ws = Workspace::new("noterm", &[A], A);
+    let run = ws.run(&["apply", "--stack", "noterm"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(run.stderr.contains("--auto-approve"), "{}", run.stderr);
+    assert!(!bucket_exists(A, &ws.bucket(A)).await);
+}
+
+#[tokio::test]
+async fn existing_bucket_is_adopted_not_recreated() {
+    let ws = Workspace::new("adopt", &[A], A);
+    let bucket = ws.bucket(A);
+    let s3 = s3(A).await;
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    s3.put_bucket_tagging()
+        .bucket(&bucket)
+        .tagging(
+            Tagging::builder()
+                .tag_set(
+                    Tag::builder()
+                        .key("ManagedBy")
+                        .value("Pulumi")
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    s3.put_object()
+        .bucket(&bucket)
+        .key("2025-10-01/old.json")
+        .body(b"{}".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+
+    let plan = ws.plan_json(2);
+    let bucket_change = changes(&plan)
+        .into_iter()
+        .find(|c| c.1 == "bucket")
+        .unwrap();
+    assert_eq!(
+        bucket_change.0, "update",
+        "an existing bucket is updated in place"
+    );
+    ws.apply();
+    ws.plan_json(0);
+    assert!(
+        s3.head_object()
+            .bucket(&bucket)
+            .key("2025-10-01/old.json")
+            .send()
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn outputs_and_output_formats() {
+    let ws = Workspace::new("formats", &[A, B], B);
+    let run = ws.run(&["outputs", "--stack", "formats", "--json"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert_eq!(run.json()["bucketMap"][B], ws.bucket(B));
+    let run = ws.run(&["outputs", "--stack", "formats"]);
+    assert_eq!(
+        run.stdout,
+        format!("{A}\t{}\n{B}\t{}\n", ws.bucket(A), ws.bucket(B))
+    );
+
+    let run = ws.run(&["plan", "--stack", "formats", "--format", "markdown"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(
+        run.stdout.starts_with("### ssm-keeper plan: `formats`"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains(&format!("| create | bucket `{}` | {B} |", ws.bucket(B))),
+        "{}",
+        run.stdout
+    );
+    let run = ws.run(&["plan", "--stack", "formats"]);
+    assert!(
+        !run.stdout.contains('\u{1b}'),
+        "no color without a terminal"
+    );
+    assert!(
+        run.stdout
+            .ends_with("Plan: 7 to create, 0 to change, 0 to delete, 0 retained.\n")
+    );
+}
