@@ -30,6 +30,8 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Print the region -> bucket map of a stack.
     Outputs(OutputsArgs),
+    /// Back up each region's parameters of the stack's environment into that region's bucket.
+    Backup(BackupArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -100,4 +102,46 @@ pub struct OutputsArgs {
     /// Print JSON instead of lines.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The stack: a name (`dev` is stacks/dev.yaml) or a path to a YAML file. Only its
+    /// environment and ssmHomeRegion are used; the regions come from the SSM metadata.
+    #[arg(long, short)]
+    pub stack: String,
+
+    /// Collect and count, upload nothing.
+    #[arg(long, env = "DRY_RUN")]
+    pub dry_run: bool,
+
+    /// Where to write the per-region summary.
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "backup-work/region_summaries.json"
+    )]
+    pub summary_file: PathBuf,
+
+    /// Time limit for one region, in minutes.
+    #[arg(long, value_name = "MINUTES", default_value_t = 10)]
+    pub region_timeout: u64,
+
+    /// Time limit for the whole run, in minutes (default: regions x region timeout + 30).
+    #[arg(long, value_name = "MINUTES")]
+    pub timeout: Option<u64>,
+
+    /// SSM requests per second per region (the account's quota is shared with production
+    /// readers); 0 for no limit.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub max_rps: u32,
+
+    /// Post the run's summary to this Slack webhook (never a parameter value).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "SLACK_WEBHOOK_URL",
+        hide_env_values = true
+    )]
+    pub notify_slack: Option<String>,
 }

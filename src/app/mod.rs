@@ -1,6 +1,7 @@
 //! Commands: flags -> options -> core and shell calls. One file per command.
 
 pub mod apply;
+pub mod backup;
 pub mod outputs;
 pub mod plan;
 
@@ -49,6 +50,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Plan(args) => plan::run(&ctx, args).await,
         Command::Apply(args) => apply::run(&ctx, args).await,
         Command::Outputs(args) => outputs::run(&ctx, args).await,
+        Command::Backup(args) => backup::run(&ctx, args).await,
     };
     if let (Some(path), Some(aws)) = (&cli.api_stats, ctx.aws.get()) {
         let stats = serde_json::to_string_pretty(&aws.calls().snapshot())?;

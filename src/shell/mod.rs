@@ -2,5 +2,6 @@
 
 pub mod apply;
 pub mod aws;
+pub mod backup;
 pub mod observe;
 pub mod term;

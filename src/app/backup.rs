@@ -1,0 +1,76 @@
+//! `ssm-keeper backup`: the nightly job. Runs the backup, writes the summary file, prints the
+//! table, notifies Slack; exit code 0 only if every region succeeded.
+
+use anyhow::{Context as _, Result};
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use super::{Context, load_stack};
+use crate::cli::BackupArgs;
+use crate::core::backup::{all_succeeded, slack_message, summaries_json, table};
+use crate::shell::backup::{BackupOptions, notify, run as run_backup};
+use crate::shell::term;
+
+pub async fn run(ctx: &Context, args: BackupArgs) -> Result<ExitCode> {
+    let (_, stack) = load_stack(&args.stack)?;
+    let options = BackupOptions {
+        environment: stack.environment.clone(),
+        ssm_home_region: stack.ssm_home_region.clone(),
+        dry_run: args.dry_run,
+        region_timeout: Duration::from_secs(args.region_timeout * 60),
+        overall_timeout: args.timeout.map(|m| Duration::from_secs(m * 60)),
+        max_rps: args.max_rps,
+        progress_bars: std::io::stderr().is_terminal(),
+    };
+    let aws = ctx.aws().await?;
+    let log = |line: &str| term::err(&format!("{line}\n"));
+    let run = match run_backup(aws, &options, &log).await {
+        Ok(run) => run,
+        Err(e) => {
+            if let Some(url) = &args.notify_slack {
+                let message = serde_json::json!({
+                    "text": format!(":x: SSM Parameter Store backup `{}` could not start: {e:#}", stack.environment),
+                    "environment": stack.environment,
+                    "status": "FAILED",
+                });
+                if let Err(n) = notify::post_slack(url, &message).await {
+                    log(&format!("WARNING: {n:#}"));
+                }
+            }
+            return Err(e);
+        }
+    };
+
+    if let Some(dir) = args
+        .summary_file
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating {} for the summary file", dir.display()))?;
+    }
+    let summary = serde_json::to_string_pretty(&summaries_json(&run.summaries))? + "\n";
+    std::fs::write(&args.summary_file, summary)
+        .with_context(|| format!("writing the summary {}", args.summary_file.display()))?;
+    term::out(&format!("\n{}", table(&run.summaries)))?;
+    term::out(&format!(
+        "Summary written to {}\n",
+        args.summary_file.display()
+    ))?;
+
+    if let Some(url) = &args.notify_slack {
+        let message = slack_message(&stack.environment, &run.summaries, args.dry_run);
+        match notify::post_slack(url, &message).await {
+            Ok(()) => log("Slack notified."),
+            Err(e) => log(&format!(
+                "WARNING: the Slack notification failed (the backup is not affected): {e:#}"
+            )),
+        }
+    }
+    Ok(if all_succeeded(&run.summaries) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

@@ -1,0 +1,324 @@
+//! The backup job's contract, pure: which parameters belong to an environment, the S3 key
+//! layout, the per-region summary (`region_summaries.json`), the terminal table and the Slack
+//! message. Secret values travel as `Secret`, whose Debug/Display print a mask.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::time::Duration;
+
+/// The version of the backup document format written by this tool.
+pub const BACKUP_FORMAT_VERSION: u32 = 2;
+
+/// Whether a parameter belongs to the environment: its name contains the path segment
+/// `/{env}/`. (The old script's `Contains dev` also caught `/prod/devices/...`.)
+pub fn in_environment(name: &str, environment: &str) -> bool {
+    name.contains(&format!("/{environment}/"))
+}
+
+/// `{YYYY-MM-DD}/{region}/ssm-backup-{env}-{region}-{timestamp}.json`
+pub fn object_key(date: &str, region: &str, environment: &str, timestamp: &str) -> String {
+    format!("{date}/{region}/ssm-backup-{environment}-{region}-{timestamp}.json")
+}
+
+/// The pointers to the newest backup: `latest-{region}.txt`, and for the default region also
+/// `latest.txt` (for old readers).
+pub fn pointer_keys(region: &str, is_default: bool) -> Vec<String> {
+    let mut keys = vec![format!("latest-{region}.txt")];
+    if is_default {
+        keys.push("latest.txt".to_string());
+    }
+    keys
+}
+
+/// Default limits: 10 minutes a region, and regions x 10 + 30 minutes overall (the seeds'
+/// pipeline timeout).
+pub const DEFAULT_REGION_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+
+pub fn overall_timeout(regions: usize, per_region: Duration) -> Duration {
+    per_region * regions as u32 + Duration::from_secs(30 * 60)
+}
+
+/// A value that may be a SecureString: printed only as a mask, serialized only into the backup
+/// document itself.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Self {
+        Secret(value)
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(****)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("****")
+    }
+}
+
+/// One parameter as the backup document holds it: everything a faithful restore needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupParameter {
+    #[serde(rename = "Name")]
+    pub name: String,
+    #[serde(rename = "Type")]
+    pub kind: String,
+    #[serde(rename = "Value")]
+    pub value: Secret,
+    #[serde(rename = "DataType", skip_serializing_if = "Option::is_none")]
+    pub data_type: Option<String>,
+    #[serde(rename = "Version")]
+    pub version: i64,
+    #[serde(rename = "LastModifiedDate", skip_serializing_if = "Option::is_none")]
+    pub last_modified_date: Option<String>,
+    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+    #[serde(rename = "Tier", skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
+    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(rename = "AllowedPattern", skip_serializing_if = "Option::is_none")]
+    pub allowed_pattern: Option<String>,
+    #[serde(rename = "Policies", skip_serializing_if = "Vec::is_empty", default)]
+    pub policies: Vec<String>,
+}
+
+/// The document header (everything but the parameters and their count, which are streamed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DocumentHeader {
+    pub format_version: u32,
+    pub tool_version: String,
+    pub backup_date: String,
+    pub backup_timestamp: String,
+    pub environment: String,
+    pub region: String,
+    pub account: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RegionStatus {
+    Success,
+    Failed,
+    Skipped,
+    DryRun,
+}
+
+impl RegionStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RegionStatus::Success => "SUCCESS",
+            RegionStatus::Failed => "FAILED",
+            RegionStatus::Skipped => "SKIPPED",
+            RegionStatus::DryRun => "DRY_RUN",
+        }
+    }
+}
+
+/// One region's outcome, as `region_summaries.json` records it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RegionSummary {
+    pub status: RegionStatus,
+    pub parameter_count: u64,
+    pub artifact_path: Option<String>,
+    pub failure_message: Option<String>,
+    pub duration_sec: f64,
+}
+
+impl RegionSummary {
+    pub fn skipped(reason: &str) -> Self {
+        RegionSummary {
+            status: RegionStatus::Skipped,
+            parameter_count: 0,
+            artifact_path: None,
+            failure_message: Some(reason.to_string()),
+            duration_sec: 0.0,
+        }
+    }
+}
+
+/// Whether the run succeeded: every region SUCCESS (or DRY_RUN in a dry run).
+pub fn all_succeeded(summaries: &[(String, RegionSummary)]) -> bool {
+    !summaries.is_empty()
+        && summaries
+            .iter()
+            .all(|(_, s)| matches!(s.status, RegionStatus::Success | RegionStatus::DryRun))
+}
+
+/// `region_summaries.json`: region -> summary, in run order.
+pub fn summaries_json(summaries: &[(String, RegionSummary)]) -> serde_json::Value {
+    serde_json::Value::Object(
+        summaries
+            .iter()
+            .map(|(r, s)| (r.clone(), serde_json::to_value(s).unwrap_or_default()))
+            .collect(),
+    )
+}
+
+/// The summary table for the terminal.
+pub fn table(summaries: &[(String, RegionSummary)]) -> String {
+    let mut out = format!(
+        "{:<16} {:<8} {:>10} {:>9}  {}\n",
+        "REGION", "STATUS", "PARAMETERS", "SECONDS", "ARTIFACT / MESSAGE"
+    );
+    for (region, s) in summaries {
+        let detail = s
+            .artifact_path
+            .as_deref()
+            .or(s.failure_message.as_deref())
+            .unwrap_or("-");
+        out.push_str(&format!(
+            "{:<16} {:<8} {:>10} {:>9.1}  {}\n",
+            region,
+            s.status.as_str(),
+            s.parameter_count,
+            s.duration_sec,
+            detail
+        ));
+    }
+    out
+}
+
+/// The Slack message for one run: per-region status, counts, durations and failure messages.
+/// It is built from summaries only, which hold no parameter values.
+pub fn slack_message(
+    environment: &str,
+    summaries: &[(String, RegionSummary)],
+    dry_run: bool,
+) -> serde_json::Value {
+    let ok = all_succeeded(summaries);
+    let headline = format!(
+        "{} SSM Parameter Store backup `{environment}`{}: {}",
+        if ok { ":white_check_mark:" } else { ":x:" },
+        if dry_run { " (dry run)" } else { "" },
+        if ok { "succeeded" } else { "FAILED" }
+    );
+    let lines: Vec<String> = summaries
+        .iter()
+        .map(|(region, s)| {
+            let mut line = format!(
+                "• `{region}` {} - {} parameters in {:.1}s",
+                s.status.as_str(),
+                s.parameter_count,
+                s.duration_sec
+            );
+            if let Some(m) = &s.failure_message {
+                line.push_str(&format!(" - {m}"));
+            }
+            line
+        })
+        .collect();
+    serde_json::json!({
+        "text": format!("{headline}\n{}", lines.join("\n")),
+        "environment": environment,
+        "status": if ok { "SUCCESS" } else { "FAILED" },
+        "regions": summaries_json(summaries),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_is_a_path_segment() {
+        assert!(in_environment("/jenkins/dev/db/password", "dev"));
+        assert!(in_environment("/dev/x", "dev"));
+        assert!(!in_environment("/prod/devices/x", "dev"));
+        assert!(!in_environment("/jenkins/devops/token", "dev"));
+        assert!(!in_environment("/jenkins/dev", "dev"));
+    }
+
+    #[test]
+    fn keys_follow_the_seeds() {
+        assert_eq!(
+            object_key("2026-11-23", "us-west-2", "dev", "20261123_130000"),
+            "2026-11-23/us-west-2/ssm-backup-dev-us-west-2-20261123_130000.json"
+        );
+        assert_eq!(
+            pointer_keys("us-west-2", false),
+            vec!["latest-us-west-2.txt"]
+        );
+        assert_eq!(
+            pointer_keys("ap-northeast-1", true),
+            vec!["latest-ap-northeast-1.txt", "latest.txt"]
+        );
+    }
+
+    #[test]
+    fn overall_timeout_is_regions_times_ten_plus_thirty_minutes() {
+        assert_eq!(
+            overall_timeout(3, DEFAULT_REGION_TIMEOUT),
+            Duration::from_secs(60 * 60)
+        );
+    }
+
+    #[test]
+    fn secrets_are_masked_in_debug_and_display() {
+        let s = Secret::new("hunter2".into());
+        assert_eq!(format!("{s} {s:?}"), "**** Secret(****)");
+        assert_eq!(serde_json::to_string(&s).unwrap(), "\"hunter2\"");
+    }
+
+    fn summary(status: RegionStatus, message: Option<&str>) -> RegionSummary {
+        RegionSummary {
+            status,
+            parameter_count: 3,
+            artifact_path: None,
+            failure_message: message.map(str::to_string),
+            duration_sec: 1.25,
+        }
+    }
+
+    #[test]
+    fn success_needs_every_region() {
+        let ok = vec![("a".to_string(), summary(RegionStatus::Success, None))];
+        assert!(all_succeeded(&ok));
+        let failed = vec![
+            ("a".to_string(), summary(RegionStatus::Success, None)),
+            ("b".to_string(), summary(RegionStatus::Failed, Some("boom"))),
+            (
+                "c".to_string(),
+                RegionSummary::skipped("an earlier region failed"),
+            ),
+        ];
+        assert!(!all_succeeded(&failed));
+        assert!(!all_succeeded(&[]));
+        let json = summaries_json(&failed);
+        assert_eq!(json["b"]["status"], "FAILED");
+        assert_eq!(json["b"]["failureMessage"], "boom");
+        assert_eq!(json["c"]["status"], "SKIPPED");
+        assert_eq!(json["a"]["parameterCount"], 3);
+        let msg = slack_message("dev", &failed, false);
+        assert_eq!(msg["status"], "FAILED");
+        assert!(
+            msg["text"]
+                .as_str()
+                .unwrap()
+                .contains("`b` FAILED - 3 parameters in 1.2s - boom")
+        );
+    }
+
+    #[test]
+    fn table_lists_every_region() {
+        let rows = vec![("us-west-2".to_string(), summary(RegionStatus::DryRun, None))];
+        let t = table(&rows);
+        assert!(
+            t.lines()
+                .nth(1)
+                .unwrap()
+                .starts_with("us-west-2        DRY_RUN           3       1.2  -"),
+            "{t}"
+        );
+    }
+}

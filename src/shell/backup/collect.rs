@@ -1,0 +1,190 @@
+//! Collect one region's parameters of an environment, decrypted, straight into the backup
+//! document: DescribeParameters pages arrive one after another while GetParameters batches of
+//! ten run alongside (bounded, in order), under a per-region request budget. Memory stays flat:
+//! only the pages and batches in flight are held.
+
+use anyhow::{Context, Result};
+use aws_sdk_ssm::types::{ParameterMetadata, ParameterStringFilter};
+use futures::{StreamExt, TryStreamExt};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use std::collections::HashMap;
+use std::io::Write;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+
+use crate::core::backup::{BackupParameter, DocumentHeader, Secret, in_environment};
+use crate::shell::aws::Aws;
+
+/// GetParameters batches in flight at once; the rate budget, not this, bounds the request rate.
+const FETCHES_IN_FLIGHT: usize = 8;
+
+/// A per-region budget of SSM requests per second (`None`: no limit).
+#[derive(Clone)]
+pub struct Budget(Option<Arc<DefaultDirectRateLimiter>>);
+
+impl Budget {
+    pub fn per_second(rps: u32) -> Self {
+        Budget(NonZeroU32::new(rps).map(|n| Arc::new(RateLimiter::direct(Quota::per_second(n)))))
+    }
+
+    async fn take(&self) {
+        if let Some(limiter) = &self.0 {
+            limiter.until_ready().await;
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Collected {
+    pub count: u64,
+    /// Parameters listed but gone before their value was fetched.
+    pub vanished: Vec<String>,
+}
+
+/// Writes the backup document of `region` to `out` and returns what it holds.
+pub async fn collect<W: Write + Send>(
+    aws: &Aws,
+    region: &str,
+    header: &DocumentHeader,
+    budget: &Budget,
+    out: &mut W,
+    on_progress: &(dyn Fn(u64) + Sync),
+) -> Result<Collected> {
+    let ssm = aws.ssm(region);
+    let environment = header.environment.clone();
+    let (pages_tx, pages_rx) = mpsc::channel::<Vec<ParameterMetadata>>(FETCHES_IN_FLIGHT * 2);
+
+    let list = {
+        let ssm = ssm.clone();
+        let budget = budget.clone();
+        async move {
+            let filter = ParameterStringFilter::builder()
+                .key("Name")
+                .option("Contains")
+                .values(format!("/{environment}/"))
+                .build()
+                .context("building the DescribeParameters filter")?;
+            let mut token: Option<String> = None;
+            loop {
+                budget.take().await;
+                let page = ssm
+                    .describe_parameters()
+                    .parameter_filters(filter.clone())
+                    .max_results(50)
+                    .set_next_token(token.take())
+                    .send()
+                    .await
+                    .with_context(|| format!("listing the parameters of `{environment}` in {region} (DescribeParameters)"))?;
+                let mine: Vec<ParameterMetadata> = page
+                    .parameters
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|p| {
+                        p.name
+                            .as_deref()
+                            .is_some_and(|n| in_environment(n, &environment))
+                    })
+                    .collect();
+                for batch in mine.chunks(10) {
+                    if pages_tx.send(batch.to_vec()).await.is_err() {
+                        return Ok(()); // the writer stopped: its error is reported
+                    }
+                }
+                match page.next_token {
+                    Some(t) if !t.is_empty() => token = Some(t),
+                    _ => return Ok::<(), anyhow::Error>(()),
+                }
+            }
+        }
+    };
+
+    let write = async {
+        let mut head = serde_json::to_string(header)?;
+        head.pop(); // reopen the object: parameters are streamed into it
+        write!(out, "{head},\"parameters\":[")?;
+        let mut collected = Collected::default();
+        let mut batches = ReceiverStream::new(pages_rx)
+            .map(|batch| fetch(&ssm, region, batch, budget))
+            .buffered(FETCHES_IN_FLIGHT);
+        while let Some((parameters, vanished)) = batches.try_next().await? {
+            for p in parameters {
+                if collected.count > 0 {
+                    out.write_all(b",")?;
+                }
+                serde_json::to_writer(&mut *out, &p)?;
+                collected.count += 1;
+            }
+            collected.vanished.extend(vanished);
+            on_progress(collected.count);
+        }
+        write!(out, "],\"parameter_count\":{}}}", collected.count)?;
+        out.flush()?;
+        Ok::<Collected, anyhow::Error>(collected)
+    };
+
+    let ((), collected) = tokio::try_join!(list, write)?;
+    Ok(collected)
+}
+
+/// Values (decrypted) and metadata of up to ten parameters; names gone since listing are
+/// returned apart.
+async fn fetch(
+    ssm: &aws_sdk_ssm::Client,
+    region: &str,
+    batch: Vec<ParameterMetadata>,
+    budget: &Budget,
+) -> Result<(Vec<BackupParameter>, Vec<String>)> {
+    budget.take().await;
+    let names: Vec<String> = batch.iter().filter_map(|m| m.name.clone()).collect();
+    let out = ssm
+        .get_parameters()
+        .set_names(Some(names.clone()))
+        .with_decryption(true)
+        .send()
+        .await
+        .with_context(|| {
+            format!(
+                "reading {} parameter values in {region} (GetParameters)",
+                names.len()
+            )
+        })?;
+    let mut values: HashMap<String, aws_sdk_ssm::types::Parameter> = out
+        .parameters
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|p| p.name.clone().map(|n| (n, p)))
+        .collect();
+    let mut parameters = Vec::with_capacity(batch.len());
+    let mut vanished = Vec::new();
+    for meta in batch {
+        let Some(name) = meta.name else { continue };
+        let Some(p) = values.remove(&name) else {
+            vanished.push(name);
+            continue;
+        };
+        parameters.push(BackupParameter {
+            kind: p.r#type.map(|t| t.as_str().to_string()).unwrap_or_default(),
+            value: Secret::new(p.value.unwrap_or_default()),
+            data_type: p.data_type.or(meta.data_type),
+            version: p.version,
+            last_modified_date: p
+                .last_modified_date
+                .or(meta.last_modified_date)
+                .and_then(|d| d.fmt(aws_smithy_types::date_time::Format::DateTime).ok()),
+            key_id: meta.key_id,
+            tier: meta.tier.map(|t| t.as_str().to_string()),
+            description: meta.description,
+            allowed_pattern: meta.allowed_pattern,
+            policies: meta
+                .policies
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|p| p.policy_text)
+                .collect(),
+            name,
+        });
+    }
+    Ok((parameters, vanished))
+}
