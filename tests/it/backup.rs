@@ -1,0 +1,406 @@
+//! backup against the emulator: the right parameters of the environment, decrypted, in each
+//! region's bucket with pointers and encryption; dry runs; fail fast; Slack; no secret printed.
+
+use crate::common::*;
+use aws_sdk_ssm::types::ParameterType;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::sync::mpsc;
+
+const A: &str = "us-east-1";
+const B: &str = "eu-west-1";
+const C: &str = "ap-south-1";
+
+/// Seeds, in `region`, parameters of `env` (String, StringList, SecureString), of another
+/// environment, and decoys that merely contain the environment's name. Returns what a backup of
+/// `env` must hold: name -> (type, value).
+async fn seed(region: &str, env: &str) -> BTreeMap<String, (String, String)> {
+    let ssm = ssm(region).await;
+    let put = |name: String, value: String, kind: ParameterType| {
+        let ssm = ssm.clone();
+        async move {
+            ssm.put_parameter()
+                .name(name)
+                .value(value)
+                .r#type(kind)
+                .overwrite(true)
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    let mut expected = BTreeMap::new();
+    for (name, value, kind) in [
+        (
+            format!("/app/{env}/db/host"),
+            format!("db.{region}.internal"),
+            ParameterType::String,
+        ),
+        (
+            format!("/app/{env}/hosts"),
+            "a,b,c".to_string(),
+            ParameterType::StringList,
+        ),
+        (
+            format!("/jenkins/{env}/db/password"),
+            format!("TOPSECRET-{env}-{region}"),
+            ParameterType::SecureString,
+        ),
+    ] {
+        put(name.clone(), value.clone(), kind.clone()).await;
+        expected.insert(name, (kind.as_str().to_string(), value));
+    }
+    for decoy in [
+        format!("/prod/{env}devices/x"),
+        format!("/jenkins/{env}ops/token"),
+        format!("/app/other{env}/y"),
+        format!("/app/{env}-other/z"),
+    ] {
+        put(decoy, "decoy".into(), ParameterType::String).await;
+    }
+    expected
+}
+
+/// The parameters of the backup `env`'s own metadata in `region`, as apply wrote them.
+async fn metadata(region: &str, ws: &Workspace) -> BTreeMap<String, (String, String)> {
+    let ssm = ssm(region).await;
+    let out = ssm
+        .get_parameters_by_path()
+        .path(format!("/jenkins/{}/backup", ws.env))
+        .recursive(true)
+        .send()
+        .await
+        .unwrap();
+    out.parameters()
+        .iter()
+        .map(|p| {
+            (
+                p.name().unwrap().to_string(),
+                (
+                    p.r#type().unwrap().as_str().to_string(),
+                    p.value().unwrap().to_string(),
+                ),
+            )
+        })
+        .collect()
+}
+
+async fn object_text(region: &str, bucket: &str, key: &str) -> String {
+    let out = s3(region)
+        .await
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    String::from_utf8(out.body.collect().await.unwrap().to_vec()).unwrap()
+}
+
+async fn pointer_version(region: &str, bucket: &str, key: &str) -> Option<String> {
+    match s3(region)
+        .await
+        .head_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+    {
+        Ok(out) => out.version_id().map(str::to_string),
+        Err(_) => None,
+    }
+}
+
+fn assert_no_secret(run: &Run, secrets: &[&str]) {
+    for s in secrets {
+        assert!(
+            !run.stdout.contains(s) && !run.stderr.contains(s),
+            "secret {s} printed:\n{run:#?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn backup_holds_exactly_the_environments_parameters_decrypted() {
+    let ws = Workspace::new("bk", &[A, B], B);
+    ws.apply();
+    let mut expected = BTreeMap::new();
+    for region in [A, B] {
+        let mut want = seed(region, "bk").await;
+        want.extend(metadata(region, &ws).await);
+        expected.insert(region, want);
+        seed(region, "bkx").await; // another environment
+    }
+
+    let run = ws.run(&["backup", "--stack", "bk"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert_no_secret(&run, &["TOPSECRET"]);
+
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(ws.path("backup-work/region_summaries.json")).unwrap(),
+    )
+    .unwrap();
+    for region in [A, B] {
+        let s = &summary[region];
+        assert_eq!(s["status"], "SUCCESS", "{summary}");
+        assert_eq!(
+            s["parameterCount"],
+            expected[region].len() as u64,
+            "{summary}"
+        );
+        let bucket = ws.bucket(region);
+        let artifact = s["artifactPath"].as_str().unwrap();
+        let key = artifact.strip_prefix(&format!("s3://{bucket}/")).unwrap();
+        let prefix = format!("{region}/ssm-backup-bk-{region}-");
+        assert!(key.split_once('/').unwrap().1.starts_with(&prefix), "{key}");
+        assert!(key.ends_with(".json"));
+
+        // Pointers: only written to the new object; latest.txt only for the default region.
+        assert_eq!(
+            object_text(region, &bucket, &format!("latest-{region}.txt")).await,
+            key
+        );
+        let legacy = pointer_version(region, &bucket, "latest.txt").await;
+        assert_eq!(legacy.is_some(), region == B, "latest.txt in {region}");
+
+        // Encryption and checksum, read back by another client.
+        let head = s3(region)
+            .await
+            .head_object()
+            .bucket(&bucket)
+            .key(key)
+            .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            head.server_side_encryption().map(|s| s.as_str()),
+            Some("AES256")
+        );
+        assert!(head.checksum_sha256().is_some(), "SHA-256 checksum stored");
+
+        let doc: serde_json::Value =
+            serde_json::from_str(&object_text(region, &bucket, key).await).unwrap();
+        assert_eq!(doc["environment"], "bk");
+        assert_eq!(doc["region"], region);
+        assert_eq!(doc["account"], ACCOUNT);
+        assert_eq!(doc["parameter_count"], expected[region].len() as u64);
+        assert!(doc["backup_date"].is_string() && doc["backup_timestamp"].is_string());
+        let got: BTreeMap<String, (String, String)> = doc["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                assert!(p["Version"].as_i64().unwrap() >= 1);
+                assert!(p["LastModifiedDate"].is_string());
+                (
+                    p["Name"].as_str().unwrap().to_string(),
+                    (
+                        p["Type"].as_str().unwrap().to_string(),
+                        p["Value"].as_str().unwrap().to_string(),
+                    ),
+                )
+            })
+            .collect();
+        assert_eq!(got, expected[region], "backup of {region}");
+    }
+}
+
+#[tokio::test]
+async fn dry_run_collects_and_writes_nothing() {
+    let ws = Workspace::new("bkdry", &[A], A);
+    ws.apply();
+    let expected = seed(A, "bkdry").await.len() + metadata(A, &ws).await.len();
+    let run = ws.run(&[
+        "backup",
+        "--stack",
+        "bkdry",
+        "--dry-run",
+        "--summary-file",
+        "out/s.json",
+    ]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(
+        run.stderr
+            .contains(&format!("[DRY RUN] Skipped upload for {A}")),
+        "{}",
+        run.stderr
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.path("out/s.json")).unwrap()).unwrap();
+    assert_eq!(summary[A]["status"], "DRY_RUN");
+    assert_eq!(summary[A]["parameterCount"], expected as u64);
+    let listed = s3(A)
+        .await
+        .list_objects_v2()
+        .bucket(ws.bucket(A))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.key_count(), Some(0), "a dry run uploads nothing");
+}
+
+#[tokio::test]
+async fn a_failing_region_stops_the_run_and_moves_no_pointer() {
+    let ws = Workspace::new("bkfail", &[A, B, C], A);
+    ws.apply();
+    for r in [A, B, C] {
+        seed(r, "bkfail").await;
+    }
+    let run = ws.run(&["backup", "--stack", "bkfail"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let pointer_b = pointer_version(B, &ws.bucket(B), &format!("latest-{B}.txt")).await;
+    let pointer_c = pointer_version(C, &ws.bucket(C), &format!("latest-{C}.txt")).await;
+    let pointer_a = pointer_version(A, &ws.bucket(A), &format!("latest-{A}.txt")).await;
+    assert!(pointer_b.is_some() && pointer_c.is_some());
+
+    ssm(B)
+        .await
+        .delete_parameter()
+        .name(ws.param(&format!("{B}/s3-bucket-name")))
+        .send()
+        .await
+        .unwrap();
+    let run = ws.run(&["backup", "--stack", "bkfail"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stderr
+            .contains(&format!("Bucket definition missing for {B}")),
+        "{}",
+        run.stderr
+    );
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(ws.path("backup-work/region_summaries.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(summary[A]["status"], "SUCCESS");
+    assert_eq!(summary[B]["status"], "FAILED");
+    assert!(
+        summary[B]["failureMessage"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("Bucket definition missing for {B}"))
+    );
+    assert_eq!(summary[C]["status"], "SKIPPED");
+    assert_ne!(
+        pointer_version(A, &ws.bucket(A), &format!("latest-{A}.txt")).await,
+        pointer_a,
+        "earlier region ran"
+    );
+    assert_eq!(
+        pointer_version(B, &ws.bucket(B), &format!("latest-{B}.txt")).await,
+        pointer_b,
+        "failed region's pointer unmoved"
+    );
+    assert_eq!(
+        pointer_version(C, &ws.bucket(C), &format!("latest-{C}.txt")).await,
+        pointer_c,
+        "skipped region untouched"
+    );
+}
+
+#[tokio::test]
+async fn missing_region_list_is_reported_as_the_runbook_says() {
+    let ws = Workspace::new("bknone", &[A], A);
+    let run = ws.run(&["backup", "--stack", "bknone"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("Region list parameter /jenkins/bknone/backup/region-list is missing"),
+        "{}",
+        run.stderr
+    );
+
+    ssm(A)
+        .await
+        .put_parameter()
+        .name("/jenkins/bknone/backup/region-list")
+        .value("[]")
+        .r#type(ParameterType::String)
+        .send()
+        .await
+        .unwrap();
+    let run = ws.run(&["backup", "--stack", "bknone"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stderr.contains("No regions configured"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// A real HTTP receiver on 127.0.0.1 that stores the one payload it is sent.
+fn slack_receiver() -> (String, mpsc::Receiver<String>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://{}/services/T000/B000/XXXX",
+        listener.local_addr().unwrap()
+    );
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = v.trim().parse().unwrap();
+            }
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).unwrap();
+        let mut stream = stream;
+        stream
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
+            .unwrap();
+        tx.send(String::from_utf8(body).unwrap()).unwrap();
+    });
+    (url, rx)
+}
+
+#[tokio::test]
+async fn slack_gets_one_message_without_values() {
+    let ws = Workspace::new("bkslack", &[A], A);
+    ws.apply();
+    seed(A, "bkslack").await;
+    let (url, payload) = slack_receiver();
+    let run = ws.run(&["backup", "--stack", "bkslack", "--notify-slack", &url]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let body = payload.recv().unwrap();
+    assert!(!body.contains("TOPSECRET"), "{body}");
+    let message: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(message["status"], "SUCCESS");
+    assert_eq!(message["regions"][A]["status"], "SUCCESS");
+    assert!(
+        message["text"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("`{A}` SUCCESS")),
+        "{message}"
+    );
+    assert!(
+        !run.stderr.contains("T000/B000"),
+        "the webhook URL is a credential: {}",
+        run.stderr
+    );
+
+    // A receiver that is not there: a warning, not a failed backup.
+    let run = ws.run(&[
+        "backup",
+        "--stack",
+        "bkslack",
+        "--notify-slack",
+        "http://127.0.0.1:9/hook",
+    ]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("WARNING: the Slack notification failed"),
+        "{}",
+        run.stderr
+    );
+}
