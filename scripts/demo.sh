@@ -21,3 +21,31 @@ echo "exit code: 0"
 
 step "ssm-keeper outputs --stack dev"
 "$bin" outputs --stack dev
+
+step "seed a handful of parameters (some SecureString, and decoys that only contain 'dev')"
+for region in ap-northeast-1 us-west-2; do
+    "$here/.venv/bin/python" "$here/scripts/seed-parameters.py" "$region" dev demo
+done
+
+step "ssm-keeper backup --stack dev   (the nightly job)"
+"$bin" backup --stack dev --summary-file "$here/backup-work/region_summaries.json"
+
+step "where the objects went (read back with boto3, another client)"
+"$here/.venv/bin/python" - <<'PY'
+import json, os
+import boto3
+summary = json.load(open("backup-work/region_summaries.json"))
+for region, s in summary.items():
+    bucket, key = s["artifactPath"][len("s3://"):].split("/", 1)
+    s3 = boto3.client("s3", region_name=region)
+    listing = s3.list_objects_v2(Bucket=bucket)
+    print(f"s3://{bucket}/")
+    for obj in listing.get("Contents", []):
+        print(f"    {obj['Key']}  ({obj['Size']} bytes)")
+    head = s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+    doc = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    names = [p["Name"] for p in doc["parameters"]]
+    print(f"    latest-{region}.txt -> {s3.get_object(Bucket=bucket, Key=f'latest-{region}.txt')['Body'].read().decode()}")
+    print(f"    encryption {head['ServerSideEncryption']}, SHA-256 {head.get('ChecksumSHA256')}, "
+          f"{doc['parameter_count']} parameters (values not shown): {', '.join(names)}")
+PY
