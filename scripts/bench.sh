@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Benchmark: wall time and AWS API calls of `plan` for 1, 3 and 17 regions, against a fresh
-# local emulator. Reports figures; asserts nothing about time. Results also go to
-# bench-results/plan.json.
+# Benchmark against a fresh local emulator; reports figures, asserts nothing about time.
+#  - plan: wall time and AWS API calls for 1, 3 and 17 regions (empty account and converged)
+#  - backup: wall time, API calls by operation and peak memory for 1,000 and 10,000
+#    parameters, with the default request budget and with --max-rps 0
+# Results also go to bench-results/plan.json and bench-results/backup.json.
+# BENCH_SIZES="1000 10000" and BENCH_RUNS=5 can be set.
 set -euo pipefail
 bin=$(realpath "${1:-target/release/ssm-keeper}")
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,10 +48,45 @@ for n in 1 3 17; do
         sorted=($(printf '%s\n' "${times[@]}" | sort -n))
         min=${sorted[0]}; median=${sorted[$(( ${#sorted[@]} / 2 ))]}
         total=$(python3 -c 'import json,sys; print(sum(json.load(open(sys.argv[1])).values()))' calls.json)
-        by_op=$(python3 -c 'import json,sys; print(", ".join(f"{k.split(".")[1]}={v}" for k,v in json.load(open(sys.argv[1])).items()))' calls.json)
+        by_op=$(python3 -c 'import json,sys; print(", ".join(k.split(".")[1] + "=" + str(v) for k,v in json.load(open(sys.argv[1])).items()))' calls.json)
         printf '%-8s %-10s %10.3f %10.3f %10s  %s\n' "$n" "$state" "$min" "$median" "$total" "$by_op"
         results+=("{\"regions\": $n, \"state\": \"$state\", \"min_s\": $min, \"median_s\": $median, \"api_calls\": $(cat calls.json)}")
     done
 done
 (IFS=,; echo "[${results[*]}]") | python3 -m json.tool > "$here/bench-results/plan.json"
 echo "written: bench-results/plan.json"
+
+# ---- backup ------------------------------------------------------------------------------
+# Peak memory of a child process, portable (no /usr/bin/time needed): prints maxrss in KiB.
+measure() {
+    python3 - "$@" <<'PY'
+import resource, subprocess, sys, time
+t0 = time.monotonic()
+code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+elapsed = time.monotonic() - t0
+print(f"{code} {elapsed:.3f} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}")
+PY
+}
+
+backup_results=()
+echo
+printf '%-8s %-8s %10s %12s %10s  %s\n' params budget "wall (s)" "peak (MiB)" "API calls" "calls by operation"
+region=us-east-1
+for size in ${BENCH_SIZES:-1000 10000}; do
+    env="bk$size"
+    printf 'projectName: bench\nenvironment: %s\nregions:\n  - %s\ndefaultRegion: %s\nssmHomeRegion: %s\n' \
+        "$env" "$region" "$region" "$region" > "stacks/$env.yaml"
+    "$bin" apply --stack "$env" --auto-approve > /dev/null
+    "$here/.venv/bin/python" "$here/scripts/seed-parameters.py" "$region" "$env" "$size" > /dev/null
+    for budget in 20 0; do
+        read -r code wall rss < <(measure "$bin" --api-stats calls.json backup --stack "$env" --max-rps "$budget" --summary-file summary.json)
+        [ "$code" -eq 0 ] || { echo "backup failed" >&2; exit 1; }
+        total=$(python3 -c 'import json,sys; print(sum(json.load(open(sys.argv[1])).values()))' calls.json)
+        by_op=$(python3 -c 'import json,sys; print(", ".join(k.split(".")[1] + "=" + str(v) for k,v in json.load(open(sys.argv[1])).items()))' calls.json)
+        label=$([ "$budget" -eq 0 ] && echo none || echo "$budget/s")
+        printf '%-8s %-8s %10.1f %12.1f %10s  %s\n' "$size" "$label" "$wall" "$(echo "$rss" | python3 -c 'print(int(input())/1024)')" "$total" "$by_op"
+        backup_results+=("{\"parameters\": $size, \"max_rps\": $budget, \"wall_s\": $wall, \"peak_rss_kib\": $rss, \"api_calls\": $(cat calls.json)}")
+    done
+done
+(IFS=,; echo "[${backup_results[*]}]") | python3 -m json.tool > "$here/bench-results/backup.json"
+echo "written: bench-results/backup.json"

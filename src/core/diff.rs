@@ -191,21 +191,9 @@ mod tests {
     use super::*;
     use crate::core::desired::desired_state;
     use crate::core::model::PublicAccessBlock;
-    use crate::core::stack::Stack;
+    use crate::core::stack::sample as stack;
 
     const ACCOUNT: &str = "123456789012";
-
-    fn stack(regions: &[&str]) -> Stack {
-        Stack {
-            project_name: "p".into(),
-            environment: "dev".into(),
-            regions: regions.iter().map(|r| r.to_string()).collect(),
-            default_region: regions[0].into(),
-            ssm_home_region: regions[0].into(),
-            retention_days: 30,
-            noncurrent_retention_days: 7,
-        }
-    }
 
     /// Live state that matches `desired` exactly.
     fn converged(d: &DesiredState) -> LiveState {

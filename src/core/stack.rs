@@ -172,6 +172,20 @@ pub fn bucket_name(project: &str, environment: &str, account_id: &str, region: &
     format!("{project}-ssm-backup-{environment}-{account_id}-{region}")
 }
 
+/// A stack for tests: project `p`, environment `dev`, the first region default and home.
+#[cfg(test)]
+pub(crate) fn sample(regions: &[&str]) -> Stack {
+    Stack {
+        project_name: "p".into(),
+        environment: "dev".into(),
+        regions: regions.iter().map(|r| r.to_string()).collect(),
+        default_region: regions[0].into(),
+        ssm_home_region: regions[0].into(),
+        retention_days: DEFAULT_RETENTION_DAYS,
+        noncurrent_retention_days: DEFAULT_NONCURRENT_RETENTION_DAYS,
+    }
+}
+
 fn yaml_error(file: &str, e: &serde_saphyr::Error) -> StackError {
     let message = e.to_string();
     let (line, column) = e

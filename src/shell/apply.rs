@@ -20,6 +20,16 @@ use crate::core::desired::region_bucket_parameter;
 use crate::core::model::{BucketSettings, ParameterState, Resource, ResourceId};
 use crate::core::plan::{Change, Plan};
 
+/// Bucket attributes in the order they are set: the public access block before anything else.
+const BUCKET_ATTRIBUTES: [&str; 6] = [
+    "public-access-block",
+    "encryption",
+    "versioning",
+    "lifecycle",
+    "policy",
+    "tags",
+];
+
 /// What happened to each change.
 #[derive(Debug, Default)]
 pub struct ApplyReport {
@@ -123,15 +133,7 @@ async fn execute(aws: &Aws, change: &Change) -> Result<String> {
             match (id, desired) {
                 (ResourceId::Bucket { region, name }, Resource::Bucket(settings)) => {
                     create_bucket(aws, region, name).await?;
-                    let all = [
-                        "public-access-block",
-                        "encryption",
-                        "versioning",
-                        "lifecycle",
-                        "policy",
-                        "tags",
-                    ];
-                    configure_bucket(aws, region, name, settings, &all).await?;
+                    configure_bucket(aws, region, name, settings, &BUCKET_ATTRIBUTES).await?;
                 }
                 (ResourceId::Parameter { region, name }, Resource::Parameter(p)) => {
                     put_parameter(aws, region, name, p).await?
@@ -201,15 +203,7 @@ async fn configure_bucket(
     attributes: &[&str],
 ) -> Result<()> {
     let s3 = aws.s3(region);
-    let order = [
-        "public-access-block",
-        "encryption",
-        "versioning",
-        "lifecycle",
-        "policy",
-        "tags",
-    ];
-    for attribute in order.iter().filter(|a| attributes.contains(a)) {
+    for attribute in BUCKET_ATTRIBUTES.iter().filter(|a| attributes.contains(a)) {
         let context = || format!("setting the {attribute} of bucket {bucket} in {region}");
         match *attribute {
             "public-access-block" => {

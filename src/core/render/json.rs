@@ -13,19 +13,10 @@ mod tests {
     use crate::core::diff::{DiffOptions, diff};
     use crate::core::model::LiveState;
     use crate::core::plan::PLAN_FORMAT_VERSION;
-    use crate::core::stack::Stack;
 
     #[test]
     fn plan_document_round_trips() {
-        let stack = Stack {
-            project_name: "p".into(),
-            environment: "dev".into(),
-            regions: vec!["us-east-1".into()],
-            default_region: "us-east-1".into(),
-            ssm_home_region: "us-east-1".into(),
-            retention_days: 30,
-            noncurrent_retention_days: 7,
-        };
+        let stack = crate::core::stack::sample(&["us-east-1"]);
         let desired = desired_state(&stack, "123456789012");
         let mut observed = LiveState::default();
         for id in desired.resources.keys() {

@@ -156,15 +156,7 @@ mod tests {
     use crate::core::stack::Stack;
 
     fn stack() -> Stack {
-        Stack {
-            project_name: "p".into(),
-            environment: "dev".into(),
-            regions: vec!["us-east-1".into()],
-            default_region: "us-east-1".into(),
-            ssm_home_region: "us-east-1".into(),
-            retention_days: 30,
-            noncurrent_retention_days: 7,
-        }
+        crate::core::stack::sample(&["us-east-1"])
     }
 
     fn doc(live: LiveState) -> PlanDocument {

@@ -25,8 +25,13 @@ const FETCHES_IN_FLIGHT: usize = 8;
 pub struct Budget(Option<Arc<DefaultDirectRateLimiter>>);
 
 impl Budget {
+    /// Paced evenly (no initial burst): the account quota is shared with production readers.
     pub fn per_second(rps: u32) -> Self {
-        Budget(NonZeroU32::new(rps).map(|n| Arc::new(RateLimiter::direct(Quota::per_second(n)))))
+        Budget(NonZeroU32::new(rps).map(|n| {
+            Arc::new(RateLimiter::direct(
+                Quota::per_second(n).allow_burst(NonZeroU32::MIN),
+            ))
+        }))
     }
 
     async fn take(&self) {
