@@ -41,7 +41,12 @@ impl Aws {
         if let Some(url) = &options.endpoint_url {
             loader = loader.endpoint_url(url);
         }
-        if let Some(bundle) = &options.ca_bundle {
+        // As the AWS CLI: AWS_CA_BUNDLE, else the selected profile's `ca_bundle`.
+        let bundle = match &options.ca_bundle {
+            Some(path) => Some(path.clone()),
+            None => profile_ca_bundle().await,
+        };
+        if let Some(bundle) = &bundle {
             loader = loader.http_client(https_client_trusting(bundle)?);
         }
         let config = loader.load().await;
@@ -97,6 +102,16 @@ impl Aws {
     pub fn calls(&self) -> &ApiCalls {
         &self.calls
     }
+}
+
+/// The `ca_bundle` setting of the selected profile (AWS_PROFILE, AWS_CONFIG_FILE honoured).
+async fn profile_ca_bundle() -> Option<std::path::PathBuf> {
+    use aws_types::os_shim_internal::{Env, Fs};
+    let files = aws_runtime::env_config::file::EnvConfigFiles::default();
+    let profiles = aws_config::profile::load(&Fs::real(), &Env::real(), &files, None)
+        .await
+        .ok()?;
+    profiles.get("ca_bundle").map(std::path::PathBuf::from)
 }
 
 /// An HTTPS client that trusts the system roots plus the certificates of `bundle`, as the

@@ -134,8 +134,14 @@ impl Workspace {
     /// Runs ssm-keeper with the emulator's environment (and a machine-wide AWS_CA_BUNDLE
     /// overridden, as `make emulator` does).
     pub fn run(&self, args: &[&str]) -> Run {
+        self.run_with(args, &[])
+    }
+
+    /// `run` with environment changes: `Some(value)` sets, `None` removes.
+    pub fn run_with(&self, args: &[&str], env: &[(&str, Option<&str>)]) -> Run {
         let emu = emulator();
-        let out = Command::new(env!("CARGO_BIN_EXE_ssm-keeper"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ssm-keeper"));
+        command
             .args(args)
             .current_dir(self.dir.path())
             .env("AWS_ENDPOINT_URL", &emu.endpoint)
@@ -147,9 +153,14 @@ impl Workspace {
             .env("NO_COLOR", "1")
             .env_remove("AWS_PROFILE")
             .env_remove("AWS_SESSION_TOKEN")
-            .stdin(Stdio::null())
-            .output()
-            .expect("running ssm-keeper");
+            .stdin(Stdio::null());
+        for (name, value) in env {
+            match value {
+                Some(v) => command.env(name, v),
+                None => command.env_remove(name),
+            };
+        }
+        let out = command.output().expect("running ssm-keeper");
         Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -119,3 +119,43 @@ async fn describe_parameters_returns_pages_of_fifty() {
         "{err:?}"
     );
 }
+
+#[test]
+fn ca_bundle_comes_from_the_environment_or_the_profile() {
+    let ws = Workspace::new("cabundle", &[R], R);
+    let bundle = emulator().ca_bundle.display().to_string();
+    std::fs::write(
+        ws.path("config"),
+        format!("[profile emu]\nca_bundle = {bundle}\nregion = {R}\n"),
+    )
+    .unwrap();
+    let config = ws.path("config").display().to_string();
+    let run = ws.run_with(
+        &["plan", "--stack", "cabundle"],
+        &[
+            ("AWS_CA_BUNDLE", None),
+            ("AWS_CONFIG_FILE", Some(&config)),
+            ("AWS_PROFILE", Some("emu")),
+        ],
+    );
+    assert_eq!(run.code, 0, "the profile's ca_bundle is trusted: {run:#?}");
+
+    // Without any bundle the emulator's certificate is not trusted.
+    let run = ws.run_with(&["plan", "--stack", "cabundle"], &[("AWS_CA_BUNDLE", None)]);
+    assert_eq!(run.code, 1, "{run:#?}");
+
+    // A broken bundle is a clear error, not a panic at the first request.
+    std::fs::write(
+        ws.path("broken.pem"),
+        "-----BEGIN CERTIFICATE-----\nnot base64!\n",
+    )
+    .unwrap();
+    let broken = ws.path("broken.pem").display().to_string();
+    let run = ws.run_with(
+        &["plan", "--stack", "cabundle"],
+        &[("AWS_CA_BUNDLE", Some(&broken))],
+    );
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(run.stderr.contains("AWS_CA_BUNDLE"), "{}", run.stderr);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+}
