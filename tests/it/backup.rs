@@ -135,6 +135,14 @@ async fn backup_holds_exactly_the_environments_parameters_decrypted() {
     let run = ws.run(&["backup", "--stack", "bk"]);
     assert_eq!(run.code, 0, "{run:#?}");
     assert_no_secret(&run, &["TOPSECRET"]);
+    let summary_text =
+        std::fs::read_to_string(ws.path("backup-work/region_summaries.json")).unwrap();
+    assert!(!summary_text.contains("TOPSECRET"), "{summary_text}");
+    assert!(
+        !run.stderr.contains("legacy parameter"),
+        "no warning when consistent: {}",
+        run.stderr
+    );
 
     let summary: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(ws.path("backup-work/region_summaries.json")).unwrap(),
@@ -297,6 +305,50 @@ async fn a_failing_region_stops_the_run_and_moves_no_pointer() {
         pointer_c,
         "skipped region untouched"
     );
+}
+
+#[tokio::test]
+async fn region_timeout_fails_the_region_and_skips_the_rest() {
+    let ws = Workspace::new("bktime", &[A, B], A);
+    ws.apply();
+    let run = ws.run(&["backup", "--stack", "bktime", "--region-timeout", "0"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(ws.path("backup-work/region_summaries.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(summary[A]["status"], "FAILED");
+    assert!(
+        summary[A]["failureMessage"]
+            .as_str()
+            .unwrap()
+            .contains("did not finish within its timeout"),
+        "{summary}"
+    );
+    assert_eq!(summary[B]["status"], "SKIPPED");
+    assert_eq!(
+        pointer_version(A, &ws.bucket(A), &format!("latest-{A}.txt")).await,
+        None
+    );
+}
+
+#[tokio::test]
+async fn legacy_key_pointing_elsewhere_is_a_warning() {
+    let ws = Workspace::new("bklegacy", &[A], A);
+    ws.apply();
+    ssm(A)
+        .await
+        .put_parameter()
+        .name(ws.param("s3-bucket-name"))
+        .value("some-old-bucket")
+        .r#type(ParameterType::String)
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap();
+    let run = ws.run(&["backup", "--stack", "bklegacy", "--dry-run"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(run.stderr.contains("WARNING: the legacy parameter /jenkins/bklegacy/backup/s3-bucket-name holds some-old-bucket"), "{}", run.stderr);
 }
 
 #[tokio::test]
