@@ -111,6 +111,12 @@ async fn pointer_version(region: &str, bucket: &str, key: &str) -> Option<String
     }
 }
 
+/// The default `backup-work/region_summaries.json` of a workspace.
+fn summary_file(ws: &Workspace) -> serde_json::Value {
+    let text = std::fs::read_to_string(ws.path("backup-work/region_summaries.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
 fn assert_no_secret(run: &Run, secrets: &[&str]) {
     for s in secrets {
         assert!(
@@ -144,10 +150,7 @@ async fn backup_holds_exactly_the_environments_parameters_decrypted() {
         run.stderr
     );
 
-    let summary: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(ws.path("backup-work/region_summaries.json")).unwrap(),
-    )
-    .unwrap();
+    let summary = summary_file(&ws);
     for region in [A, B] {
         let s = &summary[region];
         assert_eq!(s["status"], "SUCCESS", "{summary}");
@@ -277,10 +280,7 @@ async fn a_failing_region_stops_the_run_and_moves_no_pointer() {
         "{}",
         run.stderr
     );
-    let summary: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(ws.path("backup-work/region_summaries.json")).unwrap(),
-    )
-    .unwrap();
+    let summary = summary_file(&ws);
     assert_eq!(summary[A]["status"], "SUCCESS");
     assert_eq!(summary[B]["status"], "FAILED");
     assert!(
@@ -313,10 +313,7 @@ async fn region_timeout_fails_the_region_and_skips_the_rest() {
     ws.apply();
     let run = ws.run(&["backup", "--stack", "bktime", "--region-timeout", "0"]);
     assert_eq!(run.code, 1, "{run:#?}");
-    let summary: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(ws.path("backup-work/region_summaries.json")).unwrap(),
-    )
-    .unwrap();
+    let summary = summary_file(&ws);
     assert_eq!(summary[A]["status"], "FAILED");
     assert!(
         summary[A]["failureMessage"]
