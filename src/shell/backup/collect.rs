@@ -155,9 +155,16 @@ async fn fetch(
                 names.len()
             )
         })?;
-    let mut values: HashMap<String, aws_sdk_ssm::types::Parameter> = out
-        .parameters
-        .unwrap_or_default()
+    Ok(merge(batch, out.parameters.unwrap_or_default()))
+}
+
+/// Joins listed metadata with fetched values, in listing order. A listed name without a value
+/// was deleted in between: it is returned apart, to be reported.
+fn merge(
+    batch: Vec<ParameterMetadata>,
+    fetched: Vec<aws_sdk_ssm::types::Parameter>,
+) -> (Vec<BackupParameter>, Vec<String>) {
+    let mut values: HashMap<String, aws_sdk_ssm::types::Parameter> = fetched
         .into_iter()
         .filter_map(|p| p.name.clone().map(|n| (n, p)))
         .collect();
@@ -191,5 +198,58 @@ async fn fetch(
             name,
         });
     }
-    Ok((parameters, vanished))
+    (parameters, vanished)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_ssm::types::{Parameter, ParameterInlinePolicy, ParameterTier, ParameterType};
+
+    fn meta(name: &str) -> ParameterMetadata {
+        ParameterMetadata::builder()
+            .name(name)
+            .key_id("alias/aws/ssm")
+            .tier(ParameterTier::Advanced)
+            .description("d")
+            .allowed_pattern("^.*$")
+            .policies(
+                ParameterInlinePolicy::builder()
+                    .policy_text("{\"Type\":\"Expiration\"}")
+                    .build(),
+            )
+            .build()
+    }
+
+    fn value(name: &str, v: &str) -> Parameter {
+        Parameter::builder()
+            .name(name)
+            .r#type(ParameterType::SecureString)
+            .value(v)
+            .version(3)
+            .data_type("text")
+            .build()
+    }
+
+    #[test]
+    fn joins_metadata_and_values_in_listing_order_and_reports_vanished() {
+        let batch = vec![meta("/dev/b"), meta("/dev/gone"), meta("/dev/a")];
+        let fetched = vec![value("/dev/a", "s3cr3t-a"), value("/dev/b", "s3cr3t-b")];
+        let (parameters, vanished) = merge(batch, fetched);
+        assert_eq!(vanished, vec!["/dev/gone"]);
+        let names: Vec<&str> = parameters.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["/dev/b", "/dev/a"]);
+        let b = &parameters[0];
+        assert_eq!(
+            (b.kind.as_str(), b.value.expose(), b.version),
+            ("SecureString", "s3cr3t-b", 3)
+        );
+        assert_eq!(b.key_id.as_deref(), Some("alias/aws/ssm"));
+        assert_eq!(b.tier.as_deref(), Some("Advanced"));
+        assert_eq!(b.policies, vec!["{\"Type\":\"Expiration\"}"]);
+        assert!(
+            !format!("{b:?}").contains("s3cr3t"),
+            "Debug masks the value"
+        );
+    }
 }
