@@ -22,18 +22,14 @@ pub fn normalize(policy: &Value) -> Value {
 
 fn canonical(value: &Value, key: Option<&str>) -> Value {
     let out = match value {
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| {
-                    let v = match k.as_str() {
-                        "Condition" => condition(v),
-                        "Principal" | "NotPrincipal" => principal(v),
-                        _ => canonical(v, Some(k)),
-                    };
-                    (k.clone(), v)
-                })
-                .collect(),
-        ),
+        Value::Object(map) => sorted_object(map.iter().map(|(k, v)| {
+            let v = match k.as_str() {
+                "Condition" => condition(v),
+                "Principal" | "NotPrincipal" => principal(v),
+                _ => canonical(v, Some(k)),
+            };
+            (k.clone(), v)
+        })),
         Value::Array(items) => sorted(items.iter().map(|v| canonical(v, None)).collect()),
         Value::Bool(b) => Value::String(b.to_string()),
         Value::Number(n) => Value::String(n.to_string()),
@@ -44,6 +40,13 @@ fn canonical(value: &Value, key: Option<&str>) -> Value {
         (Some(k), single) if LIST_KEYS.contains(&k) => Value::Array(vec![single]),
         (_, out) => out,
     }
+}
+
+/// An object with its keys in sorted order (JSON objects keep insertion order here).
+fn sorted_object(entries: impl Iterator<Item = (String, Value)>) -> Value {
+    let mut entries: Vec<(String, Value)> = entries.collect();
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    Value::Object(entries.into_iter().collect())
 }
 
 /// A list of strings sorted and deduplicated (order carries no meaning there); other lists
@@ -66,22 +69,15 @@ fn string_list(value: &Value) -> Value {
 /// `{"Operator": {"key": value-or-list}}` with every value a sorted string list.
 fn condition(value: &Value) -> Value {
     match value {
-        Value::Object(operators) => Value::Object(
-            operators
-                .iter()
-                .map(|(op, keys)| {
-                    let keys = match keys {
-                        Value::Object(keys) => Value::Object(
-                            keys.iter()
-                                .map(|(k, v)| (k.clone(), string_list(v)))
-                                .collect(),
-                        ),
-                        other => canonical(other, None),
-                    };
-                    (op.clone(), keys)
-                })
-                .collect(),
-        ),
+        Value::Object(operators) => sorted_object(operators.iter().map(|(op, keys)| {
+            let keys = match keys {
+                Value::Object(keys) => {
+                    sorted_object(keys.iter().map(|(k, v)| (k.clone(), string_list(v))))
+                }
+                other => canonical(other, None),
+            };
+            (op.clone(), keys)
+        })),
         other => canonical(other, None),
     }
 }
@@ -92,11 +88,7 @@ fn principal(value: &Value) -> Value {
         Value::Object(map) if map.len() == 1 && map.get("AWS") == Some(&Value::from("*")) => {
             Value::from("*")
         }
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| (k.clone(), string_list(v)))
-                .collect(),
-        ),
+        Value::Object(map) => sorted_object(map.iter().map(|(k, v)| (k.clone(), string_list(v)))),
         other => canonical(other, None),
     }
 }
@@ -141,6 +133,19 @@ mod tests {
         assert_eq!(
             normalize(&p),
             json!({"Statement": [{"Action": ["s3:*"], "Condition": {"Bool": {"k": ["false"]}}}]})
+        );
+    }
+
+    #[test]
+    fn canonical_keys_are_sorted_whatever_the_input_order() {
+        let p: Value = serde_json::from_str(
+            r#"{"Version": "1", "Statement": [{"Sid": "A", "Effect": "Deny"}]}"#,
+        )
+        .unwrap();
+        let text = serde_json::to_string(&normalize(&p)).unwrap();
+        assert_eq!(
+            text,
+            r#"{"Statement":[{"Effect":"Deny","Sid":"A"}],"Version":"1"}"#
         );
     }
 

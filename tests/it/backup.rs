@@ -281,6 +281,8 @@ async fn a_failing_region_stops_the_run_and_moves_no_pointer() {
         run.stderr
     );
     let summary = summary_file(&ws);
+    let order: Vec<&String> = summary.as_object().unwrap().keys().collect();
+    assert_eq!(order, [A, B, C], "regions in run order");
     assert_eq!(summary[A]["status"], "SUCCESS");
     assert_eq!(summary[B]["status"], "FAILED");
     assert!(
