@@ -159,3 +159,15 @@ fn ca_bundle_comes_from_the_environment_or_the_profile() {
     assert!(run.stderr.contains("AWS_CA_BUNDLE"), "{}", run.stderr);
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
 }
+
+#[test]
+fn endpoint_url_flag_works_without_the_environment_variable() {
+    let ws = Workspace::new("endpoint", &[R], R);
+    let endpoint = emulator().endpoint.clone();
+    let run = ws.run_with(
+        &["--endpoint-url", &endpoint, "plan", "--stack", "endpoint"],
+        &[("AWS_ENDPOINT_URL", None)],
+    );
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(run.stdout.contains("Plan: 5 to create"), "{}", run.stdout);
+}
