@@ -33,10 +33,11 @@ emulator: $(VENV_STAMP)
 emulator-stop:
 	@if [ -x $(VENV_PY) ]; then $(VENV_PY) emulator/launch.py --state-dir $(EMULATOR_DIR) --stop; fi
 
-# The main job end to end on a fresh emulator: plan, apply, plan again (no changes).
+# The main job end to end on a fresh emulator: plan, apply, plan again (no changes), then the
+# nightly backup. A debug build: it is what `make test` builds too, so the two share it.
 demo: $(VENV_STAMP)
-	$(CARGO) build --release --locked
-	scripts/demo.sh target/release/ssm-keeper
+	$(CARGO) build --locked
+	scripts/demo.sh target/debug/ssm-keeper
 
 # Unit tests of the pure core and integration tests against the emulator (each test binary
 # starts its own emulator and stops it when it exits).

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job end to end on a fresh local emulator: plan, apply, plan again.
 set -euo pipefail
-bin=${1:-target/release/ssm-keeper}
+bin=${1:-target/debug/ssm-keeper}
 here=$(cd "$(dirname "$0")/.." && pwd)
 source "$here/scripts/emulator-env.sh"
 start_emulator "$here/.emulator/demo"
