@@ -29,6 +29,32 @@ pub fn legacy_bucket_parameter(environment: &str) -> String {
     format!("{}/s3-bucket-name", backup_prefix(environment))
 }
 
+/// The metadata parameters that live in the SSM home region only.
+pub fn metadata_parameters(environment: &str) -> [String; 3] {
+    [
+        region_list_parameter(environment),
+        default_region_parameter(environment),
+        legacy_bucket_parameter(environment),
+    ]
+}
+
+/// Where metadata may be left over from an earlier `ssmHomeRegion`: every given region but the
+/// home region.
+pub fn stray_metadata_ids(stack: &Stack, regions: &[String]) -> Vec<ResourceId> {
+    regions
+        .iter()
+        .filter(|r| **r != stack.ssm_home_region)
+        .flat_map(|region| {
+            metadata_parameters(&stack.environment)
+                .into_iter()
+                .map(move |name| ResourceId::Parameter {
+                    region: region.clone(),
+                    name,
+                })
+        })
+        .collect()
+}
+
 /// The ARN partition of a region (`aws`, `aws-cn`, `aws-us-gov`).
 pub fn partition(region: &str) -> &'static str {
     if region.starts_with("cn-") {
@@ -141,10 +167,11 @@ pub fn desired_state(stack: &Stack, account_id: &str) -> DesiredState {
         .find(|(r, _)| *r == stack.default_region)
         .map(|(_, b)| b.clone())
         .unwrap_or_default();
+    let [region_list_name, default_region_name, legacy_name] = metadata_parameters(env);
     for (name, value) in [
-        (region_list_parameter(env), region_list),
-        (default_region_parameter(env), stack.default_region.clone()),
-        (legacy_bucket_parameter(env), default_bucket),
+        (region_list_name, region_list),
+        (default_region_name, stack.default_region.clone()),
+        (legacy_name, default_bucket),
     ] {
         resources.insert(
             ResourceId::Parameter {

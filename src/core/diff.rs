@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::desired::region_bucket_parameter;
+use super::desired::{metadata_parameters, region_bucket_parameter};
 use super::model::{
     BucketSettings, DesiredState, LiveState, ParameterKind, ParameterState, Resource, ResourceId,
 };
@@ -98,6 +98,19 @@ pub fn diff(desired: &DesiredState, live: &LiveState, options: &DiffOptions) -> 
             }
         };
         plan.changes.push(change);
+    }
+    // Metadata left in a region that is no longer the SSM home region.
+    let metadata = metadata_parameters(&stack.environment);
+    for (id, state) in &live.resources {
+        if let (ResourceId::Parameter { region, name }, Some(_)) = (id, state)
+            && *region != stack.ssm_home_region
+            && metadata.contains(name)
+        {
+            plan.changes.push(Change::Delete {
+                id: id.clone(),
+                objects: None,
+            });
+        }
     }
     plan
 }
@@ -410,6 +423,34 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn metadata_left_in_an_old_home_region_is_deleted() {
+        let before = desired_state(&stack(&["us-east-1", "eu-west-1"]), ACCOUNT);
+        let mut moved = stack(&["us-east-1", "eu-west-1"]);
+        moved.ssm_home_region = "eu-west-1".into();
+        let d = desired_state(&moved, ACCOUNT);
+        let mut live = converged(&before);
+        for id in crate::core::desired::stray_metadata_ids(&moved, &moved.regions) {
+            live.resources.entry(id).or_insert(None);
+        }
+        let plan = diff(&d, &live, &DiffOptions::default());
+        let deleted: Vec<String> = plan
+            .changes
+            .iter()
+            .filter(|c| matches!(c, Change::Delete { .. }))
+            .map(|c| c.id().to_string())
+            .collect();
+        assert_eq!(
+            deleted,
+            [
+                "parameter /jenkins/dev/backup/default-region (us-east-1)",
+                "parameter /jenkins/dev/backup/region-list (us-east-1)",
+                "parameter /jenkins/dev/backup/s3-bucket-name (us-east-1)",
+            ]
+        );
+        assert_eq!(plan.summary().create, 3, "written in the new home region");
     }
 
     #[test]

@@ -8,7 +8,9 @@ use futures::future::try_join_all;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::aws::Aws;
-use crate::core::desired::{MANAGED_BY, region_bucket_parameter, region_list_parameter};
+use crate::core::desired::{
+    MANAGED_BY, region_bucket_parameter, region_list_parameter, stray_metadata_ids,
+};
 use crate::core::model::{
     BucketSettings, DesiredState, Encryption, LifecycleRule, LiveState, ParameterKind,
     ParameterState, PublicAccessBlock, Resource, ResourceId,
@@ -30,7 +32,8 @@ pub async fn observe(aws: &Aws, desired: &DesiredState) -> Result<LiveState> {
     let stack = &desired.stack;
     let mut live = LiveState::default();
 
-    let ids: Vec<ResourceId> = desired.resources.keys().cloned().collect();
+    let mut ids: Vec<ResourceId> = desired.resources.keys().cloned().collect();
+    ids.extend(stray_metadata_ids(stack, &stack.regions));
     // One wave: every desired resource, and the stack's buckets found by name and tag (which
     // also finds regions whose parameters are gone, and buckets retained earlier).
     let (read, discovered) = tokio::join!(
@@ -71,6 +74,8 @@ pub async fn observe(aws: &Aws, desired: &DesiredState) -> Result<LiveState> {
         .collect();
     if !removed.is_empty() {
         let mut ids = Vec::new();
+        let removed_regions: Vec<String> = removed.iter().map(|r| r.to_string()).collect();
+        ids.extend(stray_metadata_ids(stack, &removed_regions));
         for region in &removed {
             ids.push(ResourceId::Parameter {
                 region: region.to_string(),

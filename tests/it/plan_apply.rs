@@ -513,3 +513,29 @@ async fn outputs_and_output_formats() {
             .ends_with("Plan: 7 to create, 0 to change, 0 to delete, 0 retained.\n")
     );
 }
+
+#[tokio::test]
+async fn moving_the_home_region_moves_the_metadata() {
+    let ws = Workspace::new("movehome", &[A, B], A);
+    ws.apply();
+    ws.write_stack(&[A, B], A, B);
+    let plan = ws.plan_json(2);
+    let mut expected = Vec::new();
+    for tail in ["default-region", "region-list", "s3-bucket-name"] {
+        expected.push(change("create", "parameter", &ws.param(tail), &[]));
+        expected.push(change("delete", "parameter", &ws.param(tail), &[]));
+    }
+    expected.sort();
+    assert_eq!(changes(&plan), expected);
+    ws.apply();
+    assert_eq!(parameter(A, &ws.param("region-list")).await, None);
+    assert_eq!(
+        parameter(B, &ws.param("region-list")).await.as_deref(),
+        Some(r#"["us-east-1","eu-west-1"]"#)
+    );
+    assert_eq!(
+        parameter(B, &ws.param("s3-bucket-name")).await,
+        Some(ws.bucket(A))
+    );
+    assert_eq!(changes(&ws.plan_json(0)), vec![]);
+}
