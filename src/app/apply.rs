@@ -29,15 +29,11 @@ pub async fn run(ctx: &Context, args: ApplyArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     let aws = ctx.aws().await?;
-    let report = apply(aws, &doc.plan(), &doc.stack.environment).await;
-    let mut text = String::from("\n");
-    for line in &report.done {
-        text.push_str(&format!("  done     {line}\n"));
-    }
-    for line in &report.skipped {
-        text.push_str(&format!("  skipped  {line}\n"));
-    }
-    term::out(&text)?;
+    term::out("\n")?;
+    let on_step = |line: &str| {
+        let _ = term::out(&format!("  {line}\n"));
+    };
+    let report = apply(aws, &doc.plan(), &doc.stack.environment, &on_step).await;
     if !report.failed.is_empty() {
         let failures: Vec<String> = report.failed.iter().map(|f| format!("  - {f}")).collect();
         bail!(

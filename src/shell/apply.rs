@@ -38,8 +38,14 @@ pub struct ApplyReport {
     pub skipped: Vec<String>,
 }
 
-/// Executes `plan` for the environment `environment`.
-pub async fn apply(aws: &Aws, plan: &Plan, environment: &str) -> ApplyReport {
+/// Executes `plan` for the environment `environment`, telling `on_step` about each step as it
+/// ends (a line such as `done     created bucket ...`).
+pub async fn apply(
+    aws: &Aws,
+    plan: &Plan,
+    environment: &str,
+    on_step: &(dyn Fn(&str) + Sync),
+) -> ApplyReport {
     let mut report = ApplyReport::default();
     let mut by_region: BTreeMap<&str, (Option<&Change>, Option<&Change>)> = BTreeMap::new();
     let mut metadata = Vec::new();
@@ -71,7 +77,7 @@ pub async fn apply(aws: &Aws, plan: &Plan, environment: &str) -> ApplyReport {
     let regional = join_all(by_region.values().map(|(bucket, param)| async move {
         let mut outcomes = Vec::new();
         if let Some(change) = bucket {
-            let result = execute(aws, change).await;
+            let result = step(aws, change, on_step).await;
             let failed = result.is_err();
             outcomes.push((*change, result));
             if failed {
@@ -79,7 +85,7 @@ pub async fn apply(aws: &Aws, plan: &Plan, environment: &str) -> ApplyReport {
             }
         }
         if let Some(change) = param {
-            outcomes.push((*change, execute(aws, change).await));
+            outcomes.push((*change, step(aws, change, on_step).await));
         }
         (outcomes, None)
     }))
@@ -87,9 +93,9 @@ pub async fn apply(aws: &Aws, plan: &Plan, environment: &str) -> ApplyReport {
     for (outcomes, not_run) in regional {
         record(&mut report, outcomes.into_iter());
         if let Some(change) = not_run {
-            report
-                .skipped
-                .push(format!("{} (its bucket failed)", change.id()));
+            let line = format!("{} (its bucket failed)", change.id());
+            on_step(&format!("skipped  {line}"));
+            report.skipped.push(line);
         }
     }
 
@@ -98,16 +104,16 @@ pub async fn apply(aws: &Aws, plan: &Plan, environment: &str) -> ApplyReport {
     for stage in [metadata, removals, bucket_removals] {
         if !report.failed.is_empty() {
             for change in stage {
-                report
-                    .skipped
-                    .push(format!("{} (an earlier step failed)", change.id()));
+                let line = format!("{} (an earlier step failed)", change.id());
+                on_step(&format!("skipped  {line}"));
+                report.skipped.push(line);
             }
             continue;
         }
         let results = join_all(
             stage
                 .iter()
-                .map(|c| async move { (*c, execute(aws, c).await) }),
+                .map(|c| async move { (*c, step(aws, c, on_step).await) }),
         )
         .await;
         record(&mut report, results.into_iter());
@@ -125,6 +131,15 @@ fn record<'a>(
             Err(e) => report.failed.push(format!("{}: {e:#}", change.id())),
         }
     }
+}
+
+async fn step(aws: &Aws, change: &Change, on_step: &(dyn Fn(&str) + Sync)) -> Result<String> {
+    let result = execute(aws, change).await;
+    match &result {
+        Ok(done) => on_step(&format!("done     {done}")),
+        Err(e) => on_step(&format!("FAILED   {}: {e:#}", change.id())),
+    }
+    result
 }
 
 async fn execute(aws: &Aws, change: &Change) -> Result<String> {
