@@ -51,8 +51,8 @@ async fn seed(region: &str, env: &str) -> BTreeMap<String, (String, String)> {
         expected.insert(name, (kind.as_str().to_string(), value));
     }
     for decoy in [
-        format!("/prod/{env}devices/x"),
-        format!("/jenkins/{env}ops/token"),
+        format!("/prod/{env}ices/serial"), // for `dev`: /prod/devices/serial
+        format!("/jenkins/{env}ops/token"), // for `dev`: /jenkins/devops/token
         format!("/app/other{env}/y"),
         format!("/app/{env}-other/z"),
     ] {
@@ -128,17 +128,18 @@ fn assert_no_secret(run: &Run, secrets: &[&str]) {
 
 #[tokio::test]
 async fn backup_holds_exactly_the_environments_parameters_decrypted() {
-    let ws = Workspace::new("bk", &[A, B], B);
+    // `dev` and `prod`, so the decoys are exactly those the old `Contains dev` filter caught.
+    let ws = Workspace::new("dev", &[A, B], B);
     ws.apply();
     let mut expected = BTreeMap::new();
     for region in [A, B] {
-        let mut want = seed(region, "bk").await;
+        let mut want = seed(region, "dev").await;
         want.extend(metadata(region, &ws).await);
         expected.insert(region, want);
-        seed(region, "bkx").await; // another environment
+        seed(region, "prod").await; // another environment
     }
 
-    let run = ws.run(&["backup", "--stack", "bk"]);
+    let run = ws.run(&["backup", "--stack", "dev"]);
     assert_eq!(run.code, 0, "{run:#?}");
     assert_no_secret(&run, &["TOPSECRET"]);
     let summary_text =
@@ -162,7 +163,7 @@ async fn backup_holds_exactly_the_environments_parameters_decrypted() {
         let bucket = ws.bucket(region);
         let artifact = s["artifactPath"].as_str().unwrap();
         let key = artifact.strip_prefix(&format!("s3://{bucket}/")).unwrap();
-        let prefix = format!("{region}/ssm-backup-bk-{region}-");
+        let prefix = format!("{region}/ssm-backup-dev-{region}-");
         assert!(key.split_once('/').unwrap().1.starts_with(&prefix), "{key}");
         assert!(key.ends_with(".json"));
 
@@ -192,7 +193,7 @@ async fn backup_holds_exactly_the_environments_parameters_decrypted() {
 
         let doc: serde_json::Value =
             serde_json::from_str(&object_text(region, &bucket, key).await).unwrap();
-        assert_eq!(doc["environment"], "bk");
+        assert_eq!(doc["environment"], "dev");
         assert_eq!(doc["region"], region);
         assert_eq!(doc["account"], ACCOUNT);
         assert_eq!(doc["parameter_count"], expected[region].len() as u64);
@@ -214,6 +215,9 @@ async fn backup_holds_exactly_the_environments_parameters_decrypted() {
             })
             .collect();
         assert_eq!(got, expected[region], "backup of {region}");
+        for decoy in ["/prod/devices/serial", "/jenkins/devops/token"] {
+            assert!(!got.contains_key(decoy), "{decoy} is not part of `dev`");
+        }
     }
 }
 
