@@ -171,3 +171,50 @@ fn endpoint_url_flag_works_without_the_environment_variable() {
     assert_eq!(run.code, 0, "{run:#?}");
     assert!(run.stdout.contains("Plan: 5 to create"), "{}", run.stdout);
 }
+
+/// Reads one HTTP/1.1 response (headers and a Content-Length body) from a kept-alive connection.
+fn read_response(reader: &mut impl std::io::BufRead) -> (String, String) {
+    let mut head = String::new();
+    let mut length = 0usize;
+    loop {
+        let mut line = String::new();
+        assert!(
+            reader.read_line(&mut line).unwrap() > 0,
+            "connection closed after: {head}"
+        );
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap();
+        }
+        head.push_str(&line);
+        if line == "\r\n" {
+            break;
+        }
+    }
+    let mut body = vec![0; length];
+    std::io::Read::read_exact(reader, &mut body).unwrap();
+    (head, String::from_utf8_lossy(&body).into_owned())
+}
+
+#[test]
+fn connections_are_kept_alive() {
+    use std::io::Write;
+    let address = emulator()
+        .http_endpoint
+        .trim_start_matches("http://")
+        .to_string();
+    let stream = std::net::TcpStream::connect(&address).unwrap();
+    let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    for _ in 0..3 {
+        writer
+            .write_all(format!("GET / HTTP/1.1\r\nHost: {address}\r\n\r\n").as_bytes())
+            .unwrap();
+        let (head, body) = read_response(&mut reader);
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        assert!(
+            !head.to_ascii_lowercase().contains("connection: close"),
+            "{head}"
+        );
+        assert!(body.contains("ListAllMyBucketsResult"), "{body}");
+    }
+}
