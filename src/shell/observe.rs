@@ -47,15 +47,12 @@ pub async fn observe(aws: &Aws, desired: &DesiredState) -> Result<LiveState> {
         region: stack.ssm_home_region.clone(),
         name: region_list_parameter(&stack.environment),
     };
+    // A region list that cannot be read (edited by hand, say) names no region: the buckets found
+    // by name and tag still do, and the plan shows the list's live value being replaced.
     let listed = match live.get(&region_list_id) {
-        Some(Resource::Parameter(p)) => parse_region_list(p.value.as_deref().unwrap_or_default())
-            .with_context(|| {
-            format!(
-                "reading the live region list {} in {}",
-                region_list_id.name(),
-                stack.ssm_home_region
-            )
-        })?,
+        Some(Resource::Parameter(p)) => {
+            parse_region_list(p.value.as_deref().unwrap_or_default()).unwrap_or_default()
+        }
         _ => Vec::new(),
     };
     let mut seen = BTreeSet::new();
@@ -67,22 +64,21 @@ pub async fn observe(aws: &Aws, desired: &DesiredState) -> Result<LiveState> {
         .cloned()
         .collect();
 
-    let removed: Vec<&String> = live
+    let removed: Vec<String> = live
         .managed_regions
         .iter()
         .filter(|r| !stack.regions.contains(r))
+        .cloned()
         .collect();
     if !removed.is_empty() {
-        let mut ids = Vec::new();
-        let removed_regions: Vec<String> = removed.iter().map(|r| r.to_string()).collect();
-        ids.extend(stray_metadata_ids(stack, &removed_regions));
+        let mut ids = stray_metadata_ids(stack, &removed);
         for region in &removed {
             ids.push(ResourceId::Parameter {
-                region: region.to_string(),
+                region: region.clone(),
                 name: region_bucket_parameter(&stack.environment, region),
             });
             ids.push(ResourceId::Bucket {
-                region: region.to_string(),
+                region: region.clone(),
                 name: bucket_name(
                     &stack.project_name,
                     &stack.environment,

@@ -539,3 +539,34 @@ async fn moving_the_home_region_moves_the_metadata() {
     );
     assert_eq!(changes(&ws.plan_json(0)), vec![]);
 }
+
+#[tokio::test]
+async fn a_corrupted_region_list_is_repaired_not_fatal() {
+    let ws = Workspace::new("corrupt", &[A], A);
+    ws.apply();
+    ssm(A)
+        .await
+        .put_parameter()
+        .name(ws.param("region-list"))
+        .value("us-east-1, eu-west-1")
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap();
+    let plan = ws.plan_json(2);
+    assert_eq!(
+        changes(&plan),
+        vec![change(
+            "update",
+            "parameter",
+            &ws.param("region-list"),
+            &["value"]
+        )]
+    );
+    ws.apply();
+    assert_eq!(
+        parameter(A, &ws.param("region-list")).await.as_deref(),
+        Some(r#"["us-east-1"]"#)
+    );
+}
