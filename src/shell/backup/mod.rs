@@ -13,10 +13,7 @@ use std::time::{Duration, Instant};
 use crate::core::backup::{
     BACKUP_FORMAT_VERSION, DocumentHeader, RegionStatus, RegionSummary, object_key, pointer_keys,
 };
-use crate::core::desired::{
-    default_region_parameter, legacy_bucket_parameter, region_bucket_parameter,
-    region_list_parameter,
-};
+use crate::core::desired::{metadata_parameters, region_bucket_parameter};
 use crate::shell::aws::Aws;
 use crate::shell::observe::parse_region_list;
 use collect::{Budget, collect};
@@ -53,11 +50,7 @@ pub async fn run(
     let account = aws.account_id(home).await?;
 
     // Initialize: the metadata apply wrote.
-    let names = [
-        region_list_parameter(env),
-        default_region_parameter(env),
-        legacy_bucket_parameter(env),
-    ];
+    let names = metadata_parameters(env); // region list, default region, legacy key
     let mut found = read_parameters(aws, home, &names).await?;
     let region_list = found[0].take().with_context(|| {
         format!("Region list parameter {} is missing (in {home}): run `ssm-keeper apply` for this stack", names[0])
