@@ -124,7 +124,8 @@ pub struct BackupArgs {
     pub summary_file: PathBuf,
 
     /// Time limit for one region, in minutes.
-    #[arg(long, value_name = "MINUTES", default_value_t = 10)]
+    #[arg(long, value_name = "MINUTES",
+          default_value_t = crate::core::backup::DEFAULT_REGION_TIMEOUT.as_secs() / 60)]
     pub region_timeout: u64,
 
     /// Time limit for the whole run, in minutes (default: regions x region timeout + 30).

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use super::{Context, load_stack};
 use crate::cli::BackupArgs;
-use crate::core::backup::{all_succeeded, slack_message, summaries_json, table};
+use crate::core::backup::{
+    all_succeeded, slack_message, slack_start_failure, summaries_json, table,
+};
 use crate::shell::backup::{BackupOptions, notify, run as run_backup};
 use crate::shell::term;
 
@@ -29,11 +31,7 @@ pub async fn run(ctx: &Context, args: BackupArgs) -> Result<ExitCode> {
         Ok(run) => run,
         Err(e) => {
             if let Some(url) = &args.notify_slack {
-                let message = serde_json::json!({
-                    "text": format!(":x: SSM Parameter Store backup `{}` could not start: {e:#}", stack.environment),
-                    "environment": stack.environment,
-                    "status": "FAILED",
-                });
+                let message = slack_start_failure(&stack.environment, &format!("{e:#}"));
                 if let Err(n) = notify::post_slack(url, &message).await {
                     log(&format!("WARNING: {n:#}"));
                 }

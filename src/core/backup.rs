@@ -226,6 +226,15 @@ pub fn slack_message(
     })
 }
 
+/// The Slack message for a run that could not start (no region list, no regions, ...).
+pub fn slack_start_failure(environment: &str, error: &str) -> serde_json::Value {
+    serde_json::json!({
+        "text": format!(":x: SSM Parameter Store backup `{environment}` could not start: {error}"),
+        "environment": environment,
+        "status": "FAILED",
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -306,6 +315,16 @@ mod tests {
                 .as_str()
                 .unwrap()
                 .contains("`b` FAILED - 3 parameters in 1.2s - boom")
+        );
+    }
+
+    #[test]
+    fn start_failure_message_says_why() {
+        let msg = slack_start_failure("dev", "No regions configured");
+        assert_eq!(msg["status"], "FAILED");
+        assert_eq!(
+            msg["text"],
+            ":x: SSM Parameter Store backup `dev` could not start: No regions configured"
         );
     }
 

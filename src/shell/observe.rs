@@ -297,7 +297,7 @@ fn lifecycle_rule(rule: aws_sdk_s3::types::LifecycleRule) -> LifecycleRule {
 }
 
 /// Up to ten parameters of one region; SecureString values are not decrypted nor kept.
-async fn read_parameters(
+pub async fn read_parameters(
     aws: &Aws,
     region: &str,
     names: &[&str],

@@ -15,7 +15,7 @@ use crate::core::backup::{
 };
 use crate::core::desired::{metadata_parameters, region_bucket_parameter};
 use crate::shell::aws::Aws;
-use crate::shell::observe::parse_region_list;
+use crate::shell::observe::{self, parse_region_list};
 use collect::{Budget, collect};
 
 #[derive(Debug, Clone)]
@@ -51,7 +51,7 @@ pub async fn run(
 
     // Initialize: the metadata apply wrote.
     let names = metadata_parameters(env); // region list, default region, legacy key
-    let mut found = read_parameters(aws, home, &names).await?;
+    let mut found = read_values(aws, home, &names).await?;
     let region_list = found[0].take().with_context(|| {
         format!("Region list parameter {} is missing (in {home}): run `ssm-keeper apply` for this stack", names[0])
     })?;
@@ -66,10 +66,9 @@ pub async fn run(
     let default_region = found[1].take();
     let mut warnings = Vec::new();
     if let Some(default) = &default_region {
-        let default_bucket =
-            read_parameters(aws, default, &[region_bucket_parameter(env, default)])
-                .await?
-                .remove(0);
+        let default_bucket = read_values(aws, default, &[region_bucket_parameter(env, default)])
+            .await?
+            .remove(0);
         if found[2] != default_bucket {
             warnings.push(format!(
                 "the legacy parameter {} holds {} but the bucket of the default region {default} is {}: old readers use the wrong bucket; run `ssm-keeper apply`",
@@ -206,7 +205,7 @@ async fn backup_region(
 ) -> Result<RegionDone> {
     let region = &header.region;
     let parameter = region_bucket_parameter(&header.environment, region);
-    let bucket = read_parameters(aws, region, std::slice::from_ref(&parameter))
+    let bucket = read_values(aws, region, std::slice::from_ref(&parameter))
         .await?
         .remove(0)
         .with_context(|| {
@@ -272,23 +271,12 @@ fn progress_bar(visible: bool, region: &str) -> indicatif::ProgressBar {
     bar
 }
 
-/// String values of the named parameters of one region (up to ten), `None` where absent.
-async fn read_parameters(aws: &Aws, region: &str, names: &[String]) -> Result<Vec<Option<String>>> {
-    let out = aws
-        .ssm(region)
-        .get_parameters()
-        .set_names(Some(names.to_vec()))
-        .send()
-        .await
-        .with_context(|| format!("reading {} in {region}", names.join(", ")))?;
-    let params = out.parameters.unwrap_or_default();
-    Ok(names
-        .iter()
-        .map(|n| {
-            params
-                .iter()
-                .find(|p| p.name.as_deref() == Some(n))
-                .and_then(|p| p.value.clone())
-        })
+/// Values of the named parameters of one region (up to ten), `None` where absent.
+async fn read_values(aws: &Aws, region: &str, names: &[String]) -> Result<Vec<Option<String>>> {
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let (_, found) = observe::read_parameters(aws, region, &names).await?;
+    Ok(found
+        .into_iter()
+        .map(|(_, state)| state.and_then(|p| p.value))
         .collect())
 }
