@@ -339,16 +339,7 @@ async fn region_timeout_fails_the_region_and_skips_the_rest() {
 async fn legacy_key_pointing_elsewhere_is_a_warning() {
     let ws = Workspace::new("bklegacy", &[A], A);
     ws.apply();
-    ssm(A)
-        .await
-        .put_parameter()
-        .name(ws.param("s3-bucket-name"))
-        .value("some-old-bucket")
-        .r#type(ParameterType::String)
-        .overwrite(true)
-        .send()
-        .await
-        .unwrap();
+    put_string(A, &ws.param("s3-bucket-name"), "some-old-bucket").await;
     let run = ws.run(&["backup", "--stack", "bklegacy", "--dry-run"]);
     assert_eq!(run.code, 0, "{run:#?}");
     assert!(run.stderr.contains("WARNING: the legacy parameter /jenkins/bklegacy/backup/s3-bucket-name holds some-old-bucket"), "{}", run.stderr);
@@ -366,15 +357,7 @@ async fn missing_region_list_is_reported_as_the_runbook_says() {
         run.stderr
     );
 
-    ssm(A)
-        .await
-        .put_parameter()
-        .name("/jenkins/bknone/backup/region-list")
-        .value("[]")
-        .r#type(ParameterType::String)
-        .send()
-        .await
-        .unwrap();
+    put_string(A, "/jenkins/bknone/backup/region-list", "[]").await;
     let run = ws.run(&["backup", "--stack", "bknone"]);
     assert_eq!(run.code, 1, "{run:#?}");
     assert!(

@@ -277,6 +277,20 @@ pub async fn parameter(region: &str, name: &str) -> Option<String> {
     }
 }
 
+/// Writes (or overwrites) a String parameter, as another client would.
+pub async fn put_string(region: &str, name: &str, value: &str) {
+    ssm(region)
+        .await
+        .put_parameter()
+        .name(name)
+        .value(value)
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap();
+}
+
 pub async fn bucket_exists(region: &str, bucket: &str) -> bool {
     match s3(region).await.head_bucket().bucket(bucket).send().await {
         Ok(_) => true,

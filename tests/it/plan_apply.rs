@@ -544,16 +544,7 @@ async fn moving_the_home_region_moves_the_metadata() {
 async fn a_corrupted_region_list_is_repaired_not_fatal() {
     let ws = Workspace::new("corrupt", &[A], A);
     ws.apply();
-    ssm(A)
-        .await
-        .put_parameter()
-        .name(ws.param("region-list"))
-        .value("us-east-1, eu-west-1")
-        .r#type(aws_sdk_ssm::types::ParameterType::String)
-        .overwrite(true)
-        .send()
-        .await
-        .unwrap();
+    put_string(A, &ws.param("region-list"), "us-east-1, eu-west-1").await;
     let plan = ws.plan_json(2);
     assert_eq!(
         changes(&plan),
