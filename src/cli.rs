@@ -2,6 +2,7 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -123,18 +124,19 @@ pub struct BackupArgs {
     )]
     pub summary_file: PathBuf,
 
-    /// Time limit for one region, in minutes.
-    #[arg(long, value_name = "MINUTES",
-          default_value_t = crate::core::backup::DEFAULT_REGION_TIMEOUT.as_secs() / 60)]
-    pub region_timeout: u64,
+    /// Time limit for one region: minutes (`10`) or a duration (`90s`, `1h`); 1s to 24h.
+    #[arg(long, value_name = "MINUTES", value_parser = time_limit, default_value = "10")]
+    pub region_timeout: Duration,
 
-    /// Time limit for the whole run, in minutes (default: regions x region timeout + 30).
-    #[arg(long, value_name = "MINUTES")]
-    pub timeout: Option<u64>,
+    /// Time limit for the whole run: minutes or a duration, 1s to 24h (default: regions x
+    /// region timeout + 30 minutes).
+    #[arg(long, value_name = "MINUTES", value_parser = time_limit)]
+    pub timeout: Option<Duration>,
 
     /// SSM requests per second per region (the account's quota is shared with production
-    /// readers); 0 for no limit.
-    #[arg(long, value_name = "N", default_value_t = 20)]
+    /// readers); 0 for no limit, at most 10000.
+    #[arg(long, value_name = "N", default_value_t = 20,
+          value_parser = clap::value_parser!(u32).range(0..=MAX_RPS))]
     pub max_rps: u32,
 
     /// Post the run's summary to this Slack webhook (never a parameter value).
@@ -142,7 +144,71 @@ pub struct BackupArgs {
         long,
         value_name = "URL",
         env = "SLACK_WEBHOOK_URL",
-        hide_env_values = true
+        hide_env_values = true,
+        value_parser = webhook_url
     )]
     pub notify_slack: Option<String>,
+}
+
+/// The longest time limit accepted: one day.
+pub const MAX_TIME_LIMIT: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// A time limit: a bare number is minutes (`10`), anything else a duration (`90s`, `1h30m`);
+/// from one second to a day.
+fn time_limit(value: &str) -> Result<Duration, String> {
+    let limit = match value.parse::<u64>() {
+        Ok(minutes) => Duration::from_secs(minutes.saturating_mul(60)),
+        Err(_) => humantime::parse_duration(value)
+            .map_err(|e| format!("`{value}` is not minutes nor a duration like 90s or 1h ({e})"))?,
+    };
+    if limit < Duration::from_secs(1) || limit > MAX_TIME_LIMIT {
+        return Err(format!(
+            "`{value}` is out of range: allowed are 1s to 24h (a bare number is minutes, 1 to 1440)"
+        ));
+    }
+    Ok(limit)
+}
+/// The highest request rate accepted (AWS quotas are far lower).
+pub const MAX_RPS: i64 = 10_000;
+
+/// A webhook must be an http(s) URL with a host; checked before the run, not after it. The
+/// URL is a credential, so the error does not repeat it.
+fn webhook_url(value: &str) -> Result<String, String> {
+    match reqwest::Url::parse(value) {
+        Ok(url) if matches!(url.scheme(), "https" | "http") && url.host().is_some() => {
+            Ok(value.to_string())
+        }
+        Ok(url) => Err(format!(
+            "the webhook must be an https:// URL, not a {}: URL",
+            url.scheme()
+        )),
+        Err(e) => Err(format!("not a URL ({e})")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_limits_are_minutes_or_durations_within_a_day() {
+        assert_eq!(
+            time_limit("10"),
+            Ok(crate::core::backup::DEFAULT_REGION_TIMEOUT)
+        );
+        assert_eq!(time_limit("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(time_limit("1h 30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(time_limit("1440"), Ok(MAX_TIME_LIMIT));
+        for bad in [
+            "0",
+            "1441",
+            "25h",
+            "500ms",
+            "18446744073709551615",
+            "-1",
+            "x",
+        ] {
+            assert!(time_limit(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -6,7 +6,10 @@ use clap::Parser;
 use ssm_keeper::{app, cli::Cli, shell::term};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage(e),
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -24,6 +27,17 @@ fn main() -> ExitCode {
             term::err(&format!("error: {e:#}\n"));
             ExitCode::from(1)
         }
+    }
+}
+
+/// `--help` and `--version` exit 0; a usage error exits 1, never 2: pipelines read exit code 2
+/// of `plan --detailed-exitcode` as "changes to make".
+fn usage(e: clap::Error) -> ExitCode {
+    let _ = e.print();
+    if e.use_stderr() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 

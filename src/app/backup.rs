@@ -4,7 +4,6 @@
 use anyhow::{Context as _, Result};
 use std::io::IsTerminal;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use super::{Context, load_stack};
 use crate::cli::BackupArgs;
@@ -20,8 +19,8 @@ pub async fn run(ctx: &Context, args: BackupArgs) -> Result<ExitCode> {
         environment: stack.environment.clone(),
         ssm_home_region: stack.ssm_home_region.clone(),
         dry_run: args.dry_run,
-        region_timeout: Duration::from_secs(args.region_timeout * 60),
-        overall_timeout: args.timeout.map(|m| Duration::from_secs(m * 60)),
+        region_timeout: args.region_timeout,
+        overall_timeout: args.timeout,
         max_rps: args.max_rps,
         progress_bars: std::io::stderr().is_terminal(),
     };

@@ -20,6 +20,9 @@ pub struct Stack {
 
 pub const DEFAULT_RETENTION_DAYS: u32 = 30;
 pub const DEFAULT_NONCURRENT_RETENTION_DAYS: u32 = 7;
+/// A hundred years: far beyond any backup policy, and far below where S3's 32-bit day counts
+/// would wrap.
+pub const MAX_RETENTION_DAYS: u32 = 36_500;
 
 /// A stack file that cannot be used, with where and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,7 +130,14 @@ pub fn parse(file: &str, text: &str) -> Result<Stack, StackError> {
 
     let days = |field: &Option<Spanned<u32>>, key: &str, default: u32| match field {
         None => Ok(default),
-        Some(d) if d.value == 0 => Err(err(key, &d.referenced, "must be at least 1 day".into())),
+        Some(d) if !(1..=MAX_RETENTION_DAYS).contains(&d.value) => Err(err(
+            key,
+            &d.referenced,
+            format!(
+                "{} is out of range: allowed are 1 to {MAX_RETENTION_DAYS} days",
+                d.value
+            ),
+        )),
         Some(d) => Ok(d.value),
     };
     let retention_days = days(&raw.retention_days, "retentionDays", DEFAULT_RETENTION_DAYS)?;
@@ -405,9 +415,14 @@ ssmHomeRegion: ap-northeast-1
     }
 
     #[test]
-    fn zero_retention_rejected() {
-        let e = parse_err(&format!("{GOOD}retentionDays: 0\n"));
-        assert_eq!(e.key, "retentionDays");
+    fn retention_out_of_range_names_the_range() {
+        for bad in ["0", "36501", "4294967295"] {
+            let e = parse_err(&format!("{GOOD}retentionDays: {bad}\n"));
+            assert_eq!((e.key.as_str(), e.line), ("retentionDays", 8), "{bad}: {e}");
+            assert!(e.message.contains("1 to 36500"), "{e}");
+        }
+        let e = parse_err(&format!("{GOOD}noncurrentRetentionDays: 50000\n"));
+        assert_eq!(e.key, "noncurrentRetentionDays");
     }
 
     #[test]

@@ -124,18 +124,25 @@ pub fn https_client_trusting(
 
     let pem = std::fs::read(bundle)
         .with_context(|| format!("reading the CA bundle {} (AWS_CA_BUNDLE)", bundle.display()))?;
-    // The TLS stack only parses the bundle at the first request, and panics there: check now.
-    let mut count = 0;
-    for cert in CertificateDer::pem_slice_iter(&pem) {
-        cert.with_context(|| {
+    // The TLS stack only parses the bundle at the first request, and panics there on anything
+    // it cannot use: check every certificate now, exactly as it will.
+    let mut roots = rustls::RootCertStore::empty();
+    for (n, cert) in CertificateDer::pem_slice_iter(&pem).enumerate() {
+        let cert = cert.with_context(|| {
             format!(
                 "the CA bundle {} (AWS_CA_BUNDLE) is not valid PEM",
                 bundle.display()
             )
         })?;
-        count += 1;
+        roots.add(cert).map_err(|e| {
+            anyhow::anyhow!(
+                "certificate {} of the CA bundle {} (AWS_CA_BUNDLE) is not a usable CA certificate: {e}",
+                n + 1,
+                bundle.display()
+            )
+        })?;
     }
-    if count == 0 {
+    if roots.is_empty() {
         bail!(
             "the CA bundle {} (AWS_CA_BUNDLE) holds no certificate",
             bundle.display()

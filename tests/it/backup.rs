@@ -317,7 +317,20 @@ async fn a_failing_region_stops_the_run_and_moves_no_pointer() {
 async fn region_timeout_fails_the_region_and_skips_the_rest() {
     let ws = Workspace::new("bktime", &[A, B], A);
     ws.apply();
-    let run = ws.run(&["backup", "--stack", "bktime", "--region-timeout", "0"]);
+    // 25 parameters take at least four SSM requests (one listing, three batches); at one
+    // request a second the region cannot finish within one second.
+    for i in 0..25 {
+        put_string(A, &format!("/app/bktime/p{i:02}"), "v").await;
+    }
+    let run = ws.run(&[
+        "backup",
+        "--stack",
+        "bktime",
+        "--region-timeout",
+        "1s",
+        "--max-rps",
+        "1",
+    ]);
     assert_eq!(run.code, 1, "{run:#?}");
     let summary = summary_file(&ws);
     assert_eq!(summary[A]["status"], "FAILED");

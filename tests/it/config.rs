@@ -100,3 +100,11 @@ fn missing_stack_file() {
         run.stderr
     );
 }
+
+#[test]
+fn retention_above_the_range_is_refused_not_wrapped() {
+    rejected(
+        &format!("{GOOD}retentionDays: 2147483648\n"),
+        "stacks/bad.yaml:8:16: `retentionDays`: 2147483648 is out of range: allowed are 1 to 36500 days",
+    );
+}

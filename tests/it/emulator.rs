@@ -158,6 +158,28 @@ fn ca_bundle_comes_from_the_environment_or_the_profile() {
     assert_eq!(run.code, 1, "{run:#?}");
     assert!(run.stderr.contains("AWS_CA_BUNDLE"), "{}", run.stderr);
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+
+    // Well-formed PEM around bytes that are no certificate: also an error, not a panic.
+    std::fs::write(
+        ws.path("garbage.pem"),
+        format!(
+            "{}-----BEGIN CERTIFICATE-----\nAAAAAAAA\n-----END CERTIFICATE-----\n",
+            std::fs::read_to_string(&emulator().ca_bundle).unwrap()
+        ),
+    )
+    .unwrap();
+    let garbage = ws.path("garbage.pem").display().to_string();
+    let run = ws.run_with(
+        &["plan", "--stack", "cabundle"],
+        &[("AWS_CA_BUNDLE", Some(&garbage))],
+    );
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stderr.contains("certificate 2 of the CA bundle"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! with its own environment name (and so its own buckets and SSM paths).
 
 mod backup;
+mod cli;
 mod common;
 mod config;
 mod emulator;

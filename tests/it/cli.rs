@@ -1,0 +1,101 @@
+//! The command line itself: usage errors exit 1 (never 2, which `--detailed-exitcode` reserves
+//! for "changes"), numbers and URLs are checked before anything runs.
+
+use crate::common::*;
+
+/// Runs the CLI expecting a usage error: exit 1, `expected` on stderr, no AWS client built.
+fn refused(args: &[&str], expected: &str) {
+    let ws = Workspace::new("cli", &["us-east-1"], "us-east-1");
+    let mut full = vec!["--api-stats", "stats.json"];
+    full.extend_from_slice(args);
+    let run = ws.run(&full);
+    assert_eq!(run.code, 1, "{args:?}\n{run:#?}");
+    assert!(
+        run.stderr.contains(expected),
+        "expected `{expected}` in:\n{}",
+        run.stderr
+    );
+    assert!(
+        !ws.path("stats.json").exists(),
+        "no AWS client may even be built for bad input"
+    );
+}
+
+#[test]
+fn usage_errors_exit_1_not_2() {
+    refused(&["plan"], "--stack");
+    refused(
+        &["plan", "--stack", "cli", "--no-such-flag"],
+        "--no-such-flag",
+    );
+    refused(&["frobnicate"], "frobnicate");
+    refused(
+        &["plan", "--stack", "cli", "--format", "yaml"],
+        "invalid value 'yaml'",
+    );
+}
+
+#[test]
+fn help_and_version_exit_0() {
+    let ws = Workspace::new("cli", &["us-east-1"], "us-east-1");
+    for args in [&["--help"][..], &["plan", "--help"], &["--version"]] {
+        let run = ws.run(args);
+        assert_eq!(run.code, 0, "{args:?}: {run:#?}");
+        assert!(!run.stdout.is_empty());
+    }
+}
+
+#[test]
+fn numbers_are_range_checked_before_the_run() {
+    refused(
+        &["backup", "--stack", "cli", "--region-timeout", "0"],
+        "--region-timeout",
+    );
+    refused(
+        &[
+            "backup",
+            "--stack",
+            "cli",
+            "--timeout",
+            "307445734561825861",
+        ],
+        "--timeout",
+    );
+    refused(
+        &["backup", "--stack", "cli", "--max-rps", "4294967296"],
+        "--max-rps",
+    );
+    refused(&["backup", "--stack", "cli", "--max-rps=-1"], "--max-rps");
+    refused(
+        &["backup", "--stack", "cli", "--region-timeout", "25h"],
+        "allowed are 1s to 24h",
+    );
+    refused(
+        &["backup", "--stack", "cli", "--region-timeout", "soon"],
+        "not minutes nor a duration",
+    );
+}
+
+#[test]
+fn slack_webhook_is_checked_before_the_run() {
+    refused(
+        &[
+            "backup",
+            "--stack",
+            "cli",
+            "--notify-slack",
+            "hooks.slack.com/x",
+        ],
+        "not a URL",
+    );
+    refused(
+        &[
+            "backup",
+            "--stack",
+            "cli",
+            "--notify-slack",
+            "ftp://example.com/x",
+        ],
+        "https://",
+    );
+}
