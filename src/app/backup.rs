@@ -16,6 +16,7 @@ use crate::shell::term;
 pub async fn run(ctx: &Context, args: BackupArgs) -> Result<ExitCode> {
     let (_, stack) = load_stack(&args.stack)?;
     let options = BackupOptions {
+        project_name: stack.project_name.clone(),
         environment: stack.environment.clone(),
         ssm_home_region: stack.ssm_home_region.clone(),
         dry_run: args.dry_run,

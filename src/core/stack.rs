@@ -179,7 +179,15 @@ pub fn parse(file: &str, text: &str) -> Result<Stack, StackError> {
 
 /// `{projectName}-ssm-backup-{environment}-{account}-{region}`: the seeds' naming contract.
 pub fn bucket_name(project: &str, environment: &str, account_id: &str, region: &str) -> String {
-    format!("{project}-ssm-backup-{environment}-{account_id}-{region}")
+    format!(
+        "{}{region}",
+        bucket_prefix(project, environment, account_id)
+    )
+}
+
+/// What every bucket name of one stack and account starts with (the region follows).
+pub fn bucket_prefix(project: &str, environment: &str, account_id: &str) -> String {
+    format!("{project}-ssm-backup-{environment}-{account_id}-")
 }
 
 /// A stack for tests: project `p`, environment `dev`, the first region default and home.

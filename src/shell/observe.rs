@@ -15,7 +15,7 @@ use crate::core::model::{
     BucketSettings, DesiredState, Encryption, LifecycleRule, LiveState, ParameterKind,
     ParameterState, PublicAccessBlock, Resource, ResourceId,
 };
-use crate::core::stack::{bucket_name, check_region};
+use crate::core::stack::{bucket_name, bucket_prefix, check_region};
 
 /// S3 error codes that mean "this setting is not configured" (data, not an error).
 const ABSENT: &[&str] = &[
@@ -347,10 +347,7 @@ pub fn parse_region_list(text: &str) -> Result<Vec<String>> {
 /// (ours, or the Pulumi stack's that ssm-keeper adopts).
 async fn discover_regions(aws: &Aws, desired: &DesiredState) -> Result<Vec<String>> {
     let stack = &desired.stack;
-    let prefix = format!(
-        "{}-ssm-backup-{}-{}-",
-        stack.project_name, stack.environment, desired.account_id
-    );
+    let prefix = bucket_prefix(&stack.project_name, &stack.environment, &desired.account_id);
     let s3 = aws.s3(&stack.ssm_home_region);
     let mut pages = s3.list_buckets().prefix(&prefix).into_paginator().send();
     let mut candidates = Vec::new();

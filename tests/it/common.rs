@@ -139,6 +139,19 @@ impl Workspace {
 
     /// `run` with environment changes: `Some(value)` sets, `None` removes.
     pub fn run_with(&self, args: &[&str], env: &[(&str, Option<&str>)]) -> Run {
+        let out = self
+            .command(args, env)
+            .output()
+            .expect("running ssm-keeper");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// The ssm-keeper command `run_with` runs, to start it in the background.
+    pub fn command(&self, args: &[&str], env: &[(&str, Option<&str>)]) -> Command {
         let emu = emulator();
         let mut command = Command::new(env!("CARGO_BIN_EXE_ssm-keeper"));
         command
@@ -160,12 +173,7 @@ impl Workspace {
                 None => command.env_remove(name),
             };
         }
-        let out = command.output().expect("running ssm-keeper");
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        command
     }
 
     /// plan --format json, asserting the exit code.

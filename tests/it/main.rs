@@ -8,3 +8,4 @@ mod common;
 mod config;
 mod emulator;
 mod plan_apply;
+mod trust;

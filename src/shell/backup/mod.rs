@@ -1,5 +1,6 @@
 //! The nightly backup: from the SSM metadata that `apply` wrote, each region in list order,
-//! one stage at a time: find its bucket, collect its parameters into a private temp file,
+//! one stage at a time: find its bucket (only the one the stack names), collect its parameters
+//! in memory,
 //! upload, then move the pointers. The first failure stops the run; later regions are skipped.
 
 pub mod collect;
@@ -7,19 +8,21 @@ pub mod notify;
 pub mod upload;
 
 use anyhow::{Context, Result, bail};
-use std::io::BufWriter;
 use std::time::{Duration, Instant};
 
 use crate::core::backup::{
     BACKUP_FORMAT_VERSION, DocumentHeader, RegionStatus, RegionSummary, object_key, pointer_keys,
 };
 use crate::core::desired::{metadata_parameters, region_bucket_parameter};
+use crate::core::stack::bucket_name;
 use crate::shell::aws::Aws;
 use crate::shell::observe::{self, parse_region_list};
 use collect::{Budget, collect};
 
 #[derive(Debug, Clone)]
 pub struct BackupOptions {
+    /// The stack's projectName: with the account it gives each region's only valid bucket.
+    pub project_name: String,
     pub environment: String,
     pub ssm_home_region: String,
     pub dry_run: bool,
@@ -212,19 +215,26 @@ async fn backup_region(
             format!("Bucket definition missing for {region} ({parameter} is not set in {region})")
         })?;
 
-    // Private staging: a 0600 temp file, removed when dropped, whatever happens.
-    let staged = tempfile::Builder::new()
-        .prefix("ssm-keeper-backup-")
-        .suffix(".json")
-        .tempfile()
-        .context("creating the private temp file for the backup document")?;
+    let expected = bucket_name(
+        &options.project_name,
+        &header.environment,
+        &header.account,
+        region,
+    );
+    if bucket != expected {
+        bail!(
+            "{parameter} in {region} names the bucket `{bucket}`, but the stack's bucket for {region} is `{expected}`: refusing to send the decrypted parameters anywhere else; run `ssm-keeper plan --stack {}` to see the drift and `apply` to correct it",
+            header.environment
+        );
+    }
+
+    // Staged in memory only: no file, named or not, ever holds the decrypted values, so a
+    // killed run leaves no plaintext behind.
     let bar = progress_bar(options.progress_bars, region);
     let budget = Budget::per_second(options.max_rps);
-    let collected = {
-        let mut writer = BufWriter::new(staged.as_file());
-        let on_progress = |n: u64| bar.set_position(n);
-        collect(aws, region, header, &budget, &mut writer, &on_progress).await?
-    };
+    let mut document = Vec::new();
+    let on_progress = |n: u64| bar.set_position(n);
+    let collected = collect(aws, region, header, &budget, &mut document, &on_progress).await?;
     bar.finish_and_clear();
 
     if options.dry_run {
@@ -241,7 +251,7 @@ async fn backup_region(
         &header.environment,
         &header.backup_timestamp,
     );
-    upload::upload_document(aws, region, &bucket, &key, staged.path()).await?;
+    upload::upload_document(aws, region, &bucket, &key, document).await?;
     upload::write_pointers(
         aws,
         region,

@@ -4,21 +4,18 @@
 use anyhow::{Context, Result};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, ServerSideEncryption};
-use std::path::Path;
 
 use crate::shell::aws::Aws;
 
-/// Uploads `file` to `s3://{bucket}/{key}`.
+/// Uploads `document` to `s3://{bucket}/{key}`.
 pub async fn upload_document(
     aws: &Aws,
     region: &str,
     bucket: &str,
     key: &str,
-    file: &Path,
+    document: Vec<u8>,
 ) -> Result<()> {
-    let body = ByteStream::from_path(file)
-        .await
-        .with_context(|| format!("reading the staged backup {}", file.display()))?;
+    let body = ByteStream::from(document);
     aws.s3(region)
         .put_object()
         .bucket(bucket)

@@ -1,0 +1,124 @@
+//! Trust boundaries: decrypted parameters go only to the bucket the stack names, and never to a
+//! file on disk.
+
+use crate::common::*;
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::Stdio;
+
+const A: &str = "us-east-1";
+
+async fn object_count(region: &str, bucket: &str) -> usize {
+    s3(region)
+        .await
+        .list_objects_v2()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap()
+        .contents()
+        .len()
+}
+
+#[tokio::test]
+async fn backup_refuses_a_bucket_the_stack_does_not_name() {
+    let ws = Workspace::new("trbucket", &[A], A);
+    ws.apply();
+    let rogue = "rogue-bucket-trbucket";
+    s3(A)
+        .await
+        .create_bucket()
+        .bucket(rogue)
+        .send()
+        .await
+        .unwrap();
+    put_string(A, &ws.param(&format!("{A}/s3-bucket-name")), rogue).await;
+    put_string(A, "/app/trbucket/token", "not-for-the-rogue").await;
+
+    let run = ws.run(&["backup", "--stack", "trbucket"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(ws.path("backup-work/region_summaries.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(summary[A]["status"], "FAILED");
+    let message = summary[A]["failureMessage"].as_str().unwrap();
+    assert!(
+        message.contains(rogue) && message.contains(&ws.bucket(A)),
+        "names both buckets: {message}"
+    );
+    assert_eq!(
+        object_count(A, rogue).await,
+        0,
+        "nothing reached the rogue bucket"
+    );
+    assert_eq!(object_count(A, &ws.bucket(A)).await, 0);
+}
+
+/// Every path the process has open, sampled until it exits.
+fn open_paths_until_exit(child: &mut std::process::Child) -> BTreeSet<PathBuf> {
+    let mut seen = BTreeSet::new();
+    let fds = format!("/proc/{}/fd", child.id());
+    while child.try_wait().unwrap().is_none() {
+        if let Ok(entries) = std::fs::read_dir(&fds) {
+            for entry in entries.flatten() {
+                if let Ok(target) = std::fs::read_link(entry.path()) {
+                    seen.insert(target);
+                }
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5)); // sampling, not synchronizing
+    }
+    seen
+}
+
+/// Starts a slow backup (25 parameters at 2 requests a second) with its own TMPDIR and returns
+/// once it has started on its region.
+fn start_slow_backup(ws: &Workspace, tmp: &std::path::Path) -> std::process::Child {
+    let mut child = ws
+        .command(
+            &["backup", "--stack", &ws.env, "--max-rps", "2"],
+            &[("TMPDIR", Some(tmp.to_str().unwrap()))],
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        if line.unwrap().starts_with("==> Backup") {
+            break;
+        }
+    }
+    std::thread::spawn(move || lines.for_each(drop));
+    child
+}
+
+#[tokio::test]
+async fn no_file_ever_holds_the_decrypted_document() {
+    let ws = Workspace::new("trdisk", &[A], A);
+    ws.apply();
+    for i in 0..25 {
+        put_string(A, &format!("/app/trdisk/p{i:02}"), "v").await;
+    }
+    let tmp = ws.path("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+
+    let mut child = start_slow_backup(&ws, &tmp);
+    let opened = open_paths_until_exit(&mut child);
+    assert!(child.wait().unwrap().success());
+    let files: Vec<&PathBuf> = opened
+        .iter()
+        .filter(|p| p.starts_with(&tmp) || p.to_string_lossy().contains("ssm-keeper"))
+        .filter(|p| !p.ends_with("ssm-keeper")) // the binary itself
+        .collect();
+    assert!(files.is_empty(), "files opened: {files:?}");
+
+    // Killed outright in the middle of collecting: nothing is left behind.
+    let mut child = start_slow_backup(&ws, &tmp);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let left: Vec<_> = std::fs::read_dir(&tmp).unwrap().collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
