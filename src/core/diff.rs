@@ -7,7 +7,7 @@ use super::desired::{metadata_parameters, region_bucket_parameter};
 use super::model::{
     BucketSettings, DesiredState, LiveState, ParameterKind, ParameterState, Resource, ResourceId,
 };
-use super::plan::{Change, FieldChange, Plan};
+use super::plan::{Attribute, BucketAttribute, Change, FieldChange, ParameterAttribute, Plan};
 use super::policy;
 use super::stack::bucket_name;
 
@@ -120,7 +120,7 @@ fn compare(have: &Resource, want: &Resource) -> Vec<FieldChange> {
         (Resource::Bucket(h), Resource::Bucket(w)) => compare_bucket(h, w),
         (Resource::Parameter(h), Resource::Parameter(w)) => compare_parameter(h, w),
         _ => vec![FieldChange {
-            attribute: "type".into(),
+            attribute: Attribute::Parameter(ParameterAttribute::Type),
             live: None,
             desired: None,
             sensitive: false,
@@ -134,13 +134,13 @@ fn json<T: Serialize>(v: &T) -> Option<serde_json::Value> {
 
 fn field<T: Serialize + PartialEq>(
     out: &mut Vec<FieldChange>,
-    attribute: &str,
+    attribute: BucketAttribute,
     have: &Option<T>,
     want: &Option<T>,
 ) {
     if want.is_some() && have != want {
         out.push(FieldChange {
-            attribute: attribute.into(),
+            attribute: Attribute::Bucket(attribute),
             live: json(have),
             desired: json(want),
             sensitive: false,
@@ -150,12 +150,27 @@ fn field<T: Serialize + PartialEq>(
 
 fn compare_bucket(h: &BucketSettings, w: &BucketSettings) -> Vec<FieldChange> {
     let mut out = Vec::new();
-    field(&mut out, "versioning", &h.versioning, &w.versioning);
-    field(&mut out, "encryption", &h.encryption, &w.encryption);
-    field(&mut out, "lifecycle", &h.lifecycle, &w.lifecycle);
     field(
         &mut out,
-        "public-access-block",
+        BucketAttribute::Versioning,
+        &h.versioning,
+        &w.versioning,
+    );
+    field(
+        &mut out,
+        BucketAttribute::Encryption,
+        &h.encryption,
+        &w.encryption,
+    );
+    field(
+        &mut out,
+        BucketAttribute::Lifecycle,
+        &h.lifecycle,
+        &w.lifecycle,
+    );
+    field(
+        &mut out,
+        BucketAttribute::PublicAccessBlock,
         &h.public_access_block,
         &w.public_access_block,
     );
@@ -166,14 +181,14 @@ fn compare_bucket(h: &BucketSettings, w: &BucketSettings) -> Vec<FieldChange> {
             .is_some_and(|have| policy::equivalent(have, want));
         if !same {
             out.push(FieldChange {
-                attribute: "policy".into(),
+                attribute: Attribute::Bucket(BucketAttribute::Policy),
                 live: h.policy.as_ref().map(policy::normalize),
                 desired: Some(policy::normalize(want)),
                 sensitive: false,
             });
         }
     }
-    field(&mut out, "tags", &h.tags, &w.tags);
+    field(&mut out, BucketAttribute::Tags, &h.tags, &w.tags);
     out
 }
 
@@ -182,7 +197,7 @@ fn compare_parameter(h: &ParameterState, w: &ParameterState) -> Vec<FieldChange>
     let sensitive = h.kind == ParameterKind::SecureString || w.kind == ParameterKind::SecureString;
     if h.kind != w.kind {
         out.push(FieldChange {
-            attribute: "type".into(),
+            attribute: Attribute::Parameter(ParameterAttribute::Type),
             live: json(&h.kind.as_str()),
             desired: json(&w.kind.as_str()),
             sensitive: false,
@@ -190,7 +205,7 @@ fn compare_parameter(h: &ParameterState, w: &ParameterState) -> Vec<FieldChange>
     }
     if h.value != w.value || sensitive && h.kind != w.kind {
         out.push(FieldChange {
-            attribute: "value".into(),
+            attribute: Attribute::Parameter(ParameterAttribute::Value),
             live: if sensitive { None } else { json(&h.value) },
             desired: if sensitive { None } else { json(&w.value) },
             sensitive,
@@ -241,7 +256,7 @@ mod tests {
             .flat_map(|c| match c {
                 Change::Update { id, fields, .. } => fields
                     .iter()
-                    .map(|f| (id.name().to_string(), f.attribute.clone()))
+                    .map(|f| (id.name().to_string(), f.attribute.to_string()))
                     .collect(),
                 other => vec![(
                     other.id().name().to_string(),
@@ -364,7 +379,7 @@ mod tests {
         let Change::Update { fields, .. } = &plan.changes[0] else {
             panic!()
         };
-        assert_eq!(fields[0].attribute, "type");
+        assert_eq!(fields[0].attribute.as_str(), "type");
         assert!(fields[1].sensitive);
         assert_eq!(
             (fields[1].live.clone(), fields[1].desired.clone()),

@@ -48,10 +48,78 @@ impl Change {
     }
 }
 
+/// A bucket setting the stack manages. A closed set: adding one fails to compile until diff,
+/// apply and rendering handle it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BucketAttribute {
+    PublicAccessBlock,
+    Encryption,
+    Versioning,
+    Lifecycle,
+    Policy,
+    Tags,
+}
+
+impl BucketAttribute {
+    /// The order apply sets them in: the public access block before anything else.
+    pub const APPLY_ORDER: [BucketAttribute; 6] = [
+        BucketAttribute::PublicAccessBlock,
+        BucketAttribute::Encryption,
+        BucketAttribute::Versioning,
+        BucketAttribute::Lifecycle,
+        BucketAttribute::Policy,
+        BucketAttribute::Tags,
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            BucketAttribute::PublicAccessBlock => "public-access-block",
+            BucketAttribute::Encryption => "encryption",
+            BucketAttribute::Versioning => "versioning",
+            BucketAttribute::Lifecycle => "lifecycle",
+            BucketAttribute::Policy => "policy",
+            BucketAttribute::Tags => "tags",
+        }
+    }
+}
+
+/// A parameter attribute the stack manages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ParameterAttribute {
+    Type,
+    Value,
+}
+
+/// The attribute a field change is about; in JSON its plain name (`policy`, `value`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Attribute {
+    Bucket(BucketAttribute),
+    Parameter(ParameterAttribute),
+}
+
+impl Attribute {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Attribute::Bucket(b) => b.as_str(),
+            Attribute::Parameter(ParameterAttribute::Type) => "type",
+            Attribute::Parameter(ParameterAttribute::Value) => "value",
+        }
+    }
+}
+
+impl std::fmt::Display for Attribute {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One attribute that differs. Values are JSON; a `sensitive` change never carries values.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldChange {
-    pub attribute: String,
+    pub attribute: Attribute,
     pub live: Option<serde_json::Value>,
     pub desired: Option<serde_json::Value>,
     #[serde(default)]
@@ -153,4 +221,27 @@ pub fn moved(before: &LiveState, now: &LiveState) -> Vec<String> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attributes_serialize_as_their_plain_names() {
+        for a in BucketAttribute::APPLY_ORDER {
+            let json = serde_json::to_value(Attribute::Bucket(a)).unwrap();
+            assert_eq!(json, a.as_str());
+            let back: Attribute = serde_json::from_value(json).unwrap();
+            assert_eq!(back, Attribute::Bucket(a));
+        }
+        for (a, name) in [
+            (ParameterAttribute::Type, "type"),
+            (ParameterAttribute::Value, "value"),
+        ] {
+            assert_eq!(serde_json::to_value(Attribute::Parameter(a)).unwrap(), name);
+            assert_eq!(Attribute::Parameter(a).as_str(), name);
+        }
+        assert!(serde_json::from_str::<Attribute>("\"acl\"").is_err());
+    }
 }

@@ -7,28 +7,21 @@ use anyhow::{Context, Result};
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::types::{
     BucketLifecycleConfiguration, BucketLocationConstraint, BucketVersioningStatus,
-    CreateBucketConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule,
-    LifecycleRuleFilter, NoncurrentVersionExpiration, PublicAccessBlockConfiguration,
-    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
-    ServerSideEncryptionRule, Tag, Tagging, VersioningConfiguration,
+    CreateBucketConfiguration, Delete, ExpirationStatus, LifecycleExpiration, LifecycleRule,
+    LifecycleRuleFilter, NoncurrentVersionExpiration, ObjectIdentifier,
+    PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
+    ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag, Tagging,
+    VersioningConfiguration,
 };
 use futures::future::join_all;
 use std::collections::BTreeMap;
 
 use super::aws::Aws;
 use crate::core::desired::region_bucket_parameter;
-use crate::core::model::{BucketSettings, ParameterState, Resource, ResourceId};
-use crate::core::plan::{Change, Plan};
-
-/// Bucket attributes in the order they are set: the public access block before anything else.
-const BUCKET_ATTRIBUTES: [&str; 6] = [
-    "public-access-block",
-    "encryption",
-    "versioning",
-    "lifecycle",
-    "policy",
-    "tags",
-];
+use crate::core::model::{
+    BucketSettings, Encryption, ParameterState, PublicAccessBlock, Resource, ResourceId,
+};
+use crate::core::plan::{Attribute, BucketAttribute, Change, Plan};
 
 /// What happened to each change.
 #[derive(Debug, Default)]
@@ -148,7 +141,8 @@ async fn execute(aws: &Aws, change: &Change) -> Result<String> {
             match (id, desired) {
                 (ResourceId::Bucket { region, name }, Resource::Bucket(settings)) => {
                     create_bucket(aws, region, name).await?;
-                    configure_bucket(aws, region, name, settings, &BUCKET_ATTRIBUTES).await?;
+                    configure_bucket(aws, region, name, settings, &BucketAttribute::APPLY_ORDER)
+                        .await?;
                 }
                 (ResourceId::Parameter { region, name }, Resource::Parameter(p)) => {
                     put_parameter(aws, region, name, p).await?
@@ -164,8 +158,16 @@ async fn execute(aws: &Aws, change: &Change) -> Result<String> {
         } => {
             match (id, desired) {
                 (ResourceId::Bucket { region, name }, Resource::Bucket(settings)) => {
-                    let attributes: Vec<&str> =
-                        fields.iter().map(|f| f.attribute.as_str()).collect();
+                    let attributes = fields
+                        .iter()
+                        .map(|f| match f.attribute {
+                            Attribute::Bucket(a) => Ok(a),
+                            Attribute::Parameter(_) => Err(anyhow::anyhow!(
+                                "{id}: the plan asks to change `{}`, which is not a bucket setting",
+                                f.attribute
+                            )),
+                        })
+                        .collect::<Result<Vec<_>>>()?;
                     configure_bucket(aws, region, name, settings, &attributes).await?;
                 }
                 (ResourceId::Parameter { region, name }, Resource::Parameter(p)) => {
@@ -209,142 +211,178 @@ async fn create_bucket(aws: &Aws, region: &str, bucket: &str) -> Result<()> {
     }
 }
 
-/// Sets the named attributes of a bucket to their desired values, public access block first.
+/// Sets the named attributes of a bucket to their desired values, in apply order (the public
+/// access block first).
 async fn configure_bucket(
     aws: &Aws,
     region: &str,
     bucket: &str,
     settings: &BucketSettings,
-    attributes: &[&str],
+    attributes: &[BucketAttribute],
 ) -> Result<()> {
     let s3 = aws.s3(region);
-    for attribute in BUCKET_ATTRIBUTES.iter().filter(|a| attributes.contains(a)) {
-        let context = || format!("setting the {attribute} of bucket {bucket} in {region}");
-        match *attribute {
-            "public-access-block" => {
-                let Some(p) = &settings.public_access_block else {
-                    continue;
-                };
-                s3.put_public_access_block()
-                    .bucket(bucket)
-                    .public_access_block_configuration(
-                        PublicAccessBlockConfiguration::builder()
-                            .block_public_acls(p.block_public_acls)
-                            .ignore_public_acls(p.ignore_public_acls)
-                            .block_public_policy(p.block_public_policy)
-                            .restrict_public_buckets(p.restrict_public_buckets)
-                            .build(),
-                    )
-                    .send()
-                    .await
-                    .with_context(context)?;
+    for attribute in BucketAttribute::APPLY_ORDER
+        .iter()
+        .filter(|a| attributes.contains(a))
+    {
+        let missing = || {
+            anyhow::anyhow!(
+                "the plan asks to set the {} of bucket {bucket} but holds no desired value",
+                attribute.as_str()
+            )
+        };
+        let result = match attribute {
+            BucketAttribute::PublicAccessBlock => {
+                let p = settings.public_access_block.as_ref().ok_or_else(missing)?;
+                put_public_access_block(&s3, bucket, p).await
             }
-            "encryption" => {
-                let Some(e) = &settings.encryption else {
-                    continue;
-                };
-                let default = ServerSideEncryptionByDefault::builder()
-                    .sse_algorithm(ServerSideEncryption::from(e.algorithm.as_str()))
-                    .set_kms_master_key_id(e.kms_key_id.clone())
-                    .build()
-                    .with_context(context)?;
-                let config = ServerSideEncryptionConfiguration::builder()
-                    .rules(
-                        ServerSideEncryptionRule::builder()
-                            .apply_server_side_encryption_by_default(default)
-                            .bucket_key_enabled(e.bucket_key_enabled)
-                            .build(),
-                    )
-                    .build()
-                    .with_context(context)?;
-                s3.put_bucket_encryption()
-                    .bucket(bucket)
-                    .server_side_encryption_configuration(config)
-                    .send()
-                    .await
-                    .with_context(context)?;
+            BucketAttribute::Encryption => {
+                let e = settings.encryption.as_ref().ok_or_else(missing)?;
+                put_encryption(&s3, bucket, e).await
             }
-            "versioning" => {
-                let Some(status) = &settings.versioning else {
-                    continue;
-                };
-                s3.put_bucket_versioning()
-                    .bucket(bucket)
-                    .versioning_configuration(
-                        VersioningConfiguration::builder()
-                            .status(BucketVersioningStatus::from(status.as_str()))
-                            .build(),
-                    )
-                    .send()
-                    .await
-                    .with_context(context)?;
+            BucketAttribute::Versioning => {
+                let v = settings.versioning.as_ref().ok_or_else(missing)?;
+                put_versioning(&s3, bucket, v).await
             }
-            "lifecycle" => {
-                let Some(rules) = &settings.lifecycle else {
-                    continue;
-                };
-                let mut config = BucketLifecycleConfiguration::builder();
-                for r in rules {
-                    let mut rule = LifecycleRule::builder()
-                        .set_id(r.id.clone())
-                        .status(if r.enabled {
-                            ExpirationStatus::Enabled
-                        } else {
-                            ExpirationStatus::Disabled
-                        })
-                        .filter(LifecycleRuleFilter::builder().prefix(&r.prefix).build());
-                    if let Some(days) = r.expiration_days {
-                        rule = rule.expiration(LifecycleExpiration::builder().days(days).build());
-                    }
-                    if let Some(days) = r.noncurrent_expiration_days {
-                        rule = rule.noncurrent_version_expiration(
-                            NoncurrentVersionExpiration::builder()
-                                .noncurrent_days(days)
-                                .build(),
-                        );
-                    }
-                    config = config.rules(rule.build().with_context(context)?);
-                }
-                s3.put_bucket_lifecycle_configuration()
-                    .bucket(bucket)
-                    .lifecycle_configuration(config.build().with_context(context)?)
-                    .send()
-                    .await
-                    .with_context(context)?;
+            BucketAttribute::Lifecycle => {
+                let rules = settings.lifecycle.as_ref().ok_or_else(missing)?;
+                put_lifecycle(&s3, bucket, rules).await
             }
-            "policy" => {
-                let Some(policy) = &settings.policy else {
-                    continue;
-                };
-                s3.put_bucket_policy()
-                    .bucket(bucket)
-                    .policy(serde_json::to_string(policy)?)
-                    .send()
-                    .await
-                    .with_context(context)?;
+            BucketAttribute::Policy => {
+                let policy = settings.policy.as_ref().ok_or_else(missing)?;
+                put_policy(&s3, bucket, policy).await
             }
-            "tags" => {
-                let Some(tags) = &settings.tags else { continue };
-                let mut tagging = Tagging::builder();
-                for (k, v) in tags {
-                    tagging = tagging.tag_set(
-                        Tag::builder()
-                            .key(k)
-                            .value(v)
-                            .build()
-                            .with_context(context)?,
-                    );
-                }
-                s3.put_bucket_tagging()
-                    .bucket(bucket)
-                    .tagging(tagging.build().with_context(context)?)
-                    .send()
-                    .await
-                    .with_context(context)?;
+            BucketAttribute::Tags => {
+                let tags = settings.tags.as_ref().ok_or_else(missing)?;
+                put_tags(&s3, bucket, tags).await
             }
-            _ => {}
-        }
+        };
+        result.with_context(|| {
+            format!(
+                "setting the {} of bucket {bucket} in {region}",
+                attribute.as_str()
+            )
+        })?;
     }
+    Ok(())
+}
+
+async fn put_public_access_block(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    p: &PublicAccessBlock,
+) -> Result<()> {
+    s3.put_public_access_block()
+        .bucket(bucket)
+        .public_access_block_configuration(
+            PublicAccessBlockConfiguration::builder()
+                .block_public_acls(p.block_public_acls)
+                .ignore_public_acls(p.ignore_public_acls)
+                .block_public_policy(p.block_public_policy)
+                .restrict_public_buckets(p.restrict_public_buckets)
+                .build(),
+        )
+        .send()
+        .await?;
+    Ok(())
+}
+
+async fn put_encryption(s3: &aws_sdk_s3::Client, bucket: &str, e: &Encryption) -> Result<()> {
+    let default = ServerSideEncryptionByDefault::builder()
+        .sse_algorithm(ServerSideEncryption::from(e.algorithm.as_str()))
+        .set_kms_master_key_id(e.kms_key_id.clone())
+        .build()?;
+    let config = ServerSideEncryptionConfiguration::builder()
+        .rules(
+            ServerSideEncryptionRule::builder()
+                .apply_server_side_encryption_by_default(default)
+                .bucket_key_enabled(e.bucket_key_enabled)
+                .build(),
+        )
+        .build()?;
+    s3.put_bucket_encryption()
+        .bucket(bucket)
+        .server_side_encryption_configuration(config)
+        .send()
+        .await?;
+    Ok(())
+}
+
+async fn put_versioning(s3: &aws_sdk_s3::Client, bucket: &str, status: &str) -> Result<()> {
+    s3.put_bucket_versioning()
+        .bucket(bucket)
+        .versioning_configuration(
+            VersioningConfiguration::builder()
+                .status(BucketVersioningStatus::from(status))
+                .build(),
+        )
+        .send()
+        .await?;
+    Ok(())
+}
+
+async fn put_lifecycle(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    rules: &[crate::core::model::LifecycleRule],
+) -> Result<()> {
+    let mut config = BucketLifecycleConfiguration::builder();
+    for r in rules {
+        let mut rule = LifecycleRule::builder()
+            .set_id(r.id.clone())
+            .status(if r.enabled {
+                ExpirationStatus::Enabled
+            } else {
+                ExpirationStatus::Disabled
+            })
+            .filter(LifecycleRuleFilter::builder().prefix(&r.prefix).build());
+        if let Some(days) = r.expiration_days {
+            rule = rule.expiration(LifecycleExpiration::builder().days(days).build());
+        }
+        if let Some(days) = r.noncurrent_expiration_days {
+            rule = rule.noncurrent_version_expiration(
+                NoncurrentVersionExpiration::builder()
+                    .noncurrent_days(days)
+                    .build(),
+            );
+        }
+        config = config.rules(rule.build()?);
+    }
+    s3.put_bucket_lifecycle_configuration()
+        .bucket(bucket)
+        .lifecycle_configuration(config.build()?)
+        .send()
+        .await?;
+    Ok(())
+}
+
+async fn put_policy(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    policy: &serde_json::Value,
+) -> Result<()> {
+    s3.put_bucket_policy()
+        .bucket(bucket)
+        .policy(serde_json::to_string(policy)?)
+        .send()
+        .await?;
+    Ok(())
+}
+
+async fn put_tags(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    tags: &BTreeMap<String, String>,
+) -> Result<()> {
+    let mut tagging = Tagging::builder();
+    for (k, v) in tags {
+        tagging = tagging.tag_set(Tag::builder().key(k).value(v).build()?);
+    }
+    s3.put_bucket_tagging()
+        .bucket(bucket)
+        .tagging(tagging.build()?)
+        .send()
+        .await?;
     Ok(())
 }
 
@@ -384,51 +422,8 @@ async fn delete_parameter(aws: &Aws, region: &str, name: &str) -> Result<()> {
 async fn delete_bucket(aws: &Aws, region: &str, bucket: &str, destroy_objects: bool) -> Result<()> {
     let s3 = aws.s3(region);
     if destroy_objects {
-        loop {
-            let out = match s3.list_object_versions().bucket(bucket).send().await {
-                Ok(out) => out,
-                Err(e) if e.code() == Some("NoSuchBucket") => return Ok(()),
-                Err(e) => {
-                    return Err(anyhow::Error::new(e).context(format!(
-                        "listing the objects of bucket {bucket} in {region} to destroy them"
-                    )));
-                }
-            };
-            let mut ids = Vec::new();
-            for v in out.versions() {
-                ids.push((
-                    v.key().unwrap_or_default().to_string(),
-                    v.version_id().map(str::to_string),
-                ));
-            }
-            for m in out.delete_markers() {
-                ids.push((
-                    m.key().unwrap_or_default().to_string(),
-                    m.version_id().map(str::to_string),
-                ));
-            }
-            if ids.is_empty() {
-                break;
-            }
-            let objects = ids
-                .into_iter()
-                .map(|(key, version)| {
-                    aws_sdk_s3::types::ObjectIdentifier::builder()
-                        .key(key)
-                        .set_version_id(version)
-                        .build()
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            s3.delete_objects()
-                .bucket(bucket)
-                .delete(
-                    aws_sdk_s3::types::Delete::builder()
-                        .set_objects(Some(objects))
-                        .build()?,
-                )
-                .send()
-                .await
-                .with_context(|| format!("destroying objects of bucket {bucket} in {region}"))?;
+        while let Some(page) = object_versions(&s3, region, bucket).await? {
+            destroy_page(&s3, region, bucket, page).await?;
         }
     }
     match s3.delete_bucket().bucket(bucket).send().await {
@@ -439,4 +434,76 @@ async fn delete_bucket(aws: &Aws, region: &str, bucket: &str, destroy_objects: b
         ))),
         Err(e) => Err(anyhow::Error::new(e).context(format!("deleting bucket {bucket} in {region}"))),
     }
+}
+
+/// The first page of the versions and delete markers left in a bucket; `None` when there are
+/// none (or the bucket is gone).
+async fn object_versions(
+    s3: &aws_sdk_s3::Client,
+    region: &str,
+    bucket: &str,
+) -> Result<Option<Vec<ObjectIdentifier>>> {
+    let out = match s3.list_object_versions().bucket(bucket).send().await {
+        Ok(out) => out,
+        Err(e) if e.code() == Some("NoSuchBucket") => return Ok(None),
+        Err(e) => {
+            return Err(anyhow::Error::new(e).context(format!(
+                "listing the objects of bucket {bucket} in {region} to destroy them"
+            )));
+        }
+    };
+    let versions = out.versions().iter().map(|v| (v.key(), v.version_id()));
+    let markers = out
+        .delete_markers()
+        .iter()
+        .map(|m| (m.key(), m.version_id()));
+    let ids = versions
+        .chain(markers)
+        .map(|(key, version)| {
+            ObjectIdentifier::builder()
+                .key(key.unwrap_or_default())
+                .set_version_id(version.map(str::to_string))
+                .build()
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((!ids.is_empty()).then_some(ids))
+}
+
+/// Deletes one page of object versions. S3 answers 200 even when some keys could not be deleted
+/// (Object Lock, access denied): those are an error naming the keys, never a reason to list
+/// and try again forever.
+async fn destroy_page(
+    s3: &aws_sdk_s3::Client,
+    region: &str,
+    bucket: &str,
+    objects: Vec<ObjectIdentifier>,
+) -> Result<()> {
+    let out = s3
+        .delete_objects()
+        .bucket(bucket)
+        .delete(Delete::builder().set_objects(Some(objects)).build()?)
+        .send()
+        .await
+        .with_context(|| format!("destroying objects of bucket {bucket} in {region}"))?;
+    if out.errors().is_empty() {
+        return Ok(());
+    }
+    let failed: Vec<String> = out
+        .errors()
+        .iter()
+        .map(|e| {
+            format!(
+                "{} (version {}): {} {}",
+                e.key().unwrap_or("?"),
+                e.version_id().unwrap_or("null"),
+                e.code().unwrap_or("?"),
+                e.message().unwrap_or_default()
+            )
+        })
+        .collect();
+    anyhow::bail!(
+        "destroying objects of bucket {bucket} in {region}: S3 refused to delete {} of them, so the bucket is kept:\n    {}",
+        failed.len(),
+        failed.join("\n    ")
+    )
 }

@@ -337,6 +337,60 @@ async fn deleting_a_removed_regions_bucket_needs_explicit_flags() {
 }
 
 #[tokio::test]
+async fn objects_s3_will_not_delete_stop_the_destruction_with_their_keys() {
+    let ws = Workspace::new("locked", &[A, B], A);
+    // The bucket of B exists before the first apply, with Object Lock: apply adopts it.
+    s3(B)
+        .await
+        .create_bucket()
+        .bucket(ws.bucket(B))
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(B))
+                .build(),
+        )
+        .object_lock_enabled_for_bucket(true)
+        .send()
+        .await
+        .unwrap();
+    ws.apply();
+    s3(B)
+        .await
+        .put_object()
+        .bucket(ws.bucket(B))
+        .key("2026-11-01/held.json")
+        .body(b"{}".to_vec().into())
+        .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::Aes256)
+        .object_lock_legal_hold_status(aws_sdk_s3::types::ObjectLockLegalHoldStatus::On)
+        .send()
+        .await
+        .unwrap();
+    ws.write_stack(&[A], A, A);
+
+    let run = ws.run(&[
+        "apply",
+        "--stack",
+        "locked",
+        "--auto-approve",
+        "--destroy-removed-buckets",
+        "--destroy-bucket-objects",
+    ]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("S3 refused to delete 1 of them, so the bucket is kept"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("2026-11-01/held.json"),
+        "{}",
+        run.stderr
+    );
+    assert!(bucket_exists(B, &ws.bucket(B)).await);
+}
+
+#[tokio::test]
 async fn changing_the_default_region_moves_the_legacy_key() {
     let ws = Workspace::new("movedef", &[A, B], A);
     ws.apply();
