@@ -99,6 +99,7 @@ pub async fn compute_plan(
         stack_file: stack_file.to_string(),
         stack: stack.clone(),
         account_id,
+        diff_options: *options,
         summary: plan.summary(),
         changes: plan.changes,
         warnings: plan.warnings,

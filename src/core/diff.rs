@@ -11,8 +11,10 @@ use super::plan::{Attribute, BucketAttribute, Change, FieldChange, ParameterAttr
 use super::policy;
 use super::stack::bucket_name;
 
-/// Choices the operator makes about removed regions' buckets.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Choices the operator makes about removed regions' buckets. Saved with a plan, so that
+/// `apply --plan` recomputes the same diff.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DiffOptions {
     /// Delete (instead of retain) the buckets of regions removed from the stack.
     pub destroy_removed_buckets: bool,

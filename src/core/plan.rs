@@ -3,12 +3,13 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::diff::DiffOptions;
 use super::model::{LiveState, Resource, ResourceId};
 use super::stack::Stack;
 
 /// The version of the JSON plan document (`--format json`, `--out`). Bumped on any change
 /// that is not a pure addition.
-pub const PLAN_FORMAT_VERSION: u32 = 1;
+pub const PLAN_FORMAT_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "kebab-case")]
@@ -172,6 +173,8 @@ pub struct PlanDocument {
     pub stack_file: String,
     pub stack: Stack,
     pub account_id: String,
+    /// The options the diff was computed with; `apply --plan` recomputes it with them.
+    pub diff_options: DiffOptions,
     pub summary: Summary,
     pub changes: Vec<Change>,
     #[serde(default)]
@@ -186,6 +189,42 @@ impl PlanDocument {
             warnings: self.warnings.clone(),
         }
     }
+}
+
+/// What differs between the changes a saved plan claims and the changes recomputed from its
+/// stack and a fresh observation, one line each; empty when they are the same.
+pub fn claim_mismatch(claimed: &[Change], recomputed: &[Change]) -> Vec<String> {
+    let mut out = Vec::new();
+    for c in claimed {
+        if !recomputed.contains(c) {
+            out.push(format!(
+                "the plan holds a change the stack does not call for: {}",
+                describe(c)
+            ));
+        }
+    }
+    for c in recomputed {
+        if !claimed.contains(c) {
+            out.push(format!(
+                "the plan lacks a change the stack calls for: {}",
+                describe(c)
+            ));
+        }
+    }
+    if out.is_empty() && claimed != recomputed {
+        out.push("the plan holds its changes in another order".to_string());
+    }
+    out
+}
+
+fn describe(change: &Change) -> String {
+    let action = match change {
+        Change::Create { .. } => "create",
+        Change::Update { .. } => "change",
+        Change::Delete { .. } => "delete",
+        Change::Retain { .. } => "retain",
+    };
+    format!("{action} {}", change.id())
 }
 
 /// The resources whose live state differs between two observations, each with a short reason.
@@ -226,6 +265,37 @@ pub fn moved(before: &LiveState, now: &LiveState) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn delete(name: &str) -> Change {
+        Change::Delete {
+            id: ResourceId::Parameter {
+                region: "us-east-1".into(),
+                name: name.into(),
+            },
+            objects: None,
+        }
+    }
+
+    #[test]
+    fn a_claimed_change_must_be_exactly_a_recomputed_one() {
+        let a = delete("/a");
+        let b = delete("/b");
+        assert!(claim_mismatch(std::slice::from_ref(&a), std::slice::from_ref(&a)).is_empty());
+        assert_eq!(
+            claim_mismatch(&[a.clone(), b.clone()], std::slice::from_ref(&a)),
+            [
+                "the plan holds a change the stack does not call for: delete parameter /b (us-east-1)"
+            ]
+        );
+        assert_eq!(
+            claim_mismatch(&[], std::slice::from_ref(&a)),
+            ["the plan lacks a change the stack calls for: delete parameter /a (us-east-1)"]
+        );
+        assert_eq!(
+            claim_mismatch(&[b.clone(), a.clone()], &[a, b]),
+            ["the plan holds its changes in another order"]
+        );
+    }
 
     #[test]
     fn attributes_serialize_as_their_plain_names() {

@@ -14,7 +14,7 @@ const B: &str = "eu-west-1";
 async fn empty_account_plan_apply_plan_converges() {
     let ws = Workspace::new("fresh", &[A, B], A);
     let plan = ws.plan_json(2);
-    assert_eq!(plan["formatVersion"], 1);
+    assert_eq!(plan["formatVersion"], 2);
     assert_eq!(
         plan["summary"],
         serde_json::json!({"create": 7, "change": 0, "delete": 0, "retained": 0})
@@ -466,6 +466,83 @@ async fn saved_plan_is_refused_once_live_state_moved() {
     // A fresh saved plan applies.
     let run = ws.run(&["plan", "--stack", "stale", "--out", "plan.json"]);
     assert_eq!(run.code, 0, "{run:#?}");
+    let run = ws.run(&["apply", "--plan", "plan.json", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    ws.plan_json(0);
+}
+
+#[tokio::test]
+async fn a_hand_edited_saved_plan_is_refused() {
+    let ws = Workspace::new("edited", &[A], A);
+    ws.apply();
+    let region_list = ws.param("region-list");
+    put_string(A, &ws.param("default-region"), "eu-west-1").await;
+    let run = ws.run(&["plan", "--stack", "edited", "--out", "plan.json"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.path("plan.json")).unwrap()).unwrap();
+    let apply_edited = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut plan = saved.clone();
+        edit(&mut plan);
+        std::fs::write(ws.path("edited.json"), plan.to_string()).unwrap();
+        ws.run(&["apply", "--plan", "edited.json", "--auto-approve"])
+    };
+
+    // A deletion added by hand.
+    let run = apply_edited(&|plan| {
+        plan["changes"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({
+                "action": "delete",
+                "id": {"type": "parameter", "region": A, "name": region_list},
+            }));
+    });
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stderr.contains(&format!(
+            "the plan holds a change the stack does not call for: delete parameter {region_list} (us-east-1)"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        parameter(A, &region_list).await.is_some(),
+        "nothing deleted"
+    );
+    assert_eq!(
+        parameter(A, &ws.param("default-region")).await.as_deref(),
+        Some("eu-west-1"),
+        "nothing applied at all"
+    );
+
+    // A changed value: the stack says us-east-1.
+    let run = apply_edited(&|plan| {
+        plan["changes"][0]["desired"]["value"] = "ap-south-1".into();
+    });
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(run.stderr.contains("was it edited?"), "{}", run.stderr);
+
+    // The saved stack is validated as a stack file.
+    let run = apply_edited(&|plan| plan["stack"]["retentionDays"] = 0.into());
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stderr.contains("`retentionDays`: 0 is out of range"),
+        "{}",
+        run.stderr
+    );
+
+    // Another format version is refused before anything else.
+    let run = apply_edited(&|plan| plan["formatVersion"] = 1.into());
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("has plan format 1, this ssm-keeper reads format 2"),
+        "{}",
+        run.stderr
+    );
+
+    // The plan as saved applies.
     let run = ws.run(&["apply", "--plan", "plan.json", "--auto-approve"]);
     assert_eq!(run.code, 0, "{run:#?}");
     ws.plan_json(0);

@@ -29,6 +29,7 @@ mod tests {
             stack_file: "stacks/dev.yaml".into(),
             stack,
             account_id: "123456789012".into(),
+            diff_options: Default::default(),
             summary: plan.summary(),
             changes: plan.changes,
             warnings: plan.warnings,
@@ -38,7 +39,7 @@ mod tests {
         let back: PlanDocument = serde_json::from_str(&text).unwrap();
         assert_eq!(back, doc);
         let value: serde_json::Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(value["formatVersion"], 1);
+        assert_eq!(value["formatVersion"], PLAN_FORMAT_VERSION);
         assert_eq!(value["changes"][0]["action"], "create");
         assert_eq!(value["changes"][0]["id"]["type"], "bucket");
     }

@@ -168,6 +168,7 @@ mod tests {
             stack_file: "stacks/dev.yaml".into(),
             stack: stack(),
             account_id: "123456789012".into(),
+            diff_options: Default::default(),
             summary: plan.summary(),
             changes: plan.changes,
             warnings: plan.warnings,
