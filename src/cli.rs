@@ -116,6 +116,11 @@ pub struct BackupArgs {
     #[arg(long, env = "DRY_RUN")]
     pub dry_run: bool,
 
+    /// Go on with the next regions after one failed (by default the first failure stops the
+    /// run, as the seeds' FR-3 asks). The exit code is 1 all the same.
+    #[arg(long)]
+    pub keep_going: bool,
+
     /// Where to write the per-region summary.
     #[arg(
         long,

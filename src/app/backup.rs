@@ -11,6 +11,7 @@ use crate::core::backup::{
     all_succeeded, slack_message, slack_start_failure, summaries_json, table,
 };
 use crate::shell::backup::{BackupOptions, notify, run as run_backup};
+use crate::shell::interrupt::Interrupt;
 use crate::shell::term;
 
 pub async fn run(ctx: &Context, args: BackupArgs) -> Result<ExitCode> {
@@ -24,10 +25,12 @@ pub async fn run(ctx: &Context, args: BackupArgs) -> Result<ExitCode> {
         overall_timeout: args.timeout,
         max_rps: args.max_rps,
         progress_bars: std::io::stderr().is_terminal(),
+        keep_going: args.keep_going,
     };
+    let interrupt = Interrupt::listen()?;
     let aws = ctx.aws().await?;
     let log = |line: &str| term::err(&format!("{line}\n"));
-    let run = match run_backup(aws, &options, &log).await {
+    let run = match run_backup(aws, &options, &interrupt, &log).await {
         Ok(run) => run,
         Err(e) => {
             if let Some(url) = &args.notify_slack {
@@ -65,6 +68,13 @@ pub async fn run(ctx: &Context, args: BackupArgs) -> Result<ExitCode> {
                 "WARNING: the Slack notification failed (the backup is not affected): {e:#}"
             )),
         }
+    }
+    if let Some(signal) = run.interrupted {
+        log(&format!(
+            "Interrupted by {}: no pointer was moved for the interrupted region; the summary says which regions ran.",
+            signal.name()
+        ));
+        return Ok(ExitCode::from(signal.exit_code()));
     }
     Ok(if all_succeeded(&run.summaries) {
         ExitCode::SUCCESS

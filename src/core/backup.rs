@@ -133,6 +133,11 @@ pub struct RegionSummary {
     pub artifact_path: Option<String>,
     pub failure_message: Option<String>,
     pub duration_sec: f64,
+    /// What the run noticed and did not fail for: a parameter gone between listing and
+    /// fetching (so not in the backup), metadata that disagrees, ... The environment's metadata
+    /// warnings are listed under the first region.
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 impl RegionSummary {
@@ -143,8 +148,31 @@ impl RegionSummary {
             artifact_path: None,
             failure_message: Some(reason.to_string()),
             duration_sec: 0.0,
+            warnings: Vec::new(),
         }
     }
+
+    pub fn failed(message: String, duration_sec: f64) -> Self {
+        RegionSummary {
+            status: RegionStatus::Failed,
+            failure_message: Some(message),
+            duration_sec,
+            ..RegionSummary::skipped("")
+        }
+    }
+}
+
+/// The failure message of a region stopped by SIGINT/SIGTERM.
+pub const INTERRUPTED: &str = "interrupted";
+/// Why the regions after an interrupted one did not run.
+pub const SKIPPED_INTERRUPTED: &str = "skipped: the run was interrupted";
+
+/// Every warning of a run, with its region.
+pub fn warnings(summaries: &[(String, RegionSummary)]) -> Vec<(&str, &str)> {
+    summaries
+        .iter()
+        .flat_map(|(r, s)| s.warnings.iter().map(move |w| (r.as_str(), w.as_str())))
+        .collect()
 }
 
 /// Whether the run succeeded: every region SUCCESS (or DRY_RUN in a dry run).
@@ -197,13 +225,23 @@ pub fn slack_message(
     dry_run: bool,
 ) -> serde_json::Value {
     let ok = all_succeeded(summaries);
+    let warnings = warnings(summaries);
     let headline = format!(
         "{} SSM Parameter Store backup `{environment}`{}: {}",
-        if ok { ":white_check_mark:" } else { ":x:" },
+        match (ok, warnings.is_empty()) {
+            (false, _) => ":x:",
+            (true, false) => ":warning:",
+            (true, true) => ":white_check_mark:",
+        },
         if dry_run { " (dry run)" } else { "" },
-        if ok { "succeeded" } else { "FAILED" }
+        match (ok, warnings.len()) {
+            (false, _) => "FAILED".to_string(),
+            (true, 0) => "succeeded".to_string(),
+            (true, 1) => "succeeded with 1 warning".to_string(),
+            (true, n) => format!("succeeded with {n} warnings"),
+        }
     );
-    let lines: Vec<String> = summaries
+    let mut lines: Vec<String> = summaries
         .iter()
         .map(|(region, s)| {
             let mut line = format!(
@@ -218,6 +256,11 @@ pub fn slack_message(
             line
         })
         .collect();
+    lines.extend(
+        warnings
+            .iter()
+            .map(|(region, w)| format!("• `{region}` warning: {w}")),
+    );
     serde_json::json!({
         "text": format!("{headline}\n{}", lines.join("\n")),
         "environment": environment,
@@ -286,7 +329,39 @@ mod tests {
             artifact_path: None,
             failure_message: message.map(str::to_string),
             duration_sec: 1.25,
+            warnings: Vec::new(),
         }
+    }
+
+    #[test]
+    fn warnings_reach_the_summary_and_slack() {
+        let mut a = summary(RegionStatus::Success, None);
+        a.warnings
+            .push("parameter /dev/x in a was deleted between listing and fetching".into());
+        let run = vec![("a".to_string(), a)];
+        assert!(all_succeeded(&run), "a warning is no failure");
+        let json = summaries_json(&run);
+        assert_eq!(
+            json["a"]["warnings"][0],
+            "parameter /dev/x in a was deleted between listing and fetching"
+        );
+        let msg = slack_message("dev", &run, false);
+        let text = msg["text"].as_str().unwrap();
+        assert!(
+            text.starts_with(
+                ":warning: SSM Parameter Store backup `dev`: succeeded with 1 warning"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("• `a` warning: parameter /dev/x in a was deleted"),
+            "{text}"
+        );
+        let clean = vec![("a".to_string(), summary(RegionStatus::Success, None))];
+        assert_eq!(
+            summaries_json(&clean)["a"]["warnings"],
+            serde_json::json!([])
+        );
     }
 
     #[test]

@@ -3,5 +3,6 @@
 pub mod apply;
 pub mod aws;
 pub mod backup;
+pub mod interrupt;
 pub mod observe;
 pub mod term;

@@ -356,6 +356,94 @@ async fn legacy_key_pointing_elsewhere_is_a_warning() {
     let run = ws.run(&["backup", "--stack", "bklegacy", "--dry-run"]);
     assert_eq!(run.code, 0, "{run:#?}");
     assert!(run.stderr.contains("WARNING: the legacy parameter /jenkins/bklegacy/backup/s3-bucket-name holds some-old-bucket"), "{}", run.stderr);
+    let summary = summary_file(&ws);
+    assert!(
+        summary[A]["warnings"][0].as_str().unwrap().starts_with(
+            "the legacy parameter /jenkins/bklegacy/backup/s3-bucket-name holds some-old-bucket"
+        ),
+        "the summary tells the whole truth: {summary}"
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_default_region_is_a_warning_not_an_abort() {
+    let ws = Workspace::new("bkdefault", &[A, B], A);
+    ws.apply();
+    put_string(A, &ws.param("default-region"), "tokyo").await;
+    let run = ws.run(&["backup", "--stack", "bkdefault"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let summary = summary_file(&ws);
+    assert_eq!(summary[A]["status"], "SUCCESS");
+    assert_eq!(summary[B]["status"], "SUCCESS");
+    assert!(
+        summary[A]["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("holds `tokyo`, which is not a region name: latest.txt is not written"),
+        "{summary}"
+    );
+    assert_eq!(pointer_version(A, &ws.bucket(A), "latest.txt").await, None);
+    assert!(
+        pointer_version(A, &ws.bucket(A), &format!("latest-{A}.txt"))
+            .await
+            .is_some()
+    );
+}
+
+#[tokio::test]
+async fn keep_going_backs_up_every_healthy_region_and_still_fails() {
+    let ws = Workspace::new("bkgoing", &[A, B, C], A);
+    ws.apply();
+    ssm(B)
+        .await
+        .delete_parameter()
+        .name(ws.param(&format!("{B}/s3-bucket-name")))
+        .send()
+        .await
+        .unwrap();
+    let run = ws.run(&["backup", "--stack", "bkgoing", "--keep-going"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    let summary = summary_file(&ws);
+    assert_eq!(summary[A]["status"], "SUCCESS");
+    assert_eq!(summary[B]["status"], "FAILED");
+    assert_eq!(summary[C]["status"], "SUCCESS", "{summary}");
+    assert!(
+        pointer_version(C, &ws.bucket(C), &format!("latest-{C}.txt"))
+            .await
+            .is_some()
+    );
+}
+
+#[tokio::test]
+async fn sigterm_stops_the_run_moves_no_pointer_and_exits_143() {
+    let ws = Workspace::new("bkterm", &[A, B], A);
+    ws.apply();
+    for i in 0..25 {
+        put_string(A, &format!("/app/bkterm/p{i:02}"), "v").await;
+    }
+    // 25 parameters at two requests a second: still collecting when the signal comes.
+    let mut child = ws.spawn_until(
+        &["backup", "--stack", "bkterm", "--max-rps", "2"],
+        &[],
+        &format!("==> Backup {A}"),
+    );
+    signal(&child, "TERM");
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(143), "{status:?}");
+    let summary = summary_file(&ws);
+    assert_eq!(summary[A]["status"], "FAILED");
+    assert_eq!(summary[A]["failureMessage"], "interrupted");
+    assert_eq!(summary[B]["status"], "SKIPPED");
+    assert_eq!(
+        summary[B]["failureMessage"],
+        "skipped: the run was interrupted"
+    );
+    for (region, key) in [(A, format!("latest-{A}.txt")), (A, "latest.txt".into())] {
+        assert_eq!(
+            pointer_version(region, &ws.bucket(region), &key).await,
+            None
+        );
+    }
 }
 
 #[tokio::test]

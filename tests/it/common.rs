@@ -176,6 +176,39 @@ impl Workspace {
         command
     }
 
+    /// Starts ssm-keeper in the background and returns once a line of its stderr starts with
+    /// `marker` (the rest of stderr is drained, stdout discarded).
+    pub fn spawn_until(
+        &self,
+        args: &[&str],
+        env: &[(&str, Option<&str>)],
+        marker: &str,
+    ) -> std::process::Child {
+        let mut child = self
+            .command(args, env)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let mut seen = Vec::new();
+        loop {
+            match lines.next() {
+                Some(line) => {
+                    let line = line.unwrap();
+                    let found = line.starts_with(marker);
+                    seen.push(line);
+                    if found {
+                        break;
+                    }
+                }
+                None => panic!("`{marker}` never came; stderr:\n{}", seen.join("\n")),
+            }
+        }
+        std::thread::spawn(move || lines.for_each(drop));
+        child
+    }
+
     /// plan --format json, asserting the exit code.
     pub fn plan_json(&self, expected_code: i32) -> serde_json::Value {
         let run = self.run(&[
@@ -318,4 +351,14 @@ pub async fn put_encrypted(region: &str, bucket: &str, key: &str) {
         .send()
         .await
         .unwrap();
+}
+
+/// Sends a signal (`TERM`, `INT`, ...) to a child process.
+pub fn signal(child: &std::process::Child, name: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
 }

@@ -3,9 +3,7 @@
 
 use crate::common::*;
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::Stdio;
 
 const A: &str = "us-east-1";
 
@@ -76,23 +74,11 @@ fn open_paths_until_exit(child: &mut std::process::Child) -> BTreeSet<PathBuf> {
 /// Starts a slow backup (25 parameters at 2 requests a second) with its own TMPDIR and returns
 /// once it has started on its region.
 fn start_slow_backup(ws: &Workspace, tmp: &std::path::Path) -> std::process::Child {
-    let mut child = ws
-        .command(
-            &["backup", "--stack", &ws.env, "--max-rps", "2"],
-            &[("TMPDIR", Some(tmp.to_str().unwrap()))],
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    for line in lines.by_ref() {
-        if line.unwrap().starts_with("==> Backup") {
-            break;
-        }
-    }
-    std::thread::spawn(move || lines.for_each(drop));
-    child
+    ws.spawn_until(
+        &["backup", "--stack", &ws.env, "--max-rps", "2"],
+        &[("TMPDIR", Some(tmp.to_str().unwrap()))],
+        "==> Backup",
+    )
 }
 
 #[tokio::test]

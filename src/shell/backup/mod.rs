@@ -11,11 +11,13 @@ use anyhow::{Context, Result, bail};
 use std::time::{Duration, Instant};
 
 use crate::core::backup::{
-    BACKUP_FORMAT_VERSION, DocumentHeader, RegionStatus, RegionSummary, object_key, pointer_keys,
+    BACKUP_FORMAT_VERSION, DocumentHeader, INTERRUPTED, RegionStatus, RegionSummary,
+    SKIPPED_INTERRUPTED, object_key, pointer_keys,
 };
 use crate::core::desired::{metadata_parameters, region_bucket_parameter};
-use crate::core::stack::bucket_name;
+use crate::core::stack::{bucket_name, check_region};
 use crate::shell::aws::Aws;
+use crate::shell::interrupt::{Interrupt, Signal};
 use crate::shell::observe::{self, parse_region_list};
 use collect::{Budget, collect};
 
@@ -32,61 +34,38 @@ pub struct BackupOptions {
     pub max_rps: u32,
     /// Draw progress bars (on a terminal); otherwise plain log lines only.
     pub progress_bars: bool,
+    /// Go on with the next regions after one failed (the exit code still says it failed).
+    pub keep_going: bool,
 }
 
 #[derive(Debug, Default)]
 pub struct BackupRun {
     pub summaries: Vec<(String, RegionSummary)>,
-    pub warnings: Vec<String>,
+    /// The signal that stopped the run, if one did.
+    pub interrupted: Option<Signal>,
+}
+
+/// What `apply` wrote for the environment, as the run uses it.
+struct Metadata {
+    regions: Vec<String>,
+    default_region: Option<String>,
+    warnings: Vec<String>,
 }
 
 /// Runs the backup. `Err` only when it cannot start (no region list, no regions); a failed
-/// region is recorded in the summaries.
+/// region is recorded in the summaries. On SIGINT/SIGTERM the region in progress fails as
+/// `interrupted` without moving its pointer, and the rest are skipped.
 pub async fn run(
     aws: &Aws,
     options: &BackupOptions,
+    interrupt: &Interrupt,
     log: &(dyn Fn(&str) + Sync),
 ) -> Result<BackupRun> {
     let started = Instant::now();
     let env = &options.environment;
-    let home = &options.ssm_home_region;
-    let account = aws.account_id(home).await?;
-
-    // Initialize: the metadata apply wrote.
-    let names = metadata_parameters(env); // region list, default region, legacy key
-    let mut found = read_values(aws, home, &names).await?;
-    let region_list = found[0].take().with_context(|| {
-        format!("Region list parameter {} is missing (in {home}): run `ssm-keeper apply` for this stack", names[0])
-    })?;
-    let regions = parse_region_list(&region_list)
-        .with_context(|| format!("reading the region list parameter {} in {home}", names[0]))?;
-    if regions.is_empty() {
-        bail!(
-            "No regions configured: the region list parameter {} is empty",
-            names[0]
-        );
-    }
-    let default_region = found[1].take();
-    let mut warnings = Vec::new();
-    if let Some(default) = &default_region {
-        let default_bucket = read_values(aws, default, &[region_bucket_parameter(env, default)])
-            .await?
-            .remove(0);
-        if found[2] != default_bucket {
-            warnings.push(format!(
-                "the legacy parameter {} holds {} but the bucket of the default region {default} is {}: old readers use the wrong bucket; run `ssm-keeper apply`",
-                names[2],
-                found[2].as_deref().unwrap_or("nothing"),
-                default_bucket.as_deref().unwrap_or("not defined"),
-            ));
-        }
-    } else {
-        warnings.push(format!(
-            "the default region parameter {} is missing: latest.txt is not written",
-            names[1]
-        ));
-    }
-    for w in &warnings {
+    let account = aws.account_id(&options.ssm_home_region).await?;
+    let metadata = read_metadata(aws, options).await?;
+    for w in &metadata.warnings {
         log(&format!("WARNING: {w}"));
     }
 
@@ -95,6 +74,7 @@ pub async fn run(
     let timestamp = now.format(time::macros::format_description!(
         "[year][month][day]_[hour][minute][second]"
     ))?;
+    let regions = &metadata.regions;
     log(&format!(
         "Backup of `{env}` ({} regions: {}), account {account}, {timestamp}{}",
         regions.len(),
@@ -105,21 +85,17 @@ pub async fn run(
     let overall = options.overall_timeout.unwrap_or_else(|| {
         crate::core::backup::overall_timeout(regions.len(), options.region_timeout)
     });
-    let mut run = BackupRun {
-        summaries: Vec::new(),
-        warnings,
-    };
+    let mut run = BackupRun::default();
     let mut stopped: Option<String> = None;
-    for region in &regions {
+    for (i, region) in regions.iter().enumerate() {
+        if interrupt.received().is_some() {
+            stopped = Some(SKIPPED_INTERRUPTED.to_string());
+        }
         if let Some(reason) = &stopped {
             run.summaries
                 .push((region.clone(), RegionSummary::skipped(reason)));
             continue;
         }
-        let left = overall.saturating_sub(started.elapsed());
-        let limit = options.region_timeout.min(left);
-        log(&format!("==> Backup {region}"));
-        let stage_started = Instant::now();
         let header = DocumentHeader {
             format_version: BACKUP_FORMAT_VERSION,
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -129,142 +105,260 @@ pub async fn run(
             region: region.clone(),
             account: account.clone(),
         };
-        let is_default = default_region.as_deref() == Some(region.as_str());
-        let outcome =
-            tokio::time::timeout(limit, backup_region(aws, options, &header, is_default, log))
-                .await;
-        let duration_sec = stage_started.elapsed().as_secs_f64();
-        let outcome = match outcome {
-            Ok(result) => result,
-            Err(_) if limit < options.region_timeout => Err(anyhow::anyhow!(
-                "the overall timeout ({} min) ran out during {region}",
-                overall.as_secs() / 60
-            )),
-            Err(_) => Err(anyhow::anyhow!(
-                "{region} did not finish within its timeout ({} s)",
-                options.region_timeout.as_secs()
-            )),
-        };
-        match outcome {
-            Ok(done) => {
-                for name in &done.vanished {
-                    let w = format!(
-                        "parameter {name} in {region} was deleted between listing and fetching; it is not in the backup"
-                    );
-                    log(&format!("WARNING: {w}"));
-                    run.warnings.push(w);
-                }
-                log(&format!(
-                    "    {region}: {} parameters in {duration_sec:.1}s",
-                    done.count
-                ));
-                run.summaries.push((
-                    region.clone(),
-                    RegionSummary {
-                        status: if options.dry_run {
-                            RegionStatus::DryRun
-                        } else {
-                            RegionStatus::Success
-                        },
-                        parameter_count: done.count,
-                        artifact_path: done.artifact,
-                        failure_message: None,
-                        duration_sec,
-                    },
-                ));
-            }
-            Err(e) => {
-                let message = format!("{e:#}");
-                log(&format!("ERROR: {region}: {message}"));
-                run.summaries.push((
-                    region.clone(),
-                    RegionSummary {
-                        status: RegionStatus::Failed,
-                        parameter_count: 0,
-                        artifact_path: None,
-                        failure_message: Some(message),
-                        duration_sec,
-                    },
-                ));
-                stopped = Some(format!("skipped: {region} failed before it"));
-            }
+        let limit = options
+            .region_timeout
+            .min(overall.saturating_sub(started.elapsed()));
+        let mut summary = RegionRun {
+            aws,
+            options,
+            header: &header,
+            is_default: metadata.default_region.as_deref() == Some(region.as_str()),
+            limit,
+            overall,
+            log,
         }
+        .run(interrupt)
+        .await;
+        if i == 0 {
+            summary.warnings.splice(0..0, metadata.warnings.clone());
+        }
+        if summary.status == RegionStatus::Failed && !options.keep_going {
+            stopped = Some(format!("skipped: {region} failed before it"));
+        }
+        run.summaries.push((region.clone(), summary));
     }
+    run.interrupted = interrupt.received();
     Ok(run)
 }
 
-struct RegionDone {
-    count: u64,
-    artifact: Option<String>,
-    vanished: Vec<String>,
-}
-
-async fn backup_region(
-    aws: &Aws,
-    options: &BackupOptions,
-    header: &DocumentHeader,
-    is_default: bool,
-    log: &(dyn Fn(&str) + Sync),
-) -> Result<RegionDone> {
-    let region = &header.region;
-    let parameter = region_bucket_parameter(&header.environment, region);
-    let bucket = read_values(aws, region, std::slice::from_ref(&parameter))
+/// Initialize: the region list, the default region and the legacy key, from the home region.
+/// Only a missing or unreadable region list stops the run; the rest are warnings.
+async fn read_metadata(aws: &Aws, options: &BackupOptions) -> Result<Metadata> {
+    let env = &options.environment;
+    let home = &options.ssm_home_region;
+    let names = metadata_parameters(env); // region list, default region, legacy key
+    let [region_list, default_region, legacy] = read_values(aws, home, &names)
         .await?
-        .remove(0)
-        .with_context(|| {
-            format!("Bucket definition missing for {region} ({parameter} is not set in {region})")
-        })?;
-
-    let expected = bucket_name(
-        &options.project_name,
-        &header.environment,
-        &header.account,
-        region,
-    );
-    if bucket != expected {
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("reading the metadata of `{env}` in {home}"))?;
+    let region_list = region_list.with_context(|| {
+        format!("Region list parameter {} is missing (in {home}): run `ssm-keeper apply` for this stack", names[0])
+    })?;
+    let regions = parse_region_list(&region_list)
+        .with_context(|| format!("reading the region list parameter {} in {home}", names[0]))?;
+    if regions.is_empty() {
         bail!(
-            "{parameter} in {region} names the bucket `{bucket}`, but the stack's bucket for {region} is `{expected}`: refusing to send the decrypted parameters anywhere else; run `ssm-keeper plan --stack {}` to see the drift and `apply` to correct it",
-            header.environment
+            "No regions configured: the region list parameter {} is empty",
+            names[0]
         );
     }
-
-    // Staged in memory only: no file, named or not, ever holds the decrypted values, so a
-    // killed run leaves no plaintext behind.
-    let bar = progress_bar(options.progress_bars, region);
-    let budget = Budget::per_second(options.max_rps);
-    let mut document = Vec::new();
-    let on_progress = |n: u64| bar.set_position(n);
-    let collected = collect(aws, region, header, &budget, &mut document, &on_progress).await?;
-    bar.finish_and_clear();
-
-    if options.dry_run {
-        log(&format!("[DRY RUN] Skipped upload for {region}"));
-        return Ok(RegionDone {
-            count: collected.count,
-            artifact: None,
-            vanished: collected.vanished,
-        });
-    }
-    let key = object_key(
-        &header.backup_date,
-        region,
-        &header.environment,
-        &header.backup_timestamp,
-    );
-    upload::upload_document(aws, region, &bucket, &key, document).await?;
-    upload::write_pointers(
-        aws,
-        region,
-        &bucket,
-        &pointer_keys(region, is_default),
-        &key,
-    )
-    .await?;
-    Ok(RegionDone {
-        count: collected.count,
-        artifact: Some(format!("s3://{bucket}/{key}")),
-        vanished: collected.vanished,
+    let mut warnings = Vec::new();
+    let default_region = match default_region {
+        None => {
+            warnings.push(format!(
+                "the default region parameter {} is missing: latest.txt is not written",
+                names[1]
+            ));
+            None
+        }
+        Some(value) if check_region(&value).is_err() => {
+            warnings.push(format!(
+                "the default region parameter {} holds `{value}`, which is not a region name: latest.txt is not written; run `ssm-keeper apply`",
+                names[1]
+            ));
+            None
+        }
+        Some(default) => {
+            let default_bucket =
+                read_values(aws, &default, &[region_bucket_parameter(env, &default)])
+                    .await?
+                    .remove(0);
+            if legacy != default_bucket {
+                warnings.push(format!(
+                    "the legacy parameter {} holds {} but the bucket of the default region {default} is {}: old readers use the wrong bucket; run `ssm-keeper apply`",
+                    names[2],
+                    legacy.as_deref().unwrap_or("nothing"),
+                    default_bucket.as_deref().unwrap_or("not defined"),
+                ));
+            }
+            Some(default)
+        }
+    };
+    Ok(Metadata {
+        regions,
+        default_region,
+        warnings,
     })
+}
+
+/// One region of a run: stage (bucket, collect, upload) under the time limit and the interrupt,
+/// then the pointers, which an interrupt no longer stops once the object is stored.
+struct RegionRun<'a> {
+    aws: &'a Aws,
+    options: &'a BackupOptions,
+    header: &'a DocumentHeader,
+    is_default: bool,
+    limit: Duration,
+    overall: Duration,
+    log: &'a (dyn Fn(&str) + Sync),
+}
+
+impl RegionRun<'_> {
+    async fn run(&self, interrupt: &Interrupt) -> RegionSummary {
+        let region = &self.header.region;
+        (self.log)(&format!("==> Backup {region}"));
+        let started = Instant::now();
+        let staged = tokio::select! {
+            staged = tokio::time::timeout(self.limit, self.stage()) => staged,
+            _ = interrupt.wait() => {
+                (self.log)(&format!("ERROR: {region}: {INTERRUPTED}; its pointer was not moved"));
+                return RegionSummary::failed(INTERRUPTED.into(), started.elapsed().as_secs_f64());
+            }
+        };
+        let left = self.limit.saturating_sub(started.elapsed());
+        let outcome = match staged {
+            Ok(Ok(staged)) => tokio::time::timeout(left, self.point(&staged))
+                .await
+                .map(|pointed| pointed.map(|()| staged)),
+            Ok(Err(e)) => Ok(Err(e)),
+            Err(elapsed) => Err(elapsed),
+        };
+        let duration_sec = started.elapsed().as_secs_f64();
+        let outcome = match outcome {
+            Ok(result) => result,
+            Err(_) if self.limit < self.options.region_timeout => Err(anyhow::anyhow!(
+                "the overall timeout ({} min) ran out during {region}",
+                self.overall.as_secs() / 60
+            )),
+            Err(_) => Err(anyhow::anyhow!(
+                "{region} did not finish within its timeout ({} s)",
+                self.options.region_timeout.as_secs()
+            )),
+        };
+        match outcome {
+            Ok(done) => self.succeeded(done, duration_sec),
+            Err(e) => {
+                let message = format!("{e:#}");
+                (self.log)(&format!("ERROR: {region}: {message}"));
+                RegionSummary::failed(message, duration_sec)
+            }
+        }
+    }
+
+    fn succeeded(&self, done: Staged, duration_sec: f64) -> RegionSummary {
+        let region = &self.header.region;
+        let warnings: Vec<String> = done
+            .vanished
+            .iter()
+            .map(|name| {
+                format!(
+                    "parameter {name} in {region} was deleted between listing and fetching; it is not in the backup"
+                )
+            })
+            .collect();
+        for w in &warnings {
+            (self.log)(&format!("WARNING: {w}"));
+        }
+        (self.log)(&format!(
+            "    {region}: {} parameters in {duration_sec:.1}s",
+            done.count
+        ));
+        RegionSummary {
+            status: if self.options.dry_run {
+                RegionStatus::DryRun
+            } else {
+                RegionStatus::Success
+            },
+            parameter_count: done.count,
+            artifact_path: done
+                .stored
+                .map(|(bucket, key)| format!("s3://{bucket}/{key}")),
+            failure_message: None,
+            duration_sec,
+            warnings,
+        }
+    }
+
+    /// The bucket the stack names, the document collected in memory and, unless a dry run,
+    /// stored.
+    async fn stage(&self) -> Result<Staged> {
+        let (aws, options, header) = (self.aws, self.options, self.header);
+        let region = &header.region;
+        let bucket = self.bucket().await?;
+
+        // Staged in memory only: no file, named or not, ever holds the decrypted values, so a
+        // killed run leaves no plaintext behind.
+        let bar = progress_bar(options.progress_bars, region);
+        let budget = Budget::per_second(options.max_rps);
+        let mut document = Vec::new();
+        let on_progress = |n: u64| bar.set_position(n);
+        let collected = collect(aws, region, header, &budget, &mut document, &on_progress).await?;
+        bar.finish_and_clear();
+
+        let mut staged = Staged {
+            count: collected.count,
+            stored: None,
+            vanished: collected.vanished,
+        };
+        if options.dry_run {
+            (self.log)(&format!("[DRY RUN] Skipped upload for {region}"));
+            return Ok(staged);
+        }
+        let key = object_key(
+            &header.backup_date,
+            region,
+            &header.environment,
+            &header.backup_timestamp,
+        );
+        upload::upload_document(aws, region, &bucket, &key, document).await?;
+        staged.stored = Some((bucket, key));
+        Ok(staged)
+    }
+
+    /// The region's bucket from its parameter, only if it is the one the stack computes.
+    async fn bucket(&self) -> Result<String> {
+        let header = self.header;
+        let region = &header.region;
+        let parameter = region_bucket_parameter(&header.environment, region);
+        let bucket = read_values(self.aws, region, std::slice::from_ref(&parameter))
+            .await?
+            .remove(0)
+            .with_context(|| {
+                format!(
+                    "Bucket definition missing for {region} ({parameter} is not set in {region})"
+                )
+            })?;
+        let expected = bucket_name(
+            &self.options.project_name,
+            &header.environment,
+            &header.account,
+            region,
+        );
+        if bucket != expected {
+            bail!(
+                "{parameter} in {region} names the bucket `{bucket}`, but the stack's bucket for {region} is `{expected}`: refusing to send the decrypted parameters anywhere else; run `ssm-keeper plan --stack {}` to see the drift and `apply` to correct it",
+                header.environment
+            );
+        }
+        Ok(bucket)
+    }
+
+    /// Moves the pointers to the stored object (nothing to do in a dry run).
+    async fn point(&self, staged: &Staged) -> Result<()> {
+        let Some((bucket, key)) = &staged.stored else {
+            return Ok(());
+        };
+        let region = &self.header.region;
+        let pointers = pointer_keys(region, self.is_default);
+        upload::write_pointers(self.aws, region, bucket, &pointers, key).await
+    }
+}
+
+/// A region's document, collected and (unless a dry run) stored as (bucket, key).
+struct Staged {
+    count: u64,
+    stored: Option<(String, String)>,
+    vanished: Vec<String>,
 }
 
 fn progress_bar(visible: bool, region: &str) -> indicatif::ProgressBar {
