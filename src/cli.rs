@@ -33,6 +33,19 @@ pub enum Command {
     Outputs(OutputsArgs),
     /// Back up each region's parameters of the stack's environment into that region's bucket.
     Backup(BackupArgs),
+    /// Remove a stale lock of an environment (its run is gone) by its ID.
+    ForceUnlock(ForceUnlockArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ForceUnlockArgs {
+    /// The stack: a name (`dev` is stacks/dev.yaml) or a path to a YAML file.
+    #[arg(long, short)]
+    pub stack: String,
+
+    /// The lock's ID, as the refusal that named its holder printed it.
+    #[arg(value_name = "LOCK_ID")]
+    pub lock_id: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -90,6 +103,10 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub auto_approve: bool,
 
+    /// How long to wait for another run's lock of the environment (`0s`: fail at once).
+    #[arg(long, value_name = "DURATION", value_parser = lock_wait, default_value = "0s")]
+    pub lock_timeout: Duration,
+
     #[command(flatten)]
     pub removal: RemovalArgs,
 }
@@ -115,6 +132,10 @@ pub struct BackupArgs {
     /// Collect and count, upload nothing.
     #[arg(long, env = "DRY_RUN")]
     pub dry_run: bool,
+
+    /// How long to wait for another run's lock of the environment (an `apply`, say).
+    #[arg(long, value_name = "DURATION", value_parser = lock_wait, default_value = "5m")]
+    pub lock_timeout: Duration,
 
     /// Go on with the next regions after one failed (by default the first failure stops the
     /// run, as the seeds' FR-3 asks). The exit code is 1 all the same.
@@ -157,6 +178,16 @@ pub struct BackupArgs {
 
 /// The longest time limit accepted: one day.
 pub const MAX_TIME_LIMIT: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// A wait for a lock: a duration (`30s`, `5m`), zero for none, at most a day.
+fn lock_wait(value: &str) -> Result<Duration, String> {
+    let wait = humantime::parse_duration(value)
+        .map_err(|e| format!("`{value}` is not a duration like 0s, 30s or 5m ({e})"))?;
+    if wait > MAX_TIME_LIMIT {
+        return Err(format!("`{value}` is out of range: allowed are 0s to 24h"));
+    }
+    Ok(wait)
+}
 
 /// A time limit: a bare number is minutes (`10`), anything else a duration (`90s`, `1h30m`);
 /// from one second to a day.

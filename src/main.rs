@@ -20,7 +20,11 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(app::run(cli)) {
+    let result = runtime.block_on(app::run(cli));
+    // A confirmation prompt cancelled by a signal leaves a thread blocked on stdin: do not
+    // wait for it.
+    runtime.shutdown_background();
+    match result {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {

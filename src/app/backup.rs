@@ -4,14 +4,17 @@
 use anyhow::{Context as _, Result};
 use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use super::{Context, load_stack};
 use crate::cli::BackupArgs;
 use crate::core::backup::{
     all_succeeded, slack_message, slack_start_failure, summaries_json, table,
 };
-use crate::shell::backup::{BackupOptions, notify, run as run_backup};
+use crate::shell::aws::Aws;
+use crate::shell::backup::{BackupOptions, BackupRun, notify, run as run_backup};
 use crate::shell::interrupt::Interrupt;
+use crate::shell::lock;
 use crate::shell::term;
 
 pub async fn run(ctx: &Context, args: BackupArgs) -> Result<ExitCode> {
@@ -30,7 +33,7 @@ pub async fn run(ctx: &Context, args: BackupArgs) -> Result<ExitCode> {
     let interrupt = Interrupt::listen()?;
     let aws = ctx.aws().await?;
     let log = |line: &str| term::err(&format!("{line}\n"));
-    let run = match run_backup(aws, &options, &interrupt, &log).await {
+    let run = match locked_run(aws, &options, args.lock_timeout, &interrupt, &log).await {
         Ok(run) => run,
         Err(e) => {
             if let Some(url) = &args.notify_slack {
@@ -43,6 +46,15 @@ pub async fn run(ctx: &Context, args: BackupArgs) -> Result<ExitCode> {
         }
     };
 
+    if let Some(signal) = run.interrupted
+        && run.summaries.is_empty()
+    {
+        log(&format!(
+            "Interrupted by {} before the backup started; nothing was written.",
+            signal.name()
+        ));
+        return Ok(ExitCode::from(signal.exit_code()));
+    }
     if let Some(dir) = args
         .summary_file
         .parent()
@@ -81,4 +93,43 @@ pub async fn run(ctx: &Context, args: BackupArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The backup under the environment's lock (a dry run writes nothing and takes none). The lock
+/// is released whatever the outcome; a signal while waiting for it ends the run at once.
+async fn locked_run(
+    aws: &Aws,
+    options: &BackupOptions,
+    wait: Duration,
+    interrupt: &Interrupt,
+    log: &(dyn Fn(&str) + Sync),
+) -> Result<BackupRun> {
+    let lock = if options.dry_run {
+        None
+    } else {
+        let acquire = lock::acquire(
+            aws,
+            &options.ssm_home_region,
+            &options.environment,
+            "backup",
+            wait,
+            log,
+        );
+        tokio::select! {
+            lock = acquire => Some(lock?),
+            signal = interrupt.wait() => return Ok(BackupRun {
+                summaries: Vec::new(),
+                interrupted: Some(signal),
+            }),
+        }
+    };
+    let run = run_backup(aws, options, interrupt, log).await;
+    if let Some(lock) = lock
+        && let Err(e) = lock.release().await
+    {
+        log(&format!(
+            "WARNING: the lock was not released (it expires by itself): {e:#}"
+        ));
+    }
+    run
 }

@@ -2,6 +2,7 @@
 
 pub mod apply;
 pub mod backup;
+pub mod force_unlock;
 pub mod outputs;
 pub mod plan;
 
@@ -51,6 +52,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Apply(args) => apply::run(&ctx, args).await,
         Command::Outputs(args) => outputs::run(&ctx, args).await,
         Command::Backup(args) => backup::run(&ctx, args).await,
+        Command::ForceUnlock(args) => force_unlock::run(&ctx, args).await,
     };
     if let (Some(path), Some(aws)) = (&cli.api_stats, ctx.aws.get()) {
         let stats = serde_json::to_string_pretty(&aws.calls().snapshot())?;

@@ -15,6 +15,12 @@ pub fn in_environment(name: &str, environment: &str) -> bool {
     name.contains(&format!("/{environment}/"))
 }
 
+/// Whether a parameter goes into the environment's backup: it is in the environment, and it is
+/// not an ssm-keeper lock (a lock is never backed up nor restored).
+pub fn belongs_to_backup(name: &str, environment: &str) -> bool {
+    in_environment(name, environment) && !crate::core::lock::is_lock_parameter(name)
+}
+
 /// `{YYYY-MM-DD}/{region}/ssm-backup-{env}-{region}-{timestamp}.json`
 pub fn object_key(date: &str, region: &str, environment: &str, timestamp: &str) -> String {
     format!("{date}/{region}/ssm-backup-{environment}-{region}-{timestamp}.json")

@@ -4,6 +4,7 @@
 pub mod backup;
 pub mod desired;
 pub mod diff;
+pub mod lock;
 pub mod model;
 pub mod plan;
 pub mod policy;

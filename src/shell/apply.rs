@@ -17,6 +17,7 @@ use futures::future::join_all;
 use std::collections::BTreeMap;
 
 use super::aws::Aws;
+use super::interrupt::{Interrupt, Signal};
 use crate::core::desired::region_bucket_parameter;
 use crate::core::model::{
     BucketSettings, Encryption, ParameterState, PublicAccessBlock, Resource, ResourceId,
@@ -29,14 +30,18 @@ pub struct ApplyReport {
     pub done: Vec<String>,
     pub failed: Vec<String>,
     pub skipped: Vec<String>,
+    /// The signal that stopped the run: steps in flight finished, no new one started.
+    pub interrupted: Option<Signal>,
 }
 
 /// Executes `plan` for the environment `environment`, telling `on_step` about each step as it
-/// ends (a line such as `done     created bucket ...`).
+/// ends (a line such as `done     created bucket ...`). After SIGINT/SIGTERM the steps in flight
+/// finish and no other starts.
 pub async fn apply(
     aws: &Aws,
     plan: &Plan,
     environment: &str,
+    interrupt: &Interrupt,
     on_step: &(dyn Fn(&str) + Sync),
 ) -> ApplyReport {
     let mut report = ApplyReport::default();
@@ -70,23 +75,29 @@ pub async fn apply(
     let regional = join_all(by_region.values().map(|(bucket, param)| async move {
         let mut outcomes = Vec::new();
         if let Some(change) = bucket {
+            if interrupt.received().is_some() {
+                return (outcomes, [Some(*change), *param], "interrupted");
+            }
             let result = step(aws, change, on_step).await;
             let failed = result.is_err();
             outcomes.push((*change, result));
             if failed {
-                return (outcomes, *param);
+                return (outcomes, [*param, None], "its bucket failed");
             }
         }
         if let Some(change) = param {
+            if interrupt.received().is_some() {
+                return (outcomes, [Some(*change), None], "interrupted");
+            }
             outcomes.push((*change, step(aws, change, on_step).await));
         }
-        (outcomes, None)
+        (outcomes, [None, None], "")
     }))
     .await;
-    for (outcomes, not_run) in regional {
+    for (outcomes, not_run, why) in regional {
         record(&mut report, outcomes.into_iter());
-        if let Some(change) = not_run {
-            let line = format!("{} (its bucket failed)", change.id());
+        for change in not_run.into_iter().flatten() {
+            let line = format!("{} ({why})", change.id());
             on_step(&format!("skipped  {line}"));
             report.skipped.push(line);
         }
@@ -95,9 +106,14 @@ pub async fn apply(
     // 2. The home-region metadata names the buckets: only once every bucket is in place.
     // 3. Then what the stack no longer names: parameters first, then buckets.
     for stage in [metadata, removals, bucket_removals] {
-        if !report.failed.is_empty() {
+        let why = if interrupt.received().is_some() {
+            "interrupted"
+        } else {
+            "an earlier step failed"
+        };
+        if !report.failed.is_empty() || interrupt.received().is_some() {
             for change in stage {
-                let line = format!("{} (an earlier step failed)", change.id());
+                let line = format!("{} ({why})", change.id());
                 on_step(&format!("skipped  {line}"));
                 report.skipped.push(line);
             }
@@ -111,6 +127,7 @@ pub async fn apply(
         .await;
         record(&mut report, results.into_iter());
     }
+    report.interrupted = interrupt.received();
     report
 }
 

@@ -31,6 +31,14 @@ pub struct Aws {
     config: aws_config::SdkConfig,
     path_style: bool,
     calls: ApiCalls,
+    identity: Arc<tokio::sync::OnceCell<Identity>>,
+}
+
+/// Who the credentials are (STS GetCallerIdentity), asked once per run.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub account: String,
+    pub arn: String,
 }
 
 impl Aws {
@@ -56,6 +64,7 @@ impl Aws {
             config,
             path_style,
             calls: ApiCalls::default(),
+            identity: Arc::default(),
         })
     }
 
@@ -84,19 +93,33 @@ impl Aws {
         aws_sdk_sts::Client::from_conf(conf)
     }
 
-    /// The 12-digit account id of the caller (one STS call).
+    /// The 12-digit account id of the caller.
     pub async fn account_id(&self, region: &str) -> Result<String> {
-        let out = self
-            .sts(region)
-            .get_caller_identity()
-            .send()
+        Ok(self.identity(region).await?.account.clone())
+    }
+
+    /// The caller's account and ARN (one STS call per run).
+    pub async fn identity(&self, region: &str) -> Result<&Identity> {
+        self.identity
+            .get_or_try_init(|| async {
+                let out = self
+                    .sts(region)
+                    .get_caller_identity()
+                    .send()
+                    .await
+                    .context(
+                        "asking STS who the caller is (GetCallerIdentity): check your AWS credentials",
+                    )?;
+                let account = out
+                    .account
+                    .filter(|a| a.len() == 12 && a.chars().all(|c| c.is_ascii_digit()))
+                    .context("STS GetCallerIdentity returned no valid account id")?;
+                Ok(Identity {
+                    account,
+                    arn: out.arn.unwrap_or_else(|| "(unknown caller)".into()),
+                })
+            })
             .await
-            .context(
-                "asking STS who the caller is (GetCallerIdentity): check your AWS credentials",
-            )?;
-        out.account
-            .filter(|a| a.len() == 12 && a.chars().all(|c| c.is_ascii_digit()))
-            .context("STS GetCallerIdentity returned no valid account id")
     }
 
     pub fn calls(&self) -> &ApiCalls {

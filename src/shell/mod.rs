@@ -4,5 +4,6 @@ pub mod apply;
 pub mod aws;
 pub mod backup;
 pub mod interrupt;
+pub mod lock;
 pub mod observe;
 pub mod term;

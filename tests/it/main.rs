@@ -7,5 +7,6 @@ mod cli;
 mod common;
 mod config;
 mod emulator;
+mod lock;
 mod plan_apply;
 mod trust;

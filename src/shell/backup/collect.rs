@@ -14,7 +14,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
-use crate::core::backup::{BackupParameter, DocumentHeader, Secret, in_environment};
+use crate::core::backup::{BackupParameter, DocumentHeader, Secret, belongs_to_backup};
 use crate::shell::aws::Aws;
 
 /// GetParameters batches in flight at once; the rate budget, not this, bounds the request rate.
@@ -89,7 +89,7 @@ pub async fn collect<W: Write + Send>(
                     .filter(|p| {
                         p.name
                             .as_deref()
-                            .is_some_and(|n| in_environment(n, &environment))
+                            .is_some_and(|n| belongs_to_backup(n, &environment))
                     })
                     .collect();
                 for batch in mine.chunks(10) {

@@ -1,0 +1,232 @@
+//! The per-environment lock in AWS itself: an SSM parameter in the stack's home region,
+//! created only if absent (PutParameter without Overwrite is atomic), renewed while the command
+//! runs, removed when it ends. A killed run's lock expires and is taken over.
+
+use anyhow::{Context, Result, bail};
+use aws_sdk_ssm::types::ParameterType;
+use std::time::{Duration, Instant};
+use time::OffsetDateTime;
+
+use super::aws::Aws;
+use crate::core::lock::{LOCK_RENEW_EVERY, LOCK_TTL, LockInfo, lock_parameter, parse_lock};
+
+/// How often a waiting command looks at the lock again.
+const POLL_EVERY: Duration = Duration::from_secs(2);
+
+/// A lock this process holds. Release it with `release`; dropped without, it stops being
+/// renewed and expires after `LOCK_TTL`.
+pub struct HeldLock {
+    aws: Aws,
+    region: String,
+    name: String,
+    info: LockInfo,
+    renewal: tokio::task::JoinHandle<()>,
+}
+
+/// Takes the lock of `environment`, waiting up to `wait` for another holder to let go.
+pub async fn acquire(
+    aws: &Aws,
+    region: &str,
+    environment: &str,
+    command: &str,
+    wait: Duration,
+    log: &(dyn Fn(&str) + Sync),
+) -> Result<HeldLock> {
+    let name = lock_parameter(environment);
+    let who = aws.identity(region).await?.arn.clone();
+    let deadline = Instant::now() + wait;
+    let mut told = false;
+    loop {
+        let now = OffsetDateTime::now_utc();
+        let info = LockInfo {
+            id: uuid::Uuid::new_v4().to_string(),
+            who: who.clone(),
+            host: gethostname::gethostname().to_string_lossy().into_owned(),
+            pid: std::process::id(),
+            command: command.to_string(),
+            created: now,
+            expires: now + LOCK_TTL,
+        };
+        if put(aws, region, &name, &info, false).await? {
+            let renewal = tokio::spawn(renew(
+                aws.clone(),
+                region.to_string(),
+                name.clone(),
+                info.clone(),
+            ));
+            return Ok(HeldLock {
+                aws: aws.clone(),
+                region: region.to_string(),
+                name,
+                info,
+                renewal,
+            });
+        }
+        let Some(value) = read(aws, region, &name).await? else {
+            continue; // released in between: try again at once
+        };
+        let holder = match parse_lock(&value) {
+            Ok(held) if held.is_expired(now) => {
+                log(&format!(
+                    "The lock {} of `{environment}` expired at {} (its run is gone): taking it over.",
+                    held.id, held.expires
+                ));
+                delete_if_unchanged(aws, region, &name, &value).await?;
+                continue;
+            }
+            Ok(held) => held.holder(environment),
+            Err(why) => format!(
+                "the `{environment}` environment is locked ({name} in {region}), but {why}: if no ssm-keeper run holds it, delete that parameter"
+            ),
+        };
+        if Instant::now() >= deadline {
+            if wait.is_zero() {
+                bail!("{holder}");
+            }
+            bail!(
+                "gave up waiting for the lock after {}: {holder}",
+                humantime::format_duration(wait)
+            );
+        }
+        if !told {
+            log(&format!("Waiting for the lock: {holder}"));
+            told = true;
+        }
+        tokio::time::sleep(POLL_EVERY.min(deadline.saturating_duration_since(Instant::now())))
+            .await;
+    }
+}
+
+impl HeldLock {
+    pub fn id(&self) -> &str {
+        &self.info.id
+    }
+
+    /// Removes the lock, if it is still this process's.
+    pub async fn release(self) -> Result<()> {
+        self.renewal.abort();
+        let Some(value) = read(&self.aws, &self.region, &self.name).await? else {
+            return Ok(());
+        };
+        if parse_lock(&value).is_ok_and(|l| l.id == self.info.id) {
+            delete(&self.aws, &self.region, &self.name).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Removes the lock of `environment` if its id is `id`; returns what it held.
+pub async fn force_unlock(
+    aws: &Aws,
+    region: &str,
+    environment: &str,
+    id: &str,
+) -> Result<LockInfo> {
+    let name = lock_parameter(environment);
+    let value = read(aws, region, &name).await?.with_context(|| {
+        format!("the `{environment}` environment is not locked ({name} does not exist in {region})")
+    })?;
+    let held = parse_lock(&value).map_err(|why| {
+        anyhow::anyhow!("{name} in {region}: {why}; delete that parameter by hand")
+    })?;
+    if held.id != id {
+        bail!(
+            "the lock of `{environment}` has ID {}, not {id}: nothing was removed ({})",
+            held.id,
+            held.holder(environment)
+        );
+    }
+    delete(aws, region, &name).await?;
+    Ok(held)
+}
+
+/// Extends the lock every `LOCK_RENEW_EVERY` while it is still ours.
+async fn renew(aws: Aws, region: String, name: String, info: LockInfo) {
+    loop {
+        tokio::time::sleep(LOCK_RENEW_EVERY).await;
+        let ours = match read(&aws, &region, &name).await {
+            Ok(Some(value)) => parse_lock(&value).is_ok_and(|l| l.id == info.id),
+            Ok(None) => false,
+            Err(_) => continue, // a passing fault: the lock lasts longer than one period
+        };
+        if !ours {
+            super::term::err(&format!(
+                "WARNING: the lock {} ({name}) was removed or taken over while this run held it\n",
+                info.id
+            ));
+            return;
+        }
+        let renewed = info.renewed(OffsetDateTime::now_utc());
+        let _ = put(&aws, &region, &name, &renewed, true).await;
+    }
+}
+
+/// Writes the lock; without `overwrite`, `false` when it already exists.
+async fn put(
+    aws: &Aws,
+    region: &str,
+    name: &str,
+    info: &LockInfo,
+    overwrite: bool,
+) -> Result<bool> {
+    let value = serde_json::to_string(info)?;
+    match aws
+        .ssm(region)
+        .put_parameter()
+        .name(name)
+        .value(value)
+        .r#type(ParameterType::String)
+        .description("ssm-keeper: the environment's lock (apply, backup)")
+        .overwrite(overwrite)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_parameter_already_exists()) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(anyhow::Error::new(e).context(format!("taking the lock {name} in {region}"))),
+    }
+}
+
+async fn read(aws: &Aws, region: &str, name: &str) -> Result<Option<String>> {
+    match aws.ssm(region).get_parameter().name(name).send().await {
+        Ok(out) => Ok(out.parameter.and_then(|p| p.value)),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_parameter_not_found()) =>
+        {
+            Ok(None)
+        }
+        Err(e) => {
+            Err(anyhow::Error::new(e).context(format!("reading the lock {name} in {region}")))
+        }
+    }
+}
+
+/// Deletes an expired lock only if it still holds what was read (narrowing, not closing, the
+/// window in which two runs could both take over the same expired lock).
+async fn delete_if_unchanged(aws: &Aws, region: &str, name: &str, seen: &str) -> Result<()> {
+    if read(aws, region, name).await?.as_deref() == Some(seen) {
+        delete(aws, region, name).await?;
+    }
+    Ok(())
+}
+
+async fn delete(aws: &Aws, region: &str, name: &str) -> Result<()> {
+    match aws.ssm(region).delete_parameter().name(name).send().await {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_parameter_not_found()) =>
+        {
+            Ok(())
+        }
+        Err(e) => {
+            Err(anyhow::Error::new(e).context(format!("removing the lock {name} in {region}")))
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! One writer at a time: apply and backup take the environment's lock in AWS; a second run is
+//! refused naming the holder; a stale lock expires or is removed with force-unlock; plan takes
+//! none; the lock is never backed up.
+
+use crate::common::*;
+
+const A: &str = "us-east-1";
+
+fn lock_name(env: &str) -> String {
+    format!("/locks/ssm-keeper/{env}")
+}
+
+/// Writes a lock as another run would have, expiring `expires_in_minutes` from now.
+async fn hold(env: &str, id: &str, expires_in_minutes: i64) {
+    let now = time::OffsetDateTime::now_utc();
+    let rfc = |t: time::OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    let value = serde_json::json!({
+        "id": id,
+        "who": "arn:aws:iam::123456789012:user/someone-else",
+        "host": "other-host",
+        "pid": 99,
+        "command": "apply",
+        "created": rfc(now - time::Duration::minutes(60)),
+        "expires": rfc(now + time::Duration::minutes(expires_in_minutes)),
+    });
+    put_string(A, &lock_name(env), &value.to_string()).await;
+}
+
+#[tokio::test]
+async fn a_second_writer_is_refused_naming_the_holder() {
+    let ws = Workspace::new("lkbusy", &[A], A);
+    ws.apply();
+    assert_eq!(
+        parameter(A, &lock_name("lkbusy")).await,
+        None,
+        "apply released it"
+    );
+    for i in 0..25 {
+        put_string(A, &format!("/app/lkbusy/p{i:02}"), "v").await;
+    }
+    let mut backup = ws.spawn_until(
+        &["backup", "--stack", "lkbusy", "--max-rps", "2"],
+        &[],
+        "==> Backup",
+    );
+
+    let run = ws.run(&["apply", "--stack", "lkbusy", "--auto-approve"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    for part in [
+        "the `lkbusy` environment is locked by arn:aws:",
+        "`ssm-keeper backup`",
+        &format!("pid {}", backup.id()),
+        "force-unlock --stack lkbusy",
+    ] {
+        assert!(run.stderr.contains(part), "{part}: {}", run.stderr);
+    }
+    let run = ws.run(&["backup", "--stack", "lkbusy", "--lock-timeout", "0s"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(run.stderr.contains("is locked by"), "{}", run.stderr);
+    // plan takes no lock
+    let run = ws.run(&["plan", "--stack", "lkbusy"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+
+    assert!(backup.wait().unwrap().success());
+    assert_eq!(parameter(A, &lock_name("lkbusy")).await, None, "released");
+    let run = ws.run(&["apply", "--stack", "lkbusy", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+}
+
+#[tokio::test]
+async fn a_stale_lock_waits_gives_up_and_is_removed_by_its_id() {
+    let ws = Workspace::new("lkstale", &[A], A);
+    hold("lkstale", "held-by-test", 30).await;
+
+    let run = ws.run(&[
+        "apply",
+        "--stack",
+        "lkstale",
+        "--auto-approve",
+        "--lock-timeout",
+        "1s",
+    ]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stderr.contains("gave up waiting for the lock after 1s"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("ssm-keeper force-unlock --stack lkstale held-by-test"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !bucket_exists(A, &ws.bucket(A)).await,
+        "nothing was applied"
+    );
+
+    let run = ws.run(&["force-unlock", "--stack", "lkstale", "not-the-id"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stderr.contains("has ID held-by-test, not not-the-id"),
+        "{}",
+        run.stderr
+    );
+    assert!(parameter(A, &lock_name("lkstale")).await.is_some());
+
+    let run = ws.run(&["force-unlock", "--stack", "lkstale", "held-by-test"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(
+        run.stdout.contains("Removed the lock held-by-test"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(parameter(A, &lock_name("lkstale")).await, None);
+    ws.apply();
+}
+
+#[tokio::test]
+async fn an_expired_lock_is_taken_over() {
+    let ws = Workspace::new("lkexpired", &[A], A);
+    hold("lkexpired", "long-gone", -1).await;
+    let run = ws.run(&["apply", "--stack", "lkexpired", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("The lock long-gone of `lkexpired` expired"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(parameter(A, &lock_name("lkexpired")).await, None);
+}
+
+#[tokio::test]
+async fn the_lock_is_released_when_a_backup_fails() {
+    let ws = Workspace::new("lkfail", &[A], A);
+    ws.apply();
+    ssm(A)
+        .await
+        .delete_parameter()
+        .name(ws.param(&format!("{A}/s3-bucket-name")))
+        .send()
+        .await
+        .unwrap();
+    let run = ws.run(&["backup", "--stack", "lkfail"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert_eq!(parameter(A, &lock_name("lkfail")).await, None);
+}
+
+#[tokio::test]
+async fn the_lock_is_never_backed_up_even_for_an_environment_named_locks() {
+    let ws = Workspace::new("locks", &[A], A);
+    ws.apply();
+    hold("someother", "other-run", 30).await;
+    put_string(A, "/app/locks/x", "v").await;
+    let run = ws.run(&["backup", "--stack", "locks"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(ws.path("backup-work/region_summaries.json")).unwrap(),
+    )
+    .unwrap();
+    let path = summary[A]["artifactPath"].as_str().unwrap();
+    let (bucket, key) = path["s3://".len()..].split_once('/').unwrap();
+    let body = s3(A)
+        .await
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .to_vec();
+    let doc: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let names: Vec<&str> = doc["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["Name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"/app/locks/x"), "{names:?}");
+    assert!(
+        names.iter().all(|n| !n.starts_with("/locks/ssm-keeper/")),
+        "{names:?}"
+    );
+}
