@@ -15,6 +15,17 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "URL")]
     pub endpoint_url: Option<String>,
 
+    /// Seconds to establish a connection to AWS (as the AWS CLI's --cli-connect-timeout).
+    #[arg(long, global = true, value_name = "DURATION", value_parser = network_timeout,
+          default_value = "10s")]
+    pub connect_timeout: Duration,
+
+    /// Time to wait for AWS to answer before the attempt fails and is retried (as the AWS
+    /// CLI's --cli-read-timeout): a stalled response is cut after this.
+    #[arg(long, global = true, value_name = "DURATION", value_parser = network_timeout,
+          default_value = "60s")]
+    pub read_timeout: Duration,
+
     /// Write the number of AWS requests per operation to FILE as JSON (benchmarks).
     #[arg(long, global = true, hide = true, value_name = "FILE")]
     pub api_stats: Option<PathBuf>,
@@ -178,6 +189,21 @@ pub struct BackupArgs {
 
 /// The longest time limit accepted: one day.
 pub const MAX_TIME_LIMIT: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// A network timeout: a duration (`500ms`, `10s`; a bare number is seconds), 100ms to 10m.
+fn network_timeout(value: &str) -> Result<Duration, String> {
+    let timeout = match value.parse::<u64>() {
+        Ok(seconds) => Duration::from_secs(seconds),
+        Err(_) => humantime::parse_duration(value)
+            .map_err(|e| format!("`{value}` is not a duration like 500ms or 10s ({e})"))?,
+    };
+    if timeout < Duration::from_millis(100) || timeout > Duration::from_secs(600) {
+        return Err(format!(
+            "`{value}` is out of range: allowed are 100ms to 10m"
+        ));
+    }
+    Ok(timeout)
+}
 
 /// A wait for a lock: a duration (`30s`, `5m`), zero for none, at most a day.
 fn lock_wait(value: &str) -> Result<Duration, String> {

@@ -45,7 +45,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         ca_bundle: std::env::var_os("AWS_CA_BUNDLE")
             .filter(|v| !v.is_empty())
             .map(PathBuf::from),
-        max_attempts: None,
+        connect_timeout: cli.connect_timeout,
+        read_timeout: cli.read_timeout,
     });
     let result = match cli.command {
         Command::Plan(args) => plan::run(&ctx, args).await,

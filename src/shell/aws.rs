@@ -1,34 +1,67 @@
-//! AWS access: the SdkConfig loaded once (credentials, endpoint, CA bundle, retries) and
-//! clients per region sharing one HTTP connection pool. Counts API requests per operation.
+//! AWS access: the SdkConfig loaded once (credentials, endpoint, CA bundle, retries, timeouts)
+//! and clients per region sharing one HTTP connection pool; request budgets that every attempt,
+//! retries included, goes through. Counts API requests per operation.
 
 use anyhow::{Context, Result, bail};
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector,
+};
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
-use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, Metadata};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use std::collections::BTreeMap;
+use std::num::NonZeroU32;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// How to reach AWS, beyond the standard environment and profile settings.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AwsOptions {
     /// `--endpoint-url`; `AWS_ENDPOINT_URL` is honoured by the SDK itself.
     pub endpoint_url: Option<String>,
     /// Extra CA certificates to trust (`AWS_CA_BUNDLE`, as the AWS CLI reads it).
     pub ca_bundle: Option<std::path::PathBuf>,
-    /// Maximum attempts per request (throttling and transient errors), SDK retry machinery.
-    pub max_attempts: Option<u32>,
+    /// Time to establish a connection.
+    pub connect_timeout: Duration,
+    /// Time to wait for response bytes: a stalled response is cut after this.
+    pub read_timeout: Duration,
 }
+
+impl Default for AwsOptions {
+    fn default() -> Self {
+        AwsOptions {
+            endpoint_url: None,
+            ca_bundle: None,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            read_timeout: DEFAULT_READ_TIMEOUT,
+        }
+    }
+}
+
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(60);
+/// One attempt of any request, upload included, ends after this.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+/// One request with all its retries ends after this.
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+/// Attempts per request when neither AWS_MAX_ATTEMPTS nor the profile's max_attempts says.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
 
 #[derive(Clone)]
 pub struct Aws {
     config: aws_config::SdkConfig,
+    http: SharedHttpClient,
     path_style: bool,
     calls: ApiCalls,
     identity: Arc<tokio::sync::OnceCell<Identity>>,
@@ -43,25 +76,40 @@ pub struct Identity {
 
 impl Aws {
     pub async fn load(options: &AwsOptions) -> Result<Self> {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(
-            RetryConfig::standard().with_max_attempts(options.max_attempts.unwrap_or(5)),
-        );
+        let profile = ProfileSettings::read().await;
+        let timeouts = TimeoutConfig::builder()
+            .connect_timeout(options.connect_timeout)
+            .read_timeout(options.read_timeout)
+            .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+            .operation_timeout(OPERATION_TIMEOUT)
+            .build();
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts);
+        // As the AWS CLI: AWS_MAX_ATTEMPTS / AWS_RETRY_MODE, else the profile's max_attempts /
+        // retry_mode (aws-config reads both); only when neither says, our default.
+        let retries = RetrySettings {
+            max_attempts: std::env::var("AWS_MAX_ATTEMPTS")
+                .ok()
+                .or(profile.max_attempts.clone()),
+            retry_mode: std::env::var("AWS_RETRY_MODE")
+                .ok()
+                .or(profile.retry_mode.clone()),
+        };
+        if !retries.check()? {
+            loader = loader
+                .retry_config(RetryConfig::standard().with_max_attempts(DEFAULT_MAX_ATTEMPTS));
+        }
         if let Some(url) = &options.endpoint_url {
             loader = loader.endpoint_url(url);
         }
         // As the AWS CLI: AWS_CA_BUNDLE, else the selected profile's `ca_bundle`.
-        let bundle = match &options.ca_bundle {
-            Some(path) => Some(path.clone()),
-            None => profile_ca_bundle().await,
-        };
-        if let Some(bundle) = &bundle {
-            loader = loader.http_client(https_client_trusting(bundle)?);
-        }
-        let config = loader.load().await;
+        let bundle = options.ca_bundle.clone().or(profile.ca_bundle);
+        let http = https_client(bundle.as_deref())?;
+        let config = loader.http_client(http.clone()).load().await;
         // With a custom endpoint (an emulator, a VPC endpoint) the bucket cannot be a host name.
         let path_style = config.endpoint_url().is_some();
         Ok(Aws {
             config,
+            http,
             path_style,
             calls: ApiCalls::default(),
             identity: Arc::default(),
@@ -80,6 +128,19 @@ impl Aws {
     pub fn ssm(&self, region: &str) -> aws_sdk_ssm::Client {
         let conf = aws_sdk_ssm::config::Builder::from(&self.config)
             .region(aws_sdk_ssm::config::Region::new(region.to_string()))
+            .interceptor(self.calls.clone())
+            .build();
+        aws_sdk_ssm::Client::from_conf(conf)
+    }
+
+    /// An SSM client whose every request attempt, retries included, waits for `budget`.
+    pub fn ssm_budgeted(&self, region: &str, budget: &Budget) -> aws_sdk_ssm::Client {
+        let conf = aws_sdk_ssm::config::Builder::from(&self.config)
+            .region(aws_sdk_ssm::config::Region::new(region.to_string()))
+            .http_client(Budgeted {
+                inner: self.http.clone(),
+                budget: budget.clone(),
+            })
             .interceptor(self.calls.clone())
             .build();
         aws_sdk_ssm::Client::from_conf(conf)
@@ -127,21 +188,83 @@ impl Aws {
     }
 }
 
-/// The `ca_bundle` setting of the selected profile (AWS_PROFILE, AWS_CONFIG_FILE honoured).
-async fn profile_ca_bundle() -> Option<std::path::PathBuf> {
-    use aws_types::os_shim_internal::{Env, Fs};
-    let files = aws_runtime::env_config::file::EnvConfigFiles::default();
-    let profiles = aws_config::profile::load(&Fs::real(), &Env::real(), &files, None)
-        .await
-        .ok()?;
-    profiles.get("ca_bundle").map(std::path::PathBuf::from)
+/// The settings of the selected profile (AWS_PROFILE, AWS_CONFIG_FILE honoured) that ssm-keeper
+/// reads itself.
+#[derive(Debug, Default)]
+struct ProfileSettings {
+    ca_bundle: Option<std::path::PathBuf>,
+    max_attempts: Option<String>,
+    retry_mode: Option<String>,
+}
+
+impl ProfileSettings {
+    async fn read() -> Self {
+        use aws_types::os_shim_internal::{Env, Fs};
+        let files = aws_runtime::env_config::file::EnvConfigFiles::default();
+        let Ok(profiles) = aws_config::profile::load(&Fs::real(), &Env::real(), &files, None).await
+        else {
+            return ProfileSettings::default();
+        };
+        ProfileSettings {
+            ca_bundle: profiles.get("ca_bundle").map(std::path::PathBuf::from),
+            max_attempts: profiles.get("max_attempts").map(str::to_string),
+            retry_mode: profiles.get("retry_mode").map(str::to_string),
+        }
+    }
+}
+
+/// The retry settings the environment or profile gives, if any.
+struct RetrySettings {
+    max_attempts: Option<String>,
+    retry_mode: Option<String>,
+}
+
+impl RetrySettings {
+    /// Whether any is set, each checked first: the SDK panics on a value it cannot use.
+    fn check(&self) -> Result<bool> {
+        if let Some(n) = &self.max_attempts
+            && !n.parse::<u32>().is_ok_and(|n| (1..=100).contains(&n))
+        {
+            bail!(
+                "max attempts `{n}` (AWS_MAX_ATTEMPTS or the profile's max_attempts) must be a whole number from 1 to 100"
+            );
+        }
+        if let Some(mode) = &self.retry_mode
+            && mode != "standard"
+            && mode != "adaptive"
+        {
+            bail!(
+                "retry mode `{mode}` (AWS_RETRY_MODE or the profile's retry_mode) is not supported: use `standard` or `adaptive`"
+            );
+        }
+        Ok(self.max_attempts.is_some() || self.retry_mode.is_some())
+    }
 }
 
 /// An HTTPS client that trusts the system roots plus the certificates of `bundle`, as the
 /// AWS CLI does with `AWS_CA_BUNDLE`.
-pub fn https_client_trusting(
-    bundle: &Path,
-) -> Result<aws_smithy_runtime_api::client::http::SharedHttpClient> {
+pub fn https_client_trusting(bundle: &Path) -> Result<SharedHttpClient> {
+    https_client(Some(bundle))
+}
+
+/// The one HTTPS client (and connection pool) of a run: system roots, plus `bundle` if given.
+fn https_client(bundle: Option<&Path>) -> Result<SharedHttpClient> {
+    let mut trust = TrustStore::default();
+    if let Some(bundle) = bundle {
+        trust = trust.with_pem_certificate(read_ca_bundle(bundle)?);
+    }
+    let context = TlsContext::builder()
+        .with_trust_store(trust)
+        .build()
+        .context("building the TLS context for AWS_CA_BUNDLE")?;
+    Ok(aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+        .tls_context(context)
+        .build_https())
+}
+
+/// The PEM of a CA bundle, every certificate in it checked.
+fn read_ca_bundle(bundle: &Path) -> Result<Vec<u8>> {
     use rustls_pki_types::CertificateDer;
     use rustls_pki_types::pem::PemObject;
 
@@ -171,15 +294,86 @@ pub fn https_client_trusting(
             bundle.display()
         );
     }
-    let trust = TrustStore::default().with_pem_certificate(pem);
-    let context = TlsContext::builder()
-        .with_trust_store(trust)
-        .build()
-        .context("building the TLS context for AWS_CA_BUNDLE")?;
-    Ok(aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
-        .tls_context(context)
-        .build_https())
+    Ok(pem)
+}
+
+/// A budget of requests per second, shared by the clients it is given to (`None`: no limit).
+#[derive(Clone)]
+pub struct Budget {
+    limiter: Option<Arc<DefaultDirectRateLimiter>>,
+    taken: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for Budget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Budget")
+            .field("limited", &self.limiter.is_some())
+            .field("taken", &self.taken())
+            .finish()
+    }
+}
+
+impl Budget {
+    /// Paced evenly (no initial burst): the account quota is shared with production readers.
+    pub fn per_second(rps: u32) -> Self {
+        Budget {
+            limiter: NonZeroU32::new(rps).map(|n| {
+                Arc::new(RateLimiter::direct(
+                    Quota::per_second(n).allow_burst(NonZeroU32::MIN),
+                ))
+            }),
+            taken: Arc::default(),
+        }
+    }
+
+    async fn take(&self) {
+        if let Some(limiter) = &self.limiter {
+            limiter.until_ready().await;
+        }
+        self.taken.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How many requests (attempts) have gone through this budget.
+    pub fn taken(&self) -> u64 {
+        self.taken.load(Ordering::Relaxed)
+    }
+}
+
+/// The run's HTTP client with a budget in front: every attempt waits for it, so retries of
+/// throttled requests are paced like first attempts.
+#[derive(Debug, Clone)]
+struct Budgeted {
+    inner: SharedHttpClient,
+    budget: Budget,
+}
+
+impl HttpClient for Budgeted {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(BudgetedConnector {
+            inner: self.inner.http_connector(settings, components),
+            budget: self.budget.clone(),
+        })
+    }
+}
+
+#[derive(Debug)]
+struct BudgetedConnector {
+    inner: SharedHttpConnector,
+    budget: Budget,
+}
+
+impl HttpConnector for BudgetedConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let (inner, budget) = (self.inner.clone(), self.budget.clone());
+        HttpConnectorFuture::new(async move {
+            budget.take().await;
+            inner.call(request).await
+        })
+    }
 }
 
 /// Requests sent, by `Service.Operation`, retries included. Shared by every client.
@@ -211,5 +405,100 @@ impl Intercept for ApiCalls {
             *map.entry(key).or_default() += 1;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(max: Option<&str>, mode: Option<&str>) -> RetrySettings {
+        RetrySettings {
+            max_attempts: max.map(str::to_string),
+            retry_mode: mode.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn retry_settings_are_checked_before_the_sdk_sees_them() {
+        assert!(!settings(None, None).check().unwrap());
+        assert!(settings(Some("3"), None).check().unwrap());
+        assert!(settings(None, Some("standard")).check().unwrap());
+        assert!(settings(None, Some("adaptive")).check().unwrap());
+        for bad in ["0", "-1", "x", "101"] {
+            let e = settings(Some(bad), None).check().unwrap_err().to_string();
+            assert!(e.contains("from 1 to 100"), "{e}");
+        }
+        let e = settings(None, Some("legacy"))
+            .check()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("use `standard` or `adaptive`"), "{e}");
+    }
+
+    /// A peer that answers every request 500 and counts them. (The emulator cannot be made to
+    /// fail on demand; a real HTTP exchange all the same.)
+    fn always_500() -> (String, Arc<AtomicU64>) {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let count = Arc::new(AtomicU64::new(0));
+        let seen = count.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                }
+                let _ = reader.read_exact(&mut vec![0; length]);
+                seen.fetch_add(1, Ordering::SeqCst);
+                let _ = (&stream).write_all(
+                    b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                );
+            }
+        });
+        (url, count)
+    }
+
+    #[tokio::test]
+    async fn retries_go_through_the_budget_like_first_attempts() {
+        let (url, served) = always_500();
+        let budget = Budget::per_second(0);
+        let conf = aws_sdk_ssm::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(aws_sdk_ssm::config::Region::new("us-east-1"))
+            .endpoint_url(url)
+            .credentials_provider(aws_sdk_ssm::config::Credentials::new(
+                "a", "b", None, None, "test",
+            ))
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(3)
+                    .with_initial_backoff(Duration::from_millis(1)),
+            )
+            .http_client(Budgeted {
+                inner: https_client(None).unwrap(),
+                budget: budget.clone(),
+            })
+            .build();
+        let result = aws_sdk_ssm::Client::from_conf(conf)
+            .get_parameters()
+            .names("/x")
+            .send()
+            .await;
+        assert!(result.is_err());
+        assert_eq!(
+            served.load(Ordering::SeqCst),
+            3,
+            "three attempts reached the peer"
+        );
+        assert_eq!(budget.taken(), 3, "and each went through the budget");
     }
 }

@@ -8,5 +8,6 @@ mod common;
 mod config;
 mod emulator;
 mod lock;
+mod network;
 mod plan_apply;
 mod trust;

@@ -1,45 +1,22 @@
 //! Collect one region's parameters of an environment, decrypted, straight into the backup
 //! document: DescribeParameters pages arrive one after another while GetParameters batches of
-//! ten run alongside (bounded, in order), under a per-region request budget. Memory stays flat:
-//! only the pages and batches in flight are held.
+//! ten run alongside (bounded, in order), under a per-region request budget that every attempt,
+//! retries included, goes through. Besides the document, only the pages and batches in flight
+//! are held.
 
 use anyhow::{Context, Result};
 use aws_sdk_ssm::types::{ParameterMetadata, ParameterStringFilter};
 use futures::{StreamExt, TryStreamExt};
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use std::collections::HashMap;
 use std::io::Write;
-use std::num::NonZeroU32;
-use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::core::backup::{BackupParameter, DocumentHeader, Secret, belongs_to_backup};
-use crate::shell::aws::Aws;
+use crate::shell::aws::{Aws, Budget};
 
 /// GetParameters batches in flight at once; the rate budget, not this, bounds the request rate.
 const FETCHES_IN_FLIGHT: usize = 8;
-
-/// A per-region budget of SSM requests per second (`None`: no limit).
-#[derive(Clone)]
-pub struct Budget(Option<Arc<DefaultDirectRateLimiter>>);
-
-impl Budget {
-    /// Paced evenly (no initial burst): the account quota is shared with production readers.
-    pub fn per_second(rps: u32) -> Self {
-        Budget(NonZeroU32::new(rps).map(|n| {
-            Arc::new(RateLimiter::direct(
-                Quota::per_second(n).allow_burst(NonZeroU32::MIN),
-            ))
-        }))
-    }
-
-    async fn take(&self) {
-        if let Some(limiter) = &self.0 {
-            limiter.until_ready().await;
-        }
-    }
-}
 
 #[derive(Debug, Default)]
 pub struct Collected {
@@ -57,13 +34,12 @@ pub async fn collect<W: Write + Send>(
     out: &mut W,
     on_progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Collected> {
-    let ssm = aws.ssm(region);
+    let ssm = aws.ssm_budgeted(region, budget);
     let environment = header.environment.clone();
     let (pages_tx, pages_rx) = mpsc::channel::<Vec<ParameterMetadata>>(FETCHES_IN_FLIGHT * 2);
 
     let list = {
         let ssm = ssm.clone();
-        let budget = budget.clone();
         async move {
             let filter = ParameterStringFilter::builder()
                 .key("Name")
@@ -73,7 +49,6 @@ pub async fn collect<W: Write + Send>(
                 .context("building the DescribeParameters filter")?;
             let mut token: Option<String> = None;
             loop {
-                budget.take().await;
                 let page = ssm
                     .describe_parameters()
                     .parameter_filters(filter.clone())
@@ -111,7 +86,7 @@ pub async fn collect<W: Write + Send>(
         write!(out, "{head},\"parameters\":[")?;
         let mut collected = Collected::default();
         let mut batches = ReceiverStream::new(pages_rx)
-            .map(|batch| fetch(&ssm, region, batch, budget))
+            .map(|batch| fetch(&ssm, region, batch))
             .buffered(FETCHES_IN_FLIGHT);
         while let Some((parameters, vanished)) = batches.try_next().await? {
             for p in parameters {
@@ -139,9 +114,7 @@ async fn fetch(
     ssm: &aws_sdk_ssm::Client,
     region: &str,
     batch: Vec<ParameterMetadata>,
-    budget: &Budget,
 ) -> Result<(Vec<BackupParameter>, Vec<String>)> {
-    budget.take().await;
     let names: Vec<String> = batch.iter().filter_map(|m| m.name.clone()).collect();
     let out = ssm
         .get_parameters()

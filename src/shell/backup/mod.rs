@@ -17,9 +17,10 @@ use crate::core::backup::{
 use crate::core::desired::{metadata_parameters, region_bucket_parameter};
 use crate::core::stack::{bucket_name, check_region};
 use crate::shell::aws::Aws;
+use crate::shell::aws::Budget;
 use crate::shell::interrupt::{Interrupt, Signal};
 use crate::shell::observe::{self, parse_region_list};
-use collect::{Budget, collect};
+use collect::collect;
 
 #[derive(Debug, Clone)]
 pub struct BackupOptions {
