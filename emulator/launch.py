@@ -12,6 +12,8 @@ Fixes (details in docs/emulator.md):
   2. GetBucketVersioning answers with the root element VersioningConfiguration.
   3. DescribeParameters honours MaxResults (1..50, default 10).
   4. Connections are kept alive (HTTP/1.1), as AWS does.
+  5. S3 honours x-amz-expected-bucket-owner: a bucket of another account answers 403
+     AccessDenied, as AWS does (moto ignores the header).
 
 Serves the same state over TLS (with a locally generated CA) and, for tests of the
 DenyInsecureConnections statement, over plain HTTP on a second port.
@@ -146,6 +148,9 @@ def _context_from(request, full_url: str) -> dict:
     sse = headers.get("x-amz-server-side-encryption")
     if sse is not None:
         context["s3:x-amz-server-side-encryption"] = sse
+    owner = headers.get("x-amz-expected-bucket-owner")
+    if owner is not None:
+        context["expected-bucket-owner"] = owner
     return context
 
 
@@ -201,6 +206,31 @@ def patch_bucket_policy_conditions() -> None:
     FakeBucket.get_permission = get_permission
     S3Response._key_response = _key_response
     S3Response._bucket_response = _bucket_response
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. Expected bucket owner
+# ---------------------------------------------------------------------------------------------
+
+def patch_expected_bucket_owner() -> None:
+    """AWS: a request naming x-amz-expected-bucket-owner fails with 403 AccessDenied when the
+    bucket belongs to another account. Every bucket lookup of a request goes through
+    S3Backend.get_bucket, within the request context set up by patch 1."""
+    from moto.s3.exceptions import S3AccessDeniedError
+    from moto.s3.models import S3Backend
+
+    require_source(S3Backend.get_bucket, "if bucket_name in self.buckets:", "s3_backends.bucket_accounts")
+    original = S3Backend.get_bucket
+
+    def get_bucket(self, bucket_name: str):
+        bucket = original(self, bucket_name)
+        context = _request_context.get() or {}
+        expected = context.get("expected-bucket-owner")
+        if expected is not None and getattr(bucket, "account_id", None) != expected:
+            raise S3AccessDeniedError()
+        return bucket
+
+    S3Backend.get_bucket = get_bucket
 
 
 # ---------------------------------------------------------------------------------------------
@@ -404,6 +434,7 @@ def apply_patches() -> None:
     patch_bucket_policy_conditions()
     patch_bucket_versioning_root()
     patch_describe_parameters_page_size()
+    patch_expected_bucket_owner()
 
 
 def serve(host: str, tls_port: int, http_port: int, state_dir: Path, ready) -> None:

@@ -13,7 +13,9 @@ use aws_smithy_runtime_api::client::http::{
     SharedHttpConnector,
 };
 use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeTransmitInterceptorContextMut, BeforeTransmitInterceptorContextRef,
+};
 use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, Metadata};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
@@ -121,6 +123,7 @@ impl Aws {
             .region(aws_sdk_s3::config::Region::new(region.to_string()))
             .force_path_style(self.path_style)
             .interceptor(self.calls.clone())
+            .interceptor(ExpectedOwner(self.identity.clone()))
             .build();
         aws_sdk_s3::Client::from_conf(conf)
     }
@@ -373,6 +376,39 @@ impl HttpConnector for BudgetedConnector {
             budget.take().await;
             inner.call(request).await
         })
+    }
+}
+
+/// Puts `x-amz-expected-bucket-owner: <the caller's account>` on every S3 request that takes it,
+/// so S3 itself refuses a bucket of another account (a name squatted, a parameter pointing
+/// elsewhere). A request before the account is known fails rather than going out without it.
+#[derive(Debug, Clone)]
+struct ExpectedOwner(Arc<tokio::sync::OnceCell<Identity>>);
+
+impl Intercept for ExpectedOwner {
+    fn name(&self) -> &'static str {
+        "ssm-keeper-expected-bucket-owner"
+    }
+
+    fn modify_before_signing(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let operation = cfg.load::<Metadata>().map(|m| m.name()).unwrap_or_default();
+        // The two operations S3 defines without an owner: there is no bucket yet, or many.
+        if matches!(operation, "CreateBucket" | "ListBuckets") {
+            return Ok(());
+        }
+        let identity = self.0.get().ok_or(
+            "an S3 request was about to go out before the caller's account was known (a bug in ssm-keeper)",
+        )?;
+        context
+            .request_mut()
+            .headers_mut()
+            .insert("x-amz-expected-bucket-owner", identity.account.clone());
+        Ok(())
     }
 }
 

@@ -362,3 +362,23 @@ pub fn signal(child: &std::process::Child, name: &str) {
         .unwrap();
     assert!(status.success());
 }
+
+/// The emulator's way to act as another AWS account: creates `bucket` owned by `account`.
+pub async fn create_bucket_of_account(region: &str, bucket: &str, account: &'static str) {
+    let mut request = s3(region).await.create_bucket().bucket(bucket);
+    if region != "us-east-1" {
+        request = request.create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(region))
+                .build(),
+        );
+    }
+    request
+        .customize()
+        .mutate_request(move |r| {
+            r.headers_mut().insert("x-moto-account-id", account);
+        })
+        .send()
+        .await
+        .unwrap();
+}

@@ -240,3 +240,46 @@ fn connections_are_kept_alive() {
         assert!(body.contains("ListAllMyBucketsResult"), "{body}");
     }
 }
+
+#[tokio::test]
+async fn expected_bucket_owner_is_enforced_as_aws_does() {
+    let bucket = "itest-foreign-owned-bucket";
+    create_bucket_of_account(R, bucket, "111111111111").await;
+    let s3 = s3(R).await;
+    let err = s3
+        .head_bucket()
+        .bucket(bucket)
+        .expected_bucket_owner(ACCOUNT)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.raw_response().map(|r| r.status().as_u16()),
+        Some(403),
+        "{err:?}"
+    );
+    let err = s3
+        .put_object()
+        .bucket(bucket)
+        .key("k")
+        .body(b"x".to_vec().into())
+        .expected_bucket_owner(ACCOUNT)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_sdk_s3::error::ProvideErrorMetadata::code(&err),
+        Some("AccessDenied")
+    );
+    s3.head_bucket()
+        .bucket(bucket)
+        .expected_bucket_owner("111111111111")
+        .send()
+        .await
+        .expect("the right owner is let through");
+    s3.head_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("without the header, as before");
+}

@@ -54,6 +54,36 @@ async fn backup_refuses_a_bucket_the_stack_does_not_name() {
     assert_eq!(object_count(A, &ws.bucket(A)).await, 0);
 }
 
+#[tokio::test]
+async fn a_bucket_of_another_account_is_refused_by_s3_itself() {
+    // The metadata as apply would write it, but the bucket of that name belongs to another
+    // account (squatted): the name check passes, S3's owner check must not.
+    let ws = Workspace::new("trowner", &[A], A);
+    create_bucket_of_account(A, &ws.bucket(A), "111111111111").await;
+    put_string(A, &ws.param("region-list"), &format!("[\"{A}\"]")).await;
+    put_string(A, &ws.param("default-region"), A).await;
+    put_string(A, &ws.param("s3-bucket-name"), &ws.bucket(A)).await;
+    put_string(A, &ws.param(&format!("{A}/s3-bucket-name")), &ws.bucket(A)).await;
+    put_string(A, "/app/trowner/token", "not-for-another-account").await;
+
+    let run = ws.run(&["backup", "--stack", "trowner"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(run.stderr.contains("AccessDenied"), "{}", run.stderr);
+    assert_eq!(
+        object_count(A, &ws.bucket(A)).await,
+        0,
+        "nothing reached it"
+    );
+
+    let run = ws.run(&["plan", "--stack", "trowner"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stderr.contains("another account may own it"),
+        "{}",
+        run.stderr
+    );
+}
+
 /// Every path the process has open, sampled until it exits.
 fn open_paths_until_exit(child: &mut std::process::Child) -> BTreeSet<PathBuf> {
     let mut seen = BTreeSet::new();
