@@ -7,7 +7,7 @@ use super::plan::diff_options;
 use super::{Context, compute_plan, load_stack};
 use crate::cli::ApplyArgs;
 use crate::core::desired::desired_state;
-use crate::core::diff::diff;
+use crate::core::diff::{diff, foreign_owner};
 use crate::core::plan::{PLAN_FORMAT_VERSION, PlanDocument, claim_mismatch, moved};
 use crate::core::render;
 use crate::core::stack::{self, Stack};
@@ -190,6 +190,9 @@ async fn check_saved_plan(ctx: &Context, saved: SavedPlan) -> Result<PlanDocumen
     }
     let desired = desired_state(&stack, &account_id);
     let now = observe(aws, &desired).await?;
+    if let Some(refusal) = foreign_owner(&desired, &now) {
+        bail!("{refusal}");
+    }
     let moved = moved(&doc.observed, &now);
     if !moved.is_empty() {
         bail!(

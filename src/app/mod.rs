@@ -6,14 +6,14 @@ pub mod force_unlock;
 pub mod outputs;
 pub mod plan;
 
-use anyhow::{Context as _, Result};
+use anyhow::{Context as _, Result, bail};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use tokio::sync::OnceCell;
 
 use crate::cli::{Cli, Command};
 use crate::core::desired::desired_state;
-use crate::core::diff::{DiffOptions, diff};
+use crate::core::diff::{DiffOptions, diff, foreign_owner};
 use crate::core::plan::{PLAN_FORMAT_VERSION, PlanDocument};
 use crate::core::stack::{self, Stack};
 use crate::shell::aws::{Aws, AwsOptions};
@@ -95,6 +95,9 @@ pub async fn compute_plan(
     let account_id = aws.account_id(&stack.ssm_home_region).await?;
     let desired = desired_state(stack, &account_id);
     let live = observe(aws, &desired).await?;
+    if let Some(refusal) = foreign_owner(&desired, &live) {
+        bail!("{refusal}");
+    }
     let plan = diff(&desired, &live, options);
     Ok(PlanDocument {
         format_version: PLAN_FORMAT_VERSION,

@@ -117,6 +117,29 @@ pub fn diff(desired: &DesiredState, live: &LiveState, options: &DiffOptions) -> 
     plan
 }
 
+/// Whether the environment's live metadata belongs to the stack of another `projectName`: its
+/// parameters name buckets `{other}-ssm-backup-{env}-{account}-...`. Two stacks sharing an
+/// environment would overwrite each other's metadata (the paths depend on the environment
+/// only), so plan and apply refuse. Returns the refusal, naming the owner.
+pub fn foreign_owner(desired: &DesiredState, live: &LiveState) -> Option<String> {
+    let stack = &desired.stack;
+    let marker = format!("-ssm-backup-{}-{}-", stack.environment, desired.account_id);
+    live.resources.iter().find_map(|(id, state)| {
+        let (ResourceId::Parameter { region, name }, Some(Resource::Parameter(p))) = (id, state)
+        else {
+            return None;
+        };
+        let value = p.value.as_deref()?;
+        let owner = &value[..value.find(&marker)?];
+        (owner != stack.project_name).then(|| {
+            format!(
+                "the `{}` environment belongs to the stack of project `{owner}`: its parameter {name} ({region}) names the bucket {value}. Stacks that share an environment overwrite each other's metadata, so nothing was planned. Use that stack's file (projectName: {owner}), or give this stack its own environment.",
+                stack.environment
+            )
+        })
+    })
+}
+
 fn compare(have: &Resource, want: &Resource) -> Vec<FieldChange> {
     match (have, want) {
         (Resource::Bucket(h), Resource::Bucket(w)) => compare_bucket(h, w),
@@ -468,6 +491,32 @@ mod tests {
             ]
         );
         assert_eq!(plan.summary().create, 3, "written in the new home region");
+    }
+
+    #[test]
+    fn metadata_of_another_project_is_a_refusal_naming_it() {
+        let d = desired_state(&stack(&["us-east-1"]), ACCOUNT);
+        let live = converged(&d);
+        assert_eq!(foreign_owner(&d, &live), None);
+
+        let mut other = stack(&["us-east-1"]);
+        other.project_name = "billing".into();
+        let theirs = converged(&desired_state(&other, ACCOUNT));
+        let refusal = foreign_owner(&d, &theirs).expect("refused");
+        assert!(
+            refusal.starts_with("the `dev` environment belongs to the stack of project `billing`"),
+            "{refusal}"
+        );
+        assert!(refusal.contains("billing-ssm-backup-dev-123456789012-us-east-1"));
+
+        // A hand-edited value that names no stack's bucket is drift, not an owner.
+        let mut edited = converged(&d);
+        for state in edited.resources.values_mut() {
+            if let Some(Resource::Parameter(p)) = state {
+                p.value = Some("some-bucket".into());
+            }
+        }
+        assert_eq!(foreign_owner(&d, &edited), None);
     }
 
     #[test]

@@ -549,6 +549,36 @@ async fn a_hand_edited_saved_plan_is_refused() {
 }
 
 #[tokio::test]
+async fn a_stack_of_another_project_cannot_take_over_an_environment() {
+    let ws = Workspace::new("shared", &[A], A);
+    ws.apply();
+    ws.write_raw(
+        "intruder",
+        &format!(
+            "projectName: billing\nenvironment: shared\nregions:\n  - {A}\ndefaultRegion: {A}\nssmHomeRegion: {A}\n"
+        ),
+    );
+    for command in ["plan", "apply"] {
+        let run = ws.run(
+            &[command, "--stack", "intruder", "--auto-approve"]
+                [..if command == "plan" { 3 } else { 4 }],
+        );
+        assert_eq!(run.code, 1, "{command}: {run:#?}");
+        assert!(
+            run.stderr
+                .contains("the `shared` environment belongs to the stack of project `itest`"),
+            "{command}: {}",
+            run.stderr
+        );
+    }
+    assert_eq!(
+        parameter(A, &ws.param("s3-bucket-name")).await.as_deref(),
+        Some(ws.bucket(A).as_str()),
+        "the owner's metadata is untouched"
+    );
+}
+
+#[tokio::test]
 async fn apply_without_a_terminal_or_approval_changes_nothing() {
     let ws = Workspace::new("noterm", &[A], A);
     let run = ws.run(&["apply", "--stack", "noterm"]);
