@@ -105,6 +105,7 @@ pub async fn compute_plan(
         stack_file: stack_file.to_string(),
         stack: stack.clone(),
         account_id,
+        created_at: time::OffsetDateTime::now_utc(),
         diff_options: *options,
         summary: plan.summary(),
         changes: plan.changes,

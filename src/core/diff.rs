@@ -25,96 +25,144 @@ pub struct DiffOptions {
 /// Changes that turn `live` into `desired`, ordered by resource id, removed regions last.
 pub fn diff(desired: &DesiredState, live: &LiveState, options: &DiffOptions) -> Plan {
     let mut plan = Plan::default();
-    for (id, want) in &desired.resources {
-        match live.get(id) {
-            None => plan.changes.push(Change::Create {
+    plan.changes.extend(desired_changes(desired, live));
+    let stack = &desired.stack;
+    for region in live
+        .managed_regions
+        .iter()
+        .filter(|r| !stack.regions.contains(r))
+    {
+        removed_region(desired, live, options, region, &mut plan);
+    }
+    plan.changes.extend(stray_metadata(desired, live));
+    plan
+}
+
+/// Creations and updates of what the stack wants.
+fn desired_changes(desired: &DesiredState, live: &LiveState) -> Vec<Change> {
+    desired
+        .resources
+        .iter()
+        .filter_map(|(id, want)| match live.get(id) {
+            None => Some(Change::Create {
                 id: id.clone(),
                 desired: want.clone(),
             }),
             Some(have) => {
                 let fields = compare(have, want);
-                if !fields.is_empty() {
-                    plan.changes.push(Change::Update {
-                        id: id.clone(),
-                        fields,
-                        desired: want.clone(),
-                    });
-                }
+                (!fields.is_empty()).then(|| Change::Update {
+                    id: id.clone(),
+                    fields,
+                    desired: want.clone(),
+                })
             }
-        }
-    }
+        })
+        .collect()
+}
+
+/// A region the stack no longer names: its bucket parameter goes; its bucket is retained
+/// unless the options say to delete it (and, holding objects, to destroy them too).
+fn removed_region(
+    desired: &DesiredState,
+    live: &LiveState,
+    options: &DiffOptions,
+    region: &str,
+    plan: &mut Plan,
+) {
     let stack = &desired.stack;
-    let removed = live
-        .managed_regions
+    let param = ResourceId::Parameter {
+        region: region.to_string(),
+        name: region_bucket_parameter(&stack.environment, region),
+    };
+    if live.get(&param).is_some() {
+        plan.changes.push(Change::Delete {
+            id: param,
+            objects: None,
+        });
+    }
+    let name = bucket_name(
+        &stack.project_name,
+        &stack.environment,
+        &desired.account_id,
+        region,
+    );
+    let bucket = ResourceId::Bucket {
+        region: region.to_string(),
+        name: name.clone(),
+    };
+    let Some(Resource::Bucket(settings)) = live.get(&bucket) else {
+        return;
+    };
+    let objects = live.bucket_objects.get(&name).copied();
+    let holds = objects.unwrap_or(0);
+    let expires_after_days = backup_lifetime_days(settings);
+    let change = if !options.destroy_removed_buckets {
+        Change::Retain {
+            id: bucket,
+            reason: format!(
+                "region removed from the stack; the bucket holds {holds} objects and is kept (delete it with --destroy-removed-buckets)"
+            ),
+            objects,
+            expires_after_days,
+        }
+    } else if holds == 0 || options.destroy_bucket_objects {
+        Change::Delete {
+            id: bucket,
+            objects: Some(holds),
+        }
+    } else {
+        plan.warnings.push(format!(
+            "refusing to delete bucket {name} ({region}): it holds {holds} objects; add --destroy-bucket-objects to destroy them with it"
+        ));
+        Change::Retain {
+            id: bucket,
+            reason: format!(
+                "deletion refused: the bucket holds {holds} objects (add --destroy-bucket-objects to destroy them)"
+            ),
+            objects,
+            expires_after_days,
+        }
+    };
+    plan.changes.push(change);
+}
+
+/// How many days a backup written today outlives its region's removal: the bucket's own
+/// lifecycle rule expires it after `expiration` days and removes that old version
+/// `noncurrent` days later. `None` when no enabled whole-bucket rule expires objects.
+pub fn backup_lifetime_days(bucket: &BucketSettings) -> Option<u32> {
+    bucket
+        .lifecycle
+        .as_ref()?
         .iter()
-        .filter(|r| !stack.regions.contains(r));
-    for region in removed {
-        let param = ResourceId::Parameter {
-            region: region.clone(),
-            name: region_bucket_parameter(&stack.environment, region),
-        };
-        if live.get(&param).is_some() {
-            plan.changes.push(Change::Delete {
-                id: param,
-                objects: None,
-            });
-        }
-        let name = bucket_name(
-            &stack.project_name,
-            &stack.environment,
-            &desired.account_id,
-            region,
-        );
-        let bucket = ResourceId::Bucket {
-            region: region.clone(),
-            name: name.clone(),
-        };
-        if live.get(&bucket).is_none() {
-            continue;
-        }
-        let objects = live.bucket_objects.get(&name).copied();
-        let holds = objects.unwrap_or(0);
-        let change = if !options.destroy_removed_buckets {
-            Change::Retain {
-                id: bucket,
-                reason: format!(
-                    "region removed from the stack; the bucket holds {holds} objects and is kept (delete it with --destroy-removed-buckets)"
-                ),
-                objects,
-            }
-        } else if holds == 0 || options.destroy_bucket_objects {
-            Change::Delete {
-                id: bucket,
-                objects: Some(holds),
-            }
-        } else {
-            plan.warnings.push(format!(
-                "refusing to delete bucket {name} ({region}): it holds {holds} objects; add --destroy-bucket-objects to destroy them with it"
-            ));
-            Change::Retain {
-                id: bucket,
-                reason: format!(
-                    "deletion refused: the bucket holds {holds} objects (add --destroy-bucket-objects to destroy them)"
-                ),
-                objects,
-            }
-        };
-        plan.changes.push(change);
-    }
-    // Metadata left in a region that is no longer the SSM home region.
+        .filter(|r| r.enabled && r.prefix.is_empty() && r.other.is_empty())
+        .filter_map(|r| {
+            let current = u32::try_from(r.expiration_days?).ok()?;
+            let noncurrent = r
+                .noncurrent_expiration_days
+                .map_or(Some(0), |d| u32::try_from(d).ok())?;
+            Some(current.saturating_add(noncurrent))
+        })
+        .min()
+}
+
+/// Metadata left in a region that is no longer the SSM home region.
+fn stray_metadata(desired: &DesiredState, live: &LiveState) -> Vec<Change> {
+    let stack = &desired.stack;
     let metadata = metadata_parameters(&stack.environment);
-    for (id, state) in &live.resources {
-        if let (ResourceId::Parameter { region, name }, Some(_)) = (id, state)
-            && *region != stack.ssm_home_region
-            && metadata.contains(name)
-        {
-            plan.changes.push(Change::Delete {
-                id: id.clone(),
-                objects: None,
-            });
-        }
-    }
-    plan
+    live.resources
+        .iter()
+        .filter_map(|(id, state)| match (id, state) {
+            (ResourceId::Parameter { region, name }, Some(_))
+                if *region != stack.ssm_home_region && metadata.contains(name) =>
+            {
+                Some(Change::Delete {
+                    id: id.clone(),
+                    objects: None,
+                })
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// Whether the environment's live metadata belongs to the stack of another `projectName`: its
@@ -432,12 +480,14 @@ mod tests {
             id,
             reason,
             objects,
+            expires_after_days,
         } = plan.changes.last().unwrap()
         else {
             panic!()
         };
         assert_eq!(*id, bucket_id("eu-west-1"));
         assert_eq!(*objects, Some(12));
+        assert_eq!(*expires_after_days, Some(30 + 7), "the bucket's own rule");
         assert!(reason.contains("12 objects"), "{reason}");
     }
 
@@ -491,6 +541,20 @@ mod tests {
             ]
         );
         assert_eq!(plan.summary().create, 3, "written in the new home region");
+    }
+
+    #[test]
+    fn a_backups_lifetime_comes_from_the_buckets_lifecycle_rule() {
+        let d = desired_state(&stack(&["us-east-1"]), ACCOUNT);
+        let mut live = converged(&d);
+        let b = bucket_mut(&mut live, "us-east-1");
+        assert_eq!(backup_lifetime_days(b), Some(37));
+        b.lifecycle.as_mut().unwrap()[0].noncurrent_expiration_days = None;
+        assert_eq!(backup_lifetime_days(b), Some(30));
+        b.lifecycle.as_mut().unwrap()[0].enabled = false;
+        assert_eq!(backup_lifetime_days(b), None, "a disabled rule keeps them");
+        b.lifecycle = None;
+        assert_eq!(backup_lifetime_days(b), None);
     }
 
     #[test]

@@ -35,6 +35,14 @@ pub enum Change {
         reason: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         objects: Option<u64>,
+        /// No more backups go there; its lifecycle rule removes the last one this many days
+        /// after the plan (`None`: no rule expires them).
+        #[serde(
+            default,
+            rename = "expiresAfterDays",
+            skip_serializing_if = "Option::is_none"
+        )]
+        expires_after_days: Option<u32>,
     },
 }
 
@@ -173,6 +181,9 @@ pub struct PlanDocument {
     pub stack_file: String,
     pub stack: Stack,
     pub account_id: String,
+    /// When the plan was made: dates in the plan count from it.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: time::OffsetDateTime,
     /// The options the diff was computed with; `apply --plan` recomputes it with them.
     pub diff_options: DiffOptions,
     pub summary: Summary,
@@ -183,6 +194,13 @@ pub struct PlanDocument {
 }
 
 impl PlanDocument {
+    /// The date by which the last backup of a retained bucket is gone, `days` after the plan.
+    pub fn date_after(&self, days: u32) -> String {
+        let date = self.created_at.date() + time::Duration::days(i64::from(days));
+        date.format(time::macros::format_description!("[year]-[month]-[day]"))
+            .unwrap_or_else(|_| date.to_string())
+    }
+
     pub fn plan(&self) -> Plan {
         Plan {
             changes: self.changes.clone(),

@@ -29,6 +29,7 @@ mod tests {
             stack_file: "stacks/dev.yaml".into(),
             stack,
             account_id: "123456789012".into(),
+            created_at: time::macros::datetime!(2026-11-24 13:00 UTC),
             diff_options: Default::default(),
             summary: plan.summary(),
             changes: plan.changes,

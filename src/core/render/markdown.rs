@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::{SENSITIVE, inline, is_scalar_change, json_diff, summary_line};
+use super::{SENSITIVE, inline, is_scalar_change, json_diff, retained_backups, summary_line};
 use crate::core::plan::{Change, PlanDocument};
 
 pub fn render(doc: &PlanDocument) -> String {
@@ -37,7 +37,14 @@ pub fn render(doc: &PlanDocument) -> String {
                     .map(|n| format!("destroys {n} objects"))
                     .unwrap_or_default(),
             ),
-            Change::Retain { reason, .. } => ("retain", reason.clone()),
+            Change::Retain {
+                reason,
+                expires_after_days,
+                ..
+            } => (
+                "retain",
+                format!("{reason}. {}", retained_backups(doc, *expires_after_days)),
+            ),
         };
         let _ = writeln!(
             out,

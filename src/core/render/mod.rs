@@ -8,7 +8,7 @@ pub mod text;
 use serde_json::Value;
 use similar::{ChangeTag, TextDiff};
 
-use super::plan::{FieldChange, Summary};
+use super::plan::{FieldChange, PlanDocument, Summary};
 
 /// The one-line summary every format ends with.
 pub fn summary_line(s: &Summary) -> String {
@@ -58,3 +58,16 @@ pub fn json_diff(f: &FieldChange) -> Vec<(char, String)> {
 }
 
 pub const SENSITIVE: &str = "(sensitive value hidden)";
+
+/// What becomes of the backups in a retained bucket of a removed region.
+pub fn retained_backups(doc: &PlanDocument, expires_after_days: Option<u32>) -> String {
+    match expires_after_days {
+        Some(days) => format!(
+            "No more backups go there; its lifecycle rule removes the last one within {days} days: gone by {}.",
+            doc.date_after(days)
+        ),
+        None => {
+            "No more backups go there; no lifecycle rule expires the ones it holds.".to_string()
+        }
+    }
+}

@@ -4,7 +4,7 @@
 use console::Style;
 use std::fmt::Write;
 
-use super::{SENSITIVE, inline, is_scalar_change, json_diff, summary_line};
+use super::{SENSITIVE, inline, is_scalar_change, json_diff, retained_backups, summary_line};
 use crate::core::model::Resource;
 use crate::core::plan::{Change, PlanDocument};
 
@@ -43,7 +43,7 @@ pub fn render(doc: &PlanDocument, color: bool) -> String {
         doc.account_id
     );
     for change in &doc.changes {
-        render_change(&mut out, change, &p);
+        render_change(&mut out, doc, change, &p);
     }
     for w in &doc.warnings {
         let _ = writeln!(out, "{} {w}", p.delete.apply_to("Warning:"));
@@ -55,7 +55,7 @@ pub fn render(doc: &PlanDocument, color: bool) -> String {
     out
 }
 
-fn render_change(out: &mut String, change: &Change, p: &Palette) {
+fn render_change(out: &mut String, doc: &PlanDocument, change: &Change, p: &Palette) {
     match change {
         Change::Create { id, desired } => {
             let _ = writeln!(out, "  {} {id}", p.create.apply_to("+ create"));
@@ -102,9 +102,19 @@ fn render_change(out: &mut String, change: &Change, p: &Palette) {
                 _ => out.push('\n'),
             }
         }
-        Change::Retain { id, reason, .. } => {
+        Change::Retain {
+            id,
+            reason,
+            expires_after_days,
+            ..
+        } => {
             let _ = writeln!(out, "  {} {id}", p.retain.apply_to("= retain"));
             let _ = writeln!(out, "        {}", p.dim.apply_to(reason));
+            let _ = writeln!(
+                out,
+                "        {}",
+                p.dim.apply_to(retained_backups(doc, *expires_after_days))
+            );
         }
     }
 }
@@ -168,6 +178,7 @@ mod tests {
             stack_file: "stacks/dev.yaml".into(),
             stack: stack(),
             account_id: "123456789012".into(),
+            created_at: time::macros::datetime!(2026-11-24 13:00 UTC),
             diff_options: Default::default(),
             summary: plan.summary(),
             changes: plan.changes,
@@ -183,6 +194,38 @@ mod tests {
             managed_regions: vec!["us-east-1".into()],
             ..Default::default()
         }
+    }
+
+    /// Converged, plus the bucket of a region removed from the stack, holding 4 objects.
+    fn with_removed_region() -> LiveState {
+        let mut live = converged();
+        let two = crate::core::stack::sample(&["us-east-1", "eu-west-1"]);
+        let old = desired_state(&two, "123456789012");
+        for (id, r) in old.resources {
+            if id.region() == "eu-west-1" {
+                live.resources.insert(id, Some(r));
+            }
+        }
+        live.managed_regions.push("eu-west-1".into());
+        live.bucket_objects
+            .insert("p-ssm-backup-dev-123456789012-eu-west-1".into(), 4);
+        live
+    }
+
+    #[test]
+    fn a_retained_bucket_says_when_its_last_backup_is_gone() {
+        let text = render(&doc(with_removed_region()), false);
+        assert!(
+            text.contains(
+                "  = retain bucket p-ssm-backup-dev-123456789012-eu-west-1 (eu-west-1)\n        region removed from the stack; the bucket holds 4 objects and is kept (delete it with --destroy-removed-buckets)\n        No more backups go there; its lifecycle rule removes the last one within 37 days: gone by 2026-12-31.\n"
+            ),
+            "{text}"
+        );
+        let md = crate::core::render::markdown::render(&doc(with_removed_region()));
+        assert!(
+            md.contains("| retain | bucket `p-ssm-backup-dev-123456789012-eu-west-1` | eu-west-1 | region removed from the stack; the bucket holds 4 objects and is kept (delete it with --destroy-removed-buckets). No more backups go there; its lifecycle rule removes the last one within 37 days: gone by 2026-12-31. |"),
+            "{md}"
+        );
     }
 
     #[test]
