@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 use serde_saphyr::Spanned;
+use std::collections::HashMap;
 use std::fmt;
 
 /// A validated stack: everything `desired` needs besides the account id.
@@ -50,16 +51,35 @@ impl fmt::Display for StackError {
 
 impl std::error::Error for StackError {}
 
+/// Every mistake of a stack file, in file order: all are reported at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackErrors(pub Vec<StackError>);
+
+impl fmt::Display for StackErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let lines: Vec<String> = self.0.iter().map(ToString::to_string).collect();
+        match lines.len() {
+            1 => f.write_str(&lines[0]),
+            n => write!(
+                f,
+                "{n} mistakes in the stack file:\n  {}",
+                lines.join("\n  ")
+            ),
+        }
+    }
+}
+
+impl std::error::Error for StackErrors {}
+
+/// The file as written: every top-level key with where it is, values not yet typed, so that
+/// one mistake does not hide the next.
+type RawStack = HashMap<Spanned<String>, Spanned<serde_json::Value>>;
+
+/// The `regions` list again, this time with the place of each entry.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct RawStack {
-    project_name: Spanned<String>,
-    environment: Spanned<String>,
-    regions: Spanned<Vec<Spanned<String>>>,
-    default_region: Spanned<String>,
-    ssm_home_region: Spanned<String>,
-    retention_days: Option<Spanned<u32>>,
-    noncurrent_retention_days: Option<Spanned<u32>>,
+struct RawRegions {
+    #[serde(default)]
+    regions: Option<Vec<Spanned<serde_json::Value>>>,
 }
 
 const KEYS: [&str; 7] = [
@@ -71,110 +91,308 @@ const KEYS: [&str; 7] = [
     "retentionDays",
     "noncurrentRetentionDays",
 ];
+const REQUIRED: [&str; 5] = [
+    "projectName",
+    "environment",
+    "regions",
+    "defaultRegion",
+    "ssmHomeRegion",
+];
 
 /// The 12 digits every account id has: bucket names are checked at their final length
 /// before any AWS call.
 const ACCOUNT_ID_PLACEHOLDER: &str = "000000000000";
 
-/// Parses and validates a stack file. `file` is only used in messages.
-pub fn parse(file: &str, text: &str) -> Result<Stack, StackError> {
-    let raw: RawStack = serde_saphyr::from_str(text).map_err(|e| yaml_error(file, &e))?;
-    let err = |key: &str, loc: &serde_saphyr::Location, message: String| StackError {
-        file: file.to_string(),
-        line: loc.line(),
-        column: loc.column(),
-        key: key.to_string(),
-        message,
-    };
+/// Collects the mistakes of one file.
+struct Check<'a> {
+    file: &'a str,
+    errors: Vec<StackError>,
+}
 
-    check_name(&raw.project_name.value, "project name")
-        .map_err(|m| err("projectName", &raw.project_name.referenced, m))?;
-    check_name(&raw.environment.value, "environment")
-        .map_err(|m| err("environment", &raw.environment.referenced, m))?;
-
-    if raw.regions.value.is_empty() {
-        return Err(err(
-            "regions",
-            &raw.regions.referenced,
-            "the list is empty: name at least one region".into(),
-        ));
+impl Check<'_> {
+    fn at(&mut self, key: &str, loc: &serde_saphyr::Location, message: String) {
+        self.at_position(key, (loc.line(), loc.column()), message);
     }
-    let mut regions: Vec<String> = Vec::with_capacity(raw.regions.value.len());
-    for region in &raw.regions.value {
-        check_region(&region.value).map_err(|m| err("regions", &region.referenced, m))?;
-        if regions.contains(&region.value) {
-            return Err(err(
-                "regions",
-                &region.referenced,
-                format!("region `{}` is listed twice", region.value),
-            ));
+
+    fn at_position(&mut self, key: &str, (line, column): (u64, u64), message: String) {
+        self.errors.push(StackError {
+            file: self.file.to_string(),
+            line,
+            column,
+            key: key.to_string(),
+            message,
+        });
+    }
+
+    /// A string value (a YAML scalar written without quotes counts as written).
+    fn text(&mut self, key: &str, value: &Spanned<serde_json::Value>) -> Option<String> {
+        match &value.value {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            serde_json::Value::Bool(b) => Some(b.to_string()),
+            other => {
+                self.at(
+                    key,
+                    &value.referenced,
+                    format!("expected a single value, found {}", kind(other)),
+                );
+                None
+            }
         }
-        regions.push(region.value.clone());
     }
 
-    check_region(&raw.default_region.value)
-        .map_err(|m| err("defaultRegion", &raw.default_region.referenced, m))?;
-    if !regions.contains(&raw.default_region.value) {
-        return Err(err(
+    /// A number of days from 1 to `MAX_RETENTION_DAYS`.
+    fn days(&mut self, key: &str, value: &Spanned<serde_json::Value>) -> Option<u32> {
+        let range = format!("allowed are 1 to {MAX_RETENTION_DAYS} days");
+        let shown = match &value.value {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        match value.value.as_u64().and_then(|n| u32::try_from(n).ok()) {
+            Some(n) if (1..=MAX_RETENTION_DAYS).contains(&n) => Some(n),
+            _ if value.value.is_number() => {
+                self.at(
+                    key,
+                    &value.referenced,
+                    format!("{shown} is out of range: {range}"),
+                );
+                None
+            }
+            _ => {
+                self.at(
+                    key,
+                    &value.referenced,
+                    format!("`{shown}` is not a whole number of days: {range}"),
+                );
+                None
+            }
+        }
+    }
+
+    /// A name that becomes part of bucket names and SSM paths.
+    fn name(
+        &mut self,
+        known: &HashMap<&str, &Spanned<serde_json::Value>>,
+        key: &str,
+        what: &str,
+    ) -> Option<String> {
+        let value = known.get(key)?;
+        let text = self.text(key, value)?;
+        match check_name(&text, what) {
+            Ok(()) => Some(text),
+            Err(m) => {
+                self.at(key, &value.referenced, m);
+                None
+            }
+        }
+    }
+
+    /// A region name, with where it is written.
+    fn region(
+        &mut self,
+        known: &HashMap<&str, &Spanned<serde_json::Value>>,
+        key: &str,
+    ) -> Option<(String, serde_saphyr::Location)> {
+        let value = known.get(key)?;
+        let text = self.text(key, value)?;
+        match check_region(&text) {
+            Ok(()) => Some((text, value.referenced)),
+            Err(m) => {
+                self.at(key, &value.referenced, m);
+                None
+            }
+        }
+    }
+}
+
+fn kind(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "nothing",
+        serde_json::Value::Array(_) => "a list",
+        serde_json::Value::Object(_) => "a mapping",
+        _ => "a value",
+    }
+}
+
+/// Parses and validates a stack file, reporting every mistake at once. `file` is only used in
+/// messages.
+pub fn parse(file: &str, text: &str) -> Result<Stack, StackErrors> {
+    let raw: RawStack =
+        serde_saphyr::from_str(text).map_err(|e| StackErrors(vec![yaml_error(file, &e)]))?;
+    let mut check = Check {
+        file,
+        errors: Vec::new(),
+    };
+    let known = known_keys(&mut check, &raw);
+
+    let project_name = check.name(&known, "projectName", "project name");
+    let environment = check.name(&known, "environment", "environment");
+    let regions = regions(&mut check, text, known.get("regions").copied());
+    let default_region = check.region(&known, "defaultRegion");
+    let ssm_home_region = check.region(&known, "ssmHomeRegion");
+    if let (Some((default, loc)), Some(regions)) = (&default_region, &regions)
+        && !regions.contains(default)
+    {
+        check.at(
             "defaultRegion",
-            &raw.default_region.referenced,
+            loc,
             format!(
-                "`{}` is not one of `regions` ({})",
-                raw.default_region.value,
+                "`{default}` is not one of `regions` ({})",
                 regions.join(", ")
             ),
-        ));
-    }
-    check_region(&raw.ssm_home_region.value)
-        .map_err(|m| err("ssmHomeRegion", &raw.ssm_home_region.referenced, m))?;
-
-    let days = |field: &Option<Spanned<u32>>, key: &str, default: u32| match field {
-        None => Ok(default),
-        Some(d) if !(1..=MAX_RETENTION_DAYS).contains(&d.value) => Err(err(
-            key,
-            &d.referenced,
-            format!(
-                "{} is out of range: allowed are 1 to {MAX_RETENTION_DAYS} days",
-                d.value
-            ),
-        )),
-        Some(d) => Ok(d.value),
-    };
-    let retention_days = days(&raw.retention_days, "retentionDays", DEFAULT_RETENTION_DAYS)?;
-    let noncurrent_retention_days = days(
-        &raw.noncurrent_retention_days,
-        "noncurrentRetentionDays",
-        DEFAULT_NONCURRENT_RETENTION_DAYS,
-    )?;
-
-    for region in &raw.regions.value {
-        let name = bucket_name(
-            &raw.project_name.value,
-            &raw.environment.value,
-            ACCOUNT_ID_PLACEHOLDER,
-            &region.value,
         );
-        check_bucket_name(&name).map_err(|m| {
-            err(
-                "projectName",
-                &raw.project_name.referenced,
-                format!(
-                    "the bucket name for {} would break S3 naming rules: {m}",
-                    region.value
-                ),
-            )
-        })?;
+    }
+    let mut days = |key: &str, default: u32| match known.get(key) {
+        None => Some(default),
+        Some(value) => check.days(key, value),
+    };
+    let retention_days = days("retentionDays", DEFAULT_RETENTION_DAYS);
+    let noncurrent_retention_days =
+        days("noncurrentRetentionDays", DEFAULT_NONCURRENT_RETENTION_DAYS);
+    if let (Some(project), Some(env), Some(regions), Some(value)) = (
+        &project_name,
+        &environment,
+        &regions,
+        known.get("projectName"),
+    ) {
+        check_bucket_names(&mut check, project, env, regions, value);
     }
 
-    Ok(Stack {
-        project_name: raw.project_name.value,
-        environment: raw.environment.value,
+    match (
+        project_name,
+        environment,
         regions,
-        default_region: raw.default_region.value,
-        ssm_home_region: raw.ssm_home_region.value,
+        default_region,
+        ssm_home_region,
         retention_days,
         noncurrent_retention_days,
-    })
+    ) {
+        (
+            Some(project_name),
+            Some(environment),
+            Some(regions),
+            Some((default_region, _)),
+            Some((ssm_home_region, _)),
+            Some(retention_days),
+            Some(noncurrent_retention_days),
+        ) if check.errors.is_empty() => Ok(Stack {
+            project_name,
+            environment,
+            regions,
+            default_region,
+            ssm_home_region,
+            retention_days,
+            noncurrent_retention_days,
+        }),
+        _ => {
+            let mut errors = check.errors;
+            errors.sort_by_key(|e| (e.line, e.column));
+            Err(StackErrors(errors))
+        }
+    }
+}
+
+/// The known keys by name; unknown keys and missing required ones are mistakes.
+fn known_keys<'a>(
+    check: &mut Check,
+    raw: &'a RawStack,
+) -> HashMap<&'static str, &'a Spanned<serde_json::Value>> {
+    let mut known = HashMap::new();
+    for (key, value) in raw {
+        match KEYS.iter().find(|k| **k == key.value) {
+            Some(k) => {
+                known.insert(*k, value);
+            }
+            None => check.at(
+                &key.value,
+                &key.referenced,
+                format!(
+                    "unknown key `{}`; the keys are: {}",
+                    key.value,
+                    KEYS.join(", ")
+                ),
+            ),
+        }
+    }
+    for key in REQUIRED {
+        if !known.contains_key(key) {
+            // Missing from the mapping that starts the file.
+            check.at_position(key, (1, 1), format!("missing required key `{key}`"));
+        }
+    }
+    known
+}
+
+/// Every bucket name the stack will use must be valid, at its final length.
+fn check_bucket_names(
+    check: &mut Check,
+    project: &str,
+    environment: &str,
+    regions: &[String],
+    at: &Spanned<serde_json::Value>,
+) {
+    for region in regions {
+        let bucket = bucket_name(project, environment, ACCOUNT_ID_PLACEHOLDER, region);
+        if let Err(m) = check_bucket_name(&bucket) {
+            check.at(
+                "projectName",
+                &at.referenced,
+                format!("the bucket name for {region} would break S3 naming rules: {m}"),
+            );
+            return;
+        }
+    }
+}
+
+/// The `regions` list: at least one, each a region name, none twice.
+fn regions(
+    check: &mut Check,
+    text: &str,
+    value: Option<&Spanned<serde_json::Value>>,
+) -> Option<Vec<String>> {
+    let value = value?;
+    if !value.value.is_array() {
+        check.at(
+            "regions",
+            &value.referenced,
+            format!(
+                "expected a list of region names, found {}",
+                kind(&value.value)
+            ),
+        );
+        return None;
+    }
+    let entries = serde_saphyr::from_str::<RawRegions>(text)
+        .ok()
+        .and_then(|r| r.regions)
+        .unwrap_or_default();
+    if entries.is_empty() {
+        check.at(
+            "regions",
+            &value.referenced,
+            "the list is empty: name at least one region".into(),
+        );
+        return None;
+    }
+    let before = check.errors.len();
+    let mut regions: Vec<String> = Vec::with_capacity(entries.len());
+    for entry in &entries {
+        let Some(region) = check.text("regions", entry) else {
+            continue;
+        };
+        if let Err(m) = check_region(&region) {
+            check.at("regions", &entry.referenced, m);
+        } else if regions.contains(&region) {
+            check.at(
+                "regions",
+                &entry.referenced,
+                format!("region `{region}` is listed twice"),
+            );
+        } else {
+            regions.push(region);
+        }
+    }
+    (check.errors.len() == before).then_some(regions)
 }
 
 /// `{projectName}-ssm-backup-{environment}-{account}-{region}`: the seeds' naming contract.
@@ -204,33 +422,19 @@ pub(crate) fn sample(regions: &[&str]) -> Stack {
     }
 }
 
+/// A file that is not a YAML mapping at all (a syntax error, a list, ...): one error, where the
+/// parser stopped.
 fn yaml_error(file: &str, e: &serde_saphyr::Error) -> StackError {
-    let message = e.to_string();
     let (line, column) = e
         .location()
         .map(|l| (l.line(), l.column()))
         .unwrap_or((0, 0));
-    // serde names the key in its message (`unknown field `x``, `missing field `y``).
-    let key = message
-        .split('`')
-        .nth(1)
-        .filter(|k| !k.contains(' '))
-        .unwrap_or_default()
-        .to_string();
-    let first_line = message.lines().next().unwrap_or_default().to_string();
-    let message = if first_line.contains("unknown field") {
-        format!("unknown key `{key}`; the keys are: {}", KEYS.join(", "))
-    } else if first_line.contains("missing field") {
-        format!("missing required key `{key}`")
-    } else {
-        first_line
-    };
     StackError {
         file: file.to_string(),
         line,
         column,
-        key,
-        message,
+        key: String::new(),
+        message: e.to_string().lines().next().unwrap_or_default().to_string(),
     }
 }
 
@@ -319,8 +523,80 @@ defaultRegion: ap-northeast-1
 ssmHomeRegion: ap-northeast-1
 ";
 
+    /// The one mistake of a file that has exactly one.
     fn parse_err(text: &str) -> StackError {
-        parse("stacks/dev.yaml", text).expect_err("should be rejected")
+        let mut errors = parse("stacks/dev.yaml", text)
+            .expect_err("should be rejected")
+            .0;
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        errors.remove(0)
+    }
+
+    #[test]
+    fn every_mistake_is_reported_at_once_in_file_order() {
+        let text = "\
+projectName: Jenkins
+environment: dev
+regions:
+  - ap-northeast-1
+  - us_west_2
+  - ap-northeast-1
+defaultRegion: eu-west-1
+ssmHomeRegion: tokyo
+retentionDays: 99999999999
+retentionDayz: 3
+";
+        let errors = parse("stacks/dev.yaml", text).expect_err("rejected");
+        let found: Vec<(u64, u64, &str)> = errors
+            .0
+            .iter()
+            .map(|e| (e.line, e.column, e.key.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (1, 14, "projectName"),
+                (5, 5, "regions"),
+                (6, 5, "regions"),
+                (8, 16, "ssmHomeRegion"),
+                (9, 16, "retentionDays"),
+                (10, 1, "retentionDayz"),
+            ],
+            "{errors}"
+        );
+        let text = errors.to_string();
+        assert!(
+            text.starts_with(
+                "6 mistakes in the stack file:\n  stacks/dev.yaml:1:14: `projectName`"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "`retentionDays`: 99999999999 is out of range: allowed are 1 to 36500 days"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_file_that_is_no_mapping_is_one_error_with_its_place() {
+        for text in ["- a\n- b\n", "projectName: [unclosed\n"] {
+            let e = parse_err(text);
+            assert!(e.line >= 1 && e.key.is_empty(), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn a_number_that_is_no_number_names_the_range() {
+        let e = parse_err(&format!("{GOOD}noncurrentRetentionDays: a week\n"));
+        assert_eq!(e.key, "noncurrentRetentionDays");
+        assert_eq!(
+            e.message,
+            "`a week` is not a whole number of days: allowed are 1 to 36500 days"
+        );
+        let e = parse_err(&format!("{GOOD}retentionDays: -3\n"));
+        assert_eq!(e.message, "-3 is out of range: allowed are 1 to 36500 days");
     }
 
     #[test]

@@ -108,3 +108,14 @@ fn retention_above_the_range_is_refused_not_wrapped() {
         "stacks/bad.yaml:8:16: `retentionDays`: 2147483648 is out of range: allowed are 1 to 36500 days",
     );
 }
+
+#[test]
+fn several_mistakes_are_reported_together() {
+    rejected(
+        &(GOOD
+            .replace("projectName: itest", "projectName: Itest")
+            .replace("  - eu-west-1\n", "  - eu_west_1\n")
+            + "retentionDays: lots\n"),
+        "3 mistakes in the stack file:\n  stacks/bad.yaml:1:14: `projectName`: `Itest` contains `I`",
+    );
+}
