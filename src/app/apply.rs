@@ -4,7 +4,7 @@ use anyhow::{Context as _, Result, bail};
 use std::process::ExitCode;
 
 use super::plan::diff_options;
-use super::{Context, compute_plan, load_stack};
+use super::{Session, compute_plan, load_stack};
 use crate::cli::ApplyArgs;
 use crate::core::desired::desired_state;
 use crate::core::diff::{diff, foreign_owner};
@@ -14,7 +14,7 @@ use crate::core::stack::{self, Stack};
 use crate::shell::interrupt::{Interrupt, Signal};
 use crate::shell::{apply::apply, lock, observe::observe, term};
 
-pub async fn run(ctx: &Context, args: ApplyArgs) -> Result<ExitCode> {
+pub async fn run(session: &Session, args: ApplyArgs) -> Result<ExitCode> {
     // Input first: the stack file, or the saved plan's format and stack, before any AWS call.
     let source = match (&args.plan, &args.stack) {
         (Some(path), _) => Source::Saved(Box::new(read_saved_plan(path)?)),
@@ -23,7 +23,7 @@ pub async fn run(ctx: &Context, args: ApplyArgs) -> Result<ExitCode> {
     };
     let interrupt = Interrupt::listen()?;
     let stack = source.stack();
-    let aws = ctx.aws().await?;
+    let aws = session.aws().await?;
     let log = |line: &str| term::err(&format!("{line}\n"));
     let acquire = lock::acquire(
         aws,
@@ -37,7 +37,7 @@ pub async fn run(ctx: &Context, args: ApplyArgs) -> Result<ExitCode> {
         lock = acquire => lock?,
         signal = interrupt.wait() => return Ok(cancelled(signal)),
     };
-    let result = plan_and_apply(ctx, &args, source, &interrupt).await;
+    let result = plan_and_apply(session, &args, source, &interrupt).await;
     if let Err(e) = lock.release().await {
         log(&format!(
             "WARNING: the lock was not released (it expires by itself): {e:#}"
@@ -72,16 +72,16 @@ impl Source {
 
 /// Plans (or checks the saved plan), shows it, confirms and executes it, under the lock.
 async fn plan_and_apply(
-    ctx: &Context,
+    session: &Session,
     args: &ApplyArgs,
     source: Source,
     interrupt: &Interrupt,
 ) -> Result<ExitCode> {
     let planned = async {
         match source {
-            Source::Saved(saved) => check_saved_plan(ctx, *saved).await,
+            Source::Saved(saved) => check_saved_plan(session, *saved).await,
             Source::Stack((file, stack)) => {
-                compute_plan(ctx, &file, &stack, &diff_options(&args.removal)).await
+                compute_plan(session, &file, &stack, &diff_options(&args.removal)).await
             }
         }
     };
@@ -103,7 +103,7 @@ async fn plan_and_apply(
             return Ok(ExitCode::from(1));
         }
     }
-    let aws = ctx.aws().await?;
+    let aws = session.aws().await?;
     term::out("\n")?;
     let on_step = |line: &str| {
         let _ = term::out(&format!("  {line}\n"));
@@ -177,10 +177,10 @@ fn read_saved_plan(path: &std::path::Path) -> Result<SavedPlan> {
 /// A saved plan, only if it is exactly what its stack and live AWS call for now: the diff is
 /// recomputed from the validated saved stack (with the saved options) and a fresh observation,
 /// and it must equal the saved changes. A plan is a claim, not a program.
-async fn check_saved_plan(ctx: &Context, saved: SavedPlan) -> Result<PlanDocument> {
+async fn check_saved_plan(session: &Session, saved: SavedPlan) -> Result<PlanDocument> {
     let SavedPlan { path, stack, doc } = saved;
     let shown = path.display();
-    let aws = ctx.aws().await?;
+    let aws = session.aws().await?;
     let account_id = aws.account_id(&stack.ssm_home_region).await?;
     if account_id != doc.account_id {
         bail!(

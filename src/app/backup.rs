@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use super::{Context, load_stack};
+use super::{Session, load_stack};
 use crate::cli::BackupArgs;
 use crate::core::backup::{
     all_succeeded, slack_message, slack_start_failure, summaries_json, table,
@@ -17,7 +17,7 @@ use crate::shell::interrupt::Interrupt;
 use crate::shell::lock;
 use crate::shell::term;
 
-pub async fn run(ctx: &Context, args: BackupArgs) -> Result<ExitCode> {
+pub async fn run(session: &Session, args: BackupArgs) -> Result<ExitCode> {
     let (_, stack) = load_stack(&args.stack)?;
     let options = BackupOptions {
         project_name: stack.project_name.clone(),
@@ -31,7 +31,7 @@ pub async fn run(ctx: &Context, args: BackupArgs) -> Result<ExitCode> {
         keep_going: args.keep_going,
     };
     let interrupt = Interrupt::listen()?;
-    let aws = ctx.aws().await?;
+    let aws = session.aws().await?;
     let log = |line: &str| term::err(&format!("{line}\n"));
     let run = match locked_run(aws, &options, args.lock_timeout, &interrupt, &log).await {
         Ok(run) => run,

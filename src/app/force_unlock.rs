@@ -3,13 +3,13 @@
 use anyhow::Result;
 use std::process::ExitCode;
 
-use super::{Context, load_stack};
+use super::{Session, load_stack};
 use crate::cli::ForceUnlockArgs;
 use crate::shell::{lock, term};
 
-pub async fn run(ctx: &Context, args: ForceUnlockArgs) -> Result<ExitCode> {
+pub async fn run(session: &Session, args: ForceUnlockArgs) -> Result<ExitCode> {
     let (_, stack) = load_stack(&args.stack)?;
-    let aws = ctx.aws().await?;
+    let aws = session.aws().await?;
     let held = lock::force_unlock(
         aws,
         &stack.ssm_home_region,

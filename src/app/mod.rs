@@ -21,14 +21,14 @@ use crate::shell::observe::observe;
 
 /// What every command shares: how to reach AWS, loaded on first use (after the command's own
 /// input has been validated, so bad input never causes an AWS call).
-pub struct Context {
+pub struct Session {
     options: AwsOptions,
     aws: OnceCell<Aws>,
 }
 
-impl Context {
+impl Session {
     pub fn new(options: AwsOptions) -> Self {
-        Context {
+        Session {
             options,
             aws: OnceCell::new(),
         }
@@ -40,7 +40,7 @@ impl Context {
 }
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
-    let ctx = Context::new(AwsOptions {
+    let session = Session::new(AwsOptions {
         endpoint_url: cli.endpoint_url.clone(),
         ca_bundle: std::env::var_os("AWS_CA_BUNDLE")
             .filter(|v| !v.is_empty())
@@ -49,13 +49,13 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         read_timeout: cli.read_timeout,
     });
     let result = match cli.command {
-        Command::Plan(args) => plan::run(&ctx, args).await,
-        Command::Apply(args) => apply::run(&ctx, args).await,
-        Command::Outputs(args) => outputs::run(&ctx, args).await,
-        Command::Backup(args) => backup::run(&ctx, args).await,
-        Command::ForceUnlock(args) => force_unlock::run(&ctx, args).await,
+        Command::Plan(args) => plan::run(&session, args).await,
+        Command::Apply(args) => apply::run(&session, args).await,
+        Command::Outputs(args) => outputs::run(&session, args).await,
+        Command::Backup(args) => backup::run(&session, args).await,
+        Command::ForceUnlock(args) => force_unlock::run(&session, args).await,
     };
-    if let (Some(path), Some(aws)) = (&cli.api_stats, ctx.aws.get()) {
+    if let (Some(path), Some(aws)) = (&cli.api_stats, session.aws.get()) {
         let stats = serde_json::to_string_pretty(&aws.calls().snapshot())?;
         std::fs::write(path, stats)
             .with_context(|| format!("writing API stats to {}", path.display()))?;
@@ -86,12 +86,12 @@ pub fn load_stack(arg: &str) -> Result<(String, Stack)> {
 
 /// Observes live AWS and computes the plan for a stack.
 pub async fn compute_plan(
-    ctx: &Context,
+    session: &Session,
     stack_file: &str,
     stack: &Stack,
     options: &DiffOptions,
 ) -> Result<PlanDocument> {
-    let aws = ctx.aws().await?;
+    let aws = session.aws().await?;
     let account_id = aws.account_id(&stack.ssm_home_region).await?;
     let desired = desired_state(stack, &account_id);
     let live = observe(aws, &desired).await?;

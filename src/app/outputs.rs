@@ -3,14 +3,18 @@
 use anyhow::Result;
 use std::process::ExitCode;
 
-use super::{Context, load_stack};
+use super::{Session, load_stack};
 use crate::cli::OutputsArgs;
 use crate::core::desired::bucket_map;
 use crate::shell::term;
 
-pub async fn run(ctx: &Context, args: OutputsArgs) -> Result<ExitCode> {
+pub async fn run(session: &Session, args: OutputsArgs) -> Result<ExitCode> {
     let (_, stack) = load_stack(&args.stack)?;
-    let account_id = ctx.aws().await?.account_id(&stack.ssm_home_region).await?;
+    let account_id = session
+        .aws()
+        .await?
+        .account_id(&stack.ssm_home_region)
+        .await?;
     let map = bucket_map(&stack, &account_id);
     let text = if args.json {
         let object: serde_json::Map<String, serde_json::Value> =

@@ -3,7 +3,7 @@
 use anyhow::{Context as _, Result};
 use std::process::ExitCode;
 
-use super::{Context, compute_plan, load_stack};
+use super::{Session, compute_plan, load_stack};
 use crate::cli::{Format, PlanArgs, RemovalArgs};
 use crate::core::diff::DiffOptions;
 use crate::core::render;
@@ -16,9 +16,9 @@ pub fn diff_options(removal: &RemovalArgs) -> DiffOptions {
     }
 }
 
-pub async fn run(ctx: &Context, args: PlanArgs) -> Result<ExitCode> {
+pub async fn run(session: &Session, args: PlanArgs) -> Result<ExitCode> {
     let (file, stack) = load_stack(&args.stack)?;
-    let doc = compute_plan(ctx, &file, &stack, &diff_options(&args.removal)).await?;
+    let doc = compute_plan(session, &file, &stack, &diff_options(&args.removal)).await?;
     if let Some(path) = &args.out {
         std::fs::write(path, render::json::render(&doc)?)
             .with_context(|| format!("saving the plan to {}", path.display()))?;

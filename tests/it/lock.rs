@@ -191,3 +191,32 @@ async fn the_lock_is_never_backed_up_even_for_an_environment_named_locks() {
         "{names:?}"
     );
 }
+
+#[tokio::test]
+async fn sigint_while_waiting_for_the_lock_cancels_with_130_and_changes_nothing() {
+    let ws = Workspace::new("lkwait", &[A], A);
+    hold("lkwait", "held-by-test", 30).await;
+    let mut apply = ws.spawn_until(
+        &[
+            "apply",
+            "--stack",
+            "lkwait",
+            "--auto-approve",
+            "--lock-timeout",
+            "10m",
+        ],
+        &[],
+        "Waiting for the lock:",
+    );
+    signal(&apply, "INT");
+    assert_eq!(apply.wait().unwrap().code(), Some(130));
+    assert!(
+        !bucket_exists(A, &ws.bucket(A)).await,
+        "nothing was applied"
+    );
+    let lock = parameter(A, &lock_name("lkwait")).await.unwrap();
+    assert!(
+        lock.contains("held-by-test"),
+        "the holder's lock is untouched"
+    );
+}
