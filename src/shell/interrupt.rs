@@ -43,6 +43,10 @@ impl Interrupt {
                 _ = int.recv() => Signal::Interrupt,
                 _ = term.recv() => Signal::Terminate,
             };
+            super::term::err(&format!(
+                "\n{} received: stopping at the next safe point (a second signal does not hurry it)...\n",
+                received.name()
+            ));
             let _ = tx.send(Some(received));
             // Keep the handlers installed: a second signal must not kill the safe stop.
             loop {

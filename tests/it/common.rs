@@ -184,29 +184,27 @@ impl Workspace {
         env: &[(&str, Option<&str>)],
         marker: &str,
     ) -> std::process::Child {
+        let (child, mut lines) = self.spawn(args, env, Stdio::null());
+        wait_for_line(&mut lines, marker);
+        std::thread::spawn(move || lines.for_each(drop));
+        child
+    }
+
+    /// Starts ssm-keeper in the background with stderr readable line by line.
+    pub fn spawn(
+        &self,
+        args: &[&str],
+        env: &[(&str, Option<&str>)],
+        stdout: Stdio,
+    ) -> (std::process::Child, StderrLines) {
         let mut child = self
             .command(args, env)
-            .stdout(Stdio::null())
+            .stdout(stdout)
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let mut seen = Vec::new();
-        loop {
-            match lines.next() {
-                Some(line) => {
-                    let line = line.unwrap();
-                    let found = line.starts_with(marker);
-                    seen.push(line);
-                    if found {
-                        break;
-                    }
-                }
-                None => panic!("`{marker}` never came; stderr:\n{}", seen.join("\n")),
-            }
-        }
-        std::thread::spawn(move || lines.for_each(drop));
-        child
+        let lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        (child, lines)
     }
 
     /// plan --format json, asserting the exit code.
@@ -351,6 +349,22 @@ pub async fn put_encrypted(region: &str, bucket: &str, key: &str) {
         .send()
         .await
         .unwrap();
+}
+
+pub type StderrLines = std::io::Lines<BufReader<std::process::ChildStderr>>;
+
+/// Reads stderr until a line starts with `marker`; panics with what came if it never does.
+pub fn wait_for_line(lines: &mut StderrLines, marker: &str) {
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let found = line.starts_with(marker);
+        seen.push(line);
+        if found {
+            return;
+        }
+    }
+    panic!("`{marker}` never came; stderr:\n{}", seen.join("\n"));
 }
 
 /// Sends a signal (`TERM`, `INT`, ...) to a child process.

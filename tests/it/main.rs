@@ -7,6 +7,7 @@ mod cli;
 mod common;
 mod config;
 mod emulator;
+mod hold;
 mod lock;
 mod network;
 mod plan_apply;

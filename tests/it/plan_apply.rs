@@ -579,6 +579,77 @@ async fn a_stack_of_another_project_cannot_take_over_an_environment() {
 }
 
 #[tokio::test]
+async fn sigint_during_apply_finishes_the_steps_in_flight_and_starts_no_other() {
+    let ws = Workspace::new("applyint", &[A, B], A);
+    ws.apply();
+    // Next plan: the metadata stage (region-list changed, default-region re-created), then the
+    // removal stage (B's bucket parameter deleted).
+    ssm(A)
+        .await
+        .delete_parameter()
+        .name(ws.param("default-region"))
+        .send()
+        .await
+        .unwrap();
+    ws.write_stack(&[A], A, A);
+
+    let emulator_http = emulator().http_endpoint.trim_start_matches("http://");
+    let hold = crate::hold::hold_first(
+        emulator_http,
+        "AmazonSSM.PutParameter",
+        "/backup/default-region",
+    );
+    let (mut apply, mut stderr) = ws.spawn(
+        &["apply", "--stack", "applyint", "--auto-approve"],
+        &[("AWS_ENDPOINT_URL_SSM", Some(&hold.url))],
+        std::process::Stdio::piped(),
+    );
+    hold.held.recv().unwrap(); // the default-region write is in flight
+    signal(&apply, "INT");
+    wait_for_line(
+        &mut stderr,
+        "SIGINT received: stopping at the next safe point",
+    );
+    hold.release.send(()).unwrap();
+    let mut rest = String::new();
+    for line in stderr {
+        rest.push_str(&line.unwrap());
+        rest.push('\n');
+    }
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(&mut apply.stdout.take().unwrap(), &mut stdout).unwrap();
+    assert_eq!(apply.wait().unwrap().code(), Some(130), "{stdout}\n{rest}");
+
+    assert!(
+        rest.contains("Interrupted by SIGINT: stopped after 2 of 3 changes"),
+        "{rest}"
+    );
+    let removal = ws.param(&format!("{B}/s3-bucket-name"));
+    assert!(
+        stdout.contains(&format!("skipped  parameter {removal} ({B}) (interrupted)")),
+        "{stdout}"
+    );
+    assert_eq!(
+        parameter(A, &ws.param("default-region")).await.as_deref(),
+        Some(A),
+        "the step in flight finished"
+    );
+    assert!(
+        parameter(B, &removal).await.is_some(),
+        "no step started after the signal"
+    );
+    assert_eq!(
+        parameter(A, "/locks/ssm-keeper/applyint").await,
+        None,
+        "lock released"
+    );
+
+    // A second apply finishes the job.
+    ws.apply();
+    assert_eq!(parameter(B, &removal).await, None);
+}
+
+#[tokio::test]
 async fn apply_without_a_terminal_or_approval_changes_nothing() {
     let ws = Workspace::new("noterm", &[A], A);
     let run = ws.run(&["apply", "--stack", "noterm"]);
