@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 
 use super::aws::Aws;
 use super::interrupt::{Interrupt, Signal};
+use super::ssm::delete_parameter;
 use crate::core::desired::region_bucket_parameter;
 use crate::core::model::{
     BucketSettings, Encryption, ParameterState, PublicAccessBlock, Resource, ResourceId,
@@ -197,7 +198,7 @@ async fn execute(aws: &Aws, change: &Change) -> Result<String> {
         Change::Delete { id, objects } => {
             match id {
                 ResourceId::Parameter { region, name } => {
-                    delete_parameter(aws, region, name).await?
+                    delete_parameter(aws, region, name, "SSM parameter").await?
                 }
                 ResourceId::Bucket { region, name } => {
                     delete_bucket(aws, region, name, objects.unwrap_or(0) > 0).await?
@@ -418,21 +419,6 @@ async fn put_parameter(aws: &Aws, region: &str, name: &str, p: &ParameterState) 
         .await
         .with_context(|| format!("writing SSM parameter {name} in {region}"))?;
     Ok(())
-}
-
-async fn delete_parameter(aws: &Aws, region: &str, name: &str) -> Result<()> {
-    match aws.ssm(region).delete_parameter().name(name).send().await {
-        Ok(_) => Ok(()),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_parameter_not_found()) =>
-        {
-            Ok(())
-        }
-        Err(e) => {
-            Err(anyhow::Error::new(e).context(format!("deleting SSM parameter {name} in {region}")))
-        }
-    }
 }
 
 /// Deletes a bucket; with `destroy_objects`, every object version and delete marker first.

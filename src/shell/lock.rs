@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
 use super::aws::Aws;
+use super::ssm::delete_parameter;
 use crate::core::lock::{LOCK_RENEW_EVERY, LOCK_TTL, LockInfo, lock_parameter, parse_lock};
 
 /// How often a waiting command looks at the lock again.
@@ -217,16 +218,5 @@ async fn delete_if_unchanged(aws: &Aws, region: &str, name: &str, seen: &str) ->
 }
 
 async fn delete(aws: &Aws, region: &str, name: &str) -> Result<()> {
-    match aws.ssm(region).delete_parameter().name(name).send().await {
-        Ok(_) => Ok(()),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_parameter_not_found()) =>
-        {
-            Ok(())
-        }
-        Err(e) => {
-            Err(anyhow::Error::new(e).context(format!("removing the lock {name} in {region}")))
-        }
-    }
+    delete_parameter(aws, region, name, "the lock").await
 }

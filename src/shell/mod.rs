@@ -6,4 +6,5 @@ pub mod backup;
 pub mod interrupt;
 pub mod lock;
 pub mod observe;
+pub mod ssm;
 pub mod term;

@@ -269,13 +269,7 @@ async fn a_failing_region_stops_the_run_and_moves_no_pointer() {
     let pointer_a = pointer_version(A, &ws.bucket(A), &format!("latest-{A}.txt")).await;
     assert!(pointer_b.is_some() && pointer_c.is_some());
 
-    ssm(B)
-        .await
-        .delete_parameter()
-        .name(ws.param(&format!("{B}/s3-bucket-name")))
-        .send()
-        .await
-        .unwrap();
+    delete_param(B, &ws.param(&format!("{B}/s3-bucket-name"))).await;
     let run = ws.run(&["backup", "--stack", "bkfail"]);
     assert_eq!(run.code, 1, "{run:#?}");
     assert!(
@@ -394,13 +388,7 @@ async fn a_malformed_default_region_is_a_warning_not_an_abort() {
 async fn keep_going_backs_up_every_healthy_region_and_still_fails() {
     let ws = Workspace::new("bkgoing", &[A, B, C], A);
     ws.apply();
-    ssm(B)
-        .await
-        .delete_parameter()
-        .name(ws.param(&format!("{B}/s3-bucket-name")))
-        .send()
-        .await
-        .unwrap();
+    delete_param(B, &ws.param(&format!("{B}/s3-bucket-name"))).await;
     let run = ws.run(&["backup", "--stack", "bkgoing", "--keep-going"]);
     assert_eq!(run.code, 1, "{run:#?}");
     let summary = summary_file(&ws);

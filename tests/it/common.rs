@@ -316,6 +316,17 @@ pub async fn parameter(region: &str, name: &str) -> Option<String> {
     }
 }
 
+/// Deletes a parameter, as another client would.
+pub async fn delete_param(region: &str, name: &str) {
+    ssm(region)
+        .await
+        .delete_parameter()
+        .name(name)
+        .send()
+        .await
+        .unwrap();
+}
+
 /// Writes (or overwrites) a String parameter, as another client would.
 pub async fn put_string(region: &str, name: &str, value: &str) {
     ssm(region)

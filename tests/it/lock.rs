@@ -139,13 +139,7 @@ async fn an_expired_lock_is_taken_over() {
 async fn the_lock_is_released_when_a_backup_fails() {
     let ws = Workspace::new("lkfail", &[A], A);
     ws.apply();
-    ssm(A)
-        .await
-        .delete_parameter()
-        .name(ws.param(&format!("{A}/s3-bucket-name")))
-        .send()
-        .await
-        .unwrap();
+    delete_param(A, &ws.param(&format!("{A}/s3-bucket-name"))).await;
     let run = ws.run(&["backup", "--stack", "lkfail"]);
     assert_eq!(run.code, 1, "{run:#?}");
     assert_eq!(parameter(A, &lock_name("lkfail")).await, None);

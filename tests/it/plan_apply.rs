@@ -168,13 +168,7 @@ async fn drift_made_by_another_client_is_listed_and_fixed() {
         .await
         .unwrap();
     let per_region = ws.param(&format!("{B}/s3-bucket-name"));
-    ssm(B)
-        .await
-        .delete_parameter()
-        .name(&per_region)
-        .send()
-        .await
-        .unwrap();
+    delete_param(B, &per_region).await;
 
     let plan = ws.plan_json(2);
     assert_eq!(
@@ -584,13 +578,7 @@ async fn sigint_during_apply_finishes_the_steps_in_flight_and_starts_no_other() 
     ws.apply();
     // Next plan: the metadata stage (region-list changed, default-region re-created), then the
     // removal stage (B's bucket parameter deleted).
-    ssm(A)
-        .await
-        .delete_parameter()
-        .name(ws.param("default-region"))
-        .send()
-        .await
-        .unwrap();
+    delete_param(A, &ws.param("default-region")).await;
     ws.write_stack(&[A], A, A);
 
     let emulator_http = emulator().http_endpoint.trim_start_matches("http://");
