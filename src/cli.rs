@@ -44,8 +44,40 @@ pub enum Command {
     Outputs(OutputsArgs),
     /// Back up each region's parameters of the stack's environment into that region's bucket.
     Backup(BackupArgs),
+    /// Check that each region's newest backup is there, intact and fresh (read-only).
+    Verify(VerifyArgs),
     /// Remove a stale lock of an environment (its run is gone) by its ID.
     ForceUnlock(ForceUnlockArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The stack: a name (`dev` is stacks/dev.yaml) or a path to a YAML file.
+    #[arg(long, short)]
+    pub stack: String,
+
+    /// The newest backup may be this many hours old at most (1 to 8760).
+    #[arg(long, value_name = "HOURS", default_value_t = 26,
+          value_parser = clap::value_parser!(u64).range(1..=8760))]
+    pub max_age: u64,
+
+    /// Check only these regions (default: every region of the live region list).
+    #[arg(long = "region", value_name = "REGION", value_parser = region_name)]
+    pub regions: Vec<String>,
+
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+}
+
+/// A region name, checked before anything runs.
+fn region_name(value: &str) -> Result<String, String> {
+    crate::core::stack::check_region(value).map(|()| value.to_string())
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@ pub mod backup;
 pub mod force_unlock;
 pub mod outputs;
 pub mod plan;
+pub mod verify;
 
 use anyhow::{Context as _, Result, bail};
 use std::path::{Path, PathBuf};
@@ -53,6 +54,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Apply(args) => apply::run(&session, args).await,
         Command::Outputs(args) => outputs::run(&session, args).await,
         Command::Backup(args) => backup::run(&session, args).await,
+        Command::Verify(args) => verify::run(&session, args).await,
         Command::ForceUnlock(args) => force_unlock::run(&session, args).await,
     };
     if let (Some(path), Some(aws)) = (&cli.api_stats, session.aws.get()) {

@@ -80,22 +80,45 @@ pub struct BackupParameter {
     pub kind: String,
     #[serde(rename = "Value")]
     pub value: Secret,
-    #[serde(rename = "DataType", skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "DataType", skip_serializing_if = "Option::is_none", default)]
     pub data_type: Option<String>,
     #[serde(rename = "Version")]
     pub version: i64,
-    #[serde(rename = "LastModifiedDate", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "LastModifiedDate",
+        skip_serializing_if = "Option::is_none",
+        default,
+        deserialize_with = "text_or_number"
+    )]
     pub last_modified_date: Option<String>,
-    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "KeyId", skip_serializing_if = "Option::is_none", default)]
     pub key_id: Option<String>,
-    #[serde(rename = "Tier", skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Tier", skip_serializing_if = "Option::is_none", default)]
     pub tier: Option<String>,
-    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "Description",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
     pub description: Option<String>,
-    #[serde(rename = "AllowedPattern", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "AllowedPattern",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
     pub allowed_pattern: Option<String>,
     #[serde(rename = "Policies", skip_serializing_if = "Vec::is_empty", default)]
     pub policies: Vec<String>,
+}
+
+/// The old script's documents hold `LastModifiedDate` as the AWS CLI printed it: a date string,
+/// or (older CLIs) seconds since the epoch.
+fn text_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Option::<serde_json::Value>::deserialize(d)? {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(s)) => Some(s),
+        Some(other) => Some(other.to_string()),
+    })
 }
 
 /// The document header (everything but the parameters and their count, which are streamed).

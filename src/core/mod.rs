@@ -4,9 +4,11 @@
 pub mod backup;
 pub mod desired;
 pub mod diff;
+pub mod document;
 pub mod lock;
 pub mod model;
 pub mod plan;
 pub mod policy;
 pub mod render;
 pub mod stack;
+pub mod verify;

@@ -8,3 +8,4 @@ pub mod lock;
 pub mod observe;
 pub mod ssm;
 pub mod term;
+pub mod verify;

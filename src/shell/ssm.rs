@@ -1,9 +1,13 @@
 //! SSM calls more than one command makes, with "not found" as data.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use aws_sdk_ssm::error::SdkError;
+use aws_sdk_ssm::types::ParameterStringFilter;
+
+use crate::core::backup::belongs_to_backup;
 
 use super::aws::Aws;
+use super::observe;
 
 /// Deletes a parameter; one that is already gone counts as deleted (a re-run converges).
 /// `what` says what was being deleted, for the error.
@@ -13,4 +17,49 @@ pub async fn delete_parameter(aws: &Aws, region: &str, name: &str, what: &str) -
         Err(SdkError::ServiceError(e)) if e.err().is_parameter_not_found() => Ok(()),
         Err(e) => Err(anyhow::Error::new(e).context(format!("deleting {what} {name} in {region}"))),
     }
+}
+
+/// Values of the named parameters of one region (up to ten; SecureStrings not decrypted),
+/// `None` where absent.
+pub async fn read_values(aws: &Aws, region: &str, names: &[String]) -> Result<Vec<Option<String>>> {
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let (_, found) = observe::read_parameters(aws, region, &names).await?;
+    Ok(found
+        .into_iter()
+        .map(|(_, state)| state.and_then(|p| p.value))
+        .collect())
+}
+
+/// The DescribeParameters filter that finds an environment's parameters (a superset: names
+/// containing `/{env}/`; `belongs_to_backup` decides).
+pub fn environment_filter(environment: &str) -> Result<ParameterStringFilter> {
+    ParameterStringFilter::builder()
+        .key("Name")
+        .option("Contains")
+        .values(format!("/{environment}/"))
+        .build()
+        .context("building the DescribeParameters filter")
+}
+
+/// How many parameters of the environment a region holds now (metadata only, no value read).
+pub async fn count_environment(aws: &Aws, region: &str, environment: &str) -> Result<u64> {
+    let mut pages = aws
+        .ssm(region)
+        .describe_parameters()
+        .parameter_filters(environment_filter(environment)?)
+        .max_results(50)
+        .into_paginator()
+        .send();
+    let mut count = 0;
+    while let Some(page) = pages.next().await {
+        let page = page.with_context(|| {
+            format!("listing the parameters of `{environment}` in {region} (DescribeParameters)")
+        })?;
+        count += page
+            .parameters()
+            .iter()
+            .filter(|p| p.name().is_some_and(|n| belongs_to_backup(n, environment)))
+            .count() as u64;
+    }
+    Ok(count)
 }

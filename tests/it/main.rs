@@ -12,3 +12,4 @@ mod lock;
 mod network;
 mod plan_apply;
 mod trust;
+mod verify;

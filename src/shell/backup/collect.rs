@@ -5,7 +5,7 @@
 //! are held.
 
 use anyhow::{Context, Result};
-use aws_sdk_ssm::types::{ParameterMetadata, ParameterStringFilter};
+use aws_sdk_ssm::types::ParameterMetadata;
 use futures::{StreamExt, TryStreamExt};
 use std::collections::HashMap;
 use std::io::Write;
@@ -14,6 +14,7 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use crate::core::backup::{BackupParameter, DocumentHeader, Secret, belongs_to_backup};
 use crate::shell::aws::{Aws, Budget};
+use crate::shell::ssm::environment_filter;
 
 /// GetParameters batches in flight at once; the rate budget, not this, bounds the request rate.
 const FETCHES_IN_FLIGHT: usize = 8;
@@ -41,12 +42,7 @@ pub async fn collect<W: Write + Send>(
     let list = {
         let ssm = ssm.clone();
         async move {
-            let filter = ParameterStringFilter::builder()
-                .key("Name")
-                .option("Contains")
-                .values(format!("/{environment}/"))
-                .build()
-                .context("building the DescribeParameters filter")?;
+            let filter = environment_filter(&environment)?;
             let mut token: Option<String> = None;
             loop {
                 let page = ssm

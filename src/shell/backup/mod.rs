@@ -19,7 +19,8 @@ use crate::core::stack::{bucket_name, check_region};
 use crate::shell::aws::Aws;
 use crate::shell::aws::Budget;
 use crate::shell::interrupt::{Interrupt, Signal};
-use crate::shell::observe::{self, parse_region_list};
+use crate::shell::observe::parse_region_list;
+use crate::shell::ssm::read_values;
 use collect::collect;
 
 #[derive(Debug, Clone)]
@@ -374,14 +375,4 @@ fn progress_bar(visible: bool, region: &str) -> indicatif::ProgressBar {
     }
     bar.enable_steady_tick(Duration::from_millis(120));
     bar
-}
-
-/// Values of the named parameters of one region (up to ten), `None` where absent.
-async fn read_values(aws: &Aws, region: &str, names: &[String]) -> Result<Vec<Option<String>>> {
-    let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    let (_, found) = observe::read_parameters(aws, region, &names).await?;
-    Ok(found
-        .into_iter()
-        .map(|(_, state)| state.and_then(|p| p.value))
-        .collect())
 }

@@ -1,0 +1,389 @@
+//! `verify`: whether one region's newest backup is there, intact and fresh, from the facts the
+//! shell gathered (pointers, the object's attributes and bytes' digest, the document). Pure.
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use super::document::{BackupDocument, DocumentFormat, identity_problems};
+
+/// What the shell found about a region's newest backup.
+#[derive(Debug)]
+pub struct RegionFacts {
+    pub region: String,
+    pub bucket: String,
+    /// The content of `latest-<region>.txt`; `None` when it does not exist.
+    pub pointer: Option<String>,
+    /// For the default region, the content of `latest.txt` (`Some(None)`: it does not exist).
+    pub default_pointer: Option<Option<String>>,
+    /// The object the pointer names; `None` when there is no pointer or no such object.
+    pub object: Option<ObjectFacts>,
+    /// Parameters of the environment live in the region now (information only).
+    pub live_count: Option<u64>,
+}
+
+#[derive(Debug)]
+pub struct ObjectFacts {
+    pub key: String,
+    /// `x-amz-server-side-encryption` as stored.
+    pub encryption: Option<String>,
+    /// The SHA-256 checksum S3 stored with the object (base64), if any.
+    pub stored_sha256: Option<String>,
+    /// The SHA-256 of the bytes read (base64).
+    pub read_sha256: String,
+    /// Versions of the key (a backup key is written once).
+    pub versions: usize,
+    pub last_modified: OffsetDateTime,
+    pub document: Result<BackupDocument, String>,
+}
+
+/// One check's outcome: its name, and what was found when it failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckOutcome {
+    pub check: &'static str,
+    pub ok: bool,
+    pub found: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RegionVerdict {
+    pub region: String,
+    pub bucket: String,
+    pub object: Option<String>,
+    pub checks: Vec<CheckOutcome>,
+    /// Parameters in the backup, and live now (information).
+    pub parameter_count: Option<u64>,
+    pub live_count: Option<u64>,
+    pub age_hours: Option<f64>,
+}
+
+impl RegionVerdict {
+    pub fn ok(&self) -> bool {
+        self.checks.iter().all(|c| c.ok)
+    }
+}
+
+/// The checks, in the order they are reported.
+pub const CHECKS: [&str; 10] = [
+    "pointer",
+    "default-pointer",
+    "object",
+    "encryption",
+    "checksum",
+    "single-version",
+    "document",
+    "identity",
+    "not-empty",
+    "fresh",
+];
+
+/// Every check of one region.
+pub fn verify_region(
+    facts: &RegionFacts,
+    environment: &str,
+    now: OffsetDateTime,
+    max_age_hours: u64,
+) -> RegionVerdict {
+    let mut checks = Vec::new();
+    let mut check = |check: &'static str, ok: bool, found: String| {
+        checks.push(CheckOutcome {
+            check,
+            ok,
+            found: if ok { String::new() } else { found },
+        });
+    };
+    let pointer_name = format!("latest-{}.txt", facts.region);
+    check(
+        "pointer",
+        facts.pointer.is_some(),
+        format!("{pointer_name} does not exist in {}", facts.bucket),
+    );
+    if let Some(default) = &facts.default_pointer {
+        check(
+            "default-pointer",
+            default.is_some() && *default == facts.pointer,
+            match default {
+                None => "latest.txt does not exist".to_string(),
+                Some(d) => format!(
+                    "latest.txt names {d}, but {pointer_name} names {}",
+                    facts.pointer.as_deref().unwrap_or("nothing")
+                ),
+            },
+        );
+    }
+    let mut verdict = RegionVerdict {
+        region: facts.region.clone(),
+        bucket: facts.bucket.clone(),
+        object: facts.pointer.clone(),
+        checks: Vec::new(),
+        parameter_count: None,
+        live_count: facts.live_count,
+        age_hours: None,
+    };
+    if let Some(pointer) = &facts.pointer {
+        check(
+            "object",
+            facts.object.is_some(),
+            format!("{pointer_name} names {pointer}, which does not exist"),
+        );
+    }
+    if let Some(object) = &facts.object {
+        object_checks(object, environment, &facts.region, &mut check);
+        let age = (now - taken_at(object)).as_seconds_f64() / 3600.0;
+        check(
+            "fresh",
+            age <= max_age_hours as f64,
+            format!("the newest backup is {age:.1} hours old (more than {max_age_hours})"),
+        );
+        verdict.age_hours = Some((age * 10.0).round() / 10.0);
+        verdict.parameter_count = object
+            .document
+            .as_ref()
+            .ok()
+            .map(|d| d.parameters.len() as u64);
+    }
+    verdict.checks = checks;
+    verdict
+}
+
+/// When the backup was taken: the format-2 document's `backup_timestamp` (UTC), else (the old
+/// script wrote local time, zone unknown) when the object was stored.
+fn taken_at(object: &ObjectFacts) -> OffsetDateTime {
+    let format = time::macros::format_description!("[year][month][day]_[hour][minute][second]");
+    object
+        .document
+        .as_ref()
+        .ok()
+        .filter(|d| d.format == DocumentFormat::V2)
+        .and_then(|d| d.backup_timestamp.as_deref())
+        .and_then(|t| time::PrimitiveDateTime::parse(t, format).ok())
+        .map(|t| t.assume_utc())
+        .unwrap_or(object.last_modified)
+}
+
+fn object_checks(
+    object: &ObjectFacts,
+    environment: &str,
+    region: &str,
+    check: &mut impl FnMut(&'static str, bool, String),
+) {
+    check(
+        "encryption",
+        object.encryption.as_deref() == Some("AES256"),
+        format!(
+            "the object is encrypted with {}, not AES256",
+            object.encryption.as_deref().unwrap_or("nothing")
+        ),
+    );
+    check(
+        "checksum",
+        object.stored_sha256.as_deref() == Some(object.read_sha256.as_str()),
+        match &object.stored_sha256 {
+            None => "the object has no stored SHA-256 checksum".to_string(),
+            Some(stored) => format!(
+                "the stored SHA-256 is {stored} but the bytes read hash to {}",
+                object.read_sha256
+            ),
+        },
+    );
+    check(
+        "single-version",
+        object.versions == 1,
+        format!(
+            "the key has {} versions: a backup is written once, so it was overwritten",
+            object.versions
+        ),
+    );
+    match &object.document {
+        Ok(doc) => {
+            check("document", true, String::new());
+            let problems = identity_problems(doc, environment, region);
+            check("identity", problems.is_empty(), problems.join("; "));
+            check(
+                "not-empty",
+                !doc.parameters.is_empty(),
+                "the backup holds no parameter".into(),
+            );
+        }
+        Err(why) => check("document", false, why.clone()),
+    }
+}
+
+/// The text report: a line per region, then each failure with its region and check.
+pub fn render_text(verdicts: &[RegionVerdict]) -> String {
+    let mut out = format!(
+        "{:<16} {:<6} {:>10} {:>6} {:>9}  {}\n",
+        "REGION", "RESULT", "PARAMETERS", "LIVE", "AGE (H)", "OBJECT"
+    );
+    let or_dash = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+    for v in verdicts {
+        out.push_str(&format!(
+            "{:<16} {:<6} {:>10} {:>6} {:>9}  {}\n",
+            v.region,
+            if v.ok() { "OK" } else { "FAILED" },
+            or_dash(v.parameter_count.map(|n| n.to_string())),
+            or_dash(v.live_count.map(|n| n.to_string())),
+            or_dash(v.age_hours.map(|h| format!("{h:.1}"))),
+            v.object.as_deref().unwrap_or("-"),
+        ));
+    }
+    let failures: Vec<String> = verdicts
+        .iter()
+        .flat_map(|v| {
+            v.checks
+                .iter()
+                .filter(|c| !c.ok)
+                .map(move |c| format!("  {} {}: {}", v.region, c.check, c.found))
+        })
+        .collect();
+    if failures.is_empty() {
+        out.push_str("\nEvery check holds.\n");
+    } else {
+        out.push_str(&format!(
+            "\n{} checks failed:\n{}\n",
+            failures.len(),
+            failures.join("\n")
+        ));
+    }
+    for v in verdicts {
+        if let (Some(backup), Some(live)) = (v.parameter_count, v.live_count)
+            && backup != live
+        {
+            out.push_str(&format!(
+                "Note: {} has {live} parameters live now, {backup} in its newest backup ({:+}).\n",
+                v.region,
+                live as i64 - backup as i64
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::document::read_document;
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-24 14:00 UTC);
+    const DOC: &str = r#"{"format_version":2,"backup_timestamp":"20261124_130000","environment":"dev","region":"us-east-1","parameters":[{"Name":"/app/dev/a","Type":"String","Value":"v","Version":1}],"parameter_count":1}"#;
+
+    fn healthy() -> RegionFacts {
+        let key = "2026-11-24/us-east-1/ssm-backup-dev-us-east-1-20261124_130000.json";
+        RegionFacts {
+            region: "us-east-1".into(),
+            bucket: "b".into(),
+            pointer: Some(key.into()),
+            default_pointer: Some(Some(key.into())),
+            object: Some(ObjectFacts {
+                key: key.into(),
+                encryption: Some("AES256".into()),
+                stored_sha256: Some("abc=".into()),
+                read_sha256: "abc=".into(),
+                versions: 1,
+                last_modified: datetime!(2026-11-24 13:00 UTC),
+                document: read_document(DOC.as_bytes()),
+            }),
+            live_count: Some(3),
+        }
+    }
+
+    fn failed(facts: &RegionFacts) -> Vec<(&'static str, String)> {
+        verify_region(facts, "dev", NOW, 26)
+            .checks
+            .into_iter()
+            .filter(|c| !c.ok)
+            .map(|c| (c.check, c.found))
+            .collect()
+    }
+
+    #[test]
+    fn a_fresh_whole_backup_passes_every_check() {
+        let v = verify_region(&healthy(), "dev", NOW, 26);
+        assert!(v.ok(), "{v:?}");
+        let names: Vec<&str> = v.checks.iter().map(|c| c.check).collect();
+        assert_eq!(names, CHECKS);
+        assert_eq!(
+            (v.parameter_count, v.live_count, v.age_hours),
+            (Some(1), Some(3), Some(1.0))
+        );
+        let text = render_text(&[v]);
+        assert!(text.contains("Every check holds."), "{text}");
+        assert!(
+            text.contains(
+                "Note: us-east-1 has 3 parameters live now, 1 in its newest backup (+2)."
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn each_fault_fails_its_own_check() {
+        let mut f = healthy();
+        f.pointer = None;
+        f.object = None;
+        assert_eq!(failed(&f)[0].0, "pointer");
+
+        let mut f = healthy();
+        f.object = None;
+        assert_eq!(
+            failed(&f).iter().map(|c| c.0).collect::<Vec<_>>(),
+            ["object"]
+        );
+
+        let mut f = healthy();
+        f.default_pointer = Some(Some("other.json".into()));
+        assert_eq!(failed(&f)[0].0, "default-pointer");
+
+        let mut f = healthy();
+        f.object.as_mut().unwrap().versions = 2;
+        assert_eq!(
+            failed(&f),
+            [(
+                "single-version",
+                "the key has 2 versions: a backup is written once, so it was overwritten"
+                    .to_string()
+            )]
+        );
+
+        let mut f = healthy();
+        f.object.as_mut().unwrap().read_sha256 = "xyz=".into();
+        assert_eq!(failed(&f)[0].0, "checksum");
+
+        let mut f = healthy();
+        f.object.as_mut().unwrap().encryption = None;
+        assert_eq!(failed(&f)[0].0, "encryption");
+
+        let mut f = healthy();
+        f.object.as_mut().unwrap().document = read_document(
+            DOC.replace(r#""parameter_count":1"#, r#""parameter_count":5"#)
+                .as_bytes(),
+        );
+        assert_eq!(failed(&f)[0].0, "document");
+
+        let mut f = healthy();
+        f.object.as_mut().unwrap().document =
+            read_document(DOC.replace("20261124_130000", "20261122_130000").as_bytes());
+        assert_eq!(
+            failed(&f),
+            [(
+                "fresh",
+                "the newest backup is 49.0 hours old (more than 26)".to_string()
+            )]
+        );
+        // An old-format document has no reliable time of its own: the object's counts.
+        let mut f = healthy();
+        let legacy = r#"{"backup_timestamp":"20261124_130000","environment":"dev","parameters":[{"Name":"/a","Type":"String","Value":"v","Version":1}],"parameter_count":1}"#;
+        let object = f.object.as_mut().unwrap();
+        object.document = read_document(legacy.as_bytes());
+        object.last_modified = datetime!(2026-11-20 14:00 UTC);
+        assert_eq!(failed(&f)[0].0, "fresh");
+
+        let mut f = healthy();
+        f.object.as_mut().unwrap().document =
+            read_document(DOC.replace("\"dev\"", "\"prod\"").as_bytes());
+        assert_eq!(failed(&f)[0].0, "identity");
+        let text = render_text(&[verify_region(&f, "dev", NOW, 26)]);
+        assert!(text.contains("1 checks failed:\n  us-east-1 identity: it is a backup of environment `prod`, not `dev`"), "{text}");
+    }
+}

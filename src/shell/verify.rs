@@ -1,0 +1,147 @@
+//! Gather what `verify` judges, for each region at once: the pointers, the object the pointer
+//! names (attributes, versions, bytes and their digest), the parsed document, the live count.
+//! Read-only; documents stay in memory and no value leaves this module.
+
+use anyhow::{Context, Result};
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use aws_sdk_s3::types::ChecksumMode;
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use super::aws::Aws;
+use super::ssm::count_environment;
+use crate::core::document::read_document;
+use crate::core::verify::{ObjectFacts, RegionFacts};
+
+/// What one region's bucket holds of its newest backup.
+pub async fn region_facts(
+    aws: &Aws,
+    region: &str,
+    bucket: &str,
+    environment: &str,
+    is_default: bool,
+) -> Result<RegionFacts> {
+    let pointer_key = format!("latest-{region}.txt");
+    let (pointer, default_pointer, live_count) = tokio::try_join!(
+        read_text(aws, region, bucket, &pointer_key),
+        async {
+            if is_default {
+                Ok(Some(read_text(aws, region, bucket, "latest.txt").await?))
+            } else {
+                Ok(None)
+            }
+        },
+        count_environment(aws, region, environment),
+    )?;
+    let object = match &pointer {
+        Some(key) => object_facts(aws, region, bucket, key).await?,
+        None => None,
+    };
+    Ok(RegionFacts {
+        region: region.to_string(),
+        bucket: bucket.to_string(),
+        pointer,
+        default_pointer,
+        object,
+        live_count: Some(live_count),
+    })
+}
+
+/// A small text object (a pointer), trimmed; `None` when it (or its bucket) does not exist.
+pub async fn read_text(aws: &Aws, region: &str, bucket: &str, key: &str) -> Result<Option<String>> {
+    Ok(read_object(aws, region, bucket, key)
+        .await?
+        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_string()))
+}
+
+/// An object's bytes; `None` when it (or its bucket) does not exist.
+pub async fn read_object(
+    aws: &Aws,
+    region: &str,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<Vec<u8>>> {
+    match aws
+        .s3(region)
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+    {
+        Ok(out) => {
+            let bytes = out
+                .body
+                .collect()
+                .await
+                .with_context(|| format!("reading s3://{bucket}/{key} ({region})"))?;
+            Ok(Some(bytes.to_vec()))
+        }
+        Err(e) if matches!(e.code(), Some("NoSuchKey" | "NoSuchBucket")) => Ok(None),
+        Err(e) => {
+            Err(anyhow::Error::new(e).context(format!("reading s3://{bucket}/{key} ({region})")))
+        }
+    }
+}
+
+/// The stored object's attributes (HeadObject, with its stored checksum), its versions and its
+/// bytes (read without the SDK's own checksum validation, so a mismatch is a finding, not an
+/// error). `None` when the object does not exist.
+pub async fn object_facts(
+    aws: &Aws,
+    region: &str,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<ObjectFacts>> {
+    let s3 = aws.s3(region);
+    let head = match s3
+        .head_object()
+        .bucket(bucket)
+        .key(key)
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await
+    {
+        Ok(head) => head,
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => return Ok(None),
+        Err(e) => {
+            return Err(anyhow::Error::new(e).context(format!(
+                "reading the attributes of s3://{bucket}/{key} ({region})"
+            )));
+        }
+    };
+    let versions = s3
+        .list_object_versions()
+        .bucket(bucket)
+        .prefix(key)
+        .send()
+        .await
+        .with_context(|| format!("listing the versions of s3://{bucket}/{key} ({region})"))?
+        .versions()
+        .iter()
+        .filter(|v| v.key() == Some(key))
+        .count();
+    let Some(bytes) = read_object(aws, region, bucket, key).await? else {
+        return Ok(None);
+    };
+    let last_modified = head
+        .last_modified()
+        .and_then(|t| OffsetDateTime::from_unix_timestamp(t.secs()).ok())
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    Ok(Some(ObjectFacts {
+        key: key.to_string(),
+        encryption: head
+            .server_side_encryption()
+            .map(|e| e.as_str().to_string()),
+        stored_sha256: head.checksum_sha256().map(str::to_string),
+        read_sha256: sha256_base64(&bytes),
+        versions,
+        last_modified,
+        document: read_document(&bytes),
+    }))
+}
+
+/// SHA-256 as S3 writes it in `x-amz-checksum-sha256`: base64.
+pub fn sha256_base64(bytes: &[u8]) -> String {
+    aws_smithy_types::base64::encode(Sha256::digest(bytes))
+}
