@@ -14,6 +14,8 @@ Fixes (details in docs/emulator.md):
   4. Connections are kept alive (HTTP/1.1), as AWS does.
   5. S3 honours x-amz-expected-bucket-owner: a bucket of another account answers 403
      AccessDenied, as AWS does (moto ignores the header).
+  6. SSM parameter policies come back as AWS returns them: PolicyText the policy's JSON text,
+     PolicyType its type (moto returns a Python repr of the policy in both).
 
 Serves the same state over TLS (with a locally generated CA) and, for tests of the
 DenyInsecureConnections statement, over plain HTTP on a second port.
@@ -234,6 +236,36 @@ def patch_expected_bucket_owner() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# 6. Parameter policies
+# ---------------------------------------------------------------------------------------------
+
+def patch_parameter_policies() -> None:
+    from moto.ssm.models import Parameter
+
+    require_source(
+        Parameter.response_object,
+        'policy_list = json.loads(self.policies)',
+        '{"PolicyText": p, "PolicyType": p, "PolicyStatus": "Finished"}',
+    )
+    original = Parameter.response_object
+
+    def response_object(self, decrypt=False, region=None):
+        r = original(self, decrypt, region)
+        if "Policies" in r:
+            r["Policies"] = [
+                {
+                    "PolicyText": json.dumps(p, separators=(",", ":")),
+                    "PolicyType": p.get("Type") if isinstance(p, dict) else None,
+                    "PolicyStatus": "Pending",
+                }
+                for p in json.loads(self.policies)
+            ]
+        return r
+
+    Parameter.response_object = response_object
+
+
+# ---------------------------------------------------------------------------------------------
 # 2. GetBucketVersioning root element
 # ---------------------------------------------------------------------------------------------
 
@@ -435,6 +467,7 @@ def apply_patches() -> None:
     patch_bucket_versioning_root()
     patch_describe_parameters_page_size()
     patch_expected_bucket_owner()
+    patch_parameter_policies()
 
 
 def serve(host: str, tls_port: int, http_port: int, state_dir: Path, ready) -> None:

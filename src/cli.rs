@@ -46,6 +46,8 @@ pub enum Command {
     Backup(BackupArgs),
     /// Check that each region's newest backup is there, intact and fresh (read-only).
     Verify(VerifyArgs),
+    /// Bring parameters back from a backup: a preview, or with --apply the writes.
+    Restore(RestoreArgs),
     /// Remove a stale lock of an environment (its run is gone) by its ID.
     ForceUnlock(ForceUnlockArgs),
 }
@@ -73,6 +75,83 @@ pub struct VerifyArgs {
 
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The stack: a name (`dev` is stacks/dev.yaml) or a path to a YAML file.
+    #[arg(long, short)]
+    pub stack: String,
+
+    /// The region whose backup to restore (its bucket holds it).
+    #[arg(long, value_name = "REGION", value_parser = region_name)]
+    pub region: String,
+
+    /// Which backup: `latest`, a date (`YYYY-MM-DD`: that day's newest), an S3 key in the
+    /// region's bucket, or a local file (a path starting with `./`, `../` or `/`).
+    #[arg(long, value_name = "WHICH", default_value = "latest")]
+    pub from: String,
+
+    /// Restore into this region instead (disaster recovery).
+    #[arg(long, value_name = "REGION", value_parser = region_name)]
+    pub target_region: Option<String>,
+
+    /// Only the parameters whose name starts with PREFIX.
+    #[arg(long, value_name = "PREFIX", value_parser = parameter_path)]
+    pub only: Option<String>,
+
+    /// With --only: write them under NEW instead (a restore drill into a scratch path).
+    #[arg(long, value_name = "NEW", requires = "only", value_parser = parameter_path)]
+    pub to_prefix: Option<String>,
+
+    /// Also update live parameters that differ from the backup (by default only missing ones
+    /// are created). Nothing is ever deleted.
+    #[arg(long)]
+    pub overwrite: bool,
+
+    /// Encrypt every SecureString with this KMS key (the source key usually does not exist in
+    /// another region).
+    #[arg(long, value_name = "ID")]
+    pub kms_key_id: Option<String>,
+
+    /// Also restore the stack's own metadata (/jenkins/<env>/backup/...), which `apply` manages.
+    #[arg(long)]
+    pub include_metadata: bool,
+
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Exit 0 when the restore would change nothing, 2 when it would, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+
+    /// Write (after confirmation). Without it, restore is a read-only preview.
+    #[arg(long)]
+    pub apply: bool,
+
+    /// With --apply: do not ask for confirmation.
+    #[arg(long, requires = "apply")]
+    pub auto_approve: bool,
+
+    /// SSM requests per second for the writes; 0 for no limit, at most 10000.
+    #[arg(long, value_name = "N", default_value_t = 20,
+          value_parser = clap::value_parser!(u32).range(0..=MAX_RPS))]
+    pub max_rps: u32,
+
+    /// How long to wait for another run's lock of the environment (with --apply).
+    #[arg(long, value_name = "DURATION", value_parser = lock_wait, default_value = "0s")]
+    pub lock_timeout: Duration,
+}
+
+/// A parameter path prefix: it starts with `/`.
+fn parameter_path(value: &str) -> Result<String, String> {
+    if value.starts_with('/') && !value.contains("//") {
+        Ok(value.to_string())
+    } else {
+        Err(format!(
+            "`{value}` is not a parameter path: it starts with `/`, like /jenkins/prod/"
+        ))
+    }
 }
 
 /// A region name, checked before anything runs.

@@ -4,14 +4,14 @@ use anyhow::{Context as _, Result, bail};
 use std::process::ExitCode;
 
 use super::plan::diff_options;
-use super::{Session, compute_plan, load_stack};
+use super::{Session, cancelled, compute_plan, confirm, load_stack};
 use crate::cli::ApplyArgs;
 use crate::core::desired::desired_state;
 use crate::core::diff::{diff, foreign_owner};
 use crate::core::plan::{PLAN_FORMAT_VERSION, PlanDocument, claim_mismatch, moved};
 use crate::core::render;
 use crate::core::stack::{self, Stack};
-use crate::shell::interrupt::{Interrupt, Signal};
+use crate::shell::interrupt::Interrupt;
 use crate::shell::{apply::apply, lock, observe::observe, term};
 
 pub async fn run(session: &Session, args: ApplyArgs) -> Result<ExitCode> {
@@ -35,7 +35,7 @@ pub async fn run(session: &Session, args: ApplyArgs) -> Result<ExitCode> {
     );
     let lock = tokio::select! {
         lock = acquire => lock?,
-        signal = interrupt.wait() => return Ok(cancelled(signal)),
+        signal = interrupt.wait() => return Ok(cancelled("Apply", signal)),
     };
     let result = plan_and_apply(session, &args, source, &interrupt).await;
     if let Err(e) = lock.release().await {
@@ -44,15 +44,6 @@ pub async fn run(session: &Session, args: ApplyArgs) -> Result<ExitCode> {
         ));
     }
     result
-}
-
-/// Stopped by a signal before any change was made.
-fn cancelled(signal: Signal) -> ExitCode {
-    term::err(&format!(
-        "\nApply cancelled by {}; nothing was changed.\n",
-        signal.name()
-    ));
-    ExitCode::from(signal.exit_code())
 }
 
 /// Where the plan comes from: the stack file, or a saved plan (with its validated stack).
@@ -87,21 +78,16 @@ async fn plan_and_apply(
     };
     let doc = tokio::select! {
         doc = planned => doc?,
-        signal = interrupt.wait() => return Ok(cancelled(signal)),
+        signal = interrupt.wait() => return Ok(cancelled("Apply", signal)),
     };
     term::out(&render::text::render(&doc, term::stdout_color()))?;
     if !doc.summary.has_changes() {
         return Ok(ExitCode::SUCCESS);
     }
-    if !args.auto_approve {
-        let answer = tokio::select! {
-            answer = tokio::task::spawn_blocking(|| term::confirm("\nApply these changes?")) => answer??,
-            signal = interrupt.wait() => return Ok(cancelled(signal)),
-        };
-        if !answer {
-            term::err("Apply cancelled; nothing was changed.\n");
-            return Ok(ExitCode::from(1));
-        }
+    if !args.auto_approve
+        && let Some(code) = confirm("Apply", interrupt).await?
+    {
+        return Ok(code);
     }
     let aws = session.aws().await?;
     term::out("\n")?;

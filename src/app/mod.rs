@@ -5,6 +5,7 @@ pub mod backup;
 pub mod force_unlock;
 pub mod outputs;
 pub mod plan;
+pub mod restore;
 pub mod verify;
 
 use anyhow::{Context as _, Result, bail};
@@ -18,7 +19,9 @@ use crate::core::diff::{DiffOptions, diff, foreign_owner};
 use crate::core::plan::{PLAN_FORMAT_VERSION, PlanDocument};
 use crate::core::stack::{self, Stack};
 use crate::shell::aws::{Aws, AwsOptions};
+use crate::shell::interrupt::{Interrupt, Signal};
 use crate::shell::observe::observe;
+use crate::shell::term;
 
 /// What every command shares: how to reach AWS, loaded on first use (after the command's own
 /// input has been validated, so bad input never causes an AWS call).
@@ -55,6 +58,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Outputs(args) => outputs::run(&session, args).await,
         Command::Backup(args) => backup::run(&session, args).await,
         Command::Verify(args) => verify::run(&session, args).await,
+        Command::Restore(args) => restore::run(&session, args).await,
         Command::ForceUnlock(args) => force_unlock::run(&session, args).await,
     };
     if let (Some(path), Some(aws)) = (&cli.api_stats, session.aws.get()) {
@@ -63,6 +67,30 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             .with_context(|| format!("writing API stats to {}", path.display()))?;
     }
     result
+}
+
+/// Asks the operator to confirm `what` (`Apply`, `Restore`); `Some(exit code)` when it is not
+/// to go ahead (answered otherwise, or a signal while asking).
+pub async fn confirm(what: &'static str, interrupt: &Interrupt) -> Result<Option<ExitCode>> {
+    let question = format!("\n{what} these changes?");
+    let answer = tokio::select! {
+        answer = tokio::task::spawn_blocking(move || term::confirm(&question)) => answer??,
+        signal = interrupt.wait() => return Ok(Some(cancelled(what, signal))),
+    };
+    if answer {
+        return Ok(None);
+    }
+    term::err(&format!("{what} cancelled; nothing was changed.\n"));
+    Ok(Some(ExitCode::from(1)))
+}
+
+/// Stopped by a signal before any change was made.
+pub fn cancelled(what: &str, signal: Signal) -> ExitCode {
+    term::err(&format!(
+        "\n{what} cancelled by {}; nothing was changed.\n",
+        signal.name()
+    ));
+    ExitCode::from(signal.exit_code())
 }
 
 /// `dev` means `stacks/dev.yaml`; anything that looks like a path is taken as given.

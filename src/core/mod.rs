@@ -10,5 +10,6 @@ pub mod model;
 pub mod plan;
 pub mod policy;
 pub mod render;
+pub mod restore;
 pub mod stack;
 pub mod verify;

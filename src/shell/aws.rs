@@ -149,6 +149,14 @@ impl Aws {
         aws_sdk_ssm::Client::from_conf(conf)
     }
 
+    pub fn kms(&self, region: &str) -> aws_sdk_kms::Client {
+        let conf = aws_sdk_kms::config::Builder::from(&self.config)
+            .region(aws_sdk_kms::config::Region::new(region.to_string()))
+            .interceptor(self.calls.clone())
+            .build();
+        aws_sdk_kms::Client::from_conf(conf)
+    }
+
     pub fn sts(&self, region: &str) -> aws_sdk_sts::Client {
         let conf = aws_sdk_sts::config::Builder::from(&self.config)
             .region(aws_sdk_sts::config::Region::new(region.to_string()))

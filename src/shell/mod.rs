@@ -6,6 +6,7 @@ pub mod backup;
 pub mod interrupt;
 pub mod lock;
 pub mod observe;
+pub mod restore;
 pub mod ssm;
 pub mod term;
 pub mod verify;

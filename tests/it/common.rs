@@ -299,6 +299,10 @@ pub async fn s3_plain_http(region: &str) -> aws_sdk_s3::Client {
     )
 }
 
+pub async fn kms(region: &str) -> aws_sdk_kms::Client {
+    aws_sdk_kms::Client::new(&sdk_config(region, &emulator().endpoint).await)
+}
+
 pub async fn ssm(region: &str) -> aws_sdk_ssm::Client {
     aws_sdk_ssm::Client::new(&sdk_config(region, &emulator().endpoint).await)
 }

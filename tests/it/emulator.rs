@@ -283,3 +283,36 @@ async fn expected_bucket_owner_is_enforced_as_aws_does() {
         .await
         .expect("without the header, as before");
 }
+
+#[tokio::test]
+async fn parameter_policies_read_back_as_json_text() {
+    let ssm = ssm(R).await;
+    let policy = r#"{"Type":"Expiration","Version":"1.0","Attributes":{"Timestamp":"2030-12-02T21:34:33.000Z"}}"#;
+    ssm.put_parameter()
+        .name("/emulator/policies/x")
+        .value("v")
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .tier(aws_sdk_ssm::types::ParameterTier::Advanced)
+        .policies(format!("[{policy}]"))
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap();
+    let out = ssm
+        .describe_parameters()
+        .parameter_filters(
+            aws_sdk_ssm::types::ParameterStringFilter::builder()
+                .key("Name")
+                .option("Equals")
+                .values("/emulator/policies/x")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let policies = out.parameters()[0].policies();
+    assert_eq!(policies.len(), 1);
+    assert_eq!(policies[0].policy_text(), Some(policy));
+    assert_eq!(policies[0].policy_type(), Some("Expiration"));
+}

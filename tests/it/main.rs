@@ -11,5 +11,6 @@ mod hold;
 mod lock;
 mod network;
 mod plan_apply;
+mod restore;
 mod trust;
 mod verify;

@@ -1,0 +1,161 @@
+//! `ssm-keeper restore`: bring parameters back exactly from a backup, into the same region or
+//! another. A read-only preview unless --apply; only missing parameters are created unless
+//! --overwrite; nothing is ever deleted; every write is read back and compared.
+
+use anyhow::{Result, bail};
+use std::process::ExitCode;
+
+use super::{Session, cancelled, confirm, load_stack};
+use crate::cli::{Format, RestoreArgs};
+use crate::core::document::DocumentFormat;
+use crate::core::restore::{
+    ParameterSpec, RestoreAction, RestoreOptions, RestorePlan, UNKNOWN_IN_LEGACY, plan,
+    read_back_mismatches, render_json, render_markdown, render_text, wanted,
+};
+use crate::core::stack::bucket_name;
+use crate::shell::aws::{Aws, Budget};
+use crate::shell::interrupt::Interrupt;
+use crate::shell::restore::{From, locate, missing_keys, read_live, write};
+use crate::shell::{lock, term};
+
+pub async fn run(session: &Session, args: RestoreArgs) -> Result<ExitCode> {
+    let (_, stack) = load_stack(&args.stack)?;
+    let from = From::parse(&args.from);
+    let interrupt = Interrupt::listen()?;
+    let aws = session.aws().await?;
+    let env = &stack.environment;
+    let account = aws.account_id(&stack.ssm_home_region).await?;
+    let source_region = &args.region;
+    let target_region = args.target_region.as_ref().unwrap_or(source_region);
+    let bucket = bucket_name(&stack.project_name, env, &account, source_region);
+
+    let (label, document) = locate(aws, source_region, &bucket, env, &from).await?;
+    let options = RestoreOptions {
+        environment: env.clone(),
+        only: args.only.clone(),
+        to_prefix: args.to_prefix.clone(),
+        kms_key_id: args.kms_key_id.clone(),
+        include_metadata: args.include_metadata,
+        overwrite: args.overwrite,
+    };
+    let unknown = match document.format {
+        DocumentFormat::Legacy => UNKNOWN_IN_LEGACY.to_vec(),
+        DocumentFormat::V2 => Vec::new(),
+    };
+    let items = wanted(&document.parameters, document.format, &options);
+    let targets: Vec<&str> = items
+        .iter()
+        .filter(|i| i.spec.is_some())
+        .map(|i| i.target.as_str())
+        .collect();
+    let live = read_live(aws, target_region, &targets).await?;
+    let restore = RestorePlan {
+        source: label,
+        source_region: source_region.clone(),
+        target_region: target_region.clone(),
+        items: plan(items, &live, &unknown, args.overwrite),
+        unknown_attributes: unknown,
+    };
+    let text = match args.format {
+        Format::Text => render_text(&restore),
+        Format::Markdown => render_markdown(&restore),
+        Format::Json => render_json(&restore)?,
+    };
+    term::out(&text)?;
+
+    // Before anything is written: the keys the SecureStrings will be encrypted with must exist
+    // where they are written.
+    let missing = missing_keys(aws, target_region, &restore.items).await?;
+    if !missing.is_empty() {
+        bail!(
+            "the restore cannot encrypt its SecureStrings in {target_region}, so nothing was written:\n  - {}",
+            missing.join("\n  - ")
+        );
+    }
+    if !args.apply {
+        return Ok(if args.detailed_exitcode && restore.has_changes() {
+            ExitCode::from(2)
+        } else {
+            ExitCode::SUCCESS
+        });
+    }
+    if !restore.has_changes() {
+        term::out("Nothing to restore.\n")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let acquire = lock::acquire(
+        aws,
+        &stack.ssm_home_region,
+        env,
+        "restore",
+        args.lock_timeout,
+        &|line| term::err(&format!("{line}\n")),
+    );
+    let held = tokio::select! {
+        held = acquire => held?,
+        signal = interrupt.wait() => return Ok(cancelled("Restore", signal)),
+    };
+    let result = apply(aws, &args, &restore, target_region, &interrupt).await;
+    if let Err(e) = held.release().await {
+        term::err(&format!(
+            "WARNING: the lock was not released (it expires by itself): {e:#}\n"
+        ));
+    }
+    result
+}
+
+/// Confirms, writes, reads back.
+async fn apply(
+    aws: &Aws,
+    args: &RestoreArgs,
+    restore: &RestorePlan,
+    region: &str,
+    interrupt: &Interrupt,
+) -> Result<ExitCode> {
+    if !args.auto_approve
+        && let Some(code) = confirm("Restore", interrupt).await?
+    {
+        return Ok(code);
+    }
+    let writes: Vec<(&ParameterSpec, bool)> = restore
+        .items
+        .iter()
+        .filter_map(|i| match (&i.action, &i.spec) {
+            (RestoreAction::Create, Some(spec)) => Some((spec, false)),
+            (RestoreAction::Update { .. }, Some(spec)) => Some((spec, true)),
+            _ => None,
+        })
+        .collect();
+    term::out("\n")?;
+    let budget = Budget::per_second(args.max_rps);
+    let stop = || interrupt.received().is_some();
+    let on_write = |line: &str| {
+        let _ = term::out(&format!("  {line}\n"));
+    };
+    let done = write(aws, region, &writes, &budget, &stop, &on_write).await?;
+    if let Some(signal) = interrupt.received() {
+        term::err(&format!(
+            "\nInterrupted by {}: {done} of {} parameters written (the writes in flight finished). Run the restore again to finish: it creates only what is still missing.\n",
+            signal.name(),
+            writes.len()
+        ));
+        return Ok(ExitCode::from(signal.exit_code()));
+    }
+
+    let written: Vec<&ParameterSpec> = writes.iter().map(|(spec, _)| *spec).collect();
+    let names: Vec<&str> = written.iter().map(|s| s.name.as_str()).collect();
+    let read = read_live(aws, region, &names).await?;
+    let mismatches = read_back_mismatches(&written, &read);
+    if !mismatches.is_empty() {
+        bail!(
+            "{} of {} restored parameters do not read back as written:\n  - {}",
+            mismatches.len(),
+            written.len(),
+            mismatches.join("\n  - ")
+        );
+    }
+    term::out(&format!(
+        "Restore complete: {done} parameters written in {region} and read back identical.\n"
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,686 @@
+//! `restore`: from a backup document and the live parameters it names, what to create, what to
+//! update (attribute by attribute), what is unchanged and what is skipped; the renderers; and
+//! the read-back comparison after writing. Pure. Values travel as `Secret`; a SecureString's
+//! value is never rendered.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use super::backup::{BackupParameter, Secret};
+use super::desired::backup_prefix;
+use super::document::DocumentFormat;
+use super::lock::is_lock_parameter;
+
+/// AWS's defaults for what a parameter does not say.
+pub const DEFAULT_TIER: &str = "Standard";
+pub const DEFAULT_DATA_TYPE: &str = "text";
+pub const DEFAULT_KEY: &str = "alias/aws/ssm";
+/// Standard-tier parameters hold at most 4 KB; a longer value needs Advanced.
+pub const STANDARD_VALUE_LIMIT: usize = 4096;
+
+/// A parameter as restore writes it or finds it live, every attribute explicit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParameterSpec {
+    pub name: String,
+    pub kind: String,
+    pub value: Secret,
+    pub data_type: String,
+    pub tier: String,
+    /// The KMS key (SecureString only).
+    pub key_id: Option<String>,
+    pub description: String,
+    pub allowed_pattern: String,
+    pub policies: Vec<String>,
+}
+
+impl ParameterSpec {
+    pub fn is_secure(&self) -> bool {
+        self.kind == "SecureString"
+    }
+}
+
+/// What the operator asked for.
+#[derive(Debug, Clone, Default)]
+pub struct RestoreOptions {
+    pub environment: String,
+    pub only: Option<String>,
+    pub to_prefix: Option<String>,
+    pub kms_key_id: Option<String>,
+    pub include_metadata: bool,
+    pub overwrite: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RestoreAttribute {
+    Value,
+    Type,
+    Description,
+    AllowedPattern,
+    Tier,
+    KmsKey,
+    DataType,
+    Policies,
+}
+
+impl RestoreAttribute {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RestoreAttribute::Value => "value",
+            RestoreAttribute::Type => "type",
+            RestoreAttribute::Description => "description",
+            RestoreAttribute::AllowedPattern => "allowed pattern",
+            RestoreAttribute::Tier => "tier",
+            RestoreAttribute::KmsKey => "KMS key",
+            RestoreAttribute::DataType => "data type",
+            RestoreAttribute::Policies => "policies",
+        }
+    }
+}
+
+/// The attributes the old script's documents do not hold: left at AWS defaults.
+pub const UNKNOWN_IN_LEGACY: [RestoreAttribute; 5] = [
+    RestoreAttribute::Description,
+    RestoreAttribute::AllowedPattern,
+    RestoreAttribute::Tier,
+    RestoreAttribute::KmsKey,
+    RestoreAttribute::Policies,
+];
+
+/// One attribute that differs between live and backup. A sensitive one carries no values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AttributeChange {
+    pub attribute: RestoreAttribute,
+    pub live: Option<String>,
+    pub backup: Option<String>,
+    pub sensitive: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+pub enum RestoreAction {
+    /// Missing live: created.
+    Create,
+    /// Differs and `--overwrite` was given: updated.
+    Update {
+        changes: Vec<AttributeChange>,
+    },
+    /// Differs, kept as it is (no `--overwrite`).
+    Differs {
+        changes: Vec<AttributeChange>,
+    },
+    Unchanged,
+    Skipped {
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestoreItem {
+    /// The name in the backup.
+    pub source: String,
+    /// The name it is restored to (another with `--to-prefix`).
+    pub target: String,
+    #[serde(flatten)]
+    pub action: RestoreAction,
+    /// What will be written (for create and update).
+    #[serde(skip)]
+    pub spec: Option<ParameterSpec>,
+}
+
+impl RestoreItem {
+    pub fn writes(&self) -> bool {
+        matches!(
+            self.action,
+            RestoreAction::Create | RestoreAction::Update { .. }
+        )
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestorePlan {
+    pub source: String,
+    pub source_region: String,
+    pub target_region: String,
+    /// Attributes the document does not hold (old format), left at AWS defaults.
+    pub unknown_attributes: Vec<RestoreAttribute>,
+    pub items: Vec<RestoreItem>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RestoreSummary {
+    pub create: usize,
+    pub update: usize,
+    pub differ: usize,
+    pub unchanged: usize,
+    pub skipped: usize,
+}
+
+impl RestorePlan {
+    pub fn summary(&self) -> RestoreSummary {
+        let mut s = RestoreSummary::default();
+        for item in &self.items {
+            match item.action {
+                RestoreAction::Create => s.create += 1,
+                RestoreAction::Update { .. } => s.update += 1,
+                RestoreAction::Differs { .. } => s.differ += 1,
+                RestoreAction::Unchanged => s.unchanged += 1,
+                RestoreAction::Skipped { .. } => s.skipped += 1,
+            }
+        }
+        s
+    }
+
+    pub fn has_changes(&self) -> bool {
+        self.items.iter().any(RestoreItem::writes)
+    }
+
+    /// The names to read live before planning, and to read back after writing.
+    pub fn targets(&self) -> Vec<&str> {
+        self.items
+            .iter()
+            .filter(|i| i.spec.is_some())
+            .map(|i| i.target.as_str())
+            .collect()
+    }
+}
+
+/// The parameters of a document as restore would write them, before looking at live state:
+/// in the subtree asked for, renamed, remapped; metadata and locks skipped with the reason.
+pub fn wanted(
+    parameters: &[BackupParameter],
+    format: DocumentFormat,
+    options: &RestoreOptions,
+) -> Vec<RestoreItem> {
+    let metadata = format!("{}/", backup_prefix(&options.environment));
+    parameters
+        .iter()
+        .filter(|p| {
+            options
+                .only
+                .as_deref()
+                .is_none_or(|o| p.name.starts_with(o))
+        })
+        .map(|p| {
+            let target = match (&options.only, &options.to_prefix) {
+                (Some(only), Some(to)) => format!("{to}{}", &p.name[only.len()..]),
+                _ => p.name.clone(),
+            };
+            let skip = if is_lock_parameter(&p.name) {
+                Some("an ssm-keeper lock is never restored".to_string())
+            } else if p.name.starts_with(&metadata) && !options.include_metadata {
+                Some(
+                    "stack metadata: `ssm-keeper apply` restores it (or pass --include-metadata)"
+                        .to_string(),
+                )
+            } else {
+                None
+            };
+            RestoreItem {
+                source: p.name.clone(),
+                spec: skip.is_none().then(|| spec(p, &target, format, options)),
+                action: match skip {
+                    Some(reason) => RestoreAction::Skipped { reason },
+                    None => RestoreAction::Unchanged, // decided against live state
+                },
+                target,
+            }
+        })
+        .collect()
+}
+
+fn spec(
+    p: &BackupParameter,
+    target: &str,
+    format: DocumentFormat,
+    options: &RestoreOptions,
+) -> ParameterSpec {
+    let secure = p.kind == "SecureString";
+    let tier = match &p.tier {
+        Some(t) => t.clone(),
+        None if p.value.expose().len() > STANDARD_VALUE_LIMIT => "Advanced".to_string(),
+        None => DEFAULT_TIER.to_string(),
+    };
+    let key_id = secure.then(|| {
+        options
+            .kms_key_id
+            .clone()
+            .or_else(|| p.key_id.clone().filter(|_| format == DocumentFormat::V2))
+            .unwrap_or_else(|| DEFAULT_KEY.to_string())
+    });
+    ParameterSpec {
+        name: target.to_string(),
+        kind: p.kind.clone(),
+        value: p.value.clone(),
+        data_type: p
+            .data_type
+            .clone()
+            .unwrap_or_else(|| DEFAULT_DATA_TYPE.to_string()),
+        tier,
+        key_id,
+        description: p.description.clone().unwrap_or_default(),
+        allowed_pattern: p.allowed_pattern.clone().unwrap_or_default(),
+        policies: p.policies.clone(),
+    }
+}
+
+/// Decides each wanted item against the live parameters (by target name).
+pub fn plan(
+    mut items: Vec<RestoreItem>,
+    live: &BTreeMap<String, ParameterSpec>,
+    unknown: &[RestoreAttribute],
+    overwrite: bool,
+) -> Vec<RestoreItem> {
+    for item in &mut items {
+        let Some(want) = &item.spec else { continue };
+        item.action = match live.get(&item.target) {
+            None => RestoreAction::Create,
+            Some(have) => {
+                let changes = compare(have, want, unknown);
+                match (changes.is_empty(), overwrite) {
+                    (true, _) => RestoreAction::Unchanged,
+                    (false, true) => RestoreAction::Update { changes },
+                    (false, false) => RestoreAction::Differs { changes },
+                }
+            }
+        };
+    }
+    items
+}
+
+/// The attributes that differ, leaving out those the backup does not know.
+pub fn compare(
+    have: &ParameterSpec,
+    want: &ParameterSpec,
+    unknown: &[RestoreAttribute],
+) -> Vec<AttributeChange> {
+    let sensitive = have.is_secure() || want.is_secure();
+    let pairs: [(RestoreAttribute, Option<&str>, Option<&str>); 8] = [
+        (
+            RestoreAttribute::Value,
+            Some(have.value.expose()),
+            Some(want.value.expose()),
+        ),
+        (RestoreAttribute::Type, Some(&have.kind), Some(&want.kind)),
+        (
+            RestoreAttribute::Description,
+            Some(&have.description),
+            Some(&want.description),
+        ),
+        (
+            RestoreAttribute::AllowedPattern,
+            Some(&have.allowed_pattern),
+            Some(&want.allowed_pattern),
+        ),
+        (RestoreAttribute::Tier, Some(&have.tier), Some(&want.tier)),
+        (
+            RestoreAttribute::KmsKey,
+            have.key_id.as_deref(),
+            want.key_id.as_deref(),
+        ),
+        (
+            RestoreAttribute::DataType,
+            Some(&have.data_type),
+            Some(&want.data_type),
+        ),
+        (RestoreAttribute::Policies, None, None),
+    ];
+    let mut out: Vec<AttributeChange> = pairs
+        .into_iter()
+        .filter(|(attribute, _, _)| !unknown.contains(attribute))
+        .filter(|(_, live, backup)| live != backup)
+        .map(|(attribute, live, backup)| {
+            let hidden = attribute == RestoreAttribute::Value && sensitive;
+            AttributeChange {
+                attribute,
+                live: if hidden {
+                    None
+                } else {
+                    live.map(str::to_string)
+                },
+                backup: if hidden {
+                    None
+                } else {
+                    backup.map(str::to_string)
+                },
+                sensitive: hidden,
+            }
+        })
+        .collect();
+    if !unknown.contains(&RestoreAttribute::Policies) && have.policies != want.policies {
+        out.push(AttributeChange {
+            attribute: RestoreAttribute::Policies,
+            live: Some(have.policies.join(", ")),
+            backup: Some(want.policies.join(", ")),
+            sensitive: false,
+        });
+    }
+    out
+}
+
+/// After writing: every written parameter read back must equal what was written.
+pub fn read_back_mismatches(
+    written: &[&ParameterSpec],
+    read: &BTreeMap<String, ParameterSpec>,
+) -> Vec<String> {
+    written
+        .iter()
+        .filter_map(|want| match read.get(&want.name) {
+            None => Some(format!("{}: not found after writing", want.name)),
+            Some(have) => {
+                let changes = compare(have, want, &[]);
+                (!changes.is_empty()).then(|| {
+                    let names: Vec<&str> = changes.iter().map(|c| c.attribute.as_str()).collect();
+                    format!("{}: {} differ after writing", want.name, names.join(", "))
+                })
+            }
+        })
+        .collect()
+}
+
+/// The one-line summary.
+pub fn summary_line(s: &RestoreSummary) -> String {
+    format!(
+        "Restore: {} to create, {} to update, {} differ and are kept (add --overwrite to update them), {} unchanged, {} skipped.",
+        s.create, s.update, s.differ, s.unchanged, s.skipped
+    )
+}
+
+const SENSITIVE_CHANGED: &str = "(sensitive, changed)";
+
+fn change_line(c: &AttributeChange) -> String {
+    if c.sensitive {
+        format!("{}: {SENSITIVE_CHANGED}", c.attribute.as_str())
+    } else {
+        format!(
+            "{}: {:?} -> {:?}",
+            c.attribute.as_str(),
+            c.live.as_deref().unwrap_or(""),
+            c.backup.as_deref().unwrap_or("")
+        )
+    }
+}
+
+fn header(plan: &RestorePlan) -> String {
+    let into = if plan.source_region == plan.target_region {
+        String::new()
+    } else {
+        format!(", into {}", plan.target_region)
+    };
+    format!(
+        "Restore of {} (backup of {}{into})",
+        plan.source, plan.source_region
+    )
+}
+
+fn unknown_line(plan: &RestorePlan) -> Option<String> {
+    (!plan.unknown_attributes.is_empty()).then(|| {
+        let names: Vec<&str> = plan.unknown_attributes.iter().map(|a| a.as_str()).collect();
+        format!(
+            "This backup is in the old script's format: {} are unknown and are left at AWS defaults.",
+            names.join(", ")
+        )
+    })
+}
+
+/// The preview for humans.
+pub fn render_text(plan: &RestorePlan) -> String {
+    let mut out = format!("{}\n\n", header(plan));
+    for item in &plan.items {
+        let renamed = if item.source == item.target {
+            String::new()
+        } else {
+            format!(" (from {})", item.source)
+        };
+        let (mark, lines) = match &item.action {
+            RestoreAction::Create => ("+ create   ", Vec::new()),
+            RestoreAction::Update { changes } => {
+                ("~ update   ", changes.iter().map(change_line).collect())
+            }
+            RestoreAction::Differs { changes } => (
+                "! differs  ",
+                changes.iter().map(change_line).collect::<Vec<_>>(),
+            ),
+            RestoreAction::Unchanged => ("= unchanged", Vec::new()),
+            RestoreAction::Skipped { reason } => ("- skipped  ", vec![reason.clone()]),
+        };
+        let _ = writeln!(out, "  {mark} {}{renamed}", item.target);
+        for line in lines {
+            let _ = writeln!(out, "        {line}");
+        }
+    }
+    if let Some(line) = unknown_line(plan) {
+        let _ = writeln!(out, "\n{line}");
+    }
+    let _ = writeln!(out, "\n{}", summary_line(&plan.summary()));
+    out
+}
+
+/// The preview as a pull-request comment.
+pub fn render_markdown(plan: &RestorePlan) -> String {
+    let mut out = format!(
+        "### ssm-keeper {}\n\n**{}**\n\n",
+        header(plan).replacen("Restore", "restore", 1),
+        summary_line(&plan.summary())
+    );
+    if let Some(line) = unknown_line(plan) {
+        let _ = writeln!(out, "{line}\n");
+    }
+    out.push_str("| Action | Parameter | Details |\n|---|---|---|\n");
+    for item in &plan.items {
+        let (action, details) = match &item.action {
+            RestoreAction::Create => ("create", String::new()),
+            RestoreAction::Update { changes } => (
+                "update",
+                changes
+                    .iter()
+                    .map(change_line)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+            RestoreAction::Differs { changes } => (
+                "differs (kept)",
+                changes
+                    .iter()
+                    .map(change_line)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+            RestoreAction::Unchanged => ("unchanged", String::new()),
+            RestoreAction::Skipped { reason } => ("skipped", reason.clone()),
+        };
+        let _ = writeln!(
+            out,
+            "| {action} | `{}` | {} |",
+            item.target,
+            details.replace('|', "\\|")
+        );
+    }
+    out
+}
+
+/// The preview as JSON: no value of a SecureString, ever.
+pub fn render_json(plan: &RestorePlan) -> Result<String, serde_json::Error> {
+    let value = serde_json::json!({
+        "summary": plan.summary(),
+        "plan": plan,
+    });
+    Ok(serde_json::to_string_pretty(&value)? + "\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn param(name: &str, kind: &str, value: &str) -> BackupParameter {
+        BackupParameter {
+            name: name.into(),
+            kind: kind.into(),
+            value: Secret::new(value.into()),
+            data_type: Some("text".into()),
+            version: 1,
+            last_modified_date: None,
+            key_id: (kind == "SecureString").then(|| "alias/custom".to_string()),
+            tier: Some("Standard".into()),
+            description: Some("d".into()),
+            allowed_pattern: None,
+            policies: Vec::new(),
+        }
+    }
+
+    fn options() -> RestoreOptions {
+        RestoreOptions {
+            environment: "dev".into(),
+            ..Default::default()
+        }
+    }
+
+    fn doc() -> Vec<BackupParameter> {
+        vec![
+            param("/app/dev/host", "String", "db.internal"),
+            param("/app/dev/password", "SecureString", "s3cr3t-OLD"),
+            param(
+                "/jenkins/dev/backup/region-list",
+                "String",
+                "[\"us-east-1\"]",
+            ),
+            param("/other/dev/x", "String", "x"),
+        ]
+    }
+
+    fn live_of(items: &[RestoreItem]) -> BTreeMap<String, ParameterSpec> {
+        items
+            .iter()
+            .filter_map(|i| i.spec.clone())
+            .map(|s| (s.name.clone(), s))
+            .collect()
+    }
+
+    #[test]
+    fn metadata_is_skipped_and_the_rest_is_created_when_missing() {
+        let items = plan(
+            wanted(&doc(), DocumentFormat::V2, &options()),
+            &BTreeMap::new(),
+            &[],
+            false,
+        );
+        let actions: Vec<(&str, &RestoreAction)> = items
+            .iter()
+            .map(|i| (i.target.as_str(), &i.action))
+            .collect();
+        assert_eq!(actions[0], ("/app/dev/host", &RestoreAction::Create));
+        assert!(
+            matches!(actions[2].1, RestoreAction::Skipped { reason } if reason.contains("--include-metadata"))
+        );
+        let with_metadata = RestoreOptions {
+            include_metadata: true,
+            ..options()
+        };
+        let items = wanted(&doc(), DocumentFormat::V2, &with_metadata);
+        assert!(items[2].spec.is_some());
+    }
+
+    #[test]
+    fn a_changed_secret_is_sensitive_and_only_overwrite_updates() {
+        let base = wanted(&doc(), DocumentFormat::V2, &options());
+        let mut live = live_of(&base);
+        let pw = live.get_mut("/app/dev/password").unwrap();
+        pw.value = Secret::new("s3cr3t-NEW".into());
+        pw.description = "changed".into();
+        let kept = plan(base.clone(), &live, &[], false);
+        let RestoreAction::Differs { changes } = &kept[1].action else {
+            panic!("{:?}", kept[1].action)
+        };
+        assert_eq!(
+            changes,
+            &vec![
+                AttributeChange {
+                    attribute: RestoreAttribute::Value,
+                    live: None,
+                    backup: None,
+                    sensitive: true
+                },
+                AttributeChange {
+                    attribute: RestoreAttribute::Description,
+                    live: Some("changed".into()),
+                    backup: Some("d".into()),
+                    sensitive: false
+                },
+            ]
+        );
+        assert!(!kept.iter().any(RestoreItem::writes));
+        let updated = plan(base, &live, &[], true);
+        assert!(matches!(updated[1].action, RestoreAction::Update { .. }));
+        let text = render_text(&RestorePlan {
+            source: "s3://b/k".into(),
+            source_region: "us-east-1".into(),
+            target_region: "us-east-1".into(),
+            unknown_attributes: Vec::new(),
+            items: updated,
+        });
+        assert!(text.contains("value: (sensitive, changed)"), "{text}");
+        assert!(!text.contains("s3cr3t"), "{text}");
+        assert!(
+            text.contains("Restore: 0 to create, 1 to update, 0 differ"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_drill_restores_a_subtree_under_another_prefix_with_another_key() {
+        let drill = RestoreOptions {
+            only: Some("/app/dev/".into()),
+            to_prefix: Some("/drill/dev/".into()),
+            kms_key_id: Some("alias/dr".into()),
+            ..options()
+        };
+        let items = wanted(&doc(), DocumentFormat::V2, &drill);
+        let targets: Vec<&str> = items.iter().map(|i| i.target.as_str()).collect();
+        assert_eq!(targets, ["/drill/dev/host", "/drill/dev/password"]);
+        assert_eq!(items[1].source, "/app/dev/password");
+        let spec = items[1].spec.as_ref().unwrap();
+        assert_eq!(spec.key_id.as_deref(), Some("alias/dr"));
+        assert_eq!(
+            items[0].spec.as_ref().unwrap().key_id,
+            None,
+            "String: no key"
+        );
+    }
+
+    #[test]
+    fn legacy_documents_leave_unknown_attributes_at_defaults_and_out_of_the_diff() {
+        let mut old = param("/app/dev/big", "SecureString", &"x".repeat(5000));
+        (old.tier, old.description, old.key_id, old.data_type) = (None, None, None, None);
+        let items = wanted(&[old], DocumentFormat::Legacy, &options());
+        let spec = items[0].spec.clone().unwrap();
+        assert_eq!(spec.tier, "Advanced", "a value over 4 KB needs Advanced");
+        assert_eq!(spec.key_id.as_deref(), Some(DEFAULT_KEY));
+        assert_eq!(spec.data_type, DEFAULT_DATA_TYPE);
+        let mut live = BTreeMap::new();
+        let mut have = spec.clone();
+        have.description = "set by hand".into();
+        live.insert(have.name.clone(), have);
+        let decided = plan(items, &live, &UNKNOWN_IN_LEGACY, true);
+        assert_eq!(decided[0].action, RestoreAction::Unchanged);
+    }
+
+    #[test]
+    fn read_back_names_every_mismatch() {
+        let items = wanted(&doc(), DocumentFormat::V2, &options());
+        let specs: Vec<&ParameterSpec> = items.iter().filter_map(|i| i.spec.as_ref()).collect();
+        let mut read = live_of(&items);
+        assert!(read_back_mismatches(&specs, &read).is_empty());
+        read.get_mut("/app/dev/host").unwrap().tier = "Advanced".into();
+        read.remove("/other/dev/x");
+        assert_eq!(
+            read_back_mismatches(&specs, &read),
+            [
+                "/app/dev/host: tier differ after writing",
+                "/other/dev/x: not found after writing"
+            ]
+        );
+    }
+}

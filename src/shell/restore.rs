@@ -1,0 +1,369 @@
+//! Restore's I/O: find the backup document (checked as `verify` checks it), read the live
+//! parameters it names, check the KMS keys exist where they will be used, write under the
+//! request budget, read back. Values stay in memory and never reach an error message.
+
+use anyhow::{Context, Result, bail};
+use aws_sdk_ssm::types::{ParameterStringFilter, ParameterTier, ParameterType};
+use futures::{StreamExt, TryStreamExt, future::try_join_all};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use super::aws::{Aws, Budget};
+use super::verify::{object_facts, read_text};
+use crate::core::backup::Secret;
+use crate::core::document::{BackupDocument, identity_problems, read_document};
+use crate::core::restore::{DEFAULT_KEY, DEFAULT_TIER, ParameterSpec, RestoreItem};
+use crate::core::verify::object_failures;
+
+/// Writes in flight at once; the budget, not this, bounds the request rate.
+const WRITES_IN_FLIGHT: usize = 4;
+
+/// Which backup to restore (`--from`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum From {
+    /// What `latest-<region>.txt` names.
+    Latest,
+    /// That day's newest backup of the region.
+    Date(String),
+    /// An object key in the region's bucket.
+    Key(String),
+    /// A document on local disk.
+    File(PathBuf),
+}
+
+impl From {
+    /// `latest`, a date `YYYY-MM-DD`, a local path (`./`, `../` or `/` first), else an S3 key.
+    pub fn parse(value: &str) -> From {
+        let is_date = value.len() == 10
+            && value.char_indices().all(|(i, c)| {
+                if i == 4 || i == 7 {
+                    c == '-'
+                } else {
+                    c.is_ascii_digit()
+                }
+            });
+        if value == "latest" {
+            From::Latest
+        } else if is_date {
+            From::Date(value.to_string())
+        } else if value.starts_with("./") || value.starts_with("../") || value.starts_with('/') {
+            From::File(PathBuf::from(value))
+        } else {
+            From::Key(value.to_string())
+        }
+    }
+}
+
+/// The chosen document, checked: where it came from and what it holds.
+pub async fn locate(
+    aws: &Aws,
+    region: &str,
+    bucket: &str,
+    environment: &str,
+    from: &From,
+) -> Result<(String, BackupDocument)> {
+    let key = match from {
+        From::File(path) => return local_document(path, environment, region),
+        From::Latest => {
+            let pointer = format!("latest-{region}.txt");
+            read_text(aws, region, bucket, &pointer)
+                .await?
+                .with_context(|| {
+                    format!("there is no backup of {region} to restore: {pointer} does not exist in {bucket}")
+                })?
+        }
+        From::Date(date) => newest_of_day(aws, region, bucket, environment, date).await?,
+        From::Key(key) => key.clone(),
+    };
+    let label = format!("s3://{bucket}/{key}");
+    let facts = object_facts(aws, region, bucket, &key)
+        .await?
+        .with_context(|| format!("{label} does not exist"))?;
+    let failures = object_failures(&facts, environment, region);
+    if !failures.is_empty() {
+        let lines: Vec<String> = failures
+            .iter()
+            .map(|f| format!("  - {}: {}", f.check, f.found))
+            .collect();
+        bail!(
+            "refusing to restore from {label}: it fails verification, so nothing was written:\n{}",
+            lines.join("\n")
+        );
+    }
+    let document = facts
+        .document
+        .map_err(|e| anyhow::anyhow!("refusing to restore from {label}: {e}"))?;
+    Ok((label, document))
+}
+
+fn local_document(
+    path: &std::path::Path,
+    environment: &str,
+    region: &str,
+) -> Result<(String, BackupDocument)> {
+    let label = path.display().to_string();
+    let bytes = std::fs::read(path).with_context(|| format!("reading the backup {label}"))?;
+    let document = read_document(&bytes)
+        .map_err(|e| anyhow::anyhow!("refusing to restore from {label}: {e}"))?;
+    let problems = identity_problems(&document, environment, region);
+    if !problems.is_empty() {
+        bail!("refusing to restore from {label}: {}", problems.join("; "));
+    }
+    Ok((label, document))
+}
+
+/// The newest backup of `region` written on `date`: this tool's key layout, or the old
+/// script's (`{date}/ssm-backup-{env}-{timestamp}.json`).
+async fn newest_of_day(
+    aws: &Aws,
+    region: &str,
+    bucket: &str,
+    environment: &str,
+    date: &str,
+) -> Result<String> {
+    let ours = format!("{date}/{region}/ssm-backup-{environment}-{region}-");
+    let old = format!("{date}/ssm-backup-{environment}-");
+    let mut pages = aws
+        .s3(region)
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(format!("{date}/"))
+        .into_paginator()
+        .send();
+    let mut newest: Option<(aws_smithy_types::DateTime, String)> = None;
+    while let Some(page) = pages.next().await {
+        let page = page.with_context(|| format!("listing the backups of {date} in {bucket}"))?;
+        for object in page.contents() {
+            let (Some(key), Some(modified)) = (object.key(), object.last_modified()) else {
+                continue;
+            };
+            let candidate =
+                (key.starts_with(&ours) || key.starts_with(&old)) && key.ends_with(".json");
+            if candidate
+                && newest
+                    .as_ref()
+                    .is_none_or(|(t, k)| (modified.secs(), key) > (t.secs(), k.as_str()))
+            {
+                newest = Some((*modified, key.to_string()));
+            }
+        }
+    }
+    newest.map(|(_, key)| key).with_context(|| {
+        format!("there is no backup of {region} ({environment}) from {date} in {bucket}")
+    })
+}
+
+/// The live parameters among `names` in `region`, every attribute read (values decrypted).
+pub async fn read_live(
+    aws: &Aws,
+    region: &str,
+    names: &[&str],
+) -> Result<BTreeMap<String, ParameterSpec>> {
+    let batches =
+        try_join_all(names.chunks(10).map(|chunk| read_batch(aws, region, chunk))).await?;
+    Ok(batches.into_iter().flatten().collect())
+}
+
+async fn read_batch(
+    aws: &Aws,
+    region: &str,
+    names: &[&str],
+) -> Result<Vec<(String, ParameterSpec)>> {
+    let ssm = aws.ssm(region);
+    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let filter = ParameterStringFilter::builder()
+        .key("Name")
+        .option("Equals")
+        .set_values(Some(names.clone()))
+        .build()
+        .context("building the DescribeParameters filter")?;
+    let (values, described) = tokio::try_join!(
+        async {
+            ssm.get_parameters()
+                .set_names(Some(names.clone()))
+                .with_decryption(true)
+                .send()
+                .await
+                .with_context(|| {
+                    format!(
+                        "reading {} parameters in {region} (GetParameters)",
+                        names.len()
+                    )
+                })
+        },
+        async {
+            ssm.describe_parameters()
+                .parameter_filters(filter)
+                .max_results(10)
+                .send()
+                .await
+                .with_context(|| {
+                    format!(
+                        "reading the attributes of {} parameters in {region} (DescribeParameters)",
+                        names.len()
+                    )
+                })
+        }
+    )?;
+    let mut metadata: BTreeMap<String, aws_sdk_ssm::types::ParameterMetadata> = described
+        .parameters
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|m| m.name.clone().map(|n| (n, m)))
+        .collect();
+    Ok(values
+        .parameters
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|p| {
+            let name = p.name?;
+            let meta = metadata.remove(&name);
+            let kind = p.r#type.map(|t| t.as_str().to_string()).unwrap_or_default();
+            let secure = kind == "SecureString";
+            let spec = ParameterSpec {
+                name: name.clone(),
+                value: Secret::new(p.value.unwrap_or_default()),
+                data_type: p.data_type.unwrap_or_else(|| "text".into()),
+                tier: meta
+                    .as_ref()
+                    .and_then(|m| m.tier.as_ref())
+                    .map(|t| t.as_str().to_string())
+                    .unwrap_or_else(|| DEFAULT_TIER.into()),
+                key_id: secure.then(|| {
+                    meta.as_ref()
+                        .and_then(|m| m.key_id.clone())
+                        .unwrap_or_else(|| DEFAULT_KEY.into())
+                }),
+                description: meta
+                    .as_ref()
+                    .and_then(|m| m.description.clone())
+                    .unwrap_or_default(),
+                allowed_pattern: meta
+                    .as_ref()
+                    .and_then(|m| m.allowed_pattern.clone())
+                    .unwrap_or_default(),
+                policies: meta
+                    .and_then(|m| m.policies)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|p| p.policy_text)
+                    .collect(),
+                kind,
+            };
+            Some((name, spec))
+        })
+        .collect())
+}
+
+/// Every KMS key the SecureStrings to write will use must exist in `region` (a key of another
+/// region cannot encrypt there): one line per missing key, naming it and its parameters.
+pub async fn missing_keys(aws: &Aws, region: &str, items: &[RestoreItem]) -> Result<Vec<String>> {
+    let mut users: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for item in items.iter().filter(|i| i.writes()) {
+        if let Some(key) = item.spec.as_ref().and_then(|s| s.key_id.as_deref())
+            && key != DEFAULT_KEY
+        {
+            users.entry(key).or_default().insert(item.target.as_str());
+        }
+    }
+    let kms = aws.kms(region);
+    let mut missing = Vec::new();
+    for (key, parameters) in users {
+        let elsewhere = key
+            .strip_prefix("arn:")
+            .and_then(|arn| arn.split(':').nth(2))
+            .filter(|r| *r != region);
+        let exists = match elsewhere {
+            Some(_) => false,
+            None => match kms.describe_key().key_id(key).send().await {
+                Ok(_) => true,
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_not_found_exception()) =>
+                {
+                    false
+                }
+                Err(e) => {
+                    return Err(anyhow::Error::new(e)
+                        .context(format!("checking KMS key {key} in {region} (DescribeKey)")));
+                }
+            },
+        };
+        if !exists {
+            let names: Vec<&str> = parameters.into_iter().collect();
+            missing.push(format!(
+                "KMS key {key} does not exist in {region}{} (used by {}): pass --kms-key-id with a key of {region}",
+                elsewhere.map(|r| format!(" (it is a key of {r})")).unwrap_or_default(),
+                names.join(", ")
+            ));
+        }
+    }
+    Ok(missing)
+}
+
+/// Writes each parameter (creating, or overwriting when `overwrite`), under `budget`,
+/// reporting each as it ends. Stops starting new writes once `stop` says so.
+pub async fn write(
+    aws: &Aws,
+    region: &str,
+    writes: &[(&ParameterSpec, bool)],
+    budget: &Budget,
+    stop: &(dyn Fn() -> bool + Sync),
+    on_write: &(dyn Fn(&str) + Sync),
+) -> Result<usize> {
+    let ssm = aws.ssm_budgeted(region, budget);
+    let done = futures::stream::iter(writes.iter().map(|(spec, overwrite)| {
+        let ssm = ssm.clone();
+        async move {
+            if stop() {
+                return Ok(0);
+            }
+            put(&ssm, region, spec, *overwrite).await?;
+            on_write(&format!(
+                "done     {} {}",
+                if *overwrite { "updated" } else { "created" },
+                spec.name
+            ));
+            Ok::<usize, anyhow::Error>(1)
+        }
+    }))
+    .buffer_unordered(WRITES_IN_FLIGHT)
+    .try_fold(0, |n, one| async move { Ok(n + one) })
+    .await?;
+    Ok(done)
+}
+
+async fn put(
+    ssm: &aws_sdk_ssm::Client,
+    region: &str,
+    spec: &ParameterSpec,
+    overwrite: bool,
+) -> Result<()> {
+    let mut request = ssm
+        .put_parameter()
+        .name(&spec.name)
+        .value(spec.value.expose())
+        .r#type(ParameterType::from(spec.kind.as_str()))
+        .data_type(&spec.data_type)
+        .tier(ParameterTier::from(spec.tier.as_str()))
+        .overwrite(overwrite);
+    if !spec.description.is_empty() {
+        request = request.description(&spec.description);
+    }
+    if !spec.allowed_pattern.is_empty() {
+        request = request.allowed_pattern(&spec.allowed_pattern);
+    }
+    if let Some(key) = &spec.key_id {
+        request = request.key_id(key);
+    }
+    if !spec.policies.is_empty() {
+        request = request.policies(format!("[{}]", spec.policies.join(",")));
+    }
+    request.send().await.with_context(|| {
+        format!(
+            "writing {} ({}) in {region} (PutParameter)",
+            spec.name, spec.kind
+        )
+    })?;
+    Ok(())
+}

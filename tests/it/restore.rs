@@ -1,0 +1,496 @@
+//! restore against the emulator: every parameter type and attribute comes back exactly, with and
+//! without --overwrite; a DR restore into another region with --kms-key-id; a drill under
+//! another prefix; damaged documents refused before any write; the old script's format. No
+//! seeded secret value ever appears in any output.
+
+use crate::common::*;
+use aws_sdk_s3::types::{ChecksumAlgorithm, ServerSideEncryption};
+use aws_sdk_ssm::types::{ParameterTier, ParameterType};
+use std::collections::BTreeMap;
+
+const A: &str = "us-east-1";
+const B: &str = "eu-west-1";
+const SECRET_DEFAULT: &str = "RESTORE-SECRET-default-41c9";
+const SECRET_CUSTOM: &str = "RESTORE-SECRET-custom-77ad";
+const EXPIRATION: &str = r#"[{"Type":"Expiration","Version":"1.0","Attributes":{"Timestamp":"2030-12-02T21:34:33.000Z"}}]"#;
+
+/// Everything restore must bring back, per parameter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Attributes {
+    kind: String,
+    value: String,
+    description: Option<String>,
+    allowed_pattern: Option<String>,
+    tier: Option<String>,
+    key_id: Option<String>,
+    data_type: Option<String>,
+    policies: Vec<String>,
+}
+
+async fn snapshot(region: &str, prefix: &str) -> BTreeMap<String, Attributes> {
+    let ssm = ssm(region).await;
+    let mut out = BTreeMap::new();
+    let mut pages = ssm
+        .get_parameters_by_path()
+        .path(prefix)
+        .recursive(true)
+        .with_decryption(true)
+        .into_paginator()
+        .send();
+    let mut values = BTreeMap::new();
+    while let Some(page) = pages.next().await {
+        for p in page.unwrap().parameters() {
+            values.insert(p.name().unwrap().to_string(), p.clone());
+        }
+    }
+    for (name, p) in values {
+        let meta = ssm
+            .describe_parameters()
+            .parameter_filters(
+                aws_sdk_ssm::types::ParameterStringFilter::builder()
+                    .key("Name")
+                    .option("Equals")
+                    .values(&name)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let m = &meta.parameters()[0];
+        out.insert(
+            name,
+            Attributes {
+                kind: p.r#type().unwrap().as_str().to_string(),
+                value: p.value().unwrap().to_string(),
+                description: m.description().map(str::to_string),
+                allowed_pattern: m.allowed_pattern().map(str::to_string),
+                tier: m.tier().map(|t| t.as_str().to_string()),
+                key_id: m.key_id().map(str::to_string),
+                data_type: p.data_type().map(str::to_string),
+                policies: m
+                    .policies()
+                    .iter()
+                    .filter_map(|p| p.policy_text().map(str::to_string))
+                    .collect(),
+            },
+        );
+    }
+    out
+}
+
+async fn create_key(region: &str) -> String {
+    let kms = kms(region).await;
+    kms.create_key()
+        .send()
+        .await
+        .unwrap()
+        .key_metadata()
+        .unwrap()
+        .key_id()
+        .to_string()
+}
+
+/// Seeds every kind of parameter under /app/{env}/ in `region`; returns the custom key.
+async fn seed_every_kind(region: &str, env: &str) -> String {
+    let key = create_key(region).await;
+    let ssm = ssm(region).await;
+    let put = |name: &str, value: &str, kind: ParameterType| {
+        ssm.put_parameter()
+            .name(format!("/app/{env}/{name}"))
+            .value(value)
+            .r#type(kind)
+            .overwrite(true)
+    };
+    put("host", "db.internal", ParameterType::String)
+        .description("the database host")
+        .allowed_pattern("^[a-z.]+$")
+        .send()
+        .await
+        .unwrap();
+    put("hosts", "a,b,c", ParameterType::StringList)
+        .send()
+        .await
+        .unwrap();
+    put("password", SECRET_DEFAULT, ParameterType::SecureString)
+        .description("default key")
+        .send()
+        .await
+        .unwrap();
+    put("token", SECRET_CUSTOM, ParameterType::SecureString)
+        .key_id(&key)
+        .send()
+        .await
+        .unwrap();
+    put("certificate", &"C".repeat(5000), ParameterType::String)
+        .tier(ParameterTier::Advanced)
+        .description("over 4 KB")
+        .policies(EXPIRATION)
+        .send()
+        .await
+        .unwrap();
+    put("image", "ami-0123456789abcdef0", ParameterType::String)
+        .data_type("aws:ec2:image")
+        .send()
+        .await
+        .unwrap();
+    key
+}
+
+fn no_secret(run: &Run) {
+    for s in [SECRET_DEFAULT, SECRET_CUSTOM] {
+        assert!(
+            !run.stdout.contains(s) && !run.stderr.contains(s),
+            "secret printed:\n{run:#?}"
+        );
+    }
+}
+
+fn restore(ws: &Workspace, args: &[&str]) -> Run {
+    let mut full = vec!["restore", "--stack", ws.env.as_str()];
+    full.extend_from_slice(args);
+    let run = ws.run(&full);
+    no_secret(&run);
+    run
+}
+
+async fn backed_up(
+    env: &str,
+    regions: &[&str],
+) -> (Workspace, String, BTreeMap<String, Attributes>) {
+    let ws = Workspace::new(env, regions, regions[0]);
+    ws.apply();
+    let key = seed_every_kind(A, env).await;
+    let run = ws.run(&["backup", "--stack", env]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let originals = snapshot(A, &format!("/app/{env}/")).await;
+    assert_eq!(originals.len(), 6, "{originals:#?}");
+    assert_eq!(
+        originals[&format!("/app/{env}/certificate")].policies.len(),
+        1,
+        "the emulator keeps policies: {originals:#?}"
+    );
+    (ws, key, originals)
+}
+
+#[tokio::test]
+async fn a_round_trip_brings_back_every_value_and_attribute() {
+    let (ws, _, originals) = backed_up("rsround", &[A]).await;
+    let name = |n: &str| format!("/app/rsround/{n}");
+    delete_param(A, &name("host")).await;
+    delete_param(A, &name("password")).await;
+    delete_param(A, &name("certificate")).await;
+    put_string(A, &name("hosts"), "x,y").await;
+    ssm(A)
+        .await
+        .put_parameter()
+        .name(name("token"))
+        .value("changed-by-hand")
+        .r#type(ParameterType::SecureString)
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap();
+
+    // The preview: three to create, two that differ (kept without --overwrite); exit 2.
+    let run = restore(&ws, &["--region", A, "--detailed-exitcode"]);
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(
+        run.stdout
+            .contains(&format!("+ create    {}", name("host"))),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains(&format!("! differs   {}", name("token"))),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("value: (sensitive, changed)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("Restore: 3 to create, 0 to update, 2 differ and are kept"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("- skipped   /jenkins/rsround/backup/region-list"),
+        "metadata is shown but skipped: {}",
+        run.stdout
+    );
+
+    // Without --overwrite: only the missing ones come back.
+    let run = restore(&ws, &["--region", A, "--apply", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let now = snapshot(A, "/app/rsround/").await;
+    assert_eq!(now[&name("host")], originals[&name("host")]);
+    assert_eq!(now[&name("password")], originals[&name("password")]);
+    assert_eq!(
+        now[&name("certificate")],
+        originals[&name("certificate")],
+        "Advanced, over 4 KB, with its policy"
+    );
+    assert_eq!(now[&name("hosts")].value, "x,y", "kept without --overwrite");
+
+    // With it: everything equals the originals, every attribute.
+    let run = restore(
+        &ws,
+        &["--region", A, "--apply", "--auto-approve", "--overwrite"],
+    );
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(run.stdout.contains("read back identical"), "{}", run.stdout);
+    assert_eq!(snapshot(A, "/app/rsround/").await, originals);
+
+    // Nothing left to do; JSON and markdown previews carry no value.
+    let run = restore(
+        &ws,
+        &["--region", A, "--detailed-exitcode", "--format", "json"],
+    );
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert_eq!(run.json()["summary"]["create"], 0);
+    let run = restore(&ws, &["--region", A, "--format", "markdown", "--overwrite"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+}
+
+#[tokio::test]
+async fn a_dr_restore_into_another_region_needs_a_key_there() {
+    let (ws, source_key, originals) = backed_up("rsdr", &[A, B]).await;
+    let run = restore(
+        &ws,
+        &[
+            "--region",
+            A,
+            "--target-region",
+            B,
+            "--apply",
+            "--auto-approve",
+        ],
+    );
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stderr
+            .contains(&format!("KMS key {source_key} does not exist in {B}")),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("/app/rsdr/token"), "{}", run.stderr);
+    assert!(
+        snapshot(B, "/app/rsdr/").await.is_empty(),
+        "nothing was written"
+    );
+
+    let dr_key = create_key(B).await;
+    let run = restore(
+        &ws,
+        &[
+            "--region",
+            A,
+            "--target-region",
+            B,
+            "--kms-key-id",
+            &dr_key,
+            "--apply",
+            "--auto-approve",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:#?}");
+    let restored = snapshot(B, "/app/rsdr/").await;
+    assert_eq!(restored.len(), originals.len());
+    for (name, original) in &originals {
+        let got = &restored[name];
+        assert_eq!(got.value, original.value, "{name}");
+        assert_eq!(got.kind, original.kind, "{name}");
+        assert_eq!(got.tier, original.tier, "{name}");
+        if original.kind == "SecureString" {
+            assert_eq!(
+                got.key_id.as_deref(),
+                Some(dr_key.as_str()),
+                "{name}: remapped"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_drill_restores_a_subtree_under_a_scratch_prefix() {
+    let (ws, _, originals) = backed_up("rsdrill", &[A]).await;
+    let run = restore(
+        &ws,
+        &[
+            "--region",
+            A,
+            "--only",
+            "/app/rsdrill/",
+            "--to-prefix",
+            "/drill/rsdrill/",
+            "--apply",
+            "--auto-approve",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:#?}");
+    let drilled = snapshot(A, "/drill/rsdrill/").await;
+    assert_eq!(drilled.len(), originals.len());
+    assert_eq!(
+        drilled["/drill/rsdrill/password"],
+        originals["/app/rsdrill/password"]
+    );
+    assert_eq!(
+        snapshot(A, "/app/rsdrill/").await,
+        originals,
+        "the source is untouched"
+    );
+}
+
+async fn store(region: &str, bucket: &str, key: &str, body: &[u8], checksum: bool) {
+    let mut request = s3(region)
+        .await
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(body.to_vec().into())
+        .server_side_encryption(ServerSideEncryption::Aes256);
+    if checksum {
+        request = request.checksum_algorithm(ChecksumAlgorithm::Sha256);
+    }
+    request.send().await.unwrap();
+}
+
+#[tokio::test]
+async fn damaged_documents_are_refused_before_any_write() {
+    let ws = Workspace::new("rsbad", &[A], A);
+    ws.apply();
+    let bucket = ws.bucket(A);
+    let doc = |count: usize| {
+        serde_json::json!({
+            "format_version": 2, "environment": "rsbad", "region": A,
+            "parameters": [{"Name": "/app/rsbad/x", "Type": "String", "Value": "v", "Version": 1}],
+            "parameter_count": count,
+        })
+        .to_string()
+    };
+    store(A, &bucket, "bad/count.json", doc(3).as_bytes(), true).await;
+    store(
+        A,
+        &bucket,
+        "bad/not-json.json",
+        b"{\"format_version\": 2, \"param",
+        true,
+    )
+    .await;
+    store(A, &bucket, "bad/twice.json", doc(1).as_bytes(), true).await;
+    store(A, &bucket, "bad/twice.json", doc(1).as_bytes(), true).await;
+    for (key, why) in [
+        (
+            "bad/count.json",
+            "document: parameter_count says 3 but the document holds 1",
+        ),
+        ("bad/not-json.json", "document: not a backup document"),
+        ("bad/twice.json", "single-version: the key has 2 versions"),
+    ] {
+        let run = restore(
+            &ws,
+            &["--region", A, "--from", key, "--apply", "--auto-approve"],
+        );
+        assert_eq!(run.code, 1, "{key}: {run:#?}");
+        assert!(
+            run.stderr
+                .contains("fails verification, so nothing was written"),
+            "{key}: {}",
+            run.stderr
+        );
+        assert!(run.stderr.contains(why), "{key}: {}", run.stderr);
+    }
+    assert_eq!(parameter(A, "/app/rsbad/x").await, None);
+
+    let run = restore(&ws, &["--region", A]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stderr
+            .contains(&format!("latest-{A}.txt does not exist")),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test]
+async fn the_old_scripts_documents_restore_with_unknown_attributes_at_defaults() {
+    let ws = Workspace::new("rsold", &[A], A);
+    ws.apply();
+    // As the old Jenkins script stored it: no format_version, no region, no checksum.
+    let old = serde_json::json!({
+        "backup_date": "2025-10-01",
+        "backup_timestamp": "20251001_220000",
+        "environment": "rsold",
+        "parameter_count": 2,
+        "parameters": [
+            {"Name": "/jenkins/rsold/token", "Type": "SecureString", "Value": SECRET_DEFAULT,
+             "Version": 4, "LastModifiedDate": "2025-09-30T10:00:00.000000+09:00",
+             "ARN": "arn:aws:ssm:us-east-1:123456789012:parameter/jenkins/rsold/token", "DataType": "text"},
+            {"Name": "/jenkins/rsold/url", "Type": "String", "Value": "https://example.internal",
+             "Version": 1, "LastModifiedDate": "2025-09-30T10:00:00.000000+09:00",
+             "ARN": "arn:aws:ssm:us-east-1:123456789012:parameter/jenkins/rsold/url", "DataType": "text"}
+        ]
+    })
+    .to_string();
+    store(
+        A,
+        &ws.bucket(A),
+        "2025-10-01/ssm-backup-rsold-20251001_220000.json",
+        old.as_bytes(),
+        false,
+    )
+    .await;
+
+    let run = restore(&ws, &["--region", A, "--from", "2025-10-01"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(
+        run.stdout.contains("This backup is in the old script's format: description, allowed pattern, tier, KMS key, policies are unknown and are left at AWS defaults."),
+        "{}",
+        run.stdout
+    );
+    let run = restore(
+        &ws,
+        &[
+            "--region",
+            A,
+            "--from",
+            "2025-10-01",
+            "--apply",
+            "--auto-approve",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:#?}");
+    let restored = snapshot(A, "/jenkins/rsold/").await;
+    let token = &restored["/jenkins/rsold/token"];
+    assert_eq!(
+        (token.kind.as_str(), token.value.as_str()),
+        ("SecureString", SECRET_DEFAULT)
+    );
+    assert_eq!(
+        restored["/jenkins/rsold/url"].value,
+        "https://example.internal"
+    );
+
+    // The same document from a local file.
+    std::fs::write(ws.path("old.json"), &old).unwrap();
+    delete_param(A, "/jenkins/rsold/url").await;
+    let run = restore(
+        &ws,
+        &[
+            "--region",
+            A,
+            "--from",
+            "./old.json",
+            "--apply",
+            "--auto-approve",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(parameter(A, "/jenkins/rsold/url").await.is_some());
+}
