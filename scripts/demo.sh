@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The main job end to end on a fresh local emulator: plan, apply, plan again.
+# The main job end to end on a fresh local emulator: plan, apply, plan again, the nightly backup,
+# its monitor (verify) and a restore preview after a parameter is lost.
 set -euo pipefail
 bin=${1:-target/debug/ssm-keeper}
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -49,3 +50,14 @@ for region, s in summary.items():
     print(f"    encryption {head['ServerSideEncryption']}, SHA-256 {head.get('ChecksumSHA256')}, "
           f"{doc['parameter_count']} parameters (values not shown): {', '.join(names)}")
 PY
+
+step "ssm-keeper verify --stack dev   (the monitor after the nightly job: exit 0 when every check holds)"
+"$bin" verify --stack dev
+
+step "a parameter is lost by mistake (deleted with boto3)"
+"$here/.venv/bin/python" -c 'import boto3; boto3.client("ssm", region_name="ap-northeast-1").delete_parameter(Name="/app/dev/db/password"); print("deleted /app/dev/db/password in ap-northeast-1")'
+
+step "ssm-keeper restore --stack dev --region ap-northeast-1 --detailed-exitcode   (preview: read-only, exit code 2)"
+set +e; "$bin" restore --stack dev --region ap-northeast-1 --detailed-exitcode; code=$?; set -e
+echo "exit code: $code"; [ "$code" -eq 2 ]
+echo "(to write it back: the same command with --apply)"
