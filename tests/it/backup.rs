@@ -86,15 +86,7 @@ async fn metadata(region: &str, ws: &Workspace) -> BTreeMap<String, (String, Str
 }
 
 async fn object_text(region: &str, bucket: &str, key: &str) -> String {
-    let out = s3(region)
-        .await
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .unwrap();
-    String::from_utf8(out.body.collect().await.unwrap().to_vec()).unwrap()
+    String::from_utf8(object_bytes(region, bucket, key).await).unwrap()
 }
 
 async fn pointer_version(region: &str, bucket: &str, key: &str) -> Option<String> {

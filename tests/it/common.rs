@@ -411,3 +411,36 @@ pub async fn create_bucket_of_account(region: &str, bucket: &str, account: &'sta
         .await
         .unwrap();
 }
+
+/// An object's bytes, read as another client would.
+pub async fn object_bytes(region: &str, bucket: &str, key: &str) -> Vec<u8> {
+    s3(region)
+        .await
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .to_vec()
+}
+
+/// Stores `body` encrypted (AES256), as a backup does; with a SHA-256 checksum when `checksum`
+/// (the old script stored none).
+pub async fn store_object(region: &str, bucket: &str, key: &str, body: &[u8], checksum: bool) {
+    let mut request = s3(region)
+        .await
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(body.to_vec().into())
+        .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::Aes256);
+    if checksum {
+        request = request.checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256);
+    }
+    request.send().await.unwrap();
+}

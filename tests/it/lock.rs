@@ -159,19 +159,7 @@ async fn the_lock_is_never_backed_up_even_for_an_environment_named_locks() {
     .unwrap();
     let path = summary[A]["artifactPath"].as_str().unwrap();
     let (bucket, key) = path["s3://".len()..].split_once('/').unwrap();
-    let body = s3(A)
-        .await
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .unwrap()
-        .body
-        .collect()
-        .await
-        .unwrap()
-        .to_vec();
+    let body = object_bytes(A, bucket, key).await;
     let doc: serde_json::Value = serde_json::from_slice(&body).unwrap();
     let names: Vec<&str> = doc["parameters"]
         .as_array()

@@ -4,7 +4,6 @@
 //! seeded secret value ever appears in any output.
 
 use crate::common::*;
-use aws_sdk_s3::types::{ChecksumAlgorithm, ServerSideEncryption};
 use aws_sdk_ssm::types::{ParameterTier, ParameterType};
 use std::collections::BTreeMap;
 
@@ -347,20 +346,6 @@ async fn a_drill_restores_a_subtree_under_a_scratch_prefix() {
     );
 }
 
-async fn store(region: &str, bucket: &str, key: &str, body: &[u8], checksum: bool) {
-    let mut request = s3(region)
-        .await
-        .put_object()
-        .bucket(bucket)
-        .key(key)
-        .body(body.to_vec().into())
-        .server_side_encryption(ServerSideEncryption::Aes256);
-    if checksum {
-        request = request.checksum_algorithm(ChecksumAlgorithm::Sha256);
-    }
-    request.send().await.unwrap();
-}
-
 #[tokio::test]
 async fn damaged_documents_are_refused_before_any_write() {
     let ws = Workspace::new("rsbad", &[A], A);
@@ -374,8 +359,8 @@ async fn damaged_documents_are_refused_before_any_write() {
         })
         .to_string()
     };
-    store(A, &bucket, "bad/count.json", doc(3).as_bytes(), true).await;
-    store(
+    store_object(A, &bucket, "bad/count.json", doc(3).as_bytes(), true).await;
+    store_object(
         A,
         &bucket,
         "bad/not-json.json",
@@ -383,8 +368,8 @@ async fn damaged_documents_are_refused_before_any_write() {
         true,
     )
     .await;
-    store(A, &bucket, "bad/twice.json", doc(1).as_bytes(), true).await;
-    store(A, &bucket, "bad/twice.json", doc(1).as_bytes(), true).await;
+    store_object(A, &bucket, "bad/twice.json", doc(1).as_bytes(), true).await;
+    store_object(A, &bucket, "bad/twice.json", doc(1).as_bytes(), true).await;
     for (key, why) in [
         (
             "bad/count.json",
@@ -438,7 +423,7 @@ async fn the_old_scripts_documents_restore_with_unknown_attributes_at_defaults()
         ]
     })
     .to_string();
-    store(
+    store_object(
         A,
         &ws.bucket(A),
         "2025-10-01/ssm-backup-rsold-20251001_220000.json",

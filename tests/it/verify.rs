@@ -3,7 +3,6 @@
 //! naming the region and the check. No value is printed.
 
 use crate::common::*;
-use aws_sdk_s3::types::{ChecksumAlgorithm, ServerSideEncryption};
 
 const A: &str = "us-east-1";
 const B: &str = "eu-west-1";
@@ -55,30 +54,8 @@ fn fails_with(ws: &Workspace, region: &str, check: &str, found: &str) {
 }
 
 async fn pointer_target(ws: &Workspace, region: &str) -> String {
-    let out = s3(region)
-        .await
-        .get_object()
-        .bucket(ws.bucket(region))
-        .key(format!("latest-{region}.txt"))
-        .send()
-        .await
-        .unwrap();
-    String::from_utf8(out.body.collect().await.unwrap().to_vec()).unwrap()
-}
-
-/// Stores `body` as a backup would (encrypted, with a SHA-256 checksum).
-async fn store(region: &str, bucket: &str, key: &str, body: &[u8]) {
-    s3(region)
-        .await
-        .put_object()
-        .bucket(bucket)
-        .key(key)
-        .body(body.to_vec().into())
-        .server_side_encryption(ServerSideEncryption::Aes256)
-        .checksum_algorithm(ChecksumAlgorithm::Sha256)
-        .send()
-        .await
-        .unwrap();
+    let pointer = format!("latest-{region}.txt");
+    String::from_utf8(object_bytes(region, &ws.bucket(region), &pointer).await).unwrap()
 }
 
 #[tokio::test]
@@ -122,11 +99,12 @@ async fn a_missing_pointer_fails() {
 #[tokio::test]
 async fn a_pointer_to_a_missing_object_fails() {
     let ws = backed_up("vnoobj").await;
-    store(
+    store_object(
         B,
         &ws.bucket(B),
         &format!("latest-{B}.txt"),
         b"2026-01-01/gone.json",
+        true,
     )
     .await;
     fails_with(
@@ -141,20 +119,8 @@ async fn a_pointer_to_a_missing_object_fails() {
 async fn an_overwritten_object_fails() {
     let ws = backed_up("vover").await;
     let key = pointer_target(&ws, B).await;
-    let body = s3(B)
-        .await
-        .get_object()
-        .bucket(ws.bucket(B))
-        .key(&key)
-        .send()
-        .await
-        .unwrap()
-        .body
-        .collect()
-        .await
-        .unwrap()
-        .to_vec();
-    store(B, &ws.bucket(B), &key, &body).await;
+    let body = object_bytes(B, &ws.bucket(B), &key).await;
+    store_object(B, &ws.bucket(B), &key, &body, true).await;
     fails_with(
         &ws,
         B,
@@ -181,14 +147,22 @@ fn document(ws: &Workspace, region: &str, timestamp: &str, count: usize) -> Vec<
 async fn a_wrong_count_fails() {
     let ws = backed_up("vcount").await;
     let key = format!("2026-11-24/{B}/ssm-backup-vcount-{B}-20261124_000000.json");
-    store(
+    store_object(
         B,
         &ws.bucket(B),
         &key,
         &document(&ws, B, "20261124_000000", 7),
+        true,
     )
     .await;
-    store(B, &ws.bucket(B), &format!("latest-{B}.txt"), key.as_bytes()).await;
+    store_object(
+        B,
+        &ws.bucket(B),
+        &format!("latest-{B}.txt"),
+        key.as_bytes(),
+        true,
+    )
+    .await;
     let run = verify(&ws, &["--max-age", "8760"]);
     assert_eq!(run.code, 2, "{run:#?}");
     assert!(
@@ -204,14 +178,22 @@ async fn a_wrong_count_fails() {
 async fn an_old_backup_fails() {
     let ws = backed_up("vold").await;
     let key = format!("2026-01-01/{B}/ssm-backup-vold-{B}-20260101_130000.json");
-    store(
+    store_object(
         B,
         &ws.bucket(B),
         &key,
         &document(&ws, B, "20260101_130000", 1),
+        true,
     )
     .await;
-    store(B, &ws.bucket(B), &format!("latest-{B}.txt"), key.as_bytes()).await;
+    store_object(
+        B,
+        &ws.bucket(B),
+        &format!("latest-{B}.txt"),
+        key.as_bytes(),
+        true,
+    )
+    .await;
     let run = verify(&ws, &[]);
     assert_eq!(run.code, 2, "{run:#?}");
     assert!(
