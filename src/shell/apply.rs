@@ -225,7 +225,7 @@ async fn create_bucket(aws: &Aws, region: &str, bucket: &str) -> Result<()> {
         Err(e) if e.code() == Some("BucketAlreadyExists") => Err(anyhow::Error::new(e).context(format!(
             "creating bucket {bucket} in {region}: the name is taken by another account; bucket names are global"
         ))),
-        Err(e) => Err(anyhow::Error::new(e).context(format!("creating bucket {bucket} in {region}"))),
+        Err(e) => Err(anyhow::Error::new(e).context(format!("creating bucket {bucket} in {region} (CreateBucket)"))),
     }
 }
 
@@ -277,12 +277,25 @@ async fn configure_bucket(
         };
         result.with_context(|| {
             format!(
-                "setting the {} of bucket {bucket} in {region}",
-                attribute.as_str()
+                "setting the {} of bucket {bucket} in {region} ({})",
+                attribute.as_str(),
+                put_operation(*attribute)
             )
         })?;
     }
     Ok(())
+}
+
+/// The S3 operation that sets a bucket attribute, for messages.
+fn put_operation(attribute: BucketAttribute) -> &'static str {
+    match attribute {
+        BucketAttribute::PublicAccessBlock => "PutPublicAccessBlock",
+        BucketAttribute::Encryption => "PutBucketEncryption",
+        BucketAttribute::Versioning => "PutBucketVersioning",
+        BucketAttribute::Lifecycle => "PutBucketLifecycleConfiguration",
+        BucketAttribute::Policy => "PutBucketPolicy",
+        BucketAttribute::Tags => "PutBucketTagging",
+    }
 }
 
 async fn put_public_access_block(
@@ -417,7 +430,7 @@ async fn put_parameter(aws: &Aws, region: &str, name: &str, p: &ParameterState) 
         .overwrite(true)
         .send()
         .await
-        .with_context(|| format!("writing SSM parameter {name} in {region}"))?;
+        .with_context(|| format!("writing SSM parameter {name} in {region} (PutParameter)"))?;
     Ok(())
 }
 
@@ -435,7 +448,7 @@ async fn delete_bucket(aws: &Aws, region: &str, bucket: &str, destroy_objects: b
         Err(e) if e.code() == Some("BucketNotEmpty") => Err(anyhow::Error::new(e).context(format!(
             "deleting bucket {bucket} in {region}: it is not empty (objects arrived after the plan?); plan again"
         ))),
-        Err(e) => Err(anyhow::Error::new(e).context(format!("deleting bucket {bucket} in {region}"))),
+        Err(e) => Err(anyhow::Error::new(e).context(format!("deleting bucket {bucket} in {region} (DeleteBucket)"))),
     }
 }
 
@@ -451,7 +464,7 @@ async fn object_versions(
         Err(e) if e.code() == Some("NoSuchBucket") => return Ok(None),
         Err(e) => {
             return Err(anyhow::Error::new(e).context(format!(
-                "listing the objects of bucket {bucket} in {region} to destroy them"
+                "listing the objects of bucket {bucket} in {region} to destroy them (ListObjectVersions)"
             )));
         }
     };
@@ -487,7 +500,9 @@ async fn destroy_page(
         .delete(Delete::builder().set_objects(Some(objects)).build()?)
         .send()
         .await
-        .with_context(|| format!("destroying objects of bucket {bucket} in {region}"))?;
+        .with_context(|| {
+            format!("destroying objects of bucket {bucket} in {region} (DeleteObjects)")
+        })?;
     if out.errors().is_empty() {
         return Ok(());
     }

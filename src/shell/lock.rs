@@ -189,7 +189,8 @@ async fn put(
         {
             Ok(false)
         }
-        Err(e) => Err(anyhow::Error::new(e).context(format!("taking the lock {name} in {region}"))),
+        Err(e) => Err(anyhow::Error::new(e)
+            .context(format!("taking the lock {name} in {region} (PutParameter)"))),
     }
 }
 
@@ -202,9 +203,9 @@ async fn read(aws: &Aws, region: &str, name: &str) -> Result<Option<String>> {
         {
             Ok(None)
         }
-        Err(e) => {
-            Err(anyhow::Error::new(e).context(format!("reading the lock {name} in {region}")))
-        }
+        Err(e) => Err(anyhow::Error::new(e).context(format!(
+            "reading the lock {name} in {region} (GetParameter)"
+        ))),
     }
 }
 

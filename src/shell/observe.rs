@@ -203,49 +203,72 @@ pub async fn read_bucket(aws: &Aws, region: &str, bucket: &str) -> Result<Option
         ),
         Err(e) => {
             return Err(anyhow::Error::new(e).context(format!(
-                "checking whether bucket {bucket} exists in {region}"
+                "checking whether bucket {bucket} exists in {region} (HeadBucket)"
             )));
         }
     }
 
-    let versioning = setting(versioning, "versioning", bucket, region)?
-        .and_then(|v| v.status().map(|s| s.as_str().to_string()));
-    let encryption = setting(encryption, "default encryption", bucket, region)?
-        .and_then(|out| out.server_side_encryption_configuration)
-        .and_then(|c| c.rules.into_iter().next())
-        .map(|rule| {
-            let default = rule.apply_server_side_encryption_by_default;
-            Encryption {
-                algorithm: default
-                    .as_ref()
-                    .map(|d| d.sse_algorithm().as_str().to_string())
-                    .unwrap_or_default(),
-                kms_key_id: default.and_then(|d| d.kms_master_key_id),
-                bucket_key_enabled: rule.bucket_key_enabled.unwrap_or(false),
-            }
-        });
-    let lifecycle = setting(lifecycle, "lifecycle configuration", bucket, region)?.map(|out| {
+    let versioning = setting(
+        versioning,
+        "versioning (GetBucketVersioning)",
+        bucket,
+        region,
+    )?
+    .and_then(|v| v.status().map(|s| s.as_str().to_string()));
+    let encryption = setting(
+        encryption,
+        "default encryption (GetBucketEncryption)",
+        bucket,
+        region,
+    )?
+    .and_then(|out| out.server_side_encryption_configuration)
+    .and_then(|c| c.rules.into_iter().next())
+    .map(|rule| {
+        let default = rule.apply_server_side_encryption_by_default;
+        Encryption {
+            algorithm: default
+                .as_ref()
+                .map(|d| d.sse_algorithm().as_str().to_string())
+                .unwrap_or_default(),
+            kms_key_id: default.and_then(|d| d.kms_master_key_id),
+            bucket_key_enabled: rule.bucket_key_enabled.unwrap_or(false),
+        }
+    });
+    let lifecycle = setting(
+        lifecycle,
+        "lifecycle configuration (GetBucketLifecycleConfiguration)",
+        bucket,
+        region,
+    )?
+    .map(|out| {
         out.rules
             .unwrap_or_default()
             .into_iter()
             .map(lifecycle_rule)
             .collect()
     });
-    let public_access_block = setting(pab, "public access block", bucket, region)?
-        .and_then(|out| out.public_access_block_configuration)
-        .map(|c| PublicAccessBlock {
-            block_public_acls: c.block_public_acls.unwrap_or(false),
-            ignore_public_acls: c.ignore_public_acls.unwrap_or(false),
-            block_public_policy: c.block_public_policy.unwrap_or(false),
-            restrict_public_buckets: c.restrict_public_buckets.unwrap_or(false),
-        });
-    let policy = match setting(policy, "bucket policy", bucket, region)?.and_then(|o| o.policy) {
+    let public_access_block = setting(
+        pab,
+        "public access block (GetPublicAccessBlock)",
+        bucket,
+        region,
+    )?
+    .and_then(|out| out.public_access_block_configuration)
+    .map(|c| PublicAccessBlock {
+        block_public_acls: c.block_public_acls.unwrap_or(false),
+        ignore_public_acls: c.ignore_public_acls.unwrap_or(false),
+        block_public_policy: c.block_public_policy.unwrap_or(false),
+        restrict_public_buckets: c.restrict_public_buckets.unwrap_or(false),
+    });
+    let policy = match setting(policy, "bucket policy (GetBucketPolicy)", bucket, region)?
+        .and_then(|o| o.policy)
+    {
         None => None,
         Some(text) => Some(serde_json::from_str(&text).with_context(|| {
             format!("the bucket policy of {bucket} in {region} is not valid JSON")
         })?),
     };
-    let tags = setting(tags, "tags", bucket, region)?.map(|out| {
+    let tags = setting(tags, "tags (GetBucketTagging)", bucket, region)?.map(|out| {
         out.tag_set
             .into_iter()
             .map(|t| (t.key, t.value))
@@ -309,7 +332,12 @@ pub async fn read_parameters(
         .with_decryption(false)
         .send()
         .await
-        .with_context(|| format!("reading SSM parameters {} in {region}", names.join(", ")))?;
+        .with_context(|| {
+            format!(
+                "reading SSM parameters {} in {region} (GetParameters)",
+                names.join(", ")
+            )
+        })?;
     let mut found: BTreeMap<String, ParameterState> = BTreeMap::new();
     for p in out.parameters.unwrap_or_default() {
         let (Some(name), Some(kind)) = (p.name, p.r#type) else {
@@ -370,7 +398,7 @@ async fn discover_regions(aws: &Aws, desired: &DesiredState) -> Result<Vec<Strin
             .bucket(name)
             .send()
             .await;
-        let managed = setting(tags, "tags", name, region)?.is_some_and(|t| {
+        let managed = setting(tags, "tags (GetBucketTagging)", name, region)?.is_some_and(|t| {
             t.tag_set
                 .iter()
                 .any(|t| t.key == "ManagedBy" && (t.value == MANAGED_BY || t.value == "Pulumi"))
@@ -399,7 +427,9 @@ pub async fn count_objects(aws: &Aws, region: &str, bucket: &str) -> Result<u64>
             .set_version_id_marker(version_marker.take())
             .send()
             .await
-            .with_context(|| format!("counting the objects in bucket {bucket} ({region})"))?;
+            .with_context(|| {
+                format!("counting the objects in bucket {bucket} in {region} (ListObjectVersions)")
+            })?;
         count += out.versions().len() as u64 + out.delete_markers().len() as u64;
         if !out.is_truncated().unwrap_or(false) {
             return Ok(count);

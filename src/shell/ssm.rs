@@ -15,7 +15,9 @@ pub async fn delete_parameter(aws: &Aws, region: &str, name: &str, what: &str) -
     match aws.ssm(region).delete_parameter().name(name).send().await {
         Ok(_) => Ok(()),
         Err(SdkError::ServiceError(e)) if e.err().is_parameter_not_found() => Ok(()),
-        Err(e) => Err(anyhow::Error::new(e).context(format!("deleting {what} {name} in {region}"))),
+        Err(e) => Err(anyhow::Error::new(e).context(format!(
+            "deleting {what} {name} in {region} (DeleteParameter)"
+        ))),
     }
 }
 

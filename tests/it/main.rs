@@ -11,6 +11,7 @@ mod hold;
 mod lock;
 mod network;
 mod plan_apply;
+mod proxy;
 mod restore;
 mod trust;
 mod verify;

@@ -26,7 +26,9 @@ pub async fn upload_document(
         .checksum_algorithm(ChecksumAlgorithm::Sha256)
         .send()
         .await
-        .with_context(|| format!("uploading the backup to s3://{bucket}/{key} ({region})"))?;
+        .with_context(|| {
+            format!("uploading the backup to s3://{bucket}/{key} in {region} (PutObject)")
+        })?;
     Ok(())
 }
 
@@ -50,7 +52,9 @@ pub async fn write_pointers(
             .send()
             .await
             .with_context(|| {
-                format!("moving the pointer s3://{bucket}/{pointer} ({region}) to {target}")
+                format!(
+                    "moving the pointer s3://{bucket}/{pointer} in {region} to {target} (PutObject)"
+                )
             })?;
     }
     Ok(())

@@ -1,0 +1,528 @@
+//! The fault proxy: a reverse proxy between ssm-keeper and the emulator, speaking TLS to both
+//! (the emulator's own certificate towards ssm-keeper, its CA towards the emulator). Per request
+//! it names the AWS operation (SSM/KMS `X-Amz-Target`, STS `Action`, S3 method + path +
+//! subresource), may inject a fault chosen by rule and a seeded random share, and records every
+//! operation it forwarded or faulted, in order, for the tests to read.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::common::emulator;
+
+/// What the proxy does to a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Forwarded after a delay.
+    Latency(Duration),
+    /// The service's throttling answer (SSM/KMS `ThrottlingException` 400, STS `Throttling`
+    /// 400, S3 `SlowDown` 503).
+    Throttle,
+    /// 500 Internal Server Error in the service's format.
+    ServerError,
+    /// The connection is closed without an answer.
+    Reset,
+    /// No answer at all until the client gives up (closed after ten minutes at the latest).
+    Stall,
+}
+
+/// Which requests a rule applies to: an operation name (`ssm:PutParameter`), `*` for any, or
+/// `mutating` for every operation that changes something.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub operations: &'static str,
+    /// The share of matching requests faulted (0.0 to 1.0), drawn from the seeded generator.
+    pub share: f64,
+    pub fault: Fault,
+}
+
+/// One request as the proxy saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    pub operation: String,
+    /// The bucket (S3) or parameter name (SSM) it is about, when it names one.
+    pub resource: String,
+    /// For `ssm:PutParameter` of a String: the value written (a bucket name, for metadata).
+    pub value: Option<String>,
+    pub region: String,
+    pub mutating: bool,
+    pub fault: Option<Fault>,
+    /// The request's bytes (headers and body) contain the marker the test set, if any.
+    pub carries_marker: bool,
+}
+
+#[derive(Default)]
+struct State {
+    rules: Vec<Rule>,
+    record: Vec<Recorded>,
+    seed: u64,
+    /// After this many mutating requests were forwarded, every further request is reset.
+    cut_after_mutations: Option<usize>,
+    mutations: usize,
+    marker: Option<String>,
+}
+
+/// The operations that change something: every test of read-only behaviour checks against it.
+pub fn is_mutating(operation: &str) -> bool {
+    let name = operation.split(':').nth(1).unwrap_or(operation);
+    [
+        "Put", "Create", "Delete", "Update", "Label", "Tag", "Untag", "Add", "Remove", "Restore",
+        "Copy", "Upload", "Complete", "Abort", "Send", "Set", "Enable", "Disable", "Schedule",
+    ]
+    .iter()
+    .any(|prefix| name.starts_with(prefix))
+}
+
+pub struct Proxy {
+    pub endpoint: String,
+    state: Arc<Mutex<State>>,
+}
+
+impl Proxy {
+    /// Starts a proxy in front of the emulator; `seed` makes its random shares repeatable.
+    pub fn start(seed: u64) -> Proxy {
+        let state = Arc::new(Mutex::new(State {
+            seed: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
+            ..State::default()
+        }));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let shared = state.clone();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(serve(shared, tx));
+        });
+        let endpoint = rx.recv().unwrap();
+        Proxy { endpoint, state }
+    }
+
+    pub fn rule(&self, rule: Rule) -> &Self {
+        self.state.lock().unwrap().rules.push(rule);
+        self
+    }
+
+    pub fn clear_rules(&self) {
+        self.state.lock().unwrap().rules.clear();
+    }
+
+    /// From now on, reset every request once `k` more mutating requests have been forwarded.
+    pub fn cut_after_mutations(&self, k: usize) {
+        let mut state = self.state.lock().unwrap();
+        state.cut_after_mutations = Some(state.mutations + k);
+    }
+
+    pub fn no_cut(&self) {
+        self.state.lock().unwrap().cut_after_mutations = None;
+    }
+
+    /// Marks requests whose bytes contain `marker` in the record.
+    pub fn watch_for(&self, marker: &str) {
+        self.state.lock().unwrap().marker = Some(marker.to_string());
+    }
+
+    pub fn record(&self) -> Vec<Recorded> {
+        self.state.lock().unwrap().record.clone()
+    }
+
+    pub fn clear_record(&self) {
+        self.state.lock().unwrap().record.clear();
+    }
+
+    /// The environment that points ssm-keeper at this proxy.
+    pub fn env(&self) -> [(&'static str, Option<&str>); 1] {
+        [("AWS_ENDPOINT_URL", Some(self.endpoint.as_str()))]
+    }
+}
+
+async fn serve(state: Arc<Mutex<State>>, ready: std::sync::mpsc::Sender<String>) {
+    let emu = emulator();
+    let dir = emu.ca_bundle.parent().unwrap().to_path_buf();
+    let certs = rustls_pki(&dir.join("server.pem"));
+    let key = {
+        use rustls::pki_types::PrivateKeyDer;
+        use rustls::pki_types::pem::PemObject;
+        PrivateKeyDer::from_pem_file(dir.join("server-key.pem")).unwrap()
+    };
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let server = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pki(&emu.ca_bundle) {
+        roots.add(cert).unwrap();
+    }
+    let client = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(client));
+    let upstream = emu.endpoint.trim_start_matches("https://").to_string();
+
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    ready.send(format!("https://127.0.0.1:{port}")).unwrap();
+    loop {
+        let Ok((tcp, _)) = listener.accept().await else {
+            continue;
+        };
+        let (acceptor, connector, upstream, state) = (
+            acceptor.clone(),
+            connector.clone(),
+            upstream.clone(),
+            state.clone(),
+        );
+        tokio::spawn(async move {
+            let Ok(tls) = acceptor.accept(tcp).await else {
+                return;
+            };
+            let service = hyper::service::service_fn(move |request| {
+                handle(request, state.clone(), connector.clone(), upstream.clone())
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(tls), service)
+                .await;
+        });
+    }
+}
+
+fn rustls_pki(path: &std::path::Path) -> Vec<rustls::pki_types::CertificateDer<'static>> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    CertificateDer::pem_file_iter(path)
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+type Answer = Result<Response<Full<Bytes>>, std::io::Error>;
+
+async fn handle(
+    request: Request<Incoming>,
+    state: Arc<Mutex<State>>,
+    connector: tokio_rustls::TlsConnector,
+    upstream: String,
+) -> Answer {
+    let (parts, body) = request.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map_err(std::io::Error::other)?
+        .to_bytes();
+    let (service, region) = scope(&parts.headers);
+    let operation = operation(&service, &parts, &body);
+    let mutating = is_mutating(&operation);
+    let fault = {
+        let mut state = state.lock().unwrap();
+        let cut = state
+            .cut_after_mutations
+            .is_some_and(|limit| state.mutations >= limit);
+        let fault = if cut {
+            Some(Fault::Reset)
+        } else {
+            decide(&mut state, &operation, mutating)
+        };
+        if mutating && fault.is_none() {
+            state.mutations += 1;
+        }
+        let carries_marker = state.marker.as_ref().is_some_and(|m| {
+            let needle = m.as_bytes();
+            body.windows(needle.len()).any(|w| w == needle)
+                || format!("{:?}", parts.headers).contains(m.as_str())
+                || parts.uri.to_string().contains(m.as_str())
+        });
+        let (resource, value) = resource(&service, &parts, &body);
+        state.record.push(Recorded {
+            operation: operation.clone(),
+            resource,
+            value,
+            region,
+            mutating,
+            fault,
+            carries_marker,
+        });
+        fault
+    };
+    match fault {
+        Some(Fault::Reset) => Err(std::io::Error::other("reset by the fault proxy")),
+        Some(Fault::Stall) => {
+            tokio::time::sleep(Duration::from_secs(600)).await;
+            Err(std::io::Error::other("stalled"))
+        }
+        Some(Fault::Throttle) => Ok(error_answer(&service, true)),
+        Some(Fault::ServerError) => Ok(error_answer(&service, false)),
+        Some(Fault::Latency(delay)) => {
+            tokio::time::sleep(delay).await;
+            forward(parts, body, &connector, &upstream).await
+        }
+        None => forward(parts, body, &connector, &upstream).await,
+    }
+}
+
+/// The fault for one request, if a rule picks it.
+fn decide(state: &mut State, operation: &str, mutating: bool) -> Option<Fault> {
+    let rules = state.rules.clone();
+    for rule in rules {
+        let applies = match rule.operations {
+            "*" => true,
+            "mutating" => mutating,
+            name => name == operation,
+        };
+        if applies && next_share(&mut state.seed) < rule.share {
+            return Some(rule.fault);
+        }
+    }
+    None
+}
+
+/// A number in [0, 1) from the seeded generator (xorshift64*).
+fn next_share(seed: &mut u64) -> f64 {
+    *seed ^= *seed >> 12;
+    *seed ^= *seed << 25;
+    *seed ^= *seed >> 27;
+    (seed.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// The signing scope of a request: (service, region), from its Authorization header.
+fn scope(headers: &hyper::HeaderMap) -> (String, String) {
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let credential = auth
+        .split("Credential=")
+        .nth(1)
+        .and_then(|c| c.split(',').next())
+        .unwrap_or_default();
+    let parts: Vec<&str> = credential.split('/').collect();
+    match parts.as_slice() {
+        [_, _, region, service, ..] => (service.to_string(), region.to_string()),
+        _ => ("unknown".into(), "unknown".into()),
+    }
+}
+
+/// (resource, String value written) of a request.
+fn resource(
+    service: &str,
+    parts: &hyper::http::request::Parts,
+    body: &Bytes,
+) -> (String, Option<String>) {
+    if service == "s3" {
+        let path = parts.uri.path().trim_start_matches('/');
+        return (path.split('/').next().unwrap_or_default().to_string(), None);
+    }
+    let json: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let name = json["Name"].as_str().unwrap_or_default().to_string();
+    let value = (json["Type"] == "String")
+        .then(|| json["Value"].as_str().map(str::to_string))
+        .flatten();
+    (name, value)
+}
+
+/// `service:Operation` of a request.
+fn operation(service: &str, parts: &hyper::http::request::Parts, body: &Bytes) -> String {
+    if let Some(target) = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+    {
+        let name = target.rsplit('.').next().unwrap_or(target);
+        return format!("{service}:{name}");
+    }
+    if service == "sts" {
+        let text = String::from_utf8_lossy(body);
+        let action = text
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("Action="))
+            .unwrap_or("Unknown");
+        return format!("sts:{action}");
+    }
+    format!("s3:{}", s3_operation(parts))
+}
+
+fn s3_operation(parts: &hyper::http::request::Parts) -> &'static str {
+    let path = parts.uri.path().trim_start_matches('/');
+    let query = parts.uri.query().unwrap_or_default();
+    let has = |sub: &str| {
+        query
+            .split('&')
+            .any(|kv| kv == sub || kv.starts_with(&format!("{sub}=")))
+    };
+    let object = path.contains('/') && !path.ends_with('/');
+    let method = parts.method.as_str();
+    if path.is_empty() {
+        return "ListBuckets";
+    }
+    if object {
+        return match method {
+            "PUT" => "PutObject",
+            "GET" => "GetObject",
+            "HEAD" => "HeadObject",
+            "DELETE" => "DeleteObject",
+            _ => "UnknownObjectOperation",
+        };
+    }
+    let subresources: [(&str, &str, &str, &str); 6] = [
+        (
+            "publicAccessBlock",
+            "PutPublicAccessBlock",
+            "GetPublicAccessBlock",
+            "DeletePublicAccessBlock",
+        ),
+        (
+            "encryption",
+            "PutBucketEncryption",
+            "GetBucketEncryption",
+            "DeleteBucketEncryption",
+        ),
+        (
+            "versioning",
+            "PutBucketVersioning",
+            "GetBucketVersioning",
+            "Unknown",
+        ),
+        (
+            "lifecycle",
+            "PutBucketLifecycleConfiguration",
+            "GetBucketLifecycleConfiguration",
+            "DeleteBucketLifecycle",
+        ),
+        (
+            "policy",
+            "PutBucketPolicy",
+            "GetBucketPolicy",
+            "DeleteBucketPolicy",
+        ),
+        (
+            "tagging",
+            "PutBucketTagging",
+            "GetBucketTagging",
+            "DeleteBucketTagging",
+        ),
+    ];
+    for (sub, put, get, delete) in subresources {
+        if has(sub) {
+            return match method {
+                "PUT" => put,
+                "GET" => get,
+                "DELETE" => delete,
+                _ => "UnknownBucketOperation",
+            };
+        }
+    }
+    match method {
+        "GET" if has("versions") => "ListObjectVersions",
+        "GET" if has("location") => "GetBucketLocation",
+        "GET" => "ListObjectsV2",
+        "POST" if has("delete") => "DeleteObjects",
+        "PUT" => "CreateBucket",
+        "HEAD" => "HeadBucket",
+        "DELETE" => "DeleteBucket",
+        _ => "UnknownBucketOperation",
+    }
+}
+
+fn error_answer(service: &str, throttle: bool) -> Response<Full<Bytes>> {
+    let (status, content_type, body) = match (service, throttle) {
+        ("s3", true) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "application/xml",
+            "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>".to_string(),
+        ),
+        ("s3", false) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "application/xml",
+            "<Error><Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message></Error>".to_string(),
+        ),
+        ("sts", throttle) => (
+            if throttle { StatusCode::BAD_REQUEST } else { StatusCode::INTERNAL_SERVER_ERROR },
+            "text/xml",
+            format!(
+                "<ErrorResponse><Error><Type>{}</Type><Code>{}</Code><Message>injected</Message></Error></ErrorResponse>",
+                if throttle { "Sender" } else { "Receiver" },
+                if throttle { "Throttling" } else { "InternalFailure" }
+            ),
+        ),
+        (_, true) => (
+            StatusCode::BAD_REQUEST,
+            "application/x-amz-json-1.1",
+            r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.to_string(),
+        ),
+        (_, false) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "application/x-amz-json-1.1",
+            r#"{"__type":"InternalServerError","message":"injected"}"#.to_string(),
+        ),
+    };
+    Response::builder()
+        .status(status)
+        .header("content-type", content_type)
+        .body(Full::new(Bytes::from(body)))
+        .unwrap()
+}
+
+/// Forwards the request, headers (Host and signature included) and body unchanged.
+async fn forward(
+    parts: hyper::http::request::Parts,
+    body: Bytes,
+    connector: &tokio_rustls::TlsConnector,
+    upstream: &str,
+) -> Answer {
+    let tcp = TcpStream::connect(upstream).await?;
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let tls = connector.connect(name, tcp).await?;
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+        .await
+        .map_err(std::io::Error::other)?;
+    tokio::spawn(connection);
+    let request = Request::from_parts(parts, Full::new(body));
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(std::io::Error::other)?;
+    let (parts, body) = response.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map_err(std::io::Error::other)?
+        .to_bytes();
+    Ok(Response::from_parts(parts, Full::new(body)))
+}
+
+#[test]
+fn the_proxy_forwards_names_and_records_every_operation() {
+    use crate::common::Workspace;
+    let proxy = Proxy::start(1);
+    let ws = Workspace::new("pxplain", &["us-east-1"], "us-east-1");
+    let run = ws.run_with(&["plan", "--stack", "pxplain"], &proxy.env());
+    assert_eq!(run.code, 0, "{run:#?}");
+    let record = proxy.record();
+    let operations: Vec<&str> = record.iter().map(|r| r.operation.as_str()).collect();
+    assert_eq!(operations[0], "sts:GetCallerIdentity", "{operations:?}");
+    for expected in [
+        "ssm:GetParameters",
+        "s3:ListBuckets",
+        "s3:HeadBucket",
+        "s3:GetBucketPolicy",
+        "s3:GetPublicAccessBlock",
+    ] {
+        assert!(operations.contains(&expected), "{expected}: {operations:?}");
+    }
+    assert!(
+        record
+            .iter()
+            .all(|r| r.region == "us-east-1" && r.fault.is_none())
+    );
+}
