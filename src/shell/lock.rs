@@ -67,6 +67,22 @@ pub async fn acquire(
             continue; // released in between: try again at once
         };
         let holder = match parse_lock(&value) {
+            // Our own create, retried by the SDK after its answer was lost.
+            Ok(held) if held.id == info.id => {
+                let renewal = tokio::spawn(renew(
+                    aws.clone(),
+                    region.to_string(),
+                    name.clone(),
+                    info.clone(),
+                ));
+                return Ok(HeldLock {
+                    aws: aws.clone(),
+                    region: region.to_string(),
+                    name,
+                    info,
+                    renewal,
+                });
+            }
             Ok(held) if held.is_expired(now) => {
                 log(&format!(
                     "The lock {} of `{environment}` expired at {} (its run is gone): taking it over.",

@@ -4,8 +4,6 @@
 use crate::common::*;
 use aws_sdk_ssm::types::ParameterType;
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::sync::mpsc;
 
 const A: &str = "us-east-1";
 const B: &str = "eu-west-1";
@@ -446,39 +444,6 @@ async fn missing_region_list_is_reported_as_the_runbook_says() {
         "{}",
         run.stderr
     );
-}
-
-/// A real HTTP receiver on 127.0.0.1 that stores the one payload it is sent.
-fn slack_receiver() -> (String, mpsc::Receiver<String>) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!(
-        "http://{}/services/T000/B000/XXXX",
-        listener.local_addr().unwrap()
-    );
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let (stream, _) = listener.accept().unwrap();
-        let mut reader = BufReader::new(stream.try_clone().unwrap());
-        let mut length = 0;
-        loop {
-            let mut line = String::new();
-            reader.read_line(&mut line).unwrap();
-            if line == "\r\n" || line.is_empty() {
-                break;
-            }
-            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                length = v.trim().parse().unwrap();
-            }
-        }
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body).unwrap();
-        let mut stream = stream;
-        stream
-            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
-            .unwrap();
-        tx.send(String::from_utf8(body).unwrap()).unwrap();
-    });
-    (url, rx)
 }
 
 #[tokio::test]

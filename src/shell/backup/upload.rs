@@ -1,13 +1,17 @@
-//! Store a backup document in S3 (SSE AES256, SHA-256 checksum) and, only once it is fully
-//! stored, move the pointers to it.
+//! Store a backup document in S3 (SSE AES256, SHA-256 checksum, never over an existing object)
+//! and, only once it is fully stored, move the pointers to it.
 
 use anyhow::{Context, Result};
+use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{ChecksumAlgorithm, ServerSideEncryption};
+use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, ServerSideEncryption};
 
 use crate::shell::aws::Aws;
+use crate::shell::verify::sha256_base64;
 
-/// Uploads `document` to `s3://{bucket}/{key}`.
+/// Uploads `document` to `s3://{bucket}/{key}`, never over an existing object (a backup key is
+/// written once: `If-None-Match: *`). A key that already holds exactly these bytes (a re-run in
+/// the same second) counts as stored; any other is an error.
 pub async fn upload_document(
     aws: &Aws,
     region: &str,
@@ -15,21 +19,42 @@ pub async fn upload_document(
     key: &str,
     document: Vec<u8>,
 ) -> Result<()> {
-    let body = ByteStream::from(document);
-    aws.s3(region)
+    let digest = sha256_base64(&document);
+    let sent = aws
+        .s3(region)
         .put_object()
         .bucket(bucket)
         .key(key)
-        .body(body)
+        .body(ByteStream::from(document))
         .content_type("application/json")
         .server_side_encryption(ServerSideEncryption::Aes256)
         .checksum_algorithm(ChecksumAlgorithm::Sha256)
+        .if_none_match("*")
         .send()
-        .await
-        .with_context(|| {
-            format!("uploading the backup to s3://{bucket}/{key} in {region} (PutObject)")
-        })?;
-    Ok(())
+        .await;
+    let context = || format!("uploading the backup to s3://{bucket}/{key} in {region} (PutObject)");
+    match sent {
+        Ok(_) => Ok(()),
+        Err(e) if e.code() == Some("PreconditionFailed") => {
+            let stored = aws
+                .s3(region)
+                .head_object()
+                .bucket(bucket)
+                .key(key)
+                .checksum_mode(ChecksumMode::Enabled)
+                .send()
+                .await
+                .with_context(context)?;
+            if stored.checksum_sha256() == Some(digest.as_str()) {
+                return Ok(());
+            }
+            Err(anyhow::Error::new(e).context(format!(
+                "{}: a different backup already holds that key, and a backup is never overwritten; run the backup again",
+                context()
+            )))
+        }
+        Err(e) => Err(anyhow::Error::new(e).context(context())),
+    }
 }
 
 /// Writes each pointer object with the key of the newest backup as its content.
