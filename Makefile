@@ -9,7 +9,7 @@ VENV_STAMP := $(VENV)/.installed
 EMULATOR_DIR := .emulator
 CARGO ?= cargo
 
-.PHONY: all build demo test lint fmt bench emulator emulator-stop venv clean
+.PHONY: all build demo test lint fmt bench fuzz emulator emulator-stop venv clean
 
 all: build
 
@@ -50,6 +50,12 @@ lint:
 
 fmt:
 	$(CARGO) fmt --all
+
+# The bad-input properties (stack parser, saved-plan reader, backup-document reader) with a
+# million generated inputs each, in a release build. Outside CI: it takes a while.
+FUZZ_CASES ?= 1000000
+fuzz:
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release --locked --lib core::fuzz -- --test-threads=2
 
 bench: $(VENV_STAMP)
 	$(CARGO) build --release --locked

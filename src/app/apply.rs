@@ -8,9 +8,9 @@ use super::{Session, cancelled, compute_plan, confirm, load_stack};
 use crate::cli::ApplyArgs;
 use crate::core::desired::desired_state;
 use crate::core::diff::{diff, foreign_owner};
-use crate::core::plan::{PLAN_FORMAT_VERSION, PlanDocument, claim_mismatch, moved};
+use crate::core::plan::{PlanDocument, claim_mismatch, moved, read_plan};
 use crate::core::render;
-use crate::core::stack::{self, Stack};
+use crate::core::stack::Stack;
 use crate::shell::interrupt::Interrupt;
 use crate::shell::{apply::apply, lock, observe::observe, term};
 
@@ -136,23 +136,10 @@ struct SavedPlan {
 }
 
 fn read_saved_plan(path: &std::path::Path) -> Result<SavedPlan> {
-    let shown = path.display();
+    let shown = path.display().to_string();
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading the saved plan {shown}"))?;
-    let not_a_plan = || format!("{shown} is not a plan saved by `ssm-keeper plan --out`");
-    let value: serde_json::Value = serde_json::from_str(&text).with_context(not_a_plan)?;
-    let version = value.get("formatVersion").and_then(|v| v.as_u64());
-    if version != Some(u64::from(PLAN_FORMAT_VERSION)) {
-        bail!(
-            "{shown} has plan format {}, this ssm-keeper reads format {PLAN_FORMAT_VERSION}: plan again",
-            version.map_or("(none)".to_string(), |v| v.to_string())
-        );
-    }
-    let doc: PlanDocument = serde_json::from_value(value).with_context(not_a_plan)?;
-    let stack = stack::parse(
-        &format!("the stack saved in {shown}"),
-        &serde_json::to_string(&doc.stack)?,
-    )?;
+    let (doc, stack) = read_plan(&shown, &text).map_err(anyhow::Error::msg)?;
     Ok(SavedPlan {
         path: path.to_path_buf(),
         stack,

@@ -5,6 +5,8 @@ pub mod backup;
 pub mod desired;
 pub mod diff;
 pub mod document;
+#[cfg(test)]
+mod fuzz;
 pub mod lock;
 pub mod model;
 pub mod plan;

@@ -209,6 +209,27 @@ impl PlanDocument {
     }
 }
 
+/// Reads a saved plan (`label` names it in messages): its format version first, then the
+/// document, then its stack validated exactly as a stack file. Any input gives a value or an
+/// error, never a panic.
+pub fn read_plan(label: &str, text: &str) -> Result<(PlanDocument, Stack), String> {
+    let not_a_plan = || format!("{label} is not a plan saved by `ssm-keeper plan --out`");
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|_| not_a_plan())?;
+    let version = value.get("formatVersion").and_then(|v| v.as_u64());
+    if version != Some(u64::from(PLAN_FORMAT_VERSION)) {
+        return Err(format!(
+            "{label} has plan format {}, this ssm-keeper reads format {PLAN_FORMAT_VERSION}: plan again",
+            version.map_or("(none)".to_string(), |v| v.to_string())
+        ));
+    }
+    let doc: PlanDocument =
+        serde_json::from_value(value).map_err(|e| format!("{} ({e})", not_a_plan()))?;
+    let saved = serde_json::to_string(&doc.stack).map_err(|e| e.to_string())?;
+    let stack = super::stack::parse(&format!("the stack saved in {label}"), &saved)
+        .map_err(|e| e.to_string())?;
+    Ok((doc, stack))
+}
+
 /// What differs between the changes a saved plan claims and the changes recomputed from its
 /// stack and a fresh observation, one line each; empty when they are the same.
 pub fn claim_mismatch(claimed: &[Change], recomputed: &[Change]) -> Vec<String> {
