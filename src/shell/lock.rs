@@ -68,21 +68,7 @@ pub async fn acquire(
         };
         let holder = match parse_lock(&value) {
             // Our own create, retried by the SDK after its answer was lost.
-            Ok(held) if held.id == info.id => {
-                let renewal = tokio::spawn(renew(
-                    aws.clone(),
-                    region.to_string(),
-                    name.clone(),
-                    info.clone(),
-                ));
-                return Ok(HeldLock {
-                    aws: aws.clone(),
-                    region: region.to_string(),
-                    name,
-                    info,
-                    renewal,
-                });
-            }
+            Ok(held) if held.id == info.id => return Ok(HeldLock::start(aws, region, name, info)),
             Ok(held) if held.is_expired(now) => {
                 log(&format!(
                     "The lock {} of `{environment}` expired at {} (its run is gone): taking it over.",
@@ -115,6 +101,23 @@ pub async fn acquire(
 }
 
 impl HeldLock {
+    /// The lock just taken, renewed from now on.
+    fn start(aws: &Aws, region: &str, name: String, info: LockInfo) -> Self {
+        let renewal = tokio::spawn(renew(
+            aws.clone(),
+            region.to_string(),
+            name.clone(),
+            info.clone(),
+        ));
+        HeldLock {
+            aws: aws.clone(),
+            region: region.to_string(),
+            name,
+            info,
+            renewal,
+        }
+    }
+
     pub fn id(&self) -> &str {
         &self.info.id
     }

@@ -320,6 +320,20 @@ pub async fn parameter(region: &str, name: &str) -> Option<String> {
     }
 }
 
+/// Writes (or overwrites) a SecureString with the default key, as another client would.
+pub async fn put_secure(region: &str, name: &str, value: &str) {
+    ssm(region)
+        .await
+        .put_parameter()
+        .name(name)
+        .value(value)
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap();
+}
+
 /// Deletes a parameter, as another client would.
 pub async fn delete_param(region: &str, name: &str) {
     ssm(region)

@@ -78,16 +78,7 @@ fn seed(env: &str) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         put_string(A, &format!("/app/{env}/host"), "h").await;
-        ssm(A)
-            .await
-            .put_parameter()
-            .name(format!("/app/{env}/password"))
-            .value("FAULTS-SECRET")
-            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-            .overwrite(true)
-            .send()
-            .await
-            .unwrap();
+        put_secure(A, &format!("/app/{env}/password"), "FAULTS-SECRET").await;
     });
 }
 
@@ -104,8 +95,13 @@ fn transient_faults_change_no_outcome() {
         let proxy = Proxy::start(seed_value);
         transient(&proxy);
         let said = outputs(&ws, &proxy, "10");
-        let faulted = proxy.record().iter().filter(|r| r.fault.is_some()).count();
+        let record = proxy.record();
+        let faulted = record.iter().filter(|r| r.fault.is_some()).count();
         assert!(faulted > 0, "seed {seed_value}: no fault was injected");
+        eprintln!(
+            "figures: seed {seed_value}: {faulted} faults injected in {} requests",
+            record.len()
+        );
         assert_eq!(said, expected, "seed {seed_value} ({faulted} faults)");
         // and the end state is the clean one: nothing left to change
         let run = ws.run(&["plan", "--stack", &env, "--detailed-exitcode"]);
@@ -323,6 +319,7 @@ fn an_apply_cut_after_any_mutating_request_is_completed_by_a_rerun() {
     );
     let total = proxy.record().iter().filter(|r| r.mutating).count();
     assert!(total >= 10, "{total}");
+    eprintln!("figures: apply cut after each of its {total} mutating requests");
 
     for k in 0..total {
         let env = format!("ftcut{k}");

@@ -19,16 +19,8 @@ fn marker() -> String {
 async fn seed_secrets(env: &str, marker: &str) {
     for region in [A, B] {
         for name in ["db/password", "api/token", "tls/key"] {
-            ssm(region)
-                .await
-                .put_parameter()
-                .name(format!("/app/{env}/{name}"))
-                .value(format!("{marker}-{region}-{name}"))
-                .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-                .overwrite(true)
-                .send()
-                .await
-                .unwrap();
+            let value = format!("{marker}-{region}-{name}");
+            put_secure(region, &format!("/app/{env}/{name}"), &value).await;
         }
         put_string(region, &format!("/app/{env}/host"), "plain").await;
     }
@@ -74,16 +66,12 @@ async fn no_secret_reaches_any_output_file_or_foreign_request() {
         runs.push(through(&["verify", "--stack", env, "--format", format]));
     }
     // A secret changed and one lost, then previews in every format and a restore.
-    ssm(A)
-        .await
-        .put_parameter()
-        .name(format!("/app/{env}/api/token"))
-        .value(format!("{marker}-changed"))
-        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-        .overwrite(true)
-        .send()
-        .await
-        .unwrap();
+    put_secure(
+        A,
+        &format!("/app/{env}/api/token"),
+        &format!("{marker}-changed"),
+    )
+    .await;
     delete_param(A, &format!("/app/{env}/db/password")).await;
     for format in ["text", "json", "markdown"] {
         runs.push(through(&[

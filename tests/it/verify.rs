@@ -14,16 +14,7 @@ async fn backed_up(env: &str) -> Workspace {
     ws.apply();
     for region in [A, B] {
         put_string(region, &format!("/app/{env}/host"), "h").await;
-        ssm(region)
-            .await
-            .put_parameter()
-            .name(format!("/app/{env}/password"))
-            .value(SECRET)
-            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-            .overwrite(true)
-            .send()
-            .await
-            .unwrap();
+        put_secure(region, &format!("/app/{env}/password"), SECRET).await;
     }
     let run = ws.run(&["backup", "--stack", env]);
     assert_eq!(run.code, 0, "{run:#?}");
