@@ -8,9 +8,15 @@ use std::time::Duration;
 #[command(
     name = "ssm-keeper",
     version,
-    about = "Plan, apply and back up the SSM Parameter Store backup stack against live AWS"
+    about = "Plan, apply and back up the SSM Parameter Store backup stack against live AWS",
+    after_help = "Example:\n  ssm-keeper plan --stack dev && ssm-keeper apply --stack dev"
 )]
 pub struct Cli {
+    /// Use this profile of the AWS config and credentials files (as the AWS CLI's --profile;
+    /// default: AWS_PROFILE).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+
     /// Send every AWS request to this endpoint (default: AWS_ENDPOINT_URL, else AWS itself).
     #[arg(long, global = true, value_name = "URL")]
     pub endpoint_url: Option<String>,
@@ -37,19 +43,52 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show how live AWS differs from the stack file (read-only).
+    #[command(
+        after_help = "Example:\n  ssm-keeper plan --stack prod --format markdown --detailed-exitcode --out plan.json"
+    )]
     Plan(PlanArgs),
     /// Make live AWS match the stack file (or a saved plan).
+    #[command(after_help = "Example:\n  ssm-keeper apply --plan plan.json --auto-approve")]
     Apply(ApplyArgs),
     /// Print the region -> bucket map of a stack.
+    #[command(after_help = "Example:\n  ssm-keeper outputs --stack prod --json")]
     Outputs(OutputsArgs),
     /// Back up each region's parameters of the stack's environment into that region's bucket.
+    #[command(
+        after_help = "Example:\n  ssm-keeper backup --stack prod --notify-slack \"$SLACK_WEBHOOK_URL\""
+    )]
     Backup(BackupArgs),
     /// Check that each region's newest backup is there, intact and fresh (read-only).
+    #[command(after_help = "Example:\n  ssm-keeper verify --stack prod --max-age 26 --format json")]
     Verify(VerifyArgs),
     /// Bring parameters back from a backup: a preview, or with --apply the writes.
+    #[command(
+        after_help = "Example:\n  ssm-keeper restore --stack prod --region ap-northeast-1 --only /jenkins/prod/ --to-prefix /drill/prod/"
+    )]
     Restore(RestoreArgs),
     /// Remove a stale lock of an environment (its run is gone) by its ID.
+    #[command(
+        after_help = "Example:\n  ssm-keeper force-unlock --stack prod 6f1c2a0e-5b1d-4c1e-9a43-0d2f7c1b9e55"
+    )]
     ForceUnlock(ForceUnlockArgs),
+    /// Print the shell completion script for bash, zsh or fish.
+    #[command(
+        after_help = "Example:\n  ssm-keeper completions bash > /etc/bash_completion.d/ssm-keeper"
+    )]
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -2,6 +2,7 @@
 
 pub mod apply;
 pub mod backup;
+pub mod completions;
 pub mod force_unlock;
 pub mod outputs;
 pub mod plan;
@@ -46,6 +47,7 @@ impl Session {
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     let session = Session::new(AwsOptions {
         endpoint_url: cli.endpoint_url.clone(),
+        profile: cli.profile.clone(),
         ca_bundle: std::env::var_os("AWS_CA_BUNDLE")
             .filter(|v| !v.is_empty())
             .map(PathBuf::from),
@@ -60,6 +62,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Verify(args) => verify::run(&session, args).await,
         Command::Restore(args) => restore::run(&session, args).await,
         Command::ForceUnlock(args) => force_unlock::run(&session, args).await,
+        Command::Completions(args) => completions::run(args),
     };
     if let (Some(path), Some(aws)) = (&cli.api_stats, session.aws.get()) {
         let stats = serde_json::to_string_pretty(&aws.calls().snapshot())?;

@@ -32,6 +32,8 @@ use std::time::Duration;
 pub struct AwsOptions {
     /// `--endpoint-url`; `AWS_ENDPOINT_URL` is honoured by the SDK itself.
     pub endpoint_url: Option<String>,
+    /// `--profile`; `AWS_PROFILE` is honoured by the SDK itself.
+    pub profile: Option<String>,
     /// Extra CA certificates to trust (`AWS_CA_BUNDLE`, as the AWS CLI reads it).
     pub ca_bundle: Option<std::path::PathBuf>,
     /// Time to establish a connection.
@@ -44,6 +46,7 @@ impl Default for AwsOptions {
     fn default() -> Self {
         AwsOptions {
             endpoint_url: None,
+            profile: None,
             ca_bundle: None,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             read_timeout: DEFAULT_READ_TIMEOUT,
@@ -78,7 +81,7 @@ pub struct Identity {
 
 impl Aws {
     pub async fn load(options: &AwsOptions) -> Result<Self> {
-        let profile = ProfileSettings::read().await;
+        let profile = ProfileSettings::read(options.profile.as_deref()).await;
         let timeouts = TimeoutConfig::builder()
             .connect_timeout(options.connect_timeout)
             .read_timeout(options.read_timeout)
@@ -102,6 +105,9 @@ impl Aws {
         }
         if let Some(url) = &options.endpoint_url {
             loader = loader.endpoint_url(url);
+        }
+        if let Some(name) = &options.profile {
+            loader = loader.profile_name(name);
         }
         // As the AWS CLI: AWS_CA_BUNDLE, else the selected profile's `ca_bundle`.
         let bundle = options.ca_bundle.clone().or(profile.ca_bundle);
@@ -209,10 +215,16 @@ struct ProfileSettings {
 }
 
 impl ProfileSettings {
-    async fn read() -> Self {
+    async fn read(selected: Option<&str>) -> Self {
         use aws_types::os_shim_internal::{Env, Fs};
         let files = aws_runtime::env_config::file::EnvConfigFiles::default();
-        let Ok(profiles) = aws_config::profile::load(&Fs::real(), &Env::real(), &files, None).await
+        let Ok(profiles) = aws_config::profile::load(
+            &Fs::real(),
+            &Env::real(),
+            &files,
+            selected.map(|s| std::borrow::Cow::Owned(s.to_string())),
+        )
+        .await
         else {
             return ProfileSettings::default();
         };

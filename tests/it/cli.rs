@@ -99,3 +99,43 @@ fn slack_webhook_is_checked_before_the_run() {
         "https://",
     );
 }
+
+#[test]
+fn every_commands_help_ends_with_an_example() {
+    let ws = Workspace::new("cli", &["us-east-1"], "us-east-1");
+    for command in [
+        "plan",
+        "apply",
+        "outputs",
+        "backup",
+        "verify",
+        "restore",
+        "force-unlock",
+        "completions",
+    ] {
+        let run = ws.run(&[command, "--help"]);
+        assert_eq!(run.code, 0, "{command}: {run:#?}");
+        let lines: Vec<&str> = run.stdout.trim_end().lines().collect();
+        let n = lines.len();
+        assert!(
+            n >= 2 && lines[n - 2] == "Example:" && lines[n - 1].starts_with("  ssm-keeper "),
+            "{command} --help ends with:\n{}",
+            lines[n.saturating_sub(3)..].join("\n")
+        );
+    }
+}
+
+#[test]
+fn completions_for_bash_zsh_and_fish() {
+    let ws = Workspace::new("cli", &["us-east-1"], "us-east-1");
+    for shell in ["bash", "zsh", "fish"] {
+        let run = ws.run(&["completions", shell]);
+        assert_eq!(run.code, 0, "{shell}: {run:#?}");
+        assert!(
+            run.stdout.contains("force-unlock"),
+            "{shell}: {}",
+            run.stdout
+        );
+    }
+    refused(&["completions", "powershell"], "invalid value 'powershell'");
+}

@@ -139,6 +139,12 @@ fn ca_bundle_comes_from_the_environment_or_the_profile() {
         ],
     );
     assert_eq!(run.code, 0, "the profile's ca_bundle is trusted: {run:#?}");
+    // The same profile chosen with --profile, as with the AWS CLI.
+    let run = ws.run_with(
+        &["--profile", "emu", "plan", "--stack", "cabundle"],
+        &[("AWS_CA_BUNDLE", None), ("AWS_CONFIG_FILE", Some(&config))],
+    );
+    assert_eq!(run.code, 0, "--profile selects the profile: {run:#?}");
 
     // Without any bundle the emulator's certificate is not trusted.
     let run = ws.run_with(&["plan", "--stack", "cabundle"], &[("AWS_CA_BUNDLE", None)]);
