@@ -9,7 +9,7 @@ VENV_STAMP := $(VENV)/.installed
 EMULATOR_DIR := .emulator
 CARGO ?= cargo
 
-.PHONY: all build demo test lint fmt bench fuzz emulator emulator-stop venv clean
+.PHONY: all build demo test lint fmt bench fuzz actionlint emulator emulator-stop venv clean
 
 all: build
 
@@ -39,9 +39,19 @@ demo: $(VENV_STAMP)
 	$(CARGO) build --locked
 	scripts/demo.sh target/debug/ssm-keeper
 
-# Unit tests of the pure core and integration tests against the emulator (each test binary
-# starts its own emulator and stops it when it exits).
-test: $(VENV_STAMP)
+# actionlint (a prebuilt binary shipped in its PyPI wheel), pinned, in the same virtualenv.
+ACTIONLINT := $(VENV)/bin/actionlint
+$(ACTIONLINT): emulator/tools-requirements.txt $(VENV_STAMP)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r emulator/tools-requirements.txt
+	touch $@
+
+# The GitHub workflows, checked offline.
+actionlint: $(ACTIONLINT)
+	$(ACTIONLINT) -no-color .github/workflows/*.yml
+
+# The workflows, then unit tests of the pure core and integration tests against the emulator
+# (each test binary starts its own emulator and stops it when it exits).
+test: $(VENV_STAMP) actionlint
 	SSM_KEEPER_PYTHON=$(abspath $(VENV_PY)) $(CARGO) test --locked --all-targets
 
 lint:

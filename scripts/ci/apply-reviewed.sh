@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# apply-reviewed.sh BINARY STACK: applies plan-STACK.json (the plan reviewed in the pull
+# request) if it is there and still valid. If it is missing, or ssm-keeper refuses it because
+# live AWS moved (stale) or it does not match the stack, plans afresh into the job summary and
+# fails, so that a person reviews the new plan before anything is applied.
+set -uo pipefail
+bin=$1
+stack=$2
+saved="plan-$stack.json"
+summary=${GITHUB_STEP_SUMMARY:-/dev/stderr}
+
+if [ -f "$saved" ]; then
+    "$bin" apply --plan "$saved" --auto-approve 2> >(tee apply-stderr.txt >&2)
+    code=$?
+    [ "$code" -eq 0 ] && exit 0
+    if ! grep -qE 'is stale|does not match what its stack calls for' apply-stderr.txt; then
+        exit "$code"
+    fi
+    echo "::warning::the plan reviewed for $stack no longer matches live AWS: planning afresh"
+else
+    echo "::warning::no reviewed plan found for $stack: planning afresh"
+fi
+{
+    echo "## A fresh plan for \`$stack\` needs review"
+    echo
+    "$bin" plan --stack "$stack" --format markdown
+} >> "$summary"
+echo "::error::review the fresh plan of $stack (job summary), then re-run this job"
+exit 1
