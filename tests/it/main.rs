@@ -6,6 +6,7 @@ mod backup;
 mod cli;
 mod common;
 mod config;
+mod docs;
 mod emulator;
 mod faults;
 mod hold;

@@ -1,0 +1,122 @@
+//! The runbooks (Japanese and English) quote error messages exactly as the tool prints them:
+//! every message quoted in a troubleshooting table is found in the source.
+
+use std::path::Path;
+
+/// Every Rust source file's text, concatenated.
+fn sources(dir: &Path) -> String {
+    let mut out = String::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.push_str(&sources(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push_str(&std::fs::read_to_string(&path).unwrap());
+        }
+    }
+    out
+}
+
+/// The code spans (`x` and ``x``) of a table row's first cell.
+fn quoted(cell: &str) -> Vec<String> {
+    let mut spans = Vec::new();
+    let mut rest = cell;
+    while let Some(start) = rest.find('`') {
+        let ticks = rest[start..].chars().take_while(|c| *c == '`').count();
+        let fence = "`".repeat(ticks);
+        let body = &rest[start + ticks..];
+        let Some(end) = body.find(&fence) else { break };
+        spans.push(body[..end].trim().to_string());
+        rest = &body[end + ticks..];
+    }
+    spans
+}
+
+/// The literal pieces of a quoted message, around its placeholders (`<env>`, `...`, an S3 URL,
+/// an SSM path, a signal name, which the tool fills in).
+fn fragments(message: &str) -> Vec<String> {
+    let mut text = message
+        .split(' ')
+        .map(|word| if word.starts_with('/') { "\u{0}" } else { word })
+        .collect::<Vec<_>>()
+        .join(" ");
+    for placeholder in ["SIGTERM", "SIGINT"] {
+        text = text.replace(placeholder, "\u{0}");
+    }
+    let mut pieces = Vec::new();
+    let mut current = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '<' => {
+                for c in chars.by_ref() {
+                    if c == '>' {
+                        break;
+                    }
+                }
+                pieces.push(std::mem::take(&mut current));
+            }
+            '\u{0}' => pieces.push(std::mem::take(&mut current)),
+            _ => current.push(c),
+        }
+    }
+    pieces.push(current);
+    pieces
+        .iter()
+        .flat_map(|p| p.split("..."))
+        .flat_map(|p| p.split("s3://"))
+        .map(|p| p.trim().to_string())
+        .filter(|p| p.len() >= 6)
+        .collect()
+}
+
+#[test]
+fn every_message_the_runbooks_quote_is_one_the_tool_prints() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let source = sources(&root.join("src"));
+    let mut checked = 0;
+    for runbook in ["docs/runbook.md", "docs/runbook.en.md"] {
+        let text = std::fs::read_to_string(root.join(runbook)).unwrap();
+        let table = text
+            .split("## トラブルシューティング")
+            .nth(1)
+            .or_else(|| text.split("## Troubleshooting").nth(1))
+            .unwrap_or_else(|| panic!("{runbook} has no troubleshooting table"));
+        for row in table
+            .lines()
+            .filter(|l| l.starts_with("| ") && !l.starts_with("| ----"))
+        {
+            let cell = row[2..].split(" | ").next().unwrap_or_default();
+            for message in quoted(cell).iter().filter(|m| m.contains(' ')) {
+                for fragment in fragments(message) {
+                    assert!(
+                        source.contains(&fragment),
+                        "{runbook}: `{message}`: the tool prints no `{fragment}`"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked >= 30, "only {checked} fragments checked");
+}
+
+#[test]
+fn a_message_the_tool_does_not_print_is_caught() {
+    assert_eq!(
+        fragments("the `<env>` environment is locked by ..."),
+        ["` environment is locked by"]
+    );
+    assert_eq!(quoted("``a `b` c`` and `d e`"), ["a `b` c", "d e"]);
+    let source = "format!(\"the `{environment}` environment is locked by {}\")";
+    assert!(
+        fragments("the `<env>` environment is locked by ...")
+            .iter()
+            .all(|f| source.contains(f.as_str()))
+    );
+    assert!(!source.contains("environment is lockd by"));
+    assert_eq!(
+        fragments("Region list parameter /jenkins/<env>/backup/region-list is missing"),
+        ["Region list parameter", "is missing"]
+    );
+}
