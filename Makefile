@@ -42,7 +42,7 @@ demo: $(VENV_STAMP)
 # actionlint (a prebuilt binary shipped in its PyPI wheel), pinned, in the same virtualenv.
 ACTIONLINT := $(VENV)/bin/actionlint
 $(ACTIONLINT): emulator/tools-requirements.txt $(VENV_STAMP)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r emulator/tools-requirements.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r emulator/tools-requirements.txt -c emulator/constraints.txt
 	touch $@
 
 # The GitHub workflows, checked offline.

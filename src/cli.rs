@@ -55,7 +55,7 @@ pub enum Command {
     Outputs(OutputsArgs),
     /// Back up each region's parameters of the stack's environment into that region's bucket.
     #[command(
-        after_help = "Example:\n  ssm-keeper backup --stack prod --notify-slack \"$SLACK_WEBHOOK_URL\""
+        after_help = "Example:\n  ssm-keeper backup --stack prod --notify-slack \"$SLACK_WEBHOOK_URL\" --notify-email ops@example.com"
     )]
     Backup(BackupArgs),
     /// Check that each region's newest backup is there, intact and fresh (read-only).
@@ -335,6 +335,13 @@ pub struct BackupArgs {
         value_parser = webhook_url
     )]
     pub notify_slack: Option<String>,
+
+    /// E-mail the run's summary to this address (repeat for more; `[FAIL]` in the subject when a
+    /// region failed). Over SMTP with STARTTLS: SMTP_HOST, SMTP_PORT (587), SMTP_FROM, and
+    /// optionally SMTP_USERNAME/SMTP_PASSWORD, SMTP_CA_BUNDLE and SMTP_TIMEOUT (60 s) from the
+    /// environment.
+    #[arg(long, value_name = "TO", value_parser = email_address)]
+    pub notify_email: Vec<lettre::message::Mailbox>,
 }
 
 /// The longest time limit accepted: one day.
@@ -385,6 +392,12 @@ pub const MAX_RPS: i64 = 10_000;
 
 /// A webhook must be an http(s) URL with a host; checked before the run, not after it. The
 /// URL is a credential, so the error does not repeat it.
+fn email_address(value: &str) -> Result<lettre::message::Mailbox, String> {
+    value
+        .parse()
+        .map_err(|e| format!("not an e-mail address ({e})"))
+}
+
 fn webhook_url(value: &str) -> Result<String, String> {
     match reqwest::Url::parse(value) {
         Ok(url) if matches!(url.scheme(), "https" | "http") && url.host().is_some() => {

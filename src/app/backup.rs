@@ -9,7 +9,8 @@ use std::time::Duration;
 use super::{Session, load_stack};
 use crate::cli::BackupArgs;
 use crate::core::backup::{
-    all_succeeded, slack_message, slack_start_failure, summaries_json, table,
+    all_succeeded, email_message, email_start_failure, slack_message, slack_start_failure,
+    summaries_json, table,
 };
 use crate::shell::aws::Aws;
 use crate::shell::backup::{BackupOptions, BackupRun, notify, run as run_backup};
@@ -19,6 +20,12 @@ use crate::shell::term;
 
 pub async fn run(session: &Session, args: BackupArgs) -> Result<ExitCode> {
     let (_, stack) = load_stack(&args.stack)?;
+    // The SMTP settings are checked before anything runs, as the webhook is at parse time.
+    let smtp = if args.notify_email.is_empty() {
+        None
+    } else {
+        Some(notify::Smtp::from_env()?)
+    };
     let options = BackupOptions {
         project_name: stack.project_name.clone(),
         environment: stack.environment.clone(),
@@ -39,6 +46,12 @@ pub async fn run(session: &Session, args: BackupArgs) -> Result<ExitCode> {
             if let Some(url) = &args.notify_slack {
                 let message = slack_start_failure(&stack.environment, &format!("{e:#}"));
                 if let Err(n) = notify::post_slack(url, &message).await {
+                    log(&format!("WARNING: {n:#}"));
+                }
+            }
+            if let Some(smtp) = &smtp {
+                let (subject, body) = email_start_failure(&stack.environment, &format!("{e:#}"));
+                if let Err(n) = smtp.send(&args.notify_email, &subject, &body).await {
                     log(&format!("WARNING: {n:#}"));
                 }
             }
@@ -78,6 +91,15 @@ pub async fn run(session: &Session, args: BackupArgs) -> Result<ExitCode> {
             Ok(()) => log("Slack notified."),
             Err(e) => log(&format!(
                 "WARNING: the Slack notification failed (the backup is not affected): {e:#}"
+            )),
+        }
+    }
+    if let Some(smtp) = &smtp {
+        let (subject, body) = email_message(&stack.environment, &run.summaries, args.dry_run);
+        match smtp.send(&args.notify_email, &subject, &body).await {
+            Ok(()) => log("E-mail sent."),
+            Err(e) => log(&format!(
+                "WARNING: the e-mail notification failed (the backup is not affected): {e:#}"
             )),
         }
     }

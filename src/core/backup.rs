@@ -298,6 +298,49 @@ pub fn slack_message(
     })
 }
 
+/// The e-mail for one run (the seeds' notification plan): the subject prefixed `[FAIL]` when a
+/// region failed, the per-region summary in the body. Built from summaries only: no value.
+pub fn email_message(
+    environment: &str,
+    summaries: &[(String, RegionSummary)],
+    dry_run: bool,
+) -> (String, String) {
+    let ok = all_succeeded(summaries);
+    let subject = format!(
+        "{}SSM Parameter Store backup `{environment}`{}: {}",
+        if ok { "" } else { "[FAIL] " },
+        if dry_run { " (dry run)" } else { "" },
+        if ok { "succeeded" } else { "FAILED" }
+    );
+    let mut body = format!(
+        "{}\n\n{}",
+        subject.trim_start_matches("[FAIL] "),
+        table(summaries)
+    );
+    let warnings = warnings(summaries);
+    if !warnings.is_empty() {
+        body.push_str("\nWarnings:\n");
+        for (region, w) in warnings {
+            body.push_str(&format!("  {region}: {w}\n"));
+        }
+    }
+    for (region, s) in summaries {
+        if let (RegionStatus::Failed, Some(m)) = (s.status, &s.failure_message) {
+            body.push_str(&format!("\n{region} failed: {m}\n"));
+        }
+    }
+    (subject, body)
+}
+
+/// The e-mail for a run that could not start.
+pub fn email_start_failure(environment: &str, error: &str) -> (String, String) {
+    let subject = format!("[FAIL] SSM Parameter Store backup `{environment}` could not start");
+    (
+        subject,
+        format!("The backup of `{environment}` could not start:\n\n{error}\n"),
+    )
+}
+
 /// The Slack message for a run that could not start (no region list, no regions, ...).
 pub fn slack_start_failure(environment: &str, error: &str) -> serde_json::Value {
     serde_json::json!({
@@ -420,6 +463,25 @@ mod tests {
                 .unwrap()
                 .contains("`b` FAILED - 3 parameters in 1.2s - boom")
         );
+    }
+
+    #[test]
+    fn the_email_subject_says_fail_and_the_body_has_every_region() {
+        let run = vec![
+            ("a".to_string(), summary(RegionStatus::Success, None)),
+            ("b".to_string(), summary(RegionStatus::Failed, Some("boom"))),
+        ];
+        let (subject, body) = email_message("prod", &run, false);
+        assert_eq!(subject, "[FAIL] SSM Parameter Store backup `prod`: FAILED");
+        assert!(body.contains("REGION"), "{body}");
+        assert!(body.lines().any(|l| l.starts_with("a ")), "{body}");
+        assert!(body.contains("b failed: boom"), "{body}");
+        let ok = vec![("a".to_string(), summary(RegionStatus::Success, None))];
+        assert_eq!(
+            email_message("prod", &ok, false).0,
+            "SSM Parameter Store backup `prod`: succeeded"
+        );
+        assert!(email_start_failure("prod", "x").0.starts_with("[FAIL] "));
     }
 
     #[test]

@@ -288,24 +288,29 @@ fn https_client(bundle: Option<&Path>) -> Result<SharedHttpClient> {
 
 /// The PEM of a CA bundle, every certificate in it checked.
 fn read_ca_bundle(bundle: &Path) -> Result<Vec<u8>> {
+    read_pem_bundle(bundle, "AWS_CA_BUNDLE")
+}
+
+/// The PEM of a CA bundle named by the setting `setting`, every certificate in it checked.
+pub fn read_pem_bundle(bundle: &Path, setting: &str) -> Result<Vec<u8>> {
     use rustls_pki_types::CertificateDer;
     use rustls_pki_types::pem::PemObject;
 
     let pem = std::fs::read(bundle)
-        .with_context(|| format!("reading the CA bundle {} (AWS_CA_BUNDLE)", bundle.display()))?;
+        .with_context(|| format!("reading the CA bundle {} ({setting})", bundle.display()))?;
     // The TLS stack only parses the bundle at the first request, and panics there on anything
     // it cannot use: check every certificate now, exactly as it will.
     let mut roots = rustls::RootCertStore::empty();
     for (n, cert) in CertificateDer::pem_slice_iter(&pem).enumerate() {
         let cert = cert.with_context(|| {
             format!(
-                "the CA bundle {} (AWS_CA_BUNDLE) is not valid PEM",
+                "the CA bundle {} ({setting}) is not valid PEM",
                 bundle.display()
             )
         })?;
         roots.add(cert).map_err(|e| {
             anyhow::anyhow!(
-                "certificate {} of the CA bundle {} (AWS_CA_BUNDLE) is not a usable CA certificate: {e}",
+                "certificate {} of the CA bundle {} ({setting}) is not a usable CA certificate: {e}",
                 n + 1,
                 bundle.display()
             )
@@ -313,7 +318,7 @@ fn read_ca_bundle(bundle: &Path) -> Result<Vec<u8>> {
     }
     if roots.is_empty() {
         bail!(
-            "the CA bundle {} (AWS_CA_BUNDLE) holds no certificate",
+            "the CA bundle {} ({setting}) holds no certificate",
             bundle.display()
         );
     }

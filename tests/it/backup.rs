@@ -488,3 +488,100 @@ async fn slack_gets_one_message_without_values() {
         run.stderr
     );
 }
+
+#[tokio::test]
+async fn email_goes_over_starttls_with_fail_in_the_subject_and_no_value() {
+    let ws = Workspace::new("bkmail", &[A, B], A);
+    ws.apply();
+    for r in [A, B] {
+        seed(r, "bkmail").await;
+    }
+    let sink = SmtpSink::start();
+    let mail = [
+        "backup",
+        "--stack",
+        "bkmail",
+        "--notify-email",
+        "ops@example.com",
+        "--notify-email",
+        "Oncall <oncall@example.com>",
+    ];
+    let run = ws.run_with(&mail, &sink.env());
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(run.stderr.contains("E-mail sent."), "{}", run.stderr);
+
+    delete_param(B, &ws.param(&format!("{B}/s3-bucket-name"))).await;
+    let run = ws.run_with(&mail, &sink.env());
+    assert_eq!(run.code, 1, "{run:#?}");
+
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 2, "one message per run");
+    for m in &messages {
+        assert!(m.contains("X-Sink-TLS: yes"), "STARTTLS: {m}");
+        assert!(m.contains("X-Sink-Auth: yes"), "{m}");
+        assert!(
+            m.contains("X-Sink-Rcpt-To: ops@example.com, oncall@example.com"),
+            "{m}"
+        );
+        assert!(!m.contains("TOPSECRET"), "a value in the e-mail: {m}");
+    }
+    let subject = |m: &str| {
+        m.lines()
+            .find_map(|l| l.strip_prefix("Subject: "))
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(
+        subject(&messages[0]),
+        "SSM Parameter Store backup `bkmail`: succeeded"
+    );
+    assert_eq!(
+        subject(&messages[1]),
+        "[FAIL] SSM Parameter Store backup `bkmail`: FAILED"
+    );
+    assert!(messages[1].contains(&format!("{B} failed: Bucket definition missing for {B}")));
+    assert!(
+        messages[1]
+            .lines()
+            .any(|l| l.starts_with(A) && l.contains("SUCCESS"))
+    );
+    for run_output in [&run.stdout, &run.stderr] {
+        assert!(!run_output.contains(SMTP_PASSWORD), "{run_output}");
+    }
+
+    // A wrong password or a server that is not there: a warning, the backup is not affected.
+    ws.apply();
+    let mut env = sink.env();
+    env[4] = ("SMTP_PASSWORD", Some("wrong"));
+    let run = ws.run_with(&mail, &env);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("WARNING: the e-mail notification failed"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(sink.messages().len(), 2, "nothing accepted without AUTH");
+    env[1] = ("SMTP_PORT", Some("9"));
+    let run = ws.run_with(&mail, &env);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("WARNING: the e-mail notification failed"),
+        "{}",
+        run.stderr
+    );
+    // A server that accepts the connection and never answers: given up after SMTP_TIMEOUT.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port().to_string();
+    env[1] = ("SMTP_PORT", Some(&port));
+    env.push(("SMTP_TIMEOUT", Some("2")));
+    let run = ws.run_with(&mail, &env);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("did not answer within 2s (SMTP_TIMEOUT)"),
+        "{}",
+        run.stderr
+    );
+}

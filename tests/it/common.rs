@@ -493,3 +493,85 @@ pub fn slack_receiver() -> (String, std::sync::mpsc::Receiver<String>) {
     });
     (url, rx)
 }
+
+/// A real SMTP server on 127.0.0.1 (aiosmtpd, emulator/smtp_sink.py): STARTTLS with the
+/// emulator's certificate, AUTH as `user`/`password` required, messages stored as files.
+pub struct SmtpSink {
+    pub port: String,
+    ca_bundle: String,
+    pub dir: tempfile::TempDir,
+    child: std::process::Child,
+}
+
+pub const SMTP_USER: &str = "ops-mailer";
+pub const SMTP_PASSWORD: &str = "smtp-pass-4f1e9";
+
+impl SmtpSink {
+    pub fn start() -> Self {
+        let certs = emulator().ca_bundle.parent().unwrap().to_path_buf();
+        let python = std::env::var_os("SSM_KEEPER_PYTHON")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = Command::new(python)
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("emulator/smtp_sink.py"))
+            .arg("--cert")
+            .arg(certs.join("server.pem"))
+            .arg("--key")
+            .arg(certs.join("server-key.pem"))
+            .arg("--out-dir")
+            .arg(dir.path())
+            .args(["--user", SMTP_USER, "--password", SMTP_PASSWORD])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("starting the SMTP sink (aiosmtpd, installed by `make test`)");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .strip_prefix("READY ")
+            .unwrap_or_else(|| panic!("the SMTP sink did not start: {line:?}"))
+            .trim()
+            .to_string();
+        let ca_bundle = emulator().ca_bundle.display().to_string();
+        SmtpSink {
+            port,
+            ca_bundle,
+            dir,
+            child,
+        }
+    }
+
+    /// The environment that points ssm-keeper at this server.
+    pub fn env(&self) -> Vec<(&str, Option<&str>)> {
+        vec![
+            ("SMTP_HOST", Some("127.0.0.1")),
+            ("SMTP_PORT", Some(&self.port)),
+            ("SMTP_FROM", Some("ssm-keeper <backup@example.com>")),
+            ("SMTP_USERNAME", Some(SMTP_USER)),
+            ("SMTP_PASSWORD", Some(SMTP_PASSWORD)),
+            ("SMTP_CA_BUNDLE", Some(&self.ca_bundle)),
+        ]
+    }
+
+    /// The messages received so far, in order (headers and body as sent).
+    pub fn messages(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for n in 1.. {
+            match std::fs::read_to_string(self.dir.path().join(format!("{n}.eml"))) {
+                Ok(text) => out.push(text),
+                Err(_) => break,
+            }
+        }
+        out
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
