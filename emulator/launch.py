@@ -16,6 +16,10 @@ Fixes (details in docs/emulator.md):
      AccessDenied, as AWS does (moto ignores the header).
   6. SSM parameter policies come back as AWS returns them: PolicyText the policy's JSON text,
      PolicyType its type (moto returns a Python repr of the policy in both).
+  7. CloudWatch speaks the Smithy RPC v2 CBOR protocol, which the AWS SDK for Rust uses (AWS
+     accepts it; moto knows only CloudWatch's JSON and query protocols): such requests are
+     translated to the JSON protocol and their answers back to CBOR, shape by shape, with the
+     pinned botocore's service model and CBOR codec.
 
 Serves the same state over TLS (with a locally generated CA) and, for tests of the
 DenyInsecureConnections statement, over plain HTTP on a second port.
@@ -455,6 +459,123 @@ def ensure_certificates(state_dir: Path) -> tuple[Path, Path, Path]:
 
 
 # ---------------------------------------------------------------------------------------------
+# 7. CloudWatch over RPC v2 CBOR
+# ---------------------------------------------------------------------------------------------
+
+CBOR_SERVICES = {"GraniteServiceVersion20100801": "cloudwatch"}
+
+
+def _jsonable(value):
+    """A decoded CBOR request as the JSON protocol carries it (timestamps as epoch seconds)."""
+    import base64
+
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime.datetime):
+        return value.timestamp()
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(value).decode()
+    return value
+
+
+def cbor_bridge(app):
+    """WSGI middleware: `POST /service/<Service>/operation/<Op>` with `smithy-protocol:
+    rpc-v2-cbor` becomes the JSON-protocol request moto serves (`X-Amz-Target: <Service>.<Op>`);
+    the JSON answer is parsed with the operation's output shape and encoded as CBOR."""
+    import io
+    import re
+
+    import botocore.session
+    from botocore.parsers import JSONParser, RpcV2CBORParser
+    from botocore.serialize import RpcV2CBORSerializer
+
+    require_source(RpcV2CBORSerializer._serialize_type_timestamp, "tag = 1")
+    require_source(RpcV2CBORSerializer._get_additional_info_and_num_bytes, "return 24, 1")
+    require_source(RpcV2CBORParser.parse_data_item, "initial_byte >> 5")
+    session = botocore.session.get_session()
+    models = {target: session.get_service_model(name) for target, name in CBOR_SERVICES.items()}
+    route = re.compile(r"/service/([A-Za-z0-9]+)/operation/([A-Za-z0-9]+)")
+
+    def text_map(values: dict) -> bytes:
+        serializer = RpcV2CBORSerializer()
+        out = bytearray()
+        info, size = serializer._get_additional_info_and_num_bytes(len(values))
+        out += serializer._get_initial_byte(serializer.MAP_MAJOR_TYPE, info)
+        out += len(values).to_bytes(size, "big") if size else b""
+        for key, value in values.items():
+            for item in (key, str(value)):
+                serializer._serialize_type_string(out, item, None, None)
+        return bytes(out)
+
+    def middleware(environ, start_response):
+        found = route.fullmatch(environ.get("PATH_INFO", ""))
+        if environ.get("HTTP_SMITHY_PROTOCOL") != "rpc-v2-cbor" or not found:
+            return app(environ, start_response)
+        target, operation_name = found.groups()
+        model = models.get(target)
+        if model is None or operation_name not in model.operation_names:
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [f"unknown operation {target}.{operation_name}".encode()]
+        operation = model.operation_model(operation_name)
+        body = environ["wsgi.input"].read()
+        params = {}
+        if body:
+            parser = RpcV2CBORParser()
+            params = _jsonable(parser.parse_data_item(parser.get_peekable_stream_from_bytes(body)))
+        json_body = json.dumps(params).encode()
+        environ = dict(environ)
+        environ.update(
+            {
+                "PATH_INFO": "/",
+                "CONTENT_TYPE": "application/x-amz-json-1.0",
+                "CONTENT_LENGTH": str(len(json_body)),
+                "HTTP_X_AMZ_TARGET": f"{target}.{operation_name}",
+                "wsgi.input": io.BytesIO(json_body),
+            }
+        )
+        captured = {}
+
+        def capture(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, headers
+            return lambda data: None
+
+        answer = b"".join(app(environ, capture))
+        status = captured["status"]
+        code = int(status.split()[0])
+        if code >= 400:
+            error = json.loads(answer or b"{}")
+            kind = str(error.get("__type", "InternalFailure")).rsplit("#", 1)[-1]
+            message = error.get("message", error.get("Message", ""))
+            out = text_map({"__type": kind, "message": message})
+        elif operation.output_shape is None:
+            out = text_map({})
+        else:
+            parsed = JSONParser().parse(
+                {"body": answer or b"{}", "headers": {}, "status_code": 200}, operation.output_shape
+            )
+            parsed.pop("ResponseMetadata", None)
+            out = bytearray()
+            RpcV2CBORSerializer()._serialize_data_item(out, parsed, operation.output_shape)
+            out = bytes(out)
+        headers = [
+            (k, v)
+            for k, v in captured["headers"]
+            if k.lower() not in ("content-type", "content-length")
+        ]
+        headers += [
+            ("Content-Type", "application/cbor"),
+            ("Content-Length", str(len(out))),
+            ("smithy-protocol", "rpc-v2-cbor"),
+        ]
+        start_response(status, headers)
+        return [out]
+
+    return middleware
+
+
+# ---------------------------------------------------------------------------------------------
 # Serving
 # ---------------------------------------------------------------------------------------------
 
@@ -476,7 +597,7 @@ def serve(host: str, tls_port: int, http_port: int, state_dir: Path, ready) -> N
 
     apply_patches()
     ca_pem, cert_pem, key_pem = ensure_certificates(state_dir)
-    app = DomainDispatcherApplication(create_backend_app)
+    app = cbor_bridge(DomainDispatcherApplication(create_backend_app))
     handler = keep_alive_handler()
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(str(cert_pem), str(key_pem))
@@ -536,6 +657,7 @@ def main(argv=None) -> int:
     if args.self_check:
         apply_patches()
         keep_alive_handler()
+        cbor_bridge(None)
         print("emulator patches fit moto " + PINNED_MOTO)
         return 0
     if args.stop:

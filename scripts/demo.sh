@@ -23,6 +23,21 @@ echo "exit code: 0"
 step "ssm-keeper outputs --stack dev"
 "$bin" outputs --stack dev
 
+step "the dead-man's switch: an SNS topic (boto3) and the stack's alarm section"
+topic=$("$here/.venv/bin/python" -c 'import boto3; print(boto3.client("sns", region_name="ap-northeast-1").create_topic(Name="ops-alerts")["TopicArn"])')
+stack="$here/.emulator/demo/stacks/dev.yaml"   # stacks/dev.yaml plus the alarm section
+mkdir -p "$(dirname "$stack")"
+{ cat "$here/stacks/dev.yaml"; printf 'alarm:\n  snsTopicArn: %s\n  maxAgeHours: 26\n' "$topic"; } > "$stack"
+tail -3 "$stack"
+
+step "ssm-keeper plan --stack $stack --detailed-exitcode   (one alarm per region to create, exit code 2)"
+set +e; "$bin" plan --stack "$stack" --detailed-exitcode; code=$?; set -e
+echo "exit code: $code"; [ "$code" -eq 2 ]
+
+step "ssm-keeper apply --stack $stack --auto-approve"
+"$bin" apply --stack "$stack" --auto-approve
+"$bin" plan --stack "$stack" --detailed-exitcode
+
 step "seed a handful of parameters (some SecureString, and decoys that only contain 'dev')"
 for region in ap-northeast-1 us-west-2; do
     "$here/.venv/bin/python" "$here/scripts/seed-parameters.py" "$region" dev demo
@@ -49,6 +64,25 @@ for region, s in summary.items():
     print(f"    latest-{region}.txt -> {s3.get_object(Bucket=bucket, Key=f'latest-{region}.txt')['Body'].read().decode()}")
     print(f"    encryption {head['ServerSideEncryption']}, SHA-256 {head.get('ChecksumSHA256')}, "
           f"{doc['parameter_count']} parameters (values not shown): {', '.join(names)}")
+PY
+
+step "the metrics the alarms watch (read back with boto3)"
+"$here/.venv/bin/python" - <<'PY'
+import datetime
+import boto3
+cw = boto3.client("cloudwatch", region_name="ap-northeast-1")
+now = datetime.datetime.now(datetime.timezone.utc)
+for region in ("ap-northeast-1", "us-west-2"):
+    dims = [{"Name": "Environment", "Value": "dev"}, {"Name": "Region", "Value": region}]
+    values = {}
+    for metric in ("BackupSuccess", "ParameterCount", "BackupDuration"):
+        points = cw.get_metric_statistics(Namespace="SSMKeeper/Backup", MetricName=metric, Dimensions=dims,
+                                          StartTime=now - datetime.timedelta(hours=1), EndTime=now + datetime.timedelta(minutes=1),
+                                          Period=3600, Statistics=["Maximum"])["Datapoints"]
+        values[metric] = points[0]["Maximum"] if points else None
+    alarm = cw.describe_alarms(AlarmNames=[f"jenkins-infra-ssm-backup-dev/{region}"])["MetricAlarms"][0]
+    print(f"    {region}: {values}; alarm {alarm['AlarmName']}: {alarm['MetricName']} < 1 for "
+          f"{alarm['EvaluationPeriods']} hours, missing data {alarm['TreatMissingData']} -> {alarm['AlarmActions'][0]}")
 PY
 
 step "ssm-keeper verify --stack dev   (the monitor after the nightly job: exit 0 when every check holds)"

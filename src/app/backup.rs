@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::{Session, load_stack};
 use crate::cli::BackupArgs;
+use crate::core::alarm::{METRIC_NAMESPACE, metric_data};
 use crate::core::backup::{
     all_succeeded, email_message, email_start_failure, slack_message, slack_start_failure,
     summaries_json, table,
@@ -15,8 +16,8 @@ use crate::core::backup::{
 use crate::shell::aws::Aws;
 use crate::shell::backup::{BackupOptions, BackupRun, notify, run as run_backup};
 use crate::shell::interrupt::Interrupt;
-use crate::shell::lock;
 use crate::shell::term;
+use crate::shell::{lock, metrics};
 
 pub async fn run(session: &Session, args: BackupArgs) -> Result<ExitCode> {
     let (_, stack) = load_stack(&args.stack)?;
@@ -84,6 +85,19 @@ pub async fn run(session: &Session, args: BackupArgs) -> Result<ExitCode> {
         "Summary written to {}\n",
         args.summary_file.display()
     ))?;
+
+    let data = metric_data(&stack.environment, &run.summaries);
+    if !data.is_empty() {
+        match metrics::publish(aws, &stack.ssm_home_region, &data).await {
+            Ok(()) => log(&format!(
+                "Metrics published ({METRIC_NAMESPACE}, {}).",
+                stack.ssm_home_region
+            )),
+            Err(e) => log(&format!(
+                "WARNING: the backup metrics were not published, so the backup alarms will count this run as missing: {e:#}"
+            )),
+        }
+    }
 
     if let Some(url) = &args.notify_slack {
         let message = slack_message(&stack.environment, &run.summaries, args.dry_run);

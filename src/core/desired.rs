@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use super::alarm::{alarm_name, alarm_settings};
 use super::model::{
     BucketSettings, DesiredState, Encryption, LifecycleRule, ParameterState, PublicAccessBlock,
     Resource, ResourceId,
@@ -161,6 +162,17 @@ pub fn desired_state(stack: &Stack, account_id: &str) -> DesiredState {
         );
     }
     let home = &stack.ssm_home_region;
+    if let Some(config) = &stack.alarm {
+        for region in &stack.regions {
+            resources.insert(
+                ResourceId::Alarm {
+                    region: home.clone(),
+                    name: alarm_name(&stack.project_name, env, region),
+                },
+                Resource::Alarm(alarm_settings(stack, config, region)),
+            );
+        }
+    }
     let region_list = serde_json::to_string(&stack.regions).unwrap_or_default();
     let default_bucket = buckets
         .iter()
@@ -201,6 +213,7 @@ mod tests {
             ssm_home_region: "ap-northeast-1".into(),
             retention_days: 30,
             noncurrent_retention_days: 7,
+            alarm: None,
         }
     }
 
@@ -239,6 +252,33 @@ mod tests {
             param(&d, "ap-northeast-1", "/jenkins/dev/backup/s3-bucket-name"),
             "jenkins-infra-ssm-backup-dev-123456789012-ap-northeast-1"
         );
+    }
+
+    #[test]
+    fn an_alarm_section_adds_one_alarm_per_region_in_the_home_region() {
+        let mut s = stack();
+        s.alarm = Some(crate::core::stack::AlarmConfig {
+            sns_topic_arn: "arn:aws:sns:ap-northeast-1:123456789012:ops".into(),
+            max_age_hours: 26,
+        });
+        let d = desired_state(&s, "123456789012");
+        let alarms: Vec<(&str, &str)> = d
+            .resources
+            .keys()
+            .filter(|id| id.kind() == "alarm")
+            .map(|id| (id.region(), id.name()))
+            .collect();
+        assert_eq!(
+            alarms,
+            [
+                (
+                    "ap-northeast-1",
+                    "jenkins-infra-ssm-backup-dev/ap-northeast-1"
+                ),
+                ("ap-northeast-1", "jenkins-infra-ssm-backup-dev/us-west-2"),
+            ]
+        );
+        assert_eq!(d.resources.len(), 2 * 2 + 3 + 2);
     }
 
     #[test]

@@ -5,9 +5,12 @@ use serde::Serialize;
 
 use super::desired::{metadata_parameters, region_bucket_parameter};
 use super::model::{
-    BucketSettings, DesiredState, LiveState, ParameterKind, ParameterState, Resource, ResourceId,
+    AlarmSettings, BucketSettings, DesiredState, LiveState, ParameterKind, ParameterState,
+    Resource, ResourceId,
 };
-use super::plan::{Attribute, BucketAttribute, Change, FieldChange, ParameterAttribute, Plan};
+use super::plan::{
+    AlarmAttribute, Attribute, BucketAttribute, Change, FieldChange, ParameterAttribute, Plan,
+};
 use super::policy;
 use super::stack::bucket_name;
 
@@ -35,7 +38,26 @@ pub fn diff(desired: &DesiredState, live: &LiveState, options: &DiffOptions) -> 
         removed_region(desired, live, options, region, &mut plan);
     }
     plan.changes.extend(stray_metadata(desired, live));
+    plan.changes.extend(unwanted_alarms(desired, live));
     plan
+}
+
+/// Alarms of the stack's environment that the stack no longer asks for (the `alarm` section
+/// removed, a region removed, `ssmHomeRegion` moved): observe reports only alarms named with
+/// the stack's prefix.
+fn unwanted_alarms(desired: &DesiredState, live: &LiveState) -> Vec<Change> {
+    live.resources
+        .iter()
+        .filter(|(id, state)| {
+            matches!(id, ResourceId::Alarm { .. })
+                && state.is_some()
+                && !desired.resources.contains_key(id)
+        })
+        .map(|(id, _)| Change::Delete {
+            id: id.clone(),
+            objects: None,
+        })
+        .collect()
 }
 
 /// Creations and updates of what the stack wants.
@@ -192,6 +214,7 @@ fn compare(have: &Resource, want: &Resource) -> Vec<FieldChange> {
     match (have, want) {
         (Resource::Bucket(h), Resource::Bucket(w)) => compare_bucket(h, w),
         (Resource::Parameter(h), Resource::Parameter(w)) => compare_parameter(h, w),
+        (Resource::Alarm(h), Resource::Alarm(w)) => compare_alarm(h, w),
         _ => vec![FieldChange {
             attribute: Attribute::Parameter(ParameterAttribute::Type),
             live: None,
@@ -263,6 +286,42 @@ fn compare_bucket(h: &BucketSettings, w: &BucketSettings) -> Vec<FieldChange> {
     }
     field(&mut out, BucketAttribute::Tags, &h.tags, &w.tags);
     out
+}
+
+fn compare_alarm(h: &AlarmSettings, w: &AlarmSettings) -> Vec<FieldChange> {
+    let part = |a: &AlarmSettings, attribute| match attribute {
+        AlarmAttribute::Metric => serde_json::json!({
+            "namespace": a.namespace,
+            "metricName": a.metric_name,
+            "dimensions": a.dimensions,
+            "statistic": a.statistic,
+            "periodSeconds": a.period_seconds,
+        }),
+        AlarmAttribute::Evaluation => serde_json::json!({
+            "evaluationPeriods": a.evaluation_periods,
+            "datapointsToAlarm": a.datapoints_to_alarm,
+            "comparison": a.comparison,
+            "threshold": a.threshold,
+        }),
+        AlarmAttribute::TreatMissingData => serde_json::json!(a.treat_missing_data),
+        AlarmAttribute::Actions => serde_json::json!({
+            "alarmActions": a.alarm_actions,
+            "okActions": a.ok_actions,
+        }),
+        AlarmAttribute::Description => serde_json::json!(a.description),
+    };
+    AlarmAttribute::ALL
+        .into_iter()
+        .filter_map(|attribute| {
+            let (have, want) = (part(h, attribute), part(w, attribute));
+            (have != want).then(|| FieldChange {
+                attribute: Attribute::Alarm(attribute),
+                live: Some(have),
+                desired: Some(want),
+                sensitive: false,
+            })
+        })
+        .collect()
 }
 
 fn compare_parameter(h: &ParameterState, w: &ParameterState) -> Vec<FieldChange> {
@@ -358,6 +417,69 @@ mod tests {
         let plan = diff(&d, &converged(&d), &DiffOptions::default());
         assert_eq!(plan.changes, vec![]);
         assert!(!plan.summary().has_changes());
+    }
+
+    #[test]
+    fn alarms_are_created_changed_and_removed_with_the_section() {
+        let mut with_alarm = stack(&["us-east-1", "eu-west-1"]);
+        with_alarm.alarm = Some(crate::core::stack::AlarmConfig {
+            sns_topic_arn: "arn:aws:sns:us-east-1:123456789012:ops".into(),
+            max_age_hours: 26,
+        });
+        let d = desired_state(&with_alarm, ACCOUNT);
+        let alarm = |region: &str| ResourceId::Alarm {
+            region: "us-east-1".into(),
+            name: format!("p-ssm-backup-dev/{region}"),
+        };
+        // Added to a converged stack: two creations, nothing else.
+        let without = desired_state(&stack(&["us-east-1", "eu-west-1"]), ACCOUNT);
+        let plan = diff(&d, &converged(&without), &DiffOptions::default());
+        let created: Vec<&ResourceId> = plan.changes.iter().map(Change::id).collect();
+        assert_eq!(created, [&alarm("eu-west-1"), &alarm("us-east-1")]);
+        assert!(
+            plan.changes
+                .iter()
+                .all(|c| matches!(c, Change::Create { .. }))
+        );
+
+        // One setting drifted: one attribute, with both values.
+        let mut live = converged(&d);
+        let Some(Some(Resource::Alarm(a))) = live.resources.get_mut(&alarm("us-east-1")) else {
+            panic!("no alarm")
+        };
+        a.treat_missing_data = "notBreaching".into();
+        a.evaluation_periods = 48;
+        let plan = diff(&d, &live, &DiffOptions::default());
+        let changed = attributes(&plan);
+        assert_eq!(
+            changed,
+            [
+                (
+                    "p-ssm-backup-dev/us-east-1".to_string(),
+                    "evaluation".to_string()
+                ),
+                (
+                    "p-ssm-backup-dev/us-east-1".to_string(),
+                    "treat-missing-data".to_string()
+                ),
+            ]
+        );
+
+        // The section removed: both alarms go, nothing else.
+        let plan = diff(&without, &converged(&d), &DiffOptions::default());
+        assert_eq!(
+            plan.changes,
+            [
+                Change::Delete {
+                    id: alarm("eu-west-1"),
+                    objects: None
+                },
+                Change::Delete {
+                    id: alarm("us-east-1"),
+                    objects: None
+                },
+            ]
+        );
     }
 
     #[test]

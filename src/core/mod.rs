@@ -1,6 +1,7 @@
 //! The pure core: stack file -> desired state -> diff -> plan -> rendering, and the backup
 //! job's contract. No tokio, no AWS SDK types, no filesystem, no environment, no printing.
 
+pub mod alarm;
 pub mod backup;
 pub mod desired;
 pub mod diff;

@@ -12,25 +12,41 @@ use super::stack::Stack;
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum ResourceId {
-    Bucket { region: String, name: String },
-    Parameter { region: String, name: String },
+    Bucket {
+        region: String,
+        name: String,
+    },
+    Parameter {
+        region: String,
+        name: String,
+    },
+    /// A CloudWatch alarm (in the SSM home region) watching one region's backups.
+    Alarm {
+        region: String,
+        name: String,
+    },
 }
 
 impl ResourceId {
     pub fn region(&self) -> &str {
         match self {
-            ResourceId::Bucket { region, .. } | ResourceId::Parameter { region, .. } => region,
+            ResourceId::Bucket { region, .. }
+            | ResourceId::Parameter { region, .. }
+            | ResourceId::Alarm { region, .. } => region,
         }
     }
     pub fn name(&self) -> &str {
         match self {
-            ResourceId::Bucket { name, .. } | ResourceId::Parameter { name, .. } => name,
+            ResourceId::Bucket { name, .. }
+            | ResourceId::Parameter { name, .. }
+            | ResourceId::Alarm { name, .. } => name,
         }
     }
     pub fn kind(&self) -> &'static str {
         match self {
             ResourceId::Bucket { .. } => "bucket",
             ResourceId::Parameter { .. } => "parameter",
+            ResourceId::Alarm { .. } => "alarm",
         }
     }
 }
@@ -47,6 +63,29 @@ impl fmt::Display for ResourceId {
 pub enum Resource {
     Bucket(BucketSettings),
     Parameter(ParameterState),
+    Alarm(AlarmSettings),
+}
+
+/// A CloudWatch metric alarm reduced to what the stack manages (`PutMetricAlarm` sets all of it
+/// at once). Observed alarms hold what `DescribeAlarms` returned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlarmSettings {
+    pub description: String,
+    pub namespace: String,
+    pub metric_name: String,
+    pub dimensions: BTreeMap<String, String>,
+    pub statistic: String,
+    pub period_seconds: u32,
+    pub evaluation_periods: u32,
+    pub datapoints_to_alarm: u32,
+    pub comparison: String,
+    /// Whole numbers only here (the stack's threshold is 1); an observed fractional threshold
+    /// is kept as `i64::MIN`, so that it shows as a change.
+    pub threshold: i64,
+    pub treat_missing_data: String,
+    pub alarm_actions: Vec<String>,
+    pub ok_actions: Vec<String>,
 }
 
 /// The settings of a backup bucket. In observed state `None` means "not configured"

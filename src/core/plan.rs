@@ -101,12 +101,48 @@ pub enum ParameterAttribute {
     Value,
 }
 
+/// An alarm setting the stack manages (`PutMetricAlarm` writes them all at once; the plan says
+/// which differ).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AlarmAttribute {
+    /// Namespace, metric name, dimensions, statistic and period.
+    Metric,
+    /// Evaluation periods, datapoints to alarm, comparison and threshold.
+    Evaluation,
+    TreatMissingData,
+    /// The SNS topics notified on ALARM and on OK.
+    Actions,
+    Description,
+}
+
+impl AlarmAttribute {
+    pub const ALL: [AlarmAttribute; 5] = [
+        AlarmAttribute::Metric,
+        AlarmAttribute::Evaluation,
+        AlarmAttribute::TreatMissingData,
+        AlarmAttribute::Actions,
+        AlarmAttribute::Description,
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            AlarmAttribute::Metric => "metric",
+            AlarmAttribute::Evaluation => "evaluation",
+            AlarmAttribute::TreatMissingData => "treat-missing-data",
+            AlarmAttribute::Actions => "actions",
+            AlarmAttribute::Description => "description",
+        }
+    }
+}
+
 /// The attribute a field change is about; in JSON its plain name (`policy`, `value`, ...).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Attribute {
     Bucket(BucketAttribute),
     Parameter(ParameterAttribute),
+    Alarm(AlarmAttribute),
 }
 
 impl Attribute {
@@ -115,6 +151,7 @@ impl Attribute {
             Attribute::Bucket(b) => b.as_str(),
             Attribute::Parameter(ParameterAttribute::Type) => "type",
             Attribute::Parameter(ParameterAttribute::Value) => "value",
+            Attribute::Alarm(a) => a.as_str(),
         }
     }
 }
@@ -350,6 +387,12 @@ mod tests {
         ] {
             assert_eq!(serde_json::to_value(Attribute::Parameter(a)).unwrap(), name);
             assert_eq!(Attribute::Parameter(a).as_str(), name);
+        }
+        for a in AlarmAttribute::ALL {
+            let json = serde_json::to_value(Attribute::Alarm(a)).unwrap();
+            assert_eq!(json, a.as_str());
+            let back: Attribute = serde_json::from_value(json).unwrap();
+            assert_eq!(back, Attribute::Alarm(a));
         }
         assert!(serde_json::from_str::<Attribute>("\"acl\"").is_err());
     }

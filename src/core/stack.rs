@@ -17,7 +17,24 @@ pub struct Stack {
     pub ssm_home_region: String,
     pub retention_days: u32,
     pub noncurrent_retention_days: u32,
+    /// The dead-man's switch (`alarm:`), when the stack has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alarm: Option<AlarmConfig>,
 }
+
+/// The stack's `alarm: {snsTopicArn, maxAgeHours}` section.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlarmConfig {
+    /// The SNS topic the alarms notify, in `ssmHomeRegion`.
+    pub sns_topic_arn: String,
+    /// Hours without a successful backup before a region's alarm fires.
+    pub max_age_hours: u32,
+}
+
+pub const DEFAULT_MAX_AGE_HOURS: u32 = 26;
+/// CloudWatch evaluates at most seven days of one-hour periods.
+pub const MAX_MAX_AGE_HOURS: u32 = 168;
 
 pub const DEFAULT_RETENTION_DAYS: u32 = 30;
 pub const DEFAULT_NONCURRENT_RETENTION_DAYS: u32 = 7;
@@ -82,7 +99,16 @@ struct RawRegions {
     regions: Option<Vec<Spanned<serde_json::Value>>>,
 }
 
-const KEYS: [&str; 7] = [
+/// The `alarm` section again, this time with the place of each key.
+#[derive(Deserialize)]
+struct RawAlarm {
+    #[serde(default)]
+    alarm: Option<HashMap<Spanned<String>, Spanned<serde_json::Value>>>,
+}
+
+const ALARM_KEYS: [&str; 2] = ["snsTopicArn", "maxAgeHours"];
+
+const KEYS: [&str; 8] = [
     "projectName",
     "environment",
     "regions",
@@ -90,6 +116,7 @@ const KEYS: [&str; 7] = [
     "ssmHomeRegion",
     "retentionDays",
     "noncurrentRetentionDays",
+    "alarm",
 ];
 const REQUIRED: [&str; 5] = [
     "projectName",
@@ -257,6 +284,16 @@ pub fn parse(file: &str, text: &str) -> Result<Stack, StackErrors> {
     ) {
         check_bucket_names(&mut check, project, env, regions, value);
     }
+    let alarm = match known.get("alarm") {
+        None => Some(None),
+        Some(value) => alarm(
+            &mut check,
+            text,
+            value,
+            ssm_home_region.as_ref().map(|(r, _)| r.as_str()),
+        )
+        .map(Some),
+    };
 
     match (
         project_name,
@@ -266,6 +303,7 @@ pub fn parse(file: &str, text: &str) -> Result<Stack, StackErrors> {
         ssm_home_region,
         retention_days,
         noncurrent_retention_days,
+        alarm,
     ) {
         (
             Some(project_name),
@@ -275,6 +313,7 @@ pub fn parse(file: &str, text: &str) -> Result<Stack, StackErrors> {
             Some((ssm_home_region, _)),
             Some(retention_days),
             Some(noncurrent_retention_days),
+            Some(alarm),
         ) if check.errors.is_empty() => Ok(Stack {
             project_name,
             environment,
@@ -283,6 +322,7 @@ pub fn parse(file: &str, text: &str) -> Result<Stack, StackErrors> {
             ssm_home_region,
             retention_days,
             noncurrent_retention_days,
+            alarm,
         }),
         _ => {
             let mut errors = check.errors;
@@ -395,6 +435,111 @@ fn regions(
     (check.errors.len() == before).then_some(regions)
 }
 
+/// The `alarm` section: a mapping with `snsTopicArn` (a topic in `ssmHomeRegion`, where the
+/// alarms live) and optionally `maxAgeHours` (1 to 168, default 26).
+fn alarm(
+    check: &mut Check,
+    text: &str,
+    value: &Spanned<serde_json::Value>,
+    home: Option<&str>,
+) -> Option<AlarmConfig> {
+    if !value.value.is_object() {
+        check.at(
+            "alarm",
+            &value.referenced,
+            format!(
+                "expected a mapping with snsTopicArn and maxAgeHours, found {}",
+                kind(&value.value)
+            ),
+        );
+        return None;
+    }
+    let entries = serde_saphyr::from_str::<RawAlarm>(text)
+        .ok()
+        .and_then(|r| r.alarm)
+        .unwrap_or_default();
+    let before = check.errors.len();
+    let mut topic = None;
+    let mut hours = DEFAULT_MAX_AGE_HOURS;
+    for (key, entry) in &entries {
+        let name = format!("alarm.{}", key.value);
+        match key.value.as_str() {
+            "snsTopicArn" => {
+                let Some(arn) = check.text(&name, entry) else {
+                    continue;
+                };
+                match check_topic_arn(&arn, home) {
+                    Ok(()) => topic = Some(arn),
+                    Err(m) => check.at(&name, &entry.referenced, m),
+                }
+            }
+            "maxAgeHours" => match entry.value.as_u64().and_then(|n| u32::try_from(n).ok()) {
+                Some(n) if (1..=MAX_MAX_AGE_HOURS).contains(&n) => hours = n,
+                _ => check.at(
+                    &name,
+                    &entry.referenced,
+                    format!(
+                        "`{}` is not a whole number of hours from 1 to {MAX_MAX_AGE_HOURS} (CloudWatch evaluates at most seven days)",
+                        match &entry.value {
+                            serde_json::Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        }
+                    ),
+                ),
+            },
+            other => check.at(
+                &name,
+                &key.referenced,
+                format!(
+                    "unknown key `{other}` in `alarm`; its keys are: {}",
+                    ALARM_KEYS.join(", ")
+                ),
+            ),
+        }
+    }
+    if topic.is_none() && check.errors.len() == before {
+        check.at(
+            "alarm.snsTopicArn",
+            &value.referenced,
+            "missing required key `snsTopicArn`: the SNS topic the alarms notify".into(),
+        );
+    }
+    (check.errors.len() == before).then(|| AlarmConfig {
+        sns_topic_arn: topic.unwrap_or_default(),
+        max_age_hours: hours,
+    })
+}
+
+/// `arn:<partition>:sns:<region>:<account>:<topic>`, in `home` (CloudWatch alarms notify only
+/// topics of their own region, and the alarms live in `ssmHomeRegion`).
+pub fn check_topic_arn(arn: &str, home: Option<&str>) -> Result<(), String> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let well_formed = parts.len() == 6
+        && parts[0] == "arn"
+        && ["aws", "aws-cn", "aws-us-gov"].contains(&parts[1])
+        && parts[2] == "sns"
+        && check_region(parts[3]).is_ok()
+        && parts[4].len() == 12
+        && parts[4].chars().all(|c| c.is_ascii_digit())
+        && !parts[5].is_empty()
+        && parts[5].len() <= 256
+        && parts[5]
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+    if !well_formed {
+        return Err(format!(
+            "`{arn}` is not an SNS topic ARN (expected arn:aws:sns:<region>:<account id>:<topic name>)"
+        ));
+    }
+    match home {
+        Some(home) if parts[3] != home => Err(format!(
+            "the topic is in {}, but the alarms live in ssmHomeRegion ({home}) and CloudWatch notifies only topics of the alarm's region: use a topic in {home}",
+            parts[3]
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// `{projectName}-ssm-backup-{environment}-{account}-{region}`: the seeds' naming contract.
 pub fn bucket_name(project: &str, environment: &str, account_id: &str, region: &str) -> String {
     format!(
@@ -419,6 +564,7 @@ pub(crate) fn sample(regions: &[&str]) -> Stack {
         ssm_home_region: regions[0].into(),
         retention_days: DEFAULT_RETENTION_DAYS,
         noncurrent_retention_days: DEFAULT_NONCURRENT_RETENTION_DAYS,
+        alarm: None,
     }
 }
 
@@ -606,6 +752,48 @@ retentionDayz: 3
         assert_eq!(stack.regions, ["ap-northeast-1", "us-west-2"]);
         assert_eq!(stack.retention_days, 30);
         assert_eq!(stack.noncurrent_retention_days, 7);
+    }
+
+    #[test]
+    fn the_alarm_section_has_exactly_its_two_keys_and_a_default_age() {
+        let topic = "arn:aws:sns:ap-northeast-1:123456789012:ops-alerts";
+        let stack = parse("f", &format!("{GOOD}alarm:\n  snsTopicArn: {topic}\n")).unwrap();
+        let alarm = stack.alarm.unwrap();
+        assert_eq!(
+            (alarm.sns_topic_arn.as_str(), alarm.max_age_hours),
+            (topic, 26)
+        );
+        let text = format!("{GOOD}alarm: {{snsTopicArn: {topic}, maxAgeHours: 48}}\n");
+        assert_eq!(parse("f", &text).unwrap().alarm.unwrap().max_age_hours, 48);
+        assert_eq!(parse("f", GOOD).unwrap().alarm, None);
+
+        let e = parse_err(&format!(
+            "{GOOD}alarm:\n  snsTopicArn: {topic}\n  maxAgeHours: 169\n"
+        ));
+        assert_eq!(
+            (e.line, e.column, e.key.as_str()),
+            (10, 16, "alarm.maxAgeHours")
+        );
+        assert!(e.message.contains("1 to 168"), "{e}");
+        let e = parse_err(&format!(
+            "{GOOD}alarm:\n  snsTopicArn: {topic}\n  topic: x\n"
+        ));
+        assert_eq!((e.line, e.key.as_str()), (10, "alarm.topic"));
+        assert!(e.message.contains("snsTopicArn, maxAgeHours"), "{e}");
+        let e = parse_err(&format!("{GOOD}alarm:\n  maxAgeHours: 30\n"));
+        assert_eq!(e.key, "alarm.snsTopicArn");
+        assert!(e.message.starts_with("missing required key"), "{e}");
+        let e = parse_err(&format!("{GOOD}alarm: yes\n"));
+        assert_eq!(e.key, "alarm");
+        let e = parse_err(&format!("{GOOD}alarm:\n  snsTopicArn: ops-alerts\n"));
+        assert!(e.message.contains("is not an SNS topic ARN"), "{e}");
+        let e = parse_err(&format!(
+            "{GOOD}alarm:\n  snsTopicArn: arn:aws:sns:us-west-2:123456789012:ops\n"
+        ));
+        assert_eq!(
+            e.message,
+            "the topic is in us-west-2, but the alarms live in ssmHomeRegion (ap-northeast-1) and CloudWatch notifies only topics of the alarm's region: use a topic in ap-northeast-1"
+        );
     }
 
     #[test]

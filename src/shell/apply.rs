@@ -21,7 +21,8 @@ use super::interrupt::{Interrupt, Signal};
 use super::ssm::delete_parameter;
 use crate::core::desired::region_bucket_parameter;
 use crate::core::model::{
-    BucketSettings, Encryption, ParameterState, PublicAccessBlock, Resource, ResourceId,
+    AlarmSettings, BucketSettings, Encryption, ParameterState, PublicAccessBlock, Resource,
+    ResourceId,
 };
 use crate::core::plan::{Attribute, BucketAttribute, Change, Plan};
 
@@ -67,7 +68,8 @@ pub async fn apply(
                 {
                     by_region.entry(region).or_default().1 = Some(change)
                 }
-                ResourceId::Parameter { .. } => metadata.push(change),
+                // The home-region metadata, and the alarms watching the backups.
+                ResourceId::Parameter { .. } | ResourceId::Alarm { .. } => metadata.push(change),
             },
         }
     }
@@ -165,6 +167,9 @@ async fn execute(aws: &Aws, change: &Change) -> Result<String> {
                 (ResourceId::Parameter { region, name }, Resource::Parameter(p)) => {
                     put_parameter(aws, region, name, p).await?
                 }
+                (ResourceId::Alarm { region, name }, Resource::Alarm(a)) => {
+                    put_alarm(aws, region, name, a).await?
+                }
                 _ => anyhow::bail!("{id}: the plan pairs it with a resource of another type"),
             }
             Ok(format!("created {id}"))
@@ -180,7 +185,7 @@ async fn execute(aws: &Aws, change: &Change) -> Result<String> {
                         .iter()
                         .map(|f| match f.attribute {
                             Attribute::Bucket(a) => Ok(a),
-                            Attribute::Parameter(_) => Err(anyhow::anyhow!(
+                            Attribute::Parameter(_) | Attribute::Alarm(_) => Err(anyhow::anyhow!(
                                 "{id}: the plan asks to change `{}`, which is not a bucket setting",
                                 f.attribute
                             )),
@@ -190,6 +195,10 @@ async fn execute(aws: &Aws, change: &Change) -> Result<String> {
                 }
                 (ResourceId::Parameter { region, name }, Resource::Parameter(p)) => {
                     put_parameter(aws, region, name, p).await?
+                }
+                // PutMetricAlarm sets every setting at once.
+                (ResourceId::Alarm { region, name }, Resource::Alarm(a)) => {
+                    put_alarm(aws, region, name, a).await?
                 }
                 _ => anyhow::bail!("{id}: the plan pairs it with a resource of another type"),
             }
@@ -203,6 +212,7 @@ async fn execute(aws: &Aws, change: &Change) -> Result<String> {
                 ResourceId::Bucket { region, name } => {
                     delete_bucket(aws, region, name, objects.unwrap_or(0) > 0).await?
                 }
+                ResourceId::Alarm { region, name } => delete_alarm(aws, region, name).await?,
             }
             Ok(format!("deleted {id}"))
         }
@@ -432,6 +442,53 @@ async fn put_parameter(aws: &Aws, region: &str, name: &str, p: &ParameterState) 
         .await
         .with_context(|| format!("writing SSM parameter {name} in {region} (PutParameter)"))?;
     Ok(())
+}
+
+/// Creates or replaces a metric alarm with exactly `a` (PutMetricAlarm is both).
+async fn put_alarm(aws: &Aws, region: &str, name: &str, a: &AlarmSettings) -> Result<()> {
+    use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic};
+    let to_i32 = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
+    let mut request = aws
+        .cloudwatch(region)
+        .put_metric_alarm()
+        .alarm_name(name)
+        .alarm_description(&a.description)
+        .namespace(&a.namespace)
+        .metric_name(&a.metric_name)
+        .statistic(Statistic::from(a.statistic.as_str()))
+        .period(to_i32(a.period_seconds))
+        .evaluation_periods(to_i32(a.evaluation_periods))
+        .datapoints_to_alarm(to_i32(a.datapoints_to_alarm))
+        .comparison_operator(ComparisonOperator::from(a.comparison.as_str()))
+        .threshold(a.threshold as f64)
+        .treat_missing_data(&a.treat_missing_data)
+        .actions_enabled(true)
+        .set_alarm_actions(Some(a.alarm_actions.clone()))
+        .set_ok_actions(Some(a.ok_actions.clone()));
+    for (key, value) in &a.dimensions {
+        request = request.dimensions(Dimension::builder().name(key).value(value).build());
+    }
+    request.send().await.with_context(|| {
+        format!("writing the CloudWatch alarm {name} in {region} (PutMetricAlarm)")
+    })?;
+    Ok(())
+}
+
+/// Deletes a metric alarm; one already gone counts as deleted.
+async fn delete_alarm(aws: &Aws, region: &str, name: &str) -> Result<()> {
+    let result = aws
+        .cloudwatch(region)
+        .delete_alarms()
+        .alarm_names(name)
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if e.code() == Some("ResourceNotFound") => Ok(()),
+        Err(e) => Err(anyhow::Error::new(e).context(format!(
+            "deleting the CloudWatch alarm {name} in {region} (DeleteAlarms)"
+        ))),
+    }
 }
 
 /// Deletes a bucket; with `destroy_objects`, every object version and delete marker first.

@@ -155,6 +155,14 @@ impl Aws {
         aws_sdk_ssm::Client::from_conf(conf)
     }
 
+    pub fn cloudwatch(&self, region: &str) -> aws_sdk_cloudwatch::Client {
+        let conf = aws_sdk_cloudwatch::config::Builder::from(&self.config)
+            .region(aws_sdk_cloudwatch::config::Region::new(region.to_string()))
+            .interceptor(self.calls.clone())
+            .build();
+        aws_sdk_cloudwatch::Client::from_conf(conf)
+    }
+
     pub fn kms(&self, region: &str) -> aws_sdk_kms::Client {
         let conf = aws_sdk_kms::config::Builder::from(&self.config)
             .region(aws_sdk_kms::config::Region::new(region.to_string()))

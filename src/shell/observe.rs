@@ -8,12 +8,13 @@ use futures::future::try_join_all;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::aws::Aws;
+use crate::core::alarm::alarm_prefix;
 use crate::core::desired::{
     MANAGED_BY, region_bucket_parameter, region_list_parameter, stray_metadata_ids,
 };
 use crate::core::model::{
-    BucketSettings, DesiredState, Encryption, LifecycleRule, LiveState, ParameterKind,
-    ParameterState, PublicAccessBlock, Resource, ResourceId,
+    AlarmSettings, BucketSettings, DesiredState, Encryption, LifecycleRule, LiveState,
+    ParameterKind, ParameterState, PublicAccessBlock, Resource, ResourceId,
 };
 use crate::core::stack::{bucket_name, bucket_prefix, check_region};
 
@@ -36,12 +37,32 @@ pub async fn observe(aws: &Aws, desired: &DesiredState) -> Result<LiveState> {
     ids.extend(stray_metadata_ids(stack, &stack.regions));
     // One wave: every desired resource, and the stack's buckets found by name and tag (which
     // also finds regions whose parameters are gone, and buckets retained earlier).
-    let (read, discovered) = tokio::join!(
+    let mut alarm_regions = vec![stack.ssm_home_region.clone()];
+    alarm_regions.extend(
+        stack
+            .regions
+            .iter()
+            .filter(|r| **r != stack.ssm_home_region)
+            .cloned(),
+    );
+    let prefix = alarm_prefix(&stack.project_name, &stack.environment);
+    let (read, discovered, alarms) = tokio::join!(
         read_resources(aws, &ids, &mut live),
-        discover_regions(aws, desired)
+        discover_regions(aws, desired),
+        read_alarms(aws, &alarm_regions, &prefix)
     );
     read?;
     let discovered = discovered?;
+    // Every alarm of the environment, wanted or not (so removed ones become deletions), and the
+    // wanted ones that are absent.
+    for id in desired.resources.keys() {
+        if let ResourceId::Alarm { .. } = id {
+            live.resources.insert(id.clone(), None);
+        }
+    }
+    for (id, settings) in alarms? {
+        live.resources.insert(id, Some(Resource::Alarm(settings)));
+    }
 
     let region_list_id = ResourceId::Parameter {
         region: stack.ssm_home_region.clone(),
@@ -117,6 +138,8 @@ async fn read_resources(aws: &Aws, ids: &[ResourceId], live: &mut LiveState) -> 
             ResourceId::Parameter { region, name } => {
                 parameters.entry(region).or_default().push(name)
             }
+            // Read by name prefix, all of the environment at once: see `read_alarms`.
+            ResourceId::Alarm { .. } => {}
         }
     }
     let bucket_reads = try_join_all(
@@ -151,6 +174,85 @@ async fn read_resources(aws: &Aws, ids: &[ResourceId], live: &mut LiveState) -> 
         }
     }
     Ok(())
+}
+
+/// The metric alarms whose names start with `prefix`, in each of `regions` (DescribeAlarms).
+async fn read_alarms(
+    aws: &Aws,
+    regions: &[String],
+    prefix: &str,
+) -> Result<Vec<(ResourceId, AlarmSettings)>> {
+    let per_region = try_join_all(regions.iter().map(|region| async move {
+        let mut pages = aws
+            .cloudwatch(region)
+            .describe_alarms()
+            .alarm_name_prefix(prefix)
+            .alarm_types(aws_sdk_cloudwatch::types::AlarmType::MetricAlarm)
+            .into_paginator()
+            .send();
+        let mut found = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.with_context(|| {
+                format!("reading the CloudWatch alarms {prefix}* in {region} (DescribeAlarms)")
+            })?;
+            for alarm in page.metric_alarms.unwrap_or_default() {
+                let Some(name) = alarm.alarm_name.clone() else {
+                    continue;
+                };
+                let id = ResourceId::Alarm {
+                    region: region.clone(),
+                    name,
+                };
+                found.push((id, alarm_settings(alarm)));
+            }
+        }
+        Ok::<_, anyhow::Error>(found)
+    }))
+    .await?;
+    Ok(per_region.into_iter().flatten().collect())
+}
+
+fn alarm_settings(a: aws_sdk_cloudwatch::types::MetricAlarm) -> AlarmSettings {
+    let threshold = a.threshold.unwrap_or(f64::NAN);
+    AlarmSettings {
+        description: a.alarm_description.unwrap_or_default(),
+        namespace: a.namespace.unwrap_or_default(),
+        metric_name: a.metric_name.unwrap_or_default(),
+        dimensions: a
+            .dimensions
+            .unwrap_or_default()
+            .into_iter()
+            .map(|d| (d.name.unwrap_or_default(), d.value.unwrap_or_default()))
+            .collect(),
+        statistic: a
+            .statistic
+            .map(|s| s.as_str().to_string())
+            .or(a.extended_statistic)
+            .unwrap_or_default(),
+        period_seconds: a.period.and_then(|p| u32::try_from(p).ok()).unwrap_or(0),
+        evaluation_periods: a
+            .evaluation_periods
+            .and_then(|p| u32::try_from(p).ok())
+            .unwrap_or(0),
+        // Absent means "the same as the evaluation periods" (AWS's default).
+        datapoints_to_alarm: a
+            .datapoints_to_alarm
+            .or(a.evaluation_periods)
+            .and_then(|p| u32::try_from(p).ok())
+            .unwrap_or(0),
+        comparison: a
+            .comparison_operator
+            .map(|c| c.as_str().to_string())
+            .unwrap_or_default(),
+        threshold: if threshold.fract() == 0.0 && threshold.abs() < 1e15 {
+            threshold as i64
+        } else {
+            i64::MIN
+        },
+        treat_missing_data: a.treat_missing_data.unwrap_or_else(|| "missing".into()),
+        alarm_actions: a.alarm_actions.unwrap_or_default(),
+        ok_actions: a.ok_actions.unwrap_or_default(),
+    }
 }
 
 fn absent<E: ProvideErrorMetadata>(e: &E) -> bool {

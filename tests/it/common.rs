@@ -303,6 +303,10 @@ pub async fn kms(region: &str) -> aws_sdk_kms::Client {
     aws_sdk_kms::Client::new(&sdk_config(region, &emulator().endpoint).await)
 }
 
+pub async fn cloudwatch(region: &str) -> aws_sdk_cloudwatch::Client {
+    aws_sdk_cloudwatch::Client::new(&sdk_config(region, &emulator().endpoint).await)
+}
+
 pub async fn ssm(region: &str) -> aws_sdk_ssm::Client {
     aws_sdk_ssm::Client::new(&sdk_config(region, &emulator().endpoint).await)
 }

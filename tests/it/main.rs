@@ -2,6 +2,7 @@
 //! emulator/launch.py). One binary; one emulator for the whole run; each test isolates itself
 //! with its own environment name (and so its own buckets and SSM paths).
 
+mod alarm;
 mod backup;
 mod cli;
 mod common;

@@ -153,6 +153,35 @@ pub fn attributes(resource: &Resource) -> Vec<(&'static str, String)> {
             };
             vec![("type", p.kind.as_str().to_string()), ("value", value)]
         }
+        Resource::Alarm(a) => {
+            let dimensions: Vec<String> = a
+                .dimensions
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            vec![
+                (
+                    "metric",
+                    format!(
+                        "{}/{} ({}) {} per {}s",
+                        a.namespace,
+                        a.metric_name,
+                        dimensions.join(", "),
+                        a.statistic,
+                        a.period_seconds
+                    ),
+                ),
+                (
+                    "evaluation",
+                    format!(
+                        "{} {} for {} of {} periods",
+                        a.comparison, a.threshold, a.datapoints_to_alarm, a.evaluation_periods
+                    ),
+                ),
+                ("treat-missing-data", a.treat_missing_data.clone()),
+                ("actions", a.alarm_actions.join(", ")),
+            ]
+        }
     }
 }
 
