@@ -71,6 +71,12 @@ pub enum Command {
         after_help = "Example:\n  ssm-keeper force-unlock --stack prod 6f1c2a0e-5b1d-4c1e-9a43-0d2f7c1b9e55"
     )]
     ForceUnlock(ForceUnlockArgs),
+    /// Print the least-privilege IAM policy of a role, scoped to the stack's resources.
+    #[command(
+        name = "iam-policy",
+        after_help = "Example:\n  ssm-keeper iam-policy --stack prod --role backup > backup-policy.json"
+    )]
+    IamPolicy(IamPolicyArgs),
     /// Print the shell completion script for bash, zsh or fish.
     #[command(
         after_help = "Example:\n  ssm-keeper completions bash > /etc/bash_completion.d/ssm-keeper"
@@ -196,6 +202,35 @@ fn parameter_path(value: &str) -> Result<String, String> {
 /// A region name, checked before anything runs.
 fn region_name(value: &str) -> Result<String, String> {
     crate::core::stack::check_region(value).map(|()| value.to_string())
+}
+
+#[derive(Debug, Args)]
+pub struct IamPolicyArgs {
+    /// The stack: a name (`dev` is stacks/dev.yaml) or a path to a YAML file.
+    #[arg(long, short)]
+    pub stack: String,
+
+    /// Who runs what: plan (plan, outputs; read-only), apply (apply, force-unlock), backup,
+    /// restore, verify (read-only).
+    #[arg(long, value_parser = ["plan", "apply", "backup", "restore", "verify"])]
+    pub role: String,
+
+    /// The account the resources belong to (default: the caller's, from STS).
+    #[arg(long, value_name = "ID", value_parser = account_id)]
+    pub account_id: Option<String>,
+
+    /// For the restore role: also a parameter path a drill restores into (`--to-prefix`).
+    #[arg(long, value_name = "PREFIX")]
+    pub to_prefix: Vec<String>,
+}
+
+/// A 12-digit AWS account id.
+fn account_id(value: &str) -> Result<String, String> {
+    if value.len() == 12 && value.chars().all(|c| c.is_ascii_digit()) {
+        Ok(value.to_string())
+    } else {
+        Err(format!("`{value}` is not an AWS account id (12 digits)"))
+    }
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@ pub mod apply;
 pub mod backup;
 pub mod completions;
 pub mod force_unlock;
+pub mod iam_policy;
 pub mod outputs;
 pub mod plan;
 pub mod restore;
@@ -62,6 +63,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Verify(args) => verify::run(&session, args).await,
         Command::Restore(args) => restore::run(&session, args).await,
         Command::ForceUnlock(args) => force_unlock::run(&session, args).await,
+        Command::IamPolicy(args) => iam_policy::run(&session, args).await,
         Command::Completions(args) => completions::run(args),
     };
     if let (Some(path), Some(aws)) = (&cli.api_stats, session.aws.get()) {

@@ -8,6 +8,7 @@ pub mod diff;
 pub mod document;
 #[cfg(test)]
 mod fuzz;
+pub mod iam;
 pub mod lock;
 pub mod model;
 pub mod plan;

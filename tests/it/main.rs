@@ -11,6 +11,7 @@ mod docs;
 mod emulator;
 mod faults;
 mod hold;
+mod iam;
 mod lock;
 mod network;
 mod plan_apply;

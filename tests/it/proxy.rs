@@ -29,6 +29,9 @@ pub enum Fault {
     Reset,
     /// No answer at all until the client gives up (closed after ten minutes at the latest).
     Stall,
+    /// Forwarded and carried out, then the connection is closed before the answer: the client
+    /// cannot know that its request took effect.
+    LostAnswer,
 }
 
 /// Which requests a rule applies to: an operation name (`ssm:PutParameter`), `*` for any, or
@@ -65,6 +68,8 @@ struct State {
     cut_after_mutations: Option<usize>,
     mutations: usize,
     marker: Option<String>,
+    /// The next request of this operation gets `Fault::LostAnswer` (once).
+    lose_next: Option<String>,
 }
 
 /// The operations that change something: every test of read-only behaviour checks against it.
@@ -124,6 +129,11 @@ impl Proxy {
     }
 
     /// Marks requests whose bytes contain `marker` in the record.
+    /// The next request of `operation` is carried out but its answer is lost (once).
+    pub fn lose_next_answer(&self, operation: &str) {
+        self.state.lock().unwrap().lose_next = Some(operation.to_string());
+    }
+
     pub fn watch_for(&self, marker: &str) {
         self.state.lock().unwrap().marker = Some(marker.to_string());
     }
@@ -231,6 +241,9 @@ async fn handle(
             .is_some_and(|limit| state.mutations >= limit);
         let fault = if cut {
             Some(Fault::Reset)
+        } else if state.lose_next.as_deref() == Some(operation.as_str()) {
+            state.lose_next = None;
+            Some(Fault::LostAnswer)
         } else {
             decide(&mut state, &operation, mutating)
         };
@@ -257,6 +270,10 @@ async fn handle(
     };
     match fault {
         Some(Fault::Reset) => Err(std::io::Error::other("reset by the fault proxy")),
+        Some(Fault::LostAnswer) => {
+            forward(parts, body, &connector, &upstream).await?;
+            Err(std::io::Error::other("answer lost by the fault proxy"))
+        }
         Some(Fault::Stall) => {
             tokio::time::sleep(Duration::from_secs(600)).await;
             Err(std::io::Error::other("stalled"))
@@ -331,8 +348,23 @@ fn resource(
     (name, value)
 }
 
-/// `service:Operation` of a request.
+/// `service:Operation` of a request (with the IAM service prefix: CloudWatch signs as
+/// `monitoring`).
 fn operation(service: &str, parts: &hyper::http::request::Parts, body: &Bytes) -> String {
+    // Smithy RPC v2 CBOR (CloudWatch): POST /service/<Service>/operation/<Operation>.
+    if let Some((_, op)) = parts
+        .uri
+        .path()
+        .strip_prefix("/service/")
+        .and_then(|rest| rest.split_once("/operation/"))
+    {
+        let service = if service == "monitoring" {
+            "cloudwatch"
+        } else {
+            service
+        };
+        return format!("{service}:{op}");
+    }
     if let Some(target) = parts
         .headers
         .get("x-amz-target")

@@ -1,0 +1,458 @@
+//! Least-privilege IAM policies, one per role (`ssm-keeper iam-policy --role ...`), scoped to the
+//! stack's buckets, parameter paths, lock and alarms; and the IAM action behind each API
+//! operation ssm-keeper calls (for the AccessDenied hint and the minimality proof). Pure.
+
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+
+use super::alarm::{METRIC_NAMESPACE, alarm_prefix};
+use super::desired::{backup_prefix, partition};
+use super::lock::lock_parameter;
+use super::stack::{Stack, bucket_prefix};
+
+/// Who runs which commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    /// `plan` and `outputs` in pull requests: read-only.
+    Plan,
+    /// `apply`, by the operator.
+    Apply,
+    /// `backup`, the nightly job.
+    Backup,
+    /// `restore --apply`.
+    Restore,
+    /// `verify`, the nightly monitor: read-only.
+    Verify,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [
+        Role::Plan,
+        Role::Apply,
+        Role::Backup,
+        Role::Restore,
+        Role::Verify,
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Role::Plan => "plan",
+            Role::Apply => "apply",
+            Role::Backup => "backup",
+            Role::Restore => "restore",
+            Role::Verify => "verify",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == name)
+    }
+
+    /// The role a command needs (`outputs` and `force-unlock` share plan's and apply's).
+    pub fn of_command(command: &str) -> Option<Role> {
+        Some(match command {
+            "plan" | "outputs" => Role::Plan,
+            "apply" | "force-unlock" => Role::Apply,
+            "backup" => Role::Backup,
+            "restore" => Role::Restore,
+            "verify" => Role::Verify,
+            _ => return None,
+        })
+    }
+}
+
+/// The KMS actions SSM performs on the caller's behalf for a SecureString with a customer
+/// managed key (never called by ssm-keeper itself: granted only through SSM, `kms:ViaService`).
+pub const KMS_VIA_SSM: [&str; 3] = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"];
+
+/// The IAM policy document for `role`. `extra_prefixes` widens restore to parameter paths
+/// outside the environment (`--to-prefix` of a drill).
+pub fn policy(stack: &Stack, account_id: &str, role: Role, extra_prefixes: &[String]) -> Value {
+    let p = partition(&stack.ssm_home_region);
+    let env = &stack.environment;
+    let buckets = format!(
+        "arn:{p}:s3:::{}*",
+        bucket_prefix(&stack.project_name, env, account_id)
+    );
+    let objects = format!("{buckets}/*");
+    let metadata = format!(
+        "arn:{p}:ssm:*:{account_id}:parameter{}/*",
+        backup_prefix(env)
+    );
+    let lock = format!(
+        "arn:{p}:ssm:{}:{account_id}:parameter{}",
+        stack.ssm_home_region,
+        lock_parameter(env)
+    );
+    // Every parameter whose name holds the path segment `/{env}/` (what backup selects).
+    let mut environment = vec![
+        format!("arn:{p}:ssm:*:{account_id}:parameter/{env}/*"),
+        format!("arn:{p}:ssm:*:{account_id}:parameter/*/{env}/*"),
+    ];
+    environment.extend(extra_prefixes.iter().map(|prefix| {
+        format!(
+            "arn:{p}:ssm:*:{account_id}:parameter/{}*",
+            prefix.trim_start_matches('/')
+        )
+    }));
+    let alarms = format!(
+        "arn:{p}:cloudwatch:*:{account_id}:alarm:{}*",
+        alarm_prefix(&stack.project_name, env)
+    );
+    let keys = format!("arn:{p}:kms:*:{account_id}:key/*");
+    let via_ssm = json!({ "StringLike": { "kms:ViaService": format!("ssm.*.amazonaws.com") } });
+
+    let statement = |sid: &str, actions: &[&str], resources: Vec<String>| json!({ "Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources });
+    let read_buckets = statement(
+        "ReadBackupBuckets",
+        &[
+            "s3:ListBucket",
+            "s3:ListBucketVersions",
+            "s3:GetBucketVersioning",
+            "s3:GetEncryptionConfiguration",
+            "s3:GetLifecycleConfiguration",
+            "s3:GetBucketPublicAccessBlock",
+            "s3:GetBucketPolicy",
+            "s3:GetBucketTagging",
+        ],
+        vec![buckets.clone()],
+    );
+    let list_all_buckets = statement(
+        "FindBucketsOfRemovedRegions",
+        &["s3:ListAllMyBuckets"],
+        vec!["*".into()],
+    );
+    let read_metadata = statement(
+        "ReadMetadata",
+        &["ssm:GetParameters"],
+        vec![metadata.clone()],
+    );
+    let read_alarms = statement(
+        "ReadBackupAlarms",
+        &["cloudwatch:DescribeAlarms"],
+        vec![alarms.clone()],
+    );
+    let lock_statement = statement(
+        "EnvironmentLock",
+        &[
+            "ssm:GetParameter",
+            "ssm:PutParameter",
+            "ssm:DeleteParameter",
+        ],
+        vec![lock],
+    );
+    let describe_parameters = statement(
+        "ListParameters",
+        &["ssm:DescribeParameters"],
+        vec!["*".into()],
+    );
+    let read_backups = |sid: &str, with_listing: bool| {
+        let mut actions = vec!["s3:GetObject"];
+        if with_listing {
+            actions.push("s3:ListBucket");
+        }
+        actions.push("s3:ListBucketVersions");
+        json!([
+            statement(sid, &["s3:GetObject"], vec![objects.clone()]),
+            statement(
+                &format!("{sid}Listing"),
+                &actions[1..],
+                vec![buckets.clone()]
+            ),
+        ])
+    };
+
+    let statements: Vec<Value> = match role {
+        Role::Plan => vec![read_buckets, list_all_buckets, read_metadata, read_alarms],
+        Role::Apply => vec![
+            read_buckets,
+            list_all_buckets,
+            read_metadata,
+            read_alarms,
+            statement(
+                "ManageBackupBuckets",
+                &[
+                    "s3:CreateBucket",
+                    "s3:PutBucketPublicAccessBlock",
+                    "s3:PutEncryptionConfiguration",
+                    "s3:PutBucketVersioning",
+                    "s3:PutLifecycleConfiguration",
+                    "s3:PutBucketPolicy",
+                    "s3:PutBucketTagging",
+                    "s3:DeleteBucket",
+                ],
+                vec![buckets.clone()],
+            ),
+            statement(
+                "DestroyBackupsOfRemovedRegions",
+                &["s3:DeleteObjectVersion"],
+                vec![objects.clone()],
+            ),
+            statement(
+                "WriteMetadata",
+                &["ssm:PutParameter", "ssm:DeleteParameter"],
+                vec![metadata],
+            ),
+            statement(
+                "ManageBackupAlarms",
+                &["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"],
+                vec![alarms],
+            ),
+            lock_statement,
+        ],
+        Role::Backup => vec![
+            describe_parameters,
+            statement(
+                "ReadEnvironmentParameters",
+                &["ssm:GetParameters"],
+                environment,
+            ),
+            json!({
+                "Sid": "DecryptSecureStringsThroughSsm",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt"],
+                "Resource": [keys],
+                "Condition": via_ssm,
+            }),
+            statement(
+                "WriteBackups",
+                // GetObject: after a lost answer to PutObject, to tell our own object apart.
+                &["s3:PutObject", "s3:GetObject"],
+                vec![objects],
+            ),
+            json!({
+                "Sid": "PublishBackupMetrics",
+                "Effect": "Allow",
+                "Action": ["cloudwatch:PutMetricData"],
+                "Resource": ["*"],
+                "Condition": { "StringEquals": { "cloudwatch:namespace": METRIC_NAMESPACE } },
+            }),
+            lock_statement,
+        ],
+        Role::Verify => {
+            let mut out = vec![read_metadata, describe_parameters];
+            out.extend(
+                read_backups("ReadBackups", false)
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default(),
+            );
+            out
+        }
+        Role::Restore => {
+            let mut out = vec![read_metadata, describe_parameters];
+            out.extend(
+                read_backups("ReadBackups", true)
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default(),
+            );
+            out.extend([
+                statement(
+                    "RestoreParameters",
+                    &["ssm:GetParameters", "ssm:PutParameter"],
+                    environment,
+                ),
+                statement("CheckKmsKeys", &["kms:DescribeKey"], vec![keys.clone()]),
+                json!({
+                    "Sid": "EncryptAndReadBackSecureStringsThroughSsm",
+                    "Effect": "Allow",
+                    "Action": KMS_VIA_SSM,
+                    "Resource": [keys],
+                    "Condition": via_ssm,
+                }),
+                lock_statement,
+            ]);
+            out
+        }
+    };
+    json!({ "Version": "2012-10-17", "Statement": statements })
+}
+
+/// Every action a policy document grants.
+pub fn granted_actions(policy: &Value) -> BTreeSet<String> {
+    policy["Statement"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|s| s["Action"].as_array().cloned().unwrap_or_default())
+        .filter_map(|a| a.as_str().map(str::to_string))
+        .collect()
+}
+
+/// Whether an IAM action changes something (the read-only roles grant none).
+pub fn is_write_action(action: &str) -> bool {
+    let name = action.split(':').nth(1).unwrap_or(action);
+    let read = ["Get", "List", "Describe", "Head"]
+        .iter()
+        .any(|read| name.starts_with(read));
+    !read && action != "kms:Decrypt"
+}
+
+/// The IAM actions an API operation (`service:Operation`, as ssm-keeper calls it) needs.
+/// `None` for an operation that needs no permission (`sts:GetCallerIdentity`) or that
+/// ssm-keeper does not call.
+pub fn iam_actions(operation: &str) -> Option<&'static [&'static str]> {
+    Some(match operation {
+        "s3:ListBuckets" => &["s3:ListAllMyBuckets"],
+        "s3:HeadBucket" | "s3:ListObjectsV2" => &["s3:ListBucket"],
+        "s3:ListObjectVersions" => &["s3:ListBucketVersions"],
+        "s3:GetBucketVersioning" => &["s3:GetBucketVersioning"],
+        "s3:GetBucketEncryption" => &["s3:GetEncryptionConfiguration"],
+        "s3:GetBucketLifecycleConfiguration" => &["s3:GetLifecycleConfiguration"],
+        "s3:GetPublicAccessBlock" => &["s3:GetBucketPublicAccessBlock"],
+        "s3:GetBucketPolicy" => &["s3:GetBucketPolicy"],
+        "s3:GetBucketTagging" => &["s3:GetBucketTagging"],
+        "s3:CreateBucket" => &["s3:CreateBucket"],
+        "s3:PutPublicAccessBlock" => &["s3:PutBucketPublicAccessBlock"],
+        "s3:PutBucketEncryption" => &["s3:PutEncryptionConfiguration"],
+        "s3:PutBucketVersioning" => &["s3:PutBucketVersioning"],
+        "s3:PutBucketLifecycleConfiguration" => &["s3:PutLifecycleConfiguration"],
+        "s3:PutBucketPolicy" => &["s3:PutBucketPolicy"],
+        "s3:PutBucketTagging" => &["s3:PutBucketTagging"],
+        "s3:DeleteBucket" => &["s3:DeleteBucket"],
+        // ssm-keeper deletes every version by its id.
+        "s3:DeleteObjects" => &["s3:DeleteObjectVersion"],
+        "s3:GetObject" | "s3:HeadObject" => &["s3:GetObject"],
+        "s3:PutObject" => &["s3:PutObject"],
+        "ssm:GetParameters" => &["ssm:GetParameters"],
+        "ssm:GetParameter" => &["ssm:GetParameter"],
+        "ssm:PutParameter" => &["ssm:PutParameter"],
+        "ssm:DeleteParameter" => &["ssm:DeleteParameter"],
+        "ssm:DescribeParameters" => &["ssm:DescribeParameters"],
+        "kms:DescribeKey" => &["kms:DescribeKey"],
+        "cloudwatch:DescribeAlarms" => &["cloudwatch:DescribeAlarms"],
+        "cloudwatch:PutMetricAlarm" => &["cloudwatch:PutMetricAlarm"],
+        "cloudwatch:DeleteAlarms" => &["cloudwatch:DeleteAlarms"],
+        "cloudwatch:PutMetricData" => &["cloudwatch:PutMetricData"],
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::stack::sample;
+
+    fn stack() -> Stack {
+        let mut s = sample(&["us-east-1", "eu-west-1"]);
+        s.project_name = "jenkins-infra".into();
+        s
+    }
+
+    #[test]
+    fn read_only_roles_grant_no_write_action() {
+        for role in [Role::Plan, Role::Verify] {
+            let actions = granted_actions(&policy(&stack(), "123456789012", role, &[]));
+            let writes: Vec<&String> = actions.iter().filter(|a| is_write_action(a)).collect();
+            assert!(writes.is_empty(), "{role:?} grants {writes:?}");
+        }
+        for role in [Role::Apply, Role::Backup, Role::Restore] {
+            let actions = granted_actions(&policy(&stack(), "123456789012", role, &[]));
+            assert!(actions.iter().any(|a| is_write_action(a)), "{role:?}");
+        }
+    }
+
+    #[test]
+    fn every_resource_is_scoped_to_the_stack_but_the_unscopable_ones() {
+        for role in Role::ALL {
+            let doc = policy(&stack(), "123456789012", role, &[]);
+            for s in doc["Statement"].as_array().unwrap() {
+                for r in s["Resource"].as_array().unwrap() {
+                    let r = r.as_str().unwrap();
+                    if r == "*" {
+                        // No resource-level permission exists for these.
+                        let actions = s["Action"].as_array().unwrap();
+                        assert!(
+                            actions.iter().all(|a| [
+                                "s3:ListAllMyBuckets",
+                                "ssm:DescribeParameters",
+                                "cloudwatch:PutMetricData"
+                            ]
+                            .contains(&a.as_str().unwrap())),
+                            "{role:?}: {s}"
+                        );
+                        continue;
+                    }
+                    assert!(
+                        r.contains("jenkins-infra-ssm-backup-dev")
+                            || r.contains("/dev/")
+                            || r.ends_with("/locks/ssm-keeper/dev")
+                            || r.starts_with("arn:aws:kms:*:123456789012:key/"),
+                        "{role:?}: {r}"
+                    );
+                }
+            }
+        }
+        let doc = policy(&stack(), "123456789012", Role::Apply, &[]);
+        let text = doc.to_string();
+        assert!(text.contains("arn:aws:s3:::jenkins-infra-ssm-backup-dev-123456789012-*"));
+        assert!(text.contains("arn:aws:ssm:*:123456789012:parameter/jenkins/dev/backup/*"));
+        assert!(text.contains("arn:aws:ssm:us-east-1:123456789012:parameter/locks/ssm-keeper/dev"));
+        assert!(
+            text.contains("arn:aws:cloudwatch:*:123456789012:alarm:jenkins-infra-ssm-backup-dev/*")
+        );
+    }
+
+    #[test]
+    fn a_drill_prefix_widens_restore_only_to_that_path() {
+        let doc = policy(
+            &stack(),
+            "123456789012",
+            Role::Restore,
+            &["/drill/dev/".to_string()],
+        );
+        assert!(
+            doc.to_string()
+                .contains("arn:aws:ssm:*:123456789012:parameter/drill/dev/*")
+        );
+    }
+
+    #[test]
+    fn every_granted_action_is_one_an_operation_needs_or_kms_through_ssm() {
+        let needed: BTreeSet<&str> = [
+            "s3:ListBuckets",
+            "s3:HeadBucket",
+            "s3:ListObjectVersions",
+            "s3:GetBucketVersioning",
+            "s3:GetBucketEncryption",
+            "s3:GetBucketLifecycleConfiguration",
+            "s3:GetPublicAccessBlock",
+            "s3:GetBucketPolicy",
+            "s3:GetBucketTagging",
+            "s3:CreateBucket",
+            "s3:PutPublicAccessBlock",
+            "s3:PutBucketEncryption",
+            "s3:PutBucketVersioning",
+            "s3:PutBucketLifecycleConfiguration",
+            "s3:PutBucketPolicy",
+            "s3:PutBucketTagging",
+            "s3:DeleteBucket",
+            "s3:DeleteObjects",
+            "s3:GetObject",
+            "s3:PutObject",
+            "ssm:GetParameters",
+            "ssm:GetParameter",
+            "ssm:PutParameter",
+            "ssm:DeleteParameter",
+            "ssm:DescribeParameters",
+            "kms:DescribeKey",
+            "cloudwatch:DescribeAlarms",
+            "cloudwatch:PutMetricAlarm",
+            "cloudwatch:DeleteAlarms",
+            "cloudwatch:PutMetricData",
+        ]
+        .iter()
+        .flat_map(|op| iam_actions(op).unwrap().iter().copied())
+        .collect();
+        for role in Role::ALL {
+            for action in granted_actions(&policy(&stack(), "123456789012", role, &[])) {
+                assert!(
+                    needed.contains(action.as_str()) || KMS_VIA_SSM.contains(&action.as_str()),
+                    "{role:?}: {action}"
+                );
+            }
+        }
+        assert_eq!(iam_actions("sts:GetCallerIdentity"), None);
+    }
+}
