@@ -18,6 +18,7 @@ use tokio::sync::OnceCell;
 use crate::cli::{Cli, Command};
 use crate::core::desired::desired_state;
 use crate::core::diff::{DiffOptions, diff, foreign_owner};
+use crate::core::iam::{Role, iam_actions};
 use crate::core::plan::{PLAN_FORMAT_VERSION, PlanDocument};
 use crate::core::stack::{self, Stack};
 use crate::shell::aws::{Aws, AwsOptions};
@@ -55,6 +56,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         connect_timeout: cli.connect_timeout,
         read_timeout: cli.read_timeout,
     });
+    let context = command_context(&cli.command);
     let result = match cli.command {
         Command::Plan(args) => plan::run(&session, args).await,
         Command::Apply(args) => apply::run(&session, args).await,
@@ -66,12 +68,61 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::IamPolicy(args) => iam_policy::run(&session, args).await,
         Command::Completions(args) => completions::run(args),
     };
+    if let Some(aws) = session.aws.get()
+        && let Some(hint) = access_hint(&aws.calls().denied(), &context)
+    {
+        term::err(&hint);
+    }
     if let (Some(path), Some(aws)) = (&cli.api_stats, session.aws.get()) {
         let stats = serde_json::to_string_pretty(&aws.calls().snapshot())?;
         std::fs::write(path, stats)
             .with_context(|| format!("writing API stats to {}", path.display()))?;
     }
     result
+}
+
+/// (the role a command needs, its `--stack` argument), for the AccessDenied hint.
+fn command_context(command: &Command) -> (Option<Role>, String) {
+    let (name, stack) = match command {
+        Command::Plan(a) => ("plan", a.stack.clone()),
+        Command::Apply(a) => ("apply", a.stack.clone().unwrap_or_else(|| "<env>".into())),
+        Command::Outputs(a) => ("outputs", a.stack.clone()),
+        Command::Backup(a) => ("backup", a.stack.clone()),
+        Command::Verify(a) => ("verify", a.stack.clone()),
+        Command::Restore(a) => ("restore", a.stack.clone()),
+        Command::ForceUnlock(a) => ("force-unlock", a.stack.clone()),
+        Command::IamPolicy(a) => ("iam-policy", a.stack.clone()),
+        Command::Completions(_) => ("completions", String::new()),
+    };
+    (Role::of_command(name), stack)
+}
+
+/// What to tell the operator when AWS answered AccessDenied: the IAM actions behind the denied
+/// operations, and the command that prints the policy granting them.
+pub fn access_hint(denied: &[String], (role, stack): &(Option<Role>, String)) -> Option<String> {
+    if denied.is_empty() {
+        return None;
+    }
+    let actions: Vec<String> = denied
+        .iter()
+        .map(|op| match iam_actions(op) {
+            Some(actions) => format!("{} ({op})", actions.join(", ")),
+            None => op.clone(),
+        })
+        .collect();
+    let policy = match role {
+        Some(role) => format!(
+            "`ssm-keeper iam-policy --stack {stack} --role {}` prints the policy that grants it",
+            role.as_str()
+        ),
+        None => {
+            "`ssm-keeper iam-policy --stack <env> --role ...` prints the policy of each role".into()
+        }
+    };
+    Some(format!(
+        "hint: AWS denied these credentials the IAM action {}: if their policy lacks it, {policy} (a bucket policy or an expected-owner mismatch can deny too).\n",
+        actions.join("; ")
+    ))
 }
 
 /// Asks the operator to confirm `what` (`Apply`, `Restore`); `Some(exit code)` when it is not
@@ -147,4 +198,26 @@ pub async fn compute_plan(
         warnings: plan.warnings,
         observed: live,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_access_hint_names_the_iam_action_and_the_policy_command() {
+        let context = (Some(Role::Backup), "prod".to_string());
+        assert_eq!(access_hint(&[], &context), None);
+        let hint = access_hint(
+            &["s3:PutObject".into(), "cloudwatch:PutMetricData".into()],
+            &context,
+        )
+        .unwrap();
+        assert!(
+            hint.starts_with("hint: AWS denied these credentials the IAM action s3:PutObject (s3:PutObject); cloudwatch:PutMetricData (cloudwatch:PutMetricData): if their policy lacks it, `ssm-keeper iam-policy --stack prod --role backup` prints the policy that grants it"),
+            "{hint}"
+        );
+        let hint = access_hint(&["s3:HeadBucket".into()], &(Some(Role::Plan), "dev".into()));
+        assert!(hint.unwrap().contains("s3:ListBucket (s3:HeadBucket)"));
+    }
 }

@@ -14,7 +14,8 @@ use aws_smithy_runtime_api::client::http::{
 };
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeTransmitInterceptorContextMut, BeforeTransmitInterceptorContextRef,
+    AfterDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextMut,
+    BeforeTransmitInterceptorContextRef,
 };
 use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, Metadata};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
@@ -445,13 +446,25 @@ impl Intercept for ExpectedOwner {
     }
 }
 
-/// Requests sent, by `Service.Operation`, retries included. Shared by every client.
+/// Requests sent, by `Service.Operation`, retries included, and the operations AWS denied
+/// (`service:Operation` with the IAM service prefix). Shared by every client.
 #[derive(Debug, Clone, Default)]
-pub struct ApiCalls(Arc<Mutex<BTreeMap<String, u64>>>);
+pub struct ApiCalls {
+    sent: Arc<Mutex<BTreeMap<String, u64>>>,
+    denied: Arc<Mutex<std::collections::BTreeSet<String>>>,
+}
 
 impl ApiCalls {
     pub fn snapshot(&self) -> BTreeMap<String, u64> {
-        self.0.lock().map(|m| m.clone()).unwrap_or_default()
+        self.sent.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+
+    /// The operations answered AccessDenied, as `s3:PutObject`.
+    pub fn denied(&self) -> Vec<String> {
+        self.denied
+            .lock()
+            .map(|d| d.iter().cloned().collect())
+            .unwrap_or_default()
     }
 }
 
@@ -470,8 +483,32 @@ impl Intercept for ApiCalls {
             .load::<Metadata>()
             .map(|m| format!("{}.{}", m.service(), m.name()))
             .unwrap_or_else(|| "unknown".into());
-        if let Ok(mut map) = self.0.lock() {
+        if let Ok(mut map) = self.sent.lock() {
             *map.entry(key).or_default() += 1;
+        }
+        Ok(())
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let response = context.response();
+        let status = response.status().as_u16();
+        // S3: 403 with <Code>AccessDenied</Code>; SSM, KMS, CloudWatch: 400
+        // AccessDeniedException (JSON or CBOR). The error body is read whole by now.
+        let denied = matches!(status, 400 | 403)
+            && response.body().bytes().is_some_and(|body| {
+                let needle = b"AccessDenied";
+                body.windows(needle.len()).any(|w| w == needle)
+            });
+        if denied
+            && let Some(m) = cfg.load::<Metadata>()
+            && let Ok(mut set) = self.denied.lock()
+        {
+            set.insert(format!("{}:{}", m.service().to_ascii_lowercase(), m.name()));
         }
         Ok(())
     }
