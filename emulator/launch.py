@@ -16,6 +16,13 @@ Fixes (details in docs/emulator.md):
      AccessDenied, as AWS does (moto ignores the header).
   6. SSM parameter policies come back as AWS returns them: PolicyText the policy's JSON text,
      PolicyType its type (moto returns a Python repr of the policy in both).
+  8. IAM enforcement (INITIAL_NO_AUTH_ACTION_COUNT) as AWS authorizes: the IAM action names of
+     S3 (moto checks its own, e.g. `s3:HeadBucket`, `s3:GetBucketEncryption`), each object of a
+     DeleteObjects, the resources of SSM (each parameter named), KMS (the key) and CloudWatch
+     (each alarm named; moto checks every non-S3 request against `*`, so no scoped policy could
+     ever allow it), CloudWatch's IAM prefix `cloudwatch` (moto uses the signing name
+     `monitoring`) and its `cloudwatch:namespace` condition key, and the signature of a request
+     the CBOR bridge translated is checked on the request as sent.
   7. CloudWatch speaks the Smithy RPC v2 CBOR protocol, which the AWS SDK for Rust uses (AWS
      accepts it; moto knows only CloudWatch's JSON and query protocols): such requests are
      translated to the JSON protocol and their answers back to CBOR, shape by shape, with the
@@ -458,6 +465,164 @@ def ensure_certificates(state_dir: Path) -> tuple[Path, Path, Path]:
     return ca_pem, cert_pem, key_pem
 
 
+
+# ---------------------------------------------------------------------------------------------
+# 8. IAM enforcement as AWS authorizes
+# ---------------------------------------------------------------------------------------------
+
+_iam_action = contextvars.ContextVar("iam_action", default=None)
+_iam_conditions = contextvars.ContextVar("iam_conditions", default=None)
+_signed_request = contextvars.ContextVar("signed_request", default=None)
+
+
+def s3_iam_checks(method: str, querystring: dict, body: bytes, bucket, key) -> list:
+    """(IAM action, bucket, key) AWS authorizes for one S3 request (the Service Authorization
+    Reference's action for each API ssm-keeper and its tests call)."""
+    if not bucket:
+        return [("s3:ListAllMyBuckets", None, None)]
+    q = set(querystring)
+    if key:
+        if method in ("GET", "HEAD"):
+            return [("s3:GetObjectVersion" if "versionId" in q else "s3:GetObject", bucket, key)]
+        if method == "PUT":
+            return [("s3:PutObject", bucket, key)]
+        if method == "DELETE":
+            return [("s3:DeleteObjectVersion" if "versionId" in q else "s3:DeleteObject", bucket, key)]
+        return [("s3:PutObject", bucket, key)]  # multipart POSTs
+    if method == "POST" and "delete" in q:
+        import xml.etree.ElementTree as ET
+
+        checks = []
+        for obj in ET.fromstring(body or b"<Delete/>").iter():
+            if obj.tag.rsplit("}", 1)[-1] != "Object":
+                continue
+            fields = {child.tag.rsplit("}", 1)[-1]: child.text for child in obj}
+            action = "s3:DeleteObjectVersion" if fields.get("VersionId") else "s3:DeleteObject"
+            checks.append((action, bucket, fields.get("Key")))
+        return checks
+    subresources = {
+        "versions": ("s3:ListBucketVersions", None, None),
+        "encryption": ("s3:GetEncryptionConfiguration", "s3:PutEncryptionConfiguration", "s3:PutEncryptionConfiguration"),
+        "lifecycle": ("s3:GetLifecycleConfiguration", "s3:PutLifecycleConfiguration", "s3:PutLifecycleConfiguration"),
+        "publicAccessBlock": ("s3:GetBucketPublicAccessBlock", "s3:PutBucketPublicAccessBlock", "s3:PutBucketPublicAccessBlock"),
+        "policy": ("s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"),
+        "tagging": ("s3:GetBucketTagging", "s3:PutBucketTagging", "s3:PutBucketTagging"),
+        "versioning": ("s3:GetBucketVersioning", "s3:PutBucketVersioning", None),
+        "location": ("s3:GetBucketLocation", None, None),
+    }
+    for sub, (get, put, delete) in subresources.items():
+        if sub in q:
+            action = {"GET": get, "HEAD": get, "PUT": put, "DELETE": delete}.get(method)
+            return [(action or f"s3:Unknown{method}{sub}", bucket, None)]
+    default = {"GET": "s3:ListBucket", "HEAD": "s3:ListBucket", "PUT": "s3:CreateBucket", "DELETE": "s3:DeleteBucket"}
+    return [(default.get(method, f"s3:Unknown{method}"), bucket, None)]
+
+
+def patch_iam_enforcement() -> None:
+    from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.iam.access_control import IAMPolicy, IAMRequestBase
+    from moto.cloudwatch.responses import CloudWatchResponse
+    from moto.kms.responses import KmsResponse
+    from moto.s3.responses import S3Response
+    from moto.ssm.responses import SimpleSystemManagerResponse
+    from moto.utilities.utils import get_partition
+
+    require_source(
+        ActionAuthenticatorMixin._authenticate_and_authorize_action,
+        "action=self._get_action()",
+        "iam_request.check_signature()",
+        "iam_request.check_action_permitted(resource)",
+    )
+    require_source(IAMRequestBase.__init__, "self._action = (", 'f"{self._service}:')
+    require_source(IAMPolicy.is_action_permitted, "incoming_condition_values: dict[str, str] | None = None")
+    require_source(
+        ActionAuthenticatorMixin._authenticate_and_authorize_s3_action,
+        'resource = f"arn:{get_partition(self.region)}:s3:::{arn}"',
+    )
+
+    original_init = IAMRequestBase.__init__
+
+    def __init__(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        action = _iam_action.get()
+        if action:
+            self._action = action
+        elif self._action.startswith("monitoring:"):
+            self._action = "cloudwatch:" + self._action.split(":", 1)[1]
+        signed = _signed_request.get()
+        if signed is not None:  # the request as sent, before the CBOR bridge translated it
+            self._method, self._path, self._body, self._headers = signed
+            self._data = {}
+
+    original_is_action_permitted = IAMPolicy.is_action_permitted
+
+    def is_action_permitted(self, action, resource="*", principal=None, incoming_condition_values=None):
+        if incoming_condition_values is None:
+            incoming_condition_values = _iam_conditions.get()
+        return original_is_action_permitted(self, action, resource, principal, incoming_condition_values)
+
+    IAMRequestBase.__init__ = __init__
+    IAMPolicy.is_action_permitted = is_action_permitted
+
+    original_s3 = ActionAuthenticatorMixin._authenticate_and_authorize_s3_action
+
+    def authorize_s3(self, bucket_name=None, key_name=None):
+        body = self.raw_body if isinstance(getattr(self, "raw_body", None), bytes) else b""
+        for action, bucket, key in s3_iam_checks(self.method, self.querystring, body, bucket_name, key_name):
+            token = _iam_action.set(action)
+            try:
+                original_s3(self, bucket_name=bucket, key_name=key)
+            finally:
+                _iam_action.reset(token)
+
+    S3Response._authenticate_and_authorize_s3_action = authorize_s3
+
+    original_normal = ActionAuthenticatorMixin._authenticate_and_authorize_normal_action
+
+    def authorize_each(resources_of):
+        def authorize(self, resource="*"):
+            try:
+                request = json.loads(self.body or "{}")
+            except (TypeError, ValueError):
+                request = {}
+            resources, conditions = resources_of(self, request)
+            token = _iam_conditions.set(conditions)
+            try:
+                for r in resources or ["*"]:
+                    original_normal(self, r)
+            finally:
+                _iam_conditions.reset(token)
+
+        return authorize
+
+    def arn(self, service, kind_and_name):
+        return f"arn:{get_partition(self.region)}:{service}:{self.region}:{self.current_account}:{kind_and_name}"
+
+    def ssm_resources(self, request):
+        names = request.get("Names") or ([request["Name"]] if "Name" in request else [])
+        return [arn(self, "ssm", "parameter/" + n.lstrip("/")) for n in names], None
+
+    def kms_resources(self, request):
+        key = request.get("KeyId")
+        if not key:
+            return [], None
+        if key.startswith("arn:"):
+            return [key], None
+        try:
+            key = self.kms_backend.describe_key(key).id
+        except Exception:  # an unknown key: AWS authorizes the ARN it names, then says NotFound
+            pass
+        return [arn(self, "kms", f"key/{key}")], None
+
+    def cloudwatch_resources(self, request):
+        names = request.get("AlarmNames") or ([request["AlarmName"]] if "AlarmName" in request else [])
+        conditions = {"cloudwatch:namespace": request["Namespace"]} if "Namespace" in request else None
+        return [arn(self, "cloudwatch", f"alarm:{n}") for n in names], conditions
+
+    SimpleSystemManagerResponse._authenticate_and_authorize_normal_action = authorize_each(ssm_resources)
+    KmsResponse._authenticate_and_authorize_normal_action = authorize_each(kms_resources)
+    CloudWatchResponse._authenticate_and_authorize_normal_action = authorize_each(cloudwatch_resources)
+
 # ---------------------------------------------------------------------------------------------
 # 7. CloudWatch over RPC v2 CBOR
 # ---------------------------------------------------------------------------------------------
@@ -525,6 +690,9 @@ def cbor_bridge(app):
             parser = RpcV2CBORParser()
             params = _jsonable(parser.parse_data_item(parser.get_peekable_stream_from_bytes(body)))
         json_body = json.dumps(params).encode()
+        from werkzeug.datastructures import EnvironHeaders
+
+        signed = ("POST", environ.get("PATH_INFO", ""), body, EnvironHeaders(dict(environ)))
         environ = dict(environ)
         environ.update(
             {
@@ -541,7 +709,11 @@ def cbor_bridge(app):
             captured["status"], captured["headers"] = status, headers
             return lambda data: None
 
-        answer = b"".join(app(environ, capture))
+        token = _signed_request.set(signed)
+        try:
+            answer = b"".join(app(environ, capture))
+        finally:
+            _signed_request.reset(token)
         status = captured["status"]
         code = int(status.split()[0])
         if code >= 400:
@@ -589,6 +761,7 @@ def apply_patches() -> None:
     patch_describe_parameters_page_size()
     patch_expected_bucket_owner()
     patch_parameter_policies()
+    patch_iam_enforcement()
 
 
 def serve(host: str, tls_port: int, http_port: int, state_dir: Path, ready) -> None:

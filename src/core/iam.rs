@@ -127,10 +127,11 @@ pub fn policy(stack: &Stack, account_id: &str, role: Role, extra_prefixes: &[Str
         &["ssm:GetParameters"],
         vec![metadata.clone()],
     );
+    // Listed by name prefix: a listing is authorized on `*`, like DescribeParameters.
     let read_alarms = statement(
         "ReadBackupAlarms",
         &["cloudwatch:DescribeAlarms"],
-        vec![alarms.clone()],
+        vec!["*".into()],
     );
     let lock_statement = statement(
         "EnvironmentLock",
@@ -367,6 +368,7 @@ mod tests {
                             actions.iter().all(|a| [
                                 "s3:ListAllMyBuckets",
                                 "ssm:DescribeParameters",
+                                "cloudwatch:DescribeAlarms",
                                 "cloudwatch:PutMetricData"
                             ]
                             .contains(&a.as_str().unwrap())),

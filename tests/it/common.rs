@@ -21,48 +21,64 @@ pub struct Emulator {
 /// The emulator for this test run, started on first use. It exits with this process.
 pub fn emulator() -> &'static Emulator {
     static EMULATOR: OnceLock<Emulator> = OnceLock::new();
-    EMULATOR.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let python = std::env::var_os("SSM_KEEPER_PYTHON")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| root.join(".venv/bin/python"));
-        assert!(
-            python.exists(),
-            "no emulator virtualenv at {}: run the tests with `make test`, which installs it",
-            python.display()
-        );
-        let dir = root.join(format!("target/emulator-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let log = std::fs::File::create(dir.join("emulator.log")).unwrap();
-        let mut child = Command::new(&python)
-            .arg(root.join("emulator/launch.py"))
-            .arg("--state-dir")
-            .arg(&dir)
-            .arg("--exit-with-parent")
-            .arg(std::process::id().to_string())
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .expect("starting the emulator");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let info: serde_json::Value =
-            serde_json::from_str(line.strip_prefix("READY ").unwrap_or_else(|| {
-                panic!(
-                    "emulator did not start; see {}",
-                    dir.join("emulator.log").display()
-                )
-            }))
-            .unwrap();
-        std::mem::forget(child); // it watches this process and exits with it
-        Emulator {
-            endpoint: info["endpoint"].as_str().unwrap().to_string(),
-            http_endpoint: info["http_endpoint"].as_str().unwrap().to_string(),
-            ca_bundle: PathBuf::from(info["ca_bundle"].as_str().unwrap()),
-        }
-    })
+    EMULATOR.get_or_init(|| start_emulator("shared", &[]))
+}
+
+/// A Python of the emulator's virtualenv.
+pub fn python() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let python = std::env::var_os("SSM_KEEPER_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join(".venv/bin/python"));
+    assert!(
+        python.exists(),
+        "no emulator virtualenv at {}: run the tests with `make test`, which installs it",
+        python.display()
+    );
+    python
+}
+
+/// Another emulator of its own (state dir `name`), with environment settings for moto (such as
+/// `INITIAL_NO_AUTH_ACTION_COUNT`). It exits with this process.
+pub fn start_emulator(name: &str, env: &[(&str, &str)]) -> Emulator {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = root.join(format!(
+        "target/emulator-test-{}-{name}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = std::fs::File::create(dir.join("emulator.log")).unwrap();
+    let mut command = Command::new(python());
+    command
+        .arg(root.join("emulator/launch.py"))
+        .arg("--state-dir")
+        .arg(&dir)
+        .arg("--exit-with-parent")
+        .arg(std::process::id().to_string())
+        .stdout(Stdio::piped())
+        .stderr(log);
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let mut child = command.spawn().expect("starting the emulator");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let info: serde_json::Value =
+        serde_json::from_str(line.strip_prefix("READY ").unwrap_or_else(|| {
+            panic!(
+                "emulator did not start; see {}",
+                dir.join("emulator.log").display()
+            )
+        }))
+        .unwrap();
+    std::mem::forget(child); // it watches this process and exits with it
+    Emulator {
+        endpoint: info["endpoint"].as_str().unwrap().to_string(),
+        http_endpoint: info["http_endpoint"].as_str().unwrap().to_string(),
+        ca_bundle: PathBuf::from(info["ca_bundle"].as_str().unwrap()),
+    }
 }
 
 /// What a CLI run produced.

@@ -160,3 +160,156 @@ async fn each_role_grants_exactly_the_actions_its_commands_use() {
     }
     assert_eq!(used.len(), 5);
 }
+
+/// An SSM client of the enforcing emulator with the given keys.
+async fn ssm_as(emu: &Emulator, (key, secret): (&str, &str), region: &str) -> aws_sdk_ssm::Client {
+    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_sdk_s3::config::Region::new(region.to_string()))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            key, secret, None, None, "tests",
+        ))
+        .endpoint_url(&emu.endpoint)
+        .http_client(ssm_keeper::shell::aws::https_client_trusting(&emu.ca_bundle).unwrap())
+        .load()
+        .await;
+    aws_sdk_ssm::Client::new(&conf)
+}
+
+#[tokio::test]
+async fn each_role_runs_its_commands_under_enforced_iam_and_nothing_else() {
+    let emu = start_emulator("iam", &[("INITIAL_NO_AUTH_ACTION_COUNT", "3")]);
+    let env = "iamenf";
+    let ws = Workspace::new(env, &[A, B], A);
+    ws.write_raw(env, &stack_text(env, &[A, B]));
+
+    // The policies as printed, one user each.
+    let mut policies = serde_json::Map::new();
+    for role in ["plan", "apply", "backup", "restore", "verify"] {
+        let run = ws.run(&[
+            "iam-policy",
+            "--stack",
+            env,
+            "--role",
+            role,
+            "--account-id",
+            ACCOUNT,
+        ]);
+        assert_eq!(run.code, 0, "{run:#?}");
+        policies.insert(role.to_string(), run.json());
+    }
+    let mut setup = std::process::Command::new(python())
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/emulator/iam_users.py"
+        ))
+        .args(["--endpoint", &emu.endpoint, "--ca-bundle"])
+        .arg(&emu.ca_bundle)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    setup
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(serde_json::Value::Object(policies).to_string().as_bytes())
+        .unwrap();
+    let out = setup.wait_with_output().unwrap();
+    assert!(out.status.success(), "creating the IAM users failed");
+    let keys: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let creds = |user: &str| {
+        (
+            keys[user]["key"].as_str().unwrap().to_string(),
+            keys[user]["secret"].as_str().unwrap().to_string(),
+        )
+    };
+    let ca = emu.ca_bundle.to_str().unwrap().to_string();
+    let as_role = |role: &str, args: &[&str]| {
+        let (key, secret) = creds(role);
+        ws.run_with(
+            args,
+            &[
+                ("AWS_ENDPOINT_URL", Some(&emu.endpoint)),
+                ("AWS_CA_BUNDLE", Some(&ca)),
+                ("AWS_ACCESS_KEY_ID", Some(&key)),
+                ("AWS_SECRET_ACCESS_KEY", Some(&secret)),
+            ],
+        )
+    };
+    let denied = |run: &Run, action: &str, role: &str| {
+        assert_eq!(run.code, 1, "{run:#?}");
+        assert!(
+            run.stderr
+                .contains("hint: AWS denied these credentials the IAM action")
+                && run.stderr.contains(action)
+                && run.stderr.contains(&format!(
+                    "`ssm-keeper iam-policy --stack {env} --role {role}`"
+                )),
+            "{}",
+            run.stderr
+        );
+    };
+
+    let run = as_role("plan", &["plan", "--stack", env, "--detailed-exitcode"]);
+    assert_eq!(run.code, 2, "{run:#?}");
+    // apply with the read-only role: the lock is the first write, and it is refused.
+    let run = as_role("plan", &["apply", "--stack", env, "--auto-approve"]);
+    denied(&run, "ssm:PutParameter", "apply");
+
+    let run = as_role("apply", &["apply", "--stack", env, "--auto-approve"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let run = as_role("plan", &["plan", "--stack", env, "--detailed-exitcode"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let run = as_role("plan", &["outputs", "--stack", env]);
+    assert_eq!(run.code, 0, "{run:#?}");
+
+    let (key, secret) = creds("admin");
+    for region in [A, B] {
+        let ssm = ssm_as(&emu, (&key, &secret), region).await;
+        ssm.put_parameter()
+            .name(format!("/app/{env}/db/password"))
+            .value("s3cret")
+            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+            .send()
+            .await
+            .unwrap();
+    }
+    let run = as_role("backup", &["backup", "--stack", env]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(!run.stderr.contains("WARNING"), "{}", run.stderr);
+    let run = as_role("verify", &["verify", "--stack", env]);
+    assert_eq!(run.code, 0, "{run:#?}");
+
+    // restore with the backup role: it may not list a backup's versions (nor write).
+    let restore = [
+        "restore",
+        "--stack",
+        env,
+        "--region",
+        A,
+        "--apply",
+        "--auto-approve",
+    ];
+    let lost = format!("/app/{env}/db/password");
+    ssm_as(&emu, (&key, &secret), A)
+        .await
+        .delete_parameter()
+        .name(&lost)
+        .send()
+        .await
+        .unwrap();
+    let run = as_role("backup", &restore);
+    denied(&run, "s3:ListBucketVersions", "restore");
+    let run = as_role("restore", &restore);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let back = ssm_as(&emu, (&key, &secret), A)
+        .await
+        .get_parameter()
+        .name(&lost)
+        .with_decryption(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(back.parameter.unwrap().value.as_deref(), Some("s3cret"));
+}
