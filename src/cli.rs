@@ -32,6 +32,15 @@ pub struct Cli {
           default_value = "60s")]
     pub read_timeout: Duration,
 
+    /// More log lines on stderr: -v what ssm-keeper does, -vv every AWS request it sends
+    /// (operation and region, never a value). RUST_LOG, when set, chooses instead.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Only errors in the log (warnings and the progress of the run are still printed).
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
     /// Write the number of AWS requests per operation to FILE as JSON (benchmarks).
     #[arg(long, global = true, hide = true, value_name = "FILE")]
     pub api_stats: Option<PathBuf>,

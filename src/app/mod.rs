@@ -57,6 +57,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         read_timeout: cli.read_timeout,
     });
     let context = command_context(&cli.command);
+    tracing::info!(stack = %context.1, role = ?context.0, "starting");
     let result = match cli.command {
         Command::Plan(args) => plan::run(&session, args).await,
         Command::Apply(args) => apply::run(&session, args).await,

@@ -483,6 +483,11 @@ impl Intercept for ApiCalls {
             .load::<Metadata>()
             .map(|m| format!("{}.{}", m.service(), m.name()))
             .unwrap_or_else(|| "unknown".into());
+        let region = cfg
+            .load::<aws_types::region::Region>()
+            .map(|r| r.to_string())
+            .unwrap_or_default();
+        tracing::debug!(operation = %key, region = %region, "AWS request");
         if let Ok(mut map) = self.sent.lock() {
             *map.entry(key).or_default() += 1;
         }
@@ -508,7 +513,9 @@ impl Intercept for ApiCalls {
             && let Some(m) = cfg.load::<Metadata>()
             && let Ok(mut set) = self.denied.lock()
         {
-            set.insert(format!("{}:{}", m.service().to_ascii_lowercase(), m.name()));
+            let operation = format!("{}:{}", m.service().to_ascii_lowercase(), m.name());
+            tracing::warn!(operation = %operation, status, "AWS denied the request");
+            set.insert(operation);
         }
         Ok(())
     }

@@ -5,6 +5,7 @@ pub mod aws;
 pub mod backup;
 pub mod interrupt;
 pub mod lock;
+pub mod log;
 pub mod metrics;
 pub mod observe;
 pub mod restore;

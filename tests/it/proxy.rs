@@ -466,7 +466,37 @@ fn s3_operation(parts: &hyper::http::request::Parts) -> &'static str {
     }
 }
 
+/// A CBOR map of text to text (RPC v2 CBOR error bodies), each text under 256 bytes.
+fn cbor_text_map(entries: &[(&str, &str)]) -> Vec<u8> {
+    let mut out = vec![0xa0 | entries.len() as u8];
+    for text in entries.iter().flat_map(|(k, v)| [k, v]) {
+        match text.len() {
+            n if n < 24 => out.push(0x60 | n as u8),
+            n => out.extend([0x78, n as u8]),
+        }
+        out.extend(text.as_bytes());
+    }
+    out
+}
+
 fn error_answer(service: &str, throttle: bool) -> Response<Full<Bytes>> {
+    if service == "monitoring" {
+        // CloudWatch speaks RPC v2 CBOR (awsQuery-compatible codes).
+        let (status, code) = if throttle {
+            (StatusCode::BAD_REQUEST, "Throttling")
+        } else {
+            (StatusCode::INTERNAL_SERVER_ERROR, "InternalServiceError")
+        };
+        return Response::builder()
+            .status(status)
+            .header("content-type", "application/cbor")
+            .header("smithy-protocol", "rpc-v2-cbor")
+            .body(Full::new(Bytes::from(cbor_text_map(&[
+                ("__type", code),
+                ("message", "injected"),
+            ]))))
+            .unwrap();
+    }
     let (status, content_type, body) = match (service, throttle) {
         ("s3", true) => (
             StatusCode::SERVICE_UNAVAILABLE,

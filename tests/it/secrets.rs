@@ -108,6 +108,38 @@ async fn no_secret_reaches_any_output_file_or_foreign_request() {
         "--apply",
         "--auto-approve",
     ]));
+    // The most verbose logs: everything ssm-keeper logs, and all the SDK allows (RUST_LOG=trace),
+    // while a backup decrypts every secret and a restore writes one back.
+    let traced = |args: &[&str], rust_log: Option<&str>| {
+        let mut env = proxy.env().to_vec();
+        env.push(("RUST_LOG", rust_log));
+        // The SDK writes bodies in its trace logs when asked to: the cap must hold even so.
+        env.push(("LOG_SENSITIVE_BODIES", Some("true")));
+        ws.run_with(args, &env)
+    };
+    let run = traced(&["backup", "--stack", env], Some("trace"));
+    assert!(run.stderr.contains("AWS request"), "{}", run.stderr);
+    runs.push(run);
+    delete_param(A, &format!("/app/{env}/tls/key")).await;
+    let run = traced(
+        &[
+            "restore",
+            "--stack",
+            env,
+            "--region",
+            A,
+            "--apply",
+            "--auto-approve",
+            "-vvv",
+        ],
+        None,
+    );
+    assert!(
+        run.stderr.contains("ssm:PutParameter") || run.stderr.contains("SSM.PutParameter"),
+        "{}",
+        run.stderr
+    );
+    runs.push(run);
     // Failures: a redirected bucket, a damaged document, a failing check.
     put_string(B, &ws.param(&format!("{B}/s3-bucket-name")), "elsewhere").await;
     runs.push(through(&["backup", "--stack", env, "--keep-going"]));
