@@ -17,6 +17,12 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "NAME")]
     pub profile: Option<String>,
 
+    /// The region of the requests that no stack region decides (STS), as the AWS CLI's
+    /// --region (default: AWS_REGION, else the profile's). Before the command: `restore` and
+    /// `verify` have a --region of their own, a backup region.
+    #[arg(long, value_name = "REGION", value_parser = region_name)]
+    pub region: Option<String>,
+
     /// Send every AWS request to this endpoint (default: AWS_ENDPOINT_URL, else AWS itself).
     #[arg(long, global = true, value_name = "URL")]
     pub endpoint_url: Option<String>,

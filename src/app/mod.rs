@@ -50,6 +50,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     let session = Session::new(AwsOptions {
         endpoint_url: cli.endpoint_url.clone(),
         profile: cli.profile.clone(),
+        region: cli.region.clone(),
         ca_bundle: std::env::var_os("AWS_CA_BUNDLE")
             .filter(|v| !v.is_empty())
             .map(PathBuf::from),

@@ -35,6 +35,9 @@ pub struct AwsOptions {
     pub endpoint_url: Option<String>,
     /// `--profile`; `AWS_PROFILE` is honoured by the SDK itself.
     pub profile: Option<String>,
+    /// `--region`: the region of the requests no stack region decides (STS); `AWS_REGION` and
+    /// the profile's `region` are honoured by the SDK itself.
+    pub region: Option<String>,
     /// Extra CA certificates to trust (`AWS_CA_BUNDLE`, as the AWS CLI reads it).
     pub ca_bundle: Option<std::path::PathBuf>,
     /// Time to establish a connection.
@@ -48,6 +51,7 @@ impl Default for AwsOptions {
         AwsOptions {
             endpoint_url: None,
             profile: None,
+            region: None,
             ca_bundle: None,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             read_timeout: DEFAULT_READ_TIMEOUT,
@@ -69,6 +73,8 @@ pub struct Aws {
     config: aws_config::SdkConfig,
     http: SharedHttpClient,
     path_style: bool,
+    /// `--region`, for the requests no stack region decides.
+    region_flag: Option<String>,
     calls: ApiCalls,
     identity: Arc<tokio::sync::OnceCell<Identity>>,
 }
@@ -110,6 +116,9 @@ impl Aws {
         if let Some(name) = &options.profile {
             loader = loader.profile_name(name);
         }
+        if let Some(region) = &options.region {
+            loader = loader.region(aws_types::region::Region::new(region.clone()));
+        }
         // As the AWS CLI: AWS_CA_BUNDLE, else the selected profile's `ca_bundle`.
         let bundle = options.ca_bundle.clone().or(profile.ca_bundle);
         let http = https_client(bundle.as_deref())?;
@@ -122,6 +131,7 @@ impl Aws {
             path_style,
             calls: ApiCalls::default(),
             identity: Arc::default(),
+            region_flag: options.region.clone(),
         })
     }
 
@@ -172,9 +182,14 @@ impl Aws {
         aws_sdk_kms::Client::from_conf(conf)
     }
 
+    /// STS, in the `--region` when one was given (as the AWS CLI's), else in `region`.
     pub fn sts(&self, region: &str) -> aws_sdk_sts::Client {
+        let region = self
+            .region_flag
+            .clone()
+            .unwrap_or_else(|| region.to_string());
         let conf = aws_sdk_sts::config::Builder::from(&self.config)
-            .region(aws_sdk_sts::config::Region::new(region.to_string()))
+            .region(aws_sdk_sts::config::Region::new(region))
             .interceptor(self.calls.clone())
             .build();
         aws_sdk_sts::Client::from_conf(conf)

@@ -139,3 +139,32 @@ fn completions_for_bash_zsh_and_fish() {
     }
     refused(&["completions", "powershell"], "invalid value 'powershell'");
 }
+
+#[test]
+fn region_before_the_command_is_the_aws_clis_and_restore_keeps_its_own() {
+    let ws = Workspace::new("cliregion", &["us-east-1"], "us-east-1");
+    let proxy = crate::proxy::Proxy::start(3);
+    let sts_region = |args: &[&str]| {
+        proxy.clear_record();
+        let run = ws.run_with(args, &proxy.env());
+        assert_eq!(run.code, 0, "{run:#?}");
+        proxy
+            .record()
+            .into_iter()
+            .find(|r| r.operation == "sts:GetCallerIdentity")
+            .map(|r| r.region)
+            .unwrap()
+    };
+    assert_eq!(
+        sts_region(&["outputs", "--stack", "cliregion"]),
+        "us-east-1"
+    );
+    assert_eq!(
+        sts_region(&["--region", "eu-west-1", "outputs", "--stack", "cliregion"]),
+        "eu-west-1"
+    );
+    refused(
+        &["--region", "tokyo", "outputs", "--stack", "cli"],
+        "not a region name",
+    );
+}
