@@ -147,20 +147,12 @@ pub fn policy(stack: &Stack, account_id: &str, role: Role, extra_prefixes: &[Str
         &["ssm:DescribeParameters"],
         vec!["*".into()],
     );
-    let read_backups = |sid: &str, with_listing: bool| {
-        let mut actions = vec!["s3:GetObject"];
-        if with_listing {
-            actions.push("s3:ListBucket");
-        }
-        actions.push("s3:ListBucketVersions");
-        json!([
-            statement(sid, &["s3:GetObject"], vec![objects.clone()]),
-            statement(
-                &format!("{sid}Listing"),
-                &actions[1..],
-                vec![buckets.clone()]
-            ),
-        ])
+    // verify checks each backup's versions; restore also lists a day's backups (`--from DATE`).
+    let read_backups = |listing: &[&str]| {
+        [
+            statement("ReadBackups", &["s3:GetObject"], vec![objects.clone()]),
+            statement("ReadBackupsListing", listing, vec![buckets.clone()]),
+        ]
     };
 
     let statements: Vec<Value> = match role {
@@ -232,22 +224,12 @@ pub fn policy(stack: &Stack, account_id: &str, role: Role, extra_prefixes: &[Str
         ],
         Role::Verify => {
             let mut out = vec![read_metadata, describe_parameters];
-            out.extend(
-                read_backups("ReadBackups", false)
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default(),
-            );
+            out.extend(read_backups(&["s3:ListBucketVersions"]));
             out
         }
         Role::Restore => {
             let mut out = vec![read_metadata, describe_parameters];
-            out.extend(
-                read_backups("ReadBackups", true)
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default(),
-            );
+            out.extend(read_backups(&["s3:ListBucket", "s3:ListBucketVersions"]));
             out.extend([
                 statement(
                     "RestoreParameters",
