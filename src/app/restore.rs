@@ -7,10 +7,9 @@ use std::process::ExitCode;
 
 use super::{Session, cancelled, confirm, load_stack};
 use crate::cli::{Format, RestoreArgs};
-use crate::core::document::DocumentFormat;
 use crate::core::restore::{
-    ParameterSpec, RestoreAction, RestoreOptions, RestorePlan, UNKNOWN_IN_LEGACY, plan,
-    read_back_mismatches, render_json, render_markdown, render_text, wanted,
+    ParameterSpec, RestoreAction, RestoreOptions, RestorePlan, plan, read_back_mismatches,
+    render_json, render_markdown, render_text, unknown_attributes, wanted,
 };
 use crate::core::stack::bucket_name;
 use crate::shell::aws::{Aws, Budget};
@@ -38,10 +37,7 @@ pub async fn run(session: &Session, args: RestoreArgs) -> Result<ExitCode> {
         include_metadata: args.include_metadata,
         overwrite: args.overwrite,
     };
-    let unknown = match document.format {
-        DocumentFormat::Legacy => UNKNOWN_IN_LEGACY.to_vec(),
-        DocumentFormat::V2 => Vec::new(),
-    };
+    let unknown = unknown_attributes(document.format, args.kms_key_id.as_deref());
     let items = wanted(&document.parameters, document.format, &options);
     let targets: Vec<&str> = items
         .iter()

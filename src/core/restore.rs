@@ -88,6 +88,21 @@ pub const UNKNOWN_IN_LEGACY: [RestoreAttribute; 5] = [
     RestoreAttribute::Policies,
 ];
 
+/// The attributes a document does not decide, so left out of the comparison: none for format 2;
+/// for the old script's, those it lacks, but the KMS key when `--kms-key-id` names it.
+pub fn unknown_attributes(
+    format: DocumentFormat,
+    kms_key_id: Option<&str>,
+) -> Vec<RestoreAttribute> {
+    match format {
+        DocumentFormat::V2 => Vec::new(),
+        DocumentFormat::Legacy => UNKNOWN_IN_LEGACY
+            .into_iter()
+            .filter(|a| !(*a == RestoreAttribute::KmsKey && kms_key_id.is_some()))
+            .collect(),
+    }
+}
+
 /// One attribute that differs between live and backup. A sensitive one carries no values.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AttributeChange {
@@ -665,6 +680,32 @@ mod tests {
         live.insert(have.name.clone(), have);
         let decided = plan(items, &live, &UNKNOWN_IN_LEGACY, true);
         assert_eq!(decided[0].action, RestoreAction::Unchanged);
+    }
+
+    #[test]
+    fn a_legacy_restore_with_kms_key_id_compares_the_key_it_names() {
+        let mut old = param("/app/dev/token", "SecureString", "t");
+        (old.tier, old.description, old.key_id, old.data_type) = (None, None, None, None);
+        let mut remapped = options();
+        remapped.kms_key_id = Some("alias/dr".into());
+        let unknown = unknown_attributes(DocumentFormat::Legacy, Some("alias/dr"));
+        assert!(!unknown.contains(&RestoreAttribute::KmsKey));
+        assert_eq!(
+            unknown_attributes(DocumentFormat::Legacy, None),
+            UNKNOWN_IN_LEGACY.to_vec()
+        );
+        assert!(unknown_attributes(DocumentFormat::V2, None).is_empty());
+
+        let items = wanted(&[old], DocumentFormat::Legacy, &remapped);
+        let mut have = items[0].spec.clone().unwrap();
+        have.key_id = Some(DEFAULT_KEY.into());
+        let live = BTreeMap::from([(have.name.clone(), have)]);
+        let decided = plan(items, &live, &unknown, true);
+        let RestoreAction::Update { changes } = &decided[0].action else {
+            panic!("{:?}", decided[0].action)
+        };
+        let attributes: Vec<RestoreAttribute> = changes.iter().map(|c| c.attribute).collect();
+        assert_eq!(attributes, [RestoreAttribute::KmsKey]);
     }
 
     #[test]
