@@ -49,19 +49,7 @@ pub async fn acquire(
             expires: now + LOCK_TTL,
         };
         if put(aws, region, &name, &info, false).await? {
-            let renewal = tokio::spawn(renew(
-                aws.clone(),
-                region.to_string(),
-                name.clone(),
-                info.clone(),
-            ));
-            return Ok(HeldLock {
-                aws: aws.clone(),
-                region: region.to_string(),
-                name,
-                info,
-                renewal,
-            });
+            return Ok(HeldLock::start(aws, region, name, info));
         }
         let Some(value) = read(aws, region, &name).await? else {
             continue; // released in between: try again at once
