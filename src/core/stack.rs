@@ -171,10 +171,7 @@ impl Check<'_> {
     /// A number of days from 1 to `MAX_RETENTION_DAYS`.
     fn days(&mut self, key: &str, value: &Spanned<serde_json::Value>) -> Option<u32> {
         let range = format!("allowed are 1 to {MAX_RETENTION_DAYS} days");
-        let shown = match &value.value {
-            serde_json::Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
+        let shown = shown(&value.value);
         match value.value.as_u64().and_then(|n| u32::try_from(n).ok()) {
             Some(n) if (1..=MAX_RETENTION_DAYS).contains(&n) => Some(n),
             _ if value.value.is_number() => {
@@ -229,6 +226,14 @@ impl Check<'_> {
                 None
             }
         }
+    }
+}
+
+/// A value as the file wrote it, for messages (a string without its JSON quotes).
+fn shown(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
     }
 }
 
@@ -480,10 +485,7 @@ fn alarm(
                     &entry.referenced,
                     format!(
                         "`{}` is not a whole number of hours from 1 to {MAX_MAX_AGE_HOURS} (CloudWatch evaluates at most seven days)",
-                        match &entry.value {
-                            serde_json::Value::String(s) => s.clone(),
-                            other => other.to_string(),
-                        }
+                        shown(&entry.value)
                     ),
                 ),
             },
