@@ -203,7 +203,7 @@ async fn read_alarms(
                     region: region.clone(),
                     name,
                 };
-                found.push((id, alarm_settings(alarm)));
+                found.push((id, observed_alarm(alarm)));
             }
         }
         Ok::<_, anyhow::Error>(found)
@@ -212,7 +212,8 @@ async fn read_alarms(
     Ok(per_region.into_iter().flatten().collect())
 }
 
-fn alarm_settings(a: aws_sdk_cloudwatch::types::MetricAlarm) -> AlarmSettings {
+/// The settings of an alarm as DescribeAlarms returned it.
+fn observed_alarm(a: aws_sdk_cloudwatch::types::MetricAlarm) -> AlarmSettings {
     let threshold = a.threshold.unwrap_or(f64::NAN);
     AlarmSettings {
         description: a.alarm_description.unwrap_or_default(),
