@@ -717,7 +717,15 @@ def cbor_bridge(app):
         status = captured["status"]
         code = int(status.split()[0])
         if code >= 400:
-            error = json.loads(answer or b"{}")
+            try:
+                error = json.loads(answer or b"{}")
+            except ValueError:  # an XML error body (moto's generic errors)
+                found_code = re.search(rb"<Code>([^<]+)</Code>", answer)
+                found_message = re.search(rb"<Message>([^<]*)</Message>", answer)
+                error = {
+                    "__type": found_code.group(1).decode() if found_code else "InternalFailure",
+                    "message": found_message.group(1).decode() if found_message else "",
+                }
             kind = str(error.get("__type", "InternalFailure")).rsplit("#", 1)[-1]
             message = error.get("message", error.get("Message", ""))
             out = text_map({"__type": kind, "message": message})
