@@ -70,11 +70,19 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::IamPolicy(args) => iam_policy::run(&session, args).await,
         Command::Completions(args) => completions::run(args),
     };
-    if let Some(aws) = session.aws.get()
-        && let Some(hint) = access_hint(&aws.calls().denied(), &context)
-    {
-        term::err(&hint);
-    }
+    let hint = session
+        .aws
+        .get()
+        .and_then(|aws| access_hint(&aws.calls().denied(), &context));
+    // After the error it explains (main prints the error), or after the run's own output.
+    let result = match (result, hint) {
+        (Err(e), Some(hint)) => Err(anyhow::anyhow!("{e:#}\n{}", hint.trim_end())),
+        (result, Some(hint)) => {
+            term::err(&hint);
+            result
+        }
+        (result, None) => result,
+    };
     if let (Some(path), Some(aws)) = (&cli.api_stats, session.aws.get()) {
         let stats = serde_json::to_string_pretty(&aws.calls().snapshot())?;
         std::fs::write(path, stats)

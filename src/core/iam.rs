@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use super::alarm::{METRIC_NAMESPACE, alarm_prefix};
 use super::desired::{backup_prefix, partition};
-use super::lock::lock_parameter;
+use super::lock::{lock_parameter, takeover_parameter};
 use super::stack::{Stack, bucket_prefix};
 
 /// Who runs which commands.
@@ -84,6 +84,12 @@ pub fn policy(stack: &Stack, account_id: &str, role: Role, extra_prefixes: &[Str
         stack.ssm_home_region,
         lock_parameter(env)
     );
+    // The claim a run makes before taking over an expired lock.
+    let takeover = format!(
+        "arn:{p}:ssm:{}:{account_id}:parameter{}",
+        stack.ssm_home_region,
+        takeover_parameter(env, "*")
+    );
     // Every parameter whose name holds the path segment `/{env}/` (what backup selects).
     let mut environment = vec![
         format!("arn:{p}:ssm:*:{account_id}:parameter/{env}/*"),
@@ -140,7 +146,7 @@ pub fn policy(stack: &Stack, account_id: &str, role: Role, extra_prefixes: &[Str
             "ssm:PutParameter",
             "ssm:DeleteParameter",
         ],
-        vec![lock],
+        vec![lock, takeover],
     );
     let describe_parameters = statement(
         "ListParameters",
@@ -362,6 +368,7 @@ mod tests {
                         r.contains("jenkins-infra-ssm-backup-dev")
                             || r.contains("/dev/")
                             || r.ends_with("/locks/ssm-keeper/dev")
+                            || r.ends_with("/locks/ssm-keeper/dev.takeover.*")
                             || r.starts_with("arn:aws:kms:*:123456789012:key/"),
                         "{role:?}: {r}"
                     );

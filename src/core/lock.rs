@@ -15,6 +15,15 @@ pub fn lock_parameter(environment: &str) -> String {
 
 pub const LOCK_PREFIX: &str = "/locks/ssm-keeper/";
 
+/// The claim a run creates (atomically) before it deletes the expired lock `expired_id`: of the
+/// runs that found that lock expired, only the one that created the claim may delete it.
+pub fn takeover_parameter(environment: &str, expired_id: &str) -> String {
+    format!("{}.takeover.{expired_id}", lock_parameter(environment))
+}
+
+/// How long a takeover claim lasts: a run that died while taking over does not block the lock.
+pub const TAKEOVER_TTL: Duration = Duration::from_secs(60);
+
 pub fn is_lock_parameter(name: &str) -> bool {
     name.starts_with(LOCK_PREFIX)
 }
@@ -102,6 +111,9 @@ mod tests {
     fn lock_lives_outside_every_environment_path() {
         assert_eq!(lock_parameter("dev"), "/locks/ssm-keeper/dev");
         assert!(is_lock_parameter(&lock_parameter("dev")));
+        let claim = takeover_parameter("dev", "0f6c");
+        assert_eq!(claim, "/locks/ssm-keeper/dev.takeover.0f6c");
+        assert!(is_lock_parameter(&claim));
         assert!(!is_lock_parameter("/jenkins/dev/backup/region-list"));
         // An environment called `locks` would see every lock as its own but for the filter.
         assert!(crate::core::backup::in_environment(

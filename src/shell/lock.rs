@@ -9,7 +9,10 @@ use time::OffsetDateTime;
 
 use super::aws::Aws;
 use super::ssm::delete_parameter;
-use crate::core::lock::{LOCK_RENEW_EVERY, LOCK_TTL, LockInfo, lock_parameter, parse_lock};
+use crate::core::lock::{
+    LOCK_RENEW_EVERY, LOCK_TTL, LockInfo, TAKEOVER_TTL, lock_parameter, parse_lock,
+    takeover_parameter,
+};
 
 /// How often a waiting command looks at the lock again.
 const POLL_EVERY: Duration = Duration::from_secs(2);
@@ -58,12 +61,17 @@ pub async fn acquire(
             // Our own create, retried by the SDK after its answer was lost.
             Ok(held) if held.id == info.id => return Ok(HeldLock::start(aws, region, name, info)),
             Ok(held) if held.is_expired(now) => {
-                log(&format!(
-                    "The lock {} of `{environment}` expired at {} (its run is gone): taking it over.",
-                    held.id, held.expires
-                ));
-                delete_if_unchanged(aws, region, &name, &value).await?;
-                continue;
+                if take_over(aws, region, environment, &held, &value, &info).await? {
+                    log(&format!(
+                        "The lock {} of `{environment}` expired at {} (its run is gone): taken over.",
+                        held.id, held.expires
+                    ));
+                    continue;
+                }
+                format!(
+                    "the lock {} of `{environment}` expired and another run is taking it over",
+                    held.id
+                )
             }
             Ok(held) => held.holder(environment),
             Err(why) => format!(
@@ -216,8 +224,45 @@ async fn read(aws: &Aws, region: &str, name: &str) -> Result<Option<String>> {
     }
 }
 
-/// Deletes an expired lock only if it still holds what was read (narrowing, not closing, the
-/// window in which two runs could both take over the same expired lock).
+/// Deletes the expired lock `expired` (read as `seen`) under a claim that only one run can
+/// create for it, so that of two runs which both found it expired, the second cannot delete the
+/// lock the first then took. `false` when another run holds the claim. The claim goes once the
+/// expired lock is gone: a late claim finds the lock changed (its ID never comes back) and
+/// deletes nothing. A claim left by a run that died mid-takeover expires after `TAKEOVER_TTL`.
+async fn take_over(
+    aws: &Aws,
+    region: &str,
+    environment: &str,
+    expired: &LockInfo,
+    seen: &str,
+    taker: &LockInfo,
+) -> Result<bool> {
+    let claim_name = takeover_parameter(environment, &expired.id);
+    let claim = LockInfo {
+        expires: taker.created + TAKEOVER_TTL,
+        ..taker.clone()
+    };
+    if !put(aws, region, &claim_name, &claim, false).await? {
+        if let Some(value) = read(aws, region, &claim_name).await?
+            && parse_lock(&value)
+                .is_ok_and(|c| c.id != claim.id && c.is_expired(OffsetDateTime::now_utc()))
+        {
+            delete_if_unchanged(aws, region, &claim_name, &value).await?;
+        }
+        // Our own claim, retried by the SDK after its answer was lost, is ours all the same.
+        let ours = read(aws, region, &claim_name)
+            .await?
+            .is_some_and(|v| parse_lock(&v).is_ok_and(|c| c.id == claim.id));
+        if !ours {
+            return Ok(false);
+        }
+    }
+    let result = delete_if_unchanged(aws, region, &lock_parameter(environment), seen).await;
+    delete(aws, region, &claim_name).await?;
+    result.map(|()| true)
+}
+
+/// Deletes a parameter only if it still holds what was read.
 async fn delete_if_unchanged(aws: &Aws, region: &str, name: &str, seen: &str) -> Result<()> {
     if read(aws, region, name).await?.as_deref() == Some(seen) {
         delete(aws, region, name).await?;

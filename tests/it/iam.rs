@@ -257,8 +257,29 @@ async fn each_role_runs_its_commands_under_enforced_iam_and_nothing_else() {
     let run = as_role("plan", &["apply", "--stack", env, "--auto-approve"]);
     denied(&run, "ssm:PutParameter", "apply");
 
+    // A run that died left its lock: the apply role may take it over (claim included).
+    let (key, secret) = creds("admin");
+    let expired = serde_json::json!({
+        "id": "long-gone", "who": "arn:aws:iam::123456789012:user/gone", "host": "h", "pid": 1,
+        "command": "apply", "created": "2026-01-01T00:00:00Z", "expires": "2026-01-01T00:15:00Z",
+    });
+    ssm_as(&emu, (&key, &secret), A)
+        .await
+        .put_parameter()
+        .name(format!("/locks/ssm-keeper/{env}"))
+        .value(expired.to_string())
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await
+        .unwrap();
     let run = as_role("apply", &["apply", "--stack", env, "--auto-approve"]);
     assert_eq!(run.code, 0, "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("The lock long-gone of `iamenf` expired"),
+        "{}",
+        run.stderr
+    );
     let run = as_role("plan", &["plan", "--stack", env, "--detailed-exitcode"]);
     assert_eq!(run.code, 0, "{run:#?}");
     let run = as_role("plan", &["outputs", "--stack", env]);

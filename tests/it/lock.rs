@@ -202,3 +202,47 @@ async fn sigint_while_waiting_for_the_lock_cancels_with_130_and_changes_nothing(
         "the holder's lock is untouched"
     );
 }
+
+#[tokio::test]
+async fn two_runs_finding_the_same_expired_lock_do_not_both_take_it_over() {
+    let ws = Workspace::new("lkrace", &[A], A);
+    ws.apply();
+    hold("lkrace", "long-gone", -1).await;
+    // The first run is held just as it deletes the expired lock (after claiming the takeover).
+    let emulator_http = emulator().http_endpoint.trim_start_matches("http://");
+    let held = crate::hold::hold_first(
+        emulator_http,
+        "AmazonSSM.DeleteParameter",
+        "/locks/ssm-keeper/lkrace\"",
+    );
+    let (mut first, first_err) = ws.spawn(
+        &["apply", "--stack", "lkrace", "--auto-approve"],
+        &[("AWS_ENDPOINT_URL_SSM", Some(&held.url))],
+        std::process::Stdio::piped(),
+    );
+    held.held.recv().unwrap();
+
+    // The second found the same expired lock: it may not delete it (nor, later, the first's).
+    let run = ws.run(&["apply", "--stack", "lkrace", "--auto-approve"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("the lock long-gone of `lkrace` expired and another run is taking it over"),
+        "{}",
+        run.stderr
+    );
+    held.release.send(()).unwrap();
+    let said: Vec<String> = first_err.map(Result::unwrap).collect();
+    assert_eq!(first.wait().unwrap().code(), Some(0), "{said:#?}");
+    assert!(
+        said.iter()
+            .any(|l| l.contains("The lock long-gone of `lkrace` expired")),
+        "{said:#?}"
+    );
+    assert_eq!(parameter(A, &lock_name("lkrace")).await, None, "released");
+    assert_eq!(
+        parameter(A, "/locks/ssm-keeper/lkrace.takeover.long-gone").await,
+        None,
+        "the claim is gone with the expired lock"
+    );
+}
