@@ -93,18 +93,20 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
 
 /// (the role a command needs, its `--stack` argument), for the AccessDenied hint.
 fn command_context(command: &Command) -> (Option<Role>, String) {
-    let (name, stack) = match command {
-        Command::Plan(a) => ("plan", a.stack.clone()),
-        Command::Apply(a) => ("apply", a.stack.clone().unwrap_or_else(|| "<env>".into())),
-        Command::Outputs(a) => ("outputs", a.stack.clone()),
-        Command::Backup(a) => ("backup", a.stack.clone()),
-        Command::Verify(a) => ("verify", a.stack.clone()),
-        Command::Restore(a) => ("restore", a.stack.clone()),
-        Command::ForceUnlock(a) => ("force-unlock", a.stack.clone()),
-        Command::IamPolicy(a) => ("iam-policy", a.stack.clone()),
-        Command::Completions(_) => ("completions", String::new()),
-    };
-    (Role::of_command(name), stack)
+    match command {
+        Command::Plan(a) => (Some(Role::Plan), a.stack.clone()),
+        Command::Outputs(a) => (Some(Role::Plan), a.stack.clone()),
+        Command::Apply(a) => (
+            Some(Role::Apply),
+            a.stack.clone().unwrap_or_else(|| "<env>".into()),
+        ),
+        Command::ForceUnlock(a) => (Some(Role::Apply), a.stack.clone()),
+        Command::Backup(a) => (Some(Role::Backup), a.stack.clone()),
+        Command::Verify(a) => (Some(Role::Verify), a.stack.clone()),
+        Command::Restore(a) => (Some(Role::Restore), a.stack.clone()),
+        Command::IamPolicy(a) => (None, a.stack.clone()),
+        Command::Completions(_) => (None, String::new()),
+    }
 }
 
 /// What to tell the operator when AWS answered AccessDenied: the IAM actions behind the denied

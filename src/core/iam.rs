@@ -47,18 +47,6 @@ impl Role {
     pub fn parse(name: &str) -> Option<Role> {
         Role::ALL.into_iter().find(|r| r.as_str() == name)
     }
-
-    /// The role a command needs (`outputs` and `force-unlock` share plan's and apply's).
-    pub fn of_command(command: &str) -> Option<Role> {
-        Some(match command {
-            "plan" | "outputs" => Role::Plan,
-            "apply" | "force-unlock" => Role::Apply,
-            "backup" => Role::Backup,
-            "restore" => Role::Restore,
-            "verify" => Role::Verify,
-            _ => return None,
-        })
-    }
 }
 
 /// The KMS actions SSM performs on the caller's behalf for a SecureString with a customer
