@@ -243,18 +243,17 @@ async fn take_over(
         ..taker.clone()
     };
     if !put(aws, region, &claim_name, &claim, false).await? {
-        if let Some(value) = read(aws, region, &claim_name).await?
-            && parse_lock(&value)
-                .is_ok_and(|c| c.id != claim.id && c.is_expired(OffsetDateTime::now_utc()))
-        {
-            delete_if_unchanged(aws, region, &claim_name, &value).await?;
-        }
-        // Our own claim, retried by the SDK after its answer was lost, is ours all the same.
-        let ours = read(aws, region, &claim_name)
-            .await?
-            .is_some_and(|v| parse_lock(&v).is_ok_and(|c| c.id == claim.id));
-        if !ours {
-            return Ok(false);
+        let Some(value) = read(aws, region, &claim_name).await? else {
+            return Ok(false); // that claim just went: look at the lock again
+        };
+        match parse_lock(&value) {
+            // Our own claim, retried by the SDK after its answer was lost, is ours all the same.
+            Ok(c) if c.id == claim.id => {}
+            Ok(c) if c.is_expired(OffsetDateTime::now_utc()) => {
+                delete_if_unchanged(aws, region, &claim_name, &value).await?;
+                return Ok(false);
+            }
+            _ => return Ok(false),
         }
     }
     let result = delete_if_unchanged(aws, region, &lock_parameter(environment), seen).await;
