@@ -47,6 +47,11 @@ pub struct Cli {
     #[arg(short, long, global = true)]
     pub quiet: bool,
 
+    /// Accept region names this ssm-keeper does not know yet (a region AWS opened after this
+    /// release), as long as they are well formed.
+    #[arg(long, global = true)]
+    pub allow_unknown_region: bool,
+
     /// Write the number of AWS requests per operation to FILE as JSON (benchmarks).
     #[arg(long, global = true, hide = true, value_name = "FILE")]
     pub api_stats: Option<PathBuf>,
@@ -65,6 +70,12 @@ pub enum Command {
     /// Make live AWS match the stack file (or a saved plan).
     #[command(after_help = "Example:\n  ssm-keeper apply --plan plan.json --auto-approve")]
     Apply(ApplyArgs),
+    /// Show a saved plan (from `plan --out`) without any AWS call.
+    #[command(after_help = "Example:\n  ssm-keeper show plan.json --format markdown")]
+    Show(ShowArgs),
+    /// Check a stack file offline (no credentials, no AWS call): exit 0 if valid, 1 if not.
+    #[command(after_help = "Example:\n  ssm-keeper validate --stack prod")]
+    Validate(ValidateArgs),
     /// Print the region -> bucket map of a stack.
     #[command(after_help = "Example:\n  ssm-keeper outputs --stack prod --json")]
     Outputs(OutputsArgs),
@@ -97,6 +108,23 @@ pub enum Command {
         after_help = "Example:\n  ssm-keeper completions bash > /etc/bash_completion.d/ssm-keeper"
     )]
     Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The saved plan (from `plan --out`).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The stack: a name (`dev` is stacks/dev.yaml) or a path to a YAML file.
+    #[arg(long, short)]
+    pub stack: String,
 }
 
 #[derive(Debug, Args)]
@@ -216,7 +244,7 @@ fn parameter_path(value: &str) -> Result<String, String> {
 
 /// A region name, checked before anything runs.
 fn region_name(value: &str) -> Result<String, String> {
-    crate::core::stack::check_region(value).map(|()| value.to_string())
+    crate::core::region::check_region(value).map(|()| value.to_string())
 }
 
 #[derive(Debug, Args)]
@@ -306,8 +334,10 @@ pub struct ApplyArgs {
     #[arg(long, short, required_unless_present = "plan")]
     pub stack: Option<String>,
 
-    /// Apply this saved plan (from `plan --out`), only if live AWS has not moved since.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["stack", "destroy_removed_buckets"])]
+    /// Apply this saved plan (from `plan --out`), only if the stack file it names is
+    /// byte-identical to the one planned (`--stack`, if given, must name that file) and live AWS
+    /// has not moved since. Its destroy options are the saved ones.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["destroy_removed_buckets"])]
     pub plan: Option<PathBuf>,
 
     /// Do not ask for confirmation.

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # apply-reviewed.sh BINARY STACK: applies plan-STACK.json (the plan reviewed in the pull
-# request) if it is there and still valid. If it is missing, or ssm-keeper refuses it because
-# live AWS moved (stale) or it does not match the stack, plans afresh into the job summary and
-# fails, so that a person reviews the new plan before anything is applied.
+# request) if it is there and still valid: made from stacks/STACK.yaml exactly as it is in this
+# checkout (ssm-keeper compares the file's SHA-256 with the plan's), and live AWS unmoved. If it
+# is missing, or ssm-keeper refuses it (another stack file, stale, or not what the stack calls
+# for), plans afresh into the job summary and fails, so that a person reviews the new plan before
+# anything is applied.
 set -uo pipefail
 bin=$1
 stack=$2
@@ -10,13 +12,13 @@ saved="plan-$stack.json"
 summary=${GITHUB_STEP_SUMMARY:-/dev/stderr}
 
 if [ -f "$saved" ]; then
-    "$bin" apply --plan "$saved" --auto-approve 2> >(tee apply-stderr.txt >&2)
+    "$bin" apply --plan "$saved" --stack "$stack" --auto-approve 2> >(tee apply-stderr.txt >&2)
     code=$?
     [ "$code" -eq 0 ] && exit 0
-    if ! grep -qE 'is stale|does not match what its stack calls for' apply-stderr.txt; then
+    if ! grep -qE 'is stale|does not match what its stack calls for|is not the file this plan was made from|is not the stack file the saved plan' apply-stderr.txt; then
         exit "$code"
     fi
-    echo "::warning::the plan reviewed for $stack no longer matches live AWS: planning afresh"
+    echo "::warning::the plan reviewed for $stack no longer matches its stack file or live AWS: planning afresh"
 else
     echo "::warning::no reviewed plan found for $stack: planning afresh"
 fi

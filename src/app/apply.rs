@@ -4,11 +4,13 @@ use anyhow::{Context as _, Result, bail};
 use std::process::ExitCode;
 
 use super::plan::diff_options;
-use super::{Session, cancelled, compute_plan, confirm, load_stack};
+use super::{Session, StackFile, cancelled, compute_plan, confirm, read_stack_file, stack_path};
 use crate::cli::ApplyArgs;
 use crate::core::desired::desired_state;
 use crate::core::diff::{diff, foreign_owner};
-use crate::core::plan::{PlanDocument, claim_mismatch, moved, read_plan};
+use crate::core::plan::{
+    PlanDocument, binding_mismatch, claim_mismatch, fresh_plan_command, moved, read_plan,
+};
 use crate::core::render;
 use crate::core::stack::Stack;
 use crate::shell::interrupt::Interrupt;
@@ -17,8 +19,10 @@ use crate::shell::{apply::apply, lock, observe::observe, term};
 pub async fn run(session: &Session, args: ApplyArgs) -> Result<ExitCode> {
     // Input first: the stack file, or the saved plan's format and stack, before any AWS call.
     let source = match (&args.plan, &args.stack) {
-        (Some(path), _) => Source::Saved(Box::new(read_saved_plan(path)?)),
-        (None, Some(stack)) => Source::Stack(load_stack(stack)?),
+        (Some(path), stack) => {
+            Source::Saved(Box::new(read_saved_plan(session, path, stack.as_deref())?))
+        }
+        (None, Some(stack)) => Source::Stack(session.load_stack(stack)?),
         (None, None) => bail!("name a stack (--stack) or a saved plan (--plan)"),
     };
     let interrupt = Interrupt::listen()?;
@@ -46,16 +50,17 @@ pub async fn run(session: &Session, args: ApplyArgs) -> Result<ExitCode> {
     result
 }
 
-/// Where the plan comes from: the stack file, or a saved plan (with its validated stack).
+/// Where the plan comes from: the stack file, or a saved plan (with the stack file it is bound
+/// to).
 enum Source {
-    Stack((String, Stack)),
+    Stack(StackFile),
     Saved(Box<SavedPlan>),
 }
 
 impl Source {
     fn stack(&self) -> &Stack {
         match self {
-            Source::Stack((_, stack)) => stack,
+            Source::Stack(file) => &file.stack,
             Source::Saved(saved) => &saved.stack,
         }
     }
@@ -71,9 +76,7 @@ async fn plan_and_apply(
     let planned = async {
         match source {
             Source::Saved(saved) => check_saved_plan(session, *saved).await,
-            Source::Stack((file, stack)) => {
-                compute_plan(session, &file, &stack, &diff_options(&args.removal)).await
-            }
+            Source::Stack(file) => compute_plan(session, &file, &diff_options(&args.removal)).await,
         }
     };
     let doc = tokio::select! {
@@ -128,23 +131,65 @@ async fn plan_and_apply(
     Ok(ExitCode::SUCCESS)
 }
 
-/// A saved plan as read from its file: format checked, stack validated; nothing observed yet.
+/// A saved plan as read from its file: format checked, bound to the stack file it names (byte
+/// for byte), that stack validated; nothing observed yet.
 struct SavedPlan {
     path: std::path::PathBuf,
     stack: Stack,
     doc: PlanDocument,
 }
 
-fn read_saved_plan(path: &std::path::Path) -> Result<SavedPlan> {
+fn read_saved_plan(
+    session: &Session,
+    path: &std::path::Path,
+    stack_arg: Option<&str>,
+) -> Result<SavedPlan> {
     let shown = path.display().to_string();
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading the saved plan {shown}"))?;
-    let (doc, stack) = read_plan(&shown, &text).map_err(anyhow::Error::msg)?;
+    let (doc, saved) =
+        read_plan(&shown, &text, session.stack_options()).map_err(anyhow::Error::msg)?;
+    let named = std::path::PathBuf::from(&doc.stack_file);
+    let fresh = fresh_plan_command(&doc, &shown);
+    if let Some(arg) = stack_arg
+        && !same_path(&stack_path(arg), &named)
+    {
+        bail!(
+            "--stack {arg} is not the stack file the saved plan {shown} was made from ({}); apply a plan of {arg} made with:\n  {}",
+            doc.stack_file,
+            fresh_plan_command(
+                &PlanDocument {
+                    stack_file: stack_path(arg).display().to_string(),
+                    ..doc.clone()
+                },
+                &shown
+            )
+        );
+    }
+    let file = read_stack_file(&named, session.stack_options()).with_context(|| {
+        format!(
+            "the saved plan {shown} was made from {}, which must be here unchanged to apply it",
+            doc.stack_file
+        )
+    })?;
+    if let Some(why) = binding_mismatch(&doc, &saved, &file.sha256, &file.stack) {
+        bail!(
+            "the saved plan {shown} was not applied: {why}. Make a fresh plan of the file as it is now, review it, and apply that:\n  {fresh}"
+        );
+    }
     Ok(SavedPlan {
         path: path.to_path_buf(),
-        stack,
+        stack: file.stack,
         doc,
     })
+}
+
+/// Whether two paths name the same file (`./stacks/dev.yaml` is `stacks/dev.yaml`).
+fn same_path(a: &std::path::Path, b: &std::path::Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a.components().eq(b.components()),
+    }
 }
 
 /// A saved plan, only if it is exactly what its stack and live AWS call for now: the diff is
@@ -153,6 +198,7 @@ fn read_saved_plan(path: &std::path::Path) -> Result<SavedPlan> {
 async fn check_saved_plan(session: &Session, saved: SavedPlan) -> Result<PlanDocument> {
     let SavedPlan { path, stack, doc } = saved;
     let shown = path.display();
+    let fresh = fresh_plan_command(&doc, &shown.to_string());
     let aws = session.aws().await?;
     let account_id = aws.account_id(&stack.ssm_home_region).await?;
     if account_id != doc.account_id {
@@ -169,7 +215,7 @@ async fn check_saved_plan(session: &Session, saved: SavedPlan) -> Result<PlanDoc
     let moved = moved(&doc.observed, &now);
     if !moved.is_empty() {
         bail!(
-            "the saved plan {shown} is stale: live AWS changed since it was made, so it was not applied:\n  - {}\nRun `ssm-keeper plan` again and review the new plan.",
+            "the saved plan {shown} is stale: live AWS changed since it was made, so it was not applied:\n  - {}\nMake a fresh plan, review it, and apply that:\n  {fresh}",
             moved.join("\n  - ")
         );
     }
@@ -177,7 +223,7 @@ async fn check_saved_plan(session: &Session, saved: SavedPlan) -> Result<PlanDoc
     let mismatch = claim_mismatch(&doc.changes, &plan.changes);
     if !mismatch.is_empty() {
         bail!(
-            "the saved plan {shown} does not match what its stack calls for against live AWS (was it edited?), so it was not applied:\n  - {}\nRun `ssm-keeper plan` again and review the new plan.",
+            "the saved plan {shown} does not match what its stack calls for against live AWS (was it edited?), so it was not applied:\n  - {}\nMake a fresh plan, review it, and apply that:\n  {fresh}",
             mismatch.join("\n  - ")
         );
     }

@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use super::{Session, load_stack};
+use super::Session;
 use crate::cli::BackupArgs;
 use crate::core::alarm::{METRIC_NAMESPACE, metric_data};
 use crate::core::backup::{
@@ -20,7 +20,7 @@ use crate::shell::term;
 use crate::shell::{lock, metrics};
 
 pub async fn run(session: &Session, args: BackupArgs) -> Result<ExitCode> {
-    let (_, stack) = load_stack(&args.stack)?;
+    let stack = session.load_stack(&args.stack)?.stack;
     // The SMTP settings are checked before anything runs, as the webhook is at parse time.
     let smtp = if args.notify_email.is_empty() {
         None

@@ -3,12 +3,12 @@
 use anyhow::Result;
 use std::process::ExitCode;
 
-use super::{Session, load_stack};
+use super::Session;
 use crate::cli::ForceUnlockArgs;
 use crate::shell::{lock, term};
 
 pub async fn run(session: &Session, args: ForceUnlockArgs) -> Result<ExitCode> {
-    let (_, stack) = load_stack(&args.stack)?;
+    let stack = session.load_stack(&args.stack)?.stack;
     let aws = session.aws().await?;
     let held = lock::force_unlock(
         aws,

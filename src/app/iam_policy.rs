@@ -3,13 +3,13 @@
 use anyhow::{Context as _, Result};
 use std::process::ExitCode;
 
-use super::{Session, load_stack};
+use super::Session;
 use crate::cli::IamPolicyArgs;
 use crate::core::iam::{Role, policy};
 use crate::shell::term;
 
 pub async fn run(session: &Session, args: IamPolicyArgs) -> Result<ExitCode> {
-    let (_, stack) = load_stack(&args.stack)?;
+    let stack = session.load_stack(&args.stack)?.stack;
     let role = Role::parse(&args.role).context("unknown role")?;
     let account_id = match args.account_id {
         Some(id) => id,

@@ -8,6 +8,8 @@ pub mod iam_policy;
 pub mod outputs;
 pub mod plan;
 pub mod restore;
+pub mod show;
+pub mod validate;
 pub mod verify;
 
 use anyhow::{Context as _, Result, bail};
@@ -19,8 +21,8 @@ use crate::cli::{Cli, Command};
 use crate::core::desired::desired_state;
 use crate::core::diff::{DiffOptions, diff, foreign_owner};
 use crate::core::iam::{Role, iam_actions};
-use crate::core::plan::{PLAN_FORMAT_VERSION, PlanDocument};
-use crate::core::stack::{self, Stack};
+use crate::core::plan::{PLAN_FORMAT_VERSION, PlanDocument, sha256_hex};
+use crate::core::stack::{self, ParseOptions, Stack};
 use crate::shell::aws::{Aws, AwsOptions};
 use crate::shell::interrupt::{Interrupt, Signal};
 use crate::shell::observe::observe;
@@ -30,15 +32,27 @@ use crate::shell::term;
 /// input has been validated, so bad input never causes an AWS call).
 pub struct Session {
     options: AwsOptions,
+    stack_options: ParseOptions,
     aws: OnceCell<Aws>,
 }
 
 impl Session {
-    pub fn new(options: AwsOptions) -> Self {
+    pub fn new(options: AwsOptions, stack_options: ParseOptions) -> Self {
         Session {
             options,
+            stack_options,
             aws: OnceCell::new(),
         }
+    }
+
+    /// Reads and validates a stack file (`dev` means stacks/dev.yaml).
+    pub fn load_stack(&self, arg: &str) -> Result<StackFile> {
+        read_stack_file(&stack_path(arg), self.stack_options)
+    }
+
+    /// How stack files are parsed in this run.
+    pub fn stack_options(&self) -> ParseOptions {
+        self.stack_options
     }
 
     pub async fn aws(&self) -> Result<&Aws> {
@@ -47,21 +61,29 @@ impl Session {
 }
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
-    let session = Session::new(AwsOptions {
-        endpoint_url: cli.endpoint_url.clone(),
-        profile: cli.profile.clone(),
-        region: cli.region.clone(),
-        ca_bundle: std::env::var_os("AWS_CA_BUNDLE")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from),
-        connect_timeout: cli.connect_timeout,
-        read_timeout: cli.read_timeout,
-    });
+    let stack_options = ParseOptions {
+        allow_unknown_regions: cli.allow_unknown_region,
+    };
+    let session = Session::new(
+        AwsOptions {
+            endpoint_url: cli.endpoint_url.clone(),
+            profile: cli.profile.clone(),
+            region: cli.region.clone(),
+            ca_bundle: std::env::var_os("AWS_CA_BUNDLE")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
+            connect_timeout: cli.connect_timeout,
+            read_timeout: cli.read_timeout,
+        },
+        stack_options,
+    );
     let context = command_context(&cli.command);
     tracing::info!(stack = %context.1, role = ?context.0, "starting");
     let result = match cli.command {
         Command::Plan(args) => plan::run(&session, args).await,
         Command::Apply(args) => apply::run(&session, args).await,
+        Command::Show(args) => show::run(&session, args),
+        Command::Validate(args) => validate::run(&session, args),
         Command::Outputs(args) => outputs::run(&session, args).await,
         Command::Backup(args) => backup::run(&session, args).await,
         Command::Verify(args) => verify::run(&session, args).await,
@@ -105,6 +127,8 @@ fn command_context(command: &Command) -> (Option<Role>, String) {
         Command::Verify(a) => (Some(Role::Verify), a.stack.clone()),
         Command::Restore(a) => (Some(Role::Restore), a.stack.clone()),
         Command::IamPolicy(a) => (None, a.stack.clone()),
+        Command::Validate(a) => (None, a.stack.clone()),
+        Command::Show(_) => (None, String::new()),
         Command::Completions(_) => (None, String::new()),
     }
 }
@@ -171,24 +195,36 @@ pub fn stack_path(arg: &str) -> PathBuf {
     }
 }
 
-/// Reads and validates a stack file: (the path as shown to the user, the stack).
-pub fn load_stack(arg: &str) -> Result<(String, Stack)> {
-    let path = stack_path(arg);
+/// A stack file as read: the path as shown to the user, the SHA-256 of its bytes, the stack.
+pub struct StackFile {
+    pub label: String,
+    pub sha256: String,
+    pub stack: Stack,
+}
+
+/// Reads and validates the stack file at `path`.
+pub fn read_stack_file(path: &Path, options: ParseOptions) -> Result<StackFile> {
     let label = path.display().to_string();
-    let text = std::fs::read_to_string(&path).with_context(|| {
+    let bytes = std::fs::read(path).with_context(|| {
         format!("reading the stack file {label} (a stack name like `dev` means stacks/dev.yaml)")
     })?;
-    let stack = stack::parse(&label, &text)?;
-    Ok((label, stack))
+    let text = String::from_utf8(bytes)
+        .map_err(|_| anyhow::anyhow!("{label}: the stack file is not UTF-8 text"))?;
+    let stack = stack::parse_with(&label, &text, options)?;
+    Ok(StackFile {
+        sha256: sha256_hex(text.as_bytes()),
+        label,
+        stack,
+    })
 }
 
 /// Observes live AWS and computes the plan for a stack.
 pub async fn compute_plan(
     session: &Session,
-    stack_file: &str,
-    stack: &Stack,
+    file: &StackFile,
     options: &DiffOptions,
 ) -> Result<PlanDocument> {
+    let stack = &file.stack;
     let aws = session.aws().await?;
     let account_id = aws.account_id(&stack.ssm_home_region).await?;
     let desired = desired_state(stack, &account_id);
@@ -200,7 +236,8 @@ pub async fn compute_plan(
     Ok(PlanDocument {
         format_version: PLAN_FORMAT_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
-        stack_file: stack_file.to_string(),
+        stack_file: file.label.clone(),
+        stack_sha256: file.sha256.clone(),
         stack: stack.clone(),
         account_id,
         created_at: time::OffsetDateTime::now_utc(),

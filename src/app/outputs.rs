@@ -3,13 +3,13 @@
 use anyhow::Result;
 use std::process::ExitCode;
 
-use super::{Session, load_stack};
+use super::Session;
 use crate::cli::OutputsArgs;
 use crate::core::desired::bucket_map;
 use crate::shell::term;
 
 pub async fn run(session: &Session, args: OutputsArgs) -> Result<ExitCode> {
-    let (_, stack) = load_stack(&args.stack)?;
+    let stack = session.load_stack(&args.stack)?.stack;
     let account_id = session
         .aws()
         .await?

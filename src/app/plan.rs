@@ -3,9 +3,10 @@
 use anyhow::{Context as _, Result};
 use std::process::ExitCode;
 
-use super::{Session, compute_plan, load_stack};
+use super::{Session, compute_plan};
 use crate::cli::{Format, PlanArgs, RemovalArgs};
 use crate::core::diff::DiffOptions;
+use crate::core::plan::PlanDocument;
 use crate::core::render;
 use crate::shell::term;
 
@@ -16,19 +17,23 @@ pub fn diff_options(removal: &RemovalArgs) -> DiffOptions {
     }
 }
 
+/// A plan in the format asked for (text colored only on a terminal).
+pub fn render_plan(doc: &PlanDocument, format: Format) -> Result<String> {
+    Ok(match format {
+        Format::Text => render::text::render(doc, term::stdout_color()),
+        Format::Json => render::json::render(doc)?,
+        Format::Markdown => render::markdown::render(doc),
+    })
+}
+
 pub async fn run(session: &Session, args: PlanArgs) -> Result<ExitCode> {
-    let (file, stack) = load_stack(&args.stack)?;
-    let doc = compute_plan(session, &file, &stack, &diff_options(&args.removal)).await?;
+    let file = session.load_stack(&args.stack)?;
+    let doc = compute_plan(session, &file, &diff_options(&args.removal)).await?;
     if let Some(path) = &args.out {
         std::fs::write(path, render::json::render(&doc)?)
             .with_context(|| format!("saving the plan to {}", path.display()))?;
     }
-    let text = match args.format {
-        Format::Text => render::text::render(&doc, term::stdout_color()),
-        Format::Json => render::json::render(&doc)?,
-        Format::Markdown => render::markdown::render(&doc),
-    };
-    term::out(&text)?;
+    term::out(&render_plan(&doc, args.format)?)?;
     if let Some(path) = &args.out {
         term::err(&format!(
             "Plan saved to {}; apply it with `ssm-keeper apply --plan {}`.\n",

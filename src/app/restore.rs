@@ -5,7 +5,7 @@
 use anyhow::{Result, bail};
 use std::process::ExitCode;
 
-use super::{Session, cancelled, confirm, load_stack};
+use super::{Session, cancelled, confirm};
 use crate::cli::{Format, RestoreArgs};
 use crate::core::restore::{
     ParameterSpec, RestoreAction, RestoreOptions, RestorePlan, plan, read_back_mismatches,
@@ -18,7 +18,7 @@ use crate::shell::restore::{From, locate, missing_keys, read_live, write};
 use crate::shell::{lock, term};
 
 pub async fn run(session: &Session, args: RestoreArgs) -> Result<ExitCode> {
-    let (_, stack) = load_stack(&args.stack)?;
+    let stack = session.load_stack(&args.stack)?.stack;
     let from = From::parse(&args.from);
     let interrupt = Interrupt::listen()?;
     let aws = session.aws().await?;

@@ -6,7 +6,7 @@ use anyhow::{Context as _, Result, bail};
 use futures::future::try_join_all;
 use std::process::ExitCode;
 
-use super::{Session, load_stack};
+use super::Session;
 use crate::cli::{ReportFormat, VerifyArgs};
 use crate::core::desired::{default_region_parameter, region_list_parameter};
 use crate::core::stack::bucket_name;
@@ -16,7 +16,7 @@ use crate::shell::ssm::read_values;
 use crate::shell::{term, verify::region_facts};
 
 pub async fn run(session: &Session, args: VerifyArgs) -> Result<ExitCode> {
-    let (_, stack) = load_stack(&args.stack)?;
+    let stack = session.load_stack(&args.stack)?.stack;
     let aws = session.aws().await?;
     let env = &stack.environment;
     let home = &stack.ssm_home_region;

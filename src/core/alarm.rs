@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use super::backup::{RegionStatus, RegionSummary};
 use super::model::AlarmSettings;
-use super::stack::{AlarmConfig, Stack};
+use super::stack::{AlarmConfig, NAME_SEPARATOR, Stack};
 
 pub const METRIC_NAMESPACE: &str = "SSMKeeper/Backup";
 /// 1 when the region's backup succeeded, 0 when it failed or was skipped.
@@ -27,7 +27,7 @@ pub const ALARM_PERIOD_SECONDS: u32 = 3600;
 /// `{projectName}-ssm-backup-{environment}/`: every alarm of the stack's environment starts so
 /// (the `/` cannot occur in a project or environment name, so no other stack shares the prefix).
 pub fn alarm_prefix(project: &str, environment: &str) -> String {
-    format!("{project}-ssm-backup-{environment}/")
+    format!("{project}{NAME_SEPARATOR}{environment}/")
 }
 
 /// The alarm watching `region`'s backups.

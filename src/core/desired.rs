@@ -8,6 +8,7 @@ use super::model::{
     BucketSettings, DesiredState, Encryption, LifecycleRule, ParameterState, PublicAccessBlock,
     Resource, ResourceId,
 };
+use super::region::partition;
 use super::stack::{Stack, bucket_name};
 
 pub const MANAGED_BY: &str = "ssm-keeper";
@@ -54,17 +55,6 @@ pub fn stray_metadata_ids(stack: &Stack, regions: &[String]) -> Vec<ResourceId> 
                 })
         })
         .collect()
-}
-
-/// The ARN partition of a region (`aws`, `aws-cn`, `aws-us-gov`).
-pub fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
 }
 
 /// The seeds' bucket policy: TLS only, and every upload encrypted with AES256.
@@ -326,12 +316,5 @@ mod tests {
             policy["Statement"][1]["Condition"]["StringNotEquals"]["s3:x-amz-server-side-encryption"],
             "AES256"
         );
-    }
-
-    #[test]
-    fn partition_follows_region() {
-        assert_eq!(partition("cn-north-1"), "aws-cn");
-        assert_eq!(partition("us-gov-west-1"), "aws-us-gov");
-        assert_eq!(partition("eu-west-1"), "aws");
     }
 }

@@ -25,6 +25,20 @@ pub struct DiffOptions {
     pub destroy_bucket_objects: bool,
 }
 
+impl DiffOptions {
+    /// The command-line flags that set these options, as `plan` and `apply` take them.
+    pub fn flags(&self) -> Vec<&'static str> {
+        let mut flags = Vec::new();
+        if self.destroy_removed_buckets {
+            flags.push("--destroy-removed-buckets");
+        }
+        if self.destroy_bucket_objects {
+            flags.push("--destroy-bucket-objects");
+        }
+        flags
+    }
+}
+
 /// Changes that turn `live` into `desired`, ordered by resource id, removed regions last.
 pub fn diff(desired: &DesiredState, live: &LiveState, options: &DiffOptions) -> Plan {
     let mut plan = Plan::default();

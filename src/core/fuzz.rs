@@ -27,6 +27,7 @@ fn plan_text() -> String {
         format_version: PLAN_FORMAT_VERSION,
         tool_version: "t".into(),
         stack_file: "stacks/dev.yaml".into(),
+        stack_sha256: "0".repeat(64),
         stack,
         account_id: "123456789012".into(),
         created_at: time::macros::datetime!(2026-11-24 13:00 UTC),
@@ -75,12 +76,12 @@ proptest! {
 
     #[test]
     fn fuzz_plan_reader_any_text(text in ".{0,400}") {
-        let _ = read_plan("p.json", &text);
+        let _ = read_plan("p.json", &text, Default::default());
     }
 
     #[test]
     fn fuzz_plan_reader_near_valid(text in mutated(plan_text())) {
-        let _ = read_plan("p.json", &text);
+        let _ = read_plan("p.json", &text, Default::default());
     }
 
     #[test]
@@ -100,6 +101,6 @@ proptest! {
 #[test]
 fn the_valid_inputs_behind_the_mutations_are_valid() {
     assert!(parse("f.yaml", STACK).is_ok());
-    assert!(read_plan("p.json", &plan_text()).is_ok());
+    assert!(read_plan("p.json", &plan_text(), Default::default()).is_ok());
     assert!(read_document(DOCUMENT.as_bytes()).is_ok());
 }

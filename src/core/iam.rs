@@ -6,8 +6,9 @@ use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
 use super::alarm::{METRIC_NAMESPACE, alarm_prefix};
-use super::desired::{backup_prefix, partition};
+use super::desired::backup_prefix;
 use super::lock::{lock_parameter, takeover_parameter};
+use super::region::partition;
 use super::stack::{Stack, bucket_prefix};
 
 /// Who runs which commands.

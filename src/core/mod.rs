@@ -13,6 +13,7 @@ pub mod lock;
 pub mod model;
 pub mod plan;
 pub mod policy;
+pub mod region;
 pub mod render;
 pub mod restore;
 pub mod stack;

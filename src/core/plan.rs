@@ -5,11 +5,11 @@ use serde::{Deserialize, Serialize};
 
 use super::diff::DiffOptions;
 use super::model::{LiveState, Resource, ResourceId};
-use super::stack::Stack;
+use super::stack::{ParseOptions, Stack};
 
 /// The version of the JSON plan document (`--format json`, `--out`). Bumped on any change
 /// that is not a pure addition.
-pub const PLAN_FORMAT_VERSION: u32 = 2;
+pub const PLAN_FORMAT_VERSION: u32 = 3;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "kebab-case")]
@@ -215,7 +215,11 @@ impl Plan {
 pub struct PlanDocument {
     pub format_version: u32,
     pub tool_version: String,
+    /// The stack file the plan was made from, as named on the command line.
     pub stack_file: String,
+    /// The SHA-256 of that file's bytes (hex): `apply --plan` applies the plan only to a stack
+    /// file byte-identical to the one reviewed.
+    pub stack_sha256: String,
     pub stack: Stack,
     pub account_id: String,
     /// When the plan was made: dates in the plan count from it.
@@ -249,7 +253,11 @@ impl PlanDocument {
 /// Reads a saved plan (`label` names it in messages): its format version first, then the
 /// document, then its stack validated exactly as a stack file. Any input gives a value or an
 /// error, never a panic.
-pub fn read_plan(label: &str, text: &str) -> Result<(PlanDocument, Stack), String> {
+pub fn read_plan(
+    label: &str,
+    text: &str,
+    options: ParseOptions,
+) -> Result<(PlanDocument, Stack), String> {
     let not_a_plan = || format!("{label} is not a plan saved by `ssm-keeper plan --out`");
     let value: serde_json::Value = serde_json::from_str(text).map_err(|_| not_a_plan())?;
     let version = value.get("formatVersion").and_then(|v| v.as_u64());
@@ -262,9 +270,56 @@ pub fn read_plan(label: &str, text: &str) -> Result<(PlanDocument, Stack), Strin
     let doc: PlanDocument =
         serde_json::from_value(value).map_err(|e| format!("{} ({e})", not_a_plan()))?;
     let saved = serde_json::to_string(&doc.stack).map_err(|e| e.to_string())?;
-    let stack = super::stack::parse(&format!("the stack saved in {label}"), &saved)
+    let stack = super::stack::parse_with(&format!("the stack saved in {label}"), &saved, options)
         .map_err(|e| e.to_string())?;
     Ok((doc, stack))
+}
+
+/// The SHA-256 of a stack file's bytes, in hex, as `stackSha256` records it.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The command that makes a fresh plan of the same stack file, with the same options, into
+/// the same file: what to run when a saved plan is refused.
+pub fn fresh_plan_command(doc: &PlanDocument, plan_file: &str) -> String {
+    let mut words = vec!["ssm-keeper", "plan", "--stack", doc.stack_file.as_str()];
+    words.extend(doc.diff_options.flags());
+    words.extend(["--out", plan_file]);
+    shlex::try_join(words.iter().copied()).unwrap_or_else(|_| words.join(" "))
+}
+
+/// Why a saved plan may not be applied to the stack file it names: the file differs from the
+/// one reviewed (`sha256` of its bytes now), or it does, but the plan's own copy of the stack
+/// was edited. `None` when the plan is bound to exactly this file.
+pub fn binding_mismatch(
+    doc: &PlanDocument,
+    saved: &Stack,
+    sha256: &str,
+    file_stack: &Stack,
+) -> Option<String> {
+    if doc.stack_sha256 != sha256 {
+        return Some(format!(
+            "{} is not the file this plan was made from (its SHA-256 is {}, the plan's {})",
+            doc.stack_file,
+            short(sha256),
+            short(&doc.stack_sha256)
+        ));
+    }
+    (saved != file_stack).then(|| {
+        format!(
+            "the stack saved in the plan differs from {} although the file is the one reviewed (was the plan edited?)",
+            doc.stack_file
+        )
+    })
+}
+
+fn short(sha256: &str) -> &str {
+    sha256.get(..12).unwrap_or(sha256)
 }
 
 /// What differs between the changes a saved plan claims and the changes recomputed from its
@@ -370,6 +425,72 @@ mod tests {
         assert_eq!(
             claim_mismatch(&[b.clone(), a.clone()], &[a, b]),
             ["the plan holds its changes in another order"]
+        );
+    }
+
+    fn saved(stack: &Stack, sha256: &str, options: DiffOptions) -> PlanDocument {
+        PlanDocument {
+            format_version: PLAN_FORMAT_VERSION,
+            tool_version: "0".into(),
+            stack_file: "stacks/dev.yaml".into(),
+            stack_sha256: sha256.into(),
+            stack: stack.clone(),
+            account_id: "123456789012".into(),
+            created_at: time::OffsetDateTime::UNIX_EPOCH,
+            diff_options: options,
+            summary: Summary::default(),
+            changes: Vec::new(),
+            warnings: Vec::new(),
+            observed: LiveState::default(),
+        }
+    }
+
+    #[test]
+    fn a_saved_plan_is_bound_to_the_bytes_of_its_stack_file() {
+        let stack = crate::core::stack::sample(&["us-east-1", "eu-west-1"]);
+        let sha = sha256_hex(b"projectName: p\n");
+        assert_eq!(sha.len(), 64);
+        assert_eq!(
+            sha256_hex(b""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        let doc = saved(&stack, &sha, DiffOptions::default());
+        assert_eq!(binding_mismatch(&doc, &stack, &sha, &stack), None);
+        let other = sha256_hex(b"projectName: q\n");
+        let why = binding_mismatch(&doc, &stack, &other, &stack).unwrap();
+        assert_eq!(
+            why,
+            format!(
+                "stacks/dev.yaml is not the file this plan was made from (its SHA-256 is {}, the plan's {})",
+                &other[..12],
+                &sha[..12]
+            )
+        );
+        // The file is the reviewed one, but the plan's copy of the stack was edited.
+        let edited = crate::core::stack::sample(&["us-east-1"]);
+        let why = binding_mismatch(&doc, &edited, &sha, &stack).unwrap();
+        assert!(why.contains("was the plan edited?"), "{why}");
+    }
+
+    #[test]
+    fn the_fresh_plan_command_repeats_the_saved_options() {
+        let stack = crate::core::stack::sample(&["us-east-1"]);
+        let doc = saved(&stack, "0", DiffOptions::default());
+        assert_eq!(
+            fresh_plan_command(&doc, "plan.json"),
+            "ssm-keeper plan --stack stacks/dev.yaml --out plan.json"
+        );
+        let options = DiffOptions {
+            destroy_removed_buckets: true,
+            destroy_bucket_objects: true,
+        };
+        let doc = PlanDocument {
+            stack_file: "my stacks/dev.yaml".into(),
+            ..saved(&stack, "0", options)
+        };
+        assert_eq!(
+            fresh_plan_command(&doc, "out/plan.json"),
+            "ssm-keeper plan --stack 'my stacks/dev.yaml' --destroy-removed-buckets --destroy-bucket-objects --out out/plan.json"
         );
     }
 

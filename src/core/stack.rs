@@ -3,6 +3,8 @@
 
 use serde::Deserialize;
 use serde_saphyr::Spanned;
+
+use super::region::{check_known_region, check_one_partition, check_region, partition};
 use std::collections::HashMap;
 use std::fmt;
 
@@ -130,13 +132,24 @@ const REQUIRED: [&str; 5] = [
 /// before any AWS call.
 const ACCOUNT_ID_PLACEHOLDER: &str = "000000000000";
 
+/// How strict the parser is where the operator may choose.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ParseOptions {
+    /// Accept a well-formed region name this build does not know (`--allow-unknown-region`):
+    /// a region AWS opened after this release.
+    pub allow_unknown_regions: bool,
+}
+
 /// Collects the mistakes of one file.
 struct Check<'a> {
     file: &'a str,
+    /// The file's text, to see how a value was written (quoted or not).
+    source: &'a str,
+    options: ParseOptions,
     errors: Vec<StackError>,
 }
 
-impl Check<'_> {
+impl<'a> Check<'a> {
     fn at(&mut self, key: &str, loc: &serde_saphyr::Location, message: String) {
         self.at_position(key, (loc.line(), loc.column()), message);
     }
@@ -151,12 +164,52 @@ impl Check<'_> {
         });
     }
 
-    /// A string value (a YAML scalar written without quotes counts as written).
+    /// How a scalar was written, when it was written without quotes (`None` for a quoted or
+    /// block scalar, or one the source does not show where the parser says).
+    fn unquoted(&self, loc: &serde_saphyr::Location) -> Option<&'a str> {
+        let line = self
+            .source
+            .lines()
+            .nth(usize::try_from(loc.line()).ok()?.checked_sub(1)?)?;
+        let start = line
+            .char_indices()
+            .nth(usize::try_from(loc.column()).ok()?.checked_sub(1)?)
+            .map(|(i, _)| i)?;
+        let rest = &line[start..];
+        if rest.starts_with(['"', '\'', '|', '>']) {
+            return None;
+        }
+        let end = rest
+            .find([',', ']', '}'])
+            .into_iter()
+            .chain(rest.find(" #"))
+            .min()
+            .unwrap_or(rest.len());
+        Some(rest[..end].trim_end())
+    }
+
+    /// A string value. A scalar that YAML 1.1 reads as a boolean or a number (`no`, `on`,
+    /// `0x1f`, `1_000`) is refused unless quoted: parsers disagree on it, and `environment: no`
+    /// must never become `false`.
     fn text(&mut self, key: &str, value: &Spanned<serde_json::Value>) -> Option<String> {
+        let written = self.unquoted(&value.referenced);
+        let typed = match &value.value {
+            serde_json::Value::String(_) => written.and_then(yaml11_type),
+            serde_json::Value::Number(_) => Some("a number"),
+            serde_json::Value::Bool(_) => Some("a boolean"),
+            _ => None,
+        };
+        if let Some(what) = typed {
+            let shown = written.map_or_else(|| shown(&value.value), str::to_string);
+            self.at(
+                key,
+                &value.referenced,
+                format!("`{shown}` is read by YAML as {what}, not as text: quote it (\"{shown}\")"),
+            );
+            return None;
+        }
         match &value.value {
             serde_json::Value::String(s) => Some(s.clone()),
-            serde_json::Value::Number(n) => Some(n.to_string()),
-            serde_json::Value::Bool(b) => Some(b.to_string()),
             other => {
                 self.at(
                     key,
@@ -172,6 +225,17 @@ impl Check<'_> {
     fn days(&mut self, key: &str, value: &Spanned<serde_json::Value>) -> Option<u32> {
         let range = format!("allowed are 1 to {MAX_RETENTION_DAYS} days");
         let shown = shown(&value.value);
+        if value.value.is_number() && !self.decimal(value) {
+            self.at(
+                key,
+                &value.referenced,
+                format!(
+                    "`{}` is not written as a decimal number: write the days in digits, like 30",
+                    self.unquoted(&value.referenced).unwrap_or_default()
+                ),
+            );
+            return None;
+        }
         match value.value.as_u64().and_then(|n| u32::try_from(n).ok()) {
             Some(n) if (1..=MAX_RETENTION_DAYS).contains(&n) => Some(n),
             _ if value.value.is_number() => {
@@ -191,6 +255,15 @@ impl Check<'_> {
                 None
             }
         }
+    }
+
+    /// Whether a number was written in plain decimal digits (YAML 1.1 also reads `0x1f`, `0o17`,
+    /// `1_000` and `1:30` as numbers).
+    fn decimal(&self, value: &Spanned<serde_json::Value>) -> bool {
+        self.unquoted(&value.referenced).is_some_and(|w| {
+            let digits = w.strip_prefix(['-', '+']).unwrap_or(w);
+            !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit())
+        })
     }
 
     /// A name that becomes part of bucket names and SSM paths.
@@ -219,7 +292,7 @@ impl Check<'_> {
     ) -> Option<(String, serde_saphyr::Location)> {
         let value = known.get(key)?;
         let text = self.text(key, value)?;
-        match check_region(&text) {
+        match check_known_region(&text, self.options.allow_unknown_regions) {
             Ok(()) => Some((text, value.referenced)),
             Err(m) => {
                 self.at(key, &value.referenced, m);
@@ -246,13 +319,69 @@ fn kind(value: &serde_json::Value) -> &'static str {
     }
 }
 
+/// What YAML 1.1 reads an unquoted scalar as, when not as text: "a boolean" (`y`, `no`, `On`,
+/// ...), "a number" (`12`, `0x1f`, `0o17`, `1_000`, `1.5`, `1e3`, `1:30`, `.inf`) or "nothing"
+/// (`~`, `null`).
+pub fn yaml11_type(written: &str) -> Option<&'static str> {
+    const BOOLEANS: [&str; 8] = ["y", "yes", "n", "no", "true", "false", "on", "off"];
+    let lower = written.to_ascii_lowercase();
+    if BOOLEANS.contains(&lower.as_str()) {
+        return Some("a boolean");
+    }
+    if ["~", "null"].contains(&lower.as_str()) {
+        return Some("nothing");
+    }
+    let unsigned = lower.strip_prefix(['-', '+']).unwrap_or(&lower);
+    let digits = |s: &str, radix: u32| {
+        !s.is_empty()
+            && s.chars().all(|c| c == '_' || c.is_digit(radix))
+            && s.chars().any(|c| c != '_')
+    };
+    let number = [".inf", ".nan"].contains(&unsigned)
+        || unsigned.strip_prefix("0x").is_some_and(|s| digits(s, 16))
+        || unsigned.strip_prefix("0o").is_some_and(|s| digits(s, 8))
+        || unsigned.strip_prefix("0b").is_some_and(|s| digits(s, 2))
+        // Sexagesimal (`1:30`), decimal and octal (`017`), with `_` separators.
+        || (unsigned.starts_with(|c: char| c.is_ascii_digit())
+            && unsigned.split(':').all(|part| digits(part, 10)))
+        || float(unsigned);
+    number.then_some("a number")
+}
+
+/// `1.5`, `.5`, `1.`, `1e3`, `1.5e-3` (digits may hold `_`).
+fn float(s: &str) -> bool {
+    let (mantissa, exponent) = match s.split_once('e') {
+        Some((m, e)) => (m, Some(e)),
+        None => (s, None),
+    };
+    let exponent_ok = exponent.is_none_or(|e| {
+        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+        !e.is_empty() && e.chars().all(|c| c.is_ascii_digit())
+    });
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let is_digits = |p: &str| p.chars().all(|c| c == '_' || c.is_ascii_digit());
+    let has_digit = mantissa.chars().any(|c| c.is_ascii_digit());
+    exponent_ok
+        && has_digit
+        && is_digits(int)
+        && is_digits(frac)
+        && (mantissa.contains('.') || exponent.is_some())
+}
+
 /// Parses and validates a stack file, reporting every mistake at once. `file` is only used in
 /// messages.
 pub fn parse(file: &str, text: &str) -> Result<Stack, StackErrors> {
+    parse_with(file, text, ParseOptions::default())
+}
+
+/// `parse`, with the choices the operator made.
+pub fn parse_with(file: &str, text: &str, options: ParseOptions) -> Result<Stack, StackErrors> {
     let raw: RawStack =
         serde_saphyr::from_str(text).map_err(|e| StackErrors(vec![yaml_error(file, &e)]))?;
     let mut check = Check {
         file,
+        source: text,
+        options,
         errors: Vec::new(),
     };
     let known = known_keys(&mut check, &raw);
@@ -262,6 +391,12 @@ pub fn parse(file: &str, text: &str) -> Result<Stack, StackErrors> {
     let regions = regions(&mut check, text, known.get("regions").copied());
     let default_region = check.region(&known, "defaultRegion");
     let ssm_home_region = check.region(&known, "ssmHomeRegion");
+    if let (Some(regions), Some((home, loc))) = (&regions, &ssm_home_region) {
+        let all = regions.iter().chain(std::iter::once(home));
+        if let Err(m) = check_one_partition(all.map(String::as_str)) {
+            check.at("ssmHomeRegion", loc, m);
+        }
+    }
     if let (Some((default, loc)), Some(regions)) = (&default_region, &regions)
         && !regions.contains(default)
     {
@@ -425,7 +560,7 @@ fn regions(
         let Some(region) = check.text("regions", entry) else {
             continue;
         };
-        if let Err(m) = check_region(&region) {
+        if let Err(m) = check_known_region(&region, check.options.allow_unknown_regions) {
             check.at("regions", &entry.referenced, m);
         } else if regions.contains(&region) {
             check.at(
@@ -518,9 +653,9 @@ pub fn check_topic_arn(arn: &str, home: Option<&str>) -> Result<(), String> {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     let well_formed = parts.len() == 6
         && parts[0] == "arn"
-        && ["aws", "aws-cn", "aws-us-gov"].contains(&parts[1])
         && parts[2] == "sns"
         && check_region(parts[3]).is_ok()
+        && parts[1] == partition(parts[3])
         && parts[4].len() == 12
         && parts[4].chars().all(|c| c.is_ascii_digit())
         && !parts[5].is_empty()
@@ -552,8 +687,11 @@ pub fn bucket_name(project: &str, environment: &str, account_id: &str, region: &
 
 /// What every bucket name of one stack and account starts with (the region follows).
 pub fn bucket_prefix(project: &str, environment: &str, account_id: &str) -> String {
-    format!("{project}-ssm-backup-{environment}-{account_id}-")
+    format!("{project}{NAME_SEPARATOR}{environment}-{account_id}-")
 }
+
+/// What joins projectName and environment in bucket and alarm names: neither may hold it.
+pub const NAME_SEPARATOR: &str = "-ssm-backup-";
 
 /// A stack for tests: project `p`, environment `dev`, the first region default and home.
 #[cfg(test)]
@@ -590,6 +728,11 @@ fn check_name(value: &str, what: &str) -> Result<(), String> {
     if value.is_empty() {
         return Err(format!("the {what} is empty"));
     }
+    if format!("-{value}-").contains(NAME_SEPARATOR) {
+        return Err(format!(
+            "`{value}` contains `ssm-backup`: bucket and alarm names join projectName and environment with `{NAME_SEPARATOR}`, so another stack could get the same names; choose a {what} without it"
+        ));
+    }
     if let Some(c) = value
         .chars()
         .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
@@ -602,25 +745,6 @@ fn check_name(value: &str, what: &str) -> Result<(), String> {
         return Err(format!("`{value}` must not start or end with a hyphen"));
     }
     Ok(())
-}
-
-/// AWS region names: `us-east-1`, `ap-northeast-1`, `us-gov-west-1`, ...
-pub fn check_region(value: &str) -> Result<(), String> {
-    let parts: Vec<&str> = value.split('-').collect();
-    let ok = parts.len() >= 3
-        && parts[0].len() == 2
-        && parts[..parts.len() - 1]
-            .iter()
-            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
-        && parts[parts.len() - 1].chars().all(|c| c.is_ascii_digit())
-        && !parts[parts.len() - 1].is_empty();
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "`{value}` is not a region name (expected something like `ap-northeast-1`)"
-        ))
-    }
 }
 
 /// S3 general purpose bucket naming rules.
@@ -906,6 +1030,127 @@ retentionDayz: 3
             "regions: ap-northeast-1\n",
         ));
         assert!(e.line >= 3, "{e:?}");
+    }
+
+    #[test]
+    fn a_string_written_as_a_yaml_boolean_or_number_must_be_quoted() {
+        for (written, what) in [
+            ("no", "a boolean"),
+            ("on", "a boolean"),
+            ("Yes", "a boolean"),
+            ("0x1f", "a number"),
+            ("123", "a number"),
+            ("1_000", "a number"),
+            ("1e3", "a number"),
+        ] {
+            let e =
+                parse_err(&GOOD.replace("environment: dev", &format!("environment: {written}")));
+            assert_eq!(
+                (e.key.as_str(), e.line, e.column),
+                ("environment", 2, 14),
+                "{e}"
+            );
+            assert_eq!(
+                e.message,
+                format!(
+                    "`{written}` is read by YAML as {what}, not as text: quote it (\"{written}\")"
+                )
+            );
+        }
+        // Quoted, the same words are text (and then checked as names).
+        let stack = parse(
+            "f",
+            &GOOD.replace("environment: dev", "environment: \"no\""),
+        )
+        .unwrap();
+        assert_eq!(stack.environment, "no");
+        let stack = parse("f", &GOOD.replace("environment: dev", "environment: '123'")).unwrap();
+        assert_eq!(stack.environment, "123");
+        // In a list and in a flow mapping too.
+        let e = parse_err(&GOOD.replace("  - us-west-2\n", "  - off\n"));
+        assert_eq!((e.key.as_str(), e.line), ("regions", 5), "{e}");
+        let topic = "arn:aws:sns:ap-northeast-1:123456789012:ops";
+        let e = parse_err(&format!(
+            "{GOOD}alarm: {{snsTopicArn: yes, maxAgeHours: 4}}\n"
+        ));
+        assert_eq!(e.key, "alarm.snsTopicArn", "{e}");
+        assert!(parse("f", &format!("{GOOD}alarm: {{snsTopicArn: {topic}}}\n")).is_ok());
+        // Words that only look alike stay text.
+        for fine in ["dev", "prod-2", "noon", "y2k", "0x", "1a"] {
+            assert_eq!(yaml11_type(fine), None, "{fine}");
+        }
+        for typed in [
+            "~", "null", "-1", "+1", "017", "0o17", "0b101", "1:30", ".5", "1.", ".inf", "-.NaN",
+        ] {
+            assert!(yaml11_type(typed).is_some(), "{typed}");
+        }
+    }
+
+    #[test]
+    fn days_are_written_in_decimal() {
+        let e = parse_err(&format!("{GOOD}retentionDays: 0x1f\n"));
+        assert_eq!(e.key, "retentionDays");
+        assert!(
+            e.message
+                .starts_with("`0x1f` is not written as a decimal number"),
+            "{e}"
+        );
+        assert_eq!(
+            parse("f", &format!("{GOOD}retentionDays: 31\n"))
+                .unwrap()
+                .retention_days,
+            31
+        );
+    }
+
+    #[test]
+    fn names_cannot_hold_the_separator_of_bucket_names() {
+        for (key, value) in [
+            ("projectName", "a-ssm-backup-b"),
+            ("projectName", "a-ssm-backup"),
+            ("environment", "ssm-backup-c"),
+            ("environment", "b-ssm-backup-c"),
+        ] {
+            let e = parse_err(&GOOD.replace(
+                if key == "projectName" {
+                    "projectName: jenkins-infra"
+                } else {
+                    "environment: dev"
+                },
+                &format!("{key}: {value}"),
+            ));
+            assert_eq!(e.key, key, "{e}");
+            assert!(e.message.contains("`-ssm-backup-`"), "{e}");
+        }
+        // `ssm-backups` or `my-ssm` are other words.
+        let text = GOOD
+            .replace("environment: dev", "environment: ssm-backups")
+            .replace("jenkins-infra", "my-ssm");
+        assert!(parse("f", &text).is_ok(), "{:?}", parse("f", &text));
+    }
+
+    #[test]
+    fn regions_are_known_ones_of_one_partition() {
+        let e = parse_err(&GOOD.replace("  - us-west-2\n", "  - us-wset-2\n"));
+        assert_eq!((e.key.as_str(), e.line), ("regions", 5), "{e}");
+        assert!(e.message.contains("did you mean `us-west-2`?"), "{e}");
+        let e = parse_err(&GOOD.replace("  - us-west-2\n", "  - ap-newplace-1\n"));
+        assert!(e.message.contains("--allow-unknown-region"), "{e}");
+        let allow = ParseOptions {
+            allow_unknown_regions: true,
+        };
+        let text = GOOD.replace("  - us-west-2\n", "  - ap-newplace-1\n");
+        assert!(parse_with("f", &text, allow).is_ok());
+        let e = parse_err(&GOOD.replace("  - us-west-2\n", "  - cn-north-1\n"));
+        assert_eq!(e.key, "ssmHomeRegion", "{e}");
+        assert!(e.message.contains("share one partition"), "{e}");
+        let text = "projectName: p\nenvironment: dev\nregions: [cn-north-1, cn-northwest-1]\ndefaultRegion: cn-north-1\nssmHomeRegion: cn-north-1\n";
+        assert!(parse("f", text).is_ok());
+        // The topic's ARN is in its region's partition.
+        let e = parse_err(&format!(
+            "{GOOD}alarm:\n  snsTopicArn: arn:aws-cn:sns:ap-northeast-1:123456789012:ops\n"
+        ));
+        assert!(e.message.contains("is not an SNS topic ARN"), "{e}");
     }
 
     #[test]

@@ -16,7 +16,8 @@ use crate::core::model::{
     AlarmSettings, BucketSettings, DesiredState, Encryption, LifecycleRule, LiveState,
     ParameterKind, ParameterState, PublicAccessBlock, Resource, ResourceId,
 };
-use crate::core::stack::{bucket_name, bucket_prefix, check_region};
+use crate::core::region::check_region;
+use crate::core::stack::{bucket_name, bucket_prefix};
 
 /// S3 error codes that mean "this setting is not configured" (data, not an error).
 const ABSENT: &[&str] = &[

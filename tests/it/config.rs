@@ -119,3 +119,83 @@ fn several_mistakes_are_reported_together() {
         "3 mistakes in the stack file:\n  stacks/bad.yaml:1:14: `projectName`: `Itest` contains `I`",
     );
 }
+
+#[test]
+fn yaml_11_booleans_and_numbers_must_be_quoted() {
+    rejected(
+        &GOOD.replace("environment: cfg", "environment: no"),
+        "stacks/bad.yaml:2:14: `environment`: `no` is read by YAML as a boolean, not as text: quote it (\"no\")",
+    );
+    rejected(
+        &GOOD.replace("  - eu-west-1\n", "  - on\n"),
+        "stacks/bad.yaml:5:5: `regions`: `on` is read by YAML as a boolean, not as text: quote it (\"on\")",
+    );
+    rejected(
+        &GOOD.replace("environment: cfg", "environment: 0x1f"),
+        "`environment`: `0x1f` is read by YAML as a number, not as text: quote it (\"0x1f\")",
+    );
+}
+
+#[test]
+fn names_that_would_share_bucket_names_with_another_stack() {
+    rejected(
+        &GOOD.replace("projectName: itest", "projectName: a-ssm-backup-b"),
+        "`projectName`: `a-ssm-backup-b` contains `ssm-backup`",
+    );
+    rejected(
+        &GOOD.replace("environment: cfg", "environment: b-ssm-backup-c"),
+        "`environment`: `b-ssm-backup-c` contains `ssm-backup`",
+    );
+}
+
+#[test]
+fn a_typo_in_a_region_names_the_region_it_was_meant_to_be() {
+    rejected(
+        &GOOD.replace("  - eu-west-1\n", "  - us-wset-2\n"),
+        "stacks/bad.yaml:5:5: `regions`: `us-wset-2` is not a region AWS has: did you mean `us-west-2`?",
+    );
+    rejected(
+        &GOOD.replace("  - eu-west-1\n", "  - cn-north-1\n"),
+        "`ssmHomeRegion`: `cn-north-1` is in the aws-cn partition and `us-east-1` in aws",
+    );
+}
+
+/// `validate` needs no credentials and no endpoint: here there are neither.
+fn validate(ws: &Workspace, args: &[&str]) -> Run {
+    let mut full = vec!["validate"];
+    full.extend_from_slice(args);
+    ws.run_with(
+        &full,
+        &[
+            ("AWS_ENDPOINT_URL", Some("http://127.0.0.1:9")),
+            ("AWS_ACCESS_KEY_ID", None),
+            ("AWS_SECRET_ACCESS_KEY", None),
+        ],
+    )
+}
+
+#[test]
+fn validate_checks_a_stack_file_offline() {
+    let ws = Workspace::new("cfg", &["us-east-1"], "us-east-1");
+    ws.write_raw(
+        "new",
+        &GOOD.replace("  - eu-west-1\n", "  - ap-newplace-1\n"),
+    );
+    let run = validate(&ws, &["--stack", "cfg"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert_eq!(
+        run.stdout,
+        "stacks/cfg.yaml is valid: environment `cfg` of `itest` in us-east-1 (home us-east-1).\n"
+    );
+    let run = validate(&ws, &["--stack", "new"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stderr.contains("--allow-unknown-region"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.is_empty());
+    // A region newer than this build, accepted when asked.
+    let run = validate(&ws, &["--stack", "new", "--allow-unknown-region"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+}

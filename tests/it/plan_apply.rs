@@ -531,7 +531,7 @@ async fn a_hand_edited_saved_plan_is_refused() {
     assert_eq!(run.code, 1, "{run:#?}");
     assert!(
         run.stderr
-            .contains("has plan format 1, this ssm-keeper reads format 2"),
+            .contains("has plan format 1, this ssm-keeper reads format 3"),
         "{}",
         run.stderr
     );
@@ -540,6 +540,148 @@ async fn a_hand_edited_saved_plan_is_refused() {
     let run = ws.run(&["apply", "--plan", "plan.json", "--auto-approve"]);
     assert_eq!(run.code, 0, "{run:#?}");
     ws.plan_json(0);
+}
+
+#[tokio::test]
+async fn a_saved_plan_applies_only_to_the_stack_file_it_was_made_from() {
+    let ws = Workspace::new("bound", &[A, B], A);
+    ws.apply();
+    put_encrypted(B, &ws.bucket(B), "old.json").await;
+    let reviewed = std::fs::read_to_string(ws.path("stacks/bound.yaml")).unwrap();
+    let read_plan = || -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(ws.path("plan.json")).unwrap()).unwrap()
+    };
+    let write_plan = |plan: &serde_json::Value| {
+        std::fs::write(ws.path("plan.json"), plan.to_string()).unwrap();
+    };
+    let apply_saved = || ws.run(&["apply", "--plan", "plan.json", "--auto-approve"]);
+
+    // A plan made from an edited copy (region B dropped, destroy flags on), then pointed at the
+    // stack file of the repository, which still lists B.
+    ws.write_raw("copy", &reviewed.replace(&format!("  - {B}\n"), ""));
+    let run = ws.run(&[
+        "plan",
+        "--stack",
+        "stacks/copy.yaml",
+        "--destroy-removed-buckets",
+        "--destroy-bucket-objects",
+        "--out",
+        "plan.json",
+    ]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let mut plan = read_plan();
+    assert_eq!(plan["formatVersion"], 3);
+    plan["stackFile"] = "stacks/bound.yaml".into();
+    write_plan(&plan);
+    let run = apply_saved();
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("stacks/bound.yaml is not the file this plan was made from"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(
+            "\n  ssm-keeper plan --stack stacks/bound.yaml --destroy-removed-buckets --destroy-bucket-objects --out plan.json"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        bucket_exists(B, &ws.bucket(B)).await,
+        "the region's backups stay"
+    );
+
+    // The same with the file's own digest written into the plan: its stack is not the file's.
+    plan["stackSha256"] = ssm_keeper::core::plan::sha256_hex(reviewed.as_bytes()).into();
+    write_plan(&plan);
+    let run = apply_saved();
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stderr.contains("was the plan edited?"),
+        "{}",
+        run.stderr
+    );
+    assert!(bucket_exists(B, &ws.bucket(B)).await);
+
+    // A reviewed plan, then the file changes (one comment) before apply: refused.
+    ws.write_raw("bound", &reviewed.replace(&format!("  - {B}\n"), ""));
+    let run = ws.run(&[
+        "plan",
+        "--stack",
+        "bound",
+        "--destroy-removed-buckets",
+        "--destroy-bucket-objects",
+        "--out",
+        "plan.json",
+    ]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let planned = std::fs::read_to_string(ws.path("stacks/bound.yaml")).unwrap();
+    ws.write_raw("bound", &format!("{planned}# edited after review\n"));
+    let run = apply_saved();
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("is not the file this plan was made from"),
+        "{}",
+        run.stderr
+    );
+    ws.write_raw("bound", &planned);
+
+    // --stack, if given, must name the plan's file.
+    let run = ws.run(&[
+        "apply",
+        "--plan",
+        "plan.json",
+        "--stack",
+        "copy",
+        "--auto-approve",
+    ]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stderr.contains("--stack copy is not the stack file the saved plan plan.json was made from (stacks/bound.yaml)"),
+        "{}",
+        run.stderr
+    );
+    assert!(bucket_exists(B, &ws.bucket(B)).await);
+
+    // `show` renders it with no AWS at all, destroy options first.
+    let run = ws.run_with(
+        &["show", "plan.json"],
+        &[
+            ("AWS_ENDPOINT_URL", Some("http://127.0.0.1:9")),
+            ("AWS_ACCESS_KEY_ID", None),
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(
+        run.stdout
+            .contains("Destroy options: --destroy-removed-buckets --destroy-bucket-objects"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("- delete bucket"), "{}", run.stdout);
+    let shown = ws.run(&["show", "plan.json", "--format", "json"]);
+    assert_eq!(shown.json(), read_plan());
+
+    // The file as reviewed: applied, with the saved destroy options in the preview.
+    let run = ws.run(&[
+        "apply",
+        "--plan",
+        "plan.json",
+        "--stack",
+        "./stacks/bound.yaml",
+        "--auto-approve",
+    ]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(
+        run.stdout
+            .contains("Destroy options: --destroy-removed-buckets --destroy-bucket-objects"),
+        "{}",
+        run.stdout
+    );
+    assert!(!bucket_exists(B, &ws.bucket(B)).await);
 }
 
 #[tokio::test]

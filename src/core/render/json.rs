@@ -27,6 +27,7 @@ mod tests {
             format_version: PLAN_FORMAT_VERSION,
             tool_version: "t".into(),
             stack_file: "stacks/dev.yaml".into(),
+            stack_sha256: "0".repeat(64),
             stack,
             account_id: "123456789012".into(),
             created_at: time::macros::datetime!(2026-11-24 13:00 UTC),

@@ -2,7 +2,9 @@
 
 use std::fmt::Write;
 
-use super::{SENSITIVE, inline, is_scalar_change, json_diff, retained_backups, summary_line};
+use super::{
+    SENSITIVE, inline, is_scalar_change, json_diff, options_line, retained_backups, summary_line,
+};
 use crate::core::plan::{Change, PlanDocument};
 
 pub fn render(doc: &PlanDocument) -> String {
@@ -14,6 +16,9 @@ pub fn render(doc: &PlanDocument) -> String {
         doc.stack_file,
         summary_line(&doc.summary)
     );
+    if let Some(line) = options_line(doc) {
+        let _ = writeln!(out, "**{line}**\n");
+    }
     if doc.changes.is_empty() {
         return out;
     }

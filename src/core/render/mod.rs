@@ -21,6 +21,21 @@ pub fn summary_line(s: &Summary) -> String {
     )
 }
 
+/// The destroy options a plan was made with, when any: `apply --plan` applies them as saved,
+/// so the preview says so.
+pub fn options_line(doc: &PlanDocument) -> Option<String> {
+    let flags = doc.diff_options.flags();
+    if flags.is_empty() {
+        return None;
+    }
+    let what = if doc.diff_options.destroy_bucket_objects {
+        "the buckets of regions removed from the stack are deleted, with every object version in them"
+    } else {
+        "the empty buckets of regions removed from the stack are deleted"
+    };
+    Some(format!("Destroy options: {} ({what}).", flags.join(" ")))
+}
+
 /// A value on one line: strings bare, everything else compact JSON.
 pub fn inline(value: &Option<Value>) -> String {
     match value {

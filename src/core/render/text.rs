@@ -4,7 +4,9 @@
 use console::Style;
 use std::fmt::Write;
 
-use super::{SENSITIVE, inline, is_scalar_change, json_diff, retained_backups, summary_line};
+use super::{
+    SENSITIVE, inline, is_scalar_change, json_diff, options_line, retained_backups, summary_line,
+};
 use crate::core::model::Resource;
 use crate::core::plan::{Change, PlanDocument};
 
@@ -42,6 +44,9 @@ pub fn render(doc: &PlanDocument, color: bool) -> String {
         doc.stack_file,
         doc.account_id
     );
+    if let Some(line) = options_line(doc) {
+        let _ = writeln!(out, "{}\n", p.delete.apply_to(line));
+    }
     for change in &doc.changes {
         render_change(&mut out, doc, change, &p);
     }
@@ -205,6 +210,7 @@ mod tests {
             format_version: PLAN_FORMAT_VERSION,
             tool_version: "test".into(),
             stack_file: "stacks/dev.yaml".into(),
+            stack_sha256: "0".repeat(64),
             stack: stack(),
             account_id: "123456789012".into(),
             created_at: time::macros::datetime!(2026-11-24 13:00 UTC),

@@ -15,7 +15,8 @@ use crate::core::backup::{
     SKIPPED_INTERRUPTED, object_key, pointer_keys,
 };
 use crate::core::desired::{metadata_parameters, region_bucket_parameter};
-use crate::core::stack::{bucket_name, check_region};
+use crate::core::region::check_region;
+use crate::core::stack::bucket_name;
 use crate::shell::aws::Aws;
 use crate::shell::aws::Budget;
 use crate::shell::interrupt::{Interrupt, Signal};
