@@ -1,7 +1,8 @@
 //! `ssm-keeper backup`: the nightly job. Runs the backup, writes the summary file, prints the
 //! table, notifies Slack; exit code 0 only if every region succeeded.
 
-use anyhow::{Context as _, Result};
+use anyhow::{Context as _, Result, bail};
+use lettre::message::Mailbox;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -13,6 +14,7 @@ use crate::core::backup::{
     all_succeeded, email_message, email_start_failure, slack_message, slack_start_failure,
     summaries_json, table,
 };
+use crate::core::settings::{boolish, check_webhook};
 use crate::shell::aws::Aws;
 use crate::shell::backup::{BackupOptions, BackupRun, notify, run as run_backup};
 use crate::shell::interrupt::Interrupt;
@@ -21,17 +23,15 @@ use crate::shell::{lock, metrics};
 
 pub async fn run(session: &Session, args: BackupArgs) -> Result<ExitCode> {
     let stack = session.load_stack(&args.stack)?.stack;
-    // The SMTP settings are checked before anything runs, as the webhook is at parse time.
-    let smtp = if args.notify_email.is_empty() {
-        None
-    } else {
-        Some(notify::Smtp::from_env()?)
-    };
+    // Every notification setting is checked before anything runs.
+    let dry_run = args.dry_run || env_flag("DRY_RUN")?;
+    let slack = slack_webhook(args.notify_slack.as_deref())?;
+    let email = email(&args.notify_email)?;
     let options = BackupOptions {
         project_name: stack.project_name.clone(),
         environment: stack.environment.clone(),
         ssm_home_region: stack.ssm_home_region.clone(),
-        dry_run: args.dry_run,
+        dry_run,
         region_timeout: args.region_timeout,
         overall_timeout: args.timeout,
         max_rps: args.max_rps,
@@ -44,16 +44,16 @@ pub async fn run(session: &Session, args: BackupArgs) -> Result<ExitCode> {
     let run = match locked_run(aws, &options, args.lock_timeout, &interrupt, &log).await {
         Ok(run) => run,
         Err(e) => {
-            if let Some(url) = &args.notify_slack {
+            if let Some(url) = &slack {
                 let message = slack_start_failure(&stack.environment, &format!("{e:#}"));
                 if let Err(n) = notify::post_slack(url, &message).await {
-                    log(&format!("WARNING: {n:#}"));
+                    term::warn(&format!("{n:#}"));
                 }
             }
-            if let Some(smtp) = &smtp {
+            if let Some((smtp, to)) = &email {
                 let (subject, body) = email_start_failure(&stack.environment, &format!("{e:#}"));
-                if let Err(n) = smtp.send(&args.notify_email, &subject, &body).await {
-                    log(&format!("WARNING: {n:#}"));
+                if let Err(n) = smtp.send(to, &subject, &body).await {
+                    term::warn(&format!("{n:#}"));
                 }
             }
             return Err(e);
@@ -99,8 +99,8 @@ pub async fn run(session: &Session, args: BackupArgs) -> Result<ExitCode> {
         }
     }
 
-    if let Some(url) = &args.notify_slack {
-        let message = slack_message(&stack.environment, &run.summaries, args.dry_run);
+    if let Some(url) = &slack {
+        let message = slack_message(&stack.environment, &run.summaries, dry_run);
         match notify::post_slack(url, &message).await {
             Ok(()) => log("Slack notified."),
             Err(e) => log(&format!(
@@ -108,9 +108,9 @@ pub async fn run(session: &Session, args: BackupArgs) -> Result<ExitCode> {
             )),
         }
     }
-    if let Some(smtp) = &smtp {
-        let (subject, body) = email_message(&stack.environment, &run.summaries, args.dry_run);
-        match smtp.send(&args.notify_email, &subject, &body).await {
+    if let Some((smtp, to)) = &email {
+        let (subject, body) = email_message(&stack.environment, &run.summaries, dry_run);
+        match smtp.send(to, &subject, &body).await {
             Ok(()) => log("E-mail sent."),
             Err(e) => log(&format!(
                 "WARNING: the e-mail notification failed (the backup is not affected): {e:#}"
@@ -129,6 +129,66 @@ pub async fn run(session: &Session, args: BackupArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// A boolean environment variable as Jenkins sets it (`DRY_RUN`); unset or empty is false.
+fn env_flag(variable: &str) -> Result<bool> {
+    match std::env::var(variable) {
+        Ok(value) => Ok(boolish(variable, &value)
+            .map_err(anyhow::Error::msg)?
+            .unwrap_or(false)),
+        Err(std::env::VarError::NotPresent) => Ok(false),
+        Err(std::env::VarError::NotUnicode(_)) => bail!("{variable} is not UTF-8 text"),
+    }
+}
+
+/// The Slack webhook: `--notify-slack`, else SLACK_WEBHOOK_URL. Empty (an unset secret) means
+/// no Slack message, with a warning; a malformed one is an error that shows its host at most.
+fn slack_webhook(flag: Option<&str>) -> Result<Option<String>> {
+    let (source, value) = match flag {
+        Some(value) => ("--notify-slack", value.to_string()),
+        None => match std::env::var("SLACK_WEBHOOK_URL") {
+            Ok(value) => ("SLACK_WEBHOOK_URL", value),
+            Err(_) => return Ok(None),
+        },
+    };
+    if value.trim().is_empty() {
+        term::warn(&format!(
+            "{source} is empty (an unset secret?): no Slack notification is sent"
+        ));
+        return Ok(None);
+    }
+    check_webhook(source, &value).map_err(anyhow::Error::msg)?;
+    Ok(Some(value.trim().to_string()))
+}
+
+/// The e-mail: the addresses of `--notify-email` and the SMTP settings. Empty addresses, or
+/// SMTP_HOST/SMTP_FROM unset or empty, mean no e-mail, with a warning; a wrong value is an error.
+fn email(addresses: &[String]) -> Result<Option<(Box<notify::Smtp>, Vec<Mailbox>)>> {
+    let mut to = Vec::new();
+    for address in addresses {
+        if address.trim().is_empty() {
+            term::warn(
+                "--notify-email was given an empty address (an unset variable?): it is skipped",
+            );
+            continue;
+        }
+        to.push(address.trim().parse::<Mailbox>().map_err(|e| {
+            anyhow::anyhow!("--notify-email `{address}` is not an e-mail address ({e})")
+        })?);
+    }
+    if to.is_empty() {
+        return Ok(None);
+    }
+    match notify::Smtp::from_env()? {
+        notify::SmtpSettings::Ready(smtp) => Ok(Some((smtp, to))),
+        notify::SmtpSettings::Missing(variable) => {
+            term::warn(&format!(
+                "--notify-email needs {variable}, which is unset or empty: no e-mail is sent"
+            ));
+            Ok(None)
+        }
+    }
 }
 
 /// The backup under the environment's lock (a dry run writes nothing and takes none). The lock

@@ -16,5 +16,6 @@ pub mod policy;
 pub mod region;
 pub mod render;
 pub mod restore;
+pub mod settings;
 pub mod stack;
 pub mod verify;

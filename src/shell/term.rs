@@ -21,6 +21,11 @@ pub fn err(text: &str) {
     let _ = stderr.flush();
 }
 
+/// A warning: the run goes on, but the operator should know.
+pub fn warn(text: &str) {
+    err(&format!("WARNING: {text}\n"));
+}
+
 /// Asks for an explicit "yes" on the terminal. Without a terminal there is nobody to ask.
 pub fn confirm(question: &str) -> Result<bool> {
     if !std::io::stdin().is_terminal() {

@@ -243,6 +243,67 @@ async fn dry_run_collects_and_writes_nothing() {
         .await
         .unwrap();
     assert_eq!(listed.key_count(), Some(0), "a dry run uploads nothing");
+
+    // DRY_RUN as Jenkins sets it, in any case and spelling.
+    for value in ["YES", "1", "True"] {
+        let run = ws.run_with(&["backup", "--stack", "bkdry"], &[("DRY_RUN", Some(value))]);
+        assert_eq!(run.code, 0, "{run:#?}");
+        assert!(
+            run.stderr.contains("[DRY RUN] Skipped upload"),
+            "{value}: {}",
+            run.stderr
+        );
+    }
+    let listed = s3(A)
+        .await
+        .list_objects_v2()
+        .bucket(ws.bucket(A))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.key_count(), Some(0), "still nothing uploaded");
+    // Empty (a blank parameter) and `no` are a real run.
+    for value in ["", "no"] {
+        let run = ws.run_with(&["backup", "--stack", "bkdry"], &[("DRY_RUN", Some(value))]);
+        assert_eq!(run.code, 0, "{run:#?}");
+        assert!(!run.stderr.contains("[DRY RUN]"), "{value}: {}", run.stderr);
+    }
+}
+
+#[tokio::test]
+async fn unset_notification_secrets_warn_and_never_fail_the_backup() {
+    let ws = Workspace::new("bkunset", &[A], A);
+    ws.apply();
+    seed(A, "bkunset").await;
+    let run = ws.run_with(
+        &[
+            "backup",
+            "--stack",
+            "bkunset",
+            "--notify-email",
+            "",
+            "--notify-email",
+            "ops@example.com",
+        ],
+        &[
+            ("SLACK_WEBHOOK_URL", Some("")),
+            ("SMTP_HOST", Some("")),
+            ("SMTP_FROM", None),
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:#?}");
+    for warning in [
+        "WARNING: SLACK_WEBHOOK_URL is empty (an unset secret?): no Slack notification is sent",
+        "WARNING: --notify-email was given an empty address (an unset variable?): it is skipped",
+        "WARNING: --notify-email needs SMTP_HOST, which is unset or empty: no e-mail is sent",
+    ] {
+        assert!(run.stderr.contains(warning), "{warning}: {}", run.stderr);
+    }
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(ws.path("backup-work/region_summaries.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(summary[A]["status"], "SUCCESS");
 }
 
 #[tokio::test]

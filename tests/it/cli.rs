@@ -5,10 +5,15 @@ use crate::common::*;
 
 /// Runs the CLI expecting a usage error: exit 1, `expected` on stderr, no AWS client built.
 fn refused(args: &[&str], expected: &str) {
+    refused_with(args, &[], expected);
+}
+
+/// `refused`, with environment variables set (`Some`) or removed (`None`).
+fn refused_with(args: &[&str], env: &[(&str, Option<&str>)], expected: &str) -> Run {
     let ws = Workspace::new("cli", &["us-east-1"], "us-east-1");
     let mut full = vec!["--api-stats", "stats.json"];
     full.extend_from_slice(args);
-    let run = ws.run(&full);
+    let run = ws.run_with(&full, env);
     assert_eq!(run.code, 1, "{args:?}\n{run:#?}");
     assert!(
         run.stderr.contains(expected),
@@ -19,6 +24,7 @@ fn refused(args: &[&str], expected: &str) {
         !ws.path("stats.json").exists(),
         "no AWS client may even be built for bad input"
     );
+    run
 }
 
 #[test]
@@ -86,7 +92,7 @@ fn slack_webhook_is_checked_before_the_run() {
             "--notify-slack",
             "hooks.slack.com/x",
         ],
-        "not a URL",
+        "--notify-slack is not a webhook URL",
     );
     refused(
         &[
@@ -97,6 +103,58 @@ fn slack_webhook_is_checked_before_the_run() {
             "ftp://example.com/x",
         ],
         "https://",
+    );
+}
+
+#[test]
+fn environment_variables_are_named_in_their_errors_and_secrets_never_echoed() {
+    let backup = ["backup", "--stack", "cli"];
+    refused_with(
+        &backup,
+        &[("DRY_RUN", Some("maybe"))],
+        "DRY_RUN must be true or false (or 1/0, yes/no), not `maybe`",
+    );
+    let run = refused_with(
+        &backup,
+        &[(
+            "SLACK_WEBHOOK_URL",
+            Some("ftp://hooks.example.com/T0/B0/SECRET42"),
+        )],
+        "SLACK_WEBHOOK_URL (host hooks.example.com) is a ftp: URL; the webhook must be an https:// URL",
+    );
+    assert!(!run.stderr.contains("SECRET42"), "{}", run.stderr);
+    let run = refused_with(
+        &backup,
+        &[("SLACK_WEBHOOK_URL", Some("hooks.example.com/SECRET42"))],
+        "SLACK_WEBHOOK_URL is not a webhook URL",
+    );
+    assert!(!run.stderr.contains("SECRET42"), "{}", run.stderr);
+    let run = refused_with(
+        &[
+            "backup",
+            "--stack",
+            "cli",
+            "--notify-slack",
+            "ftp://hooks.example.com/SECRET42",
+        ],
+        &[],
+        "--notify-slack (host hooks.example.com) is a ftp: URL",
+    );
+    assert!(!run.stderr.contains("SECRET42"), "{}", run.stderr);
+    refused_with(
+        &[
+            "backup",
+            "--stack",
+            "cli",
+            "--notify-email",
+            "ops@example.com",
+        ],
+        &[
+            ("SMTP_HOST", Some("smtp.example.com")),
+            ("SMTP_FROM", Some("ssm-backup@example.com")),
+            ("SMTP_PORT", Some("smtp")),
+        ],
+        "SMTP_PORT must be a port number, not `smtp`",
     );
 }
 

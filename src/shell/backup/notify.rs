@@ -48,18 +48,24 @@ pub const DEFAULT_SMTP_PORT: u16 = 587;
 /// server must not hold the nightly job).
 pub const DEFAULT_SMTP_TIMEOUT_SECS: u64 = 60;
 
+/// The e-mail settings as the environment gives them: complete, or lacking a variable the
+/// e-mail needs (unset or empty: an unset secret), which means no e-mail, not a failed backup.
+pub enum SmtpSettings {
+    Ready(Box<Smtp>),
+    Missing(&'static str),
+}
+
 impl Smtp {
     /// The settings from the process environment.
-    pub fn from_env() -> Result<Self> {
-        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    pub fn from_env() -> Result<SmtpSettings> {
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
     }
 
-    /// The settings from `lookup` (a variable's value, if set and not empty).
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+    /// The settings from `lookup` (a variable's value, if set and not empty). A value that is
+    /// set but wrong is an error naming the variable.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<SmtpSettings> {
         let Some(host) = lookup("SMTP_HOST") else {
-            bail!(
-                "--notify-email needs the SMTP server in SMTP_HOST (and the sender in SMTP_FROM)"
-            );
+            return Ok(SmtpSettings::Missing("SMTP_HOST"));
         };
         let port = match lookup("SMTP_PORT") {
             None => DEFAULT_SMTP_PORT,
@@ -77,7 +83,7 @@ impl Smtp {
                 })?,
             };
         let Some(from) = lookup("SMTP_FROM") else {
-            bail!("--notify-email needs the sender's address in SMTP_FROM");
+            return Ok(SmtpSettings::Missing("SMTP_FROM"));
         };
         let from = from
             .parse::<Mailbox>()
@@ -90,14 +96,14 @@ impl Smtp {
         let ca_bundle = lookup("SMTP_CA_BUNDLE")
             .map(|path| read_pem_bundle(std::path::Path::new(&path), "SMTP_CA_BUNDLE"))
             .transpose()?;
-        Ok(Self {
+        Ok(SmtpSettings::Ready(Box::new(Self {
             host,
             port,
             timeout: Duration::from_secs(timeout),
             from,
             credentials,
             ca_bundle,
-        })
+        })))
     }
 
     /// Sends one plain-text message to `to`, over STARTTLS (never in clear).
@@ -146,12 +152,19 @@ impl Smtp {
 mod tests {
     use super::*;
 
-    fn smtp(vars: &[(&str, &str)]) -> Result<Smtp> {
+    fn settings(vars: &[(&str, &str)]) -> Result<SmtpSettings> {
         Smtp::from_lookup(|name| {
             vars.iter()
                 .find(|(k, _)| *k == name)
                 .map(|(_, v)| v.to_string())
         })
+    }
+
+    fn smtp(vars: &[(&str, &str)]) -> Result<Smtp> {
+        match settings(vars)? {
+            SmtpSettings::Ready(smtp) => Ok(*smtp),
+            SmtpSettings::Missing(name) => bail!("missing {name}"),
+        }
     }
 
     fn error(vars: &[(&str, &str)]) -> String {
@@ -174,8 +187,14 @@ mod tests {
             v
         };
         assert_eq!(smtp(&with(("SMTP_PORT", "2525"))).unwrap().port, 2525);
-        assert!(error(&[("SMTP_FROM", "a@b.c")]).contains("SMTP_HOST"));
-        assert!(error(&[("SMTP_HOST", "h")]).contains("SMTP_FROM"));
+        assert!(matches!(
+            settings(&[("SMTP_FROM", "a@b.c")]),
+            Ok(SmtpSettings::Missing("SMTP_HOST"))
+        ));
+        assert!(matches!(
+            settings(&[("SMTP_HOST", "h")]),
+            Ok(SmtpSettings::Missing("SMTP_FROM"))
+        ));
         assert!(error(&[("SMTP_HOST", "h"), ("SMTP_FROM", "nobody")]).contains("not an e-mail"));
         assert!(error(&with(("SMTP_PORT", "0"))).contains("SMTP_PORT"));
         assert!(error(&with(("SMTP_PORT", "smtp"))).contains("SMTP_PORT"));
