@@ -759,6 +759,36 @@ def cbor_bridge(app):
 # Serving
 # ---------------------------------------------------------------------------------------------
 
+# ---------------------------------------------------------------------------------------------
+# A test facility, not a fix: a parameter written long ago
+# ---------------------------------------------------------------------------------------------
+
+def patch_parameter_age() -> None:
+    """PutParameter with the header `x-emulator-age-seconds: N` backdates the version it writes
+    by N seconds (its LastModifiedDate), as a parameter written that long ago would be: the lock
+    expires by AWS's clock, which a test cannot wait for."""
+    import datetime
+
+    from moto.ssm.responses import SimpleSystemManagerResponse
+
+    require_source(
+        SimpleSystemManagerResponse.put_parameter,
+        'name = self._get_param("Name")',
+        "param = self.ssm_backend.put_parameter(",
+    )
+    original = SimpleSystemManagerResponse.put_parameter
+
+    def put_parameter(self):
+        result = original(self)
+        age = self.headers.get("x-emulator-age-seconds")
+        if age:
+            param = self.ssm_backend.get_parameter(self._get_param("Name"))
+            param.last_modified_date -= datetime.timedelta(seconds=int(age))
+        return result
+
+    SimpleSystemManagerResponse.put_parameter = put_parameter
+
+
 def apply_patches() -> None:
     import moto
 
@@ -769,6 +799,7 @@ def apply_patches() -> None:
     patch_describe_parameters_page_size()
     patch_expected_bucket_owner()
     patch_parameter_policies()
+    patch_parameter_age()
     patch_iam_enforcement()
 
 

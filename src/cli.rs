@@ -52,6 +52,11 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub allow_unknown_region: bool,
 
+    /// How often a writing command renews its lock (tests make it short).
+    #[arg(long, global = true, hide = true, value_name = "DURATION", value_parser = lock_renewal,
+          default_value = "5m")]
+    pub lock_renew_every: Duration,
+
     /// Write the number of AWS requests per operation to FILE as JSON (benchmarks).
     #[arg(long, global = true, hide = true, value_name = "FILE")]
     pub api_stats: Option<PathBuf>,
@@ -92,7 +97,7 @@ pub enum Command {
         after_help = "Example:\n  ssm-keeper restore --stack prod --region ap-northeast-1 --only /jenkins/prod/ --to-prefix /drill/prod/"
     )]
     Restore(RestoreArgs),
-    /// Remove a stale lock of an environment (its run is gone) by its ID.
+    /// Remove a stale lock of an environment (its run is gone) by its ID, after showing it.
     #[command(
         after_help = "Example:\n  ssm-keeper force-unlock --stack prod 6f1c2a0e-5b1d-4c1e-9a43-0d2f7c1b9e55"
     )]
@@ -285,6 +290,10 @@ pub struct ForceUnlockArgs {
     /// The lock's ID, as the refusal that named its holder printed it.
     #[arg(value_name = "LOCK_ID")]
     pub lock_id: String,
+
+    /// Remove it without asking (needed without a terminal): only when its run is gone.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -436,6 +445,16 @@ fn network_timeout(value: &str) -> Result<Duration, String> {
         ));
     }
     Ok(timeout)
+}
+
+/// A lock renewal period: 1s to 5m (a lock lasts 15 minutes unrenewed).
+fn lock_renewal(value: &str) -> Result<Duration, String> {
+    let every = humantime::parse_duration(value)
+        .map_err(|e| format!("`{value}` is not a duration like 1s or 5m ({e})"))?;
+    if every < Duration::from_secs(1) || every > crate::core::lock::LOCK_RENEW_EVERY {
+        return Err(format!("`{value}` is out of range: allowed are 1s to 5m"));
+    }
+    Ok(every)
 }
 
 /// A wait for a lock: a duration (`30s`, `5m`), zero for none, at most a day.

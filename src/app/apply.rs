@@ -14,6 +14,7 @@ use crate::core::plan::{
 use crate::core::render;
 use crate::core::stack::Stack;
 use crate::shell::interrupt::Interrupt;
+use crate::shell::lock::LockWatch;
 use crate::shell::{apply::apply, lock, observe::observe, term};
 
 pub async fn run(session: &Session, args: ApplyArgs) -> Result<ExitCode> {
@@ -41,7 +42,7 @@ pub async fn run(session: &Session, args: ApplyArgs) -> Result<ExitCode> {
         lock = acquire => lock?,
         signal = interrupt.wait() => return Ok(cancelled("Apply", signal)),
     };
-    let result = plan_and_apply(session, &args, source, &interrupt).await;
+    let result = plan_and_apply(session, &args, source, &interrupt, &lock.watch()).await;
     if let Err(e) = lock.release().await {
         log(&format!(
             "WARNING: the lock was not released (it expires by itself): {e:#}"
@@ -72,6 +73,7 @@ async fn plan_and_apply(
     args: &ApplyArgs,
     source: Source,
     interrupt: &Interrupt,
+    lock: &LockWatch,
 ) -> Result<ExitCode> {
     let planned = async {
         match source {
@@ -102,6 +104,7 @@ async fn plan_and_apply(
         &doc.plan(),
         &doc.stack.environment,
         interrupt,
+        lock,
         &on_step,
     )
     .await;
@@ -115,6 +118,13 @@ async fn plan_and_apply(
             report.skipped.len()
         ));
         return Ok(ExitCode::from(signal.exit_code()));
+    }
+    if let Some(why) = &report.lock_lost {
+        bail!(
+            "stopped after {} of {total} changes (the steps in flight finished; {} not started): {why}",
+            report.done.len(),
+            report.skipped.len()
+        );
     }
     if !report.failed.is_empty() {
         let failures: Vec<String> = report.failed.iter().map(|f| format!("  - {f}")).collect();

@@ -18,6 +18,7 @@ use crate::core::settings::{boolish, check_webhook};
 use crate::shell::aws::Aws;
 use crate::shell::backup::{BackupOptions, BackupRun, notify, run as run_backup};
 use crate::shell::interrupt::Interrupt;
+use crate::shell::lock::LockWatch;
 use crate::shell::term;
 use crate::shell::{lock, metrics};
 
@@ -219,7 +220,8 @@ async fn locked_run(
             }),
         }
     };
-    let run = run_backup(aws, options, interrupt, log).await;
+    let watch = lock.as_ref().map_or_else(LockWatch::none, |l| l.watch());
+    let run = run_backup(aws, options, interrupt, &watch, log).await;
     if let Some(lock) = lock
         && let Err(e) = lock.release().await
     {

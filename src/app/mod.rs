@@ -77,6 +77,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         },
         stack_options,
     );
+    crate::shell::lock::set_renew_every(cli.lock_renew_every);
     let context = command_context(&cli.command);
     tracing::info!(stack = %context.1, role = ?context.0, "starting");
     let result = match cli.command {
@@ -164,9 +165,25 @@ pub fn access_hint(denied: &[String], (role, stack): &(Option<Role>, String)) ->
 /// Asks the operator to confirm `what` (`Apply`, `Restore`); `Some(exit code)` when it is not
 /// to go ahead (answered otherwise, or a signal while asking).
 pub async fn confirm(what: &'static str, interrupt: &Interrupt) -> Result<Option<ExitCode>> {
-    let question = format!("\n{what} these changes?");
+    ask(
+        format!("\n{what} these changes?"),
+        what,
+        "refusing to apply without a terminal to confirm on: review the plan and pass --auto-approve",
+        interrupt,
+    )
+    .await
+}
+
+/// Asks `question` on the terminal (`refusal` is the error without one); `Some(exit code)` when
+/// `what` is not to go ahead.
+pub async fn ask(
+    question: String,
+    what: &str,
+    refusal: &'static str,
+    interrupt: &Interrupt,
+) -> Result<Option<ExitCode>> {
     let answer = tokio::select! {
-        answer = tokio::task::spawn_blocking(move || term::confirm(&question)) => answer??,
+        answer = tokio::task::spawn_blocking(move || term::confirm(&question, refusal)) => answer??,
         signal = interrupt.wait() => return Ok(Some(cancelled(what, signal))),
     };
     if answer {

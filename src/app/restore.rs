@@ -14,6 +14,7 @@ use crate::core::restore::{
 use crate::core::stack::bucket_name;
 use crate::shell::aws::{Aws, Budget};
 use crate::shell::interrupt::Interrupt;
+use crate::shell::lock::LockWatch;
 use crate::shell::restore::{From, locate, missing_keys, read_live, write};
 use crate::shell::{lock, term};
 
@@ -91,7 +92,15 @@ pub async fn run(session: &Session, args: RestoreArgs) -> Result<ExitCode> {
         held = acquire => held?,
         signal = interrupt.wait() => return Ok(cancelled("Restore", signal)),
     };
-    let result = apply(aws, &args, &restore, target_region, &interrupt).await;
+    let result = apply(
+        aws,
+        &args,
+        &restore,
+        target_region,
+        &interrupt,
+        &held.watch(),
+    )
+    .await;
     if let Err(e) = held.release().await {
         term::err(&format!(
             "WARNING: the lock was not released (it expires by itself): {e:#}\n"
@@ -107,6 +116,7 @@ async fn apply(
     restore: &RestorePlan,
     region: &str,
     interrupt: &Interrupt,
+    lock: &LockWatch,
 ) -> Result<ExitCode> {
     if !args.auto_approve
         && let Some(code) = confirm("Restore", interrupt).await?
@@ -124,7 +134,7 @@ async fn apply(
         .collect();
     term::out("\n")?;
     let budget = Budget::per_second(args.max_rps);
-    let stop = || interrupt.received().is_some();
+    let stop = || interrupt.received().is_some() || lock.lost().is_some();
     let on_write = |line: &str| {
         let _ = term::out(&format!("  {line}\n"));
     };
@@ -136,6 +146,12 @@ async fn apply(
             writes.len()
         ));
         return Ok(ExitCode::from(signal.exit_code()));
+    }
+    if let Some(why) = lock.lost() {
+        bail!(
+            "stopped after {done} of {} parameters written (the writes in flight finished): {why}",
+            writes.len()
+        );
     }
 
     let written: Vec<&ParameterSpec> = writes.iter().map(|(spec, _)| *spec).collect();

@@ -55,6 +55,15 @@ impl LockInfo {
         now >= self.expires
     }
 
+    /// The lock as AWS's clock sees it: it expires `ttl` after AWS last wrote it (`modified`,
+    /// the parameter's LastModifiedDate), whatever the holder's clock wrote in `expires`.
+    pub fn expiring_after(self, modified: OffsetDateTime, ttl: Duration) -> LockInfo {
+        LockInfo {
+            expires: modified + ttl,
+            ..self
+        }
+    }
+
     /// The same lock, valid for another `LOCK_TTL` from `now`.
     pub fn renewed(&self, now: OffsetDateTime) -> LockInfo {
         LockInfo {

@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 
 use super::aws::Aws;
 use super::interrupt::{Interrupt, Signal};
+use super::lock::LockWatch;
 use super::ssm::delete_parameter;
 use crate::core::desired::region_bucket_parameter;
 use crate::core::model::{
@@ -34,18 +35,31 @@ pub struct ApplyReport {
     pub skipped: Vec<String>,
     /// The signal that stopped the run: steps in flight finished, no new one started.
     pub interrupted: Option<Signal>,
+    /// Why the run's lock was lost, which stopped it the same way.
+    pub lock_lost: Option<String>,
 }
 
 /// Executes `plan` for the environment `environment`, telling `on_step` about each step as it
-/// ends (a line such as `done     created bucket ...`). After SIGINT/SIGTERM the steps in flight
-/// finish and no other starts.
+/// ends (a line such as `done     created bucket ...`). After SIGINT/SIGTERM, or once the lock
+/// is lost, the steps in flight finish and no other starts.
 pub async fn apply(
     aws: &Aws,
     plan: &Plan,
     environment: &str,
     interrupt: &Interrupt,
+    lock: &LockWatch,
     on_step: &(dyn Fn(&str) + Sync),
 ) -> ApplyReport {
+    // Why no further step may start, if one may not.
+    let halted = || {
+        if interrupt.received().is_some() {
+            Some("interrupted")
+        } else if lock.lost().is_some() {
+            Some("the lock was lost")
+        } else {
+            None
+        }
+    };
     let mut report = ApplyReport::default();
     let mut by_region: BTreeMap<&str, (Option<&Change>, Option<&Change>)> = BTreeMap::new();
     let mut metadata = Vec::new();
@@ -78,8 +92,8 @@ pub async fn apply(
     let regional = join_all(by_region.values().map(|(bucket, param)| async move {
         let mut outcomes = Vec::new();
         if let Some(change) = bucket {
-            if interrupt.received().is_some() {
-                return (outcomes, [Some(*change), *param], "interrupted");
+            if let Some(why) = halted() {
+                return (outcomes, [Some(*change), *param], why);
             }
             let result = step(aws, change, on_step).await;
             let failed = result.is_err();
@@ -89,8 +103,8 @@ pub async fn apply(
             }
         }
         if let Some(change) = param {
-            if interrupt.received().is_some() {
-                return (outcomes, [Some(*change), None], "interrupted");
+            if let Some(why) = halted() {
+                return (outcomes, [Some(*change), None], why);
             }
             outcomes.push((*change, step(aws, change, on_step).await));
         }
@@ -109,12 +123,9 @@ pub async fn apply(
     // 2. The home-region metadata names the buckets: only once every bucket is in place.
     // 3. Then what the stack no longer names: parameters first, then buckets.
     for stage in [metadata, removals, bucket_removals] {
-        let why = if interrupt.received().is_some() {
-            "interrupted"
-        } else {
-            "an earlier step failed"
-        };
-        if !report.failed.is_empty() || interrupt.received().is_some() {
+        let halt = halted();
+        if !report.failed.is_empty() || halt.is_some() {
+            let why = halt.unwrap_or("an earlier step failed");
             for change in stage {
                 let line = format!("{} ({why})", change.id());
                 on_step(&format!("skipped  {line}"));
@@ -131,6 +142,7 @@ pub async fn apply(
         record(&mut report, results.into_iter());
     }
     report.interrupted = interrupt.received();
+    report.lock_lost = lock.lost().map(str::to_string);
     report
 }
 

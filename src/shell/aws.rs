@@ -467,11 +467,20 @@ impl Intercept for ExpectedOwner {
 pub struct ApiCalls {
     sent: Arc<Mutex<BTreeMap<String, u64>>>,
     denied: Arc<Mutex<std::collections::BTreeSet<String>>>,
+    /// AWS's clock: the `Date` of the latest answer, and when it was received.
+    server_clock: Arc<Mutex<Option<(time::OffsetDateTime, std::time::Instant)>>>,
 }
 
 impl ApiCalls {
     pub fn snapshot(&self) -> BTreeMap<String, u64> {
         self.sent.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+
+    /// AWS's clock now, from the `Date` of the latest answer (to the second) and the time since
+    /// it came; `None` before any answer with a date.
+    pub fn server_now(&self) -> Option<time::OffsetDateTime> {
+        let (date, at) = (*self.server_clock.lock().ok()?)?;
+        Some(date + at.elapsed())
     }
 
     /// The operations answered AccessDenied, as `s3:PutObject`.
@@ -516,6 +525,21 @@ impl Intercept for ApiCalls {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let response = context.response();
+        if let Some(date) = response
+            .headers()
+            .get("date")
+            .and_then(|d| {
+                aws_smithy_types::DateTime::from_str(
+                    d,
+                    aws_smithy_types::date_time::Format::HttpDate,
+                )
+                .ok()
+            })
+            .and_then(|d| time::OffsetDateTime::from_unix_timestamp(d.secs()).ok())
+            && let Ok(mut clock) = self.server_clock.lock()
+        {
+            *clock = Some((date, std::time::Instant::now()));
+        }
         let status = response.status().as_u16();
         // S3: 403 with <Code>AccessDenied</Code>; SSM, KMS, CloudWatch: 400
         // AccessDeniedException (JSON or CBOR). The error body is read whole by now.

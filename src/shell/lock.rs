@@ -4,6 +4,7 @@
 
 use anyhow::{Context, Result, bail};
 use aws_sdk_ssm::types::ParameterType;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
@@ -25,6 +26,52 @@ pub struct HeldLock {
     name: String,
     info: LockInfo,
     renewal: tokio::task::JoinHandle<()>,
+    watch: LockWatch,
+}
+
+/// Whether the run still holds its lock. A renewal that fails (AWS unreachable, the lock gone or
+/// taken over) marks it lost, and every writing step checks it before it writes: another run
+/// may hold the lock once it expired.
+#[derive(Debug, Clone, Default)]
+pub struct LockWatch(Arc<OnceLock<String>>);
+
+impl LockWatch {
+    /// For a run that writes without a lock (a dry run writes nothing): never lost.
+    pub fn none() -> Self {
+        LockWatch::default()
+    }
+
+    /// Why the lock was lost, if it was.
+    pub fn lost(&self) -> Option<&str> {
+        self.0.get().map(String::as_str)
+    }
+
+    /// An error when the lock was lost: the run must not write again.
+    pub fn check(&self) -> Result<()> {
+        match self.lost() {
+            Some(why) => bail!("{why}"),
+            None => Ok(()),
+        }
+    }
+
+    fn mark_lost(&self, why: String) {
+        if self.0.set(why.clone()).is_ok() {
+            super::term::warn(&why);
+        }
+    }
+}
+
+/// How often a held lock is renewed: `LOCK_RENEW_EVERY`, or the hidden `--lock-renew-every`
+/// (tests make it short).
+static RENEW_EVERY: OnceLock<Duration> = OnceLock::new();
+
+/// Sets the renewal period of the locks this process takes (once, before the first).
+pub fn set_renew_every(every: Duration) {
+    let _ = RENEW_EVERY.set(every);
+}
+
+fn renew_every() -> Duration {
+    RENEW_EVERY.get().copied().unwrap_or(LOCK_RENEW_EVERY)
 }
 
 /// Takes the lock of `environment`, waiting up to `wait` for another holder to let go.
@@ -54,14 +101,15 @@ pub async fn acquire(
         if put(aws, region, &name, &info, false).await? {
             return Ok(HeldLock::start(aws, region, name, info));
         }
-        let Some(value) = read(aws, region, &name).await? else {
+        let Some(seen) = read(aws, region, &name).await? else {
             continue; // released in between: try again at once
         };
-        let holder = match parse_lock(&value) {
+        let value = &seen.value;
+        let holder = match seen.lock(LOCK_TTL) {
             // Our own create, retried by the SDK after its answer was lost.
             Ok(held) if held.id == info.id => return Ok(HeldLock::start(aws, region, name, info)),
-            Ok(held) if held.is_expired(now) => {
-                if take_over(aws, region, environment, &held, &value, &info).await? {
+            Ok(held) if held.is_expired(seen.aws_now) => {
+                if take_over(aws, region, environment, &held, value, &info).await? {
                     log(&format!(
                         "The lock {} of `{environment}` expired at {} (its run is gone): taken over.",
                         held.id, held.expires
@@ -99,11 +147,13 @@ pub async fn acquire(
 impl HeldLock {
     /// The lock just taken, renewed from now on.
     fn start(aws: &Aws, region: &str, name: String, info: LockInfo) -> Self {
+        let watch = LockWatch::default();
         let renewal = tokio::spawn(renew(
             aws.clone(),
             region.to_string(),
             name.clone(),
             info.clone(),
+            watch.clone(),
         ));
         HeldLock {
             aws: aws.clone(),
@@ -111,6 +161,7 @@ impl HeldLock {
             name,
             info,
             renewal,
+            watch,
         }
     }
 
@@ -118,31 +169,39 @@ impl HeldLock {
         &self.info.id
     }
 
+    /// What the writing steps check before each write.
+    pub fn watch(&self) -> LockWatch {
+        self.watch.clone()
+    }
+
     /// Removes the lock, if it is still this process's.
     pub async fn release(self) -> Result<()> {
         self.renewal.abort();
-        let Some(value) = read(&self.aws, &self.region, &self.name).await? else {
+        let Some(seen) = read(&self.aws, &self.region, &self.name).await? else {
             return Ok(());
         };
-        if parse_lock(&value).is_ok_and(|l| l.id == self.info.id) {
+        if parse_lock(&seen.value).is_ok_and(|l| l.id == self.info.id) {
             delete(&self.aws, &self.region, &self.name).await?;
         }
         Ok(())
     }
 }
 
-/// Removes the lock of `environment` if its id is `id`; returns what it held.
-pub async fn force_unlock(
-    aws: &Aws,
-    region: &str,
-    environment: &str,
-    id: &str,
-) -> Result<LockInfo> {
+impl Drop for HeldLock {
+    /// A lock dropped without `release` (an early return, a panic) stops being renewed.
+    fn drop(&mut self) {
+        self.renewal.abort();
+    }
+}
+
+/// The lock of `environment` with the ID `id`, as AWS holds it (its expiry by AWS's clock), to
+/// show before it is removed; an error when there is none or it has another ID.
+pub async fn find_lock(aws: &Aws, region: &str, environment: &str, id: &str) -> Result<LockInfo> {
     let name = lock_parameter(environment);
-    let value = read(aws, region, &name).await?.with_context(|| {
+    let seen = read(aws, region, &name).await?.with_context(|| {
         format!("the `{environment}` environment is not locked ({name} does not exist in {region})")
     })?;
-    let held = parse_lock(&value).map_err(|why| {
+    let held = seen.lock(LOCK_TTL).map_err(|why| {
         anyhow::anyhow!("{name} in {region}: {why}; delete that parameter by hand")
     })?;
     if held.id != id {
@@ -152,28 +211,37 @@ pub async fn force_unlock(
             held.holder(environment)
         );
     }
-    delete(aws, region, &name).await?;
     Ok(held)
 }
 
-/// Extends the lock every `LOCK_RENEW_EVERY` while it is still ours.
-async fn renew(aws: Aws, region: String, name: String, info: LockInfo) {
+/// Removes the lock of `environment` if its ID is still `id`.
+pub async fn force_unlock(aws: &Aws, region: &str, environment: &str, id: &str) -> Result<()> {
+    find_lock(aws, region, environment, id).await?;
+    delete(aws, region, &lock_parameter(environment)).await
+}
+
+/// Extends the lock every renewal period while it is still ours; when a renewal fails, or the
+/// lock is gone or another run's, marks it lost and stops.
+async fn renew(aws: Aws, region: String, name: String, info: LockInfo, watch: LockWatch) {
     loop {
-        tokio::time::sleep(LOCK_RENEW_EVERY).await;
-        let ours = match read(&aws, &region, &name).await {
-            Ok(Some(value)) => parse_lock(&value).is_ok_and(|l| l.id == info.id),
-            Ok(None) => false,
-            Err(_) => continue, // a passing fault: the lock lasts longer than one period
+        tokio::time::sleep(renew_every()).await;
+        let lost = match read(&aws, &region, &name).await {
+            Ok(Some(seen)) if parse_lock(&seen.value).is_ok_and(|l| l.id == info.id) => {
+                let renewed = info.renewed(OffsetDateTime::now_utc());
+                match put(&aws, &region, &name, &renewed, true).await {
+                    Ok(_) => continue,
+                    Err(e) => format!("renewing it failed: {e:#}"),
+                }
+            }
+            Ok(Some(_)) => "another run took it over".to_string(),
+            Ok(None) => "it was removed".to_string(),
+            Err(e) => format!("renewing it failed: {e:#}"),
         };
-        if !ours {
-            super::term::err(&format!(
-                "WARNING: the lock {} ({name}) was removed or taken over while this run held it\n",
-                info.id
-            ));
-            return;
-        }
-        let renewed = info.renewed(OffsetDateTime::now_utc());
-        let _ = put(&aws, &region, &name, &renewed, true).await;
+        watch.mark_lost(format!(
+            "this run lost its lock {} ({name} in {region}): {lost}. It stops before its next write, since another run may hold the lock now; run it again once the lock is free.",
+            info.id
+        ));
+        return;
     }
 }
 
@@ -209,9 +277,41 @@ async fn put(
     }
 }
 
-async fn read(aws: &Aws, region: &str, name: &str) -> Result<Option<String>> {
+/// A lock (or claim) parameter as read: its value, when AWS last wrote it, and AWS's clock at
+/// the read (the answer's `Date`), so that expiry never depends on the reader's or the
+/// holder's clock.
+struct LockRead {
+    value: String,
+    modified: OffsetDateTime,
+    aws_now: OffsetDateTime,
+}
+
+impl LockRead {
+    /// The lock it holds, its expiry judged by AWS: `ttl` after AWS last wrote it.
+    fn lock(&self, ttl: Duration) -> Result<LockInfo, String> {
+        parse_lock(&self.value).map(|l| l.expiring_after(self.modified, ttl))
+    }
+}
+
+async fn read(aws: &Aws, region: &str, name: &str) -> Result<Option<LockRead>> {
     match aws.ssm(region).get_parameter().name(name).send().await {
-        Ok(out) => Ok(out.parameter.and_then(|p| p.value)),
+        Ok(out) => {
+            let aws_now = aws
+                .calls()
+                .server_now()
+                .unwrap_or_else(OffsetDateTime::now_utc);
+            Ok(out.parameter.and_then(|p| {
+                let modified = p
+                    .last_modified_date
+                    .and_then(|d| OffsetDateTime::from_unix_timestamp_nanos(d.as_nanos()).ok())
+                    .unwrap_or(aws_now);
+                p.value.map(|value| LockRead {
+                    value,
+                    modified,
+                    aws_now,
+                })
+            }))
+        }
         Err(e)
             if e.as_service_error()
                 .is_some_and(|s| s.is_parameter_not_found()) =>
@@ -243,14 +343,14 @@ async fn take_over(
         ..taker.clone()
     };
     if !put(aws, region, &claim_name, &claim, false).await? {
-        let Some(value) = read(aws, region, &claim_name).await? else {
+        let Some(seen) = read(aws, region, &claim_name).await? else {
             return Ok(false); // that claim just went: look at the lock again
         };
-        match parse_lock(&value) {
+        match seen.lock(TAKEOVER_TTL) {
             // Our own claim, retried by the SDK after its answer was lost, is ours all the same.
             Ok(c) if c.id == claim.id => {}
-            Ok(c) if c.is_expired(OffsetDateTime::now_utc()) => {
-                delete_if_unchanged(aws, region, &claim_name, &value).await?;
+            Ok(c) if c.is_expired(seen.aws_now) => {
+                delete_if_unchanged(aws, region, &claim_name, &seen.value).await?;
                 return Ok(false);
             }
             _ => return Ok(false),
@@ -263,7 +363,10 @@ async fn take_over(
 
 /// Deletes a parameter only if it still holds what was read.
 async fn delete_if_unchanged(aws: &Aws, region: &str, name: &str, seen: &str) -> Result<()> {
-    if read(aws, region, name).await?.as_deref() == Some(seen) {
+    if read(aws, region, name)
+        .await?
+        .is_some_and(|r| r.value == seen)
+    {
         delete(aws, region, name).await?;
     }
     Ok(())

@@ -26,12 +26,11 @@ pub fn warn(text: &str) {
     err(&format!("WARNING: {text}\n"));
 }
 
-/// Asks for an explicit "yes" on the terminal. Without a terminal there is nobody to ask.
-pub fn confirm(question: &str) -> Result<bool> {
+/// Asks for an explicit "yes" on the terminal. Without a terminal there is nobody to ask: the
+/// error is `refusal`.
+pub fn confirm(question: &str, refusal: &str) -> Result<bool> {
     if !std::io::stdin().is_terminal() {
-        bail!(
-            "refusing to apply without a terminal to confirm on: review the plan and pass --auto-approve"
-        );
+        bail!("{refusal}");
     }
     err(&format!("{question} Only 'yes' is accepted: "));
     let mut answer = String::new();

@@ -365,6 +365,26 @@ pub async fn delete_param(region: &str, name: &str) {
         .unwrap();
 }
 
+/// Writes (or overwrites) a String parameter as another client would have `seconds` ago: the
+/// emulator backdates its LastModifiedDate (`x-emulator-age-seconds`, docs/emulator.md).
+pub async fn put_string_aged(region: &str, name: &str, value: &str, seconds: u64) {
+    ssm(region)
+        .await
+        .put_parameter()
+        .name(name)
+        .value(value)
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .overwrite(true)
+        .customize()
+        .mutate_request(move |r| {
+            r.headers_mut()
+                .insert("x-emulator-age-seconds", seconds.to_string());
+        })
+        .send()
+        .await
+        .unwrap();
+}
+
 /// Writes (or overwrites) a String parameter, as another client would.
 pub async fn put_string(region: &str, name: &str, value: &str) {
     ssm(region)

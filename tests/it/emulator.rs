@@ -322,3 +322,23 @@ async fn parameter_policies_read_back_as_json_text() {
     assert_eq!(policies[0].policy_text(), Some(policy));
     assert_eq!(policies[0].policy_type(), Some("Expiration"));
 }
+
+#[tokio::test]
+async fn a_parameter_can_be_written_as_long_ago() {
+    put_string_aged(R, "/emulator/aged/x", "v", 16 * 60).await;
+    let out = ssm(R)
+        .await
+        .get_parameter()
+        .name("/emulator/aged/x")
+        .send()
+        .await
+        .unwrap();
+    let modified = out
+        .parameter()
+        .unwrap()
+        .last_modified_date()
+        .unwrap()
+        .secs();
+    let age = time::OffsetDateTime::now_utc().unix_timestamp() - modified;
+    assert!((16 * 60..17 * 60).contains(&age), "written {age} s ago");
+}

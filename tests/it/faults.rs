@@ -297,7 +297,7 @@ fn unlock_if_held(ws: &Workspace) {
             .as_str()
             .unwrap()
             .to_string();
-        let run = ws.run(&["force-unlock", "--stack", &ws.env, &id]);
+        let run = ws.run(&["force-unlock", "--stack", &ws.env, &id, "--force"]);
         assert_eq!(run.code, 0, "{run:#?}");
     }
 }

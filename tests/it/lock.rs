@@ -10,8 +10,14 @@ fn lock_name(env: &str) -> String {
     format!("/locks/ssm-keeper/{env}")
 }
 
-/// Writes a lock as another run would have, expiring `expires_in_minutes` from now.
-async fn hold(env: &str, id: &str, expires_in_minutes: i64) {
+/// Writes a lock as another run would have, `minutes_ago` minutes ago by AWS's clock (a lock
+/// lasts 15 minutes unrenewed).
+async fn hold(env: &str, id: &str, minutes_ago: u64) {
+    hold_with_clock(env, id, minutes_ago, 15 - minutes_ago as i64).await;
+}
+
+/// `hold`, with the holder's own clock saying the lock expires `expires_in_minutes` from now.
+async fn hold_with_clock(env: &str, id: &str, minutes_ago: u64, expires_in_minutes: i64) {
     let now = time::OffsetDateTime::now_utc();
     let rfc = |t: time::OffsetDateTime| {
         t.format(&time::format_description::well_known::Rfc3339)
@@ -26,7 +32,7 @@ async fn hold(env: &str, id: &str, expires_in_minutes: i64) {
         "created": rfc(now - time::Duration::minutes(60)),
         "expires": rfc(now + time::Duration::minutes(expires_in_minutes)),
     });
-    put_string(A, &lock_name(env), &value.to_string()).await;
+    put_string_aged(A, &lock_name(env), &value.to_string(), minutes_ago * 60).await;
 }
 
 #[tokio::test]
@@ -73,7 +79,7 @@ async fn a_second_writer_is_refused_naming_the_holder() {
 #[tokio::test]
 async fn a_stale_lock_waits_gives_up_and_is_removed_by_its_id() {
     let ws = Workspace::new("lkstale", &[A], A);
-    hold("lkstale", "held-by-test", 30).await;
+    hold("lkstale", "held-by-test", 1).await;
 
     let run = ws.run(&[
         "apply",
@@ -109,7 +115,24 @@ async fn a_stale_lock_waits_gives_up_and_is_removed_by_its_id() {
     );
     assert!(parameter(A, &lock_name("lkstale")).await.is_some());
 
+    // Without a terminal to confirm on, it shows the lock and needs --force.
     let run = ws.run(&["force-unlock", "--stack", "lkstale", "held-by-test"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    for part in [
+        "the `lkstale` environment is locked by arn:aws:iam::123456789012:user/someone-else on other-host (pid 99, `ssm-keeper apply`) since ",
+        "refusing to remove the lock without a terminal to confirm on: check that its run is gone, then pass --force",
+    ] {
+        assert!(run.stderr.contains(part), "{part}: {}", run.stderr);
+    }
+    assert!(parameter(A, &lock_name("lkstale")).await.is_some());
+
+    let run = ws.run(&[
+        "force-unlock",
+        "--stack",
+        "lkstale",
+        "held-by-test",
+        "--force",
+    ]);
     assert_eq!(run.code, 0, "{run:#?}");
     assert!(
         run.stdout.contains("Removed the lock held-by-test"),
@@ -123,7 +146,7 @@ async fn a_stale_lock_waits_gives_up_and_is_removed_by_its_id() {
 #[tokio::test]
 async fn an_expired_lock_is_taken_over() {
     let ws = Workspace::new("lkexpired", &[A], A);
-    hold("lkexpired", "long-gone", -1).await;
+    hold("lkexpired", "long-gone", 16).await;
     let run = ws.run(&["apply", "--stack", "lkexpired", "--auto-approve"]);
     assert_eq!(run.code, 0, "{run:#?}");
     assert!(
@@ -133,6 +156,72 @@ async fn an_expired_lock_is_taken_over() {
         run.stderr
     );
     assert_eq!(parameter(A, &lock_name("lkexpired")).await, None);
+}
+
+#[tokio::test]
+async fn a_lock_expires_by_aws_clock_not_by_the_holders() {
+    let ws = Workspace::new("lkclock", &[A], A);
+    // Written a minute ago by a holder whose clock runs an hour behind: by its own field it
+    // expired long ago, but AWS wrote it a minute ago, so it is held.
+    hold_with_clock("lkclock", "slow-clock", 1, -60).await;
+    let run = ws.run(&["apply", "--stack", "lkclock", "--auto-approve"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("the `lkclock` environment is locked by"),
+        "{}",
+        run.stderr
+    );
+    assert!(!bucket_exists(A, &ws.bucket(A)).await, "nothing applied");
+    // Written 16 minutes ago by a holder whose clock runs ahead: expired by AWS's clock.
+    hold_with_clock("lkclock", "fast-clock", 16, 600).await;
+    let run = ws.run(&["apply", "--stack", "lkclock", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("The lock fast-clock of `lkclock` expired"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test]
+async fn a_run_that_loses_its_lock_stops_before_its_next_write() {
+    let ws = Workspace::new("lklost", &[A], A);
+    ws.apply();
+    put_string(A, "/app/lklost/p", "v").await;
+    // The backup is held in its listing, after it took the lock and before it writes.
+    let emulator_http = emulator().http_endpoint.trim_start_matches("http://");
+    let held = crate::hold::hold_first(emulator_http, "AmazonSSM.DescribeParameters", "");
+    let (mut backup, mut stderr) = ws.spawn(
+        &["--lock-renew-every", "1s", "backup", "--stack", "lklost"],
+        &[("AWS_ENDPOINT_URL_SSM", Some(&held.url))],
+        std::process::Stdio::null(),
+    );
+    held.held.recv().unwrap();
+    // Someone removes the lock meanwhile: the next renewal finds it gone.
+    delete_param(A, &lock_name("lklost")).await;
+    wait_for_line(&mut stderr, "WARNING: this run lost its lock");
+    held.release.send(()).unwrap();
+    let said: Vec<String> = stderr.map(Result::unwrap).collect();
+    assert_eq!(backup.wait().unwrap().code(), Some(1), "{said:#?}");
+    assert!(
+        said.iter().any(|l| l.contains("this run lost its lock")
+            && l.contains("(/locks/ssm-keeper/lklost in us-east-1): it was removed")),
+        "{said:#?}"
+    );
+    let listed = s3(A)
+        .await
+        .list_objects_v2()
+        .bucket(ws.bucket(A))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.key_count(),
+        Some(0),
+        "nothing written after the lock was lost"
+    );
 }
 
 #[tokio::test]
@@ -149,7 +238,7 @@ async fn the_lock_is_released_when_a_backup_fails() {
 async fn the_lock_is_never_backed_up_even_for_an_environment_named_locks() {
     let ws = Workspace::new("locks", &[A], A);
     ws.apply();
-    hold("someother", "other-run", 30).await;
+    hold("someother", "other-run", 1).await;
     put_string(A, "/app/locks/x", "v").await;
     let run = ws.run(&["backup", "--stack", "locks"]);
     assert_eq!(run.code, 0, "{run:#?}");
@@ -177,7 +266,7 @@ async fn the_lock_is_never_backed_up_even_for_an_environment_named_locks() {
 #[tokio::test]
 async fn sigint_while_waiting_for_the_lock_cancels_with_130_and_changes_nothing() {
     let ws = Workspace::new("lkwait", &[A], A);
-    hold("lkwait", "held-by-test", 30).await;
+    hold("lkwait", "held-by-test", 1).await;
     let mut apply = ws.spawn_until(
         &[
             "apply",
@@ -207,7 +296,7 @@ async fn sigint_while_waiting_for_the_lock_cancels_with_130_and_changes_nothing(
 async fn two_runs_finding_the_same_expired_lock_do_not_both_take_it_over() {
     let ws = Workspace::new("lkrace", &[A], A);
     ws.apply();
-    hold("lkrace", "long-gone", -1).await;
+    hold("lkrace", "long-gone", 16).await;
     // The first run is held just as it deletes the expired lock (after claiming the takeover).
     let emulator_http = emulator().http_endpoint.trim_start_matches("http://");
     let held = crate::hold::hold_first(

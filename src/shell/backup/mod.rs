@@ -20,6 +20,7 @@ use crate::core::stack::bucket_name;
 use crate::shell::aws::Aws;
 use crate::shell::aws::Budget;
 use crate::shell::interrupt::{Interrupt, Signal};
+use crate::shell::lock::LockWatch;
 use crate::shell::observe::parse_region_list;
 use crate::shell::ssm::read_values;
 use collect::collect;
@@ -62,6 +63,7 @@ pub async fn run(
     aws: &Aws,
     options: &BackupOptions,
     interrupt: &Interrupt,
+    lock: &LockWatch,
     log: &(dyn Fn(&str) + Sync),
 ) -> Result<BackupRun> {
     let started = Instant::now();
@@ -93,6 +95,8 @@ pub async fn run(
     for (i, region) in regions.iter().enumerate() {
         if interrupt.received().is_some() {
             stopped = Some(SKIPPED_INTERRUPTED.to_string());
+        } else if lock.lost().is_some() {
+            stopped = Some("skipped: the run lost its lock".to_string());
         }
         if let Some(reason) = &stopped {
             run.summaries
@@ -118,6 +122,7 @@ pub async fn run(
             is_default: metadata.default_region.as_deref() == Some(region.as_str()),
             limit,
             overall,
+            lock,
             log,
         }
         .run(interrupt)
@@ -203,6 +208,8 @@ struct RegionRun<'a> {
     is_default: bool,
     limit: Duration,
     overall: Duration,
+    /// Checked before each write: a run that lost its lock writes nothing more.
+    lock: &'a LockWatch,
     log: &'a (dyn Fn(&str) + Sync),
 }
 
@@ -313,6 +320,7 @@ impl RegionRun<'_> {
             &header.environment,
             &header.backup_timestamp,
         );
+        self.lock.check()?;
         upload::upload_document(aws, region, &bucket, &key, document).await?;
         staged.stored = Some((bucket, key));
         Ok(staged)
@@ -353,6 +361,7 @@ impl RegionRun<'_> {
         };
         let region = &self.header.region;
         let pointers = pointer_keys(region, self.is_default);
+        self.lock.check()?;
         upload::write_pointers(self.aws, region, bucket, &pointers, key).await
     }
 }
