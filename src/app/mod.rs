@@ -24,6 +24,7 @@ use crate::core::iam::{Role, iam_actions};
 use crate::core::plan::{PLAN_FORMAT_VERSION, PlanDocument, sha256_hex};
 use crate::core::stack::{self, ParseOptions, Stack};
 use crate::shell::aws::{Aws, AwsOptions};
+use crate::shell::diagnose::diagnose;
 use crate::shell::interrupt::{Interrupt, Signal};
 use crate::shell::observe::observe;
 use crate::shell::term;
@@ -93,18 +94,27 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::IamPolicy(args) => iam_policy::run(&session, args).await,
         Command::Completions(args) => completions::run(args),
     };
-    let hint = session
-        .aws
-        .get()
-        .and_then(|aws| access_hint(&aws.calls().denied(), &context));
+    let aws = session.aws.get();
+    let hint = aws.and_then(|aws| access_hint(&aws.calls().denied(), &context));
+    // The real cause of a failure, when it is one of the known ones (the network, the TLS
+    // trust, the credentials): said after the error, before the AccessDenied hint.
+    let cause = match (&result, aws) {
+        (Err(e), Some(aws)) => diagnose(e, aws.calls()).map(|c| c.explain(aws.endpoint_url())),
+        _ => None,
+    };
+    let explained: Vec<String> = cause
+        .into_iter()
+        .chain(hint.map(|h| h.trim_end().to_string()))
+        .collect();
     // After the error it explains (main prints the error), or after the run's own output.
-    let result = match (result, hint) {
-        (Err(e), Some(hint)) => Err(anyhow::anyhow!("{e:#}\n{}", hint.trim_end())),
-        (result, Some(hint)) => {
-            term::err(&hint);
+    let result = match result {
+        Err(e) if !explained.is_empty() => Err(anyhow::anyhow!("{e:#}\n{}", explained.join("\n"))),
+        result => {
+            for line in &explained {
+                term::err(&format!("{line}\n"));
+            }
             result
         }
-        (result, None) => result,
     };
     if let (Some(path), Some(aws)) = (&cli.api_stats, session.aws.get()) {
         let stats = serde_json::to_string_pretty(&aws.calls().snapshot())?;

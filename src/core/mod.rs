@@ -3,6 +3,7 @@
 
 pub mod alarm;
 pub mod backup;
+pub mod cause;
 pub mod desired;
 pub mod diff;
 pub mod document;

@@ -21,6 +21,8 @@ use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, Metadata};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+
+use crate::core::cause::CREDENTIAL_CODES;
 use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 use std::path::Path;
@@ -209,9 +211,7 @@ impl Aws {
                     .get_caller_identity()
                     .send()
                     .await
-                    .context(
-                        "asking STS who the caller is (GetCallerIdentity): check your AWS credentials",
-                    )?;
+                    .context("asking STS who the caller is (GetCallerIdentity)")?;
                 let account = out
                     .account
                     .filter(|a| a.len() == 12 && a.chars().all(|c| c.is_ascii_digit()))
@@ -226,6 +226,12 @@ impl Aws {
 
     pub fn calls(&self) -> &ApiCalls {
         &self.calls
+    }
+
+    /// The endpoint every request goes to, when not AWS's own (`--endpoint-url`,
+    /// AWS_ENDPOINT_URL).
+    pub fn endpoint_url(&self) -> Option<&str> {
+        self.config.endpoint_url()
     }
 }
 
@@ -467,6 +473,8 @@ impl Intercept for ExpectedOwner {
 pub struct ApiCalls {
     sent: Arc<Mutex<BTreeMap<String, u64>>>,
     denied: Arc<Mutex<std::collections::BTreeSet<String>>>,
+    /// The codes AWS answered about the credentials (`ExpiredToken`, ...).
+    credential_codes: Arc<Mutex<std::collections::BTreeSet<String>>>,
     /// AWS's clock: the `Date` of the latest answer, and when it was received.
     server_clock: Arc<Mutex<Option<(time::OffsetDateTime, std::time::Instant)>>>,
 }
@@ -481,6 +489,14 @@ impl ApiCalls {
     pub fn server_now(&self) -> Option<time::OffsetDateTime> {
         let (date, at) = (*self.server_clock.lock().ok()?)?;
         Some(date + at.elapsed())
+    }
+
+    /// The codes AWS answered about the credentials, as `ExpiredToken`.
+    pub fn credential_codes(&self) -> Vec<String> {
+        self.credential_codes
+            .lock()
+            .map(|c| c.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// The operations answered AccessDenied, as `s3:PutObject`.
@@ -541,13 +557,19 @@ impl Intercept for ApiCalls {
             *clock = Some((date, std::time::Instant::now()));
         }
         let status = response.status().as_u16();
-        // S3: 403 with <Code>AccessDenied</Code>; SSM, KMS, CloudWatch: 400
-        // AccessDeniedException (JSON or CBOR). The error body is read whole by now.
+        // S3: 403 with <Code>AccessDenied</Code> (a HEAD's 403 has no body); SSM, KMS,
+        // CloudWatch: 400 AccessDeniedException (JSON or CBOR). The error body is read whole by
+        // now.
+        let body = response.body().bytes().unwrap_or_default();
+        let holds = |needle: &[u8]| body.windows(needle.len()).any(|w| w == needle);
         let denied = matches!(status, 400 | 403)
-            && response.body().bytes().is_some_and(|body| {
-                let needle = b"AccessDenied";
-                body.windows(needle.len()).any(|w| w == needle)
-            });
+            && (holds(b"AccessDenied") || (status == 403 && body.is_empty()));
+        if (400..500).contains(&status)
+            && let Some(code) = CREDENTIAL_CODES.iter().find(|c| holds(c.as_bytes()))
+            && let Ok(mut codes) = self.credential_codes.lock()
+        {
+            codes.insert((*code).to_string());
+        }
         if denied
             && let Some(m) = cfg.load::<Metadata>()
             && let Ok(mut set) = self.denied.lock()

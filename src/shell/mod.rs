@@ -3,6 +3,7 @@
 pub mod apply;
 pub mod aws;
 pub mod backup;
+pub mod diagnose;
 pub mod interrupt;
 pub mod lock;
 pub mod log;

@@ -303,7 +303,7 @@ pub async fn read_bucket(aws: &Aws, region: &str, bucket: &str) -> Result<Option
         }
         Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => return Ok(None),
         Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 403) => bail!(
-            "bucket {bucket} exists but this account may not read it (403): bucket names are global, so another account may own it"
+            "bucket {bucket} in {region} exists but this account may not read it (403 to HeadBucket): most often the credentials lack the IAM action s3:ListBucket on it (a policy written for another stack: see the hint below); else another account may own it (bucket names are global) and it can never be this stack's"
         ),
         Err(e) => {
             return Err(anyhow::Error::new(e).context(format!(

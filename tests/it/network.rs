@@ -13,6 +13,8 @@ enum Peer {
     Fails,
     /// Reads every request and never answers.
     Stalls,
+    /// Answers every request 400 with this body.
+    Answers(&'static str),
 }
 
 /// A plain-HTTP endpoint on 127.0.0.1 that misbehaves as told; counts the requests it read.
@@ -44,6 +46,15 @@ fn peer(mode: Peer) -> (String, Arc<AtomicUsize>) {
                     );
                 }
                 Peer::Stalls => held.push(stream),
+                Peer::Answers(body) => {
+                    let _ = (&stream).write_all(
+                        format!(
+                            "HTTP/1.1 400 Bad Request\r\ncontent-type: text/xml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                            body.len()
+                        )
+                        .as_bytes(),
+                    );
+                }
             }
         }
     });
@@ -124,4 +135,85 @@ fn retry_settings_the_sdk_would_panic_on_are_clear_errors() {
         0,
         "refused before any request"
     );
+}
+
+/// The `cause:` line a failed plan printed.
+fn cause(run: &Run) -> &str {
+    run.stderr
+        .lines()
+        .find(|l| l.starts_with("cause: "))
+        .unwrap_or_else(|| panic!("no cause line:\n{}", run.stderr))
+}
+
+#[test]
+fn each_network_and_credential_failure_names_its_own_cause() {
+    let once = [("AWS_MAX_ATTEMPTS", Some("1"))];
+    // Nothing listens there.
+    let run = plan_against("http://127.0.0.1:9", &once, &[]);
+    assert!(
+        cause(&run).contains("(connection refused)"),
+        "{}",
+        run.stderr
+    );
+    // A name no DNS resolves (.invalid is reserved for that).
+    let run = plan_against("https://ssm-keeper-test.invalid", &once, &[]);
+    assert!(
+        cause(&run).contains("could not be resolved (DNS)"),
+        "{}",
+        run.stderr
+    );
+    // The emulator's certificate, without its CA in AWS_CA_BUNDLE.
+    let endpoint = emulator().endpoint.clone();
+    let run = plan_against(
+        &endpoint,
+        &[
+            ("AWS_MAX_ATTEMPTS", Some("1")),
+            ("AWS_CA_BUNDLE", None),
+            ("SSL_CERT_FILE", None),
+        ],
+        &[],
+    );
+    assert!(
+        cause(&run).contains("is not trusted (unknown issuer)"),
+        "{}",
+        run.stderr
+    );
+    // A server that never answers.
+    let (url, _) = peer(Peer::Stalls);
+    let run = plan_against(&url, &once, &["--read-timeout", "300ms"]);
+    assert!(
+        cause(&run).contains("did not answer in time (timeout)"),
+        "{}",
+        run.stderr
+    );
+    // No credentials anywhere.
+    let run = plan_against(
+        &endpoint,
+        &[
+            ("AWS_ACCESS_KEY_ID", None),
+            ("AWS_SECRET_ACCESS_KEY", None),
+            ("AWS_CONFIG_FILE", Some("/nonexistent")),
+            ("AWS_SHARED_CREDENTIALS_FILE", Some("/nonexistent")),
+        ],
+        &[],
+    );
+    assert!(
+        cause(&run).contains("no AWS credentials were found"),
+        "{}",
+        run.stderr
+    );
+    // Credentials AWS says have expired.
+    let (url, _) = peer(Peer::Answers(
+        "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>ExpiredToken</Code><Message>The security token included in the request is expired</Message></Error><RequestId>1</RequestId></ErrorResponse>",
+    ));
+    let run = plan_against(&url, &once, &[]);
+    assert!(
+        cause(&run)
+            .starts_with("cause: the AWS credentials have expired (ExpiredToken): log in again"),
+        "{}",
+        run.stderr
+    );
+    // Each is its own message, and none blames the credentials when the network failed.
+    let run = plan_against("http://127.0.0.1:9", &once, &[]);
+    assert!(!run.stderr.contains("credentials"), "{}", run.stderr);
 }

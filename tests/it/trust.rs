@@ -77,11 +77,19 @@ async fn a_bucket_of_another_account_is_refused_by_s3_itself() {
 
     let run = ws.run(&["plan", "--stack", "trowner"]);
     assert_eq!(run.code, 1, "{run:#?}");
-    assert!(
-        run.stderr.contains("another account may own it"),
-        "{}",
-        run.stderr
-    );
+    // The usual cause first (the IAM action, with the command that prints the policy), then
+    // a foreign owner.
+    let said = &run.stderr;
+    let action = said.find("lack the IAM action s3:ListBucket").expect(said);
+    let owner = said.find("another account may own it").expect(said);
+    assert!(action < owner, "{said}");
+    for part in [
+        "hint: AWS denied these credentials the IAM action ",
+        "s3:ListBucket (s3:HeadBucket)",
+        "`ssm-keeper iam-policy --stack trowner --role plan` prints the policy that grants it",
+    ] {
+        assert!(said.contains(part), "{part}: {said}");
+    }
 }
 
 /// Every path the process has open, sampled until it exits.
