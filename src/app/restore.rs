@@ -7,10 +7,12 @@ use std::process::ExitCode;
 
 use super::{Session, cancelled, confirm};
 use crate::cli::{Format, RestoreArgs};
+use crate::core::region::{check_known_region, check_one_partition};
 use crate::core::restore::{
     ParameterSpec, RestoreAction, RestoreOptions, RestorePlan, plan, read_back_mismatches,
     render_json, render_markdown, render_text, unknown_attributes, wanted,
 };
+use crate::core::stack::Stack;
 use crate::core::stack::bucket_name;
 use crate::shell::aws::{Aws, Budget};
 use crate::shell::interrupt::Interrupt;
@@ -20,6 +22,7 @@ use crate::shell::{lock, term};
 
 pub async fn run(session: &Session, args: RestoreArgs) -> Result<ExitCode> {
     let stack = session.load_stack(&args.stack)?.stack;
+    check_regions(&args, &stack, session.stack_options().allow_unknown_regions)?;
     let from = From::parse(&args.from);
     let interrupt = Interrupt::listen()?;
     let aws = session.aws().await?;
@@ -107,6 +110,24 @@ pub async fn run(session: &Session, args: RestoreArgs) -> Result<ExitCode> {
         ));
     }
     result
+}
+
+/// The backup region and the target region are regions AWS has (unless allowed), in the stack's
+/// partition: checked before any AWS call.
+fn check_regions(args: &RestoreArgs, stack: &Stack, allow_unknown: bool) -> Result<()> {
+    let given = [
+        ("--region", Some(&args.region)),
+        ("--target-region", args.target_region.as_ref()),
+    ];
+    for (flag, region) in given {
+        if let Some(region) = region {
+            check_known_region(region, allow_unknown)
+                .map_err(|m| anyhow::anyhow!("{flag}: {m}"))?;
+        }
+    }
+    let regions = given.iter().filter_map(|(_, r)| r.map(String::as_str));
+    check_one_partition(std::iter::once(stack.ssm_home_region.as_str()).chain(regions))
+        .map_err(anyhow::Error::msg)
 }
 
 /// Confirms, writes, reads back.

@@ -226,3 +226,31 @@ fn region_before_the_command_is_the_aws_clis_and_restore_keeps_its_own() {
         "not a region name",
     );
 }
+
+#[test]
+fn restore_regions_are_real_ones_of_the_stacks_partition() {
+    refused(
+        &[
+            "restore",
+            "--stack",
+            "cli",
+            "--region",
+            "us-east-1",
+            "--target-region",
+            "us-wset-2",
+        ],
+        "--target-region: `us-wset-2` is not a region AWS has: did you mean `us-west-2`?",
+    );
+    refused(
+        &[
+            "restore",
+            "--stack",
+            "cli",
+            "--region",
+            "us-east-1",
+            "--target-region",
+            "cn-north-1",
+        ],
+        "`cn-north-1` is in the aws-cn partition and `us-east-1` in aws",
+    );
+}

@@ -269,6 +269,11 @@ async fn each_role_runs_its_commands_under_enforced_iam_and_nothing_else() {
         .name(format!("/locks/ssm-keeper/{env}"))
         .value(expired.to_string())
         .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .customize()
+        .mutate_request(|r| {
+            // Written 16 minutes ago by AWS's clock (the emulator backdates it): expired.
+            r.headers_mut().insert("x-emulator-age-seconds", "960");
+        })
         .send()
         .await
         .unwrap();

@@ -14,7 +14,7 @@ const B: &str = "eu-west-1";
 async fn empty_account_plan_apply_plan_converges() {
     let ws = Workspace::new("fresh", &[A, B], A);
     let plan = ws.plan_json(2);
-    assert_eq!(plan["formatVersion"], 2);
+    assert_eq!(plan["formatVersion"], 3);
     assert_eq!(
         plan["summary"],
         serde_json::json!({"create": 7, "change": 0, "delete": 0, "retained": 0})
