@@ -193,8 +193,9 @@ pub struct RestoreArgs {
     #[arg(long, value_name = "PREFIX", value_parser = parameter_path)]
     pub only: Option<String>,
 
-    /// With --only: write them under NEW instead (a restore drill into a scratch path).
-    #[arg(long, value_name = "NEW", requires = "only", value_parser = parameter_path)]
+    /// With --only (ending with `/`): write them under NEW instead (a restore drill into a
+    /// scratch path); NEW starts and ends with `/`, and never covers the locks or the metadata.
+    #[arg(long, value_name = "NEW", requires = "only", value_parser = path_prefix)]
     pub to_prefix: Option<String>,
 
     /// Also update live parameters that differ from the backup (by default only missing ones
@@ -247,6 +248,11 @@ fn parameter_path(value: &str) -> Result<String, String> {
     }
 }
 
+/// A path prefix that receives parameters: it starts and ends with `/`.
+fn path_prefix(value: &str) -> Result<String, String> {
+    crate::core::stack::check_parameter_path(value).map(|()| value.to_string())
+}
+
 /// A region name, checked before anything runs.
 fn region_name(value: &str) -> Result<String, String> {
     crate::core::region::check_region(value).map(|()| value.to_string())
@@ -267,8 +273,9 @@ pub struct IamPolicyArgs {
     #[arg(long, value_name = "ID", value_parser = account_id)]
     pub account_id: Option<String>,
 
-    /// For the restore role: also a parameter path a drill restores into (`--to-prefix`).
-    #[arg(long, value_name = "PREFIX")]
+    /// For the restore role only: also a parameter path a drill restores into (`--to-prefix`,
+    /// starting and ending with `/`, never covering the locks or the metadata).
+    #[arg(long, value_name = "PREFIX", value_parser = path_prefix)]
     pub to_prefix: Vec<String>,
 }
 

@@ -23,7 +23,7 @@ pub async fn run(session: &Session, args: ApplyArgs) -> Result<ExitCode> {
         (Some(path), stack) => {
             Source::Saved(Box::new(read_saved_plan(session, path, stack.as_deref())?))
         }
-        (None, Some(stack)) => Source::Stack(session.load_stack(stack)?),
+        (None, Some(stack)) => Source::Stack(Box::new(session.load_stack(stack)?)),
         (None, None) => bail!("name a stack (--stack) or a saved plan (--plan)"),
     };
     let interrupt = Interrupt::listen()?;
@@ -54,7 +54,7 @@ pub async fn run(session: &Session, args: ApplyArgs) -> Result<ExitCode> {
 /// Where the plan comes from: the stack file, or a saved plan (with the stack file it is bound
 /// to).
 enum Source {
-    Stack(StackFile),
+    Stack(Box<StackFile>),
     Saved(Box<SavedPlan>),
 }
 

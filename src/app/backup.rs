@@ -14,6 +14,7 @@ use crate::core::backup::{
     all_succeeded, email_message, email_start_failure, slack_message, slack_start_failure,
     summaries_json, table,
 };
+use crate::core::selection::Selection;
 use crate::core::settings::{boolish, check_webhook};
 use crate::shell::aws::Aws;
 use crate::shell::backup::{BackupOptions, BackupRun, notify, run as run_backup};
@@ -31,6 +32,7 @@ pub async fn run(session: &Session, args: BackupArgs) -> Result<ExitCode> {
     let options = BackupOptions {
         project_name: stack.project_name.clone(),
         environment: stack.environment.clone(),
+        selection: Selection::of(&stack),
         ssm_home_region: stack.ssm_home_region.clone(),
         dry_run,
         region_timeout: args.region_timeout,

@@ -1,16 +1,28 @@
 //! `ssm-keeper iam-policy`: the least-privilege policy document of a role, scoped to the stack.
 
-use anyhow::{Context as _, Result};
+use anyhow::{Context as _, Result, bail};
 use std::process::ExitCode;
 
 use super::Session;
 use crate::cli::IamPolicyArgs;
 use crate::core::iam::{Role, policy};
+use crate::core::selection::forbidden_target;
 use crate::shell::term;
 
 pub async fn run(session: &Session, args: IamPolicyArgs) -> Result<ExitCode> {
     let stack = session.load_stack(&args.stack)?.stack;
     let role = Role::parse(&args.role).context("unknown role")?;
+    if !args.to_prefix.is_empty() && role != Role::Restore {
+        bail!(
+            "--to-prefix widens only the restore role (a drill's target path); --role {} never writes there",
+            role.as_str()
+        );
+    }
+    for prefix in &args.to_prefix {
+        if let Some(why) = forbidden_target(prefix, &stack.environment) {
+            bail!("--to-prefix: {why}");
+        }
+    }
     let account_id = match args.account_id {
         Some(id) => id,
         None => {

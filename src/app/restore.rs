@@ -12,6 +12,7 @@ use crate::core::restore::{
     ParameterSpec, RestoreAction, RestoreOptions, RestorePlan, plan, read_back_mismatches,
     render_json, render_markdown, render_text, unknown_attributes, wanted,
 };
+use crate::core::selection::{Selection, forbidden_target};
 use crate::core::stack::Stack;
 use crate::core::stack::bucket_name;
 use crate::shell::aws::{Aws, Budget};
@@ -23,6 +24,7 @@ use crate::shell::{lock, term};
 pub async fn run(session: &Session, args: RestoreArgs) -> Result<ExitCode> {
     let stack = session.load_stack(&args.stack)?.stack;
     check_regions(&args, &stack, session.stack_options().allow_unknown_regions)?;
+    let selection = check_subtree(&args, &stack)?;
     let from = From::parse(&args.from);
     let interrupt = Interrupt::listen()?;
     let aws = session.aws().await?;
@@ -35,6 +37,7 @@ pub async fn run(session: &Session, args: RestoreArgs) -> Result<ExitCode> {
     let (label, document) = locate(aws, source_region, &bucket, env, &from).await?;
     let options = RestoreOptions {
         environment: env.clone(),
+        selection: selection.clone(),
         only: args.only.clone(),
         to_prefix: args.to_prefix.clone(),
         kms_key_id: args.kms_key_id.clone(),
@@ -128,6 +131,32 @@ fn check_regions(args: &RestoreArgs, stack: &Stack, allow_unknown: bool) -> Resu
     let regions = given.iter().filter_map(|(_, r)| r.map(String::as_str));
     check_one_partition(std::iter::once(stack.ssm_home_region.as_str()).chain(regions))
         .map_err(anyhow::Error::msg)
+}
+
+/// The environment's parameters, with `--only` inside them and `--to-prefix` a path prefix
+/// away from the locks and the metadata: usage errors before any AWS call.
+fn check_subtree(args: &RestoreArgs, stack: &Stack) -> Result<Selection> {
+    let selection = Selection::of(stack);
+    if let Some(only) = &args.only
+        && !selection.may_hold(only)
+    {
+        bail!(
+            "--only {only} is outside the parameters of `{}` ({}): restore never writes there",
+            stack.environment,
+            selection.describe()
+        );
+    }
+    if let Some(to) = &args.to_prefix {
+        if args.only.as_ref().is_some_and(|o| !o.ends_with('/')) {
+            bail!(
+                "--only must end with `/` when --to-prefix is given (each name under it is moved under --to-prefix)"
+            );
+        }
+        if let Some(why) = forbidden_target(to, &stack.environment) {
+            bail!("--to-prefix: {why}");
+        }
+    }
+    Ok(selection)
 }
 
 /// Confirms, writes, reads back.

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use super::Session;
 use crate::cli::{ReportFormat, VerifyArgs};
 use crate::core::desired::{default_region_parameter, region_list_parameter};
+use crate::core::selection::Selection;
 use crate::core::stack::bucket_name;
 use crate::core::verify::{render_text, verify_region};
 use crate::shell::observe::parse_region_list;
@@ -45,10 +46,12 @@ pub async fn run(session: &Session, args: VerifyArgs) -> Result<ExitCode> {
         );
     }
 
+    let selection = Selection::of(&stack);
     let facts = try_join_all(regions.iter().map(|region| {
         let bucket = bucket_name(&stack.project_name, env, &account, region);
         let is_default = default_region.as_deref() == Some(region.as_str());
-        async move { region_facts(aws, region, &bucket, env, is_default).await }
+        let selection = &selection;
+        async move { region_facts(aws, region, &bucket, selection, is_default).await }
     }))
     .await?;
     let now = time::OffsetDateTime::now_utc();

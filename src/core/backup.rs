@@ -1,4 +1,4 @@
-//! The backup job's contract, pure: which parameters belong to an environment, the S3 key
+//! The backup job's contract, pure: the S3 key
 //! layout, the per-region summary (`region_summaries.json`), the terminal table and the Slack
 //! message. Secret values travel as `Secret`, whose Debug/Display print a mask.
 
@@ -8,18 +8,6 @@ use std::time::Duration;
 
 /// The version of the backup document format written by this tool.
 pub const BACKUP_FORMAT_VERSION: u32 = 2;
-
-/// Whether a parameter belongs to the environment: its name contains the path segment
-/// `/{env}/`. (The old script's `Contains dev` also caught `/prod/devices/...`.)
-pub fn in_environment(name: &str, environment: &str) -> bool {
-    name.contains(&format!("/{environment}/"))
-}
-
-/// Whether a parameter goes into the environment's backup: it is in the environment, and it is
-/// not an ssm-keeper lock (a lock is never backed up nor restored).
-pub fn belongs_to_backup(name: &str, environment: &str) -> bool {
-    in_environment(name, environment) && !crate::core::lock::is_lock_parameter(name)
-}
 
 /// `{YYYY-MM-DD}/{region}/ssm-backup-{env}-{region}-{timestamp}.json`
 pub fn object_key(date: &str, region: &str, environment: &str, timestamp: &str) -> String {
@@ -353,15 +341,6 @@ pub fn slack_start_failure(environment: &str, error: &str) -> serde_json::Value 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn environment_is_a_path_segment() {
-        assert!(in_environment("/jenkins/dev/db/password", "dev"));
-        assert!(in_environment("/dev/x", "dev"));
-        assert!(!in_environment("/prod/devices/x", "dev"));
-        assert!(!in_environment("/jenkins/devops/token", "dev"));
-        assert!(!in_environment("/jenkins/dev", "dev"));
-    }
 
     #[test]
     fn keys_follow_the_seeds() {

@@ -204,6 +204,7 @@ mod tests {
             retention_days: 30,
             noncurrent_retention_days: 7,
             alarm: None,
+            parameter_paths: None,
         }
     }
 

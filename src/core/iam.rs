@@ -9,6 +9,7 @@ use super::alarm::{METRIC_NAMESPACE, alarm_prefix};
 use super::desired::backup_prefix;
 use super::lock::{lock_parameter, takeover_parameter};
 use super::region::partition;
+use super::selection::Selection;
 use super::stack::{Stack, bucket_prefix};
 
 /// Who runs which commands.
@@ -79,17 +80,23 @@ pub fn policy(stack: &Stack, account_id: &str, role: Role, extra_prefixes: &[Str
         stack.ssm_home_region,
         takeover_parameter(env, "*")
     );
-    // Every parameter whose name holds the path segment `/{env}/` (what backup selects).
-    let mut environment = vec![
-        format!("arn:{p}:ssm:*:{account_id}:parameter/{env}/*"),
-        format!("arn:{p}:ssm:*:{account_id}:parameter/*/{env}/*"),
-    ];
-    environment.extend(extra_prefixes.iter().map(|prefix| {
-        format!(
-            "arn:{p}:ssm:*:{account_id}:parameter/{}*",
-            prefix.trim_start_matches('/')
+    // The environment's parameters, by the one selection rule backup and restore use.
+    let parameter_arn = |path: &str| format!("arn:{p}:ssm:*:{account_id}:parameter{path}");
+    let environment: Vec<String> = Selection::of(stack)
+        .arn_patterns()
+        .iter()
+        .map(|path| parameter_arn(path))
+        .collect();
+    // Restore alone may also write under a drill's target paths.
+    let restorable: Vec<String> = environment
+        .iter()
+        .cloned()
+        .chain(
+            extra_prefixes
+                .iter()
+                .map(|prefix| parameter_arn(&format!("{prefix}*"))),
         )
-    }));
+        .collect();
     let alarms = format!(
         "arn:{p}:cloudwatch:*:{account_id}:alarm:{}*",
         alarm_prefix(&stack.project_name, env)
@@ -229,7 +236,7 @@ pub fn policy(stack: &Stack, account_id: &str, role: Role, extra_prefixes: &[Str
                 statement(
                     "RestoreParameters",
                     &["ssm:GetParameters", "ssm:PutParameter"],
-                    environment,
+                    restorable,
                 ),
                 statement("CheckKmsKeys", &["kms:DescribeKey"], vec![keys.clone()]),
                 json!({
@@ -386,6 +393,32 @@ mod tests {
             doc.to_string()
                 .contains("arn:aws:ssm:*:123456789012:parameter/drill/dev/*")
         );
+        // Never the backup role: it would read (decrypted) whatever lies there.
+        let backup = policy(
+            &stack(),
+            "123456789012",
+            Role::Backup,
+            &["/drill/dev/".to_string()],
+        );
+        assert!(!backup.to_string().contains("/drill/"), "{backup}");
+    }
+
+    #[test]
+    fn parameter_paths_scope_the_roles_to_exactly_those_paths() {
+        let mut scoped = stack();
+        scoped.parameter_paths = Some(vec!["/jenkins/dev/".into(), "/app/dev/".into()]);
+        for role in [Role::Backup, Role::Restore] {
+            let text = policy(&scoped, "123456789012", role, &[]).to_string();
+            assert!(
+                text.contains("arn:aws:ssm:*:123456789012:parameter/jenkins/dev/*"),
+                "{text}"
+            );
+            assert!(
+                text.contains("arn:aws:ssm:*:123456789012:parameter/app/dev/*"),
+                "{text}"
+            );
+            assert!(!text.contains("parameter/*/dev/*"), "{text}");
+        }
     }
 
     #[test]

@@ -125,14 +125,9 @@ mod tests {
         assert!(is_lock_parameter(&claim));
         assert!(!is_lock_parameter("/jenkins/dev/backup/region-list"));
         // An environment called `locks` would see every lock as its own but for the filter.
-        assert!(crate::core::backup::in_environment(
-            &lock_parameter("dev"),
-            "locks"
-        ));
-        assert!(!crate::core::backup::belongs_to_backup(
-            &lock_parameter("dev"),
-            "locks"
-        ));
+        let locks = crate::core::selection::Selection::Segment("locks".into());
+        assert!(lock_parameter("dev").contains("/locks/"));
+        assert!(!locks.contains(&lock_parameter("dev")));
     }
 
     #[test]

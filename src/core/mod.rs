@@ -17,6 +17,7 @@ pub mod policy;
 pub mod region;
 pub mod render;
 pub mod restore;
+pub mod selection;
 pub mod settings;
 pub mod stack;
 pub mod verify;

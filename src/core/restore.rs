@@ -11,6 +11,7 @@ use super::backup::{BackupParameter, Secret};
 use super::desired::backup_prefix;
 use super::document::DocumentFormat;
 use super::lock::is_lock_parameter;
+use super::selection::Selection;
 
 /// AWS's defaults for what a parameter does not say.
 pub const DEFAULT_TIER: &str = "Standard";
@@ -41,9 +42,12 @@ impl ParameterSpec {
 }
 
 /// What the operator asked for.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct RestoreOptions {
     pub environment: String,
+    /// Which parameters belong to the environment: restore writes no other (but under
+    /// `to_prefix`, checked up front).
+    pub selection: Selection,
     pub only: Option<String>,
     pub to_prefix: Option<String>,
     pub kms_key_id: Option<String>,
@@ -224,8 +228,15 @@ pub fn wanted(
                 (Some(only), Some(to)) => format!("{to}{}", &p.name[only.len()..]),
                 _ => p.name.clone(),
             };
+            let outside = !options.selection.contains(&p.name);
             let skip = if is_lock_parameter(&p.name) {
                 Some("an ssm-keeper lock is never restored".to_string())
+            } else if outside {
+                Some(format!(
+                    "not a parameter of `{}` ({}): restore never writes outside the environment",
+                    options.environment,
+                    options.selection.describe()
+                ))
             } else if p.name.starts_with(&metadata) && !options.include_metadata {
                 Some(
                     "stack metadata: `ssm-keeper apply` restores it (or pass --include-metadata)"
@@ -549,7 +560,12 @@ mod tests {
     fn options() -> RestoreOptions {
         RestoreOptions {
             environment: "dev".into(),
-            ..Default::default()
+            selection: Selection::Segment("dev".into()),
+            only: None,
+            to_prefix: None,
+            kms_key_id: None,
+            include_metadata: false,
+            overwrite: false,
         }
     }
 
@@ -596,6 +612,34 @@ mod tests {
         };
         let items = wanted(&doc(), DocumentFormat::V2, &with_metadata);
         assert!(items[2].spec.is_some());
+    }
+
+    #[test]
+    fn a_name_outside_the_environment_is_skipped_with_its_reason() {
+        let mut parameters = doc();
+        parameters.push(param("/prod/devices/serial", "String", "old"));
+        parameters.push(param("/jenkins/prod/db", "SecureString", "prod-secret"));
+        let items = wanted(&parameters, DocumentFormat::Legacy, &options());
+        for item in &items[4..] {
+            assert!(item.spec.is_none(), "{}", item.source);
+            assert!(
+                matches!(&item.action, RestoreAction::Skipped { reason } if reason == "not a parameter of `dev` (names holding the segment /dev/): restore never writes outside the environment"),
+                "{:?}",
+                item.action
+            );
+        }
+        // With parameterPaths, exactly those paths.
+        let exact = RestoreOptions {
+            selection: Selection::Paths(vec!["/app/dev/".into()]),
+            ..options()
+        };
+        let items = wanted(&doc(), DocumentFormat::V2, &exact);
+        let writable: Vec<&str> = items
+            .iter()
+            .filter(|i| i.spec.is_some())
+            .map(|i| i.source.as_str())
+            .collect();
+        assert_eq!(writable, ["/app/dev/host", "/app/dev/password"]);
     }
 
     #[test]

@@ -22,6 +22,10 @@ pub struct Stack {
     /// The dead-man's switch (`alarm:`), when the stack has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alarm: Option<AlarmConfig>,
+    /// `parameterPaths`: exactly the parameters under these prefixes belong to the environment
+    /// (each starts and ends with `/`). Without it, the old job's rule: a `/<env>/` segment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameter_paths: Option<Vec<String>>,
 }
 
 /// The stack's `alarm: {snsTopicArn, maxAgeHours}` section.
@@ -101,6 +105,13 @@ struct RawRegions {
     regions: Option<Vec<Spanned<serde_json::Value>>>,
 }
 
+/// The `parameterPaths` list again, this time with the place of each entry.
+#[derive(Deserialize)]
+struct RawPaths {
+    #[serde(default, rename = "parameterPaths")]
+    paths: Option<Vec<Spanned<serde_json::Value>>>,
+}
+
 /// The `alarm` section again, this time with the place of each key.
 #[derive(Deserialize)]
 struct RawAlarm {
@@ -110,7 +121,7 @@ struct RawAlarm {
 
 const ALARM_KEYS: [&str; 2] = ["snsTopicArn", "maxAgeHours"];
 
-const KEYS: [&str; 8] = [
+const KEYS: [&str; 9] = [
     "projectName",
     "environment",
     "regions",
@@ -119,6 +130,7 @@ const KEYS: [&str; 8] = [
     "retentionDays",
     "noncurrentRetentionDays",
     "alarm",
+    "parameterPaths",
 ];
 const REQUIRED: [&str; 5] = [
     "projectName",
@@ -424,6 +436,10 @@ pub fn parse_with(file: &str, text: &str, options: ParseOptions) -> Result<Stack
     ) {
         check_bucket_names(&mut check, project, env, regions, value);
     }
+    let parameter_paths = match known.get("parameterPaths") {
+        None => Some(None),
+        Some(value) => parameter_paths(&mut check, text, value).map(Some),
+    };
     let alarm = match known.get("alarm") {
         None => Some(None),
         Some(value) => alarm(
@@ -444,6 +460,7 @@ pub fn parse_with(file: &str, text: &str, options: ParseOptions) -> Result<Stack
         retention_days,
         noncurrent_retention_days,
         alarm,
+        parameter_paths,
     ) {
         (
             Some(project_name),
@@ -454,6 +471,7 @@ pub fn parse_with(file: &str, text: &str, options: ParseOptions) -> Result<Stack
             Some(retention_days),
             Some(noncurrent_retention_days),
             Some(alarm),
+            Some(parameter_paths),
         ) if check.errors.is_empty() => Ok(Stack {
             project_name,
             environment,
@@ -463,6 +481,7 @@ pub fn parse_with(file: &str, text: &str, options: ParseOptions) -> Result<Stack
             retention_days,
             noncurrent_retention_days,
             alarm,
+            parameter_paths,
         }),
         _ => {
             let mut errors = check.errors;
@@ -573,6 +592,86 @@ fn regions(
         }
     }
     (check.errors.len() == before).then_some(regions)
+}
+
+/// The `parameterPaths` list: at least one path prefix, each a valid one, none twice.
+fn parameter_paths(
+    check: &mut Check,
+    text: &str,
+    value: &Spanned<serde_json::Value>,
+) -> Option<Vec<String>> {
+    let key = "parameterPaths";
+    if !value.value.is_array() {
+        check.at(
+            key,
+            &value.referenced,
+            format!(
+                "expected a list of parameter path prefixes like /app/dev/, found {}",
+                kind(&value.value)
+            ),
+        );
+        return None;
+    }
+    let entries = serde_saphyr::from_str::<RawPaths>(text)
+        .ok()
+        .and_then(|r| r.paths)
+        .unwrap_or_default();
+    if entries.is_empty() {
+        check.at(
+            key,
+            &value.referenced,
+            "the list is empty: name at least one path prefix, or leave the key out".into(),
+        );
+        return None;
+    }
+    let before = check.errors.len();
+    let mut paths: Vec<String> = Vec::with_capacity(entries.len());
+    for entry in &entries {
+        let Some(path) = check.text(key, entry) else {
+            continue;
+        };
+        if let Err(m) = check_parameter_path(&path) {
+            check.at(key, &entry.referenced, m);
+        } else if paths.contains(&path) {
+            check.at(key, &entry.referenced, format!("`{path}` is listed twice"));
+        } else {
+            paths.push(path);
+        }
+    }
+    (check.errors.len() == before).then_some(paths)
+}
+
+/// A parameter path prefix of `parameterPaths` or `--to-prefix`: it starts and ends with `/`,
+/// holds at least one name, only the characters SSM allows in names, no empty level, and no
+/// name AWS reserves (`aws`, `ssm`).
+pub fn check_parameter_path(path: &str) -> Result<(), String> {
+    if !(path.starts_with('/') && path.ends_with('/')) || path.len() < 3 {
+        return Err(format!(
+            "`{path}` is not a path prefix: it starts and ends with `/`, like /app/dev/"
+        ));
+    }
+    if path.contains("//") {
+        return Err(format!("`{path}` has an empty level (`//`)"));
+    }
+    if let Some(c) = path
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "/_.-".contains(*c)))
+    {
+        return Err(format!(
+            "`{path}` contains `{c}`: parameter names hold letters, digits and / _ . -"
+        ));
+    }
+    let first = path[1..]
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if first.starts_with("aws") || first.starts_with("ssm") {
+        return Err(format!(
+            "`{path}` starts with a name AWS reserves (aws, ssm)"
+        ));
+    }
+    Ok(())
 }
 
 /// The `alarm` section: a mapping with `snsTopicArn` (a topic in `ssmHomeRegion`, where the
@@ -705,6 +804,7 @@ pub(crate) fn sample(regions: &[&str]) -> Stack {
         retention_days: DEFAULT_RETENTION_DAYS,
         noncurrent_retention_days: DEFAULT_NONCURRENT_RETENTION_DAYS,
         alarm: None,
+        parameter_paths: None,
     }
 }
 
@@ -1151,6 +1251,36 @@ retentionDayz: 3
             "{GOOD}alarm:\n  snsTopicArn: arn:aws-cn:sns:ap-northeast-1:123456789012:ops\n"
         ));
         assert!(e.message.contains("is not an SNS topic ARN"), "{e}");
+    }
+
+    #[test]
+    fn parameter_paths_are_path_prefixes_listed_once() {
+        let stack = parse(
+            "f",
+            &format!("{GOOD}parameterPaths: [/jenkins/dev/, /app/dev/]\n"),
+        )
+        .unwrap();
+        assert_eq!(
+            stack.parameter_paths,
+            Some(vec!["/jenkins/dev/".to_string(), "/app/dev/".to_string()])
+        );
+        assert_eq!(parse("f", GOOD).unwrap().parameter_paths, None);
+        for (bad, expected) in [
+            ("[/jenkins/dev]", "is not a path prefix"),
+            ("[jenkins/dev/]", "is not a path prefix"),
+            ("[/]", "is not a path prefix"),
+            ("[/a//b/]", "empty level"),
+            ("[/a b/]", "contains ` `"),
+            ("[/aws/x/]", "reserves"),
+            ("[/SSM/x/]", "reserves"),
+            ("[/a/, /a/]", "listed twice"),
+            ("[]", "the list is empty"),
+            ("/a/", "expected a list"),
+        ] {
+            let e = parse_err(&format!("{GOOD}parameterPaths: {bad}\n"));
+            assert_eq!(e.key, "parameterPaths", "{bad}: {e}");
+            assert!(e.message.contains(expected), "{bad}: {e}");
+        }
     }
 
     #[test]

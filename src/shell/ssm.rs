@@ -4,7 +4,7 @@ use anyhow::{Context, Result};
 use aws_sdk_ssm::error::SdkError;
 use aws_sdk_ssm::types::ParameterStringFilter;
 
-use crate::core::backup::belongs_to_backup;
+use crate::core::selection::Selection;
 
 use super::aws::Aws;
 use super::observe;
@@ -32,35 +32,39 @@ pub async fn read_values(aws: &Aws, region: &str, names: &[String]) -> Result<Ve
         .collect())
 }
 
-/// The DescribeParameters filter that finds an environment's parameters (a superset: names
-/// containing `/{env}/`; `belongs_to_backup` decides).
-pub fn environment_filter(environment: &str) -> Result<ParameterStringFilter> {
+/// The DescribeParameters filter that lists an environment's parameters (a superset:
+/// `Selection::contains` decides).
+pub fn selection_filter(selection: &Selection) -> Result<ParameterStringFilter> {
+    let (key, option, values) = selection.listing_filter();
     ParameterStringFilter::builder()
-        .key("Name")
-        .option("Contains")
-        .values(format!("/{environment}/"))
+        .key(key)
+        .option(option)
+        .set_values(Some(values))
         .build()
         .context("building the DescribeParameters filter")
 }
 
 /// How many parameters of the environment a region holds now (metadata only, no value read).
-pub async fn count_environment(aws: &Aws, region: &str, environment: &str) -> Result<u64> {
+pub async fn count_selected(aws: &Aws, region: &str, selection: &Selection) -> Result<u64> {
     let mut pages = aws
         .ssm(region)
         .describe_parameters()
-        .parameter_filters(environment_filter(environment)?)
+        .parameter_filters(selection_filter(selection)?)
         .max_results(50)
         .into_paginator()
         .send();
     let mut count = 0;
     while let Some(page) = pages.next().await {
         let page = page.with_context(|| {
-            format!("listing the parameters of `{environment}` in {region} (DescribeParameters)")
+            format!(
+                "listing the parameters of the environment ({}) in {region} (DescribeParameters)",
+                selection.describe()
+            )
         })?;
         count += page
             .parameters()
             .iter()
-            .filter(|p| p.name().is_some_and(|n| belongs_to_backup(n, environment)))
+            .filter(|p| p.name().is_some_and(|n| selection.contains(n)))
             .count() as u64;
     }
     Ok(count)

@@ -9,8 +9,9 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use super::aws::Aws;
-use super::ssm::count_environment;
+use super::ssm::count_selected;
 use crate::core::document::read_document;
+use crate::core::selection::Selection;
 use crate::core::verify::{ObjectFacts, RegionFacts};
 
 /// What one region's bucket holds of its newest backup.
@@ -18,7 +19,7 @@ pub async fn region_facts(
     aws: &Aws,
     region: &str,
     bucket: &str,
-    environment: &str,
+    selection: &Selection,
     is_default: bool,
 ) -> Result<RegionFacts> {
     let pointer_key = format!("latest-{region}.txt");
@@ -31,7 +32,7 @@ pub async fn region_facts(
                 Ok(None)
             }
         },
-        count_environment(aws, region, environment),
+        count_selected(aws, region, selection),
     )?;
     let object = match &pointer {
         Some(key) => object_facts(aws, region, bucket, key).await?,

@@ -637,3 +637,31 @@ async fn email_goes_over_starttls_with_fail_in_the_subject_and_no_value() {
     env.push(("SMTP_TIMEOUT", Some("2")));
     warned(&env, "did not answer within 2s (SMTP_TIMEOUT)");
 }
+
+#[tokio::test]
+async fn parameter_paths_select_exactly_those_paths() {
+    let ws = Workspace::new("bkpaths", &[A], A);
+    let stack = std::fs::read_to_string(ws.path("stacks/bkpaths.yaml")).unwrap();
+    ws.write_raw(
+        "bkpaths",
+        &format!("{stack}parameterPaths: [/app/bkpaths/]\n"),
+    );
+    ws.apply();
+    seed(A, "bkpaths").await;
+    // The segment rule would take this one (it holds `/bkpaths/`); the paths do not.
+    put_string(A, "/jenkins/prod/bkpaths/api-key", "another-environment").await;
+    let run = ws.run(&["backup", "--stack", "bkpaths"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let bucket = ws.bucket(A);
+    let key = object_text(A, &bucket, &format!("latest-{A}.txt")).await;
+    let doc: serde_json::Value =
+        serde_json::from_str(&object_text(A, &bucket, &key).await).unwrap();
+    let mut names: Vec<&str> = doc["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["Name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["/app/bkpaths/db/host", "/app/bkpaths/hosts"]);
+}

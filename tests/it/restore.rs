@@ -479,3 +479,194 @@ async fn the_old_scripts_documents_restore_with_unknown_attributes_at_defaults()
     assert_eq!(run.code, 0, "{run:#?}");
     assert!(parameter(A, "/jenkins/rsold/url").await.is_some());
 }
+
+/// A document of the old script's format for environment `env` holding `parameters` (name,
+/// value), stored as that day's backup of region A.
+async fn plant_legacy(ws: &Workspace, parameters: &[(&str, &str)]) {
+    let env = ws.env.as_str();
+    let entries: Vec<serde_json::Value> = parameters
+        .iter()
+        .map(|(name, value)| {
+            serde_json::json!({"Name": name, "Type": "String", "Value": value, "Version": 1,
+                "LastModifiedDate": "2025-09-30T10:00:00.000000+09:00", "DataType": "text"})
+        })
+        .collect();
+    let old = serde_json::json!({
+        "backup_date": "2025-10-01", "backup_timestamp": "20251001_220000", "environment": env,
+        "parameter_count": entries.len(), "parameters": entries,
+    });
+    store_object(
+        A,
+        &ws.bucket(A),
+        &format!("2025-10-01/ssm-backup-{env}-20251001_220000.json"),
+        old.to_string().as_bytes(),
+        false,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn restore_never_writes_outside_the_environment() {
+    let ws = Workspace::new("rsbound", &[A], A);
+    ws.apply();
+    // The old script selected with `Contains(Name, 'rsbound')`: its documents could hold another
+    // environment's parameters. Today's values of those must survive a restore of `rsbound`.
+    put_string(A, "/prod/rsboundary/serial", "current").await;
+    put_string(A, "/jenkins/prod/token", "current").await;
+    plant_legacy(
+        &ws,
+        &[
+            ("/jenkins/rsbound/url", "https://restored"),
+            ("/prod/rsboundary/serial", "rolled-back"),
+            ("/jenkins/prod/token", "rolled-back"),
+        ],
+    )
+    .await;
+    let run = restore(
+        &ws,
+        &[
+            "--region",
+            A,
+            "--from",
+            "2025-10-01",
+            "--overwrite",
+            "--apply",
+            "--auto-approve",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:#?}");
+    for name in ["/prod/rsboundary/serial", "/jenkins/prod/token"] {
+        assert_eq!(
+            parameter(A, name).await.as_deref(),
+            Some("current"),
+            "{name}"
+        );
+        assert!(
+            run.stdout.contains(
+                "not a parameter of `rsbound` (names holding the segment /rsbound/): restore never writes outside the environment"
+            ),
+            "{}",
+            run.stdout
+        );
+    }
+    assert_eq!(
+        parameter(A, "/jenkins/rsbound/url").await.as_deref(),
+        Some("https://restored")
+    );
+
+    // With parameterPaths, exactly those paths belong.
+    let stack = std::fs::read_to_string(ws.path("stacks/rsbound.yaml")).unwrap();
+    ws.write_raw(
+        "rsbound",
+        &format!("{stack}parameterPaths: [/app/rsbound/]\n"),
+    );
+    delete_param(A, "/jenkins/rsbound/url").await;
+    let run = restore(
+        &ws,
+        &[
+            "--region",
+            A,
+            "--from",
+            "2025-10-01",
+            "--apply",
+            "--auto-approve",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert_eq!(
+        parameter(A, "/jenkins/rsbound/url").await,
+        None,
+        "outside /app/rsbound/"
+    );
+    assert!(
+        run.stdout.contains("(parameterPaths /app/rsbound/)"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn only_and_to_prefix_are_checked_before_any_call() {
+    let ws = Workspace::new("rsargs", &[A], A);
+    for (args, expected) in [
+        (
+            vec!["--only", "/jenkins/prod/"],
+            "--only /jenkins/prod/ is outside the parameters of `rsargs`",
+        ),
+        (
+            vec!["--only", "/jenkins/rsargs/db/", "--to-prefix", "/drill"],
+            "`/drill` is not a path prefix: it starts and ends with `/`",
+        ),
+        (
+            vec!["--only", "/jenkins/rsargs/db", "--to-prefix", "/drill/"],
+            "--only must end with `/` when --to-prefix is given",
+        ),
+        (
+            vec![
+                "--only",
+                "/jenkins/rsargs/",
+                "--to-prefix",
+                "/locks/ssm-keeper/",
+            ],
+            "which ssm-keeper keeps for its locks and the stack's metadata",
+        ),
+        (
+            vec![
+                "--only",
+                "/jenkins/rsargs/db/",
+                "--to-prefix",
+                "/jenkins/rsargs/backup/x/",
+            ],
+            "which ssm-keeper keeps for its locks and the stack's metadata",
+        ),
+    ] {
+        let mut full = vec![
+            "--api-stats",
+            "stats.json",
+            "restore",
+            "--stack",
+            "rsargs",
+            "--region",
+            A,
+        ];
+        full.extend(args);
+        let run = ws.run(&full);
+        assert_eq!(run.code, 1, "{full:?}: {run:#?}");
+        assert!(run.stderr.contains(expected), "{expected}: {}", run.stderr);
+        assert!(!ws.path("stats.json").exists(), "no AWS call for {full:?}");
+    }
+}
+
+#[test]
+fn iam_policy_to_prefix_widens_only_restore_and_never_to_everything() {
+    let ws = Workspace::new("rsiam", &[A], A);
+    let iam = |args: &[&str]| {
+        let mut full = vec!["iam-policy", "--stack", "rsiam", "--account-id", ACCOUNT];
+        full.extend_from_slice(args);
+        ws.run(&full)
+    };
+    let run = iam(&["--role", "restore", "--to-prefix", "/"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stderr.contains("is not a path prefix"),
+        "{}",
+        run.stderr
+    );
+    let run = iam(&["--role", "backup", "--to-prefix", "/drill/rsiam/"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("--to-prefix widens only the restore role"),
+        "{}",
+        run.stderr
+    );
+    let run = iam(&["--role", "restore", "--to-prefix", "/jenkins/"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    let run = iam(&["--role", "restore", "--to-prefix", "/drill/rsiam/"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(
+        run.stdout.contains("parameter/drill/rsiam/*"),
+        "{}",
+        run.stdout
+    );
+}

@@ -12,9 +12,10 @@ use std::io::Write;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
-use crate::core::backup::{BackupParameter, DocumentHeader, Secret, belongs_to_backup};
+use crate::core::backup::{BackupParameter, DocumentHeader, Secret};
+use crate::core::selection::Selection;
 use crate::shell::aws::{Aws, Budget};
-use crate::shell::ssm::environment_filter;
+use crate::shell::ssm::selection_filter;
 
 /// GetParameters batches in flight at once; the rate budget, not this, bounds the request rate.
 const FETCHES_IN_FLIGHT: usize = 8;
@@ -31,6 +32,7 @@ pub async fn collect<W: Write + Send>(
     aws: &Aws,
     region: &str,
     header: &DocumentHeader,
+    selection: &Selection,
     budget: &Budget,
     out: &mut W,
     on_progress: &(dyn Fn(u64) + Sync),
@@ -42,7 +44,7 @@ pub async fn collect<W: Write + Send>(
     let list = {
         let ssm = ssm.clone();
         async move {
-            let filter = environment_filter(&environment)?;
+            let filter = selection_filter(selection)?;
             let mut token: Option<String> = None;
             loop {
                 let page = ssm
@@ -57,11 +59,7 @@ pub async fn collect<W: Write + Send>(
                     .parameters
                     .unwrap_or_default()
                     .into_iter()
-                    .filter(|p| {
-                        p.name
-                            .as_deref()
-                            .is_some_and(|n| belongs_to_backup(n, &environment))
-                    })
+                    .filter(|p| p.name.as_deref().is_some_and(|n| selection.contains(n)))
                     .collect();
                 for batch in mine.chunks(10) {
                     if pages_tx.send(batch.to_vec()).await.is_err() {

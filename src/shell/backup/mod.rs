@@ -16,6 +16,7 @@ use crate::core::backup::{
 };
 use crate::core::desired::{metadata_parameters, region_bucket_parameter};
 use crate::core::region::check_region;
+use crate::core::selection::Selection;
 use crate::core::stack::bucket_name;
 use crate::shell::aws::Aws;
 use crate::shell::aws::Budget;
@@ -30,6 +31,8 @@ pub struct BackupOptions {
     /// The stack's projectName: with the account it gives each region's only valid bucket.
     pub project_name: String,
     pub environment: String,
+    /// Which parameters belong to the environment.
+    pub selection: Selection,
     pub ssm_home_region: String,
     pub dry_run: bool,
     pub region_timeout: Duration,
@@ -302,7 +305,16 @@ impl RegionRun<'_> {
         let budget = Budget::per_second(options.max_rps);
         let mut document = Vec::new();
         let on_progress = |n: u64| bar.set_position(n);
-        let collected = collect(aws, region, header, &budget, &mut document, &on_progress).await?;
+        let collected = collect(
+            aws,
+            region,
+            header,
+            &options.selection,
+            &budget,
+            &mut document,
+            &on_progress,
+        )
+        .await?;
         bar.finish_and_clear();
 
         let mut staged = Staged {
