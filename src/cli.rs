@@ -227,12 +227,15 @@ pub struct RestoreArgs {
     #[arg(long, requires = "apply")]
     pub auto_approve: bool,
 
-    /// SSM requests per second for the writes; 0 for no limit, at most 10000.
+    /// SSM requests per second in the target region, reads of the preview and read-back
+    /// included (the account's quota is shared with production readers); 0 for no limit, at
+    /// most 10000.
     #[arg(long, value_name = "N", default_value_t = 20,
           value_parser = clap::value_parser!(u32).range(0..=MAX_RPS))]
     pub max_rps: u32,
 
-    /// How long to wait for another run's lock of the environment (with --apply).
+    /// How long to wait for another run's lock of the environment (with --apply, which plans
+    /// under the lock).
     #[arg(long, value_name = "DURATION", value_parser = lock_wait, default_value = "0s")]
     pub lock_timeout: Duration,
 }

@@ -25,53 +25,66 @@ pub async fn run(session: &Session, args: RestoreArgs) -> Result<ExitCode> {
     let stack = session.load_stack(&args.stack)?.stack;
     check_regions(&args, &stack, session.stack_options().allow_unknown_regions)?;
     let selection = check_subtree(&args, &stack)?;
-    let from = From::parse(&args.from);
     let interrupt = Interrupt::listen()?;
     let aws = session.aws().await?;
-    let env = &stack.environment;
-    let account = aws.account_id(&stack.ssm_home_region).await?;
-    let source_region = &args.region;
-    let target_region = args.target_region.as_ref().unwrap_or(source_region);
-    let bucket = bucket_name(&stack.project_name, env, &account, source_region);
+    // With --apply the restore decides under the environment's lock: the preview it shows and
+    // confirms is of live parameters no other ssm-keeper run changes until it has written.
+    let held = if args.apply {
+        let acquire = lock::acquire(
+            aws,
+            &stack.ssm_home_region,
+            &stack.environment,
+            "restore",
+            args.lock_timeout,
+            &|line| term::err(&format!("{line}\n")),
+        );
+        tokio::select! {
+            held = acquire => Some(held?),
+            signal = interrupt.wait() => return Ok(cancelled("Restore", signal)),
+        }
+    } else {
+        None
+    };
+    let watch = held.as_ref().map_or_else(LockWatch::none, |h| h.watch());
+    let result = restore(aws, &args, &stack, selection, &interrupt, &watch).await;
+    if let Some(held) = held
+        && let Err(e) = held.release().await
+    {
+        term::warn(&format!(
+            "the lock was not released (it expires by itself): {e:#}"
+        ));
+    }
+    result
+}
 
-    let (label, document) = locate(aws, source_region, &bucket, env, &from).await?;
-    let options = RestoreOptions {
-        environment: env.clone(),
-        selection: selection.clone(),
-        only: args.only.clone(),
-        to_prefix: args.to_prefix.clone(),
-        kms_key_id: args.kms_key_id.clone(),
-        include_metadata: args.include_metadata,
-        overwrite: args.overwrite,
+/// Plans (a signal stops it at once), shows the plan, and with --apply confirms and writes.
+async fn restore(
+    aws: &Aws,
+    args: &RestoreArgs,
+    stack: &Stack,
+    selection: Selection,
+    interrupt: &Interrupt,
+    lock: &LockWatch,
+) -> Result<ExitCode> {
+    // One budget for the target region's reads and writes: the account's SSM quota is shared.
+    let budget = Budget::per_second(args.max_rps);
+    let planned = tokio::select! {
+        planned = preview(aws, args, stack, selection, &budget) => planned?,
+        signal = interrupt.wait() => return Ok(cancelled("Restore", signal)),
     };
-    let unknown = unknown_attributes(document.format, args.kms_key_id.as_deref());
-    let items = wanted(&document.parameters, document.format, &options);
-    let targets: Vec<&str> = items
-        .iter()
-        .filter(|i| i.spec.is_some())
-        .map(|i| i.target.as_str())
-        .collect();
-    let live = read_live(aws, target_region, &targets).await?;
-    let restore = RestorePlan {
-        source: label,
-        source_region: source_region.clone(),
-        target_region: target_region.clone(),
-        items: plan(items, &live, &unknown, args.overwrite),
-        unknown_attributes: unknown,
-    };
+    let (restore, missing) = planned;
     let text = match args.format {
         Format::Text => render_text(&restore),
         Format::Markdown => render_markdown(&restore),
         Format::Json => render_json(&restore)?,
     };
     term::out(&text)?;
-
     // Before anything is written: the keys the SecureStrings will be encrypted with must exist
     // where they are written.
-    let missing = missing_keys(aws, target_region, &restore.items).await?;
     if !missing.is_empty() {
         bail!(
-            "the restore cannot encrypt its SecureStrings in {target_region}, so nothing was written:\n  - {}",
+            "the restore cannot encrypt its SecureStrings in {}, so nothing was written:\n  - {}",
+            restore.target_region,
             missing.join("\n  - ")
         );
     }
@@ -86,33 +99,61 @@ pub async fn run(session: &Session, args: RestoreArgs) -> Result<ExitCode> {
         term::out("Nothing to restore.\n")?;
         return Ok(ExitCode::SUCCESS);
     }
-    let acquire = lock::acquire(
+    let target_region = restore.target_region.clone();
+    apply(
         aws,
-        &stack.ssm_home_region,
-        env,
-        "restore",
-        args.lock_timeout,
-        &|line| term::err(&format!("{line}\n")),
-    );
-    let held = tokio::select! {
-        held = acquire => held?,
-        signal = interrupt.wait() => return Ok(cancelled("Restore", signal)),
-    };
-    let result = apply(
-        aws,
-        &args,
+        args,
         &restore,
-        target_region,
-        &interrupt,
-        &held.watch(),
+        &target_region,
+        &budget,
+        interrupt,
+        lock,
     )
-    .await;
-    if let Err(e) = held.release().await {
-        term::err(&format!(
-            "WARNING: the lock was not released (it expires by itself): {e:#}\n"
-        ));
-    }
-    result
+    .await
+}
+
+/// The restore plan against the live parameters, and the KMS keys it lacks in the target
+/// region (one line each).
+async fn preview(
+    aws: &Aws,
+    args: &RestoreArgs,
+    stack: &Stack,
+    selection: Selection,
+    budget: &Budget,
+) -> Result<(RestorePlan, Vec<String>)> {
+    let env = &stack.environment;
+    let account = aws.account_id(&stack.ssm_home_region).await?;
+    let source_region = &args.region;
+    let target_region = args.target_region.as_ref().unwrap_or(source_region);
+    let bucket = bucket_name(&stack.project_name, env, &account, source_region);
+    let from = From::parse(&args.from);
+    let (label, document) = locate(aws, source_region, &bucket, env, &from).await?;
+    let options = RestoreOptions {
+        environment: env.clone(),
+        selection,
+        only: args.only.clone(),
+        to_prefix: args.to_prefix.clone(),
+        kms_key_id: args.kms_key_id.clone(),
+        include_metadata: args.include_metadata,
+        overwrite: args.overwrite,
+    };
+    let unknown = unknown_attributes(document.format, args.kms_key_id.as_deref());
+    let items = wanted(&document.parameters, document.format, &options);
+    let targets: Vec<&str> = items
+        .iter()
+        .filter(|i| i.spec.is_some())
+        .map(|i| i.target.as_str())
+        .collect();
+    let live = read_live(aws, target_region, &targets, budget).await?;
+    let restore = RestorePlan {
+        source: label,
+        source_region: source_region.clone(),
+        target_region: target_region.clone(),
+        items: plan(items, &live, &unknown, args.overwrite),
+        unknown_attributes: unknown,
+    };
+    let missing = missing_keys(aws, target_region, &restore.items).await?;
+    Ok((restore, missing))
 }
 
 /// The backup region and the target region are regions AWS has (unless allowed), in the stack's
@@ -165,6 +206,7 @@ async fn apply(
     args: &RestoreArgs,
     restore: &RestorePlan,
     region: &str,
+    budget: &Budget,
     interrupt: &Interrupt,
     lock: &LockWatch,
 ) -> Result<ExitCode> {
@@ -183,12 +225,11 @@ async fn apply(
         })
         .collect();
     term::out("\n")?;
-    let budget = Budget::per_second(args.max_rps);
     let stop = || interrupt.received().is_some() || lock.lost().is_some();
     let on_write = |line: &str| {
         let _ = term::out(&format!("  {line}\n"));
     };
-    let done = write(aws, region, &writes, &budget, &stop, &on_write).await?;
+    let done = write(aws, region, &writes, budget, &stop, &on_write).await?;
     if let Some(signal) = interrupt.received() {
         term::err(&format!(
             "\nInterrupted by {}: {done} of {} parameters written (the writes in flight finished). Run the restore again to finish: it creates only what is still missing.\n",
@@ -206,7 +247,7 @@ async fn apply(
 
     let written: Vec<&ParameterSpec> = writes.iter().map(|(spec, _)| *spec).collect();
     let names: Vec<&str> = written.iter().map(|s| s.name.as_str()).collect();
-    let read = read_live(aws, region, &names).await?;
+    let read = read_live(aws, region, &names, budget).await?;
     let mismatches = read_back_mismatches(&written, &read);
     if !mismatches.is_empty() {
         bail!(

@@ -4,7 +4,7 @@
 
 use anyhow::{Context, Result, bail};
 use aws_sdk_ssm::types::{ParameterStringFilter, ParameterTier, ParameterType};
-use futures::{StreamExt, TryStreamExt, future::try_join_all};
+use futures::{StreamExt, TryStreamExt};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
@@ -17,6 +17,8 @@ use crate::core::verify::object_failures;
 
 /// Writes in flight at once; the budget, not this, bounds the request rate.
 const WRITES_IN_FLIGHT: usize = 4;
+/// Batches of ten names read at once (two requests each: values and attributes).
+pub const READS_IN_FLIGHT: usize = 4;
 
 /// Which backup to restore (`--from`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,23 +155,31 @@ async fn newest_of_day(
     })
 }
 
-/// The live parameters among `names` in `region`, every attribute read (values decrypted).
+/// The live parameters among `names` in `region`, every attribute read (values decrypted):
+/// batches of ten, `READS_IN_FLIGHT` at once, every request under `budget`.
 pub async fn read_live(
     aws: &Aws,
     region: &str,
     names: &[&str],
+    budget: &Budget,
 ) -> Result<BTreeMap<String, ParameterSpec>> {
-    let batches =
-        try_join_all(names.chunks(10).map(|chunk| read_batch(aws, region, chunk))).await?;
+    let ssm = aws.ssm_budgeted(region, budget);
+    let batches: Vec<Vec<(String, ParameterSpec)>> = futures::stream::iter(
+        names
+            .chunks(10)
+            .map(|chunk| read_batch(&ssm, region, chunk)),
+    )
+    .buffer_unordered(READS_IN_FLIGHT)
+    .try_collect()
+    .await?;
     Ok(batches.into_iter().flatten().collect())
 }
 
 async fn read_batch(
-    aws: &Aws,
+    ssm: &aws_sdk_ssm::Client,
     region: &str,
     names: &[&str],
 ) -> Result<Vec<(String, ParameterSpec)>> {
-    let ssm = aws.ssm(region);
     let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
     let filter = ParameterStringFilter::builder()
         .key("Name")
@@ -192,10 +202,13 @@ async fn read_batch(
                 })
         },
         async {
+            // Every page, empty ones included: AWS may answer a filter in several.
             ssm.describe_parameters()
                 .parameter_filters(filter)
                 .max_results(10)
+                .into_paginator()
                 .send()
+                .try_collect()
                 .await
                 .with_context(|| {
                     format!(
@@ -206,9 +219,8 @@ async fn read_batch(
         }
     )?;
     let mut metadata: BTreeMap<String, aws_sdk_ssm::types::ParameterMetadata> = described
-        .parameters
-        .unwrap_or_default()
         .into_iter()
+        .flat_map(|page| page.parameters.unwrap_or_default())
         .filter_map(|m| m.name.clone().map(|n| (n, m)))
         .collect();
     Ok(values

@@ -70,6 +70,30 @@ struct State {
     marker: Option<String>,
     /// The next request of this operation gets `Fault::LostAnswer` (once).
     lose_next: Option<String>,
+    /// Requests being served now, and the most at once since the last reset.
+    in_flight: usize,
+    max_in_flight: usize,
+    /// DescribeParameters answers in the smallest pages AWS may send: an empty first page,
+    /// then one parameter a page, each with a NextToken while more remain.
+    partial_pages: bool,
+}
+
+/// Counts a request as in flight for as long as it is held.
+struct InFlight(Arc<Mutex<State>>);
+
+impl InFlight {
+    fn enter(state: &Arc<Mutex<State>>) -> Self {
+        let mut s = state.lock().unwrap();
+        s.in_flight += 1;
+        s.max_in_flight = s.max_in_flight.max(s.in_flight);
+        InFlight(state.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.lock().unwrap().in_flight -= 1;
+    }
 }
 
 /// The operations that change something: every test of read-only behaviour checks against it.
@@ -136,6 +160,16 @@ impl Proxy {
 
     pub fn watch_for(&self, marker: &str) {
         self.state.lock().unwrap().marker = Some(marker.to_string());
+    }
+
+    /// The most requests it served at once since `reset_max_in_flight`.
+    pub fn max_in_flight(&self) -> usize {
+        self.state.lock().unwrap().max_in_flight
+    }
+
+    /// From now on, DescribeParameters answers in partial pages (see `State::partial_pages`).
+    pub fn partial_pages(&self) {
+        self.state.lock().unwrap().partial_pages = true;
     }
 
     pub fn record(&self) -> Vec<Recorded> {
@@ -225,6 +259,7 @@ async fn handle(
     connector: tokio_rustls::TlsConnector,
     upstream: String,
 ) -> Answer {
+    let _counted = InFlight::enter(&state);
     let (parts, body) = request.into_parts();
     let body = body
         .collect()
@@ -233,6 +268,9 @@ async fn handle(
         .to_bytes();
     let (service, region) = scope(&parts.headers);
     let operation = operation(&service, &parts, &body);
+    if operation == "ssm:DescribeParameters" && state.lock().unwrap().partial_pages {
+        return partial_page(parts, body, &connector, &upstream).await;
+    }
     let mutating = is_mutating(&operation);
     let fault = {
         let mut state = state.lock().unwrap();
@@ -536,6 +574,49 @@ fn error_answer(service: &str, throttle: bool) -> Response<Full<Bytes>> {
 }
 
 /// Forwards the request, headers (Host and signature included) and body unchanged.
+/// A DescribeParameters answer cut to the smallest page: without a NextToken, an empty page
+/// whose token asks for the first item; with one, that item alone, and a token for the next
+/// while more remain (the emulator's tokens are indexes into the result).
+async fn partial_page(
+    parts: hyper::http::request::Parts,
+    body: Bytes,
+    connector: &tokio_rustls::TlsConnector,
+    upstream: &str,
+) -> Answer {
+    let mut request: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let Some(start) = request
+        .get("NextToken")
+        .and_then(|t| t.as_str())
+        .and_then(|t| t.parse::<usize>().ok())
+    else {
+        let page = serde_json::json!({"Parameters": [], "NextToken": "0"}).to_string();
+        return Ok(Response::builder()
+            .status(StatusCode::OK)
+            .header("content-type", "application/x-amz-json-1.1")
+            .body(Full::new(Bytes::from(page)))
+            .unwrap());
+    };
+    request["MaxResults"] = 1.into();
+    let body = Bytes::from(request.to_string());
+    let mut parts = parts;
+    parts.headers.insert("content-length", body.len().into());
+    // The signature covers the body: the emulator does not check it.
+    let answer = forward(parts, body, connector, upstream).await?;
+    let (mut head, full) = answer.into_parts();
+    let bytes = full
+        .collect()
+        .await
+        .map_err(std::io::Error::other)?
+        .to_bytes();
+    let mut page: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    if page.get("NextToken").is_some() {
+        page["NextToken"] = (start + 1).to_string().into();
+    }
+    let bytes = Bytes::from(page.to_string());
+    head.headers.insert("content-length", bytes.len().into());
+    Ok(Response::from_parts(head, Full::new(bytes)))
+}
+
 async fn forward(
     parts: hyper::http::request::Parts,
     body: Bytes,

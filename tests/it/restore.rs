@@ -670,3 +670,145 @@ fn iam_policy_to_prefix_widens_only_restore_and_never_to_everything() {
         run.stdout
     );
 }
+
+#[tokio::test]
+async fn restore_reads_every_page_with_few_requests_in_flight() {
+    let ws = Workspace::new("rspages", &[A], A);
+    ws.apply();
+    // A backup (format 2) of 1,000 parameters with a description; 25 of them live and equal,
+    // the rest gone. The description is only seen through DescribeParameters.
+    let entries: Vec<serde_json::Value> = (0..1000)
+        .map(|i| {
+            serde_json::json!({"Name": format!("/jenkins/rspages/p{i:04}"), "Type": "String",
+                "Value": format!("v{i}"), "Version": 1, "DataType": "text", "Tier": "Standard",
+                "Description": "kept"})
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "format_version": 2, "tool_version": "0", "backup_date": "2025-10-01",
+        "backup_timestamp": "20251001_220000", "environment": "rspages", "region": A,
+        "account": ACCOUNT, "parameters": entries, "parameter_count": 1000,
+    });
+    store_object(
+        A,
+        &ws.bucket(A),
+        &format!("2025-10-01/{A}/ssm-backup-rspages-{A}-20251001_220000.json"),
+        doc.to_string().as_bytes(),
+        true,
+    )
+    .await;
+    let ssm = ssm(A).await;
+    for i in 0..25 {
+        ssm.put_parameter()
+            .name(format!("/jenkins/rspages/p{i:04}"))
+            .value(format!("v{i}"))
+            .r#type(ParameterType::String)
+            .description("kept")
+            .send()
+            .await
+            .unwrap();
+    }
+    // AWS may answer DescribeParameters in pages as small as it likes, empty ones included.
+    let proxy = crate::proxy::Proxy::start(11);
+    proxy.partial_pages();
+    let run = ws.run_with(
+        &[
+            "restore",
+            "--stack",
+            "rspages",
+            "--region",
+            A,
+            "--from",
+            "2025-10-01",
+            "--max-rps",
+            "0",
+        ],
+        &proxy.env(),
+    );
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(
+        run.stdout.contains("Restore: 975 to create, 0 to update, 0 differ and are kept (add --overwrite to update them), 25 unchanged, 0 skipped."),
+        "{}",
+        run.stdout
+    );
+    // 100 batches of ten names, two requests each: four batches at a time (it sent all 200 at
+    // once).
+    let most = proxy.max_in_flight();
+    assert!((1..=8).contains(&most), "{most} requests in flight at once");
+}
+
+#[tokio::test]
+async fn a_signal_stops_a_restore_preview_at_once() {
+    let ws = Workspace::new("rssig", &[A], A);
+    ws.apply();
+    let names: Vec<(String, String)> = (0..200)
+        .map(|i| (format!("/jenkins/rssig/p{i:03}"), "v".to_string()))
+        .collect();
+    let entries: Vec<(&str, &str)> = names
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    plant_legacy(&ws, &entries).await;
+    // The preview is held in its reads of live parameters, then interrupted.
+    let emulator_http = emulator().http_endpoint.trim_start_matches("http://");
+    for (signal, code) in [("INT", 130), ("TERM", 143)] {
+        let held = crate::hold::hold_first(emulator_http, "AmazonSSM.GetParameters", "rssig/p");
+        let (mut child, lines) = ws.spawn(
+            &[
+                "restore",
+                "--stack",
+                "rssig",
+                "--region",
+                A,
+                "--from",
+                "2025-10-01",
+            ],
+            &[("AWS_ENDPOINT_URL_SSM", Some(&held.url))],
+            std::process::Stdio::null(),
+        );
+        held.held.recv().unwrap();
+        crate::common::signal(&child, signal);
+        let said: Vec<String> = lines.map(Result::unwrap).collect();
+        assert_eq!(child.wait().unwrap().code(), Some(code), "{said:#?}");
+        assert!(
+            said.iter().any(|l| l.contains("Restore cancelled by SIG")),
+            "{said:#?}"
+        );
+        let _ = held.release.send(());
+    }
+}
+
+#[tokio::test]
+async fn restore_plans_under_the_lock() {
+    let ws = Workspace::new("rslock", &[A], A);
+    ws.apply();
+    plant_legacy(&ws, &[("/jenkins/rslock/url", "https://restored")]).await;
+    // Another writer holds the environment: restore --apply takes the lock before it reads live
+    // state, so it neither plans nor shows anything (a plan made before could go stale).
+    let lock = serde_json::json!({"id": "other-run", "who": "arn:aws:iam::123456789012:user/ops",
+        "host": "h", "pid": 7, "command": "apply", "created": "2026-01-01T00:00:00Z",
+        "expires": "2099-01-01T00:00:00Z"});
+    put_string(A, "/locks/ssm-keeper/rslock", &lock.to_string()).await;
+    let run = restore(
+        &ws,
+        &[
+            "--region",
+            A,
+            "--from",
+            "2025-10-01",
+            "--apply",
+            "--auto-approve",
+        ],
+    );
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stderr.contains("the `rslock` environment is locked by"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stdout, "", "no preview was made outside the lock");
+    assert_eq!(parameter(A, "/jenkins/rslock/url").await, None);
+    // The preview alone takes no lock.
+    let run = restore(&ws, &["--region", A, "--from", "2025-10-01"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+}
