@@ -166,6 +166,17 @@ pub struct VerifyArgs {
     #[arg(long = "region", value_name = "REGION", value_parser = region_name)]
     pub regions: Vec<String>,
 
+    /// A backup larger than this is not read (and fails): restore refuses it too.
+    #[arg(long, value_name = "BYTES", default_value_t = crate::core::verify::DEFAULT_MAX_DOCUMENT_BYTES,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_document_bytes: u64,
+
+    /// The parameter count may fall by at most this many percent from the previous backup of
+    /// the region (100: no limit).
+    #[arg(long, value_name = "PERCENT", default_value_t = 50,
+          value_parser = clap::value_parser!(u64).range(0..=100))]
+    pub max_count_drop: u64,
+
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
 }
@@ -207,6 +218,11 @@ pub struct RestoreArgs {
     /// another region).
     #[arg(long, value_name = "ID")]
     pub kms_key_id: Option<String>,
+
+    /// A backup larger than this is refused without being read whole.
+    #[arg(long, value_name = "BYTES", default_value_t = crate::core::verify::DEFAULT_MAX_DOCUMENT_BYTES,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_document_bytes: u64,
 
     /// Also restore the stack's own metadata (/jenkins/<env>/backup/...), which `apply` manages.
     #[arg(long)]

@@ -127,7 +127,15 @@ async fn preview(
     let target_region = args.target_region.as_ref().unwrap_or(source_region);
     let bucket = bucket_name(&stack.project_name, env, &account, source_region);
     let from = From::parse(&args.from);
-    let (label, document) = locate(aws, source_region, &bucket, env, &from).await?;
+    let (label, document) = locate(
+        aws,
+        source_region,
+        &bucket,
+        env,
+        &from,
+        args.max_document_bytes,
+    )
+    .await?;
     let options = RestoreOptions {
         environment: env.clone(),
         selection,

@@ -11,7 +11,7 @@ use crate::cli::{ReportFormat, VerifyArgs};
 use crate::core::desired::{default_region_parameter, region_list_parameter};
 use crate::core::selection::Selection;
 use crate::core::stack::bucket_name;
-use crate::core::verify::{render_text, verify_region};
+use crate::core::verify::{Expected, render_text, verify_region};
 use crate::shell::observe::parse_region_list;
 use crate::shell::ssm::read_values;
 use crate::shell::{term, verify::region_facts};
@@ -47,17 +47,30 @@ pub async fn run(session: &Session, args: VerifyArgs) -> Result<ExitCode> {
     }
 
     let selection = Selection::of(&stack);
-    let facts = try_join_all(regions.iter().map(|region| {
-        let bucket = bucket_name(&stack.project_name, env, &account, region);
-        let is_default = default_region.as_deref() == Some(region.as_str());
-        let selection = &selection;
-        async move { region_facts(aws, region, &bucket, selection, is_default).await }
-    }))
-    .await?;
+    let facts =
+        try_join_all(
+            regions.iter().map(|region| {
+                let bucket = bucket_name(&stack.project_name, env, &account, region);
+                let is_default = default_region.as_deref() == Some(region.as_str());
+                let selection = &selection;
+                let limit = args.max_document_bytes;
+                async move {
+                    region_facts(aws, region, &bucket, (env, selection), is_default, limit).await
+                }
+            }),
+        )
+        .await?;
     let now = time::OffsetDateTime::now_utc();
+    let expected = Expected {
+        environment: env,
+        selection: &selection,
+        max_age_hours: args.max_age,
+        max_document_bytes: args.max_document_bytes,
+        max_count_drop_percent: args.max_count_drop,
+    };
     let verdicts: Vec<_> = facts
         .iter()
-        .map(|f| verify_region(f, env, now, args.max_age))
+        .map(|f| verify_region(f, &expected, now))
         .collect();
     let ok = verdicts.iter().all(|v| v.ok());
     let text = match args.format {

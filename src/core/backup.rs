@@ -14,6 +14,27 @@ pub fn object_key(date: &str, region: &str, environment: &str, timestamp: &str) 
     format!("{date}/{region}/ssm-backup-{environment}-{region}-{timestamp}.json")
 }
 
+/// Whether `key` is a backup of `environment` in `region`: this tool's layout, or the old
+/// script's (`{YYYY-MM-DD}/ssm-backup-{env}-{timestamp}.json`, one region per environment then).
+pub fn is_backup_key(key: &str, region: &str, environment: &str) -> bool {
+    let Some((date, rest)) = key.split_once('/') else {
+        return false;
+    };
+    let timestamp = |s: &str| {
+        s.strip_suffix(".json").is_some_and(|t| {
+            t.len() == 15
+                && t.char_indices()
+                    .all(|(i, c)| if i == 8 { c == '_' } else { c.is_ascii_digit() })
+        })
+    };
+    let ours = format!("{region}/ssm-backup-{environment}-{region}-");
+    let old = format!("ssm-backup-{environment}-");
+    date.len() == 10
+        && [ours, old]
+            .iter()
+            .any(|prefix| rest.strip_prefix(prefix.as_str()).is_some_and(timestamp))
+}
+
 /// The pointers to the newest backup: `latest-{region}.txt`, and for the default region also
 /// `latest.txt` (for old readers).
 pub fn pointer_keys(region: &str, is_default: bool) -> Vec<String> {
@@ -341,6 +362,25 @@ pub fn slack_start_failure(environment: &str, error: &str) -> serde_json::Value 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn backup_keys_of_a_region_and_environment() {
+        let key = object_key("2026-11-23", "us-west-2", "dev", "20261123_130000");
+        assert!(is_backup_key(&key, "us-west-2", "dev"));
+        assert!(!is_backup_key(&key, "us-east-1", "dev"));
+        assert!(!is_backup_key(&key, "us-west-2", "prod"));
+        assert!(is_backup_key(
+            "2025-10-01/ssm-backup-dev-20251001_220000.json",
+            "us-west-2",
+            "dev"
+        ));
+        assert!(!is_backup_key(
+            "2025-10-01/ssm-backup-dev-2-20251001_220000.json",
+            "us-west-2",
+            "dev"
+        ));
+        assert!(!is_backup_key("latest-us-west-2.txt", "us-west-2", "dev"));
+    }
 
     #[test]
     fn keys_follow_the_seeds() {

@@ -108,9 +108,55 @@ pub fn identity_problems(doc: &BackupDocument, environment: &str, region: &str) 
     out
 }
 
+/// The parameter types SSM has: an entry of another type cannot be restored.
+pub const PARAMETER_TYPES: [&str; 3] = ["String", "StringList", "SecureString"];
+
+/// Entries restore would fail on, one line each: a name held twice, a type SSM does not have, an
+/// empty value (PutParameter refuses one). Names are shown; values never.
+pub fn entry_problems(doc: &BackupDocument) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for p in &doc.parameters {
+        if !seen.insert(p.name.as_str()) {
+            out.push(format!("{} is in the document twice", p.name));
+        }
+        if !PARAMETER_TYPES.contains(&p.kind.as_str()) {
+            out.push(format!(
+                "{} has the type `{}`, not one of {}",
+                p.name,
+                p.kind,
+                PARAMETER_TYPES.join(", ")
+            ));
+        }
+        if p.value.expose().is_empty() {
+            out.push(format!("{} has an empty value", p.name));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn entries_restore_would_fail_on_are_named_without_their_values() {
+        assert!(entry_problems(&read_document(V2.as_bytes()).unwrap()).is_empty());
+        let bad = r#"{"environment":"dev","parameter_count":3,"parameters":[
+          {"Name":"/a","Type":"String","Value":"x","Version":1},
+          {"Name":"/a","Type":"Secret","Value":"hidden-7","Version":1},
+          {"Name":"/b","Type":"String","Value":"","Version":1}]}"#;
+        let problems = entry_problems(&read_document(bad.as_bytes()).unwrap());
+        assert_eq!(
+            problems,
+            [
+                "/a is in the document twice",
+                "/a has the type `Secret`, not one of String, StringList, SecureString",
+                "/b has an empty value",
+            ]
+        );
+        assert!(!problems.concat().contains("hidden-7"));
+    }
 
     const V2: &str = r#"{"format_version":2,"tool_version":"0.1.0","backup_date":"2026-11-23","backup_timestamp":"20261123_130000","environment":"dev","region":"us-east-1","account":"123456789012","parameters":[{"Name":"/app/dev/a","Type":"SecureString","Value":"s3cr3t","DataType":"text","Version":3,"KeyId":"alias/aws/ssm","Tier":"Standard"}],"parameter_count":1}"#;
 

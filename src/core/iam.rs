@@ -226,7 +226,8 @@ pub fn policy(stack: &Stack, account_id: &str, role: Role, extra_prefixes: &[Str
         ],
         Role::Verify => {
             let mut out = vec![read_metadata, describe_parameters];
-            out.extend(read_backups(&["s3:ListBucketVersions"]));
+            // ListBucket: to find the previous backup, whose count the newest is compared with.
+            out.extend(read_backups(&["s3:ListBucket", "s3:ListBucketVersions"]));
             out
         }
         Role::Restore => {

@@ -4,7 +4,28 @@
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::document::{BackupDocument, DocumentFormat, identity_problems};
+use super::document::{BackupDocument, DocumentFormat, entry_problems, identity_problems};
+use super::selection::Selection;
+
+/// What a region's newest backup is held to.
+#[derive(Debug, Clone)]
+pub struct Expected<'a> {
+    pub environment: &'a str,
+    /// Every name in the document belongs to it.
+    pub selection: &'a Selection,
+    pub max_age_hours: u64,
+    /// A larger object is not read (`--max-document-bytes`).
+    pub max_document_bytes: u64,
+    /// The count may fall by at most this share from the previous backup (`--max-count-drop`).
+    pub max_count_drop_percent: u64,
+}
+
+/// How far in the future a backup's own timestamp may be (clocks differ a little).
+pub const FUTURE_TOLERANCE: time::Duration = time::Duration::minutes(5);
+
+/// `--max-document-bytes` by default: far above any real environment (10,000 Advanced
+/// parameters of 8 KB are 80 MB), far below what would exhaust a runner's memory.
+pub const DEFAULT_MAX_DOCUMENT_BYTES: u64 = 256 * 1024 * 1024;
 
 /// What the shell found about a region's newest backup.
 #[derive(Debug)]
@@ -19,6 +40,15 @@ pub struct RegionFacts {
     pub object: Option<ObjectFacts>,
     /// Parameters of the environment live in the region now (information only).
     pub live_count: Option<u64>,
+    /// The backup of the region before the newest one, if any.
+    pub previous: Option<PreviousBackup>,
+}
+
+/// The backup before the newest: where, and how many parameters it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviousBackup {
+    pub key: String,
+    pub count: u64,
 }
 
 #[derive(Debug)]
@@ -32,6 +62,9 @@ pub struct ObjectFacts {
     pub read_sha256: String,
     /// Versions of the key (a backup key is written once).
     pub versions: usize,
+    /// The object's size in bytes; one over the limit is not read (`read_sha256` empty and the
+    /// document an error).
+    pub size: u64,
     pub last_modified: OffsetDateTime,
     pub document: Result<BackupDocument, String>,
 }
@@ -64,26 +97,32 @@ impl RegionVerdict {
 }
 
 /// The checks, in the order they are reported.
-pub const CHECKS: [&str; 10] = [
+pub const CHECKS: [&str; 15] = [
     "pointer",
     "default-pointer",
     "object",
+    "size",
     "encryption",
     "checksum",
     "single-version",
     "document",
     "identity",
+    "entries",
     "not-empty",
+    "selection",
+    "count-drop",
+    "not-future",
     "fresh",
 ];
 
 /// Every check of one region.
 pub fn verify_region(
     facts: &RegionFacts,
-    environment: &str,
+    expected: &Expected,
     now: OffsetDateTime,
-    max_age_hours: u64,
 ) -> RegionVerdict {
+    let environment = expected.environment;
+    let max_age_hours = expected.max_age_hours;
     let mut checks = Vec::new();
     let mut check = |check: &'static str, ok: bool, found: String| {
         checks.push(CheckOutcome {
@@ -128,8 +167,24 @@ pub fn verify_region(
         );
     }
     if let Some(object) = &facts.object {
-        object_checks(object, environment, &facts.region, &mut check);
-        let age = (now - taken_at(object)).as_seconds_f64() / 3600.0;
+        object_checks(
+            object,
+            environment,
+            &facts.region,
+            expected.max_document_bytes,
+            &mut check,
+        );
+        document_checks(object, facts.previous.as_ref(), expected, &mut check);
+        let taken = taken_at(object);
+        check(
+            "not-future",
+            taken <= now + FUTURE_TOLERANCE,
+            format!(
+                "the backup says it was taken at {taken}, {:.0} minutes in the future: a clock is wrong or the document was forged",
+                (taken - now).as_seconds_f64() / 60.0
+            ),
+        );
+        let age = (now - taken).as_seconds_f64() / 3600.0;
         check(
             "fresh",
             age <= max_age_hours as f64,
@@ -144,6 +199,45 @@ pub fn verify_region(
     }
     verdict.checks = checks;
     verdict
+}
+
+/// The checks that read the document against the environment: every name belongs to it, and
+/// the count did not fall too far from the previous backup.
+fn document_checks(
+    object: &ObjectFacts,
+    previous: Option<&PreviousBackup>,
+    expected: &Expected,
+    check: &mut impl FnMut(&'static str, bool, String),
+) {
+    let Ok(doc) = &object.document else { return };
+    let outside: Vec<&str> = doc
+        .parameters
+        .iter()
+        .map(|p| p.name.as_str())
+        .filter(|n| !expected.selection.contains(n))
+        .collect();
+    check(
+        "selection",
+        outside.is_empty(),
+        format!(
+            "{} names outside the environment ({}), which restore skips: {}",
+            outside.len(),
+            expected.selection.describe(),
+            outside.join(", ")
+        ),
+    );
+    if let Some(previous) = previous {
+        let count = doc.parameters.len() as u64;
+        let dropped = previous.count.saturating_sub(count);
+        check(
+            "count-drop",
+            dropped * 100 <= expected.max_count_drop_percent * previous.count,
+            format!(
+                "the backup holds {count} parameters, {dropped} fewer than the previous one ({}, {}): more than --max-count-drop {}%",
+                previous.key, previous.count, expected.max_count_drop_percent
+            ),
+        );
+    }
 }
 
 /// When the backup was taken: the format-2 document's `backup_timestamp` (UTC), else (the old
@@ -163,13 +257,24 @@ fn taken_at(object: &ObjectFacts) -> OffsetDateTime {
 
 /// The checks of a stored backup object alone (what `restore` also requires before it reads
 /// one): only the failed ones.
-pub fn object_failures(object: &ObjectFacts, environment: &str, region: &str) -> Vec<CheckOutcome> {
+pub fn object_failures(
+    object: &ObjectFacts,
+    environment: &str,
+    region: &str,
+    max_document_bytes: u64,
+) -> Vec<CheckOutcome> {
     let mut failed = Vec::new();
-    object_checks(object, environment, region, &mut |check, ok, found| {
-        if !ok {
-            failed.push(CheckOutcome { check, ok, found });
-        }
-    });
+    object_checks(
+        object,
+        environment,
+        region,
+        max_document_bytes,
+        &mut |check, ok, found| {
+            if !ok {
+                failed.push(CheckOutcome { check, ok, found });
+            }
+        },
+    );
     failed
 }
 
@@ -177,8 +282,18 @@ fn object_checks(
     object: &ObjectFacts,
     environment: &str,
     region: &str,
+    max_document_bytes: u64,
     check: &mut impl FnMut(&'static str, bool, String),
 ) {
+    let read = object.size <= max_document_bytes;
+    check(
+        "size",
+        read,
+        format!(
+            "the object is {} bytes, more than --max-document-bytes ({max_document_bytes}): it was not read",
+            object.size
+        ),
+    );
     check(
         "encryption",
         object.encryption.as_deref() == Some("AES256"),
@@ -191,11 +306,12 @@ fn object_checks(
     let legacy = matches!(&object.document, Ok(d) if d.format == DocumentFormat::Legacy);
     check(
         "checksum",
-        match &object.stored_sha256 {
+        read && match &object.stored_sha256 {
             Some(stored) => *stored == object.read_sha256,
             None => legacy,
         },
         match &object.stored_sha256 {
+            _ if !read => "not checked: the object was not read".to_string(),
             None => "the object has no stored SHA-256 checksum".to_string(),
             Some(stored) => format!(
                 "the stored SHA-256 is {stored} but the bytes read hash to {}",
@@ -216,6 +332,12 @@ fn object_checks(
             check("document", true, String::new());
             let problems = identity_problems(doc, environment, region);
             check("identity", problems.is_empty(), problems.join("; "));
+            let problems = entry_problems(doc);
+            check(
+                "entries",
+                problems.is_empty(),
+                format!("restore would fail on: {}", problems.join("; ")),
+            );
             check(
                 "not-empty",
                 !doc.parameters.is_empty(),
@@ -298,15 +420,31 @@ mod tests {
                 stored_sha256: Some("abc=".into()),
                 read_sha256: "abc=".into(),
                 versions: 1,
+                size: DOC.len() as u64,
                 last_modified: datetime!(2026-11-24 13:00 UTC),
                 document: read_document(DOC.as_bytes()),
             }),
             live_count: Some(3),
+            previous: Some(PreviousBackup {
+                key: "2026-11-23/us-east-1/ssm-backup-dev-us-east-1-20261123_130000.json".into(),
+                count: 2,
+            }),
+        }
+    }
+
+    fn expected(selection: &Selection) -> Expected<'_> {
+        Expected {
+            environment: "dev",
+            selection,
+            max_age_hours: 26,
+            max_document_bytes: DEFAULT_MAX_DOCUMENT_BYTES,
+            max_count_drop_percent: 50,
         }
     }
 
     fn failed(facts: &RegionFacts) -> Vec<(&'static str, String)> {
-        verify_region(facts, "dev", NOW, 26)
+        let selection = Selection::Segment("dev".into());
+        verify_region(facts, &expected(&selection), NOW)
             .checks
             .into_iter()
             .filter(|c| !c.ok)
@@ -316,7 +454,8 @@ mod tests {
 
     #[test]
     fn a_fresh_whole_backup_passes_every_check() {
-        let v = verify_region(&healthy(), "dev", NOW, 26);
+        let selection = Selection::Segment("dev".into());
+        let v = verify_region(&healthy(), &expected(&selection), NOW);
         assert!(v.ok(), "{v:?}");
         let names: Vec<&str> = v.checks.iter().map(|c| c.check).collect();
         assert_eq!(names, CHECKS);
@@ -390,7 +529,7 @@ mod tests {
         );
         // An old-format document has no reliable time of its own: the object's counts.
         let mut f = healthy();
-        let legacy = r#"{"backup_timestamp":"20261124_130000","environment":"dev","parameters":[{"Name":"/a","Type":"String","Value":"v","Version":1}],"parameter_count":1}"#;
+        let legacy = r#"{"backup_timestamp":"20261124_130000","environment":"dev","parameters":[{"Name":"/app/dev/a","Type":"String","Value":"v","Version":1}],"parameter_count":1}"#;
         let object = f.object.as_mut().unwrap();
         object.document = read_document(legacy.as_bytes());
         object.last_modified = datetime!(2026-11-20 14:00 UTC);
@@ -400,7 +539,82 @@ mod tests {
         f.object.as_mut().unwrap().document =
             read_document(DOC.replace("\"dev\"", "\"prod\"").as_bytes());
         assert_eq!(failed(&f)[0].0, "identity");
-        let text = render_text(&[verify_region(&f, "dev", NOW, 26)]);
+        let selection = Selection::Segment("dev".into());
+        let text = render_text(&[verify_region(&f, &expected(&selection), NOW)]);
         assert!(text.contains("1 checks failed:\n  us-east-1 identity: it is a backup of environment `prod`, not `dev`"), "{text}");
+    }
+
+    /// `healthy()` with this document.
+    fn with_document(doc: &str) -> RegionFacts {
+        let mut f = healthy();
+        let object = f.object.as_mut().unwrap();
+        object.document = read_document(doc.as_bytes());
+        f
+    }
+
+    #[test]
+    fn what_restore_would_refuse_or_fail_on_fails_verify() {
+        // A name outside the environment (the old job's Contains rule caught /prod/devices/).
+        let f = with_document(&DOC.replace("/app/dev/a", "/prod/devices/serial"));
+        assert_eq!(
+            failed(&f),
+            [(
+                "selection",
+                "1 names outside the environment (names holding the segment /dev/), which restore skips: /prod/devices/serial".to_string()
+            )]
+        );
+        // Entries restore would fail on.
+        let f = with_document(&DOC.replace(
+            r#""Type":"String","Value":"v""#,
+            r#""Type":"Text","Value":"""#,
+        ));
+        let fails = failed(&f);
+        assert_eq!(fails.len(), 1, "{fails:?}");
+        assert_eq!(fails[0].0, "entries");
+        assert!(
+            fails[0].1.contains("has the type `Text`") && fails[0].1.contains("has an empty value"),
+            "{fails:?}"
+        );
+        // A timestamp in the future would stay fresh forever.
+        let f = with_document(&DOC.replace("20261124_130000", "20261124_141000"));
+        let fails = failed(&f);
+        assert_eq!(fails.len(), 1, "{fails:?}");
+        assert_eq!(fails[0].0, "not-future");
+        assert!(fails[0].1.contains("10 minutes in the future"), "{fails:?}");
+        // Four minutes ahead is a clock's difference, not a forgery.
+        assert!(
+            failed(&with_document(
+                &DOC.replace("20261124_130000", "20261124_140400")
+            ))
+            .is_empty()
+        );
+        // Too large: not read, and said so.
+        let mut f = healthy();
+        f.object.as_mut().unwrap().size = DEFAULT_MAX_DOCUMENT_BYTES + 1;
+        let checks: Vec<&str> = failed(&f).iter().map(|c| c.0).collect();
+        assert_eq!(
+            checks,
+            ["size", "checksum"],
+            "the document was read here: {checks:?}"
+        );
+    }
+
+    #[test]
+    fn a_count_that_fell_by_more_than_the_limit_fails() {
+        let mut f = healthy();
+        f.previous.as_mut().unwrap().count = 2;
+        assert!(failed(&f).is_empty(), "exactly 50% fewer: {:?}", failed(&f));
+        f.previous.as_mut().unwrap().count = 3;
+        let fails = failed(&f);
+        assert_eq!(fails[0].0, "count-drop", "{fails:?}");
+        assert_eq!(
+            fails[0].1,
+            "the backup holds 1 parameters, 2 fewer than the previous one (2026-11-23/us-east-1/ssm-backup-dev-us-east-1-20261123_130000.json, 3): more than --max-count-drop 50%"
+        );
+        f.previous = None;
+        assert!(
+            failed(&f).is_empty(),
+            "the first backup has nothing to compare with"
+        );
     }
 }

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use super::aws::{Aws, Budget};
 use super::verify::{object_facts, read_text};
 use crate::core::backup::Secret;
-use crate::core::document::{BackupDocument, identity_problems, read_document};
+use crate::core::document::{BackupDocument, entry_problems, identity_problems, read_document};
 use crate::core::restore::{DEFAULT_KEY, DEFAULT_TIER, ParameterSpec, RestoreItem};
 use crate::core::verify::object_failures;
 
@@ -63,9 +63,12 @@ pub async fn locate(
     bucket: &str,
     environment: &str,
     from: &From,
+    max_document_bytes: u64,
 ) -> Result<(String, BackupDocument)> {
     let key = match from {
-        From::File(path) => return local_document(path, environment, region),
+        From::File(path) => {
+            return local_document(path, environment, region, max_document_bytes);
+        }
         From::Latest => {
             let pointer = format!("latest-{region}.txt");
             read_text(aws, region, bucket, &pointer)
@@ -78,10 +81,10 @@ pub async fn locate(
         From::Key(key) => key.clone(),
     };
     let label = format!("s3://{bucket}/{key}");
-    let facts = object_facts(aws, region, bucket, &key)
+    let facts = object_facts(aws, region, bucket, &key, max_document_bytes)
         .await?
         .with_context(|| format!("{label} does not exist"))?;
-    let failures = object_failures(&facts, environment, region);
+    let failures = object_failures(&facts, environment, region, max_document_bytes);
     if !failures.is_empty() {
         let lines: Vec<String> = failures
             .iter()
@@ -102,12 +105,22 @@ fn local_document(
     path: &std::path::Path,
     environment: &str,
     region: &str,
+    max_document_bytes: u64,
 ) -> Result<(String, BackupDocument)> {
     let label = path.display().to_string();
+    let size = std::fs::metadata(path)
+        .with_context(|| format!("reading the backup {label}"))?
+        .len();
+    if size > max_document_bytes {
+        bail!(
+            "refusing to restore from {label}: it is {size} bytes, more than --max-document-bytes ({max_document_bytes})"
+        );
+    }
     let bytes = std::fs::read(path).with_context(|| format!("reading the backup {label}"))?;
     let document = read_document(&bytes)
         .map_err(|e| anyhow::anyhow!("refusing to restore from {label}: {e}"))?;
-    let problems = identity_problems(&document, environment, region);
+    let mut problems = identity_problems(&document, environment, region);
+    problems.extend(entry_problems(&document));
     if !problems.is_empty() {
         bail!("refusing to restore from {label}: {}", problems.join("; "));
     }

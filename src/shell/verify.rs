@@ -10,17 +10,19 @@ use time::OffsetDateTime;
 
 use super::aws::Aws;
 use super::ssm::count_selected;
+use crate::core::backup::is_backup_key;
 use crate::core::document::read_document;
 use crate::core::selection::Selection;
-use crate::core::verify::{ObjectFacts, RegionFacts};
+use crate::core::verify::{ObjectFacts, PreviousBackup, RegionFacts};
 
 /// What one region's bucket holds of its newest backup.
 pub async fn region_facts(
     aws: &Aws,
     region: &str,
     bucket: &str,
-    selection: &Selection,
+    (environment, selection): (&str, &Selection),
     is_default: bool,
+    max_document_bytes: u64,
 ) -> Result<RegionFacts> {
     let pointer_key = format!("latest-{region}.txt");
     let (pointer, default_pointer, live_count) = tokio::try_join!(
@@ -34,9 +36,12 @@ pub async fn region_facts(
         },
         count_selected(aws, region, selection),
     )?;
-    let object = match &pointer {
-        Some(key) => object_facts(aws, region, bucket, key).await?,
-        None => None,
+    let (object, previous) = match &pointer {
+        Some(key) => tokio::try_join!(
+            object_facts(aws, region, bucket, key, max_document_bytes),
+            previous_backup(aws, region, bucket, environment, key, max_document_bytes),
+        )?,
+        None => (None, None),
     };
     Ok(RegionFacts {
         region: region.to_string(),
@@ -45,7 +50,48 @@ pub async fn region_facts(
         default_pointer,
         object,
         live_count: Some(live_count),
+        previous,
     })
+}
+
+/// The backup of `region` before `newest` (by key: dates and timestamps sort), and how many
+/// parameters it holds; `None` when there is none, or it cannot be read whole.
+async fn previous_backup(
+    aws: &Aws,
+    region: &str,
+    bucket: &str,
+    environment: &str,
+    newest: &str,
+    max_document_bytes: u64,
+) -> Result<Option<PreviousBackup>> {
+    let mut pages = aws
+        .s3(region)
+        .list_objects_v2()
+        .bucket(bucket)
+        .into_paginator()
+        .send();
+    let mut previous: Option<String> = None;
+    while let Some(page) = pages.next().await {
+        let page = page.with_context(|| format!("listing the backups in {bucket} ({region})"))?;
+        for key in page.contents().iter().filter_map(|o| o.key()) {
+            if key < newest
+                && is_backup_key(key, region, environment)
+                && previous.as_deref().is_none_or(|p| key > p)
+            {
+                previous = Some(key.to_string());
+            }
+        }
+    }
+    let Some(key) = previous else {
+        return Ok(None);
+    };
+    let Some(facts) = object_facts(aws, region, bucket, &key, max_document_bytes).await? else {
+        return Ok(None);
+    };
+    Ok(facts.document.ok().map(|d| PreviousBackup {
+        key,
+        count: d.parameters.len() as u64,
+    }))
 }
 
 /// A small text object (a pointer), trimmed; `None` when it (or its bucket) does not exist.
@@ -93,6 +139,7 @@ pub async fn object_facts(
     region: &str,
     bucket: &str,
     key: &str,
+    max_document_bytes: u64,
 ) -> Result<Option<ObjectFacts>> {
     let s3 = aws.s3(region);
     let head = match s3
@@ -122,8 +169,23 @@ pub async fn object_facts(
         .iter()
         .filter(|v| v.key() == Some(key))
         .count();
-    let Some(bytes) = read_object(aws, region, bucket, key).await? else {
-        return Ok(None);
+    let size = head
+        .content_length()
+        .and_then(|n| u64::try_from(n).ok())
+        .unwrap_or(0);
+    // A larger object is never read whole: the checks say it was not read.
+    let (read_sha256, document) = if size > max_document_bytes {
+        (
+            String::new(),
+            Err(format!(
+                "not read: it is {size} bytes, more than --max-document-bytes"
+            )),
+        )
+    } else {
+        let Some(bytes) = read_object(aws, region, bucket, key).await? else {
+            return Ok(None);
+        };
+        (sha256_base64(&bytes), read_document(&bytes))
     };
     let last_modified = head
         .last_modified()
@@ -135,10 +197,11 @@ pub async fn object_facts(
             .server_side_encryption()
             .map(|e| e.as_str().to_string()),
         stored_sha256: head.checksum_sha256().map(str::to_string),
-        read_sha256: sha256_base64(&bytes),
+        read_sha256,
         versions,
+        size,
         last_modified,
-        document: read_document(&bytes),
+        document,
     }))
 }
 

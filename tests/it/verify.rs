@@ -211,3 +211,171 @@ fn verify_cannot_run_without_a_region_list() {
         run.stderr
     );
 }
+
+/// Stores a format-2 document of `ws`'s environment in `region` holding `parameters` (name,
+/// value, type), taken at `timestamp`, and moves the pointer to it.
+async fn plant(
+    ws: &Workspace,
+    region: &str,
+    timestamp: &str,
+    parameters: &[(&str, &str, &str)],
+) -> String {
+    let env = ws.env.as_str();
+    let entries: Vec<serde_json::Value> = parameters
+        .iter()
+        .map(|(name, value, kind)| {
+            serde_json::json!({"Name": name, "Type": kind, "Value": value, "Version": 1,
+                "DataType": "text", "Tier": "Standard"})
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "format_version": 2, "tool_version": "0", "backup_date": "2099-12-31",
+        "backup_timestamp": timestamp, "environment": env, "region": region, "account": ACCOUNT,
+        "parameters": entries, "parameter_count": parameters.len(),
+    });
+    let key = format!("2099-12-31/{region}/ssm-backup-{env}-{region}-20991231_235959.json");
+    let bucket = ws.bucket(region);
+    // A key is written once: a test that plants twice deletes the first.
+    s3(region)
+        .await
+        .delete_object()
+        .bucket(&bucket)
+        .key(&key)
+        .send()
+        .await
+        .unwrap();
+    store_object(region, &bucket, &key, doc.to_string().as_bytes(), true).await;
+    store_object(
+        region,
+        &bucket,
+        &format!("latest-{region}.txt"),
+        key.as_bytes(),
+        false,
+    )
+    .await;
+    key
+}
+
+fn now_timestamp(offset: time::Duration) -> String {
+    (time::OffsetDateTime::now_utc() + offset)
+        .format(time::macros::format_description!(
+            "[year][month][day]_[hour][minute][second]"
+        ))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_document_restore_would_refuse_or_fail_on_fails_verify() {
+    let ws = backed_up("vdoc").await;
+    let now = now_timestamp(time::Duration::ZERO);
+    let host = "/app/vdoc/host";
+    let password = "/app/vdoc/password";
+    // A name of another environment, planted with the backup role's rights.
+    plant(
+        &ws,
+        A,
+        &now,
+        &[
+            (host, "h", "String"),
+            (password, "p", "SecureString"),
+            ("/jenkins/prod/token", "x", "String"),
+        ],
+    )
+    .await;
+    fails_with(
+        &ws,
+        A,
+        "selection",
+        "1 names outside the environment (names holding the segment /vdoc/), which restore skips: /jenkins/prod/token",
+    );
+    // Entries restore would fail on: restore refuses the document before writing.
+    let key = plant(
+        &ws,
+        A,
+        &now,
+        &[
+            (host, "h", "String"),
+            (host, "h", "String"),
+            (password, "", "SecureString"),
+        ],
+    )
+    .await;
+    fails_with(
+        &ws,
+        A,
+        "entries",
+        "restore would fail on: /app/vdoc/host is in the document twice; /app/vdoc/password has an empty value",
+    );
+    let run = ws.run(&[
+        "restore",
+        "--stack",
+        "vdoc",
+        "--region",
+        A,
+        "--from",
+        &key,
+        "--apply",
+        "--auto-approve",
+    ]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stderr.contains("entries: restore would fail on"),
+        "{}",
+        run.stderr
+    );
+    // A timestamp in the future would be fresh forever.
+    let later = now_timestamp(time::Duration::hours(3));
+    plant(
+        &ws,
+        A,
+        &later,
+        &[
+            (host, "h", "String"),
+            (password, "p", "SecureString"),
+            (&ws.param(&format!("{A}/s3-bucket-name")), "b", "String"),
+        ],
+    )
+    .await;
+    let run = verify(&ws, &[]);
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(
+        run.stdout.contains(&format!(
+            "  {A} not-future: the backup says it was taken at"
+        )),
+        "{}",
+        run.stdout
+    );
+    // Larger than the limit: not read at all.
+    let run = verify(&ws, &["--max-document-bytes", "100"]);
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(
+        run.stdout.contains(&format!("  {A} size: the object is ")),
+        "{}",
+        run.stdout
+    );
+}
+
+#[tokio::test]
+async fn a_count_that_fell_by_more_than_half_fails() {
+    let ws = backed_up("vdrop").await;
+    // B's real backup holds three parameters; the next one, one.
+    let now = now_timestamp(time::Duration::ZERO);
+    plant(&ws, B, &now, &[("/app/vdrop/host", "h", "String")]).await;
+    let run = verify(&ws, &[]);
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(
+        run.stdout.contains(&format!(
+            "  {B} count-drop: the backup holds 1 parameters, 2 fewer than the previous one ("
+        )),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("more than --max-count-drop 50%"),
+        "{}",
+        run.stdout
+    );
+    // An operator who removed most parameters on purpose says so.
+    let run = verify(&ws, &["--max-count-drop", "100", "--region", B]);
+    assert_eq!(run.code, 0, "{run:#?}");
+}
