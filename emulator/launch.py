@@ -760,6 +760,38 @@ def cbor_bridge(app):
 # ---------------------------------------------------------------------------------------------
 
 # ---------------------------------------------------------------------------------------------
+# Tier downgrade
+# ---------------------------------------------------------------------------------------------
+
+TIER_DOWNGRADE_MESSAGE = (
+    "This parameter uses the advanced-parameter tier. You can't downgrade a parameter from the "
+    "advanced-parameter tier to the standard-parameter tier. If necessary, you can delete the "
+    "advanced parameter and recreate it as a standard parameter."
+)
+
+
+def patch_tier_downgrade() -> None:
+    """AWS refuses to move an Advanced parameter back to Standard; moto did it."""
+    from moto.ssm.exceptions import ValidationException
+    from moto.ssm.models import SimpleSystemManagerBackend
+
+    require_source(
+        SimpleSystemManagerBackend.put_parameter,
+        "tier = tier if tier is not None else previous_parameter.tier",
+    )
+    original = SimpleSystemManagerBackend.put_parameter
+
+    def put_parameter(self, name, *args, **kwargs):
+        tier = kwargs.get("tier")
+        versions = self._parameters.get(name) if name in self._parameters else None
+        if tier == "Standard" and versions and versions[-1].tier == "Advanced":
+            raise ValidationException(TIER_DOWNGRADE_MESSAGE)
+        return original(self, name, *args, **kwargs)
+
+    SimpleSystemManagerBackend.put_parameter = put_parameter
+
+
+# ---------------------------------------------------------------------------------------------
 # A test facility, not a fix: a parameter written long ago
 # ---------------------------------------------------------------------------------------------
 
@@ -800,6 +832,7 @@ def apply_patches() -> None:
     patch_expected_bucket_owner()
     patch_parameter_policies()
     patch_parameter_age()
+    patch_tier_downgrade()
     patch_iam_enforcement()
 
 

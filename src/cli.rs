@@ -214,6 +214,12 @@ pub struct RestoreArgs {
     #[arg(long)]
     pub overwrite: bool,
 
+    /// With --overwrite: delete and write again a parameter whose differences PutParameter
+    /// cannot make (a description, allowed pattern or policies to remove, Advanced back to
+    /// Standard). Its history of versions and labels is lost; without it they are kept.
+    #[arg(long, requires = "overwrite")]
+    pub recreate: bool,
+
     /// Encrypt every SecureString with this KMS key (the source key usually does not exist in
     /// another region).
     #[arg(long, value_name = "ID")]

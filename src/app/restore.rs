@@ -18,7 +18,7 @@ use crate::core::stack::bucket_name;
 use crate::shell::aws::{Aws, Budget};
 use crate::shell::interrupt::Interrupt;
 use crate::shell::lock::LockWatch;
-use crate::shell::restore::{From, locate, missing_keys, read_live, write};
+use crate::shell::restore::{From, WriteMode, locate, missing_keys, read_live, write};
 use crate::shell::{lock, term};
 
 pub async fn run(session: &Session, args: RestoreArgs) -> Result<ExitCode> {
@@ -157,7 +157,7 @@ async fn preview(
         source: label,
         source_region: source_region.clone(),
         target_region: target_region.clone(),
-        items: plan(items, &live, &unknown, args.overwrite),
+        items: plan(items, &live, &unknown, (args.overwrite, args.recreate)),
         unknown_attributes: unknown,
     };
     let missing = missing_keys(aws, target_region, &restore.items).await?;
@@ -223,12 +223,13 @@ async fn apply(
     {
         return Ok(code);
     }
-    let writes: Vec<(&ParameterSpec, bool)> = restore
+    let writes: Vec<(&ParameterSpec, WriteMode)> = restore
         .items
         .iter()
         .filter_map(|i| match (&i.action, &i.spec) {
-            (RestoreAction::Create, Some(spec)) => Some((spec, false)),
-            (RestoreAction::Update { .. }, Some(spec)) => Some((spec, true)),
+            (RestoreAction::Create, Some(spec)) => Some((spec, WriteMode::Create)),
+            (RestoreAction::Update { .. }, Some(spec)) => Some((spec, WriteMode::Overwrite)),
+            (RestoreAction::Recreate { .. }, Some(spec)) => Some((spec, WriteMode::Recreate)),
             _ => None,
         })
         .collect();

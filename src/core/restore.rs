@@ -125,6 +125,11 @@ pub enum RestoreAction {
     Update {
         changes: Vec<AttributeChange>,
     },
+    /// Differs in what PutParameter cannot change, and `--recreate` was given: deleted and
+    /// written again (its history of versions and labels is lost).
+    Recreate {
+        changes: Vec<AttributeChange>,
+    },
     /// Differs, kept as it is (no `--overwrite`).
     Differs {
         changes: Vec<AttributeChange>,
@@ -144,6 +149,10 @@ pub struct RestoreItem {
     pub target: String,
     #[serde(flatten)]
     pub action: RestoreAction,
+    /// Attributes that differ but stay as they are live, because PutParameter cannot change
+    /// them (`--recreate` would): not written, not compared after writing.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kept: Vec<KeptAttribute>,
     /// What will be written (for create and update).
     #[serde(skip)]
     pub spec: Option<ParameterSpec>,
@@ -153,9 +162,58 @@ impl RestoreItem {
     pub fn writes(&self) -> bool {
         matches!(
             self.action,
-            RestoreAction::Create | RestoreAction::Update { .. }
+            RestoreAction::Create | RestoreAction::Update { .. } | RestoreAction::Recreate { .. }
         )
     }
+}
+
+/// An attribute restore leaves as it is live, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeptAttribute {
+    pub attribute: RestoreAttribute,
+    pub reason: &'static str,
+}
+
+/// Why PutParameter cannot turn `have`'s `attribute` into `want`'s, if it cannot: it keeps a
+/// description, an allowed pattern or policies it is not sent, and AWS refuses to move an
+/// Advanced parameter back to Standard.
+pub fn unchangeable(
+    attribute: RestoreAttribute,
+    have: &ParameterSpec,
+    want: &ParameterSpec,
+) -> Option<&'static str> {
+    match attribute {
+        RestoreAttribute::Description if want.description.is_empty() => {
+            Some("PutParameter cannot remove a description")
+        }
+        RestoreAttribute::AllowedPattern if want.allowed_pattern.is_empty() => {
+            Some("PutParameter cannot remove an allowed pattern")
+        }
+        RestoreAttribute::Policies if want.policies.is_empty() => {
+            Some("PutParameter cannot remove parameter policies")
+        }
+        RestoreAttribute::Tier if have.tier == "Advanced" && want.tier == DEFAULT_TIER => {
+            Some("AWS refuses to move an Advanced parameter back to Standard")
+        }
+        _ => None,
+    }
+}
+
+/// `want` with `kept`'s attributes as `have` has them: what is true after the write.
+fn keeping(mut want: ParameterSpec, have: &ParameterSpec, kept: &[KeptAttribute]) -> ParameterSpec {
+    for k in kept {
+        match k.attribute {
+            RestoreAttribute::Description => want.description = have.description.clone(),
+            RestoreAttribute::AllowedPattern => want.allowed_pattern = have.allowed_pattern.clone(),
+            RestoreAttribute::Policies => want.policies = have.policies.clone(),
+            RestoreAttribute::Tier => want.tier = have.tier.clone(),
+            RestoreAttribute::Value
+            | RestoreAttribute::Type
+            | RestoreAttribute::KmsKey
+            | RestoreAttribute::DataType => {}
+        }
+    }
+    want
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -173,6 +231,7 @@ pub struct RestorePlan {
 pub struct RestoreSummary {
     pub create: usize,
     pub update: usize,
+    pub recreate: usize,
     pub differ: usize,
     pub unchanged: usize,
     pub skipped: usize,
@@ -185,6 +244,7 @@ impl RestorePlan {
             match item.action {
                 RestoreAction::Create => s.create += 1,
                 RestoreAction::Update { .. } => s.update += 1,
+                RestoreAction::Recreate { .. } => s.recreate += 1,
                 RestoreAction::Differs { .. } => s.differ += 1,
                 RestoreAction::Unchanged => s.unchanged += 1,
                 RestoreAction::Skipped { .. } => s.skipped += 1,
@@ -252,6 +312,7 @@ pub fn wanted(
                     Some(reason) => RestoreAction::Skipped { reason },
                     None => RestoreAction::Unchanged, // decided against live state
                 },
+                kept: Vec::new(),
                 target,
             }
         })
@@ -293,26 +354,51 @@ fn spec(
     }
 }
 
-/// Decides each wanted item against the live parameters (by target name).
+/// Decides each wanted item against the live parameters (by target name). What PutParameter
+/// cannot change is kept, with the reason, and the item's spec says what will be true after
+/// the write (so the write, the read-back and a re-run agree with the preview); with
+/// `recreate` such an item is deleted and written again instead.
 pub fn plan(
     mut items: Vec<RestoreItem>,
     live: &BTreeMap<String, ParameterSpec>,
     unknown: &[RestoreAttribute],
-    overwrite: bool,
+    (overwrite, recreate): (bool, bool),
 ) -> Vec<RestoreItem> {
     for item in &mut items {
-        let Some(want) = &item.spec else { continue };
-        item.action = match live.get(&item.target) {
-            None => RestoreAction::Create,
-            Some(have) => {
-                let changes = compare(have, want, unknown);
-                match (changes.is_empty(), overwrite) {
-                    (true, _) => RestoreAction::Unchanged,
-                    (false, true) => RestoreAction::Update { changes },
-                    (false, false) => RestoreAction::Differs { changes },
-                }
-            }
+        let Some(want) = item.spec.take() else {
+            continue;
         };
+        let Some(have) = live.get(&item.target) else {
+            item.action = RestoreAction::Create;
+            item.spec = Some(want);
+            continue;
+        };
+        let changes = compare(have, &want, unknown);
+        let (stuck, doable): (Vec<AttributeChange>, Vec<AttributeChange>) = changes
+            .into_iter()
+            .partition(|c| unchangeable(c.attribute, have, &want).is_some());
+        if overwrite && recreate && !stuck.is_empty() {
+            item.action = RestoreAction::Recreate {
+                changes: doable.into_iter().chain(stuck).collect(),
+            };
+            item.spec = Some(want);
+            continue;
+        }
+        item.kept = stuck
+            .iter()
+            .filter_map(|c| {
+                unchangeable(c.attribute, have, &want).map(|reason| KeptAttribute {
+                    attribute: c.attribute,
+                    reason,
+                })
+            })
+            .collect();
+        item.action = match (doable.is_empty(), overwrite) {
+            (true, _) => RestoreAction::Unchanged,
+            (false, true) => RestoreAction::Update { changes: doable },
+            (false, false) => RestoreAction::Differs { changes: doable },
+        };
+        item.spec = Some(keeping(want, have, &item.kept));
     }
     items
 }
@@ -409,9 +495,26 @@ pub fn read_back_mismatches(
 
 /// The one-line summary.
 pub fn summary_line(s: &RestoreSummary) -> String {
+    let recreate = if s.recreate > 0 {
+        format!(
+            ", {} to recreate (deleted and written again: their history is lost)",
+            s.recreate
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "Restore: {} to create, {} to update, {} differ and are kept (add --overwrite to update them), {} unchanged, {} skipped.",
+        "Restore: {} to create, {} to update{recreate}, {} differ and are kept (add --overwrite to update them), {} unchanged, {} skipped.",
         s.create, s.update, s.differ, s.unchanged, s.skipped
+    )
+}
+
+/// A kept attribute, for the previews.
+fn kept_line(k: &KeptAttribute) -> String {
+    format!(
+        "{} kept as it is live: {} (--overwrite --recreate deletes and writes the parameter again, losing its history)",
+        k.attribute.as_str(),
+        k.reason
     )
 }
 
@@ -466,6 +569,15 @@ pub fn render_text(plan: &RestorePlan) -> String {
             RestoreAction::Update { changes } => {
                 ("~ update   ", changes.iter().map(change_line).collect())
             }
+            RestoreAction::Recreate { changes } => (
+                "~ recreate ",
+                std::iter::once(
+                    "deleted and written again: its history of versions and labels is lost"
+                        .to_string(),
+                )
+                .chain(changes.iter().map(change_line))
+                .collect(),
+            ),
             RestoreAction::Differs { changes } => (
                 "! differs  ",
                 changes.iter().map(change_line).collect::<Vec<_>>(),
@@ -474,7 +586,7 @@ pub fn render_text(plan: &RestorePlan) -> String {
             RestoreAction::Skipped { reason } => ("- skipped  ", vec![reason.clone()]),
         };
         let _ = writeln!(out, "  {mark} {}{renamed}", item.target);
-        for line in lines {
+        for line in lines.into_iter().chain(item.kept.iter().map(kept_line)) {
             let _ = writeln!(out, "        {line}");
         }
     }
@@ -507,6 +619,14 @@ pub fn render_markdown(plan: &RestorePlan) -> String {
                     .collect::<Vec<_>>()
                     .join("; "),
             ),
+            RestoreAction::Recreate { changes } => (
+                "**recreate** (history lost)",
+                changes
+                    .iter()
+                    .map(change_line)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
             RestoreAction::Differs { changes } => (
                 "differs (kept)",
                 changes
@@ -518,6 +638,11 @@ pub fn render_markdown(plan: &RestorePlan) -> String {
             RestoreAction::Unchanged => ("unchanged", String::new()),
             RestoreAction::Skipped { reason } => ("skipped", reason.clone()),
         };
+        let details = std::iter::once(details)
+            .filter(|d| !d.is_empty())
+            .chain(item.kept.iter().map(kept_line))
+            .collect::<Vec<_>>()
+            .join("; ");
         let _ = writeln!(
             out,
             "| {action} | `{}` | {} |",
@@ -596,7 +721,7 @@ mod tests {
             wanted(&doc(), DocumentFormat::V2, &options()),
             &BTreeMap::new(),
             &[],
-            false,
+            (false, false),
         );
         let actions: Vec<(&str, &RestoreAction)> = items
             .iter()
@@ -643,13 +768,96 @@ mod tests {
     }
 
     #[test]
+    fn what_put_parameter_cannot_change_is_kept_or_recreated() {
+        let mut bare = param("/app/dev/host", "String", "db.internal");
+        bare.description = None;
+        let base = wanted(&[bare], DocumentFormat::V2, &options());
+        let mut live = live_of(&base);
+        let host = live.get_mut("/app/dev/host").unwrap();
+        host.description = "added later".into();
+        host.tier = "Advanced".into();
+        host.policies = vec![r#"{"Type":"Expiration"}"#.into()];
+        // The preview shows what the write does: nothing, three attributes kept.
+        let kept = plan(base.clone(), &live, &[], (true, false));
+        assert_eq!(kept[0].action, RestoreAction::Unchanged);
+        let reasons: Vec<(RestoreAttribute, &str)> = kept[0]
+            .kept
+            .iter()
+            .map(|k| (k.attribute, k.reason))
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                (
+                    RestoreAttribute::Description,
+                    "PutParameter cannot remove a description"
+                ),
+                (
+                    RestoreAttribute::Tier,
+                    "AWS refuses to move an Advanced parameter back to Standard"
+                ),
+                (
+                    RestoreAttribute::Policies,
+                    "PutParameter cannot remove parameter policies"
+                ),
+            ]
+        );
+        // What is written (and read back) is what will be true: nothing differs afterwards.
+        let spec = kept[0].spec.as_ref().unwrap();
+        assert!(read_back_mismatches(&[spec], &live).is_empty());
+        // A value to restore as well: updated, the rest still kept.
+        live.get_mut("/app/dev/host").unwrap().value = Secret::new("changed".into());
+        let updated = plan(base.clone(), &live, &[], (true, false));
+        let RestoreAction::Update { changes } = &updated[0].action else {
+            panic!("{:?}", updated[0].action)
+        };
+        assert_eq!(changes.len(), 1, "{changes:?}");
+        assert_eq!(updated[0].kept.len(), 3);
+        let text = render_text(&RestorePlan {
+            source: "s3://b/k".into(),
+            source_region: "us-east-1".into(),
+            target_region: "us-east-1".into(),
+            unknown_attributes: Vec::new(),
+            items: updated,
+        });
+        assert!(
+            text.contains(
+                "description kept as it is live: PutParameter cannot remove a description"
+            ),
+            "{text}"
+        );
+        // --recreate: deleted and written again, and the preview says the history is lost.
+        let recreated = plan(base, &live, &[], (true, true));
+        assert!(
+            matches!(&recreated[0].action, RestoreAction::Recreate { changes } if changes.len() == 4)
+        );
+        assert!(recreated[0].kept.is_empty());
+        let text = render_text(&RestorePlan {
+            source: "s3://b/k".into(),
+            source_region: "us-east-1".into(),
+            target_region: "us-east-1".into(),
+            unknown_attributes: Vec::new(),
+            items: recreated,
+        });
+        assert!(text.contains("~ recreate  /app/dev/host"), "{text}");
+        assert!(
+            text.contains("its history of versions and labels is lost"),
+            "{text}"
+        );
+        assert!(
+            text.contains("1 to recreate (deleted and written again: their history is lost)"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn a_changed_secret_is_sensitive_and_only_overwrite_updates() {
         let base = wanted(&doc(), DocumentFormat::V2, &options());
         let mut live = live_of(&base);
         let pw = live.get_mut("/app/dev/password").unwrap();
         pw.value = Secret::new("s3cr3t-NEW".into());
         pw.description = "changed".into();
-        let kept = plan(base.clone(), &live, &[], false);
+        let kept = plan(base.clone(), &live, &[], (false, false));
         let RestoreAction::Differs { changes } = &kept[1].action else {
             panic!("{:?}", kept[1].action)
         };
@@ -671,7 +879,7 @@ mod tests {
             ]
         );
         assert!(!kept.iter().any(RestoreItem::writes));
-        let updated = plan(base, &live, &[], true);
+        let updated = plan(base, &live, &[], (true, false));
         assert!(matches!(updated[1].action, RestoreAction::Update { .. }));
         let text = render_text(&RestorePlan {
             source: "s3://b/k".into(),
@@ -722,7 +930,7 @@ mod tests {
         let mut have = spec.clone();
         have.description = "set by hand".into();
         live.insert(have.name.clone(), have);
-        let decided = plan(items, &live, &UNKNOWN_IN_LEGACY, true);
+        let decided = plan(items, &live, &UNKNOWN_IN_LEGACY, (true, false));
         assert_eq!(decided[0].action, RestoreAction::Unchanged);
     }
 
@@ -744,7 +952,7 @@ mod tests {
         let mut have = items[0].spec.clone().unwrap();
         have.key_id = Some(DEFAULT_KEY.into());
         let live = BTreeMap::from([(have.name.clone(), have)]);
-        let decided = plan(items, &live, &unknown, true);
+        let decided = plan(items, &live, &unknown, (true, false));
         let RestoreAction::Update { changes } = &decided[0].action else {
             panic!("{:?}", decided[0].action)
         };

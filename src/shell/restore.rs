@@ -326,27 +326,56 @@ pub async fn missing_keys(aws: &Aws, region: &str, items: &[RestoreItem]) -> Res
     Ok(missing)
 }
 
-/// Writes each parameter (creating, or overwriting when `overwrite`), under `budget`,
-/// reporting each as it ends. Stops starting new writes once `stop` says so.
+/// How a parameter is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteMode {
+    /// It is missing: created (never over one that appeared meanwhile).
+    Create,
+    /// Overwritten: a new version.
+    Overwrite,
+    /// Deleted, then created: what PutParameter cannot change is gone with its history.
+    Recreate,
+}
+
+/// Writes each parameter as its mode says, under `budget`, reporting each as it ends. Stops
+/// starting new writes once `stop` says so.
 pub async fn write(
     aws: &Aws,
     region: &str,
-    writes: &[(&ParameterSpec, bool)],
+    writes: &[(&ParameterSpec, WriteMode)],
     budget: &Budget,
     stop: &(dyn Fn() -> bool + Sync),
     on_write: &(dyn Fn(&str) + Sync),
 ) -> Result<usize> {
     let ssm = aws.ssm_budgeted(region, budget);
-    let done = futures::stream::iter(writes.iter().map(|(spec, overwrite)| {
+    let done = futures::stream::iter(writes.iter().map(|(spec, mode)| {
         let ssm = ssm.clone();
         async move {
             if stop() {
                 return Ok(0);
             }
-            put(&ssm, region, spec, *overwrite).await?;
+            if *mode == WriteMode::Recreate {
+                match ssm.delete_parameter().name(&spec.name).send().await {
+                    Ok(_) => {}
+                    Err(e)
+                        if e.as_service_error()
+                            .is_some_and(|s| s.is_parameter_not_found()) => {}
+                    Err(e) => {
+                        return Err(anyhow::Error::new(e).context(format!(
+                            "deleting {} in {region} to write it again (DeleteParameter)",
+                            spec.name
+                        )));
+                    }
+                }
+            }
+            put(&ssm, region, spec, *mode == WriteMode::Overwrite).await?;
             on_write(&format!(
                 "done     {} {}",
-                if *overwrite { "updated" } else { "created" },
+                match mode {
+                    WriteMode::Create => "created",
+                    WriteMode::Overwrite => "updated",
+                    WriteMode::Recreate => "recreated",
+                },
                 spec.name
             ));
             Ok::<usize, anyhow::Error>(1)

@@ -342,3 +342,37 @@ async fn a_parameter_can_be_written_as_long_ago() {
     let age = time::OffsetDateTime::now_utc().unix_timestamp() - modified;
     assert!((16 * 60..17 * 60).contains(&age), "written {age} s ago");
 }
+
+#[tokio::test]
+async fn an_advanced_parameter_cannot_go_back_to_standard() {
+    let ssm = ssm(R).await;
+    let put = |tier: aws_sdk_ssm::types::ParameterTier| {
+        ssm.put_parameter()
+            .name("/emulator/tier/x")
+            .value("v")
+            .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .tier(tier)
+            .overwrite(true)
+            .send()
+    };
+    put(aws_sdk_ssm::types::ParameterTier::Advanced)
+        .await
+        .unwrap();
+    let e = put(aws_sdk_ssm::types::ParameterTier::Standard)
+        .await
+        .unwrap_err();
+    let e = e.into_service_error();
+    assert_eq!(
+        aws_sdk_ssm::error::ProvideErrorMetadata::code(&e),
+        Some("ValidationException")
+    );
+    assert!(
+        aws_sdk_ssm::error::ProvideErrorMetadata::message(&e).is_some_and(
+            |m| m.contains("can't downgrade a parameter from the advanced-parameter tier")
+        ),
+        "{e:?}"
+    );
+    put(aws_sdk_ssm::types::ParameterTier::Advanced)
+        .await
+        .unwrap();
+}

@@ -812,3 +812,100 @@ async fn restore_plans_under_the_lock() {
     let run = restore(&ws, &["--region", A, "--from", "2025-10-01"]);
     assert_eq!(run.code, 0, "{run:#?}");
 }
+
+async fn version_and_tier(name: &str) -> (i64, Option<String>, Option<String>) {
+    let ssm = ssm(A).await;
+    let version = ssm
+        .get_parameter()
+        .name(name)
+        .send()
+        .await
+        .unwrap()
+        .parameter()
+        .unwrap()
+        .version();
+    let meta = ssm
+        .describe_parameters()
+        .parameter_filters(
+            aws_sdk_ssm::types::ParameterStringFilter::builder()
+                .key("Name")
+                .option("Equals")
+                .values(name)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let m = &meta.parameters()[0];
+    (
+        version,
+        m.tier().map(|t| t.as_str().to_string()),
+        m.description().map(str::to_string),
+    )
+}
+
+#[tokio::test]
+async fn what_put_parameter_cannot_change_is_kept_and_a_rerun_writes_nothing() {
+    let ws = Workspace::new("rskept", &[A], A);
+    ws.apply();
+    let name = "/app/rskept/host";
+    put_string(A, name, "v1").await;
+    let run = ws.run(&["backup", "--stack", "rskept"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    // After the backup: another value, a description, and the Advanced tier.
+    ssm(A)
+        .await
+        .put_parameter()
+        .name(name)
+        .value("v2")
+        .r#type(ParameterType::String)
+        .description("added later")
+        .tier(ParameterTier::Advanced)
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap();
+    let args = [
+        "--region",
+        A,
+        "--only",
+        "/app/rskept/",
+        "--overwrite",
+        "--apply",
+        "--auto-approve",
+    ];
+    let run = restore(&ws, &args);
+    assert_eq!(run.code, 0, "{run:#?}");
+    for line in [
+        "description kept as it is live: PutParameter cannot remove a description",
+        "tier kept as it is live: AWS refuses to move an Advanced parameter back to Standard",
+        "read back identical",
+    ] {
+        assert!(run.stdout.contains(line), "{line}: {}", run.stdout);
+    }
+    assert_eq!(parameter(A, name).await.as_deref(), Some("v1"));
+    let (version, tier, description) = version_and_tier(name).await;
+    assert_eq!(
+        (tier.as_deref(), description.as_deref()),
+        (Some("Advanced"), Some("added later"))
+    );
+
+    // A re-run plans nothing and writes nothing: no new version.
+    let run = restore(&ws, &args);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(run.stdout.contains("Nothing to restore."), "{}", run.stdout);
+    assert_eq!(version_and_tier(name).await.0, version, "no new version");
+
+    // --recreate: deleted and written again as the backup has it; the preview says what is lost.
+    let run = restore(&ws, &[&args[..], &["--recreate"]].concat());
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(
+        run.stdout
+            .contains("its history of versions and labels is lost"),
+        "{}",
+        run.stdout
+    );
+    let (_, tier, description) = version_and_tier(name).await;
+    assert_eq!((tier.as_deref(), description), (Some("Standard"), None));
+}
