@@ -549,6 +549,8 @@ def patch_iam_enforcement() -> None:
             self._action = action
         elif self._action.startswith("monitoring:"):
             self._action = "cloudwatch:" + self._action.split(":", 1)[1]
+        elif self._action.startswith("tagging:"):  # the Resource Groups Tagging API's IAM prefix
+            self._action = "tag:" + self._action.split(":", 1)[1]
         signed = _signed_request.get()
         if signed is not None:  # the request as sent, before the CBOR bridge translated it
             self._method, self._path, self._body, self._headers = signed
@@ -600,7 +602,25 @@ def patch_iam_enforcement() -> None:
 
     def ssm_resources(self, request):
         names = request.get("Names") or ([request["Name"]] if "Name" in request else [])
+        if request.get("ResourceType") == "Parameter" and "ResourceId" in request:
+            names = [request["ResourceId"]]  # AddTagsToResource, RemoveTagsFromResource
         return [arn(self, "ssm", "parameter/" + n.lstrip("/")) for n in names], None
+
+    authorize_ssm = authorize_each(ssm_resources)
+
+    def authorize_ssm_and_tags(self, resource="*"):
+        authorize_ssm(self, resource)
+        # PutParameter with Tags also needs ssm:AddTagsToResource on the parameter, as in AWS.
+        try:
+            request = json.loads(self.body or "{}")
+        except (TypeError, ValueError):
+            request = {}
+        if self._get_action() == "PutParameter" and request.get("Tags"):
+            token = _iam_action.set("ssm:AddTagsToResource")
+            try:
+                authorize_ssm(self, resource)
+            finally:
+                _iam_action.reset(token)
 
     def kms_resources(self, request):
         key = request.get("KeyId")
@@ -619,7 +639,7 @@ def patch_iam_enforcement() -> None:
         conditions = {"cloudwatch:namespace": request["Namespace"]} if "Namespace" in request else None
         return [arn(self, "cloudwatch", f"alarm:{n}") for n in names], conditions
 
-    SimpleSystemManagerResponse._authenticate_and_authorize_normal_action = authorize_each(ssm_resources)
+    SimpleSystemManagerResponse._authenticate_and_authorize_normal_action = authorize_ssm_and_tags
     KmsResponse._authenticate_and_authorize_normal_action = authorize_each(kms_resources)
     CloudWatchResponse._authenticate_and_authorize_normal_action = authorize_each(cloudwatch_resources)
 

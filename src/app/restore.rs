@@ -9,8 +9,8 @@ use super::{Session, cancelled, confirm};
 use crate::cli::{Format, RestoreArgs};
 use crate::core::region::{check_known_region, check_one_partition};
 use crate::core::restore::{
-    ParameterSpec, RestoreAction, RestoreOptions, RestorePlan, plan, read_back_mismatches,
-    render_json, render_markdown, render_text, unknown_attributes, wanted,
+    ParameterSpec, RestoreAction, RestoreAttribute, RestoreOptions, RestorePlan, plan,
+    read_back_mismatches, render_json, render_markdown, render_text, unknown_attributes, wanted,
 };
 use crate::core::selection::{Selection, forbidden_target};
 use crate::core::stack::Stack;
@@ -18,7 +18,7 @@ use crate::core::stack::bucket_name;
 use crate::shell::aws::{Aws, Budget};
 use crate::shell::interrupt::Interrupt;
 use crate::shell::lock::LockWatch;
-use crate::shell::restore::{From, WriteMode, locate, missing_keys, read_live, write};
+use crate::shell::restore::{From, Write, WriteMode, locate, missing_keys, read_live, write};
 use crate::shell::{lock, term};
 
 pub async fn run(session: &Session, args: RestoreArgs) -> Result<ExitCode> {
@@ -223,14 +223,24 @@ async fn apply(
     {
         return Ok(code);
     }
-    let writes: Vec<(&ParameterSpec, WriteMode)> = restore
+    let writes: Vec<Write> = restore
         .items
         .iter()
-        .filter_map(|i| match (&i.action, &i.spec) {
-            (RestoreAction::Create, Some(spec)) => Some((spec, WriteMode::Create)),
-            (RestoreAction::Update { .. }, Some(spec)) => Some((spec, WriteMode::Overwrite)),
-            (RestoreAction::Recreate { .. }, Some(spec)) => Some((spec, WriteMode::Recreate)),
-            _ => None,
+        .filter_map(|i| {
+            let spec = i.spec.as_ref()?;
+            let (mode, retag) = match &i.action {
+                RestoreAction::Create => (WriteMode::Create, None),
+                RestoreAction::Update { changes } => (
+                    WriteMode::Overwrite,
+                    changes
+                        .iter()
+                        .any(|c| c.attribute == RestoreAttribute::Tags)
+                        .then_some(i.untag.as_slice()),
+                ),
+                RestoreAction::Recreate { .. } => (WriteMode::Recreate, None),
+                _ => return None,
+            };
+            Some(Write { spec, mode, retag })
         })
         .collect();
     term::out("\n")?;
@@ -254,7 +264,7 @@ async fn apply(
         );
     }
 
-    let written: Vec<&ParameterSpec> = writes.iter().map(|(spec, _)| *spec).collect();
+    let written: Vec<&ParameterSpec> = writes.iter().map(|w| w.spec).collect();
     let names: Vec<&str> = written.iter().map(|s| s.name.as_str()).collect();
     let read = read_live(aws, region, &names, budget).await?;
     let mismatches = read_back_mismatches(&written, &read);

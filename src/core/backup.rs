@@ -3,6 +3,7 @@
 //! message. Secret values travel as `Secret`, whose Debug/Display print a mask.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
@@ -118,6 +119,9 @@ pub struct BackupParameter {
     pub allowed_pattern: Option<String>,
     #[serde(rename = "Policies", skip_serializing_if = "Vec::is_empty", default)]
     pub policies: Vec<String>,
+    /// The parameter's tags, by key (absent when it has none, and in the old script's format).
+    #[serde(rename = "Tags", skip_serializing_if = "BTreeMap::is_empty", default)]
+    pub tags: BTreeMap<String, String>,
 }
 
 /// The old script's documents hold `LastModifiedDate` as the AWS CLI printed it: a date string,

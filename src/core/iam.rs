@@ -149,6 +149,8 @@ pub fn policy(stack: &Stack, account_id: &str, role: Role, extra_prefixes: &[Str
         &["ssm:DescribeParameters"],
         vec!["*".into()],
     );
+    // Parameter tags, 100 a request (GetResources takes no resource-level permission).
+    let read_tags = statement("ReadParameterTags", &["tag:GetResources"], vec!["*".into()]);
     // verify checks each backup's versions; restore also lists a day's backups (`--from DATE`).
     let read_backups = |listing: &[&str]| {
         [
@@ -197,6 +199,7 @@ pub fn policy(stack: &Stack, account_id: &str, role: Role, extra_prefixes: &[Str
         ],
         Role::Backup => vec![
             describe_parameters,
+            read_tags,
             statement(
                 "ReadEnvironmentParameters",
                 &["ssm:GetParameters"],
@@ -231,12 +234,17 @@ pub fn policy(stack: &Stack, account_id: &str, role: Role, extra_prefixes: &[Str
             out
         }
         Role::Restore => {
-            let mut out = vec![read_metadata, describe_parameters];
+            let mut out = vec![read_metadata, describe_parameters, read_tags];
             out.extend(read_backups(&["s3:ListBucket", "s3:ListBucketVersions"]));
             out.extend([
                 statement(
                     "RestoreParameters",
-                    &["ssm:GetParameters", "ssm:PutParameter"],
+                    &[
+                        "ssm:GetParameters",
+                        "ssm:PutParameter",
+                        "ssm:AddTagsToResource",
+                        "ssm:RemoveTagsFromResource",
+                    ],
                     restorable,
                 ),
                 statement("CheckKmsKeys", &["kms:DescribeKey"], vec![keys.clone()]),
@@ -306,6 +314,9 @@ pub fn iam_actions(operation: &str) -> Option<&'static [&'static str]> {
         "ssm:PutParameter" => &["ssm:PutParameter"],
         "ssm:DeleteParameter" => &["ssm:DeleteParameter"],
         "ssm:DescribeParameters" => &["ssm:DescribeParameters"],
+        "ssm:AddTagsToResource" => &["ssm:AddTagsToResource"],
+        "ssm:RemoveTagsFromResource" => &["ssm:RemoveTagsFromResource"],
+        "tagging:GetResources" => &["tag:GetResources"],
         "kms:DescribeKey" => &["kms:DescribeKey"],
         "cloudwatch:DescribeAlarms" => &["cloudwatch:DescribeAlarms"],
         "cloudwatch:PutMetricAlarm" => &["cloudwatch:PutMetricAlarm"],
@@ -354,7 +365,8 @@ mod tests {
                                 "s3:ListAllMyBuckets",
                                 "ssm:DescribeParameters",
                                 "cloudwatch:DescribeAlarms",
-                                "cloudwatch:PutMetricData"
+                                "cloudwatch:PutMetricData",
+                                "tag:GetResources"
                             ]
                             .contains(&a.as_str().unwrap())),
                             "{role:?}: {s}"
@@ -450,6 +462,9 @@ mod tests {
             "ssm:PutParameter",
             "ssm:DeleteParameter",
             "ssm:DescribeParameters",
+            "ssm:AddTagsToResource",
+            "ssm:RemoveTagsFromResource",
+            "tagging:GetResources",
             "kms:DescribeKey",
             "cloudwatch:DescribeAlarms",
             "cloudwatch:PutMetricAlarm",

@@ -33,6 +33,7 @@ pub struct ParameterSpec {
     pub description: String,
     pub allowed_pattern: String,
     pub policies: Vec<String>,
+    pub tags: BTreeMap<String, String>,
 }
 
 impl ParameterSpec {
@@ -66,6 +67,7 @@ pub enum RestoreAttribute {
     KmsKey,
     DataType,
     Policies,
+    Tags,
 }
 
 impl RestoreAttribute {
@@ -79,17 +81,19 @@ impl RestoreAttribute {
             RestoreAttribute::KmsKey => "KMS key",
             RestoreAttribute::DataType => "data type",
             RestoreAttribute::Policies => "policies",
+            RestoreAttribute::Tags => "tags",
         }
     }
 }
 
 /// The attributes the old script's documents do not hold: left at AWS defaults.
-pub const UNKNOWN_IN_LEGACY: [RestoreAttribute; 5] = [
+pub const UNKNOWN_IN_LEGACY: [RestoreAttribute; 6] = [
     RestoreAttribute::Description,
     RestoreAttribute::AllowedPattern,
     RestoreAttribute::Tier,
     RestoreAttribute::KmsKey,
     RestoreAttribute::Policies,
+    RestoreAttribute::Tags,
 ];
 
 /// The attributes a document does not decide, so left out of the comparison: none for format 2;
@@ -153,6 +157,9 @@ pub struct RestoreItem {
     /// them (`--recreate` would): not written, not compared after writing.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub kept: Vec<KeptAttribute>,
+    /// Tag keys the live parameter has and the backup does not: removed by an update.
+    #[serde(skip)]
+    pub untag: Vec<String>,
     /// What will be written (for create and update).
     #[serde(skip)]
     pub spec: Option<ParameterSpec>,
@@ -210,7 +217,8 @@ fn keeping(mut want: ParameterSpec, have: &ParameterSpec, kept: &[KeptAttribute]
             RestoreAttribute::Value
             | RestoreAttribute::Type
             | RestoreAttribute::KmsKey
-            | RestoreAttribute::DataType => {}
+            | RestoreAttribute::DataType
+            | RestoreAttribute::Tags => {}
         }
     }
     want
@@ -313,6 +321,7 @@ pub fn wanted(
                     None => RestoreAction::Unchanged, // decided against live state
                 },
                 kept: Vec::new(),
+                untag: Vec::new(),
                 target,
             }
         })
@@ -351,6 +360,7 @@ fn spec(
         description: p.description.clone().unwrap_or_default(),
         allowed_pattern: p.allowed_pattern.clone().unwrap_or_default(),
         policies: p.policies.clone(),
+        tags: p.tags.clone(),
     }
 }
 
@@ -392,6 +402,12 @@ pub fn plan(
                     reason,
                 })
             })
+            .collect();
+        item.untag = have
+            .tags
+            .keys()
+            .filter(|k| !want.tags.contains_key(*k) && !unknown.contains(&RestoreAttribute::Tags))
+            .cloned()
             .collect();
         item.action = match (doable.is_empty(), overwrite) {
             (true, _) => RestoreAction::Unchanged,
@@ -467,6 +483,20 @@ pub fn compare(
             attribute: RestoreAttribute::Policies,
             live: Some(have.policies.join(", ")),
             backup: Some(want.policies.join(", ")),
+            sensitive: false,
+        });
+    }
+    if !unknown.contains(&RestoreAttribute::Tags) && have.tags != want.tags {
+        let shown = |tags: &BTreeMap<String, String>| {
+            tags.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        out.push(AttributeChange {
+            attribute: RestoreAttribute::Tags,
+            live: Some(shown(&have.tags)),
+            backup: Some(shown(&want.tags)),
             sensitive: false,
         });
     }
@@ -679,6 +709,7 @@ mod tests {
             description: Some("d".into()),
             allowed_pattern: None,
             policies: Vec::new(),
+            tags: BTreeMap::new(),
         }
     }
 

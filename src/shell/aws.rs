@@ -176,6 +176,16 @@ impl Aws {
         aws_sdk_cloudwatch::Client::from_conf(conf)
     }
 
+    pub fn tagging(&self, region: &str) -> aws_sdk_resourcegroupstagging::Client {
+        let conf = aws_sdk_resourcegroupstagging::config::Builder::from(&self.config)
+            .region(aws_sdk_resourcegroupstagging::config::Region::new(
+                region.to_string(),
+            ))
+            .interceptor(self.calls.clone())
+            .build();
+        aws_sdk_resourcegroupstagging::Client::from_conf(conf)
+    }
+
     pub fn kms(&self, region: &str) -> aws_sdk_kms::Client {
         let conf = aws_sdk_kms::config::Builder::from(&self.config)
             .region(aws_sdk_kms::config::Region::new(region.to_string()))
@@ -574,7 +584,12 @@ impl Intercept for ApiCalls {
             && let Some(m) = cfg.load::<Metadata>()
             && let Ok(mut set) = self.denied.lock()
         {
-            let operation = format!("{}:{}", m.service().to_ascii_lowercase(), m.name());
+            // As a proxy sees it: the signing name (`tagging`, not the SDK's long service name).
+            let service = match m.service() {
+                "Resource Groups Tagging API" => "tagging".to_string(),
+                other => other.to_ascii_lowercase(),
+            };
+            let operation = format!("{service}:{}", m.name());
             tracing::warn!(operation = %operation, status, "AWS denied the request");
             set.insert(operation);
         }

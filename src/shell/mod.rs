@@ -11,5 +11,6 @@ pub mod metrics;
 pub mod observe;
 pub mod restore;
 pub mod ssm;
+pub mod tags;
 pub mod term;
 pub mod verify;

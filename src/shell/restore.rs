@@ -3,12 +3,15 @@
 //! request budget, read back. Values stay in memory and never reach an error message.
 
 use anyhow::{Context, Result, bail};
-use aws_sdk_ssm::types::{ParameterStringFilter, ParameterTier, ParameterType};
+use aws_sdk_ssm::types::{
+    ParameterStringFilter, ParameterTier, ParameterType, ResourceTypeForTagging,
+};
 use futures::{StreamExt, TryStreamExt};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use super::aws::{Aws, Budget};
+use super::tags::{Tags, tags_of};
 use super::verify::{object_facts, read_text};
 use crate::core::backup::Secret;
 use crate::core::document::{BackupDocument, entry_problems, identity_problems, read_document};
@@ -185,7 +188,17 @@ pub async fn read_live(
     .buffer_unordered(READS_IN_FLIGHT)
     .try_collect()
     .await?;
-    Ok(batches.into_iter().flatten().collect())
+    let mut live: BTreeMap<String, ParameterSpec> = batches.into_iter().flatten().collect();
+    // Tags: 100 names a request, and only of the parameters that exist.
+    let existing: Vec<&str> = live.keys().map(String::as_str).collect();
+    if !existing.is_empty() {
+        let account = aws.account_id(region).await?;
+        let tags = tags_of(aws, region, &account, &existing).await?;
+        for (name, spec) in live.iter_mut() {
+            spec.tags = tags.of(name);
+        }
+    }
+    Ok(live)
 }
 
 async fn read_batch(
@@ -273,11 +286,55 @@ async fn read_batch(
                     .into_iter()
                     .filter_map(|p| p.policy_text)
                     .collect(),
+                tags: Default::default(), // read for all names at once by `read_live`
                 kind,
             };
             Some((name, spec))
         })
         .collect())
+}
+
+fn ssm_tags(tags: &Tags) -> Result<Vec<aws_sdk_ssm::types::Tag>> {
+    tags.iter()
+        .map(|(k, v)| {
+            aws_sdk_ssm::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .context("building a parameter tag")
+        })
+        .collect()
+}
+
+/// After an overwrite: the backup's tags set, the keys it lacks removed.
+async fn retag(
+    ssm: &aws_sdk_ssm::Client,
+    region: &str,
+    spec: &ParameterSpec,
+    untag: &[String],
+) -> Result<()> {
+    let name = &spec.name;
+    if !spec.tags.is_empty() {
+        ssm.add_tags_to_resource()
+            .resource_type(ResourceTypeForTagging::Parameter)
+            .resource_id(name)
+            .set_tags(Some(ssm_tags(&spec.tags)?))
+            .send()
+            .await
+            .with_context(|| format!("tagging {name} in {region} (AddTagsToResource)"))?;
+    }
+    if !untag.is_empty() {
+        ssm.remove_tags_from_resource()
+            .resource_type(ResourceTypeForTagging::Parameter)
+            .resource_id(name)
+            .set_tag_keys(Some(untag.to_vec()))
+            .send()
+            .await
+            .with_context(|| {
+                format!("removing tags of {name} in {region} (RemoveTagsFromResource)")
+            })?;
+    }
+    Ok(())
 }
 
 /// Every KMS key the SecureStrings to write will use must exist in `region` (a key of another
@@ -337,19 +394,30 @@ pub enum WriteMode {
     Recreate,
 }
 
+/// One parameter to write, and how.
+#[derive(Debug, Clone, Copy)]
+pub struct Write<'a> {
+    pub spec: &'a ParameterSpec,
+    pub mode: WriteMode,
+    /// An overwrite whose tags differ: set `spec.tags`, remove these keys (PutParameter takes
+    /// tags only when it creates).
+    pub retag: Option<&'a [String]>,
+}
+
 /// Writes each parameter as its mode says, under `budget`, reporting each as it ends. Stops
 /// starting new writes once `stop` says so.
 pub async fn write(
     aws: &Aws,
     region: &str,
-    writes: &[(&ParameterSpec, WriteMode)],
+    writes: &[Write<'_>],
     budget: &Budget,
     stop: &(dyn Fn() -> bool + Sync),
     on_write: &(dyn Fn(&str) + Sync),
 ) -> Result<usize> {
     let ssm = aws.ssm_budgeted(region, budget);
-    let done = futures::stream::iter(writes.iter().map(|(spec, mode)| {
+    let done = futures::stream::iter(writes.iter().map(|w| {
         let ssm = ssm.clone();
+        let (spec, mode) = (w.spec, &w.mode);
         async move {
             if stop() {
                 return Ok(0);
@@ -369,6 +437,9 @@ pub async fn write(
                 }
             }
             put(&ssm, region, spec, *mode == WriteMode::Overwrite).await?;
+            if let Some(untag) = w.retag {
+                retag(&ssm, region, spec, untag).await?;
+            }
             on_write(&format!(
                 "done     {} {}",
                 match mode {
@@ -412,6 +483,10 @@ async fn put(
     }
     if !spec.policies.is_empty() {
         request = request.policies(format!("[{}]", spec.policies.join(",")));
+    }
+    // Tags go with a creation only: an overwrite sets them with `retag`.
+    if !overwrite && !spec.tags.is_empty() {
+        request = request.set_tags(Some(ssm_tags(&spec.tags)?));
     }
     request.send().await.with_context(|| {
         format!(

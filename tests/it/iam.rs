@@ -65,7 +65,17 @@ async fn each_role_grants_exactly_the_actions_its_commands_use() {
 
     // backup: a SecureString, and a PutObject whose answer is lost (the retry finds its own
     // object by checksum).
-    put_secure(A, &format!("/app/{env}/db/password"), "s3cret").await;
+    let password = format!("/app/{env}/db/password");
+    ssm(A)
+        .await
+        .put_parameter()
+        .name(&password)
+        .value("s3cret")
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .tags(tag("team", "ops"))
+        .send()
+        .await
+        .unwrap();
     put_string(B, &format!("/app/{env}/host"), "h").await;
     proxy.lose_next_answer("s3:PutObject");
     run(&["backup", "--stack", env]);
@@ -110,6 +120,27 @@ async fn each_role_grants_exactly_the_actions_its_commands_use() {
         B,
         "--kms-key-id",
         &key,
+        "--apply",
+        "--auto-approve",
+    ]);
+    // Tags changed since the backup: an overwrite sets the backup's and removes the others.
+    ssm(A)
+        .await
+        .add_tags_to_resource()
+        .resource_type(aws_sdk_ssm::types::ResourceTypeForTagging::Parameter)
+        .resource_id(&password)
+        .tags(tag("team", "changed"))
+        .tags(tag("extra", "1"))
+        .send()
+        .await
+        .unwrap();
+    run(&[
+        "restore",
+        "--stack",
+        env,
+        "--region",
+        A,
+        "--overwrite",
         "--apply",
         "--auto-approve",
     ]);
@@ -159,6 +190,14 @@ async fn each_role_grants_exactly_the_actions_its_commands_use() {
         }
     }
     assert_eq!(used.len(), 5);
+}
+
+fn tag(key: &str, value: &str) -> aws_sdk_ssm::types::Tag {
+    aws_sdk_ssm::types::Tag::builder()
+        .key(key)
+        .value(value)
+        .build()
+        .unwrap()
 }
 
 /// An SSM client of the enforcing emulator with the given keys.

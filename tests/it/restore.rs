@@ -909,3 +909,117 @@ async fn what_put_parameter_cannot_change_is_kept_and_a_rerun_writes_nothing() {
     let (_, tier, description) = version_and_tier(name).await;
     assert_eq!((tier.as_deref(), description), (Some("Standard"), None));
 }
+
+async fn tags_of(region: &str, name: &str) -> BTreeMap<String, String> {
+    ssm(region)
+        .await
+        .list_tags_for_resource()
+        .resource_type(aws_sdk_ssm::types::ResourceTypeForTagging::Parameter)
+        .resource_id(name)
+        .send()
+        .await
+        .unwrap()
+        .tag_list()
+        .iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect()
+}
+
+#[tokio::test]
+async fn tags_are_backed_up_restored_and_compared() {
+    let ws = Workspace::new("rstags", &[A, B], A);
+    ws.apply();
+    let name = "/app/rstags/token";
+    let tag = |k: &str, v: &str| {
+        aws_sdk_ssm::types::Tag::builder()
+            .key(k)
+            .value(v)
+            .build()
+            .unwrap()
+    };
+    ssm(A)
+        .await
+        .put_parameter()
+        .name(name)
+        .value(SECRET_DEFAULT)
+        .r#type(ParameterType::SecureString)
+        .tags(tag("owner", "ops"))
+        .tags(tag("tier", "gold"))
+        .send()
+        .await
+        .unwrap();
+    let run = ws.run(&["backup", "--stack", "rstags"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    // A documented field of the document.
+    let bucket = ws.bucket(A);
+    let key =
+        String::from_utf8(object_bytes(A, &bucket, &format!("latest-{A}.txt")).await).unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_slice(&object_bytes(A, &bucket, &key).await).unwrap();
+    let entry = doc["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["Name"] == name)
+        .unwrap();
+    assert_eq!(
+        entry["Tags"],
+        serde_json::json!({"owner": "ops", "tier": "gold"})
+    );
+
+    // Into another region: written with its tags, read back with them.
+    let expected: BTreeMap<String, String> = [
+        ("owner".into(), "ops".into()),
+        ("tier".into(), "gold".into()),
+    ]
+    .into();
+    let run = restore(
+        &ws,
+        &[
+            "--region",
+            A,
+            "--target-region",
+            B,
+            "--only",
+            "/app/rstags/",
+            "--apply",
+            "--auto-approve",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert_eq!(tags_of(B, name).await, expected);
+
+    // Tags changed live: the preview names them; --overwrite sets and removes them.
+    let ssm = ssm(A).await;
+    ssm.add_tags_to_resource()
+        .resource_type(aws_sdk_ssm::types::ResourceTypeForTagging::Parameter)
+        .resource_id(name)
+        .tags(tag("owner", "someone"))
+        .tags(tag("extra", "1"))
+        .send()
+        .await
+        .unwrap();
+    let preview = restore(&ws, &["--region", A, "--only", "/app/rstags/"]);
+    assert!(
+        preview
+            .stdout
+            .contains(r#"tags: "extra=1, owner=someone, tier=gold" -> "owner=ops, tier=gold""#),
+        "{}",
+        preview.stdout
+    );
+    let args = [
+        "--region",
+        A,
+        "--only",
+        "/app/rstags/",
+        "--overwrite",
+        "--apply",
+        "--auto-approve",
+    ];
+    let run = restore(&ws, &args);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(run.stdout.contains("read back identical"), "{}", run.stdout);
+    assert_eq!(tags_of(A, name).await, expected);
+    let run = restore(&ws, &args);
+    assert!(run.stdout.contains("Nothing to restore."), "{}", run.stdout);
+}
