@@ -17,6 +17,7 @@ mod network;
 mod plan_apply;
 mod proxy;
 mod restore;
+mod roundtrip;
 mod secrets;
 mod trust;
 mod verify;
