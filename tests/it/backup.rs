@@ -665,3 +665,27 @@ async fn parameter_paths_select_exactly_those_paths() {
     names.sort();
     assert_eq!(names, ["/app/bkpaths/db/host", "/app/bkpaths/hosts"]);
 }
+
+#[tokio::test]
+async fn backup_follows_every_page_of_the_listing() {
+    let ws = Workspace::new("bkpages", &[A], A);
+    ws.apply();
+    let expected = seed(A, "bkpages").await.len() + metadata(A, &ws).await.len();
+    // AWS may page DescribeParameters as it likes: an empty first page, then one at a time.
+    let proxy = crate::proxy::Proxy::start(13);
+    proxy.partial_pages();
+    let run = ws.run_with(
+        &[
+            "backup",
+            "--stack",
+            "bkpages",
+            "--summary-file",
+            "out/s.json",
+        ],
+        &proxy.env(),
+    );
+    assert_eq!(run.code, 0, "{run:#?}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.path("out/s.json")).unwrap()).unwrap();
+    assert_eq!(summary[A]["parameterCount"], expected as u64);
+}
