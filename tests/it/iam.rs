@@ -336,6 +336,8 @@ async fn each_role_runs_its_commands_under_enforced_iam_and_nothing_else() {
             .name(format!("/app/{env}/db/password"))
             .value("s3cret")
             .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+            // Restoring it creates it with its tags: ssm:AddTagsToResource as well.
+            .tags(tag("team", "ops"))
             .send()
             .await
             .unwrap();
