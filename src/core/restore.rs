@@ -563,6 +563,15 @@ fn change_line(c: &AttributeChange) -> String {
     }
 }
 
+/// Every change of an item on one line, for the markdown table.
+fn change_lines(changes: &[AttributeChange]) -> String {
+    changes
+        .iter()
+        .map(change_line)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 fn header(plan: &RestorePlan) -> String {
     let into = if plan.source_region == plan.target_region {
         String::new()
@@ -641,30 +650,11 @@ pub fn render_markdown(plan: &RestorePlan) -> String {
     for item in &plan.items {
         let (action, details) = match &item.action {
             RestoreAction::Create => ("create", String::new()),
-            RestoreAction::Update { changes } => (
-                "update",
-                changes
-                    .iter()
-                    .map(change_line)
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            ),
-            RestoreAction::Recreate { changes } => (
-                "**recreate** (history lost)",
-                changes
-                    .iter()
-                    .map(change_line)
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            ),
-            RestoreAction::Differs { changes } => (
-                "differs (kept)",
-                changes
-                    .iter()
-                    .map(change_line)
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            ),
+            RestoreAction::Update { changes } => ("update", change_lines(changes)),
+            RestoreAction::Recreate { changes } => {
+                ("**recreate** (history lost)", change_lines(changes))
+            }
+            RestoreAction::Differs { changes } => ("differs (kept)", change_lines(changes)),
             RestoreAction::Unchanged => ("unchanged", String::new()),
             RestoreAction::Skipped { reason } => ("skipped", reason.clone()),
         };

@@ -377,8 +377,10 @@ pub async fn put_string_aged(region: &str, name: &str, value: &str, seconds: u64
         .overwrite(true)
         .customize()
         .mutate_request(move |r| {
-            r.headers_mut()
-                .insert("x-emulator-age-seconds", seconds.to_string());
+            if seconds > 0 {
+                r.headers_mut()
+                    .insert("x-emulator-age-seconds", seconds.to_string());
+            }
         })
         .send()
         .await
@@ -387,16 +389,7 @@ pub async fn put_string_aged(region: &str, name: &str, value: &str, seconds: u64
 
 /// Writes (or overwrites) a String parameter, as another client would.
 pub async fn put_string(region: &str, name: &str, value: &str) {
-    ssm(region)
-        .await
-        .put_parameter()
-        .name(name)
-        .value(value)
-        .r#type(aws_sdk_ssm::types::ParameterType::String)
-        .overwrite(true)
-        .send()
-        .await
-        .unwrap();
+    put_string_aged(region, name, value, 0).await;
 }
 
 pub async fn bucket_exists(region: &str, bucket: &str) -> bool {
