@@ -145,7 +145,11 @@ async fn preview(
         include_metadata: args.include_metadata,
         overwrite: args.overwrite,
     };
-    let unknown = unknown_attributes(document.format, args.kms_key_id.as_deref());
+    let unknown = unknown_attributes(
+        document.format,
+        &document.parameters,
+        args.kms_key_id.as_deref(),
+    );
     let items = wanted(&document.parameters, document.format, &options);
     let targets: Vec<&str> = items
         .iter()

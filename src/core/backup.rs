@@ -119,9 +119,10 @@ pub struct BackupParameter {
     pub allowed_pattern: Option<String>,
     #[serde(rename = "Policies", skip_serializing_if = "Vec::is_empty", default)]
     pub policies: Vec<String>,
-    /// The parameter's tags, by key (absent when it has none, and in the old script's format).
-    #[serde(rename = "Tags", skip_serializing_if = "BTreeMap::is_empty", default)]
-    pub tags: BTreeMap<String, String>,
+    /// The parameter's tags, by key: always written (`{}` for none), so that a document
+    /// without them (the old script's, or written before tags were backed up) says "unknown".
+    #[serde(rename = "Tags", skip_serializing_if = "Option::is_none", default)]
+    pub tags: Option<BTreeMap<String, String>>,
 }
 
 /// The old script's documents hold `LastModifiedDate` as the AWS CLI printed it: a date string,

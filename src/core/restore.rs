@@ -96,13 +96,18 @@ pub const UNKNOWN_IN_LEGACY: [RestoreAttribute; 6] = [
     RestoreAttribute::Tags,
 ];
 
-/// The attributes a document does not decide, so left out of the comparison: none for format 2;
-/// for the old script's, those it lacks, but the KMS key when `--kms-key-id` names it.
+/// The attributes a document does not decide, so left out of the comparison: for format 2 the
+/// tags when it holds none (written before tags were backed up); for the old script's, those it
+/// lacks, but the KMS key when `--kms-key-id` names it.
 pub fn unknown_attributes(
     format: DocumentFormat,
+    parameters: &[BackupParameter],
     kms_key_id: Option<&str>,
 ) -> Vec<RestoreAttribute> {
     match format {
+        DocumentFormat::V2 if parameters.iter().any(|p| p.tags.is_none()) => {
+            vec![RestoreAttribute::Tags]
+        }
         DocumentFormat::V2 => Vec::new(),
         DocumentFormat::Legacy => UNKNOWN_IN_LEGACY
             .into_iter()
@@ -360,7 +365,7 @@ fn spec(
         description: p.description.clone().unwrap_or_default(),
         allowed_pattern: p.allowed_pattern.clone().unwrap_or_default(),
         policies: p.policies.clone(),
-        tags: p.tags.clone(),
+        tags: p.tags.clone().unwrap_or_default(),
     }
 }
 
@@ -699,7 +704,7 @@ mod tests {
             description: Some("d".into()),
             allowed_pattern: None,
             policies: Vec::new(),
-            tags: BTreeMap::new(),
+            tags: Some(BTreeMap::new()),
         }
     }
 
@@ -961,13 +966,20 @@ mod tests {
         (old.tier, old.description, old.key_id, old.data_type) = (None, None, None, None);
         let mut remapped = options();
         remapped.kms_key_id = Some("alias/dr".into());
-        let unknown = unknown_attributes(DocumentFormat::Legacy, Some("alias/dr"));
+        let unknown = unknown_attributes(DocumentFormat::Legacy, &[], Some("alias/dr"));
         assert!(!unknown.contains(&RestoreAttribute::KmsKey));
         assert_eq!(
-            unknown_attributes(DocumentFormat::Legacy, None),
+            unknown_attributes(DocumentFormat::Legacy, &[], None),
             UNKNOWN_IN_LEGACY.to_vec()
         );
-        assert!(unknown_attributes(DocumentFormat::V2, None).is_empty());
+        assert!(unknown_attributes(DocumentFormat::V2, &doc(), None).is_empty());
+        // Format 2 written before tags were backed up: tags are unknown, never removed.
+        let mut untagged = doc();
+        untagged[0].tags = None;
+        assert_eq!(
+            unknown_attributes(DocumentFormat::V2, &untagged, None),
+            [RestoreAttribute::Tags]
+        );
 
         let items = wanted(&[old], DocumentFormat::Legacy, &remapped);
         let mut have = items[0].spec.clone().unwrap();

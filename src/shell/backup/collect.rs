@@ -168,7 +168,7 @@ fn merge(
                 .into_iter()
                 .filter_map(|p| p.policy_text)
                 .collect(),
-            tags: tags.of(&name),
+            tags: Some(tags.of(&name)),
             name,
         });
     }
