@@ -590,13 +590,19 @@ fn header(plan: &RestorePlan) -> String {
 }
 
 fn unknown_line(plan: &RestorePlan) -> Option<String> {
-    (!plan.unknown_attributes.is_empty()).then(|| {
-        let names: Vec<&str> = plan.unknown_attributes.iter().map(|a| a.as_str()).collect();
-        format!(
-            "This backup is in the old script's format: {} are unknown and are left at AWS defaults.",
-            names.join(", ")
-        )
-    })
+    match plan.unknown_attributes.as_slice() {
+        [] => None,
+        [RestoreAttribute::Tags] => Some(
+            "This backup records no tags (it was written before tags were backed up): the tags of existing parameters are left as they are.".to_string(),
+        ),
+        unknown => {
+            let names: Vec<&str> = unknown.iter().map(|a| a.as_str()).collect();
+            Some(format!(
+                "This backup is in the old script's format: {} are unknown and are left at AWS defaults.",
+                names.join(", ")
+            ))
+        }
+    }
 }
 
 /// The preview for humans.
@@ -976,10 +982,25 @@ mod tests {
         // Format 2 written before tags were backed up: tags are unknown, never removed.
         let mut untagged = doc();
         untagged[0].tags = None;
-        assert_eq!(
-            unknown_attributes(DocumentFormat::V2, &untagged, None),
-            [RestoreAttribute::Tags]
-        );
+        let tags_unknown = unknown_attributes(DocumentFormat::V2, &untagged, None);
+        assert_eq!(tags_unknown, [RestoreAttribute::Tags]);
+        let items = wanted(&untagged, DocumentFormat::V2, &options());
+        let mut live = live_of(&items);
+        live.get_mut("/app/dev/host")
+            .unwrap()
+            .tags
+            .insert("owner".into(), "ops".into());
+        let decided = plan(items, &live, &tags_unknown, (true, false));
+        assert_eq!(decided[0].action, RestoreAction::Unchanged);
+        assert!(decided[0].untag.is_empty(), "never removed");
+        let text = render_text(&RestorePlan {
+            source: "s3://b/k".into(),
+            source_region: "us-east-1".into(),
+            target_region: "us-east-1".into(),
+            unknown_attributes: tags_unknown,
+            items: decided,
+        });
+        assert!(text.contains("This backup records no tags"), "{text}");
 
         let items = wanted(&[old], DocumentFormat::Legacy, &remapped);
         let mut have = items[0].spec.clone().unwrap();

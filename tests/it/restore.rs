@@ -435,7 +435,7 @@ async fn the_old_scripts_documents_restore_with_unknown_attributes_at_defaults()
     let run = restore(&ws, &["--region", A, "--from", "2025-10-01"]);
     assert_eq!(run.code, 0, "{run:#?}");
     assert!(
-        run.stdout.contains("This backup is in the old script's format: description, allowed pattern, tier, KMS key, policies are unknown and are left at AWS defaults."),
+        run.stdout.contains("This backup is in the old script's format: description, allowed pattern, tier, KMS key, policies, tags are unknown and are left at AWS defaults."),
         "{}",
         run.stdout
     );
