@@ -244,6 +244,8 @@ pub fn policy(stack: &Stack, account_id: &str, role: Role, extra_prefixes: &[Str
                         "ssm:PutParameter",
                         "ssm:AddTagsToResource",
                         "ssm:RemoveTagsFromResource",
+                        // --recreate deletes a parameter to write it again.
+                        "ssm:DeleteParameter",
                     ],
                     restorable,
                 ),

@@ -415,47 +415,82 @@ pub async fn write(
     on_write: &(dyn Fn(&str) + Sync),
 ) -> Result<usize> {
     let ssm = aws.ssm_budgeted(region, budget);
-    let done = futures::stream::iter(writes.iter().map(|w| {
-        let ssm = ssm.clone();
-        let (spec, mode) = (w.spec, &w.mode);
+    // After a failure no write starts, but every write in flight ends: a recreate is never cut
+    // between its delete and its put.
+    let failed = std::sync::atomic::AtomicBool::new(false);
+    let outcomes: Vec<Result<usize>> = futures::stream::iter(writes.iter().map(|w| {
+        let (ssm, failed) = (ssm.clone(), &failed);
         async move {
-            if stop() {
+            if stop() || failed.load(std::sync::atomic::Ordering::SeqCst) {
                 return Ok(0);
             }
-            if *mode == WriteMode::Recreate {
-                match ssm.delete_parameter().name(&spec.name).send().await {
-                    Ok(_) => {}
-                    Err(e)
-                        if e.as_service_error()
-                            .is_some_and(|s| s.is_parameter_not_found()) => {}
-                    Err(e) => {
-                        return Err(anyhow::Error::new(e).context(format!(
-                            "deleting {} in {region} to write it again (DeleteParameter)",
-                            spec.name
-                        )));
-                    }
-                }
+            let outcome = write_one(&ssm, region, w).await;
+            match &outcome {
+                Ok(()) => on_write(&format!(
+                    "done     {} {}",
+                    match w.mode {
+                        WriteMode::Create => "created",
+                        WriteMode::Overwrite => "updated",
+                        WriteMode::Recreate => "recreated",
+                    },
+                    w.spec.name
+                )),
+                Err(_) => failed.store(true, std::sync::atomic::Ordering::SeqCst),
             }
-            put(&ssm, region, spec, *mode == WriteMode::Overwrite).await?;
-            if let Some(untag) = w.retag {
-                retag(&ssm, region, spec, untag).await?;
-            }
-            on_write(&format!(
-                "done     {} {}",
-                match mode {
-                    WriteMode::Create => "created",
-                    WriteMode::Overwrite => "updated",
-                    WriteMode::Recreate => "recreated",
-                },
-                spec.name
-            ));
-            Ok::<usize, anyhow::Error>(1)
+            outcome.map(|()| 1)
         }
     }))
     .buffer_unordered(WRITES_IN_FLIGHT)
-    .try_fold(0, |n, one| async move { Ok(n + one) })
-    .await?;
+    .collect()
+    .await;
+    let mut done = 0;
+    let mut errors = Vec::new();
+    for outcome in outcomes {
+        match outcome {
+            Ok(n) => done += n,
+            Err(e) => errors.push(format!("{e:#}")),
+        }
+    }
+    if !errors.is_empty() {
+        bail!(
+            "{} of {} writes failed ({done} written; the rest not started):\n  - {}",
+            errors.len(),
+            writes.len(),
+            errors.join("\n  - ")
+        );
+    }
     Ok(done)
+}
+
+/// One write: for a recreate, the delete and then the put, which says so if it fails after
+/// the delete.
+async fn write_one(ssm: &aws_sdk_ssm::Client, region: &str, w: &Write<'_>) -> Result<()> {
+    let spec = w.spec;
+    if w.mode == WriteMode::Recreate {
+        match ssm.delete_parameter().name(&spec.name).send().await {
+            Ok(_) => {}
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_parameter_not_found()) => {}
+            Err(e) => {
+                return Err(anyhow::Error::new(e).context(format!(
+                    "deleting {} in {region} to write it again (DeleteParameter)",
+                    spec.name
+                )));
+            }
+        }
+        return put(ssm, region, spec, false).await.with_context(|| {
+            format!(
+                "{} was deleted to be written again, and writing it failed: it is missing until this restore is run again",
+                spec.name
+            )
+        });
+    }
+    put(ssm, region, spec, w.mode == WriteMode::Overwrite).await?;
+    if let Some(untag) = w.retag {
+        retag(ssm, region, spec, untag).await?;
+    }
+    Ok(())
 }
 
 async fn put(

@@ -379,4 +379,21 @@ async fn each_role_runs_its_commands_under_enforced_iam_and_nothing_else() {
         .await
         .unwrap();
     assert_eq!(back.parameter.unwrap().value.as_deref(), Some("s3cret"));
+
+    // --recreate: the restore role may delete the parameter to write it again.
+    ssm_as(&emu, (&key, &secret), A)
+        .await
+        .put_parameter()
+        .name(&lost)
+        .value("s3cret")
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .description("added after the backup")
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap();
+    let recreate = [&restore[..], &["--overwrite", "--recreate"]].concat();
+    let run = as_role("restore", &recreate);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(run.stdout.contains("recreated"), "{}", run.stdout);
 }
