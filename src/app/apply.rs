@@ -4,7 +4,10 @@ use anyhow::{Context as _, Result, bail};
 use std::process::ExitCode;
 
 use super::plan::diff_options;
-use super::{Session, StackFile, cancelled, compute_plan, confirm, read_stack_file, stack_path};
+use super::{
+    Session, StackFile, cancelled, compute_plan, confirm, read_input_file, read_stack_file,
+    stack_path,
+};
 use crate::cli::ApplyArgs;
 use crate::core::desired::desired_state;
 use crate::core::diff::{diff, foreign_owner};
@@ -155,8 +158,8 @@ fn read_saved_plan(
     stack_arg: Option<&str>,
 ) -> Result<SavedPlan> {
     let shown = path.display().to_string();
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading the saved plan {shown}"))?;
+    let text = String::from_utf8(read_input_file(path, "the saved plan", "")?)
+        .map_err(|_| anyhow::anyhow!("{shown} is not a plan saved by `ssm-keeper plan --out`"))?;
     let (doc, saved) =
         read_plan(&shown, &text, session.stack_options()).map_err(anyhow::Error::msg)?;
     let named = std::path::PathBuf::from(&doc.stack_file);

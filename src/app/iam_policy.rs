@@ -19,7 +19,7 @@ pub async fn run(session: &Session, args: IamPolicyArgs) -> Result<ExitCode> {
         );
     }
     for prefix in &args.to_prefix {
-        if let Some(why) = forbidden_target(prefix, &stack.environment) {
+        if let Some(why) = forbidden_target(prefix) {
             bail!("--to-prefix: {why}");
         }
     }

@@ -229,12 +229,35 @@ pub struct StackFile {
     pub stack: Stack,
 }
 
+/// The largest stack file or saved plan read: far above any real one.
+pub const MAX_INPUT_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The bytes of an input file (`what` names it in messages, `hint` follows the path when it
+/// cannot be read): a regular file of at most `MAX_INPUT_FILE_BYTES`, so that a device or a
+/// pipe named in a saved plan cannot hang or exhaust the run.
+pub fn read_input_file(path: &Path, what: &str, hint: &str) -> Result<Vec<u8>> {
+    let label = path.display();
+    let meta = std::fs::metadata(path).with_context(|| format!("reading {what} {label}{hint}"))?;
+    if !meta.is_file() {
+        bail!("{what} {label} is not a regular file");
+    }
+    if meta.len() > MAX_INPUT_FILE_BYTES {
+        bail!(
+            "{what} {label} is {} bytes, more than the {MAX_INPUT_FILE_BYTES} ssm-keeper reads",
+            meta.len()
+        );
+    }
+    std::fs::read(path).with_context(|| format!("reading {what} {label}{hint}"))
+}
+
 /// Reads and validates the stack file at `path`.
 pub fn read_stack_file(path: &Path, options: ParseOptions) -> Result<StackFile> {
     let label = path.display().to_string();
-    let bytes = std::fs::read(path).with_context(|| {
-        format!("reading the stack file {label} (a stack name like `dev` means stacks/dev.yaml)")
-    })?;
+    let bytes = read_input_file(
+        path,
+        "the stack file",
+        " (a stack name like `dev` means stacks/dev.yaml)",
+    )?;
     let text = String::from_utf8(bytes)
         .map_err(|_| anyhow::anyhow!("{label}: the stack file is not UTF-8 text"))?;
     let stack = stack::parse_with(&label, &text, options)?;

@@ -205,7 +205,7 @@ fn check_subtree(args: &RestoreArgs, stack: &Stack) -> Result<Selection> {
                 "--only must end with `/` when --to-prefix is given (each name under it is moved under --to-prefix)"
             );
         }
-        if let Some(why) = forbidden_target(to, &stack.environment) {
+        if let Some(why) = forbidden_target(to) {
             bail!("--to-prefix: {why}");
         }
     }

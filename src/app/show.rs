@@ -1,18 +1,18 @@
 //! `ssm-keeper show FILE`: a saved plan rendered as `plan` renders it, without any AWS call.
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use std::process::ExitCode;
 
-use super::Session;
 use super::plan::render_plan;
+use super::{Session, read_input_file};
 use crate::cli::ShowArgs;
 use crate::core::plan::read_plan;
 use crate::shell::term;
 
 pub fn run(session: &Session, args: ShowArgs) -> Result<ExitCode> {
     let shown = args.file.display().to_string();
-    let text = std::fs::read_to_string(&args.file)
-        .with_context(|| format!("reading the saved plan {shown}"))?;
+    let text = String::from_utf8(read_input_file(&args.file, "the saved plan", "")?)
+        .map_err(|_| anyhow::anyhow!("{shown} is not a plan saved by `ssm-keeper plan --out`"))?;
     let (doc, _) = read_plan(&shown, &text, session.stack_options()).map_err(anyhow::Error::msg)?;
     term::out(&render_plan(&doc, args.format)?)?;
     Ok(ExitCode::SUCCESS)

@@ -111,12 +111,30 @@ pub fn identity_problems(doc: &BackupDocument, environment: &str, region: &str) 
 /// The parameter types SSM has: an entry of another type cannot be restored.
 pub const PARAMETER_TYPES: [&str; 3] = ["String", "StringList", "SecureString"];
 
-/// Entries restore would fail on, one line each: a name held twice, a type SSM does not have, an
-/// empty value (PutParameter refuses one). Names are shown; values never.
+/// Whether SSM takes `name` as a parameter name: letters, digits, `_.-/`, at most 1011
+/// characters.
+pub fn is_parameter_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 1011
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-/".contains(c))
+}
+
+/// Entries restore would fail on, one line each: a name SSM does not allow (shown escaped, so it
+/// cannot forge a line of output), a name held twice, a type SSM does not have, an empty value
+/// (PutParameter refuses one). Names are shown; values never.
 pub fn entry_problems(doc: &BackupDocument) -> Vec<String> {
     let mut out = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for p in &doc.parameters {
+        if !is_parameter_name(&p.name) {
+            out.push(format!(
+                "\"{}\" is not a parameter name SSM allows",
+                p.name.escape_debug()
+            ));
+            continue;
+        }
         if !seen.insert(p.name.as_str()) {
             out.push(format!("{} is in the document twice", p.name));
         }
@@ -156,6 +174,12 @@ mod tests {
             ]
         );
         assert!(!problems.concat().contains("hidden-7"));
+        let forged = r#"{"environment":"dev","parameter_count":1,"parameters":[
+          {"Name":"/app/dev/x\n  us-east-1 OK","Type":"String","Value":"v","Version":1}]}"#;
+        assert_eq!(
+            entry_problems(&read_document(forged.as_bytes()).unwrap()),
+            [r#""/app/dev/x\n  us-east-1 OK" is not a parameter name SSM allows"#]
+        );
     }
 
     const V2: &str = r#"{"format_version":2,"tool_version":"0.1.0","backup_date":"2026-11-23","backup_timestamp":"20261123_130000","environment":"dev","region":"us-east-1","account":"123456789012","parameters":[{"Name":"/app/dev/a","Type":"SecureString","Value":"s3cr3t","DataType":"text","Version":3,"KeyId":"alias/aws/ssm","Tier":"Standard"}],"parameter_count":1}"#;

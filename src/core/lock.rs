@@ -125,7 +125,7 @@ mod tests {
         assert!(is_lock_parameter(&claim));
         assert!(!is_lock_parameter("/jenkins/dev/backup/region-list"));
         // An environment called `locks` would see every lock as its own but for the filter.
-        let locks = crate::core::selection::Selection::Segment("locks".into());
+        let locks = crate::core::selection::Selection::segment("locks");
         assert!(lock_parameter("dev").contains("/locks/"));
         assert!(!locks.contains(&lock_parameter("dev")));
     }

@@ -8,10 +8,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::backup::{BackupParameter, Secret};
-use super::desired::backup_prefix;
 use super::document::DocumentFormat;
 use super::lock::is_lock_parameter;
-use super::selection::Selection;
+use super::selection::{Selection, metadata_environment};
 
 /// AWS's defaults for what a parameter does not say.
 pub const DEFAULT_TIER: &str = "Standard";
@@ -287,7 +286,6 @@ pub fn wanted(
     format: DocumentFormat,
     options: &RestoreOptions,
 ) -> Vec<RestoreItem> {
-    let metadata = format!("{}/", backup_prefix(&options.environment));
     parameters
         .iter()
         .filter(|p| {
@@ -310,7 +308,9 @@ pub fn wanted(
                     options.environment,
                     options.selection.describe()
                 ))
-            } else if p.name.starts_with(&metadata) && !options.include_metadata {
+            } else if metadata_environment(&p.name) == Some(options.environment.as_str())
+                && !options.include_metadata
+            {
                 Some(
                     "stack metadata: `ssm-keeper apply` restores it (or pass --include-metadata)"
                         .to_string(),
@@ -717,7 +717,7 @@ mod tests {
     fn options() -> RestoreOptions {
         RestoreOptions {
             environment: "dev".into(),
-            selection: Selection::Segment("dev".into()),
+            selection: Selection::segment("dev"),
             only: None,
             to_prefix: None,
             kms_key_id: None,
@@ -787,7 +787,7 @@ mod tests {
         }
         // With parameterPaths, exactly those paths.
         let exact = RestoreOptions {
-            selection: Selection::Paths(vec!["/app/dev/".into()]),
+            selection: Selection::paths("dev", vec!["/app/dev/".into()]),
             ..options()
         };
         let items = wanted(&doc(), DocumentFormat::V2, &exact);

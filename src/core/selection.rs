@@ -2,90 +2,127 @@
 //! (what a document may hold), restore (what it may write) and iam-policy (what a role may
 //! touch) all use. Pure.
 
-use super::desired::backup_prefix;
 use super::lock::{LOCK_PREFIX, is_lock_parameter};
 use super::stack::Stack;
 
 /// The parameters of one environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Selection {
+pub struct Selection {
+    environment: String,
+    rule: Rule,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Rule {
     /// `parameterPaths`: exactly the parameters under these prefixes (each starts and ends
     /// with `/`).
     Paths(Vec<String>),
     /// No `parameterPaths`: every parameter whose name holds the path segment `/{env}/`, the old
     /// job's rule (which also takes `/jenkins/prod/dev/x` into `dev`).
-    Segment(String),
+    Segment,
 }
 
 impl Selection {
     pub fn of(stack: &Stack) -> Self {
         match &stack.parameter_paths {
-            Some(paths) => Selection::Paths(paths.clone()),
-            None => Selection::Segment(stack.environment.clone()),
+            Some(paths) => Selection::paths(&stack.environment, paths.clone()),
+            None => Selection::segment(&stack.environment),
         }
     }
 
-    /// Whether `name` belongs to the environment. A lock never does.
+    /// The old job's rule: names holding `/{environment}/`.
+    pub fn segment(environment: &str) -> Self {
+        Selection {
+            environment: environment.to_string(),
+            rule: Rule::Segment,
+        }
+    }
+
+    /// Exactly the parameters under `paths`.
+    pub fn paths(environment: &str, paths: Vec<String>) -> Self {
+        Selection {
+            environment: environment.to_string(),
+            rule: Rule::Paths(paths),
+        }
+    }
+
+    /// Whether `name` belongs to the environment. A lock never does, nor the metadata of
+    /// another environment (`/jenkins/<other>/backup/...`), whatever the rule says.
     pub fn contains(&self, name: &str) -> bool {
+        let foreign_metadata = metadata_environment(name).is_some_and(|e| e != self.environment);
         !is_lock_parameter(name)
-            && match self {
-                Selection::Paths(paths) => paths.iter().any(|p| name.starts_with(p.as_str())),
-                Selection::Segment(env) => name.contains(&format!("/{env}/")),
+            && !foreign_metadata
+            && match &self.rule {
+                Rule::Paths(paths) => paths.iter().any(|p| name.starts_with(p.as_str())),
+                Rule::Segment => name.contains(&format!("/{}/", self.environment)),
             }
     }
 
     /// Whether a name under `prefix` may belong (`restore --only`): under a path, or a path
     /// under it; for the segment rule, a prefix holding the segment.
     pub fn may_hold(&self, prefix: &str) -> bool {
-        match self {
-            Selection::Paths(paths) => paths
+        match &self.rule {
+            Rule::Paths(paths) => paths
                 .iter()
                 .any(|p| prefix.starts_with(p.as_str()) || p.starts_with(prefix)),
-            Selection::Segment(env) => prefix.contains(&format!("/{env}/")),
+            Rule::Segment => prefix.contains(&format!("/{}/", self.environment)),
         }
     }
 
     /// The DescribeParameters filter (key, option, values) that lists every parameter of the
     /// selection (and perhaps more: `contains` decides).
     pub fn listing_filter(&self) -> (&'static str, &'static str, Vec<String>) {
-        match self {
-            Selection::Paths(paths) => ("Name", "BeginsWith", paths.clone()),
-            Selection::Segment(env) => ("Name", "Contains", vec![format!("/{env}/")]),
+        match &self.rule {
+            Rule::Paths(paths) => ("Name", "BeginsWith", paths.clone()),
+            Rule::Segment => ("Name", "Contains", vec![format!("/{}/", self.environment)]),
         }
     }
 
     /// The parameter ARNs' resource parts (after `parameter`) that cover the selection, for IAM.
     pub fn arn_patterns(&self) -> Vec<String> {
-        match self {
-            Selection::Paths(paths) => paths.iter().map(|p| format!("{p}*")).collect(),
-            Selection::Segment(env) => vec![format!("/{env}/*"), format!("/*/{env}/*")],
+        match &self.rule {
+            Rule::Paths(paths) => paths.iter().map(|p| format!("{p}*")).collect(),
+            Rule::Segment => {
+                let env = &self.environment;
+                vec![format!("/{env}/*"), format!("/*/{env}/*")]
+            }
         }
     }
 
     /// The rule in words, for messages.
     pub fn describe(&self) -> String {
-        match self {
-            Selection::Paths(paths) => format!("parameterPaths {}", paths.join(", ")),
-            Selection::Segment(env) => format!("names holding the segment /{env}/"),
+        match &self.rule {
+            Rule::Paths(paths) => format!("parameterPaths {}", paths.join(", ")),
+            Rule::Segment => format!("names holding the segment /{}/", self.environment),
         }
     }
 }
 
+/// The environment whose ssm-keeper metadata `name` is (`/jenkins/<env>/backup/...`), if it is.
+pub fn metadata_environment(name: &str) -> Option<&str> {
+    let (env, rest) = name.strip_prefix("/jenkins/")?.split_once('/')?;
+    rest.starts_with("backup/").then_some(env)
+}
+
 /// Why `prefix` may not receive restored parameters (`--to-prefix`), if it may not: it is not a
-/// path prefix, or it would cover or fall under the locks or the stack's metadata.
-pub fn forbidden_target(prefix: &str, environment: &str) -> Option<String> {
+/// path prefix, or it would cover or fall under the locks or any environment's metadata
+/// (`/jenkins/<env>/backup/`).
+pub fn forbidden_target(prefix: &str) -> Option<String> {
     if let Err(m) = super::stack::check_parameter_path(prefix) {
         return Some(m);
     }
-    let metadata = format!("{}/", backup_prefix(environment));
-    [LOCK_PREFIX, metadata.as_str()]
-        .into_iter()
-        .find(|reserved| prefix.starts_with(reserved) || reserved.starts_with(prefix))
-        .map(|reserved| {
-            format!(
-                "`{prefix}` would put restored parameters among {reserved}, which ssm-keeper keeps for its locks and the stack's metadata"
-            )
-        })
+    let locks = prefix.starts_with(LOCK_PREFIX) || LOCK_PREFIX.starts_with(prefix);
+    // `/jenkins/` and `/jenkins/<env>/` hold metadata below them; `/jenkins/<env>/backup/...`
+    // is metadata.
+    let levels = prefix.trim_matches('/').split('/').count();
+    let metadata =
+        metadata_environment(prefix).is_some() || (prefix.starts_with("/jenkins/") && levels <= 2);
+    (locks || metadata).then(|| {
+        format!(
+            "`{prefix}` would put restored parameters among {}, which ssm-keeper keeps for its locks and the stacks' metadata",
+            if locks { LOCK_PREFIX } else { "/jenkins/<env>/backup/" }
+        )
+    })
 }
 
 #[cfg(test)]
@@ -93,12 +130,12 @@ mod tests {
     use super::*;
 
     fn paths(p: &[&str]) -> Selection {
-        Selection::Paths(p.iter().map(|s| s.to_string()).collect())
+        Selection::paths("dev", p.iter().map(|s| s.to_string()).collect())
     }
 
     #[test]
     fn the_segment_rule_is_the_old_jobs_and_paths_are_exact() {
-        let segment = Selection::Segment("dev".into());
+        let segment = Selection::segment("dev");
         assert!(segment.contains("/jenkins/dev/db/password"));
         assert!(
             segment.contains("/jenkins/prod/dev/api-key"),
@@ -107,6 +144,10 @@ mod tests {
         assert!(!segment.contains("/prod/devices/serial"));
         assert!(!segment.contains("/jenkins/devops/token"));
         assert!(!segment.contains("/locks/ssm-keeper/dev/x"));
+        // Another environment's metadata never belongs, even to an environment named `backup`.
+        assert!(!Selection::segment("backup").contains("/jenkins/prod/backup/region-list"));
+        assert!(!paths(&["/jenkins/"]).contains("/jenkins/prod/backup/region-list"));
+        assert!(paths(&["/jenkins/"]).contains("/jenkins/dev/backup/region-list"));
 
         let exact = paths(&["/jenkins/dev/", "/app/dev/"]);
         assert!(exact.contains("/jenkins/dev/db/password"));
@@ -122,7 +163,7 @@ mod tests {
         assert!(exact.may_hold("/jenkins/dev/db/"));
         assert!(exact.may_hold("/jenkins/"));
         assert!(!exact.may_hold("/jenkins/prod/"));
-        let segment = Selection::Segment("dev".into());
+        let segment = Selection::segment("dev");
         assert!(segment.may_hold("/jenkins/dev/"));
         assert!(!segment.may_hold("/jenkins/prod/"));
     }
@@ -130,7 +171,7 @@ mod tests {
     #[test]
     fn listing_and_iam_cover_the_selection() {
         assert_eq!(
-            Selection::Segment("dev".into()).listing_filter(),
+            Selection::segment("dev").listing_filter(),
             ("Name", "Contains", vec!["/dev/".to_string()])
         );
         assert_eq!(
@@ -138,7 +179,7 @@ mod tests {
             ("Name", "BeginsWith", vec!["/a/dev/".to_string()])
         );
         assert_eq!(
-            Selection::Segment("dev".into()).arn_patterns(),
+            Selection::segment("dev").arn_patterns(),
             ["/dev/*", "/*/dev/*"]
         );
         assert_eq!(
@@ -149,9 +190,10 @@ mod tests {
 
     #[test]
     fn a_drill_target_never_lands_on_locks_or_metadata() {
-        assert_eq!(forbidden_target("/drill/dev/", "dev"), None);
+        assert_eq!(forbidden_target("/drill/dev/"), None);
+        assert_eq!(forbidden_target("/jenkins/prod/drill/"), None);
         for bad in ["/", "/drill", "drill/", "/drill//x/"] {
-            assert!(forbidden_target(bad, "dev").is_some(), "{bad}");
+            assert!(forbidden_target(bad).is_some(), "{bad}");
         }
         for reserved in [
             "/locks/",
@@ -159,12 +201,15 @@ mod tests {
             "/locks/ssm-keeper/dev/",
             "/jenkins/",
             "/jenkins/dev/",
+            "/jenkins/prod/",
             "/jenkins/dev/backup/",
-            "/jenkins/dev/backup/x/",
+            "/jenkins/prod/backup/x/",
         ] {
-            let why = forbidden_target(reserved, "dev").expect(reserved);
-            assert!(why.contains("keeps for its locks"), "{why}");
+            let why = forbidden_target(reserved).expect(reserved);
+            assert!(
+                why.contains("keeps for its locks and the stacks' metadata"),
+                "{why}"
+            );
         }
-        assert_eq!(forbidden_target("/jenkins/prod/", "dev"), None);
     }
 }

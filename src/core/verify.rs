@@ -210,11 +210,12 @@ fn document_checks(
     check: &mut impl FnMut(&'static str, bool, String),
 ) {
     let Ok(doc) = &object.document else { return };
-    let outside: Vec<&str> = doc
+    let outside: Vec<String> = doc
         .parameters
         .iter()
         .map(|p| p.name.as_str())
         .filter(|n| !expected.selection.contains(n))
+        .map(|n| n.escape_debug().to_string())
         .collect();
     check(
         "selection",
@@ -443,7 +444,7 @@ mod tests {
     }
 
     fn failed(facts: &RegionFacts) -> Vec<(&'static str, String)> {
-        let selection = Selection::Segment("dev".into());
+        let selection = Selection::segment("dev");
         verify_region(facts, &expected(&selection), NOW)
             .checks
             .into_iter()
@@ -454,7 +455,7 @@ mod tests {
 
     #[test]
     fn a_fresh_whole_backup_passes_every_check() {
-        let selection = Selection::Segment("dev".into());
+        let selection = Selection::segment("dev");
         let v = verify_region(&healthy(), &expected(&selection), NOW);
         assert!(v.ok(), "{v:?}");
         let names: Vec<&str> = v.checks.iter().map(|c| c.check).collect();
@@ -539,7 +540,7 @@ mod tests {
         f.object.as_mut().unwrap().document =
             read_document(DOC.replace("\"dev\"", "\"prod\"").as_bytes());
         assert_eq!(failed(&f)[0].0, "identity");
-        let selection = Selection::Segment("dev".into());
+        let selection = Selection::segment("dev");
         let text = render_text(&[verify_region(&f, &expected(&selection), NOW)]);
         assert!(text.contains("1 checks failed:\n  us-east-1 identity: it is a backup of environment `prod`, not `dev`"), "{text}");
     }

@@ -199,3 +199,24 @@ fn validate_checks_a_stack_file_offline() {
     let run = validate(&ws, &["--stack", "new", "--allow-unknown-region"]);
     assert_eq!(run.code, 0, "{run:#?}");
 }
+
+#[test]
+fn a_stack_file_or_saved_plan_must_be_a_regular_file() {
+    let ws = Workspace::new("cfg", &["us-east-1"], "us-east-1");
+    let run = validate(&ws, &["--stack", "/dev/zero"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("the stack file /dev/zero is not a regular file"),
+        "{}",
+        run.stderr
+    );
+    let run = ws.run(&["show", "/dev/zero"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("the saved plan /dev/zero is not a regular file"),
+        "{}",
+        run.stderr
+    );
+}

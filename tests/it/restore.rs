@@ -608,7 +608,7 @@ fn only_and_to_prefix_are_checked_before_any_call() {
                 "--to-prefix",
                 "/locks/ssm-keeper/",
             ],
-            "which ssm-keeper keeps for its locks and the stack's metadata",
+            "which ssm-keeper keeps for its locks and the stacks' metadata",
         ),
         (
             vec![
@@ -617,7 +617,7 @@ fn only_and_to_prefix_are_checked_before_any_call() {
                 "--to-prefix",
                 "/jenkins/rsargs/backup/x/",
             ],
-            "which ssm-keeper keeps for its locks and the stack's metadata",
+            "which ssm-keeper keeps for its locks and the stacks' metadata",
         ),
     ] {
         let mut full = vec![
