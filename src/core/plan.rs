@@ -287,7 +287,17 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// The command that makes a fresh plan of the same stack file, with the same options, into
 /// the same file: what to run when a saved plan is refused.
 pub fn fresh_plan_command(doc: &PlanDocument, plan_file: &str) -> String {
-    let mut words = vec!["ssm-keeper", "plan", "--stack", doc.stack_file.as_str()];
+    let unknown_regions = doc
+        .stack
+        .regions
+        .iter()
+        .chain(std::iter::once(&doc.stack.ssm_home_region))
+        .any(|r| !super::region::is_known(r));
+    let mut words = vec!["ssm-keeper"];
+    if unknown_regions {
+        words.push("--allow-unknown-region");
+    }
+    words.extend(["plan", "--stack", doc.stack_file.as_str()]);
     words.extend(doc.diff_options.flags());
     words.extend(["--out", plan_file]);
     shlex::try_join(words.iter().copied()).unwrap_or_else(|_| words.join(" "))
@@ -491,6 +501,12 @@ mod tests {
         assert_eq!(
             fresh_plan_command(&doc, "out/plan.json"),
             "ssm-keeper plan --stack 'my stacks/dev.yaml' --destroy-removed-buckets --destroy-bucket-objects --out out/plan.json"
+        );
+        // A stack of a region newer than this build was planned with --allow-unknown-region.
+        let newer = crate::core::stack::sample(&["ap-newplace-1"]);
+        assert_eq!(
+            fresh_plan_command(&saved(&newer, "0", DiffOptions::default()), "p.json"),
+            "ssm-keeper --allow-unknown-region plan --stack stacks/dev.yaml --out p.json"
         );
     }
 

@@ -624,6 +624,17 @@ fn parameter_paths(
         );
         return None;
     }
+    if entries.len() > MAX_PARAMETER_PATHS {
+        check.at(
+            key,
+            &value.referenced,
+            format!(
+                "{} paths: at most {MAX_PARAMETER_PATHS} (DescribeParameters takes no more in one filter)",
+                entries.len()
+            ),
+        );
+        return None;
+    }
     let before = check.errors.len();
     let mut paths: Vec<String> = Vec::with_capacity(entries.len());
     for entry in &entries {
@@ -640,6 +651,9 @@ fn parameter_paths(
     }
     (check.errors.len() == before).then_some(paths)
 }
+
+/// The most `parameterPaths` a stack may list.
+pub const MAX_PARAMETER_PATHS: usize = 50;
 
 /// A parameter path prefix of `parameterPaths` or `--to-prefix`: it starts and ends with `/`,
 /// holds at least one name, only the characters SSM allows in names, no empty level, and no

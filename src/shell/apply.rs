@@ -142,7 +142,7 @@ pub async fn apply(
         record(&mut report, results.into_iter());
     }
     report.interrupted = interrupt.received();
-    report.lock_lost = lock.lost().map(str::to_string);
+    report.lock_lost = lock.lost();
     report
 }
 

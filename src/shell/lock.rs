@@ -30,10 +30,18 @@ pub struct HeldLock {
 }
 
 /// Whether the run still holds its lock. A renewal that fails (AWS unreachable, the lock gone or
-/// taken over) marks it lost, and every writing step checks it before it writes: another run
-/// may hold the lock once it expired.
+/// taken over) marks it lost, and so does time: once no renewal succeeded for nearly the lock's
+/// lifetime (a renewal stuck in retries, a suspended machine), AWS may have expired it. Every
+/// writing step checks before it writes: another run may hold the lock by then.
 #[derive(Debug, Clone, Default)]
-pub struct LockWatch(Arc<OnceLock<String>>);
+pub struct LockWatch {
+    lost: Arc<OnceLock<String>>,
+    /// When the lock was last known held, and its name, for the deadline; `None` without a lock.
+    held: Option<Arc<std::sync::Mutex<(Instant, String)>>>,
+}
+
+/// How long before AWS could expire the lock a run stops trusting it.
+const DEADLINE_MARGIN: Duration = Duration::from_secs(60);
 
 impl LockWatch {
     /// For a run that writes without a lock (a dry run writes nothing): never lost.
@@ -41,9 +49,29 @@ impl LockWatch {
         LockWatch::default()
     }
 
-    /// Why the lock was lost, if it was.
-    pub fn lost(&self) -> Option<&str> {
-        self.0.get().map(String::as_str)
+    fn held(name: &str) -> Self {
+        LockWatch {
+            lost: Arc::default(),
+            held: Some(Arc::new(std::sync::Mutex::new((
+                Instant::now(),
+                name.to_string(),
+            )))),
+        }
+    }
+
+    /// Why the lock is lost, if it is.
+    pub fn lost(&self) -> Option<String> {
+        if let Some(why) = self.lost.get() {
+            return Some(why.clone());
+        }
+        let (since, name) = self.held.as_ref()?.lock().ok()?.clone();
+        (since.elapsed() + DEADLINE_MARGIN >= LOCK_TTL).then(|| {
+            format!(
+                "this run could not renew its lock {name} for {} (it lasts {} unrenewed): it stops before its next write, since another run may hold the lock now; run it again once the lock is free.",
+                humantime::format_duration(Duration::from_secs(since.elapsed().as_secs())),
+                humantime::format_duration(LOCK_TTL)
+            )
+        })
     }
 
     /// An error when the lock was lost: the run must not write again.
@@ -54,8 +82,17 @@ impl LockWatch {
         }
     }
 
+    /// The lock was just renewed (AWS has it as ours, freshly written).
+    fn renewed(&self) {
+        if let Some(held) = &self.held
+            && let Ok(mut held) = held.lock()
+        {
+            held.0 = Instant::now();
+        }
+    }
+
     fn mark_lost(&self, why: String) {
-        if self.0.set(why.clone()).is_ok() {
+        if self.lost.set(why.clone()).is_ok() {
             super::term::warn(&why);
         }
     }
@@ -147,7 +184,7 @@ pub async fn acquire(
 impl HeldLock {
     /// The lock just taken, renewed from now on.
     fn start(aws: &Aws, region: &str, name: String, info: LockInfo) -> Self {
-        let watch = LockWatch::default();
+        let watch = LockWatch::held(&name);
         let renewal = tokio::spawn(renew(
             aws.clone(),
             region.to_string(),
@@ -229,7 +266,10 @@ async fn renew(aws: Aws, region: String, name: String, info: LockInfo, watch: Lo
             Ok(Some(seen)) if parse_lock(&seen.value).is_ok_and(|l| l.id == info.id) => {
                 let renewed = info.renewed(OffsetDateTime::now_utc());
                 match put(&aws, &region, &name, &renewed, true).await {
-                    Ok(_) => continue,
+                    Ok(_) => {
+                        watch.renewed();
+                        continue;
+                    }
                     Err(e) => format!("renewing it failed: {e:#}"),
                 }
             }
@@ -374,4 +414,28 @@ async fn delete_if_unchanged(aws: &Aws, region: &str, name: &str, seen: &str) ->
 
 async fn delete(aws: &Aws, region: &str, name: &str) -> Result<()> {
     delete_parameter(aws, region, name, "the lock").await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lock_not_renewed_for_nearly_its_lifetime_is_lost() {
+        let watch = LockWatch::held("/locks/ssm-keeper/dev");
+        assert_eq!(watch.lost(), None);
+        assert!(watch.check().is_ok());
+        let Some(long_ago) = Instant::now().checked_sub(LOCK_TTL - DEADLINE_MARGIN) else {
+            return; // the machine has not been up that long: nothing to go back to
+        };
+        watch.held.as_ref().unwrap().lock().unwrap().0 = long_ago;
+        let why = watch.lost().expect("lost by the deadline");
+        assert!(
+            why.starts_with("this run could not renew its lock /locks/ssm-keeper/dev for 14m"),
+            "{why}"
+        );
+        watch.renewed();
+        assert_eq!(watch.lost(), None, "a renewal confirms it again");
+        assert_eq!(LockWatch::none().lost(), None, "no lock, no deadline");
+    }
 }

@@ -81,9 +81,11 @@ async fn collect(
             else {
                 continue;
             };
+            // `aws:` tags are AWS's own (CloudFormation's, say): nobody may set them.
             let tags: Tags = mapping
                 .tags()
                 .iter()
+                .filter(|t| !t.key().starts_with("aws:"))
                 .map(|t| (t.key().to_string(), t.value().to_string()))
                 .collect();
             map.insert(name, tags);

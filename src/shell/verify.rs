@@ -54,8 +54,9 @@ pub async fn region_facts(
     })
 }
 
-/// The backup of `region` before `newest` (by key: dates and timestamps sort), and how many
-/// parameters it holds; `None` when there is none, or it cannot be read whole.
+/// The newest readable backup of `region` before `newest` (by key: dates and timestamps sort),
+/// and how many parameters it holds: a damaged one is stepped over (up to three), so that a
+/// planted unreadable object cannot switch the count check off. `None` when there is none.
 async fn previous_backup(
     aws: &Aws,
     region: &str,
@@ -70,28 +71,28 @@ async fn previous_backup(
         .bucket(bucket)
         .into_paginator()
         .send();
-    let mut previous: Option<String> = None;
+    let mut earlier: Vec<String> = Vec::new();
     while let Some(page) = pages.next().await {
         let page = page.with_context(|| format!("listing the backups in {bucket} ({region})"))?;
-        for key in page.contents().iter().filter_map(|o| o.key()) {
-            if key < newest
-                && is_backup_key(key, region, environment)
-                && previous.as_deref().is_none_or(|p| key > p)
-            {
-                previous = Some(key.to_string());
-            }
+        earlier.extend(
+            page.contents()
+                .iter()
+                .filter_map(|o| o.key())
+                .filter(|key| *key < newest && is_backup_key(key, region, environment))
+                .map(str::to_string),
+        );
+    }
+    earlier.sort_unstable_by(|a, b| b.cmp(a));
+    for key in earlier.into_iter().take(3) {
+        let facts = object_facts(aws, region, bucket, &key, max_document_bytes).await?;
+        if let Some(Ok(doc)) = facts.map(|f| f.document) {
+            return Ok(Some(PreviousBackup {
+                key,
+                count: doc.parameters.len() as u64,
+            }));
         }
     }
-    let Some(key) = previous else {
-        return Ok(None);
-    };
-    let Some(facts) = object_facts(aws, region, bucket, &key, max_document_bytes).await? else {
-        return Ok(None);
-    };
-    Ok(facts.document.ok().map(|d| PreviousBackup {
-        key,
-        count: d.parameters.len() as u64,
-    }))
+    Ok(None)
 }
 
 /// A small text object (a pointer), trimmed; `None` when it (or its bucket) does not exist.
