@@ -640,6 +640,44 @@ def patch_iam_enforcement() -> None:
         return [arn(self, "cloudwatch", f"alarm:{n}") for n in names], conditions
 
     SimpleSystemManagerResponse._authenticate_and_authorize_normal_action = authorize_ssm_and_tags
+
+    # A denial of a JSON-protocol request (X-Amz-Target) comes back in that protocol's shape, as
+    # AWS answers it (moto answered XML, which no JSON client can parse). CloudWatch's requests
+    # pass the CBOR bridge, which translates errors itself.
+    from moto.core.exceptions import JsonRESTError, _RESTError as RESTError
+    from moto.core.responses import BaseResponse
+
+    require_source(
+        BaseResponse.call_action,
+        "self._authenticate_and_authorize_normal_action(resource)",
+        "except HTTPException as http_error:",
+    )
+    original_call_action = BaseResponse.call_action
+    json_codes = {
+        "AccessDenied": "AccessDeniedException",
+        "InvalidClientTokenId": "UnrecognizedClientException",
+        "SignatureDoesNotMatch": "InvalidSignatureException",
+    }
+
+    def call_action(self):
+        target = next((v for k, v in self.headers.items() if k.lower() == "x-amz-target"), "")
+        if target and not target.startswith("GraniteServiceVersion20100801"):
+            authorize = self._authenticate_and_authorize_normal_action
+
+            def authorize_json(resource="*"):
+                try:
+                    authorize(resource)
+                except RESTError as e:
+                    if isinstance(e, JsonRESTError):
+                        raise
+                    error = JsonRESTError(json_codes.get(e.error_type, e.error_type), e.message)
+                    error.code = 400
+                    raise error from e
+
+            self._authenticate_and_authorize_normal_action = authorize_json
+        return original_call_action(self)
+
+    BaseResponse.call_action = call_action
     KmsResponse._authenticate_and_authorize_normal_action = authorize_each(kms_resources)
     CloudWatchResponse._authenticate_and_authorize_normal_action = authorize_each(cloudwatch_resources)
 

@@ -1,7 +1,8 @@
 //! Parameter tags, many at a time: the Resource Groups Tagging API's GetResources serves up to
 //! 100 resources a page, where SSM's ListTagsForResource costs one request per parameter.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
+use aws_sdk_resourcegroupstagging::error::ProvideErrorMetadata;
 use std::collections::{BTreeMap, HashMap};
 
 use super::aws::Aws;
@@ -9,6 +10,22 @@ use crate::core::region::partition;
 
 /// A parameter's tags, by key.
 pub type Tags = BTreeMap<String, String>;
+
+/// AWS denied `tag:GetResources` in this region (a policy from before tags were backed up).
+#[derive(Debug)]
+pub struct TagsDenied(pub String);
+
+impl std::fmt::Display for TagsDenied {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "AWS denied tag:GetResources in {}: the parameters' tags cannot be read",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for TagsDenied {}
 
 /// Parameters' tags by name (as ARNs spell them: with a leading `/`).
 #[derive(Debug, Default)]
@@ -70,9 +87,17 @@ async fn collect(
     let mut pages = request.into_paginator().send();
     let mut map = HashMap::new();
     while let Some(page) = pages.next().await {
-        let page = page.with_context(|| {
-            format!("reading the tags of parameters in {region} (Resource Groups Tagging API GetResources)")
-        })?;
+        let page = match page {
+            Ok(page) => page,
+            Err(e) if e.code().is_some_and(|c| c.starts_with("AccessDenied")) => {
+                return Err(TagsDenied(region.to_string()).into());
+            }
+            Err(e) => {
+                return Err(anyhow::Error::new(e).context(format!(
+                    "reading the tags of parameters in {region} (Resource Groups Tagging API GetResources)"
+                )));
+            }
+        };
         for mapping in page.resource_tag_mapping_list() {
             let Some(name) = mapping
                 .resource_arn()

@@ -236,6 +236,13 @@ async fn each_role_runs_its_commands_under_enforced_iam_and_nothing_else() {
         assert_eq!(run.code, 0, "{run:#?}");
         policies.insert(role.to_string(), run.json());
     }
+    // The backup policy as printed before tags were backed up: no tag:GetResources.
+    let mut old_backup = policies["backup"].clone();
+    old_backup["Statement"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|s| s["Sid"] != "ReadParameterTags");
+    policies.insert("backup-old".to_string(), old_backup);
     let mut setup = std::process::Command::new(python())
         .arg(concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -342,6 +349,15 @@ async fn each_role_runs_its_commands_under_enforced_iam_and_nothing_else() {
             .await
             .unwrap();
     }
+    // A nightly job whose policy predates tags still backs up, without them, and says so.
+    let run = as_role("backup-old", &["backup", "--stack", env]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("are not in the backup: AWS denied tag:GetResources"),
+        "{}",
+        run.stderr
+    );
     let run = as_role("backup", &["backup", "--stack", env]);
     assert_eq!(run.code, 0, "{run:#?}");
     assert!(!run.stderr.contains("WARNING"), "{}", run.stderr);

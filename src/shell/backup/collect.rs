@@ -16,7 +16,7 @@ use crate::core::backup::{BackupParameter, DocumentHeader, Secret};
 use crate::core::selection::Selection;
 use crate::shell::aws::{Aws, Budget};
 use crate::shell::ssm::selection_filter;
-use crate::shell::tags::{TagMap, tagged_parameters};
+use crate::shell::tags::{TagMap, TagsDenied, tagged_parameters};
 
 /// GetParameters batches in flight at once; the rate budget, not this, bounds the request rate.
 const FETCHES_IN_FLIGHT: usize = 8;
@@ -26,6 +26,8 @@ pub struct Collected {
     pub count: u64,
     /// Parameters listed but gone before their value was fetched.
     pub vanished: Vec<String>,
+    /// Why the tags are not in the document, when they could not be read.
+    pub tags_missing: Option<String>,
 }
 
 /// Writes the backup document of `region` to `out` and returns what it holds.
@@ -40,9 +42,20 @@ pub async fn collect<W: Write + Send>(
 ) -> Result<Collected> {
     let ssm = aws.ssm_budgeted(region, budget);
     let environment = header.environment.clone();
-    // Every tagged parameter's tags first, 100 a request: not one request per parameter.
-    let tags = tagged_parameters(aws, region).await?;
-    let tags = &tags;
+    // Every tagged parameter's tags first, 100 a request: not one request per parameter. Denied
+    // (a policy from before tags were backed up), the backup goes on without them: its document
+    // then says the tags are unknown, and restore leaves tags alone.
+    let (tags, tags_missing) = match tagged_parameters(aws, region).await {
+        Ok(tags) => (Some(tags), None),
+        Err(e) if e.downcast_ref::<TagsDenied>().is_some() => (
+            None,
+            Some(format!(
+                "the tags of the parameters in {region} are not in the backup: AWS denied tag:GetResources (`ssm-keeper iam-policy --role backup` grants it)"
+            )),
+        ),
+        Err(e) => return Err(e),
+    };
+    let tags = tags.as_ref();
     let (pages_tx, pages_rx) = mpsc::channel::<Vec<ParameterMetadata>>(FETCHES_IN_FLIGHT * 2);
 
     let list = {
@@ -82,7 +95,10 @@ pub async fn collect<W: Write + Send>(
         let mut head = serde_json::to_string(header)?;
         head.pop(); // reopen the object: parameters are streamed into it
         write!(out, "{head},\"parameters\":[")?;
-        let mut collected = Collected::default();
+        let mut collected = Collected {
+            tags_missing,
+            ..Collected::default()
+        };
         let mut batches = ReceiverStream::new(pages_rx)
             .map(|batch| fetch(&ssm, region, batch, tags))
             .buffered(FETCHES_IN_FLIGHT);
@@ -112,7 +128,7 @@ async fn fetch(
     ssm: &aws_sdk_ssm::Client,
     region: &str,
     batch: Vec<ParameterMetadata>,
-    tags: &TagMap,
+    tags: Option<&TagMap>,
 ) -> Result<(Vec<BackupParameter>, Vec<String>)> {
     let names: Vec<String> = batch.iter().filter_map(|m| m.name.clone()).collect();
     let out = ssm
@@ -135,7 +151,7 @@ async fn fetch(
 fn merge(
     batch: Vec<ParameterMetadata>,
     fetched: Vec<aws_sdk_ssm::types::Parameter>,
-    tags: &TagMap,
+    tags: Option<&TagMap>,
 ) -> (Vec<BackupParameter>, Vec<String>) {
     let mut values: HashMap<String, aws_sdk_ssm::types::Parameter> = fetched
         .into_iter()
@@ -168,7 +184,7 @@ fn merge(
                 .into_iter()
                 .filter_map(|p| p.policy_text)
                 .collect(),
-            tags: Some(tags.of(&name)),
+            tags: tags.map(|t| t.of(&name)),
             name,
         });
     }
@@ -209,7 +225,7 @@ mod tests {
     fn joins_metadata_and_values_in_listing_order_and_reports_vanished() {
         let batch = vec![meta("/dev/b"), meta("/dev/gone"), meta("/dev/a")];
         let fetched = vec![value("/dev/a", "s3cr3t-a"), value("/dev/b", "s3cr3t-b")];
-        let (parameters, vanished) = merge(batch, fetched, &TagMap::default());
+        let (parameters, vanished) = merge(batch, fetched, Some(&TagMap::default()));
         assert_eq!(vanished, vec!["/dev/gone"]);
         let names: Vec<&str> = parameters.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["/dev/b", "/dev/a"]);

@@ -268,6 +268,7 @@ impl RegionRun<'_> {
                     "parameter {name} in {region} was deleted between listing and fetching; it is not in the backup"
                 )
             })
+            .chain(done.tags_missing.clone())
             .collect();
         for w in &warnings {
             (self.log)(&format!("WARNING: {w}"));
@@ -321,6 +322,7 @@ impl RegionRun<'_> {
             count: collected.count,
             stored: None,
             vanished: collected.vanished,
+            tags_missing: collected.tags_missing,
         };
         if options.dry_run {
             (self.log)(&format!("[DRY RUN] Skipped upload for {region}"));
@@ -383,6 +385,7 @@ struct Staged {
     count: u64,
     stored: Option<(String, String)>,
     vanished: Vec<String>,
+    tags_missing: Option<String>,
 }
 
 fn progress_bar(visible: bool, region: &str) -> indicatif::ProgressBar {
