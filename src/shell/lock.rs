@@ -396,20 +396,22 @@ async fn take_over(
             _ => return Ok(false),
         }
     }
+    // Taken over only if the expired lock was still there to delete (else it changed: look again).
     let result = delete_if_unchanged(aws, region, &lock_parameter(environment), seen).await;
     delete(aws, region, &claim_name).await?;
-    result.map(|()| true)
+    result
 }
 
-/// Deletes a parameter only if it still holds what was read.
-async fn delete_if_unchanged(aws: &Aws, region: &str, name: &str, seen: &str) -> Result<()> {
+/// Deletes a parameter only if it still holds what was read; whether it did.
+async fn delete_if_unchanged(aws: &Aws, region: &str, name: &str, seen: &str) -> Result<bool> {
     if read(aws, region, name)
         .await?
         .is_some_and(|r| r.value == seen)
     {
         delete(aws, region, name).await?;
+        return Ok(true);
     }
-    Ok(())
+    Ok(false)
 }
 
 async fn delete(aws: &Aws, region: &str, name: &str) -> Result<()> {
