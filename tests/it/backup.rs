@@ -235,14 +235,11 @@ async fn dry_run_collects_and_writes_nothing() {
         serde_json::from_str(&std::fs::read_to_string(ws.path("out/s.json")).unwrap()).unwrap();
     assert_eq!(summary[A]["status"], "DRY_RUN");
     assert_eq!(summary[A]["parameterCount"], expected as u64);
-    let listed = s3(A)
-        .await
-        .list_objects_v2()
-        .bucket(ws.bucket(A))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(listed.key_count(), Some(0), "a dry run uploads nothing");
+    assert_eq!(
+        object_count(A, &ws.bucket(A)).await,
+        0,
+        "a dry run uploads nothing"
+    );
 
     // DRY_RUN as Jenkins sets it, in any case and spelling.
     for value in ["YES", "1", "True"] {
@@ -254,14 +251,11 @@ async fn dry_run_collects_and_writes_nothing() {
             run.stderr
         );
     }
-    let listed = s3(A)
-        .await
-        .list_objects_v2()
-        .bucket(ws.bucket(A))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(listed.key_count(), Some(0), "still nothing uploaded");
+    assert_eq!(
+        object_count(A, &ws.bucket(A)).await,
+        0,
+        "still nothing uploaded"
+    );
     // Empty (a blank parameter) and `no` are a real run.
     for value in ["", "no"] {
         let run = ws.run_with(&["backup", "--stack", "bkdry"], &[("DRY_RUN", Some(value))]);

@@ -459,6 +459,19 @@ pub async fn create_bucket_of_account(region: &str, bucket: &str, account: &'sta
         .unwrap();
 }
 
+/// How many objects a bucket holds (one page: the tests' buckets are small).
+pub async fn object_count(region: &str, bucket: &str) -> usize {
+    s3(region)
+        .await
+        .list_objects_v2()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap()
+        .contents()
+        .len()
+}
+
 /// An object's bytes, read as another client would.
 pub async fn object_bytes(region: &str, bucket: &str, key: &str) -> Vec<u8> {
     s3(region)

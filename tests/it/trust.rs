@@ -7,18 +7,6 @@ use std::path::PathBuf;
 
 const A: &str = "us-east-1";
 
-async fn object_count(region: &str, bucket: &str) -> usize {
-    s3(region)
-        .await
-        .list_objects_v2()
-        .bucket(bucket)
-        .send()
-        .await
-        .unwrap()
-        .contents()
-        .len()
-}
-
 #[tokio::test]
 async fn backup_refuses_a_bucket_the_stack_does_not_name() {
     let ws = Workspace::new("trbucket", &[A], A);
