@@ -2,7 +2,7 @@
 //! names (attributes, versions, bytes and their digest), the parsed document, the live count.
 //! Read-only; documents stay in memory and no value leaves this module.
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::types::ChecksumMode;
 use sha2::{Digest, Sha256};
@@ -95,19 +95,25 @@ async fn previous_backup(
     Ok(None)
 }
 
+/// The largest pointer read: it holds one object key.
+const MAX_POINTER_BYTES: u64 = 4096;
+
 /// A small text object (a pointer), trimmed; `None` when it (or its bucket) does not exist.
 pub async fn read_text(aws: &Aws, region: &str, bucket: &str, key: &str) -> Result<Option<String>> {
-    Ok(read_object(aws, region, bucket, key)
+    Ok(read_object(aws, region, bucket, key, MAX_POINTER_BYTES)
         .await?
         .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_string()))
 }
 
 /// An object's bytes; `None` when it (or its bucket) does not exist.
+/// An object over `max_bytes` is refused before its body is read (one swapped in after its
+/// attributes were checked too: its bytes then fail the checksum as well).
 pub async fn read_object(
     aws: &Aws,
     region: &str,
     bucket: &str,
     key: &str,
+    max_bytes: u64,
 ) -> Result<Option<Vec<u8>>> {
     match aws
         .s3(region)
@@ -118,6 +124,15 @@ pub async fn read_object(
         .await
     {
         Ok(out) => {
+            let size = out
+                .content_length()
+                .and_then(|n| u64::try_from(n).ok())
+                .unwrap_or(0);
+            if size > max_bytes {
+                bail!(
+                    "s3://{bucket}/{key} ({region}) is {size} bytes, more than the {max_bytes} read"
+                );
+            }
             let bytes = out
                 .body
                 .collect()
@@ -183,7 +198,7 @@ pub async fn object_facts(
             )),
         )
     } else {
-        let Some(bytes) = read_object(aws, region, bucket, key).await? else {
+        let Some(bytes) = read_object(aws, region, bucket, key, max_document_bytes).await? else {
             return Ok(None);
         };
         (sha256_base64(&bytes), read_document(&bytes))
