@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use super::aws::{Aws, Budget};
 use super::tags::{Tags, tags_of};
 use super::verify::{object_facts, read_text};
-use crate::core::backup::Secret;
+use crate::core::backup::{Secret, is_backup_key};
 use crate::core::document::{BackupDocument, entry_problems, identity_problems, read_document};
 use crate::core::restore::{DEFAULT_KEY, DEFAULT_TIER, ParameterSpec, RestoreItem};
 use crate::core::verify::object_failures;
@@ -139,8 +139,6 @@ async fn newest_of_day(
     environment: &str,
     date: &str,
 ) -> Result<String> {
-    let ours = format!("{date}/{region}/ssm-backup-{environment}-{region}-");
-    let old = format!("{date}/ssm-backup-{environment}-");
     let mut pages = aws
         .s3(region)
         .list_objects_v2()
@@ -155,9 +153,7 @@ async fn newest_of_day(
             let (Some(key), Some(modified)) = (object.key(), object.last_modified()) else {
                 continue;
             };
-            let candidate =
-                (key.starts_with(&ours) || key.starts_with(&old)) && key.ends_with(".json");
-            if candidate
+            if is_backup_key(key, region, environment)
                 && newest
                     .as_ref()
                     .is_none_or(|(t, k)| (modified.secs(), key) > (t.secs(), k.as_str()))
