@@ -543,6 +543,62 @@ fn check_bucket_names(
     }
 }
 
+/// What a list key of the stack holds: distinct texts, each accepted by `valid`.
+struct ListRules<'a> {
+    /// The message for a value that is no list ("expected a list of ...").
+    expected: &'a str,
+    /// The message for an empty list.
+    empty: &'a str,
+    /// At most this many entries, and why.
+    max: Option<(usize, &'a str)>,
+    valid: &'a dyn Fn(&str) -> Result<(), String>,
+    /// The message for an entry listed twice.
+    twice: &'a dyn Fn(&str) -> String,
+}
+
+/// A list key's entries (`entries`, with their places) checked by `rules`: every mistake is
+/// reported; the list only when there is none.
+fn distinct_texts(
+    check: &mut Check,
+    key: &str,
+    value: &Spanned<serde_json::Value>,
+    entries: Option<Vec<Spanned<serde_json::Value>>>,
+    rules: &ListRules,
+) -> Option<Vec<String>> {
+    if !value.value.is_array() {
+        let found = format!("{}, found {}", rules.expected, kind(&value.value));
+        check.at(key, &value.referenced, found);
+        return None;
+    }
+    let entries = entries.unwrap_or_default();
+    if entries.is_empty() {
+        check.at(key, &value.referenced, rules.empty.to_string());
+        return None;
+    }
+    if let Some((max, why)) = rules.max
+        && entries.len() > max
+    {
+        let found = format!("{} {why}", entries.len());
+        check.at(key, &value.referenced, found);
+        return None;
+    }
+    let before = check.errors.len();
+    let mut texts: Vec<String> = Vec::with_capacity(entries.len());
+    for entry in &entries {
+        let Some(text) = check.text(key, entry) else {
+            continue;
+        };
+        if let Err(m) = (rules.valid)(&text) {
+            check.at(key, &entry.referenced, m);
+        } else if texts.contains(&text) {
+            check.at(key, &entry.referenced, (rules.twice)(&text));
+        } else {
+            texts.push(text);
+        }
+    }
+    (check.errors.len() == before).then_some(texts)
+}
+
 /// The `regions` list: at least one, each a region name, none twice.
 fn regions(
     check: &mut Check,
@@ -550,48 +606,18 @@ fn regions(
     value: Option<&Spanned<serde_json::Value>>,
 ) -> Option<Vec<String>> {
     let value = value?;
-    if !value.value.is_array() {
-        check.at(
-            "regions",
-            &value.referenced,
-            format!(
-                "expected a list of region names, found {}",
-                kind(&value.value)
-            ),
-        );
-        return None;
-    }
     let entries = serde_saphyr::from_str::<RawRegions>(text)
         .ok()
-        .and_then(|r| r.regions)
-        .unwrap_or_default();
-    if entries.is_empty() {
-        check.at(
-            "regions",
-            &value.referenced,
-            "the list is empty: name at least one region".into(),
-        );
-        return None;
-    }
-    let before = check.errors.len();
-    let mut regions: Vec<String> = Vec::with_capacity(entries.len());
-    for entry in &entries {
-        let Some(region) = check.text("regions", entry) else {
-            continue;
-        };
-        if let Err(m) = check_known_region(&region, check.options.allow_unknown_regions) {
-            check.at("regions", &entry.referenced, m);
-        } else if regions.contains(&region) {
-            check.at(
-                "regions",
-                &entry.referenced,
-                format!("region `{region}` is listed twice"),
-            );
-        } else {
-            regions.push(region);
-        }
-    }
-    (check.errors.len() == before).then_some(regions)
+        .and_then(|r| r.regions);
+    let allow_unknown = check.options.allow_unknown_regions;
+    let rules = ListRules {
+        expected: "expected a list of region names",
+        empty: "the list is empty: name at least one region",
+        max: None,
+        valid: &|region| check_known_region(region, allow_unknown),
+        twice: &|region| format!("region `{region}` is listed twice"),
+    };
+    distinct_texts(check, "regions", value, entries, &rules)
 }
 
 /// The `parameterPaths` list: at least one path prefix, each a valid one, none twice.
@@ -600,56 +626,20 @@ fn parameter_paths(
     text: &str,
     value: &Spanned<serde_json::Value>,
 ) -> Option<Vec<String>> {
-    let key = "parameterPaths";
-    if !value.value.is_array() {
-        check.at(
-            key,
-            &value.referenced,
-            format!(
-                "expected a list of parameter path prefixes like /app/dev/, found {}",
-                kind(&value.value)
-            ),
-        );
-        return None;
-    }
     let entries = serde_saphyr::from_str::<RawPaths>(text)
         .ok()
-        .and_then(|r| r.paths)
-        .unwrap_or_default();
-    if entries.is_empty() {
-        check.at(
-            key,
-            &value.referenced,
-            "the list is empty: name at least one path prefix, or leave the key out".into(),
-        );
-        return None;
-    }
-    if entries.len() > MAX_PARAMETER_PATHS {
-        check.at(
-            key,
-            &value.referenced,
-            format!(
-                "{} paths: at most {MAX_PARAMETER_PATHS} (DescribeParameters takes no more in one filter)",
-                entries.len()
-            ),
-        );
-        return None;
-    }
-    let before = check.errors.len();
-    let mut paths: Vec<String> = Vec::with_capacity(entries.len());
-    for entry in &entries {
-        let Some(path) = check.text(key, entry) else {
-            continue;
-        };
-        if let Err(m) = check_parameter_path(&path) {
-            check.at(key, &entry.referenced, m);
-        } else if paths.contains(&path) {
-            check.at(key, &entry.referenced, format!("`{path}` is listed twice"));
-        } else {
-            paths.push(path);
-        }
-    }
-    (check.errors.len() == before).then_some(paths)
+        .and_then(|r| r.paths);
+    let too_many = format!(
+        "paths: at most {MAX_PARAMETER_PATHS} (DescribeParameters takes no more in one filter)"
+    );
+    let rules = ListRules {
+        expected: "expected a list of parameter path prefixes like /app/dev/",
+        empty: "the list is empty: name at least one path prefix, or leave the key out",
+        max: Some((MAX_PARAMETER_PATHS, &too_many)),
+        valid: &check_parameter_path,
+        twice: &|path| format!("`{path}` is listed twice"),
+    };
+    distinct_texts(check, "parameterPaths", value, entries, &rules)
 }
 
 /// The most `parameterPaths` a stack may list.
