@@ -71,21 +71,32 @@ async fn previous_backup(
         .bucket(bucket)
         .into_paginator()
         .send();
-    let mut earlier: Vec<String> = Vec::new();
+    // (key, size) of every earlier backup of the region.
+    let mut earlier: Vec<(String, u64)> = Vec::new();
     while let Some(page) = pages.next().await {
         let page = page.with_context(|| format!("listing the backups in {bucket} ({region})"))?;
         earlier.extend(
             page.contents()
                 .iter()
-                .filter_map(|o| o.key())
-                .filter(|key| *key < newest && is_backup_key(key, region, environment))
-                .map(str::to_string),
+                .filter_map(|o| {
+                    let size = o.size().and_then(|s| u64::try_from(s).ok());
+                    Some((o.key()?, size.unwrap_or(0)))
+                })
+                .filter(|(key, _)| *key < newest && is_backup_key(key, region, environment))
+                .map(|(key, size)| (key.to_string(), size)),
         );
     }
     earlier.sort_unstable_by(|a, b| b.cmp(a));
-    for key in earlier.into_iter().take(3) {
-        let facts = object_facts(aws, region, bucket, &key, max_document_bytes).await?;
-        if let Some(Ok(doc)) = facts.map(|f| f.document) {
+    for (key, size) in earlier.into_iter().take(3) {
+        // Only its count is wanted: the document alone (one over the limit is never read), not
+        // its attributes and versions.
+        if size > max_document_bytes {
+            continue;
+        }
+        let Some(bytes) = read_object(aws, region, bucket, &key, max_document_bytes).await? else {
+            continue;
+        };
+        if let Ok(doc) = read_document(&bytes) {
             return Ok(Some(PreviousBackup {
                 key,
                 count: doc.parameters.len() as u64,
