@@ -714,6 +714,17 @@ mod tests {
         }
     }
 
+    /// The text preview of `items` restored within us-east-1.
+    fn preview(items: Vec<RestoreItem>, unknown_attributes: Vec<RestoreAttribute>) -> String {
+        render_text(&RestorePlan {
+            source: "s3://b/k".into(),
+            source_region: "us-east-1".into(),
+            target_region: "us-east-1".into(),
+            unknown_attributes,
+            items,
+        })
+    }
+
     fn options() -> RestoreOptions {
         RestoreOptions {
             environment: "dev".into(),
@@ -845,13 +856,7 @@ mod tests {
         };
         assert_eq!(changes.len(), 1, "{changes:?}");
         assert_eq!(updated[0].kept.len(), 3);
-        let text = render_text(&RestorePlan {
-            source: "s3://b/k".into(),
-            source_region: "us-east-1".into(),
-            target_region: "us-east-1".into(),
-            unknown_attributes: Vec::new(),
-            items: updated,
-        });
+        let text = preview(updated, Vec::new());
         assert!(
             text.contains(
                 "description kept as it is live: PutParameter cannot remove a description"
@@ -864,13 +869,7 @@ mod tests {
             matches!(&recreated[0].action, RestoreAction::Recreate { changes } if changes.len() == 4)
         );
         assert!(recreated[0].kept.is_empty());
-        let text = render_text(&RestorePlan {
-            source: "s3://b/k".into(),
-            source_region: "us-east-1".into(),
-            target_region: "us-east-1".into(),
-            unknown_attributes: Vec::new(),
-            items: recreated,
-        });
+        let text = preview(recreated, Vec::new());
         assert!(text.contains("~ recreate  /app/dev/host"), "{text}");
         assert!(
             text.contains("its history of versions and labels is lost"),
@@ -913,13 +912,7 @@ mod tests {
         assert!(!kept.iter().any(RestoreItem::writes));
         let updated = plan(base, &live, &[], (true, false));
         assert!(matches!(updated[1].action, RestoreAction::Update { .. }));
-        let text = render_text(&RestorePlan {
-            source: "s3://b/k".into(),
-            source_region: "us-east-1".into(),
-            target_region: "us-east-1".into(),
-            unknown_attributes: Vec::new(),
-            items: updated,
-        });
+        let text = preview(updated, Vec::new());
         assert!(text.contains("value: (sensitive, changed)"), "{text}");
         assert!(!text.contains("s3cr3t"), "{text}");
         assert!(
@@ -993,13 +986,7 @@ mod tests {
         let decided = plan(items, &live, &tags_unknown, (true, false));
         assert_eq!(decided[0].action, RestoreAction::Unchanged);
         assert!(decided[0].untag.is_empty(), "never removed");
-        let text = render_text(&RestorePlan {
-            source: "s3://b/k".into(),
-            source_region: "us-east-1".into(),
-            target_region: "us-east-1".into(),
-            unknown_attributes: tags_unknown,
-            items: decided,
-        });
+        let text = preview(decided, tags_unknown);
         assert!(text.contains("This backup records no tags"), "{text}");
 
         let items = wanted(&[old], DocumentFormat::Legacy, &remapped);
