@@ -8,7 +8,7 @@ use super::model::{
     BucketSettings, DesiredState, Encryption, LifecycleRule, ParameterState, PublicAccessBlock,
     Resource, ResourceId,
 };
-use super::region::partition;
+use super::region::{check_region, partition};
 use super::stack::{Stack, bucket_name};
 
 pub const MANAGED_BY: &str = "ssm-keeper";
@@ -31,6 +31,16 @@ pub fn legacy_bucket_parameter(environment: &str) -> String {
     format!("{}/s3-bucket-name", backup_prefix(environment))
 }
 
+/// The regions named by the region list parameter's value (a JSON array of region names).
+pub fn parse_region_list(text: &str) -> Result<Vec<String>, String> {
+    let regions: Vec<String> = serde_json::from_str(text)
+        .map_err(|e| format!("the region list is not a JSON array of region names: {e}"))?;
+    for r in &regions {
+        check_region(r).map_err(|m| format!("the region list holds {m}"))?;
+    }
+    Ok(regions)
+}
+
 /// The metadata parameters that live in the SSM home region only.
 pub fn metadata_parameters(environment: &str) -> [String; 3] {
     [
@@ -49,10 +59,7 @@ pub fn stray_metadata_ids(stack: &Stack, regions: &[String]) -> Vec<ResourceId> 
         .flat_map(|region| {
             metadata_parameters(&stack.environment)
                 .into_iter()
-                .map(move |name| ResourceId::Parameter {
-                    region: region.clone(),
-                    name,
-                })
+                .map(move |name| ResourceId::parameter(region.clone(), name))
         })
         .collect()
 }
@@ -137,17 +144,11 @@ pub fn desired_state(stack: &Stack, account_id: &str) -> DesiredState {
     let buckets = bucket_map(stack, account_id);
     for (region, bucket) in &buckets {
         resources.insert(
-            ResourceId::Bucket {
-                region: region.clone(),
-                name: bucket.clone(),
-            },
+            ResourceId::bucket(region.clone(), bucket.clone()),
             Resource::Bucket(bucket_settings(stack, bucket, region)),
         );
         resources.insert(
-            ResourceId::Parameter {
-                region: region.clone(),
-                name: region_bucket_parameter(env, region),
-            },
+            ResourceId::parameter(region.clone(), region_bucket_parameter(env, region)),
             Resource::Parameter(ParameterState::string(bucket.clone())),
         );
     }
@@ -155,10 +156,7 @@ pub fn desired_state(stack: &Stack, account_id: &str) -> DesiredState {
     if let Some(config) = &stack.alarm {
         for region in &stack.regions {
             resources.insert(
-                ResourceId::Alarm {
-                    region: home.clone(),
-                    name: alarm_name(&stack.project_name, env, region),
-                },
+                ResourceId::alarm(home.clone(), alarm_name(&stack.project_name, env, region)),
                 Resource::Alarm(alarm_settings(stack, config, region)),
             );
         }
@@ -176,10 +174,7 @@ pub fn desired_state(stack: &Stack, account_id: &str) -> DesiredState {
         (legacy_name, default_bucket),
     ] {
         resources.insert(
-            ResourceId::Parameter {
-                region: home.clone(),
-                name,
-            },
+            ResourceId::parameter(home.clone(), name),
             Resource::Parameter(ParameterState::string(value)),
         );
     }
@@ -193,6 +188,7 @@ pub fn desired_state(stack: &Stack, account_id: &str) -> DesiredState {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::resource::Kind;
 
     fn stack() -> Stack {
         Stack {
@@ -209,10 +205,7 @@ mod tests {
     }
 
     fn param<'a>(d: &'a DesiredState, region: &str, name: &str) -> &'a str {
-        let id = ResourceId::Parameter {
-            region: region.into(),
-            name: name.into(),
-        };
+        let id = ResourceId::parameter(region, name);
         match d.resources.get(&id) {
             Some(Resource::Parameter(p)) => p.value.as_deref().unwrap(),
             other => panic!("{id}: {other:?}"),
@@ -256,7 +249,7 @@ mod tests {
         let alarms: Vec<(&str, &str)> = d
             .resources
             .keys()
-            .filter(|id| id.kind() == "alarm")
+            .filter(|id| id.kind == Kind::Alarm)
             .map(|id| (id.region(), id.name()))
             .collect();
         assert_eq!(
@@ -276,10 +269,7 @@ mod tests {
     fn bucket_has_every_setting_of_the_seeds() {
         let d = desired_state(&stack(), "123456789012");
         let name = "jenkins-infra-ssm-backup-dev-123456789012-us-west-2";
-        let id = ResourceId::Bucket {
-            region: "us-west-2".into(),
-            name: name.into(),
-        };
+        let id = ResourceId::bucket("us-west-2", name);
         let Some(Resource::Bucket(b)) = d.resources.get(&id) else {
             panic!("no bucket")
         };

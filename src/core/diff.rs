@@ -1,43 +1,13 @@
 //! diff(desired, live) -> Plan: what must be created, changed, deleted or retained. Compares
 //! semantically (policies by meaning, absent settings as "missing"). Pure and deterministic.
 
-use serde::Serialize;
-
 use super::desired::{metadata_parameters, region_bucket_parameter};
-use super::model::{
-    AlarmSettings, BucketSettings, DesiredState, LiveState, ParameterKind, ParameterState,
-    Resource, ResourceId,
-};
-use super::plan::{
-    AlarmAttribute, Attribute, BucketAttribute, Change, FieldChange, ParameterAttribute, Plan,
-};
-use super::policy;
+use super::model::{BucketSettings, DesiredState, LiveState, Resource, ResourceId};
+use super::plan::{Change, Plan};
+use super::resource::{Kind, Observation};
 use super::stack::bucket_name;
 
-/// Choices the operator makes about removed regions' buckets. Saved with a plan, so that
-/// `apply --plan` recomputes the same diff.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DiffOptions {
-    /// Delete (instead of retain) the buckets of regions removed from the stack.
-    pub destroy_removed_buckets: bool,
-    /// With `destroy_removed_buckets`: also delete buckets that still hold objects.
-    pub destroy_bucket_objects: bool,
-}
-
-impl DiffOptions {
-    /// The command-line flags that set these options, as `plan` and `apply` take them.
-    pub fn flags(&self) -> Vec<&'static str> {
-        let mut flags = Vec::new();
-        if self.destroy_removed_buckets {
-            flags.push("--destroy-removed-buckets");
-        }
-        if self.destroy_bucket_objects {
-            flags.push("--destroy-bucket-objects");
-        }
-        flags
-    }
-}
+pub use super::plan::DiffOptions;
 
 /// Changes that turn `live` into `desired`, ordered by resource id, removed regions last.
 pub fn diff(desired: &DesiredState, live: &LiveState, options: &DiffOptions) -> Plan {
@@ -52,18 +22,18 @@ pub fn diff(desired: &DesiredState, live: &LiveState, options: &DiffOptions) -> 
         removed_region(desired, live, options, region, &mut plan);
     }
     plan.changes.extend(stray_metadata(desired, live));
-    plan.changes.extend(unwanted_alarms(desired, live));
+    plan.changes.extend(unwanted(desired, live));
     plan
 }
 
-/// Alarms of the stack's environment that the stack no longer asks for (the `alarm` section
-/// removed, a region removed, `ssmHomeRegion` moved): observe reports only alarms named with
-/// the stack's prefix.
-fn unwanted_alarms(desired: &DesiredState, live: &LiveState) -> Vec<Change> {
+/// Resources of listed kinds (alarms) that the stack no longer asks for (the `alarm` section
+/// removed, a region removed, `ssmHomeRegion` moved): observe lists only those named with the
+/// environment's prefix, so each one found is the stack's.
+fn unwanted(desired: &DesiredState, live: &LiveState) -> Vec<Change> {
     live.resources
         .iter()
         .filter(|(id, state)| {
-            matches!(id, ResourceId::Alarm { .. })
+            id.kind.observation() == Observation::Listing
                 && state.is_some()
                 && !desired.resources.contains_key(id)
         })
@@ -85,7 +55,7 @@ fn desired_changes(desired: &DesiredState, live: &LiveState) -> Vec<Change> {
                 desired: want.clone(),
             }),
             Some(have) => {
-                let fields = compare(have, want);
+                let fields = have.compare(want);
                 (!fields.is_empty()).then(|| Change::Update {
                     id: id.clone(),
                     fields,
@@ -106,10 +76,7 @@ fn removed_region(
     plan: &mut Plan,
 ) {
     let stack = &desired.stack;
-    let param = ResourceId::Parameter {
-        region: region.to_string(),
-        name: region_bucket_parameter(&stack.environment, region),
-    };
+    let param = ResourceId::parameter(region, region_bucket_parameter(&stack.environment, region));
     if live.get(&param).is_some() {
         plan.changes.push(Change::Delete {
             id: param,
@@ -122,10 +89,7 @@ fn removed_region(
         &desired.account_id,
         region,
     );
-    let bucket = ResourceId::Bucket {
-        region: region.to_string(),
-        name: name.clone(),
-    };
+    let bucket = ResourceId::bucket(region, name.clone());
     let Some(Resource::Bucket(settings)) = live.get(&bucket) else {
         return;
     };
@@ -187,16 +151,15 @@ fn stray_metadata(desired: &DesiredState, live: &LiveState) -> Vec<Change> {
     let metadata = metadata_parameters(&stack.environment);
     live.resources
         .iter()
-        .filter_map(|(id, state)| match (id, state) {
-            (ResourceId::Parameter { region, name }, Some(_))
-                if *region != stack.ssm_home_region && metadata.contains(name) =>
-            {
-                Some(Change::Delete {
-                    id: id.clone(),
-                    objects: None,
-                })
-            }
-            _ => None,
+        .filter(|(id, state)| {
+            id.kind == Kind::Parameter
+                && state.is_some()
+                && id.region != stack.ssm_home_region
+                && metadata.contains(&id.name)
+        })
+        .map(|(id, _)| Change::Delete {
+            id: id.clone(),
+            objects: None,
         })
         .collect()
 }
@@ -209,10 +172,10 @@ pub fn foreign_owner(desired: &DesiredState, live: &LiveState) -> Option<String>
     let stack = &desired.stack;
     let marker = format!("-ssm-backup-{}-{}-", stack.environment, desired.account_id);
     live.resources.iter().find_map(|(id, state)| {
-        let (ResourceId::Parameter { region, name }, Some(Resource::Parameter(p))) = (id, state)
-        else {
+        let Some(Resource::Parameter(p)) = state else {
             return None;
         };
+        let ResourceId { region, name, .. } = id;
         let value = p.value.as_deref()?;
         let owner = &value[..value.find(&marker)?];
         (owner != stack.project_name).then(|| {
@@ -224,147 +187,11 @@ pub fn foreign_owner(desired: &DesiredState, live: &LiveState) -> Option<String>
     })
 }
 
-fn compare(have: &Resource, want: &Resource) -> Vec<FieldChange> {
-    match (have, want) {
-        (Resource::Bucket(h), Resource::Bucket(w)) => compare_bucket(h, w),
-        (Resource::Parameter(h), Resource::Parameter(w)) => compare_parameter(h, w),
-        (Resource::Alarm(h), Resource::Alarm(w)) => compare_alarm(h, w),
-        _ => vec![FieldChange {
-            attribute: Attribute::Parameter(ParameterAttribute::Type),
-            live: None,
-            desired: None,
-            sensitive: false,
-        }],
-    }
-}
-
-fn json<T: Serialize>(v: &T) -> Option<serde_json::Value> {
-    serde_json::to_value(v).ok().filter(|v| !v.is_null())
-}
-
-fn field<T: Serialize + PartialEq>(
-    out: &mut Vec<FieldChange>,
-    attribute: BucketAttribute,
-    have: &Option<T>,
-    want: &Option<T>,
-) {
-    if want.is_some() && have != want {
-        out.push(FieldChange {
-            attribute: Attribute::Bucket(attribute),
-            live: json(have),
-            desired: json(want),
-            sensitive: false,
-        });
-    }
-}
-
-fn compare_bucket(h: &BucketSettings, w: &BucketSettings) -> Vec<FieldChange> {
-    let mut out = Vec::new();
-    field(
-        &mut out,
-        BucketAttribute::Versioning,
-        &h.versioning,
-        &w.versioning,
-    );
-    field(
-        &mut out,
-        BucketAttribute::Encryption,
-        &h.encryption,
-        &w.encryption,
-    );
-    field(
-        &mut out,
-        BucketAttribute::Lifecycle,
-        &h.lifecycle,
-        &w.lifecycle,
-    );
-    field(
-        &mut out,
-        BucketAttribute::PublicAccessBlock,
-        &h.public_access_block,
-        &w.public_access_block,
-    );
-    if let Some(want) = &w.policy {
-        let same = h
-            .policy
-            .as_ref()
-            .is_some_and(|have| policy::equivalent(have, want));
-        if !same {
-            out.push(FieldChange {
-                attribute: Attribute::Bucket(BucketAttribute::Policy),
-                live: h.policy.as_ref().map(policy::normalize),
-                desired: Some(policy::normalize(want)),
-                sensitive: false,
-            });
-        }
-    }
-    field(&mut out, BucketAttribute::Tags, &h.tags, &w.tags);
-    out
-}
-
-fn compare_alarm(h: &AlarmSettings, w: &AlarmSettings) -> Vec<FieldChange> {
-    let part = |a: &AlarmSettings, attribute| match attribute {
-        AlarmAttribute::Metric => serde_json::json!({
-            "namespace": a.namespace,
-            "metricName": a.metric_name,
-            "dimensions": a.dimensions,
-            "statistic": a.statistic,
-            "periodSeconds": a.period_seconds,
-        }),
-        AlarmAttribute::Evaluation => serde_json::json!({
-            "evaluationPeriods": a.evaluation_periods,
-            "datapointsToAlarm": a.datapoints_to_alarm,
-            "comparison": a.comparison,
-            "threshold": a.threshold,
-        }),
-        AlarmAttribute::TreatMissingData => serde_json::json!(a.treat_missing_data),
-        AlarmAttribute::Actions => serde_json::json!({
-            "alarmActions": a.alarm_actions,
-            "okActions": a.ok_actions,
-        }),
-        AlarmAttribute::Description => serde_json::json!(a.description),
-    };
-    AlarmAttribute::ALL
-        .into_iter()
-        .filter_map(|attribute| {
-            let (have, want) = (part(h, attribute), part(w, attribute));
-            (have != want).then(|| FieldChange {
-                attribute: Attribute::Alarm(attribute),
-                live: Some(have),
-                desired: Some(want),
-                sensitive: false,
-            })
-        })
-        .collect()
-}
-
-fn compare_parameter(h: &ParameterState, w: &ParameterState) -> Vec<FieldChange> {
-    let mut out = Vec::new();
-    let sensitive = h.kind == ParameterKind::SecureString || w.kind == ParameterKind::SecureString;
-    if h.kind != w.kind {
-        out.push(FieldChange {
-            attribute: Attribute::Parameter(ParameterAttribute::Type),
-            live: json(&h.kind.as_str()),
-            desired: json(&w.kind.as_str()),
-            sensitive: false,
-        });
-    }
-    if h.value != w.value || sensitive && h.kind != w.kind {
-        out.push(FieldChange {
-            attribute: Attribute::Parameter(ParameterAttribute::Value),
-            live: if sensitive { None } else { json(&h.value) },
-            desired: if sensitive { None } else { json(&w.value) },
-            sensitive,
-        });
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::core::desired::desired_state;
-    use crate::core::model::PublicAccessBlock;
+    use crate::core::model::{ParameterKind, ParameterState, PublicAccessBlock};
     use crate::core::stack::sample as stack;
 
     const ACCOUNT: &str = "123456789012";
@@ -383,10 +210,7 @@ mod tests {
     }
 
     fn bucket_id(region: &str) -> ResourceId {
-        ResourceId::Bucket {
-            region: region.into(),
-            name: bucket_name("p", "dev", ACCOUNT, region),
-        }
+        ResourceId::bucket(region, bucket_name("p", "dev", ACCOUNT, region))
     }
 
     fn bucket_mut<'a>(live: &'a mut LiveState, region: &str) -> &'a mut BucketSettings {
@@ -441,10 +265,8 @@ mod tests {
             max_age_hours: 26,
         });
         let d = desired_state(&with_alarm, ACCOUNT);
-        let alarm = |region: &str| ResourceId::Alarm {
-            region: "us-east-1".into(),
-            name: format!("p-ssm-backup-dev/{region}"),
-        };
+        let alarm =
+            |region: &str| ResourceId::alarm("us-east-1", format!("p-ssm-backup-dev/{region}"));
         // Added to a converged stack: two creations, nothing else.
         let without = desired_state(&stack(&["us-east-1", "eu-west-1"]), ACCOUNT);
         let plan = diff(&d, &converged(&without), &DiffOptions::default());
@@ -524,7 +346,10 @@ mod tests {
             panic!()
         };
         assert_eq!(fields[1].live, None);
-        assert_eq!(fields[1].desired, json(&Some(PublicAccessBlock::ALL)));
+        assert_eq!(
+            fields[1].desired,
+            serde_json::to_value(PublicAccessBlock::ALL).ok()
+        );
     }
 
     #[test]
@@ -545,15 +370,11 @@ mod tests {
     fn missing_parameter_is_created_and_changed_one_updated() {
         let d = desired_state(&stack(&["us-east-1", "eu-west-1"]), ACCOUNT);
         let mut live = converged(&d);
-        let per_region = ResourceId::Parameter {
-            region: "eu-west-1".into(),
-            name: "/jenkins/dev/backup/eu-west-1/s3-bucket-name".into(),
-        };
+        let per_region =
+            ResourceId::parameter("eu-west-1", "/jenkins/dev/backup/eu-west-1/s3-bucket-name");
         live.resources.insert(per_region.clone(), None);
-        let default_region = ResourceId::Parameter {
-            region: "us-east-1".into(),
-            name: "/jenkins/dev/backup/default-region".into(),
-        };
+        let default_region =
+            ResourceId::parameter("us-east-1", "/jenkins/dev/backup/default-region");
         live.resources.insert(
             default_region.clone(),
             Some(Resource::Parameter(ParameterState::string("eu-west-1"))),
@@ -573,10 +394,7 @@ mod tests {
     fn secure_string_values_never_enter_a_change() {
         let d = desired_state(&stack(&["us-east-1"]), ACCOUNT);
         let mut live = converged(&d);
-        let id = ResourceId::Parameter {
-            region: "us-east-1".into(),
-            name: "/jenkins/dev/backup/default-region".into(),
-        };
+        let id = ResourceId::parameter("us-east-1", "/jenkins/dev/backup/default-region");
         live.resources.insert(
             id,
             Some(Resource::Parameter(ParameterState {

@@ -16,6 +16,7 @@ pub mod plan;
 pub mod policy;
 pub mod region;
 pub mod render;
+pub mod resource;
 pub mod restore;
 pub mod selection;
 pub mod settings;

@@ -3,13 +3,38 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::diff::DiffOptions;
 use super::model::{LiveState, Resource, ResourceId};
+pub use super::resource::{Attribute, FieldChange};
 use super::stack::{ParseOptions, Stack};
 
 /// The version of the JSON plan document (`--format json`, `--out`). Bumped on any change
 /// that is not a pure addition.
 pub const PLAN_FORMAT_VERSION: u32 = 3;
+
+/// Choices the operator makes about removed regions' buckets. Saved with a plan, so that
+/// `apply --plan` recomputes the same diff.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiffOptions {
+    /// Delete (instead of retain) the buckets of regions removed from the stack.
+    pub destroy_removed_buckets: bool,
+    /// With `destroy_removed_buckets`: also delete buckets that still hold objects.
+    pub destroy_bucket_objects: bool,
+}
+
+impl DiffOptions {
+    /// The command-line flags that set these options, as `plan` and `apply` take them.
+    pub fn flags(&self) -> Vec<&'static str> {
+        let mut flags = Vec::new();
+        if self.destroy_removed_buckets {
+            flags.push("--destroy-removed-buckets");
+        }
+        if self.destroy_bucket_objects {
+            flags.push("--destroy-bucket-objects");
+        }
+        flags
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "kebab-case")]
@@ -55,121 +80,6 @@ impl Change {
             | Change::Retain { id, .. } => id,
         }
     }
-}
-
-/// A bucket setting the stack manages. A closed set: adding one fails to compile until diff,
-/// apply and rendering handle it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum BucketAttribute {
-    PublicAccessBlock,
-    Encryption,
-    Versioning,
-    Lifecycle,
-    Policy,
-    Tags,
-}
-
-impl BucketAttribute {
-    /// The order apply sets them in: the public access block before anything else.
-    pub const APPLY_ORDER: [BucketAttribute; 6] = [
-        BucketAttribute::PublicAccessBlock,
-        BucketAttribute::Encryption,
-        BucketAttribute::Versioning,
-        BucketAttribute::Lifecycle,
-        BucketAttribute::Policy,
-        BucketAttribute::Tags,
-    ];
-
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            BucketAttribute::PublicAccessBlock => "public-access-block",
-            BucketAttribute::Encryption => "encryption",
-            BucketAttribute::Versioning => "versioning",
-            BucketAttribute::Lifecycle => "lifecycle",
-            BucketAttribute::Policy => "policy",
-            BucketAttribute::Tags => "tags",
-        }
-    }
-}
-
-/// A parameter attribute the stack manages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ParameterAttribute {
-    Type,
-    Value,
-}
-
-/// An alarm setting the stack manages (`PutMetricAlarm` writes them all at once; the plan says
-/// which differ).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum AlarmAttribute {
-    /// Namespace, metric name, dimensions, statistic and period.
-    Metric,
-    /// Evaluation periods, datapoints to alarm, comparison and threshold.
-    Evaluation,
-    TreatMissingData,
-    /// The SNS topics notified on ALARM and on OK.
-    Actions,
-    Description,
-}
-
-impl AlarmAttribute {
-    pub const ALL: [AlarmAttribute; 5] = [
-        AlarmAttribute::Metric,
-        AlarmAttribute::Evaluation,
-        AlarmAttribute::TreatMissingData,
-        AlarmAttribute::Actions,
-        AlarmAttribute::Description,
-    ];
-
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            AlarmAttribute::Metric => "metric",
-            AlarmAttribute::Evaluation => "evaluation",
-            AlarmAttribute::TreatMissingData => "treat-missing-data",
-            AlarmAttribute::Actions => "actions",
-            AlarmAttribute::Description => "description",
-        }
-    }
-}
-
-/// The attribute a field change is about; in JSON its plain name (`policy`, `value`, ...).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum Attribute {
-    Bucket(BucketAttribute),
-    Parameter(ParameterAttribute),
-    Alarm(AlarmAttribute),
-}
-
-impl Attribute {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Attribute::Bucket(b) => b.as_str(),
-            Attribute::Parameter(ParameterAttribute::Type) => "type",
-            Attribute::Parameter(ParameterAttribute::Value) => "value",
-            Attribute::Alarm(a) => a.as_str(),
-        }
-    }
-}
-
-impl std::fmt::Display for Attribute {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// One attribute that differs. Values are JSON; a `sensitive` change never carries values.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FieldChange {
-    pub attribute: Attribute,
-    pub live: Option<serde_json::Value>,
-    pub desired: Option<serde_json::Value>,
-    #[serde(default)]
-    pub sensitive: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -269,6 +179,17 @@ pub fn read_plan(
     }
     let doc: PlanDocument =
         serde_json::from_value(value).map_err(|e| format!("{} ({e})", not_a_plan()))?;
+    if let Some(id) = doc.changes.iter().find_map(|c| match c {
+        Change::Create { id, desired } | Change::Update { id, desired, .. } => {
+            (id.kind != desired.kind()).then_some(id)
+        }
+        Change::Delete { .. } | Change::Retain { .. } => None,
+    }) {
+        return Err(format!(
+            "{} (its change of {id} holds a resource of another type)",
+            not_a_plan()
+        ));
+    }
     let saved = serde_json::to_string(&doc.stack).map_err(|e| e.to_string())?;
     let stack = super::stack::parse_with(&format!("the stack saved in {label}"), &saved, options)
         .map_err(|e| e.to_string())?;
@@ -409,10 +330,7 @@ mod tests {
 
     fn delete(name: &str) -> Change {
         Change::Delete {
-            id: ResourceId::Parameter {
-                region: "us-east-1".into(),
-                name: name.into(),
-            },
+            id: ResourceId::parameter("us-east-1", name),
             objects: None,
         }
     }
@@ -511,26 +429,24 @@ mod tests {
     }
 
     #[test]
-    fn attributes_serialize_as_their_plain_names() {
-        for a in BucketAttribute::APPLY_ORDER {
-            let json = serde_json::to_value(Attribute::Bucket(a)).unwrap();
-            assert_eq!(json, a.as_str());
-            let back: Attribute = serde_json::from_value(json).unwrap();
-            assert_eq!(back, Attribute::Bucket(a));
-        }
-        for (a, name) in [
-            (ParameterAttribute::Type, "type"),
-            (ParameterAttribute::Value, "value"),
-        ] {
-            assert_eq!(serde_json::to_value(Attribute::Parameter(a)).unwrap(), name);
-            assert_eq!(Attribute::Parameter(a).as_str(), name);
-        }
-        for a in AlarmAttribute::ALL {
-            let json = serde_json::to_value(Attribute::Alarm(a)).unwrap();
-            assert_eq!(json, a.as_str());
-            let back: Attribute = serde_json::from_value(json).unwrap();
-            assert_eq!(back, Attribute::Alarm(a));
-        }
-        assert!(serde_json::from_str::<Attribute>("\"acl\"").is_err());
+    fn a_change_pairing_an_id_with_another_kind_is_no_plan() {
+        let stack = crate::core::stack::sample(&["us-east-1"]);
+        let mut doc = saved(&stack, "0", DiffOptions::default());
+        doc.changes.push(Change::Create {
+            id: ResourceId::bucket("us-east-1", "b"),
+            desired: Resource::Parameter(crate::core::resource::ParameterState::string("v")),
+        });
+        let text = serde_json::to_string(&doc).unwrap();
+        let err = read_plan("p.json", &text, ParseOptions::default()).unwrap_err();
+        assert!(
+            err.contains("bucket b (us-east-1) holds a resource of another type"),
+            "{err}"
+        );
+        doc.changes[0] = Change::Create {
+            id: ResourceId::bucket("us-east-1", "b"),
+            desired: Resource::Bucket(Default::default()),
+        };
+        let text = serde_json::to_string(&doc).unwrap();
+        assert!(read_plan("p.json", &text, ParseOptions::default()).is_ok());
     }
 }

@@ -9,6 +9,7 @@ pub mod lock;
 pub mod log;
 pub mod metrics;
 pub mod observe;
+pub mod resource;
 pub mod restore;
 pub mod ssm;
 pub mod tags;

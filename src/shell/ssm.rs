@@ -7,7 +7,7 @@ use aws_sdk_ssm::types::ParameterStringFilter;
 use crate::core::selection::Selection;
 
 use super::aws::Aws;
-use super::observe;
+use super::resource;
 
 /// Deletes a parameter; one that is already gone counts as deleted (a re-run converges).
 /// `what` says what was being deleted, for the error.
@@ -25,7 +25,7 @@ pub async fn delete_parameter(aws: &Aws, region: &str, name: &str, what: &str) -
 /// `None` where absent.
 pub async fn read_values(aws: &Aws, region: &str, names: &[String]) -> Result<Vec<Option<String>>> {
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    let (_, found) = observe::read_parameters(aws, region, &names).await?;
+    let (_, found) = resource::parameter::read_parameters(aws, region, &names).await?;
     Ok(found
         .into_iter()
         .map(|(_, state)| state.and_then(|p| p.value))

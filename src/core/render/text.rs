@@ -7,8 +7,10 @@ use std::fmt::Write;
 use super::{
     SENSITIVE, inline, is_scalar_change, json_diff, options_line, retained_backups, summary_line,
 };
-use crate::core::model::Resource;
+use strum::VariantArray;
+
 use crate::core::plan::{Change, PlanDocument};
+use crate::core::resource::{BucketAttribute, BucketSettings, ParameterKind, Resource};
 
 struct Palette {
     create: Style,
@@ -124,11 +126,13 @@ fn render_change(out: &mut String, doc: &PlanDocument, change: &Change, p: &Pale
     }
 }
 
-/// The attributes of a resource to be created, one line each.
-pub fn attributes(resource: &Resource) -> Vec<(&'static str, String)> {
-    match resource {
-        Resource::Bucket(b) => {
-            let json = |v: Option<serde_json::Value>| inline(&v);
+/// How a bucket attribute of one to be created reads: the policy by its statements.
+fn bucket_attribute(b: &BucketSettings, attribute: BucketAttribute) -> String {
+    fn json<T: serde::Serialize>(v: &T) -> String {
+        inline(&serde_json::to_value(v).ok())
+    }
+    match attribute {
+        BucketAttribute::Policy => {
             let sids = b
                 .policy
                 .as_ref()
@@ -137,23 +141,26 @@ pub fn attributes(resource: &Resource) -> Vec<(&'static str, String)> {
                 .iter()
                 .filter_map(|s| s["Sid"].as_str().map(str::to_string))
                 .collect::<Vec<_>>();
-            vec![
-                ("versioning", json(serde_json::to_value(&b.versioning).ok())),
-                ("encryption", json(serde_json::to_value(&b.encryption).ok())),
-                ("lifecycle", json(serde_json::to_value(&b.lifecycle).ok())),
-                (
-                    "public-access-block",
-                    json(serde_json::to_value(&b.public_access_block).ok()),
-                ),
-                ("policy", format!("statements {}", sids.join(", "))),
-                ("tags", json(serde_json::to_value(&b.tags).ok())),
-            ]
+            format!("statements {}", sids.join(", "))
         }
+        BucketAttribute::Versioning => json(&b.versioning),
+        BucketAttribute::Encryption => json(&b.encryption),
+        BucketAttribute::Lifecycle => json(&b.lifecycle),
+        BucketAttribute::PublicAccessBlock => json(&b.public_access_block),
+        BucketAttribute::Tags => json(&b.tags),
+    }
+}
+
+/// The attributes of a resource to be created, one line each.
+pub fn attributes(resource: &Resource) -> Vec<(&'static str, String)> {
+    match resource {
+        Resource::Bucket(b) => BucketAttribute::VARIANTS
+            .iter()
+            .map(|&a| (a.as_str(), bucket_attribute(b, a)))
+            .collect(),
         Resource::Parameter(p) => {
             let value = match (&p.kind, &p.value) {
-                (crate::core::model::ParameterKind::SecureString, _) | (_, None) => {
-                    SENSITIVE.to_string()
-                }
+                (ParameterKind::SecureString, _) | (_, None) => SENSITIVE.to_string(),
                 (_, Some(v)) => format!("{v:?}"),
             };
             vec![("type", p.kind.as_str().to_string()), ("value", value)]
@@ -319,10 +326,7 @@ mod tests {
     fn secure_values_are_masked_and_colors_appear_when_asked() {
         let mut live = converged();
         live.resources.insert(
-            ResourceId::Parameter {
-                region: "us-east-1".into(),
-                name: "/jenkins/dev/backup/default-region".into(),
-            },
+            ResourceId::parameter("us-east-1", "/jenkins/dev/backup/default-region"),
             Some(crate::core::model::Resource::Parameter(ParameterState {
                 kind: ParameterKind::SecureString,
                 value: None,

@@ -1,0 +1,213 @@
+//! The backup bucket: its settings, the attributes the stack manages, and their comparison.
+//! Every attribute reads its value in `value`, which names every field of `BucketSettings`: a new
+//! field fails to compile there until it is an attribute (or deliberately not one). Pure.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use strum::VariantArray;
+
+use super::{Attribute, FieldChange, json};
+use crate::core::policy;
+
+/// The settings of a backup bucket. In observed state `None` means "not configured"
+/// (for example NoSuchLifecycleConfiguration), never an error.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BucketSettings {
+    pub versioning: Option<String>,
+    pub encryption: Option<Encryption>,
+    pub lifecycle: Option<Vec<LifecycleRule>>,
+    pub public_access_block: Option<PublicAccessBlock>,
+    /// The bucket policy document as JSON (compared semantically, see `policy`).
+    pub policy: Option<serde_json::Value>,
+    pub tags: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Encryption {
+    pub algorithm: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_key_id: Option<String>,
+    pub bucket_key_enabled: bool,
+}
+
+/// A lifecycle rule reduced to what this stack manages. An absent filter and an empty prefix
+/// filter are the same rule: both are stored as `prefix: ""`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LifecycleRule {
+    pub id: Option<String>,
+    pub enabled: bool,
+    pub prefix: String,
+    pub expiration_days: Option<i32>,
+    pub noncurrent_expiration_days: Option<i32>,
+    /// Anything else the rule does (transitions, tag filters, ...), summarised; empty here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PublicAccessBlock {
+    pub block_public_acls: bool,
+    pub ignore_public_acls: bool,
+    pub block_public_policy: bool,
+    pub restrict_public_buckets: bool,
+}
+
+impl PublicAccessBlock {
+    pub const ALL: PublicAccessBlock = PublicAccessBlock {
+        block_public_acls: true,
+        ignore_public_acls: true,
+        block_public_policy: true,
+        restrict_public_buckets: true,
+    };
+}
+
+/// A bucket setting the stack manages. Declared in the order plans show them;
+/// `VARIANTS` is the list every loop over attributes uses.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::VariantArray,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum BucketAttribute {
+    Versioning,
+    Encryption,
+    Lifecycle,
+    PublicAccessBlock,
+    Policy,
+    Tags,
+}
+
+impl BucketAttribute {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BucketAttribute::Versioning => "versioning",
+            BucketAttribute::Encryption => "encryption",
+            BucketAttribute::Lifecycle => "lifecycle",
+            BucketAttribute::PublicAccessBlock => "public-access-block",
+            BucketAttribute::Policy => "policy",
+            BucketAttribute::Tags => "tags",
+        }
+    }
+
+    /// When apply sets it, lowest first: the public access block before anything else.
+    pub fn apply_rank(self) -> u8 {
+        match self {
+            BucketAttribute::PublicAccessBlock => 0,
+            BucketAttribute::Encryption => 1,
+            BucketAttribute::Versioning => 2,
+            BucketAttribute::Lifecycle => 3,
+            BucketAttribute::Policy => 4,
+            BucketAttribute::Tags => 5,
+        }
+    }
+
+    /// Every attribute, in the order apply sets them.
+    pub fn apply_order() -> Vec<BucketAttribute> {
+        let mut all = BucketAttribute::VARIANTS.to_vec();
+        all.sort_by_key(|a| a.apply_rank());
+        all
+    }
+}
+
+/// The attribute's value as a plan compares and shows it; `None`: not configured (in desired
+/// state: not managed). The policy is normalized, so that equal meanings compare equal.
+pub fn value(settings: &BucketSettings, attribute: BucketAttribute) -> Option<serde_json::Value> {
+    let BucketSettings {
+        versioning,
+        encryption,
+        lifecycle,
+        public_access_block,
+        policy: bucket_policy,
+        tags,
+    } = settings;
+    match attribute {
+        BucketAttribute::Versioning => json(versioning),
+        BucketAttribute::Encryption => json(encryption),
+        BucketAttribute::Lifecycle => json(lifecycle),
+        BucketAttribute::PublicAccessBlock => json(public_access_block),
+        BucketAttribute::Policy => bucket_policy.as_ref().map(policy::normalize),
+        BucketAttribute::Tags => json(tags),
+    }
+}
+
+/// The managed attributes of `h` (live) that differ from `w` (desired).
+pub fn compare(h: &BucketSettings, w: &BucketSettings) -> Vec<FieldChange> {
+    BucketAttribute::VARIANTS
+        .iter()
+        .filter_map(|&attribute| {
+            let want = value(w, attribute)?;
+            let have = value(h, attribute);
+            (have.as_ref() != Some(&want)).then(|| FieldChange {
+                attribute: Attribute::Bucket(attribute),
+                live: have,
+                desired: Some(want),
+                sensitive: false,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apply_sets_the_public_access_block_first_and_every_attribute_once() {
+        let order = BucketAttribute::apply_order();
+        assert_eq!(order[0], BucketAttribute::PublicAccessBlock);
+        assert_eq!(order.len(), BucketAttribute::VARIANTS.len());
+        let mut ranks: Vec<u8> = order.iter().map(|a| a.apply_rank()).collect();
+        ranks.dedup();
+        assert_eq!(ranks.len(), order.len(), "two attributes share a rank");
+    }
+
+    #[test]
+    fn an_unmanaged_attribute_is_never_a_change() {
+        let live = BucketSettings {
+            versioning: Some("Suspended".into()),
+            ..Default::default()
+        };
+        assert!(compare(&live, &BucketSettings::default()).is_empty());
+        let want = BucketSettings {
+            versioning: Some("Enabled".into()),
+            ..Default::default()
+        };
+        let fields = compare(&live, &want);
+        assert_eq!(fields.len(), 1);
+        assert_eq!(fields[0].live, Some(serde_json::json!("Suspended")));
+    }
+
+    #[test]
+    fn policies_of_equal_meaning_are_no_change() {
+        let statement = |a: &str, b: &str| {
+            serde_json::json!({"Version": "2012-10-17", "Statement": [
+                {"Sid": a, "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*"},
+                {"Sid": b, "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*"}]})
+        };
+        let have = BucketSettings {
+            policy: Some(statement("A", "B")),
+            ..Default::default()
+        };
+        let want = BucketSettings {
+            policy: Some(statement("B", "A")),
+            ..Default::default()
+        };
+        assert_eq!(
+            policy::equivalent(&statement("A", "B"), &statement("B", "A")),
+            compare(&have, &want).is_empty()
+        );
+    }
+}

@@ -1,0 +1,91 @@
+//! Each resource kind's SDK calls in a module of its own: how it is observed, created, updated
+//! and deleted. The dispatch here matches every kind, so a new kind fails to compile until it
+//! has all four (docs/architecture.md).
+
+pub mod alarm;
+pub mod bucket;
+pub mod parameter;
+
+use anyhow::{Result, anyhow, ensure};
+
+use super::aws::Aws;
+use crate::core::resource::{Attribute, FieldChange, Kind, Resource, ResourceId};
+
+pub use alarm::Listing;
+
+/// The live state of `ids` (all of `kind`). A listed kind also reports every resource the
+/// listing finds; without a listing (a second wave) it reads nothing.
+pub async fn observe(
+    aws: &Aws,
+    kind: Kind,
+    ids: &[&ResourceId],
+    listing: Option<&Listing<'_>>,
+) -> Result<Vec<(ResourceId, Option<Resource>)>> {
+    match kind {
+        Kind::Bucket => bucket::observe(aws, ids).await,
+        Kind::Parameter => parameter::observe(aws, ids).await,
+        Kind::Alarm => match listing {
+            Some(listing) => alarm::observe(aws, ids, listing).await,
+            None => Ok(Vec::new()),
+        },
+    }
+}
+
+/// Creates the resource `id` as `desired`.
+pub async fn create(aws: &Aws, id: &ResourceId, desired: &Resource) -> Result<()> {
+    same_kind(id, desired)?;
+    let ResourceId { region, name, .. } = id;
+    match desired {
+        Resource::Bucket(settings) => bucket::create(aws, region, name, settings).await,
+        Resource::Parameter(p) => parameter::put(aws, region, name, p).await,
+        Resource::Alarm(a) => alarm::put(aws, region, name, a).await,
+    }
+}
+
+/// Sets the `fields` of the existing resource `id` to their values in `desired`.
+pub async fn update(
+    aws: &Aws,
+    id: &ResourceId,
+    fields: &[FieldChange],
+    desired: &Resource,
+) -> Result<()> {
+    same_kind(id, desired)?;
+    let ResourceId { region, name, .. } = id;
+    match desired {
+        Resource::Bucket(settings) => {
+            let attributes = fields
+                .iter()
+                .map(|f| match f.attribute {
+                    Attribute::Bucket(a) => Ok(a),
+                    Attribute::Parameter(_) | Attribute::Alarm(_) => Err(anyhow!(
+                        "{id}: the plan asks to change `{}`, which is not a bucket setting",
+                        f.attribute
+                    )),
+                })
+                .collect::<Result<Vec<_>>>()?;
+            bucket::update(aws, region, name, settings, &attributes).await
+        }
+        // One call writes the whole parameter, or the whole alarm.
+        Resource::Parameter(p) => parameter::put(aws, region, name, p).await,
+        Resource::Alarm(a) => alarm::put(aws, region, name, a).await,
+    }
+}
+
+/// Deletes the resource `id`; one already gone counts as deleted. A bucket's `objects` are
+/// destroyed with it when there are some.
+pub async fn delete(aws: &Aws, id: &ResourceId, objects: Option<u64>) -> Result<()> {
+    let ResourceId { kind, region, name } = id;
+    match kind {
+        Kind::Bucket => bucket::delete(aws, region, name, objects.unwrap_or(0) > 0).await,
+        Kind::Parameter => parameter::delete(aws, region, name).await,
+        Kind::Alarm => alarm::delete(aws, region, name).await,
+    }
+}
+
+fn same_kind(id: &ResourceId, desired: &Resource) -> Result<()> {
+    ensure!(
+        id.kind == desired.kind(),
+        "{id}: the plan pairs it with a resource of another type"
+    );
+    Ok(())
+}
