@@ -13,9 +13,10 @@ use std::path::PathBuf;
 use super::aws::{Aws, Budget};
 use super::tags::{Tags, tags_of};
 use super::verify::{object_facts, read_text};
-use crate::core::backup::{Secret, is_backup_key};
+use crate::core::backup::Secret;
 use crate::core::document::{BackupDocument, entry_problems, identity_problems, read_document};
 use crate::core::restore::{DEFAULT_KEY, DEFAULT_TIER, ParameterSpec, RestoreItem};
+use crate::core::store::{day_prefix, is_backup_key, pointer_key};
 use crate::core::verify::object_failures;
 
 /// Writes in flight at once; the budget, not this, bounds the request rate.
@@ -73,7 +74,7 @@ pub async fn locate(
             return local_document(path, environment, region, max_document_bytes);
         }
         From::Latest => {
-            let pointer = format!("latest-{region}.txt");
+            let pointer = pointer_key(region);
             read_text(aws, region, bucket, &pointer)
                 .await?
                 .with_context(|| {
@@ -143,7 +144,7 @@ async fn newest_of_day(
         .s3(region)
         .list_objects_v2()
         .bucket(bucket)
-        .prefix(format!("{date}/"))
+        .prefix(day_prefix(date))
         .into_paginator()
         .send();
     let mut newest: Option<(aws_smithy_types::DateTime, String)> = None;

@@ -10,9 +10,9 @@ use time::OffsetDateTime;
 
 use super::aws::Aws;
 use super::ssm::count_selected;
-use crate::core::backup::is_backup_key;
 use crate::core::document::read_document;
 use crate::core::selection::Selection;
+use crate::core::store::{DEFAULT_POINTER_KEY, is_backup_key, pointer_key};
 use crate::core::verify::{ObjectFacts, PreviousBackup, RegionFacts};
 
 /// What one region's bucket holds of its newest backup.
@@ -24,12 +24,14 @@ pub async fn region_facts(
     is_default: bool,
     max_document_bytes: u64,
 ) -> Result<RegionFacts> {
-    let pointer_key = format!("latest-{region}.txt");
+    let pointer_key = pointer_key(region);
     let (pointer, default_pointer, live_count) = tokio::try_join!(
         read_text(aws, region, bucket, &pointer_key),
         async {
             if is_default {
-                Ok(Some(read_text(aws, region, bucket, "latest.txt").await?))
+                Ok(Some(
+                    read_text(aws, region, bucket, DEFAULT_POINTER_KEY).await?,
+                ))
             } else {
                 Ok(None)
             }
