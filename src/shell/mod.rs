@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod observe;
 pub mod restore;
 pub mod ssm;
+pub mod store;
 pub mod tags;
 pub mod term;
 pub mod verify;

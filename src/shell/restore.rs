@@ -11,12 +11,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use super::aws::{Aws, Budget};
+use super::store::{list_backups, object_facts, read_pointer};
 use super::tags::{Tags, tags_of};
-use super::verify::{object_facts, read_text};
 use crate::core::backup::Secret;
 use crate::core::document::{BackupDocument, entry_problems, identity_problems, read_document};
 use crate::core::restore::{DEFAULT_KEY, DEFAULT_TIER, ParameterSpec, RestoreItem};
-use crate::core::store::{day_prefix, is_backup_key, pointer_key};
+use crate::core::store::pointer_key;
 use crate::core::verify::object_failures;
 
 /// Writes in flight at once; the budget, not this, bounds the request rate.
@@ -75,7 +75,7 @@ pub async fn locate(
         }
         From::Latest => {
             let pointer = pointer_key(region);
-            read_text(aws, region, bucket, &pointer)
+            read_pointer(aws, region, bucket, &pointer)
                 .await?
                 .with_context(|| {
                     format!("there is no backup of {region} to restore: {pointer} does not exist in {bucket}")
@@ -140,27 +140,17 @@ async fn newest_of_day(
     environment: &str,
     date: &str,
 ) -> Result<String> {
-    let mut pages = aws
-        .s3(region)
-        .list_objects_v2()
-        .bucket(bucket)
-        .prefix(day_prefix(date))
-        .into_paginator()
-        .send();
-    let mut newest: Option<(aws_smithy_types::DateTime, String)> = None;
-    while let Some(page) = pages.next().await {
-        let page = page.with_context(|| format!("listing the backups of {date} in {bucket}"))?;
-        for object in page.contents() {
-            let (Some(key), Some(modified)) = (object.key(), object.last_modified()) else {
-                continue;
-            };
-            if is_backup_key(key, region, environment)
-                && newest
-                    .as_ref()
-                    .is_none_or(|(t, k)| (modified.secs(), key) > (t.secs(), k.as_str()))
-            {
-                newest = Some((*modified, key.to_string()));
-            }
+    let backups = list_backups(aws, region, bucket, environment, Some(date)).await?;
+    let mut newest: Option<(i64, String)> = None;
+    for backup in backups {
+        let Some(modified) = backup.last_modified else {
+            continue;
+        };
+        if newest
+            .as_ref()
+            .is_none_or(|(t, k)| (modified, backup.key.as_str()) > (*t, k.as_str()))
+        {
+            newest = Some((modified, backup.key));
         }
     }
     newest.map(|(_, key)| key).with_context(|| {

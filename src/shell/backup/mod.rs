@@ -5,7 +5,6 @@
 
 pub mod collect;
 pub mod notify;
-pub mod upload;
 
 use anyhow::{Context, Result, bail};
 use std::time::{Duration, Instant};
@@ -25,6 +24,7 @@ use crate::shell::interrupt::{Interrupt, Signal};
 use crate::shell::lock::LockWatch;
 use crate::shell::observe::parse_region_list;
 use crate::shell::ssm::read_values;
+use crate::shell::store::{put_document, write_pointers};
 use collect::collect;
 
 #[derive(Debug, Clone)]
@@ -336,7 +336,7 @@ impl RegionRun<'_> {
             &header.backup_timestamp,
         );
         self.lock.check()?;
-        upload::upload_document(aws, region, &bucket, &key, document).await?;
+        put_document(aws, region, &bucket, &key, document).await?;
         staged.stored = Some((bucket, key));
         Ok(staged)
     }
@@ -377,7 +377,7 @@ impl RegionRun<'_> {
         let region = &self.header.region;
         let pointers = pointer_keys(region, self.is_default);
         self.lock.check()?;
-        upload::write_pointers(self.aws, region, bucket, &pointers, key).await
+        write_pointers(self.aws, region, bucket, &pointers, key).await
     }
 }
 
