@@ -8,14 +8,13 @@ use aws_sdk_ssm::types::{
 };
 use futures::{StreamExt, TryStreamExt};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 
 use super::aws::{Aws, Budget};
 use super::store::{list_backups, object_facts, read_pointer};
 use super::tags::{Tags, tags_of};
 use crate::core::backup::Secret;
 use crate::core::document::{BackupDocument, entry_problems, identity_problems, read_document};
-use crate::core::restore::{DEFAULT_KEY, DEFAULT_TIER, ParameterSpec, RestoreItem};
+use crate::core::restore::{BackupSource, DEFAULT_KEY, DEFAULT_TIER, ParameterSpec, RestoreItem};
 use crate::core::store::pointer_key;
 use crate::core::verify::object_failures;
 
@@ -24,56 +23,20 @@ const WRITES_IN_FLIGHT: usize = 4;
 /// Batches of ten names read at once (two requests each: values and attributes).
 pub const READS_IN_FLIGHT: usize = 4;
 
-/// Which backup to restore (`--from`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum From {
-    /// What `latest-<region>.txt` names.
-    Latest,
-    /// That day's newest backup of the region.
-    Date(String),
-    /// An object key in the region's bucket.
-    Key(String),
-    /// A document on local disk.
-    File(PathBuf),
-}
-
-impl From {
-    /// `latest`, a date `YYYY-MM-DD`, a local path (`./`, `../` or `/` first), else an S3 key.
-    pub fn parse(value: &str) -> From {
-        let is_date = value.len() == 10
-            && value.char_indices().all(|(i, c)| {
-                if i == 4 || i == 7 {
-                    c == '-'
-                } else {
-                    c.is_ascii_digit()
-                }
-            });
-        if value == "latest" {
-            From::Latest
-        } else if is_date {
-            From::Date(value.to_string())
-        } else if value.starts_with("./") || value.starts_with("../") || value.starts_with('/') {
-            From::File(PathBuf::from(value))
-        } else {
-            From::Key(value.to_string())
-        }
-    }
-}
-
 /// The chosen document, checked: where it came from and what it holds.
 pub async fn locate(
     aws: &Aws,
     region: &str,
     bucket: &str,
     environment: &str,
-    from: &From,
+    from: &BackupSource,
     max_document_bytes: u64,
 ) -> Result<(String, BackupDocument)> {
     let key = match from {
-        From::File(path) => {
+        BackupSource::File(path) => {
             return local_document(path, environment, region, max_document_bytes);
         }
-        From::Latest => {
+        BackupSource::Latest => {
             let pointer = pointer_key(region);
             read_pointer(aws, region, bucket, &pointer)
                 .await?
@@ -81,8 +44,8 @@ pub async fn locate(
                     format!("there is no backup of {region} to restore: {pointer} does not exist in {bucket}")
                 })?
         }
-        From::Date(date) => newest_of_day(aws, region, bucket, environment, date).await?,
-        From::Key(key) => key.clone(),
+        BackupSource::Date(date) => newest_of_day(aws, region, bucket, environment, date).await?,
+        BackupSource::Key(key) => key.clone(),
     };
     let label = format!("s3://{bucket}/{key}");
     let facts = object_facts(aws, region, bucket, &key, max_document_bytes)
