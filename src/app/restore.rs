@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use super::{Session, cancelled, confirm};
 use crate::cli::{Format, RestoreArgs};
 use crate::core::region::{check_known_region, check_one_partition};
+use crate::core::restore::BackupSource;
 use crate::core::restore::{
     ParameterSpec, RestoreAction, RestoreAttribute, RestoreOptions, RestorePlan, plan,
     read_back_mismatches, render_json, render_markdown, render_text, unknown_attributes, wanted,
@@ -18,7 +19,7 @@ use crate::core::stack::bucket_name;
 use crate::shell::aws::{Aws, Budget};
 use crate::shell::interrupt::Interrupt;
 use crate::shell::lock::LockWatch;
-use crate::shell::restore::{From, Write, WriteMode, locate, missing_keys, read_live, write};
+use crate::shell::restore::{Write, WriteMode, locate, missing_keys, read_live, write};
 use crate::shell::{lock, term};
 
 pub async fn run(session: &Session, args: RestoreArgs) -> Result<ExitCode> {
@@ -126,7 +127,7 @@ async fn preview(
     let source_region = &args.region;
     let target_region = args.target_region.as_ref().unwrap_or(source_region);
     let bucket = bucket_name(&stack.project_name, env, &account, source_region);
-    let from = From::parse(&args.from);
+    let from = BackupSource::parse(&args.from);
     let (label, document) = locate(
         aws,
         source_region,

@@ -1,6 +1,6 @@
-//! The backup job's contract, pure: the S3 key
-//! layout, the per-region summary (`region_summaries.json`), the terminal table and the Slack
-//! message. Secret values travel as `Secret`, whose Debug/Display print a mask.
+//! The backup job's contract, pure: the document's header and parameters, the per-region summary
+//! (`region_summaries.json`), the terminal table and the Slack message (the S3 key layout is
+//! `store.rs`'s). Secret values travel as `Secret`, whose Debug/Display print a mask.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -9,42 +9,6 @@ use std::time::Duration;
 
 /// The version of the backup document format written by this tool.
 pub const BACKUP_FORMAT_VERSION: u32 = 2;
-
-/// `{YYYY-MM-DD}/{region}/ssm-backup-{env}-{region}-{timestamp}.json`
-pub fn object_key(date: &str, region: &str, environment: &str, timestamp: &str) -> String {
-    format!("{date}/{region}/ssm-backup-{environment}-{region}-{timestamp}.json")
-}
-
-/// Whether `key` is a backup of `environment` in `region`: this tool's layout, or the old
-/// script's (`{YYYY-MM-DD}/ssm-backup-{env}-{timestamp}.json`, one region per environment then).
-pub fn is_backup_key(key: &str, region: &str, environment: &str) -> bool {
-    let Some((date, rest)) = key.split_once('/') else {
-        return false;
-    };
-    let timestamp = |s: &str| {
-        s.strip_suffix(".json").is_some_and(|t| {
-            t.len() == 15
-                && t.char_indices()
-                    .all(|(i, c)| if i == 8 { c == '_' } else { c.is_ascii_digit() })
-        })
-    };
-    let ours = format!("{region}/ssm-backup-{environment}-{region}-");
-    let old = format!("ssm-backup-{environment}-");
-    date.len() == 10
-        && [ours, old]
-            .iter()
-            .any(|prefix| rest.strip_prefix(prefix.as_str()).is_some_and(timestamp))
-}
-
-/// The pointers to the newest backup: `latest-{region}.txt`, and for the default region also
-/// `latest.txt` (for old readers).
-pub fn pointer_keys(region: &str, is_default: bool) -> Vec<String> {
-    let mut keys = vec![format!("latest-{region}.txt")];
-    if is_default {
-        keys.push("latest.txt".to_string());
-    }
-    keys
-}
 
 /// Default limits: 10 minutes a region, and regions x 10 + 30 minutes overall (the seeds'
 /// pipeline timeout).
@@ -367,41 +331,6 @@ pub fn slack_start_failure(environment: &str, error: &str) -> serde_json::Value 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backup_keys_of_a_region_and_environment() {
-        let key = object_key("2026-11-23", "us-west-2", "dev", "20261123_130000");
-        assert!(is_backup_key(&key, "us-west-2", "dev"));
-        assert!(!is_backup_key(&key, "us-east-1", "dev"));
-        assert!(!is_backup_key(&key, "us-west-2", "prod"));
-        assert!(is_backup_key(
-            "2025-10-01/ssm-backup-dev-20251001_220000.json",
-            "us-west-2",
-            "dev"
-        ));
-        assert!(!is_backup_key(
-            "2025-10-01/ssm-backup-dev-2-20251001_220000.json",
-            "us-west-2",
-            "dev"
-        ));
-        assert!(!is_backup_key("latest-us-west-2.txt", "us-west-2", "dev"));
-    }
-
-    #[test]
-    fn keys_follow_the_seeds() {
-        assert_eq!(
-            object_key("2026-11-23", "us-west-2", "dev", "20261123_130000"),
-            "2026-11-23/us-west-2/ssm-backup-dev-us-west-2-20261123_130000.json"
-        );
-        assert_eq!(
-            pointer_keys("us-west-2", false),
-            vec!["latest-us-west-2.txt"]
-        );
-        assert_eq!(
-            pointer_keys("ap-northeast-1", true),
-            vec!["latest-ap-northeast-1.txt", "latest.txt"]
-        );
-    }
 
     #[test]
     fn overall_timeout_is_regions_times_ten_plus_thirty_minutes() {

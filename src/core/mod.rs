@@ -21,4 +21,5 @@ pub mod restore;
 pub mod selection;
 pub mod settings;
 pub mod stack;
+pub mod store;
 pub mod verify;

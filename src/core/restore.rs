@@ -1,11 +1,12 @@
-//! `restore`: from a backup document and the live parameters it names, what to create, what to
-//! update (attribute by attribute), what is unchanged and what is skipped; the renderers; and
+//! `restore`: which backup `--from` names; from a backup document and the live parameters it
+//! names, what to create, what to update (attribute by attribute), what is unchanged and what is skipped; the renderers; and
 //! the read-back comparison after writing. Pure. Values travel as `Secret`; a SecureString's
 //! value is never rendered.
 
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::path::PathBuf;
 
 use super::backup::{BackupParameter, Secret};
 use super::document::DocumentFormat;
@@ -38,6 +39,42 @@ pub struct ParameterSpec {
 impl ParameterSpec {
     pub fn is_secure(&self) -> bool {
         self.kind == "SecureString"
+    }
+}
+
+/// Which backup to restore (`--from`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackupSource {
+    /// What `latest-<region>.txt` names.
+    Latest,
+    /// That day's newest backup of the region.
+    Date(String),
+    /// An object key in the region's bucket.
+    Key(String),
+    /// A document on local disk.
+    File(PathBuf),
+}
+
+impl BackupSource {
+    /// `latest`, a date `YYYY-MM-DD`, a local path (`./`, `../` or `/` first), else an S3 key.
+    pub fn parse(value: &str) -> BackupSource {
+        let is_date = value.len() == 10
+            && value.char_indices().all(|(i, c)| {
+                if i == 4 || i == 7 {
+                    c == '-'
+                } else {
+                    c.is_ascii_digit()
+                }
+            });
+        if value == "latest" {
+            BackupSource::Latest
+        } else if is_date {
+            BackupSource::Date(value.to_string())
+        } else if value.starts_with("./") || value.starts_with("../") || value.starts_with('/') {
+            BackupSource::File(PathBuf::from(value))
+        } else {
+            BackupSource::Key(value.to_string())
+        }
     }
 }
 
@@ -756,6 +793,27 @@ mod tests {
             .filter_map(|i| i.spec.clone())
             .map(|s| (s.name.clone(), s))
             .collect()
+    }
+
+    #[test]
+    fn from_names_the_latest_a_day_a_local_file_or_a_key() {
+        let key = "2026-11-23/us-east-1/ssm-backup-dev-us-east-1-20261123_130000.json";
+        let cases = [
+            ("latest", BackupSource::Latest),
+            ("2026-11-23", BackupSource::Date("2026-11-23".into())),
+            ("./b.json", BackupSource::File("./b.json".into())),
+            ("../b.json", BackupSource::File("../b.json".into())),
+            ("/tmp/b.json", BackupSource::File("/tmp/b.json".into())),
+            (key, BackupSource::Key(key.into())),
+            // Not quite a date: a key like any other.
+            ("2026-11-2", BackupSource::Key("2026-11-2".into())),
+            ("2026/11/23", BackupSource::Key("2026/11/23".into())),
+            ("Latest", BackupSource::Key("Latest".into())),
+            ("b.json", BackupSource::Key("b.json".into())),
+        ];
+        for (value, want) in cases {
+            assert_eq!(BackupSource::parse(value), want, "{value}");
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 
 use super::document::{BackupDocument, DocumentFormat, entry_problems, identity_problems};
 use super::selection::Selection;
+use super::store::{DEFAULT_POINTER_KEY, pointer_key};
 
 /// What a region's newest backup is held to.
 #[derive(Debug, Clone)]
@@ -131,7 +132,7 @@ pub fn verify_region(
             found: if ok { String::new() } else { found },
         });
     };
-    let pointer_name = format!("latest-{}.txt", facts.region);
+    let pointer_name = pointer_key(&facts.region);
     check(
         "pointer",
         facts.pointer.is_some(),
@@ -142,9 +143,9 @@ pub fn verify_region(
             "default-pointer",
             default.is_some() && *default == facts.pointer,
             match default {
-                None => "latest.txt does not exist".to_string(),
+                None => format!("{DEFAULT_POINTER_KEY} does not exist"),
                 Some(d) => format!(
-                    "latest.txt names {d}, but {pointer_name} names {}",
+                    "{DEFAULT_POINTER_KEY} names {d}, but {pointer_name} names {}",
                     facts.pointer.as_deref().unwrap_or("nothing")
                 ),
             },

@@ -12,6 +12,7 @@ pub mod observe;
 pub mod resource;
 pub mod restore;
 pub mod ssm;
+pub mod store;
 pub mod tags;
 pub mod term;
 pub mod verify;

@@ -8,14 +8,14 @@ use aws_sdk_ssm::types::{
 };
 use futures::{StreamExt, TryStreamExt};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 
 use super::aws::{Aws, Budget};
+use super::store::{list_backups, object_facts, read_pointer};
 use super::tags::{Tags, tags_of};
-use super::verify::{object_facts, read_text};
-use crate::core::backup::{Secret, is_backup_key};
+use crate::core::backup::Secret;
 use crate::core::document::{BackupDocument, entry_problems, identity_problems, read_document};
-use crate::core::restore::{DEFAULT_KEY, DEFAULT_TIER, ParameterSpec, RestoreItem};
+use crate::core::restore::{BackupSource, DEFAULT_KEY, DEFAULT_TIER, ParameterSpec, RestoreItem};
+use crate::core::store::pointer_key;
 use crate::core::verify::object_failures;
 
 /// Writes in flight at once; the budget, not this, bounds the request rate.
@@ -23,65 +23,29 @@ const WRITES_IN_FLIGHT: usize = 4;
 /// Batches of ten names read at once (two requests each: values and attributes).
 pub const READS_IN_FLIGHT: usize = 4;
 
-/// Which backup to restore (`--from`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum From {
-    /// What `latest-<region>.txt` names.
-    Latest,
-    /// That day's newest backup of the region.
-    Date(String),
-    /// An object key in the region's bucket.
-    Key(String),
-    /// A document on local disk.
-    File(PathBuf),
-}
-
-impl From {
-    /// `latest`, a date `YYYY-MM-DD`, a local path (`./`, `../` or `/` first), else an S3 key.
-    pub fn parse(value: &str) -> From {
-        let is_date = value.len() == 10
-            && value.char_indices().all(|(i, c)| {
-                if i == 4 || i == 7 {
-                    c == '-'
-                } else {
-                    c.is_ascii_digit()
-                }
-            });
-        if value == "latest" {
-            From::Latest
-        } else if is_date {
-            From::Date(value.to_string())
-        } else if value.starts_with("./") || value.starts_with("../") || value.starts_with('/') {
-            From::File(PathBuf::from(value))
-        } else {
-            From::Key(value.to_string())
-        }
-    }
-}
-
 /// The chosen document, checked: where it came from and what it holds.
 pub async fn locate(
     aws: &Aws,
     region: &str,
     bucket: &str,
     environment: &str,
-    from: &From,
+    from: &BackupSource,
     max_document_bytes: u64,
 ) -> Result<(String, BackupDocument)> {
     let key = match from {
-        From::File(path) => {
+        BackupSource::File(path) => {
             return local_document(path, environment, region, max_document_bytes);
         }
-        From::Latest => {
-            let pointer = format!("latest-{region}.txt");
-            read_text(aws, region, bucket, &pointer)
+        BackupSource::Latest => {
+            let pointer = pointer_key(region);
+            read_pointer(aws, region, bucket, &pointer)
                 .await?
                 .with_context(|| {
                     format!("there is no backup of {region} to restore: {pointer} does not exist in {bucket}")
                 })?
         }
-        From::Date(date) => newest_of_day(aws, region, bucket, environment, date).await?,
-        From::Key(key) => key.clone(),
+        BackupSource::Date(date) => newest_of_day(aws, region, bucket, environment, date).await?,
+        BackupSource::Key(key) => key.clone(),
     };
     let label = format!("s3://{bucket}/{key}");
     let facts = object_facts(aws, region, bucket, &key, max_document_bytes)
@@ -139,27 +103,17 @@ async fn newest_of_day(
     environment: &str,
     date: &str,
 ) -> Result<String> {
-    let mut pages = aws
-        .s3(region)
-        .list_objects_v2()
-        .bucket(bucket)
-        .prefix(format!("{date}/"))
-        .into_paginator()
-        .send();
-    let mut newest: Option<(aws_smithy_types::DateTime, String)> = None;
-    while let Some(page) = pages.next().await {
-        let page = page.with_context(|| format!("listing the backups of {date} in {bucket}"))?;
-        for object in page.contents() {
-            let (Some(key), Some(modified)) = (object.key(), object.last_modified()) else {
-                continue;
-            };
-            if is_backup_key(key, region, environment)
-                && newest
-                    .as_ref()
-                    .is_none_or(|(t, k)| (modified.secs(), key) > (t.secs(), k.as_str()))
-            {
-                newest = Some((*modified, key.to_string()));
-            }
+    let backups = list_backups(aws, region, bucket, environment, Some(date)).await?;
+    let mut newest: Option<(i64, String)> = None;
+    for backup in backups {
+        let Some(modified) = backup.last_modified else {
+            continue;
+        };
+        if newest
+            .as_ref()
+            .is_none_or(|(t, k)| (modified, backup.key.as_str()) > (*t, k.as_str()))
+        {
+            newest = Some((modified, backup.key));
         }
     }
     newest.map(|(_, key)| key).with_context(|| {

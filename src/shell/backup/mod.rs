@@ -5,25 +5,26 @@
 
 pub mod collect;
 pub mod notify;
-pub mod upload;
 
 use anyhow::{Context, Result, bail};
 use std::time::{Duration, Instant};
 
 use crate::core::backup::{
     BACKUP_FORMAT_VERSION, DocumentHeader, INTERRUPTED, RegionStatus, RegionSummary,
-    SKIPPED_INTERRUPTED, object_key, pointer_keys,
+    SKIPPED_INTERRUPTED,
 };
 use crate::core::desired::{metadata_parameters, region_bucket_parameter};
 use crate::core::region::check_region;
 use crate::core::selection::Selection;
 use crate::core::stack::bucket_name;
+use crate::core::store::{DEFAULT_POINTER_KEY, document_key, pointer_keys};
 use crate::shell::aws::Aws;
 use crate::shell::aws::Budget;
 use crate::shell::interrupt::{Interrupt, Signal};
 use crate::shell::lock::LockWatch;
 use crate::shell::observe::parse_region_list;
 use crate::shell::ssm::read_values;
+use crate::shell::store::{put_document, write_pointers};
 use collect::collect;
 
 #[derive(Debug, Clone)]
@@ -167,14 +168,14 @@ async fn read_metadata(aws: &Aws, options: &BackupOptions) -> Result<Metadata> {
     let default_region = match default_region {
         None => {
             warnings.push(format!(
-                "the default region parameter {} is missing: latest.txt is not written",
+                "the default region parameter {} is missing: {DEFAULT_POINTER_KEY} is not written",
                 names[1]
             ));
             None
         }
         Some(value) if check_region(&value).is_err() => {
             warnings.push(format!(
-                "the default region parameter {} holds `{value}`, which is not a region name: latest.txt is not written; run `ssm-keeper apply`",
+                "the default region parameter {} holds `{value}`, which is not a region name: {DEFAULT_POINTER_KEY} is not written; run `ssm-keeper apply`",
                 names[1]
             ));
             None
@@ -328,14 +329,14 @@ impl RegionRun<'_> {
             (self.log)(&format!("[DRY RUN] Skipped upload for {region}"));
             return Ok(staged);
         }
-        let key = object_key(
+        let key = document_key(
             &header.backup_date,
             region,
             &header.environment,
             &header.backup_timestamp,
         );
         self.lock.check()?;
-        upload::upload_document(aws, region, &bucket, &key, document).await?;
+        put_document(aws, region, &bucket, &key, document).await?;
         staged.stored = Some((bucket, key));
         Ok(staged)
     }
@@ -376,7 +377,7 @@ impl RegionRun<'_> {
         let region = &self.header.region;
         let pointers = pointer_keys(region, self.is_default);
         self.lock.check()?;
-        upload::write_pointers(self.aws, region, bucket, &pointers, key).await
+        write_pointers(self.aws, region, bucket, &pointers, key).await
     }
 }
 

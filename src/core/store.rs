@@ -1,0 +1,148 @@
+//! The backup bucket's key layout, pure: where a backup document is stored, which keys are a
+//! region's backups (this tool's and the old script's), the day prefix they are listed by, and
+//! the pointers to the newest one. The one place these keys are spelled; no I/O.
+
+/// The pointer the old readers follow: written for the default region only.
+pub const DEFAULT_POINTER_KEY: &str = "latest.txt";
+
+/// The start of this tool's backup keys of `environment` in `region`, after the day.
+fn document_stem(region: &str, environment: &str) -> String {
+    format!("{region}/ssm-backup-{environment}-{region}-")
+}
+
+/// The start of the old script's backup keys, after the day (one region per environment then).
+fn old_document_stem(environment: &str) -> String {
+    format!("ssm-backup-{environment}-")
+}
+
+/// `{YYYY-MM-DD}/{region}/ssm-backup-{env}-{region}-{timestamp}.json`
+pub fn document_key(date: &str, region: &str, environment: &str, timestamp: &str) -> String {
+    format!(
+        "{}{}{timestamp}.json",
+        day_prefix(date),
+        document_stem(region, environment)
+    )
+}
+
+/// `{YYYY-MM-DD}/`: every backup of that day, of every region and of both layouts, starts so.
+pub fn day_prefix(date: &str) -> String {
+    format!("{date}/")
+}
+
+/// Whether `key` is a backup of `environment` in `region`: this tool's layout, or the old
+/// script's (`{YYYY-MM-DD}/ssm-backup-{env}-{timestamp}.json`, one region per environment then).
+pub fn is_backup_key(key: &str, region: &str, environment: &str) -> bool {
+    let Some((date, rest)) = key.split_once('/') else {
+        return false;
+    };
+    let timestamp = |s: &str| {
+        s.strip_suffix(".json").is_some_and(|t| {
+            t.len() == 15
+                && t.char_indices()
+                    .all(|(i, c)| if i == 8 { c == '_' } else { c.is_ascii_digit() })
+        })
+    };
+    let ours = document_stem(region, environment);
+    let old = old_document_stem(environment);
+    date.len() == 10
+        && [ours, old]
+            .iter()
+            .any(|prefix| rest.strip_prefix(prefix.as_str()).is_some_and(timestamp))
+}
+
+/// `latest-{region}.txt`: names the region's newest backup.
+pub fn pointer_key(region: &str) -> String {
+    format!("latest-{region}.txt")
+}
+
+/// The pointers to the newest backup: `latest-{region}.txt`, and for the default region also
+/// `latest.txt` (for old readers).
+pub fn pointer_keys(region: &str, is_default: bool) -> Vec<String> {
+    let mut keys = vec![pointer_key(region)];
+    if is_default {
+        keys.push(DEFAULT_POINTER_KEY.to_string());
+    }
+    keys
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backup_keys_of_a_region_and_environment() {
+        let key = document_key("2026-11-23", "us-west-2", "dev", "20261123_130000");
+        assert!(is_backup_key(&key, "us-west-2", "dev"));
+        assert!(!is_backup_key(&key, "us-east-1", "dev"));
+        assert!(!is_backup_key(&key, "us-west-2", "prod"));
+        assert!(is_backup_key(
+            "2025-10-01/ssm-backup-dev-20251001_220000.json",
+            "us-west-2",
+            "dev"
+        ));
+        assert!(!is_backup_key(
+            "2025-10-01/ssm-backup-dev-2-20251001_220000.json",
+            "us-west-2",
+            "dev"
+        ));
+        assert!(!is_backup_key("latest-us-west-2.txt", "us-west-2", "dev"));
+    }
+
+    #[test]
+    fn keys_follow_the_seeds() {
+        assert_eq!(
+            document_key("2026-11-23", "us-west-2", "dev", "20261123_130000"),
+            "2026-11-23/us-west-2/ssm-backup-dev-us-west-2-20261123_130000.json"
+        );
+        assert_eq!(
+            pointer_keys("us-west-2", false),
+            vec!["latest-us-west-2.txt"]
+        );
+        assert_eq!(
+            pointer_keys("ap-northeast-1", true),
+            vec!["latest-ap-northeast-1.txt", "latest.txt"]
+        );
+    }
+
+    #[test]
+    fn the_pointer_of_a_region_is_the_first_of_its_pointers() {
+        for (region, is_default) in [("us-east-1", false), ("eu-central-1", true)] {
+            let key = pointer_key(region);
+            assert_eq!(key, format!("latest-{region}.txt"));
+            assert_eq!(pointer_keys(region, is_default)[0], key);
+            assert_eq!(
+                pointer_keys(region, is_default).contains(&DEFAULT_POINTER_KEY.to_string()),
+                is_default
+            );
+            assert!(!is_backup_key(&key, region, "dev"));
+            assert!(!is_backup_key(DEFAULT_POINTER_KEY, region, "dev"));
+        }
+    }
+
+    #[test]
+    fn a_day_prefix_starts_every_backup_key_of_that_day_and_no_other() {
+        let prefix = day_prefix("2026-11-23");
+        assert_eq!(prefix, "2026-11-23/");
+        let keys = [
+            (
+                document_key("2026-11-23", "us-west-2", "dev", "20261123_130000"),
+                true,
+            ),
+            (
+                "2026-11-23/ssm-backup-dev-20261123_220000.json".into(),
+                true,
+            ),
+            (
+                document_key("2026-11-24", "us-west-2", "dev", "20261124_000000"),
+                false,
+            ),
+            (
+                document_key("2026-11-2", "us-west-2", "dev", "20261102_000000"),
+                false,
+            ),
+        ];
+        for (key, of_the_day) in keys {
+            assert_eq!(key.starts_with(&prefix), of_the_day, "{key}");
+        }
+    }
+}

@@ -1,0 +1,308 @@
+//! The backup objects in S3, for backup, verify and restore: a document stored (SSE AES256,
+//! SHA-256 checksum, never over an existing object), the pointers moved to it, a region's
+//! backups listed, a document or pointer read (never beyond its size limit). The keys come from
+//! `core::store`; what a document says is judged elsewhere.
+
+use anyhow::{Context, Result, bail};
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use aws_sdk_s3::operation::head_object::HeadObjectOutput;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, ServerSideEncryption};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use super::aws::Aws;
+use crate::core::document::read_document;
+use crate::core::store::{day_prefix, is_backup_key};
+use crate::core::verify::ObjectFacts;
+
+/// Uploads `document` to `s3://{bucket}/{key}`, never over an existing object (a backup key is
+/// written once: `If-None-Match: *`). A key that already holds exactly these bytes (a re-run in
+/// the same second) counts as stored; any other is an error.
+pub async fn put_document(
+    aws: &Aws,
+    region: &str,
+    bucket: &str,
+    key: &str,
+    document: Vec<u8>,
+) -> Result<()> {
+    let digest = sha256_base64(&document);
+    let sent = aws
+        .s3(region)
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(ByteStream::from(document))
+        .content_type("application/json")
+        .server_side_encryption(ServerSideEncryption::Aes256)
+        .checksum_algorithm(ChecksumAlgorithm::Sha256)
+        .if_none_match("*")
+        .send()
+        .await;
+    let context = || format!("uploading the backup to s3://{bucket}/{key} in {region} (PutObject)");
+    match sent {
+        Ok(_) => Ok(()),
+        Err(e) if e.code() == Some("PreconditionFailed") => {
+            let stored = aws
+                .s3(region)
+                .head_object()
+                .bucket(bucket)
+                .key(key)
+                .checksum_mode(ChecksumMode::Enabled)
+                .send()
+                .await
+                .with_context(context)?;
+            if stored.checksum_sha256() == Some(digest.as_str()) {
+                return Ok(());
+            }
+            Err(anyhow::Error::new(e).context(format!(
+                "{}: a different backup already holds that key, and a backup is never overwritten; run the backup again",
+                context()
+            )))
+        }
+        Err(e) => Err(anyhow::Error::new(e).context(context())),
+    }
+}
+
+/// Writes each pointer object with the key of the newest backup as its content.
+pub async fn write_pointers(
+    aws: &Aws,
+    region: &str,
+    bucket: &str,
+    pointers: &[String],
+    target: &str,
+) -> Result<()> {
+    let s3 = aws.s3(region);
+    for pointer in pointers {
+        s3.put_object()
+            .bucket(bucket)
+            .key(pointer)
+            .body(ByteStream::from(target.as_bytes().to_vec()))
+            .content_type("text/plain")
+            .server_side_encryption(ServerSideEncryption::Aes256)
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+            .send()
+            .await
+            .with_context(|| {
+                format!(
+                    "moving the pointer s3://{bucket}/{pointer} in {region} to {target} (PutObject)"
+                )
+            })?;
+    }
+    Ok(())
+}
+
+/// One backup of a region as the bucket's listing shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredBackup {
+    pub key: String,
+    /// Bytes (0 when the listing does not say).
+    pub size: u64,
+    /// Seconds since the epoch; `None` when the listing does not say.
+    pub last_modified: Option<i64>,
+}
+
+/// Every backup of `environment` in `region` (both key layouts) in the bucket, or only those of
+/// one day (`YYYY-MM-DD`), every page of the listing.
+pub async fn list_backups(
+    aws: &Aws,
+    region: &str,
+    bucket: &str,
+    environment: &str,
+    day: Option<&str>,
+) -> Result<Vec<StoredBackup>> {
+    let mut pages = aws
+        .s3(region)
+        .list_objects_v2()
+        .bucket(bucket)
+        .set_prefix(day.map(day_prefix))
+        .into_paginator()
+        .send();
+    let mut backups = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.with_context(|| match day {
+            Some(date) => format!("listing the backups of {date} in {bucket}"),
+            None => format!("listing the backups in {bucket} ({region})"),
+        })?;
+        backups.extend(page.contents().iter().filter_map(|o| {
+            let key = o.key().filter(|k| is_backup_key(k, region, environment))?;
+            Some(StoredBackup {
+                key: key.to_string(),
+                size: o.size().and_then(|s| u64::try_from(s).ok()).unwrap_or(0),
+                last_modified: o.last_modified().map(|t| t.secs()),
+            })
+        }));
+    }
+    Ok(backups)
+}
+
+/// The largest pointer read: it holds one object key.
+const MAX_POINTER_BYTES: u64 = 4096;
+
+/// A pointer's content (the key it names), trimmed; `None` when it (or its bucket) does not
+/// exist.
+pub async fn read_pointer(
+    aws: &Aws,
+    region: &str,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<String>> {
+    Ok(read_object(aws, region, bucket, key, MAX_POINTER_BYTES)
+        .await?
+        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_string()))
+}
+
+/// An object's bytes; `None` when it (or its bucket) does not exist.
+/// An object over `max_bytes` is refused before its body is read (one swapped in after its
+/// attributes were checked too: its bytes then fail the checksum as well).
+pub async fn read_object(
+    aws: &Aws,
+    region: &str,
+    bucket: &str,
+    key: &str,
+    max_bytes: u64,
+) -> Result<Option<Vec<u8>>> {
+    match aws
+        .s3(region)
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+    {
+        Ok(out) => {
+            let size = out
+                .content_length()
+                .and_then(|n| u64::try_from(n).ok())
+                .unwrap_or(0);
+            if size > max_bytes {
+                bail!(
+                    "s3://{bucket}/{key} ({region}) is {size} bytes, more than the {max_bytes} read"
+                );
+            }
+            let bytes = out
+                .body
+                .collect()
+                .await
+                .with_context(|| format!("reading s3://{bucket}/{key} ({region})"))?;
+            Ok(Some(bytes.to_vec()))
+        }
+        Err(e) if matches!(e.code(), Some("NoSuchKey" | "NoSuchBucket")) => Ok(None),
+        Err(e) => {
+            Err(anyhow::Error::new(e).context(format!("reading s3://{bucket}/{key} ({region})")))
+        }
+    }
+}
+
+/// The stored object's attributes (HeadObject, with its stored checksum), its versions and its
+/// bytes (read without the SDK's own checksum validation, so a mismatch is a finding, not an
+/// error). `None` when the object does not exist.
+pub async fn object_facts(
+    aws: &Aws,
+    region: &str,
+    bucket: &str,
+    key: &str,
+    max_document_bytes: u64,
+) -> Result<Option<ObjectFacts>> {
+    let s3 = aws.s3(region);
+    let Some(head) = attributes(&s3, region, bucket, key).await? else {
+        return Ok(None);
+    };
+    let versions = version_count(&s3, region, bucket, key).await?;
+    let size = head
+        .content_length()
+        .and_then(|n| u64::try_from(n).ok())
+        .unwrap_or(0);
+    // A larger object is never read whole: the checks say it was not read.
+    let (read_sha256, document) = if size > max_document_bytes {
+        (
+            String::new(),
+            Err(format!(
+                "not read: it is {size} bytes, more than --max-document-bytes"
+            )),
+        )
+    } else {
+        let Some(bytes) = read_object(aws, region, bucket, key, max_document_bytes).await? else {
+            return Ok(None);
+        };
+        (sha256_base64(&bytes), read_document(&bytes))
+    };
+    let last_modified = head
+        .last_modified()
+        .and_then(|t| OffsetDateTime::from_unix_timestamp(t.secs()).ok())
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    Ok(Some(ObjectFacts {
+        key: key.to_string(),
+        encryption: head
+            .server_side_encryption()
+            .map(|e| e.as_str().to_string()),
+        stored_sha256: head.checksum_sha256().map(str::to_string),
+        read_sha256,
+        versions,
+        size,
+        last_modified,
+        document,
+    }))
+}
+
+/// HeadObject with the stored checksum; `None` when the object does not exist.
+async fn attributes(
+    s3: &aws_sdk_s3::Client,
+    region: &str,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<HeadObjectOutput>> {
+    match s3
+        .head_object()
+        .bucket(bucket)
+        .key(key)
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await
+    {
+        Ok(head) => Ok(Some(head)),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(None),
+        Err(e) => Err(anyhow::Error::new(e).context(format!(
+            "reading the attributes of s3://{bucket}/{key} ({region})"
+        ))),
+    }
+}
+
+/// How many versions of exactly `key` the first page of ListObjectVersions shows.
+async fn version_count(
+    s3: &aws_sdk_s3::Client,
+    region: &str,
+    bucket: &str,
+    key: &str,
+) -> Result<usize> {
+    Ok(s3
+        .list_object_versions()
+        .bucket(bucket)
+        .prefix(key)
+        .send()
+        .await
+        .with_context(|| format!("listing the versions of s3://{bucket}/{key} ({region})"))?
+        .versions()
+        .iter()
+        .filter(|v| v.key() == Some(key))
+        .count())
+}
+
+/// SHA-256 as S3 writes it in `x-amz-checksum-sha256`: base64.
+pub fn sha256_base64(bytes: &[u8]) -> String {
+    aws_smithy_types::base64::encode(Sha256::digest(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha256_is_base64_as_s3_stores_it() {
+        // `printf abc | openssl dgst -sha256 -binary | base64`
+        assert_eq!(
+            sha256_base64(b"abc"),
+            "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="
+        );
+    }
+}
