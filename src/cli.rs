@@ -4,6 +4,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::core::iam::Role;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "ssm-keeper",
@@ -136,6 +138,16 @@ pub struct ValidateArgs {
 pub struct CompletionsArgs {
     #[arg(value_enum)]
     pub shell: Shell,
+}
+
+/// `--role`: the roles of core::iam, by their names.
+impl ValueEnum for Role {
+    fn value_variants<'a>() -> &'a [Self] {
+        <Role as strum::VariantArray>::VARIANTS
+    }
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -291,8 +303,8 @@ pub struct IamPolicyArgs {
 
     /// Who runs what: plan (plan, outputs; read-only), apply (apply, force-unlock), backup,
     /// restore, verify (read-only).
-    #[arg(long, value_parser = ["plan", "apply", "backup", "restore", "verify"])]
-    pub role: String,
+    #[arg(long, value_enum)]
+    pub role: Role,
 
     /// The account the resources belong to (default: the caller's, from STS).
     #[arg(long, value_name = "ID", value_parser = account_id)]

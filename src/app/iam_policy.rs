@@ -1,6 +1,6 @@
 //! `ssm-keeper iam-policy`: the least-privilege policy document of a role, scoped to the stack.
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Result, bail};
 use std::process::ExitCode;
 
 use super::Session;
@@ -11,7 +11,7 @@ use crate::shell::term;
 
 pub async fn run(session: &Session, args: IamPolicyArgs) -> Result<ExitCode> {
     let stack = session.load_stack(&args.stack)?.stack;
-    let role = Role::parse(&args.role).context("unknown role")?;
+    let role = args.role;
     if !args.to_prefix.is_empty() && role != Role::Restore {
         bail!(
             "--to-prefix widens only the restore role (a drill's target path); --role {} never writes there",

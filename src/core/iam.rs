@@ -13,7 +13,7 @@ use super::selection::Selection;
 use super::stack::{Stack, bucket_prefix};
 
 /// Who runs which commands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, strum::VariantArray)]
 pub enum Role {
     /// `plan` and `outputs` in pull requests: read-only.
     Plan,
@@ -28,14 +28,6 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
-        Role::Plan,
-        Role::Apply,
-        Role::Backup,
-        Role::Restore,
-        Role::Verify,
-    ];
-
     pub fn as_str(&self) -> &'static str {
         match self {
             Role::Plan => "plan",
@@ -44,10 +36,6 @@ impl Role {
             Role::Restore => "restore",
             Role::Verify => "verify",
         }
-    }
-
-    pub fn parse(name: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.as_str() == name)
     }
 }
 
@@ -58,54 +46,93 @@ pub const KMS_VIA_SSM: [&str; 3] = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateD
 /// The IAM policy document for `role`. `extra_prefixes` widens restore to parameter paths
 /// outside the environment (`--to-prefix` of a drill).
 pub fn policy(stack: &Stack, account_id: &str, role: Role, extra_prefixes: &[String]) -> Value {
-    let p = partition(&stack.ssm_home_region);
-    let env = &stack.environment;
-    let buckets = format!(
-        "arn:{p}:s3:::{}*",
-        bucket_prefix(&stack.project_name, env, account_id)
-    );
-    let objects = format!("{buckets}/*");
-    let metadata = format!(
-        "arn:{p}:ssm:*:{account_id}:parameter{}/*",
-        backup_prefix(env)
-    );
-    let lock = format!(
-        "arn:{p}:ssm:{}:{account_id}:parameter{}",
-        stack.ssm_home_region,
-        lock_parameter(env)
-    );
-    // The claim a run makes before taking over an expired lock.
-    let takeover = format!(
-        "arn:{p}:ssm:{}:{account_id}:parameter{}",
-        stack.ssm_home_region,
-        takeover_parameter(env, "*")
-    );
-    // The environment's parameters, by the one selection rule backup and restore use.
-    let parameter_arn = |path: &str| format!("arn:{p}:ssm:*:{account_id}:parameter{path}");
-    let environment: Vec<String> = Selection::of(stack)
-        .arn_patterns()
-        .iter()
-        .map(|path| parameter_arn(path))
-        .collect();
-    // Restore alone may also write under a drill's target paths.
-    let restorable: Vec<String> = environment
-        .iter()
-        .cloned()
-        .chain(
-            extra_prefixes
-                .iter()
-                .map(|prefix| parameter_arn(&format!("{prefix}*"))),
-        )
-        .collect();
-    let alarms = format!(
-        "arn:{p}:cloudwatch:*:{account_id}:alarm:{}*",
-        alarm_prefix(&stack.project_name, env)
-    );
-    let keys = format!("arn:{p}:kms:*:{account_id}:key/*");
-    let via_ssm = json!({ "StringLike": { "kms:ViaService": format!("ssm.*.amazonaws.com") } });
+    let arns = Arns::of(stack, account_id, extra_prefixes);
+    let statements = match role {
+        Role::Plan => plan_statements(&arns),
+        Role::Apply => apply_statements(&arns),
+        Role::Backup => backup_statements(&arns),
+        Role::Verify => verify_statements(&arns),
+        Role::Restore => restore_statements(&arns),
+    };
+    json!({ "Version": "2012-10-17", "Statement": statements })
+}
 
-    let statement = |sid: &str, actions: &[&str], resources: Vec<String>| json!({ "Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources });
-    let read_buckets = statement(
+/// The resources a stack's policies are scoped to, as ARN patterns.
+struct Arns {
+    buckets: String,
+    objects: String,
+    metadata: String,
+    lock: String,
+    /// The claim a run makes before taking over an expired lock.
+    takeover: String,
+    /// The environment's parameters, by the one selection rule backup and restore use.
+    environment: Vec<String>,
+    /// Restore alone may also write under a drill's target paths.
+    restorable: Vec<String>,
+    alarms: String,
+    keys: String,
+}
+
+impl Arns {
+    fn of(stack: &Stack, account_id: &str, extra_prefixes: &[String]) -> Arns {
+        let p = partition(&stack.ssm_home_region);
+        let env = &stack.environment;
+        let buckets = format!(
+            "arn:{p}:s3:::{}*",
+            bucket_prefix(&stack.project_name, env, account_id)
+        );
+        let home_parameter = |name: &str| {
+            format!(
+                "arn:{p}:ssm:{}:{account_id}:parameter{name}",
+                stack.ssm_home_region
+            )
+        };
+        let parameter_arn = |path: &str| format!("arn:{p}:ssm:*:{account_id}:parameter{path}");
+        let environment: Vec<String> = Selection::of(stack)
+            .arn_patterns()
+            .iter()
+            .map(|path| parameter_arn(path))
+            .collect();
+        let restorable = environment
+            .iter()
+            .cloned()
+            .chain(
+                extra_prefixes
+                    .iter()
+                    .map(|prefix| parameter_arn(&format!("{prefix}*"))),
+            )
+            .collect();
+        Arns {
+            objects: format!("{buckets}/*"),
+            buckets,
+            metadata: format!(
+                "arn:{p}:ssm:*:{account_id}:parameter{}/*",
+                backup_prefix(env)
+            ),
+            lock: home_parameter(&lock_parameter(env)),
+            takeover: home_parameter(&takeover_parameter(env, "*")),
+            environment,
+            restorable,
+            alarms: format!(
+                "arn:{p}:cloudwatch:*:{account_id}:alarm:{}*",
+                alarm_prefix(&stack.project_name, env)
+            ),
+            keys: format!("arn:{p}:kms:*:{account_id}:key/*"),
+        }
+    }
+}
+
+fn statement(sid: &str, actions: &[&str], resources: Vec<String>) -> Value {
+    json!({ "Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources })
+}
+
+/// SSM's own calls to KMS for the caller: only those, never the caller's directly.
+fn via_ssm() -> Value {
+    json!({ "StringLike": { "kms:ViaService": "ssm.*.amazonaws.com" } })
+}
+
+fn read_buckets(a: &Arns) -> Value {
+    statement(
         "ReadBackupBuckets",
         &[
             "s3:ListBucket",
@@ -117,152 +144,177 @@ pub fn policy(stack: &Stack, account_id: &str, role: Role, extra_prefixes: &[Str
             "s3:GetBucketPolicy",
             "s3:GetBucketTagging",
         ],
-        vec![buckets.clone()],
-    );
-    let list_all_buckets = statement(
-        "FindBucketsOfRemovedRegions",
-        &["s3:ListAllMyBuckets"],
-        vec!["*".into()],
-    );
-    let read_metadata = statement(
+        vec![a.buckets.clone()],
+    )
+}
+
+fn read_metadata(a: &Arns) -> Value {
+    statement(
         "ReadMetadata",
         &["ssm:GetParameters"],
-        vec![metadata.clone()],
-    );
-    // Listed by name prefix: a listing is authorized on `*`, like DescribeParameters.
-    let read_alarms = statement(
-        "ReadBackupAlarms",
-        &["cloudwatch:DescribeAlarms"],
-        vec!["*".into()],
-    );
-    let lock_statement = statement(
+        vec![a.metadata.clone()],
+    )
+}
+
+fn lock_statement(a: &Arns) -> Value {
+    statement(
         "EnvironmentLock",
         &[
             "ssm:GetParameter",
             "ssm:PutParameter",
             "ssm:DeleteParameter",
         ],
-        vec![lock, takeover],
-    );
-    let describe_parameters = statement(
+        vec![a.lock.clone(), a.takeover.clone()],
+    )
+}
+
+fn describe_parameters() -> Value {
+    statement(
         "ListParameters",
         &["ssm:DescribeParameters"],
         vec!["*".into()],
-    );
-    // Parameter tags, 100 a request (GetResources takes no resource-level permission).
-    let read_tags = statement("ReadParameterTags", &["tag:GetResources"], vec!["*".into()]);
-    // verify checks each backup's versions; restore also lists a day's backups (`--from DATE`).
-    let read_backups = |listing: &[&str]| {
-        [
-            statement("ReadBackups", &["s3:GetObject"], vec![objects.clone()]),
-            statement("ReadBackupsListing", listing, vec![buckets.clone()]),
-        ]
-    };
+    )
+}
 
-    let statements: Vec<Value> = match role {
-        Role::Plan => vec![read_buckets, list_all_buckets, read_metadata, read_alarms],
-        Role::Apply => vec![
-            read_buckets,
-            list_all_buckets,
-            read_metadata,
-            read_alarms,
-            statement(
-                "ManageBackupBuckets",
-                &[
-                    "s3:CreateBucket",
-                    "s3:PutBucketPublicAccessBlock",
-                    "s3:PutEncryptionConfiguration",
-                    "s3:PutBucketVersioning",
-                    "s3:PutLifecycleConfiguration",
-                    "s3:PutBucketPolicy",
-                    "s3:PutBucketTagging",
-                    "s3:DeleteBucket",
-                ],
-                vec![buckets.clone()],
-            ),
-            statement(
-                "DestroyBackupsOfRemovedRegions",
-                &["s3:DeleteObjectVersion"],
-                vec![objects.clone()],
-            ),
-            statement(
-                "WriteMetadata",
-                &["ssm:PutParameter", "ssm:DeleteParameter"],
-                vec![metadata],
-            ),
-            statement(
-                "ManageBackupAlarms",
-                &["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"],
-                vec![alarms],
-            ),
-            lock_statement,
-        ],
-        Role::Backup => vec![
-            describe_parameters,
-            read_tags,
-            statement(
-                "ReadEnvironmentParameters",
-                &["ssm:GetParameters"],
-                environment,
-            ),
-            json!({
-                "Sid": "DecryptSecureStringsThroughSsm",
-                "Effect": "Allow",
-                "Action": ["kms:Decrypt"],
-                "Resource": [keys],
-                "Condition": via_ssm,
-            }),
-            statement(
-                "WriteBackups",
-                // GetObject: after a lost answer to PutObject, to tell our own object apart.
-                &["s3:PutObject", "s3:GetObject"],
-                vec![objects],
-            ),
-            json!({
-                "Sid": "PublishBackupMetrics",
-                "Effect": "Allow",
-                "Action": ["cloudwatch:PutMetricData"],
-                "Resource": ["*"],
-                "Condition": { "StringEquals": { "cloudwatch:namespace": METRIC_NAMESPACE } },
-            }),
-            lock_statement,
-        ],
-        Role::Verify => {
-            let mut out = vec![read_metadata, describe_parameters];
-            // ListBucket: to find the previous backup, whose count the newest is compared with.
-            out.extend(read_backups(&["s3:ListBucket", "s3:ListBucketVersions"]));
-            out
-        }
-        Role::Restore => {
-            let mut out = vec![read_metadata, describe_parameters, read_tags];
-            out.extend(read_backups(&["s3:ListBucket", "s3:ListBucketVersions"]));
-            out.extend([
-                statement(
-                    "RestoreParameters",
-                    &[
-                        "ssm:GetParameters",
-                        "ssm:PutParameter",
-                        "ssm:AddTagsToResource",
-                        "ssm:RemoveTagsFromResource",
-                        // --recreate deletes a parameter to write it again.
-                        "ssm:DeleteParameter",
-                    ],
-                    restorable,
-                ),
-                statement("CheckKmsKeys", &["kms:DescribeKey"], vec![keys.clone()]),
-                json!({
-                    "Sid": "EncryptAndReadBackSecureStringsThroughSsm",
-                    "Effect": "Allow",
-                    "Action": KMS_VIA_SSM,
-                    "Resource": [keys],
-                    "Condition": via_ssm,
-                }),
-                lock_statement,
-            ]);
-            out
-        }
-    };
-    json!({ "Version": "2012-10-17", "Statement": statements })
+/// Parameter tags, 100 a request (GetResources takes no resource-level permission).
+fn read_tags() -> Value {
+    statement("ReadParameterTags", &["tag:GetResources"], vec!["*".into()])
+}
+
+/// verify checks each backup's versions; restore also lists a day's backups (`--from DATE`).
+/// ListBucket: verify finds the previous backup, whose count the newest is compared with.
+fn read_backups(a: &Arns) -> [Value; 2] {
+    [
+        statement("ReadBackups", &["s3:GetObject"], vec![a.objects.clone()]),
+        statement(
+            "ReadBackupsListing",
+            &["s3:ListBucket", "s3:ListBucketVersions"],
+            vec![a.buckets.clone()],
+        ),
+    ]
+}
+
+fn plan_statements(a: &Arns) -> Vec<Value> {
+    vec![
+        read_buckets(a),
+        statement(
+            "FindBucketsOfRemovedRegions",
+            &["s3:ListAllMyBuckets"],
+            vec!["*".into()],
+        ),
+        read_metadata(a),
+        // Listed by name prefix: a listing is authorized on `*`, like DescribeParameters.
+        statement(
+            "ReadBackupAlarms",
+            &["cloudwatch:DescribeAlarms"],
+            vec!["*".into()],
+        ),
+    ]
+}
+
+fn apply_statements(a: &Arns) -> Vec<Value> {
+    let mut out = plan_statements(a);
+    out.extend([
+        statement(
+            "ManageBackupBuckets",
+            &[
+                "s3:CreateBucket",
+                "s3:PutBucketPublicAccessBlock",
+                "s3:PutEncryptionConfiguration",
+                "s3:PutBucketVersioning",
+                "s3:PutLifecycleConfiguration",
+                "s3:PutBucketPolicy",
+                "s3:PutBucketTagging",
+                "s3:DeleteBucket",
+            ],
+            vec![a.buckets.clone()],
+        ),
+        statement(
+            "DestroyBackupsOfRemovedRegions",
+            &["s3:DeleteObjectVersion"],
+            vec![a.objects.clone()],
+        ),
+        statement(
+            "WriteMetadata",
+            &["ssm:PutParameter", "ssm:DeleteParameter"],
+            vec![a.metadata.clone()],
+        ),
+        statement(
+            "ManageBackupAlarms",
+            &["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"],
+            vec![a.alarms.clone()],
+        ),
+        lock_statement(a),
+    ]);
+    out
+}
+
+fn backup_statements(a: &Arns) -> Vec<Value> {
+    vec![
+        describe_parameters(),
+        read_tags(),
+        statement(
+            "ReadEnvironmentParameters",
+            &["ssm:GetParameters"],
+            a.environment.clone(),
+        ),
+        json!({
+            "Sid": "DecryptSecureStringsThroughSsm",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt"],
+            "Resource": [a.keys],
+            "Condition": via_ssm(),
+        }),
+        statement(
+            "WriteBackups",
+            // GetObject: after a lost answer to PutObject, to tell our own object apart.
+            &["s3:PutObject", "s3:GetObject"],
+            vec![a.objects.clone()],
+        ),
+        json!({
+            "Sid": "PublishBackupMetrics",
+            "Effect": "Allow",
+            "Action": ["cloudwatch:PutMetricData"],
+            "Resource": ["*"],
+            "Condition": { "StringEquals": { "cloudwatch:namespace": METRIC_NAMESPACE } },
+        }),
+        lock_statement(a),
+    ]
+}
+
+fn verify_statements(a: &Arns) -> Vec<Value> {
+    let mut out = vec![read_metadata(a), describe_parameters()];
+    out.extend(read_backups(a));
+    out
+}
+
+fn restore_statements(a: &Arns) -> Vec<Value> {
+    let mut out = vec![read_metadata(a), describe_parameters(), read_tags()];
+    out.extend(read_backups(a));
+    out.extend([
+        statement(
+            "RestoreParameters",
+            &[
+                "ssm:GetParameters",
+                "ssm:PutParameter",
+                "ssm:AddTagsToResource",
+                "ssm:RemoveTagsFromResource",
+                // --recreate deletes a parameter to write it again.
+                "ssm:DeleteParameter",
+            ],
+            a.restorable.clone(),
+        ),
+        statement("CheckKmsKeys", &["kms:DescribeKey"], vec![a.keys.clone()]),
+        json!({
+            "Sid": "EncryptAndReadBackSecureStringsThroughSsm",
+            "Effect": "Allow",
+            "Action": KMS_VIA_SSM,
+            "Resource": [a.keys],
+            "Condition": via_ssm(),
+        }),
+        lock_statement(a),
+    ]);
+    out
 }
 
 /// Every action a policy document grants.
@@ -332,6 +384,7 @@ pub fn iam_actions(operation: &str) -> Option<&'static [&'static str]> {
 mod tests {
     use super::*;
     use crate::core::stack::sample;
+    use strum::VariantArray;
 
     fn stack() -> Stack {
         let mut s = sample(&["us-east-1", "eu-west-1"]);
@@ -354,7 +407,7 @@ mod tests {
 
     #[test]
     fn every_resource_is_scoped_to_the_stack_but_the_unscopable_ones() {
-        for role in Role::ALL {
+        for &role in Role::VARIANTS {
             let doc = policy(&stack(), "123456789012", role, &[]);
             for s in doc["Statement"].as_array().unwrap() {
                 for r in s["Resource"].as_array().unwrap() {
@@ -476,7 +529,7 @@ mod tests {
         .iter()
         .flat_map(|op| iam_actions(op).unwrap().iter().copied())
         .collect();
-        for role in Role::ALL {
+        for &role in Role::VARIANTS {
             for action in granted_actions(&policy(&stack(), "123456789012", role, &[])) {
                 assert!(
                     needed.contains(action.as_str()) || KMS_VIA_SSM.contains(&action.as_str()),

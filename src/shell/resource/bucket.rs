@@ -50,24 +50,38 @@ fn absent<E: ProvideErrorMetadata>(e: &E) -> bool {
 }
 
 /// `Ok(None)` for "not configured"; an error for anything else, with what was being read.
-fn setting<T, E>(
-    result: Result<T, aws_sdk_s3::error::SdkError<E, aws_smithy_runtime_api::http::Response>>,
-    what: &str,
-    bucket: &str,
-    region: &str,
-) -> Result<Option<T>>
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    match result {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if absent(&e) => Ok(None),
-        Err(e) => Err(anyhow::Error::new(e)
-            .context(format!("reading the {what} of bucket {bucket} in {region}"))),
+/// One setting of a bucket being read: "not configured" is `Ok(None)`, anything else an error
+/// saying what was being read.
+struct Setting<'a> {
+    what: &'a str,
+    bucket: &'a str,
+    region: &'a str,
+}
+
+impl Setting<'_> {
+    fn read<T, E>(
+        &self,
+        result: Result<T, aws_sdk_s3::error::SdkError<E, aws_smithy_runtime_api::http::Response>>,
+    ) -> Result<Option<T>>
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let Setting {
+            what,
+            bucket,
+            region,
+        } = self;
+        match result {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if absent(&e) => Ok(None),
+            Err(e) => Err(anyhow::Error::new(e)
+                .context(format!("reading the {what} of bucket {bucket} in {region}"))),
+        }
     }
 }
 
-/// The bucket's settings, or `None` when the bucket does not exist.
+/// The bucket's settings, or `None` when the bucket does not exist. Every setting is read at
+/// once; "not configured" is `None`.
 pub async fn read_bucket(aws: &Aws, region: &str, bucket: &str) -> Result<Option<BucketSettings>> {
     let s3 = aws.s3(region);
     let (head, versioning, encryption, lifecycle, pab, policy, tags) = tokio::join!(
@@ -81,6 +95,62 @@ pub async fn read_bucket(aws: &Aws, region: &str, bucket: &str) -> Result<Option
         s3.get_bucket_policy().bucket(bucket).send(),
         s3.get_bucket_tagging().bucket(bucket).send(),
     );
+    if !exists(head, region, bucket)? {
+        return Ok(None);
+    }
+    let s = |what| Setting {
+        what,
+        bucket,
+        region,
+    };
+    Ok(Some(BucketSettings {
+        versioning: s("versioning (GetBucketVersioning)")
+            .read(versioning)?
+            .and_then(|v| v.status().map(|s| s.as_str().to_string())),
+        encryption: s("default encryption (GetBucketEncryption)")
+            .read(encryption)?
+            .and_then(|out| out.server_side_encryption_configuration)
+            .and_then(|c| c.rules.into_iter().next())
+            .map(encryption_of),
+        lifecycle: s("lifecycle configuration (GetBucketLifecycleConfiguration)")
+            .read(lifecycle)?
+            .map(|out| {
+                out.rules
+                    .into_iter()
+                    .flatten()
+                    .map(lifecycle_rule)
+                    .collect()
+            }),
+        public_access_block: s("public access block (GetPublicAccessBlock)")
+            .read(pab)?
+            .and_then(|out| out.public_access_block_configuration)
+            .map(public_access_block_of),
+        policy: bucket_policy(
+            s("bucket policy (GetBucketPolicy)")
+                .read(policy)?
+                .and_then(|o| o.policy),
+            region,
+            bucket,
+        )?,
+        tags: s("tags (GetBucketTagging)")
+            .read(tags)?
+            .map(|out| out.tag_set.into_iter().map(|t| (t.key, t.value)).collect()),
+    }))
+}
+
+/// Whether the bucket exists (HeadBucket), refusing one in another region or one this
+/// account may not read.
+fn exists(
+    head: Result<
+        aws_sdk_s3::operation::head_bucket::HeadBucketOutput,
+        aws_sdk_s3::error::SdkError<
+            aws_sdk_s3::operation::head_bucket::HeadBucketError,
+            aws_smithy_runtime_api::http::Response,
+        >,
+    >,
+    region: &str,
+    bucket: &str,
+) -> Result<bool> {
     match head {
         Ok(out) => {
             if let Some(actual) = out.bucket_region().filter(|r| *r != region) {
@@ -88,92 +158,49 @@ pub async fn read_bucket(aws: &Aws, region: &str, bucket: &str) -> Result<Option
                     "bucket {bucket} exists in {actual}, not in {region}: it cannot be managed as the backup bucket of {region}; remove or rename it"
                 );
             }
+            Ok(true)
         }
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => return Ok(None),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(false),
         Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 403) => bail!(
             "bucket {bucket} in {region} exists but this account may not read it (403 to HeadBucket): most often the credentials lack the IAM action s3:ListBucket on it (a policy written for another stack: see the hint below); else another account may own it (bucket names are global) and it can never be this stack's"
         ),
-        Err(e) => {
-            return Err(anyhow::Error::new(e).context(format!(
-                "checking whether bucket {bucket} exists in {region} (HeadBucket)"
-            )));
-        }
+        Err(e) => Err(anyhow::Error::new(e).context(format!(
+            "checking whether bucket {bucket} exists in {region} (HeadBucket)"
+        ))),
     }
+}
 
-    let versioning = setting(
-        versioning,
-        "versioning (GetBucketVersioning)",
-        bucket,
-        region,
-    )?
-    .and_then(|v| v.status().map(|s| s.as_str().to_string()));
-    let encryption = setting(
-        encryption,
-        "default encryption (GetBucketEncryption)",
-        bucket,
-        region,
-    )?
-    .and_then(|out| out.server_side_encryption_configuration)
-    .and_then(|c| c.rules.into_iter().next())
-    .map(|rule| {
-        let default = rule.apply_server_side_encryption_by_default;
-        Encryption {
-            algorithm: default
-                .as_ref()
-                .map(|d| d.sse_algorithm().as_str().to_string())
-                .unwrap_or_default(),
-            kms_key_id: default.and_then(|d| d.kms_master_key_id),
-            bucket_key_enabled: rule.bucket_key_enabled.unwrap_or(false),
-        }
-    });
-    let lifecycle = setting(
-        lifecycle,
-        "lifecycle configuration (GetBucketLifecycleConfiguration)",
-        bucket,
-        region,
-    )?
-    .map(|out| {
-        out.rules
-            .unwrap_or_default()
-            .into_iter()
-            .map(lifecycle_rule)
-            .collect()
-    });
-    let public_access_block = setting(
-        pab,
-        "public access block (GetPublicAccessBlock)",
-        bucket,
-        region,
-    )?
-    .and_then(|out| out.public_access_block_configuration)
-    .map(|c| PublicAccessBlock {
+fn encryption_of(rule: ServerSideEncryptionRule) -> Encryption {
+    let default = rule.apply_server_side_encryption_by_default;
+    Encryption {
+        algorithm: default
+            .as_ref()
+            .map(|d| d.sse_algorithm().as_str().to_string())
+            .unwrap_or_default(),
+        kms_key_id: default.and_then(|d| d.kms_master_key_id),
+        bucket_key_enabled: rule.bucket_key_enabled.unwrap_or(false),
+    }
+}
+
+fn public_access_block_of(c: PublicAccessBlockConfiguration) -> PublicAccessBlock {
+    PublicAccessBlock {
         block_public_acls: c.block_public_acls.unwrap_or(false),
         ignore_public_acls: c.ignore_public_acls.unwrap_or(false),
         block_public_policy: c.block_public_policy.unwrap_or(false),
         restrict_public_buckets: c.restrict_public_buckets.unwrap_or(false),
-    });
-    let policy = match setting(policy, "bucket policy (GetBucketPolicy)", bucket, region)?
-        .and_then(|o| o.policy)
-    {
-        None => None,
-        Some(text) => Some(serde_json::from_str(&text).with_context(|| {
-            format!("the bucket policy of {bucket} in {region} is not valid JSON")
-        })?),
-    };
-    let tags = setting(tags, "tags (GetBucketTagging)", bucket, region)?.map(|out| {
-        out.tag_set
-            .into_iter()
-            .map(|t| (t.key, t.value))
-            .collect::<BTreeMap<_, _>>()
-    });
-    Ok(Some(BucketSettings {
-        versioning,
-        encryption,
-        lifecycle,
-        public_access_block,
-        policy,
-        tags,
-    }))
+    }
+}
+
+fn bucket_policy(
+    text: Option<String>,
+    region: &str,
+    bucket: &str,
+) -> Result<Option<serde_json::Value>> {
+    text.map(|text| {
+        serde_json::from_str(&text)
+            .with_context(|| format!("the bucket policy of {bucket} in {region} is not valid JSON"))
+    })
+    .transpose()
 }
 
 fn lifecycle_rule(rule: SdkLifecycleRule) -> LifecycleRule {
@@ -247,13 +274,17 @@ pub async fn is_managed(aws: &Aws, region: &str, bucket: &str) -> Result<bool> {
         .bucket(bucket)
         .send()
         .await;
-    Ok(
-        setting(tags, "tags (GetBucketTagging)", bucket, region)?.is_some_and(|t| {
-            t.tag_set
-                .iter()
-                .any(|t| t.key == "ManagedBy" && (t.value == MANAGED_BY || t.value == "Pulumi"))
-        }),
-    )
+    Ok(Setting {
+        what: "tags (GetBucketTagging)",
+        bucket,
+        region,
+    }
+    .read(tags)?
+    .is_some_and(|t| {
+        t.tag_set
+            .iter()
+            .any(|t| t.key == "ManagedBy" && (t.value == MANAGED_BY || t.value == "Pulumi"))
+    }))
 }
 
 /// Creates the bucket and sets every attribute.
