@@ -6,7 +6,6 @@ use anyhow::{Context, Result, bail};
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
@@ -22,10 +21,10 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
+use super::tls;
 use crate::core::cause::CREDENTIAL_CODES;
 use std::collections::BTreeMap;
 use std::num::NonZeroU32;
-use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -123,7 +122,7 @@ impl Aws {
         }
         // As the AWS CLI: AWS_CA_BUNDLE, else the selected profile's `ca_bundle`.
         let bundle = options.ca_bundle.clone().or(profile.ca_bundle);
-        let http = https_client(bundle.as_deref())?;
+        let http = tls::https_client(bundle.as_deref())?;
         let config = loader.http_client(http.clone()).load().await;
         // With a custom endpoint (an emulator, a VPC endpoint) the bucket cannot be a host name.
         let path_style = config.endpoint_url().is_some();
@@ -302,67 +301,6 @@ impl RetrySettings {
         }
         Ok(self.max_attempts.is_some() || self.retry_mode.is_some())
     }
-}
-
-/// An HTTPS client that trusts the system roots plus the certificates of `bundle`, as the
-/// AWS CLI does with `AWS_CA_BUNDLE`.
-pub fn https_client_trusting(bundle: &Path) -> Result<SharedHttpClient> {
-    https_client(Some(bundle))
-}
-
-/// The one HTTPS client (and connection pool) of a run: system roots, plus `bundle` if given.
-fn https_client(bundle: Option<&Path>) -> Result<SharedHttpClient> {
-    let mut trust = TrustStore::default();
-    if let Some(bundle) = bundle {
-        trust = trust.with_pem_certificate(read_ca_bundle(bundle)?);
-    }
-    let context = TlsContext::builder()
-        .with_trust_store(trust)
-        .build()
-        .context("building the TLS context for AWS_CA_BUNDLE")?;
-    Ok(aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
-        .tls_context(context)
-        .build_https())
-}
-
-/// The PEM of a CA bundle, every certificate in it checked.
-fn read_ca_bundle(bundle: &Path) -> Result<Vec<u8>> {
-    read_pem_bundle(bundle, "AWS_CA_BUNDLE")
-}
-
-/// The PEM of a CA bundle named by the setting `setting`, every certificate in it checked.
-pub fn read_pem_bundle(bundle: &Path, setting: &str) -> Result<Vec<u8>> {
-    use rustls_pki_types::CertificateDer;
-    use rustls_pki_types::pem::PemObject;
-
-    let pem = std::fs::read(bundle)
-        .with_context(|| format!("reading the CA bundle {} ({setting})", bundle.display()))?;
-    // The TLS stack only parses the bundle at the first request, and panics there on anything
-    // it cannot use: check every certificate now, exactly as it will.
-    let mut roots = rustls::RootCertStore::empty();
-    for (n, cert) in CertificateDer::pem_slice_iter(&pem).enumerate() {
-        let cert = cert.with_context(|| {
-            format!(
-                "the CA bundle {} ({setting}) is not valid PEM",
-                bundle.display()
-            )
-        })?;
-        roots.add(cert).map_err(|e| {
-            anyhow::anyhow!(
-                "certificate {} of the CA bundle {} ({setting}) is not a usable CA certificate: {e}",
-                n + 1,
-                bundle.display()
-            )
-        })?;
-    }
-    if roots.is_empty() {
-        bail!(
-            "the CA bundle {} ({setting}) holds no certificate",
-            bundle.display()
-        );
-    }
-    Ok(pem)
 }
 
 /// A budget of requests per second, shared by the clients it is given to (`None`: no limit).
@@ -673,7 +611,7 @@ mod tests {
                     .with_initial_backoff(Duration::from_millis(1)),
             )
             .http_client(Budgeted {
-                inner: https_client(None).unwrap(),
+                inner: tls::https_client(None).unwrap(),
                 budget: budget.clone(),
             })
             .build();

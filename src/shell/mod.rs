@@ -15,4 +15,5 @@ pub mod ssm;
 pub mod store;
 pub mod tags;
 pub mod term;
+pub mod tls;
 pub mod verify;

@@ -290,7 +290,7 @@ async fn sdk_config(region: &str, endpoint: &str) -> aws_config::SdkConfig {
         .region(Region::new(region.to_string()))
         .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
         .endpoint_url(endpoint)
-        .http_client(ssm_keeper::shell::aws::https_client_trusting(&emu.ca_bundle).unwrap())
+        .http_client(ssm_keeper::shell::tls::https_client_trusting(&emu.ca_bundle).unwrap())
         .load()
         .await
 }

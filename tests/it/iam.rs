@@ -208,7 +208,7 @@ async fn ssm_as(emu: &Emulator, (key, secret): (&str, &str), region: &str) -> aw
             key, secret, None, None, "tests",
         ))
         .endpoint_url(&emu.endpoint)
-        .http_client(ssm_keeper::shell::aws::https_client_trusting(&emu.ca_bundle).unwrap())
+        .http_client(ssm_keeper::shell::tls::https_client_trusting(&emu.ca_bundle).unwrap())
         .load()
         .await;
     aws_sdk_ssm::Client::new(&conf)

@@ -8,7 +8,7 @@ use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::time::Duration;
 
-use crate::shell::aws::read_pem_bundle;
+use crate::shell::tls::read_pem_bundle;
 
 pub async fn post_slack(url: &str, message: &serde_json::Value) -> Result<()> {
     let client = reqwest::Client::builder()
