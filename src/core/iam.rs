@@ -4,11 +4,13 @@
 
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
+use strum::VariantArray;
 
 use super::alarm::{METRIC_NAMESPACE, alarm_prefix};
 use super::desired::backup_prefix;
 use super::lock::{lock_parameter, takeover_parameter};
 use super::region::partition;
+use super::resource::BucketAttribute;
 use super::selection::Selection;
 use super::stack::{Stack, bucket_prefix};
 
@@ -131,21 +133,11 @@ fn via_ssm() -> Value {
     json!({ "StringLike": { "kms:ViaService": "ssm.*.amazonaws.com" } })
 }
 
+/// HeadBucket, the version count of removed regions' buckets, and every managed attribute.
 fn read_buckets(a: &Arns) -> Value {
-    statement(
-        "ReadBackupBuckets",
-        &[
-            "s3:ListBucket",
-            "s3:ListBucketVersions",
-            "s3:GetBucketVersioning",
-            "s3:GetEncryptionConfiguration",
-            "s3:GetLifecycleConfiguration",
-            "s3:GetBucketPublicAccessBlock",
-            "s3:GetBucketPolicy",
-            "s3:GetBucketTagging",
-        ],
-        vec![a.buckets.clone()],
-    )
+    let mut actions = vec!["s3:ListBucket", "s3:ListBucketVersions"];
+    actions.extend(BucketAttribute::VARIANTS.iter().map(|b| b.iam_actions().0));
+    statement("ReadBackupBuckets", &actions, vec![a.buckets.clone()])
 }
 
 fn read_metadata(a: &Arns) -> Value {
@@ -217,16 +209,7 @@ fn apply_statements(a: &Arns) -> Vec<Value> {
     out.extend([
         statement(
             "ManageBackupBuckets",
-            &[
-                "s3:CreateBucket",
-                "s3:PutBucketPublicAccessBlock",
-                "s3:PutEncryptionConfiguration",
-                "s3:PutBucketVersioning",
-                "s3:PutLifecycleConfiguration",
-                "s3:PutBucketPolicy",
-                "s3:PutBucketTagging",
-                "s3:DeleteBucket",
-            ],
+            &manage_buckets(),
             vec![a.buckets.clone()],
         ),
         statement(
@@ -247,6 +230,18 @@ fn apply_statements(a: &Arns) -> Vec<Value> {
         lock_statement(a),
     ]);
     out
+}
+
+/// Create, set every managed attribute (in apply order), delete.
+fn manage_buckets() -> Vec<&'static str> {
+    let mut actions = vec!["s3:CreateBucket"];
+    actions.extend(
+        BucketAttribute::apply_order()
+            .iter()
+            .map(|b| b.iam_actions().1),
+    );
+    actions.push("s3:DeleteBucket");
+    actions
 }
 
 fn backup_statements(a: &Arns) -> Vec<Value> {
@@ -384,7 +379,6 @@ pub fn iam_actions(operation: &str) -> Option<&'static [&'static str]> {
 mod tests {
     use super::*;
     use crate::core::stack::sample;
-    use strum::VariantArray;
 
     fn stack() -> Stack {
         let mut s = sample(&["us-east-1", "eu-west-1"]);

@@ -114,6 +114,27 @@ impl BucketAttribute {
         }
     }
 
+    /// The IAM actions that read it (plan, observe) and set it (apply).
+    pub fn iam_actions(self) -> (&'static str, &'static str) {
+        match self {
+            BucketAttribute::Versioning => ("s3:GetBucketVersioning", "s3:PutBucketVersioning"),
+            BucketAttribute::Encryption => (
+                "s3:GetEncryptionConfiguration",
+                "s3:PutEncryptionConfiguration",
+            ),
+            BucketAttribute::Lifecycle => (
+                "s3:GetLifecycleConfiguration",
+                "s3:PutLifecycleConfiguration",
+            ),
+            BucketAttribute::PublicAccessBlock => (
+                "s3:GetBucketPublicAccessBlock",
+                "s3:PutBucketPublicAccessBlock",
+            ),
+            BucketAttribute::Policy => ("s3:GetBucketPolicy", "s3:PutBucketPolicy"),
+            BucketAttribute::Tags => ("s3:GetBucketTagging", "s3:PutBucketTagging"),
+        }
+    }
+
     /// Every attribute, in the order apply sets them.
     pub fn apply_order() -> Vec<BucketAttribute> {
         let mut all = BucketAttribute::VARIANTS.to_vec();
