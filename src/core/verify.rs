@@ -122,8 +122,6 @@ pub fn verify_region(
     expected: &Expected,
     now: OffsetDateTime,
 ) -> RegionVerdict {
-    let environment = expected.environment;
-    let max_age_hours = expected.max_age_hours;
     let mut checks = Vec::new();
     let mut check = |check: &'static str, ok: bool, found: String| {
         checks.push(CheckOutcome {
@@ -132,6 +130,40 @@ pub fn verify_region(
             found: if ok { String::new() } else { found },
         });
     };
+    pointer_checks(facts, &mut check);
+    let mut verdict = RegionVerdict {
+        region: facts.region.clone(),
+        bucket: facts.bucket.clone(),
+        object: facts.pointer.clone(),
+        checks: Vec::new(),
+        parameter_count: None,
+        live_count: facts.live_count,
+        age_hours: None,
+    };
+    if let Some(object) = &facts.object {
+        object_checks(
+            object,
+            expected.environment,
+            &facts.region,
+            expected.max_document_bytes,
+            &mut check,
+        );
+        document_checks(object, facts.previous.as_ref(), expected, &mut check);
+        let age = time_checks(object, expected.max_age_hours, now, &mut check);
+        verdict.age_hours = Some((age * 10.0).round() / 10.0);
+        verdict.parameter_count = object
+            .document
+            .as_ref()
+            .ok()
+            .map(|d| d.parameters.len() as u64);
+    }
+    verdict.checks = checks;
+    verdict
+}
+
+/// The checks of the pointers: the region's exists, the default one (in the default region)
+/// names the same backup, and the object named exists.
+fn pointer_checks(facts: &RegionFacts, check: &mut impl FnMut(&'static str, bool, String)) {
     let pointer_name = pointer_key(&facts.region);
     check(
         "pointer",
@@ -151,15 +183,6 @@ pub fn verify_region(
             },
         );
     }
-    let mut verdict = RegionVerdict {
-        region: facts.region.clone(),
-        bucket: facts.bucket.clone(),
-        object: facts.pointer.clone(),
-        checks: Vec::new(),
-        parameter_count: None,
-        live_count: facts.live_count,
-        age_hours: None,
-    };
     if let Some(pointer) = &facts.pointer {
         check(
             "object",
@@ -167,39 +190,32 @@ pub fn verify_region(
             format!("{pointer_name} names {pointer}, which does not exist"),
         );
     }
-    if let Some(object) = &facts.object {
-        object_checks(
-            object,
-            environment,
-            &facts.region,
-            expected.max_document_bytes,
-            &mut check,
-        );
-        document_checks(object, facts.previous.as_ref(), expected, &mut check);
-        let taken = taken_at(object);
-        check(
-            "not-future",
-            taken <= now + FUTURE_TOLERANCE,
-            format!(
-                "the backup says it was taken at {taken}, {:.0} minutes in the future: a clock is wrong or the document was forged",
-                (taken - now).as_seconds_f64() / 60.0
-            ),
-        );
-        let age = (now - taken).as_seconds_f64() / 3600.0;
-        check(
-            "fresh",
-            age <= max_age_hours as f64,
-            format!("the newest backup is {age:.1} hours old (more than {max_age_hours})"),
-        );
-        verdict.age_hours = Some((age * 10.0).round() / 10.0);
-        verdict.parameter_count = object
-            .document
-            .as_ref()
-            .ok()
-            .map(|d| d.parameters.len() as u64);
-    }
-    verdict.checks = checks;
-    verdict
+}
+
+/// The checks of when the backup was taken: not in the future, and not older than
+/// `max_age_hours`. Returns its age in hours.
+fn time_checks(
+    object: &ObjectFacts,
+    max_age_hours: u64,
+    now: OffsetDateTime,
+    check: &mut impl FnMut(&'static str, bool, String),
+) -> f64 {
+    let taken = taken_at(object);
+    check(
+        "not-future",
+        taken <= now + FUTURE_TOLERANCE,
+        format!(
+            "the backup says it was taken at {taken}, {:.0} minutes in the future: a clock is wrong or the document was forged",
+            (taken - now).as_seconds_f64() / 60.0
+        ),
+    );
+    let age = (now - taken).as_seconds_f64() / 3600.0;
+    check(
+        "fresh",
+        age <= max_age_hours as f64,
+        format!("the newest backup is {age:.1} hours old (more than {max_age_hours})"),
+    );
+    age
 }
 
 /// The checks that read the document against the environment: every name belongs to it, and
@@ -287,6 +303,17 @@ fn object_checks(
     max_document_bytes: u64,
     check: &mut impl FnMut(&'static str, bool, String),
 ) {
+    storage_checks(object, max_document_bytes, check);
+    content_checks(object, environment, region, check);
+}
+
+/// The checks of the object as stored: within the size limit, encrypted, its checksum
+/// matching the bytes read, written once.
+fn storage_checks(
+    object: &ObjectFacts,
+    max_document_bytes: u64,
+    check: &mut impl FnMut(&'static str, bool, String),
+) {
     let read = object.size <= max_document_bytes;
     check(
         "size",
@@ -329,6 +356,16 @@ fn object_checks(
             object.versions
         ),
     );
+}
+
+/// The checks of what the object holds: a backup document, of this environment and region,
+/// with entries restore can write, and at least one.
+fn content_checks(
+    object: &ObjectFacts,
+    environment: &str,
+    region: &str,
+    check: &mut impl FnMut(&'static str, bool, String),
+) {
     match &object.document {
         Ok(doc) => {
             check("document", true, String::new());
