@@ -467,6 +467,39 @@ pub fn compare(
     want: &ParameterSpec,
     unknown: &[RestoreAttribute],
 ) -> Vec<AttributeChange> {
+    let mut out = text_changes(have, want, unknown);
+    if !unknown.contains(&RestoreAttribute::Policies) && have.policies != want.policies {
+        out.push(AttributeChange {
+            attribute: RestoreAttribute::Policies,
+            live: Some(have.policies.join(", ")),
+            backup: Some(want.policies.join(", ")),
+            sensitive: false,
+        });
+    }
+    if !unknown.contains(&RestoreAttribute::Tags) && have.tags != want.tags {
+        let shown = |tags: &BTreeMap<String, String>| {
+            tags.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        out.push(AttributeChange {
+            attribute: RestoreAttribute::Tags,
+            live: Some(shown(&have.tags)),
+            backup: Some(shown(&want.tags)),
+            sensitive: false,
+        });
+    }
+    out
+}
+
+/// The attributes held as one text each (value, type, ...) that differ, in report order; a
+/// SecureString's value shown as changed, never as itself.
+fn text_changes(
+    have: &ParameterSpec,
+    want: &ParameterSpec,
+    unknown: &[RestoreAttribute],
+) -> Vec<AttributeChange> {
     let sensitive = have.is_secure() || want.is_secure();
     let pairs: [(RestoreAttribute, Option<&str>, Option<&str>); 8] = [
         (
@@ -498,7 +531,7 @@ pub fn compare(
         ),
         (RestoreAttribute::Policies, None, None),
     ];
-    let mut out: Vec<AttributeChange> = pairs
+    pairs
         .into_iter()
         .filter(|(attribute, _, _)| !unknown.contains(attribute))
         .filter(|(_, live, backup)| live != backup)
@@ -519,30 +552,7 @@ pub fn compare(
                 sensitive: hidden,
             }
         })
-        .collect();
-    if !unknown.contains(&RestoreAttribute::Policies) && have.policies != want.policies {
-        out.push(AttributeChange {
-            attribute: RestoreAttribute::Policies,
-            live: Some(have.policies.join(", ")),
-            backup: Some(want.policies.join(", ")),
-            sensitive: false,
-        });
-    }
-    if !unknown.contains(&RestoreAttribute::Tags) && have.tags != want.tags {
-        let shown = |tags: &BTreeMap<String, String>| {
-            tags.iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        out.push(AttributeChange {
-            attribute: RestoreAttribute::Tags,
-            live: Some(shown(&have.tags)),
-            backup: Some(shown(&want.tags)),
-            sensitive: false,
-        });
-    }
-    out
+        .collect()
 }
 
 /// After writing: every written parameter read back must equal what was written.
