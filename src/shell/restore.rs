@@ -55,7 +55,7 @@ pub async fn locate(
     if !failures.is_empty() {
         let lines: Vec<String> = failures
             .iter()
-            .map(|f| format!("  - {}: {}", f.check, f.found))
+            .map(|f| format!("  - {}: {}", f.check.as_str(), f.found))
             .collect();
         bail!(
             "refusing to restore from {label}: it fails verification, so nothing was written:\n{}",
