@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use super::backup::{BackupParameter, Secret};
 use super::document::DocumentFormat;
 use super::lock::is_lock_parameter;
+use super::resource::ParameterKind;
 use super::selection::{Selection, metadata_environment};
 
 /// AWS's defaults for what a parameter does not say.
@@ -38,7 +39,7 @@ pub struct ParameterSpec {
 
 impl ParameterSpec {
     pub fn is_secure(&self) -> bool {
-        self.kind == "SecureString"
+        ParameterKind::from_name(&self.kind).is_some_and(ParameterKind::is_secure)
     }
 }
 
@@ -376,7 +377,7 @@ fn spec(
     format: DocumentFormat,
     options: &RestoreOptions,
 ) -> ParameterSpec {
-    let secure = p.kind == "SecureString";
+    let secure = p.is_secure();
     let tier = match &p.tier {
         Some(t) => t.clone(),
         None if p.value.expose().len() > STANDARD_VALUE_LIMIT => "Advanced".to_string(),
@@ -752,7 +753,9 @@ mod tests {
             data_type: Some("text".into()),
             version: 1,
             last_modified_date: None,
-            key_id: (kind == "SecureString").then(|| "alias/custom".to_string()),
+            key_id: ParameterKind::from_name(kind)
+                .is_some_and(ParameterKind::is_secure)
+                .then(|| "alias/custom".to_string()),
             tier: Some("Standard".into()),
             description: Some("d".into()),
             allowed_pattern: None,

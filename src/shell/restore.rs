@@ -14,6 +14,7 @@ use super::store::{list_backups, object_facts, read_pointer};
 use super::tags::{Tags, tags_of};
 use crate::core::backup::Secret;
 use crate::core::document::{BackupDocument, entry_problems, identity_problems, read_document};
+use crate::core::resource::ParameterKind;
 use crate::core::restore::{BackupSource, DEFAULT_KEY, DEFAULT_TIER, ParameterSpec, RestoreItem};
 use crate::core::store::pointer_key;
 use crate::core::verify::object_failures;
@@ -227,7 +228,7 @@ async fn read_values_and_metadata(
 /// defaults where it has none); tags are read apart.
 fn live_spec(p: aws_sdk_ssm::types::Parameter, meta: Option<ParameterMetadata>) -> ParameterSpec {
     let kind = p.r#type.map(|t| t.as_str().to_string()).unwrap_or_default();
-    let secure = kind == "SecureString";
+    let secure = ParameterKind::from_name(&kind).is_some_and(ParameterKind::is_secure);
     ParameterSpec {
         name: p.name.unwrap_or_default(),
         value: Secret::new(p.value.unwrap_or_default()),
