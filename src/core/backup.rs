@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
+use super::resource::ParameterKind;
+
 /// The version of the backup document format written by this tool.
 pub const BACKUP_FORMAT_VERSION: u32 = 2;
 
@@ -87,6 +89,18 @@ pub struct BackupParameter {
     /// without them (the old script's, or written before tags were backed up) says "unknown".
     #[serde(rename = "Tags", skip_serializing_if = "Option::is_none", default)]
     pub tags: Option<BTreeMap<String, String>>,
+}
+
+impl BackupParameter {
+    /// Its type, when SSM has it. `Type` stays the text the document holds, so that a document
+    /// of any type still reads, and `entry_problems` refuses the entry by name.
+    pub fn parameter_kind(&self) -> Option<ParameterKind> {
+        ParameterKind::from_name(&self.kind)
+    }
+
+    pub fn is_secure(&self) -> bool {
+        self.parameter_kind().is_some_and(ParameterKind::is_secure)
+    }
 }
 
 /// The old script's documents hold `LastModifiedDate` as the AWS CLI printed it: a date string,

@@ -3,8 +3,10 @@
 //! What `verify` and `restore` check before they trust one. Pure.
 
 use serde::Deserialize;
+use strum::VariantArray;
 
 use super::backup::{BACKUP_FORMAT_VERSION, BackupParameter};
+use super::resource::ParameterKind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DocumentFormat {
@@ -108,9 +110,6 @@ pub fn identity_problems(doc: &BackupDocument, environment: &str, region: &str) 
     out
 }
 
-/// The parameter types SSM has: an entry of another type cannot be restored.
-pub const PARAMETER_TYPES: [&str; 3] = ["String", "StringList", "SecureString"];
-
 /// Whether SSM takes `name` as a parameter name: letters, digits, `_.-/`, at most 1011
 /// characters.
 pub fn is_parameter_name(name: &str) -> bool {
@@ -123,7 +122,8 @@ pub fn is_parameter_name(name: &str) -> bool {
 
 /// Entries restore would fail on, one line each: a name SSM does not allow (shown escaped, so it
 /// cannot forge a line of output), a name held twice, a type SSM does not have, an empty value
-/// (PutParameter refuses one). Names are shown; values never.
+/// (PutParameter refuses one). Names are shown; values never. Only the parameter types SSM has
+/// (`ParameterKind`) can be restored.
 pub fn entry_problems(doc: &BackupDocument) -> Vec<String> {
     let mut out = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
@@ -138,12 +138,13 @@ pub fn entry_problems(doc: &BackupDocument) -> Vec<String> {
         if !seen.insert(p.name.as_str()) {
             out.push(format!("{} is in the document twice", p.name));
         }
-        if !PARAMETER_TYPES.contains(&p.kind.as_str()) {
+        if p.parameter_kind().is_none() {
+            let kinds: Vec<&str> = ParameterKind::VARIANTS.iter().map(|k| k.as_str()).collect();
             out.push(format!(
                 "{} has the type `{}`, not one of {}",
                 p.name,
                 p.kind,
-                PARAMETER_TYPES.join(", ")
+                kinds.join(", ")
             ));
         }
         if p.value.expose().is_empty() {

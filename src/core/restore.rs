@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use super::backup::{BackupParameter, Secret};
 use super::document::DocumentFormat;
 use super::lock::is_lock_parameter;
+use super::resource::ParameterKind;
 use super::selection::{Selection, metadata_environment};
 
 /// AWS's defaults for what a parameter does not say.
@@ -38,7 +39,7 @@ pub struct ParameterSpec {
 
 impl ParameterSpec {
     pub fn is_secure(&self) -> bool {
-        self.kind == "SecureString"
+        ParameterKind::from_name(&self.kind).is_some_and(ParameterKind::is_secure)
     }
 }
 
@@ -376,7 +377,7 @@ fn spec(
     format: DocumentFormat,
     options: &RestoreOptions,
 ) -> ParameterSpec {
-    let secure = p.kind == "SecureString";
+    let secure = p.is_secure();
     let tier = match &p.tier {
         Some(t) => t.clone(),
         None if p.value.expose().len() > STANDARD_VALUE_LIMIT => "Advanced".to_string(),
@@ -467,6 +468,39 @@ pub fn compare(
     want: &ParameterSpec,
     unknown: &[RestoreAttribute],
 ) -> Vec<AttributeChange> {
+    let mut out = text_changes(have, want, unknown);
+    if !unknown.contains(&RestoreAttribute::Policies) && have.policies != want.policies {
+        out.push(AttributeChange {
+            attribute: RestoreAttribute::Policies,
+            live: Some(have.policies.join(", ")),
+            backup: Some(want.policies.join(", ")),
+            sensitive: false,
+        });
+    }
+    if !unknown.contains(&RestoreAttribute::Tags) && have.tags != want.tags {
+        let shown = |tags: &BTreeMap<String, String>| {
+            tags.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        out.push(AttributeChange {
+            attribute: RestoreAttribute::Tags,
+            live: Some(shown(&have.tags)),
+            backup: Some(shown(&want.tags)),
+            sensitive: false,
+        });
+    }
+    out
+}
+
+/// The attributes held as one text each (value, type, ...) that differ, in report order; a
+/// SecureString's value shown as changed, never as itself.
+fn text_changes(
+    have: &ParameterSpec,
+    want: &ParameterSpec,
+    unknown: &[RestoreAttribute],
+) -> Vec<AttributeChange> {
     let sensitive = have.is_secure() || want.is_secure();
     let pairs: [(RestoreAttribute, Option<&str>, Option<&str>); 8] = [
         (
@@ -498,7 +532,7 @@ pub fn compare(
         ),
         (RestoreAttribute::Policies, None, None),
     ];
-    let mut out: Vec<AttributeChange> = pairs
+    pairs
         .into_iter()
         .filter(|(attribute, _, _)| !unknown.contains(attribute))
         .filter(|(_, live, backup)| live != backup)
@@ -519,30 +553,7 @@ pub fn compare(
                 sensitive: hidden,
             }
         })
-        .collect();
-    if !unknown.contains(&RestoreAttribute::Policies) && have.policies != want.policies {
-        out.push(AttributeChange {
-            attribute: RestoreAttribute::Policies,
-            live: Some(have.policies.join(", ")),
-            backup: Some(want.policies.join(", ")),
-            sensitive: false,
-        });
-    }
-    if !unknown.contains(&RestoreAttribute::Tags) && have.tags != want.tags {
-        let shown = |tags: &BTreeMap<String, String>| {
-            tags.iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        out.push(AttributeChange {
-            attribute: RestoreAttribute::Tags,
-            live: Some(shown(&have.tags)),
-            backup: Some(shown(&want.tags)),
-            sensitive: false,
-        });
-    }
-    out
+        .collect()
 }
 
 /// After writing: every written parameter read back must equal what was written.
@@ -742,7 +753,9 @@ mod tests {
             data_type: Some("text".into()),
             version: 1,
             last_modified_date: None,
-            key_id: (kind == "SecureString").then(|| "alias/custom".to_string()),
+            key_id: ParameterKind::from_name(kind)
+                .is_some_and(ParameterKind::is_secure)
+                .then(|| "alias/custom".to_string()),
             tier: Some("Standard".into()),
             description: Some("d".into()),
             allowed_pattern: None,

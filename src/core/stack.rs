@@ -396,31 +396,61 @@ pub fn parse_with(file: &str, text: &str, options: ParseOptions) -> Result<Stack
         options,
         errors: Vec::new(),
     };
-    let known = known_keys(&mut check, &raw);
-
-    let project_name = check.name(&known, "projectName", "project name");
-    let environment = check.name(&known, "environment", "environment");
-    let regions = regions(&mut check, text, known.get("regions").copied());
-    let default_region = check.region(&known, "defaultRegion");
-    let ssm_home_region = check.region(&known, "ssmHomeRegion");
-    if let (Some(regions), Some((home, loc))) = (&regions, &ssm_home_region) {
-        let all = regions.iter().chain(std::iter::once(home));
-        if let Err(m) = check_one_partition(all.map(String::as_str)) {
-            check.at("ssmHomeRegion", loc, m);
+    let values = check_values(&mut check, text, &raw);
+    match values.stack() {
+        Some(stack) if check.errors.is_empty() => Ok(stack),
+        _ => {
+            let mut errors = check.errors;
+            errors.sort_by_key(|e| (e.line, e.column));
+            Err(StackErrors(errors))
         }
     }
-    if let (Some((default, loc)), Some(regions)) = (&default_region, &regions)
-        && !regions.contains(default)
-    {
-        check.at(
-            "defaultRegion",
-            loc,
-            format!(
-                "`{default}` is not one of `regions` ({})",
-                regions.join(", ")
-            ),
-        );
+}
+
+/// Each value of the stack as checked: `None` where the file has a mistake in it.
+struct CheckedValues {
+    project_name: Option<String>,
+    environment: Option<String>,
+    regions: Option<Vec<String>>,
+    default_region: Option<(String, serde_saphyr::Location)>,
+    ssm_home_region: Option<(String, serde_saphyr::Location)>,
+    retention_days: Option<u32>,
+    noncurrent_retention_days: Option<u32>,
+    alarm: Option<Option<AlarmConfig>>,
+    parameter_paths: Option<Option<Vec<String>>>,
+}
+
+impl CheckedValues {
+    /// The stack, when every value is there.
+    fn stack(self) -> Option<Stack> {
+        Some(Stack {
+            project_name: self.project_name?,
+            environment: self.environment?,
+            regions: self.regions?,
+            default_region: self.default_region?.0,
+            ssm_home_region: self.ssm_home_region?.0,
+            retention_days: self.retention_days?,
+            noncurrent_retention_days: self.noncurrent_retention_days?,
+            alarm: self.alarm?,
+            parameter_paths: self.parameter_paths?,
+        })
     }
+}
+
+/// Every key checked, in the order its mistakes are found (they are sorted by place later).
+fn check_values(check: &mut Check, text: &str, raw: &RawStack) -> CheckedValues {
+    let known = known_keys(check, raw);
+    let project_name = check.name(&known, "projectName", "project name");
+    let environment = check.name(&known, "environment", "environment");
+    let regions = regions(check, text, known.get("regions").copied());
+    let default_region = check.region(&known, "defaultRegion");
+    let ssm_home_region = check.region(&known, "ssmHomeRegion");
+    check_placement(
+        check,
+        regions.as_deref(),
+        default_region.as_ref(),
+        ssm_home_region.as_ref(),
+    );
     let mut days = |key: &str, default: u32| match known.get(key) {
         None => Some(default),
         Some(value) => check.days(key, value),
@@ -434,24 +464,23 @@ pub fn parse_with(file: &str, text: &str, options: ParseOptions) -> Result<Stack
         &regions,
         known.get("projectName"),
     ) {
-        check_bucket_names(&mut check, project, env, regions, value);
+        check_bucket_names(check, project, env, regions, value);
     }
     let parameter_paths = match known.get("parameterPaths") {
         None => Some(None),
-        Some(value) => parameter_paths(&mut check, text, value).map(Some),
+        Some(value) => parameter_paths(check, text, value).map(Some),
     };
     let alarm = match known.get("alarm") {
         None => Some(None),
         Some(value) => alarm(
-            &mut check,
+            check,
             text,
             value,
             ssm_home_region.as_ref().map(|(r, _)| r.as_str()),
         )
         .map(Some),
     };
-
-    match (
+    CheckedValues {
         project_name,
         environment,
         regions,
@@ -461,33 +490,34 @@ pub fn parse_with(file: &str, text: &str, options: ParseOptions) -> Result<Stack
         noncurrent_retention_days,
         alarm,
         parameter_paths,
-    ) {
-        (
-            Some(project_name),
-            Some(environment),
-            Some(regions),
-            Some((default_region, _)),
-            Some((ssm_home_region, _)),
-            Some(retention_days),
-            Some(noncurrent_retention_days),
-            Some(alarm),
-            Some(parameter_paths),
-        ) if check.errors.is_empty() => Ok(Stack {
-            project_name,
-            environment,
-            regions,
-            default_region,
-            ssm_home_region,
-            retention_days,
-            noncurrent_retention_days,
-            alarm,
-            parameter_paths,
-        }),
-        _ => {
-            let mut errors = check.errors;
-            errors.sort_by_key(|e| (e.line, e.column));
-            Err(StackErrors(errors))
+    }
+}
+
+/// The regions, the home region and the default region together: one partition, and the
+/// default among the regions.
+fn check_placement(
+    check: &mut Check,
+    regions: Option<&[String]>,
+    default_region: Option<&(String, serde_saphyr::Location)>,
+    ssm_home_region: Option<&(String, serde_saphyr::Location)>,
+) {
+    if let (Some(regions), Some((home, loc))) = (regions, ssm_home_region) {
+        let all = regions.iter().chain(std::iter::once(home));
+        if let Err(m) = check_one_partition(all.map(String::as_str)) {
+            check.at("ssmHomeRegion", loc, m);
         }
+    }
+    if let (Some((default, loc)), Some(regions)) = (default_region, regions)
+        && !regions.contains(default)
+    {
+        check.at(
+            "defaultRegion",
+            loc,
+            format!(
+                "`{default}` is not one of `regions` ({})",
+                regions.join(", ")
+            ),
+        );
     }
 }
 
@@ -702,9 +732,30 @@ fn alarm(
         .and_then(|r| r.alarm)
         .unwrap_or_default();
     let before = check.errors.len();
+    let (topic, hours) = alarm_keys(check, &entries, home);
+    if topic.is_none() && check.errors.len() == before {
+        check.at(
+            "alarm.snsTopicArn",
+            &value.referenced,
+            "missing required key `snsTopicArn`: the SNS topic the alarms notify".into(),
+        );
+    }
+    (check.errors.len() == before).then(|| AlarmConfig {
+        sns_topic_arn: topic.unwrap_or_default(),
+        max_age_hours: hours,
+    })
+}
+
+/// The keys of the `alarm` section: the topic (when valid) and the hours (the default unless
+/// valid); every mistake is reported.
+fn alarm_keys(
+    check: &mut Check,
+    entries: &HashMap<Spanned<String>, Spanned<serde_json::Value>>,
+    home: Option<&str>,
+) -> (Option<String>, u32) {
     let mut topic = None;
     let mut hours = DEFAULT_MAX_AGE_HOURS;
-    for (key, entry) in &entries {
+    for (key, entry) in entries {
         let name = format!("alarm.{}", key.value);
         match key.value.as_str() {
             "snsTopicArn" => {
@@ -737,17 +788,7 @@ fn alarm(
             ),
         }
     }
-    if topic.is_none() && check.errors.len() == before {
-        check.at(
-            "alarm.snsTopicArn",
-            &value.referenced,
-            "missing required key `snsTopicArn`: the SNS topic the alarms notify".into(),
-        );
-    }
-    (check.errors.len() == before).then(|| AlarmConfig {
-        sns_topic_arn: topic.unwrap_or_default(),
-        max_age_hours: hours,
-    })
+    (topic, hours)
 }
 
 /// `arn:<partition>:sns:<region>:<account>:<topic>`, in `home` (CloudWatch alarms notify only

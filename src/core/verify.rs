@@ -73,7 +73,7 @@ pub struct ObjectFacts {
 /// One check's outcome: its name, and what was found when it failed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CheckOutcome {
-    pub check: &'static str,
+    pub check: Check,
     pub ok: bool,
     pub found: String,
 }
@@ -97,24 +97,51 @@ impl RegionVerdict {
     }
 }
 
-/// The checks, in the order they are reported.
-pub const CHECKS: [&str; 15] = [
-    "pointer",
-    "default-pointer",
-    "object",
-    "size",
-    "encryption",
-    "checksum",
-    "single-version",
-    "document",
-    "identity",
-    "entries",
-    "not-empty",
-    "selection",
-    "count-drop",
-    "not-future",
-    "fresh",
-];
+/// A check of a region's newest backup: a closed set, so a new check does not compile until it
+/// has its name. Declared in report order (`VARIANTS`); in JSON, its kebab-case name (`as_str`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, strum::VariantArray,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Check {
+    Pointer,
+    DefaultPointer,
+    Object,
+    Size,
+    Encryption,
+    Checksum,
+    SingleVersion,
+    Document,
+    Identity,
+    Entries,
+    NotEmpty,
+    Selection,
+    CountDrop,
+    NotFuture,
+    Fresh,
+}
+
+impl Check {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Check::Pointer => "pointer",
+            Check::DefaultPointer => "default-pointer",
+            Check::Object => "object",
+            Check::Size => "size",
+            Check::Encryption => "encryption",
+            Check::Checksum => "checksum",
+            Check::SingleVersion => "single-version",
+            Check::Document => "document",
+            Check::Identity => "identity",
+            Check::Entries => "entries",
+            Check::NotEmpty => "not-empty",
+            Check::Selection => "selection",
+            Check::CountDrop => "count-drop",
+            Check::NotFuture => "not-future",
+            Check::Fresh => "fresh",
+        }
+    }
+}
 
 /// Every check of one region.
 pub fn verify_region(
@@ -122,35 +149,15 @@ pub fn verify_region(
     expected: &Expected,
     now: OffsetDateTime,
 ) -> RegionVerdict {
-    let environment = expected.environment;
-    let max_age_hours = expected.max_age_hours;
     let mut checks = Vec::new();
-    let mut check = |check: &'static str, ok: bool, found: String| {
+    let mut check = |check: Check, ok: bool, found: String| {
         checks.push(CheckOutcome {
             check,
             ok,
             found: if ok { String::new() } else { found },
         });
     };
-    let pointer_name = pointer_key(&facts.region);
-    check(
-        "pointer",
-        facts.pointer.is_some(),
-        format!("{pointer_name} does not exist in {}", facts.bucket),
-    );
-    if let Some(default) = &facts.default_pointer {
-        check(
-            "default-pointer",
-            default.is_some() && *default == facts.pointer,
-            match default {
-                None => format!("{DEFAULT_POINTER_KEY} does not exist"),
-                Some(d) => format!(
-                    "{DEFAULT_POINTER_KEY} names {d}, but {pointer_name} names {}",
-                    facts.pointer.as_deref().unwrap_or("nothing")
-                ),
-            },
-        );
-    }
+    pointer_checks(facts, &mut check);
     let mut verdict = RegionVerdict {
         region: facts.region.clone(),
         bucket: facts.bucket.clone(),
@@ -160,37 +167,16 @@ pub fn verify_region(
         live_count: facts.live_count,
         age_hours: None,
     };
-    if let Some(pointer) = &facts.pointer {
-        check(
-            "object",
-            facts.object.is_some(),
-            format!("{pointer_name} names {pointer}, which does not exist"),
-        );
-    }
     if let Some(object) = &facts.object {
         object_checks(
             object,
-            environment,
+            expected.environment,
             &facts.region,
             expected.max_document_bytes,
             &mut check,
         );
         document_checks(object, facts.previous.as_ref(), expected, &mut check);
-        let taken = taken_at(object);
-        check(
-            "not-future",
-            taken <= now + FUTURE_TOLERANCE,
-            format!(
-                "the backup says it was taken at {taken}, {:.0} minutes in the future: a clock is wrong or the document was forged",
-                (taken - now).as_seconds_f64() / 60.0
-            ),
-        );
-        let age = (now - taken).as_seconds_f64() / 3600.0;
-        check(
-            "fresh",
-            age <= max_age_hours as f64,
-            format!("the newest backup is {age:.1} hours old (more than {max_age_hours})"),
-        );
+        let age = time_checks(object, expected.max_age_hours, now, &mut check);
         verdict.age_hours = Some((age * 10.0).round() / 10.0);
         verdict.parameter_count = object
             .document
@@ -202,13 +188,70 @@ pub fn verify_region(
     verdict
 }
 
+/// The checks of the pointers: the region's exists, the default one (in the default region)
+/// names the same backup, and the object named exists.
+fn pointer_checks(facts: &RegionFacts, check: &mut impl FnMut(Check, bool, String)) {
+    let pointer_name = pointer_key(&facts.region);
+    check(
+        Check::Pointer,
+        facts.pointer.is_some(),
+        format!("{pointer_name} does not exist in {}", facts.bucket),
+    );
+    if let Some(default) = &facts.default_pointer {
+        check(
+            Check::DefaultPointer,
+            default.is_some() && *default == facts.pointer,
+            match default {
+                None => format!("{DEFAULT_POINTER_KEY} does not exist"),
+                Some(d) => format!(
+                    "{DEFAULT_POINTER_KEY} names {d}, but {pointer_name} names {}",
+                    facts.pointer.as_deref().unwrap_or("nothing")
+                ),
+            },
+        );
+    }
+    if let Some(pointer) = &facts.pointer {
+        check(
+            Check::Object,
+            facts.object.is_some(),
+            format!("{pointer_name} names {pointer}, which does not exist"),
+        );
+    }
+}
+
+/// The checks of when the backup was taken: not in the future, and not older than
+/// `max_age_hours`. Returns its age in hours.
+fn time_checks(
+    object: &ObjectFacts,
+    max_age_hours: u64,
+    now: OffsetDateTime,
+    check: &mut impl FnMut(Check, bool, String),
+) -> f64 {
+    let taken = taken_at(object);
+    check(
+        Check::NotFuture,
+        taken <= now + FUTURE_TOLERANCE,
+        format!(
+            "the backup says it was taken at {taken}, {:.0} minutes in the future: a clock is wrong or the document was forged",
+            (taken - now).as_seconds_f64() / 60.0
+        ),
+    );
+    let age = (now - taken).as_seconds_f64() / 3600.0;
+    check(
+        Check::Fresh,
+        age <= max_age_hours as f64,
+        format!("the newest backup is {age:.1} hours old (more than {max_age_hours})"),
+    );
+    age
+}
+
 /// The checks that read the document against the environment: every name belongs to it, and
 /// the count did not fall too far from the previous backup.
 fn document_checks(
     object: &ObjectFacts,
     previous: Option<&PreviousBackup>,
     expected: &Expected,
-    check: &mut impl FnMut(&'static str, bool, String),
+    check: &mut impl FnMut(Check, bool, String),
 ) {
     let Ok(doc) = &object.document else { return };
     let outside: Vec<String> = doc
@@ -219,7 +262,7 @@ fn document_checks(
         .map(|n| n.escape_debug().to_string())
         .collect();
     check(
-        "selection",
+        Check::Selection,
         outside.is_empty(),
         format!(
             "{} names outside the environment ({}), which restore skips: {}",
@@ -232,7 +275,7 @@ fn document_checks(
         let count = doc.parameters.len() as u64;
         let dropped = previous.count.saturating_sub(count);
         check(
-            "count-drop",
+            Check::CountDrop,
             dropped * 100 <= expected.max_count_drop_percent * previous.count,
             format!(
                 "the backup holds {count} parameters, {dropped} fewer than the previous one ({}, {}): more than --max-count-drop {}%",
@@ -285,11 +328,22 @@ fn object_checks(
     environment: &str,
     region: &str,
     max_document_bytes: u64,
-    check: &mut impl FnMut(&'static str, bool, String),
+    check: &mut impl FnMut(Check, bool, String),
+) {
+    storage_checks(object, max_document_bytes, check);
+    content_checks(object, environment, region, check);
+}
+
+/// The checks of the object as stored: within the size limit, encrypted, its checksum
+/// matching the bytes read, written once.
+fn storage_checks(
+    object: &ObjectFacts,
+    max_document_bytes: u64,
+    check: &mut impl FnMut(Check, bool, String),
 ) {
     let read = object.size <= max_document_bytes;
     check(
-        "size",
+        Check::Size,
         read,
         format!(
             "the object is {} bytes, more than --max-document-bytes ({max_document_bytes}): it was not read",
@@ -297,7 +351,7 @@ fn object_checks(
         ),
     );
     check(
-        "encryption",
+        Check::Encryption,
         object.encryption.as_deref() == Some("AES256"),
         format!(
             "the object is encrypted with {}, not AES256",
@@ -307,7 +361,7 @@ fn object_checks(
     // The old script stored no checksum: its documents rest on the parse and the count.
     let legacy = matches!(&object.document, Ok(d) if d.format == DocumentFormat::Legacy);
     check(
-        "checksum",
+        Check::Checksum,
         read && match &object.stored_sha256 {
             Some(stored) => *stored == object.read_sha256,
             None => legacy,
@@ -322,31 +376,41 @@ fn object_checks(
         },
     );
     check(
-        "single-version",
+        Check::SingleVersion,
         object.versions == 1,
         format!(
             "the key has {} versions: a backup is written once, so it was overwritten",
             object.versions
         ),
     );
+}
+
+/// The checks of what the object holds: a backup document, of this environment and region,
+/// with entries restore can write, and at least one.
+fn content_checks(
+    object: &ObjectFacts,
+    environment: &str,
+    region: &str,
+    check: &mut impl FnMut(Check, bool, String),
+) {
     match &object.document {
         Ok(doc) => {
-            check("document", true, String::new());
+            check(Check::Document, true, String::new());
             let problems = identity_problems(doc, environment, region);
-            check("identity", problems.is_empty(), problems.join("; "));
+            check(Check::Identity, problems.is_empty(), problems.join("; "));
             let problems = entry_problems(doc);
             check(
-                "entries",
+                Check::Entries,
                 problems.is_empty(),
                 format!("restore would fail on: {}", problems.join("; ")),
             );
             check(
-                "not-empty",
+                Check::NotEmpty,
                 !doc.parameters.is_empty(),
                 "the backup holds no parameter".into(),
             );
         }
-        Err(why) => check("document", false, why.clone()),
+        Err(why) => check(Check::Document, false, why.clone()),
     }
 }
 
@@ -374,7 +438,7 @@ pub fn render_text(verdicts: &[RegionVerdict]) -> String {
             v.checks
                 .iter()
                 .filter(|c| !c.ok)
-                .map(move |c| format!("  {} {}: {}", v.region, c.check, c.found))
+                .map(move |c| format!("  {} {}: {}", v.region, c.check.as_str(), c.found))
         })
         .collect();
     if failures.is_empty() {
@@ -404,6 +468,7 @@ pub fn render_text(verdicts: &[RegionVerdict]) -> String {
 mod tests {
     use super::*;
     use crate::core::document::read_document;
+    use strum::VariantArray;
     use time::macros::datetime;
 
     const NOW: OffsetDateTime = datetime!(2026-11-24 14:00 UTC);
@@ -444,7 +509,7 @@ mod tests {
         }
     }
 
-    fn failed(facts: &RegionFacts) -> Vec<(&'static str, String)> {
+    fn failed(facts: &RegionFacts) -> Vec<(Check, String)> {
         let selection = Selection::segment("dev");
         verify_region(facts, &expected(&selection), NOW)
             .checks
@@ -455,12 +520,23 @@ mod tests {
     }
 
     #[test]
+    fn every_check_serializes_as_its_name() {
+        for check in Check::VARIANTS {
+            assert_eq!(
+                serde_json::to_value(check).ok(),
+                Some(serde_json::Value::from(check.as_str())),
+                "{check:?}"
+            );
+        }
+    }
+
+    #[test]
     fn a_fresh_whole_backup_passes_every_check() {
         let selection = Selection::segment("dev");
         let v = verify_region(&healthy(), &expected(&selection), NOW);
         assert!(v.ok(), "{v:?}");
-        let names: Vec<&str> = v.checks.iter().map(|c| c.check).collect();
-        assert_eq!(names, CHECKS);
+        let names: Vec<Check> = v.checks.iter().map(|c| c.check).collect();
+        assert_eq!(names, Check::VARIANTS);
         assert_eq!(
             (v.parameter_count, v.live_count, v.age_hours),
             (Some(1), Some(3), Some(1.0))
@@ -480,25 +556,25 @@ mod tests {
         let mut f = healthy();
         f.pointer = None;
         f.object = None;
-        assert_eq!(failed(&f)[0].0, "pointer");
+        assert_eq!(failed(&f)[0].0, Check::Pointer);
 
         let mut f = healthy();
         f.object = None;
         assert_eq!(
             failed(&f).iter().map(|c| c.0).collect::<Vec<_>>(),
-            ["object"]
+            [Check::Object]
         );
 
         let mut f = healthy();
         f.default_pointer = Some(Some("other.json".into()));
-        assert_eq!(failed(&f)[0].0, "default-pointer");
+        assert_eq!(failed(&f)[0].0, Check::DefaultPointer);
 
         let mut f = healthy();
         f.object.as_mut().unwrap().versions = 2;
         assert_eq!(
             failed(&f),
             [(
-                "single-version",
+                Check::SingleVersion,
                 "the key has 2 versions: a backup is written once, so it was overwritten"
                     .to_string()
             )]
@@ -506,18 +582,18 @@ mod tests {
 
         let mut f = healthy();
         f.object.as_mut().unwrap().read_sha256 = "xyz=".into();
-        assert_eq!(failed(&f)[0].0, "checksum");
+        assert_eq!(failed(&f)[0].0, Check::Checksum);
 
         let mut f = healthy();
         f.object.as_mut().unwrap().encryption = None;
-        assert_eq!(failed(&f)[0].0, "encryption");
+        assert_eq!(failed(&f)[0].0, Check::Encryption);
 
         let mut f = healthy();
         f.object.as_mut().unwrap().document = read_document(
             DOC.replace(r#""parameter_count":1"#, r#""parameter_count":5"#)
                 .as_bytes(),
         );
-        assert_eq!(failed(&f)[0].0, "document");
+        assert_eq!(failed(&f)[0].0, Check::Document);
 
         let mut f = healthy();
         f.object.as_mut().unwrap().document =
@@ -525,7 +601,7 @@ mod tests {
         assert_eq!(
             failed(&f),
             [(
-                "fresh",
+                Check::Fresh,
                 "the newest backup is 49.0 hours old (more than 26)".to_string()
             )]
         );
@@ -535,12 +611,12 @@ mod tests {
         let object = f.object.as_mut().unwrap();
         object.document = read_document(legacy.as_bytes());
         object.last_modified = datetime!(2026-11-20 14:00 UTC);
-        assert_eq!(failed(&f)[0].0, "fresh");
+        assert_eq!(failed(&f)[0].0, Check::Fresh);
 
         let mut f = healthy();
         f.object.as_mut().unwrap().document =
             read_document(DOC.replace("\"dev\"", "\"prod\"").as_bytes());
-        assert_eq!(failed(&f)[0].0, "identity");
+        assert_eq!(failed(&f)[0].0, Check::Identity);
         let selection = Selection::segment("dev");
         let text = render_text(&[verify_region(&f, &expected(&selection), NOW)]);
         assert!(text.contains("1 checks failed:\n  us-east-1 identity: it is a backup of environment `prod`, not `dev`"), "{text}");
@@ -561,7 +637,7 @@ mod tests {
         assert_eq!(
             failed(&f),
             [(
-                "selection",
+                Check::Selection,
                 "1 names outside the environment (names holding the segment /dev/), which restore skips: /prod/devices/serial".to_string()
             )]
         );
@@ -572,7 +648,7 @@ mod tests {
         ));
         let fails = failed(&f);
         assert_eq!(fails.len(), 1, "{fails:?}");
-        assert_eq!(fails[0].0, "entries");
+        assert_eq!(fails[0].0, Check::Entries);
         assert!(
             fails[0].1.contains("has the type `Text`") && fails[0].1.contains("has an empty value"),
             "{fails:?}"
@@ -581,7 +657,7 @@ mod tests {
         let f = with_document(&DOC.replace("20261124_130000", "20261124_141000"));
         let fails = failed(&f);
         assert_eq!(fails.len(), 1, "{fails:?}");
-        assert_eq!(fails[0].0, "not-future");
+        assert_eq!(fails[0].0, Check::NotFuture);
         assert!(fails[0].1.contains("10 minutes in the future"), "{fails:?}");
         // Four minutes ahead is a clock's difference, not a forgery.
         assert!(
@@ -593,10 +669,10 @@ mod tests {
         // Too large: not read, and said so.
         let mut f = healthy();
         f.object.as_mut().unwrap().size = DEFAULT_MAX_DOCUMENT_BYTES + 1;
-        let checks: Vec<&str> = failed(&f).iter().map(|c| c.0).collect();
+        let checks: Vec<Check> = failed(&f).iter().map(|c| c.0).collect();
         assert_eq!(
             checks,
-            ["size", "checksum"],
+            [Check::Size, Check::Checksum],
             "the document was read here: {checks:?}"
         );
     }
@@ -608,7 +684,7 @@ mod tests {
         assert!(failed(&f).is_empty(), "exactly 50% fewer: {:?}", failed(&f));
         f.previous.as_mut().unwrap().count = 3;
         let fails = failed(&f);
-        assert_eq!(fails[0].0, "count-drop", "{fails:?}");
+        assert_eq!(fails[0].0, Check::CountDrop, "{fails:?}");
         assert_eq!(
             fails[0].1,
             "the backup holds 1 parameters, 2 fewer than the previous one (2026-11-23/us-east-1/ssm-backup-dev-us-east-1-20261123_130000.json, 3): more than --max-count-drop 50%"

@@ -4,7 +4,7 @@
 
 use anyhow::{Context, Result, bail};
 use aws_sdk_ssm::types::{
-    ParameterStringFilter, ParameterTier, ParameterType, ResourceTypeForTagging,
+    ParameterMetadata, ParameterStringFilter, ParameterTier, ParameterType, ResourceTypeForTagging,
 };
 use futures::{StreamExt, TryStreamExt};
 use std::collections::{BTreeMap, BTreeSet};
@@ -14,6 +14,7 @@ use super::store::{list_backups, object_facts, read_pointer};
 use super::tags::{Tags, tags_of};
 use crate::core::backup::Secret;
 use crate::core::document::{BackupDocument, entry_problems, identity_problems, read_document};
+use crate::core::resource::ParameterKind;
 use crate::core::restore::{BackupSource, DEFAULT_KEY, DEFAULT_TIER, ParameterSpec, RestoreItem};
 use crate::core::store::pointer_key;
 use crate::core::verify::object_failures;
@@ -55,7 +56,7 @@ pub async fn locate(
     if !failures.is_empty() {
         let lines: Vec<String> = failures
             .iter()
-            .map(|f| format!("  - {}: {}", f.check, f.found))
+            .map(|f| format!("  - {}: {}", f.check.as_str(), f.found))
             .collect();
         bail!(
             "refusing to restore from {label}: it fails verification, so nothing was written:\n{}",
@@ -157,6 +158,27 @@ async fn read_batch(
     names: &[&str],
 ) -> Result<Vec<(String, ParameterSpec)>> {
     let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let (values, mut metadata) = read_values_and_metadata(ssm, region, names).await?;
+    Ok(values
+        .into_iter()
+        .filter_map(|p| {
+            let name = p.name.clone()?;
+            let meta = metadata.remove(&name);
+            Some((name, live_spec(p, meta)))
+        })
+        .collect())
+}
+
+/// The values (decrypted) of `names`, and their attributes by name: the two requests run
+/// together.
+async fn read_values_and_metadata(
+    ssm: &aws_sdk_ssm::Client,
+    region: &str,
+    names: Vec<String>,
+) -> Result<(
+    Vec<aws_sdk_ssm::types::Parameter>,
+    BTreeMap<String, ParameterMetadata>,
+)> {
     let filter = ParameterStringFilter::builder()
         .key("Name")
         .option("Equals")
@@ -194,54 +216,50 @@ async fn read_batch(
                 })
         }
     )?;
-    let mut metadata: BTreeMap<String, aws_sdk_ssm::types::ParameterMetadata> = described
+    let metadata = described
         .into_iter()
         .flat_map(|page| page.parameters.unwrap_or_default())
         .filter_map(|m| m.name.clone().map(|n| (n, m)))
         .collect();
-    Ok(values
-        .parameters
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|p| {
-            let name = p.name?;
-            let meta = metadata.remove(&name);
-            let kind = p.r#type.map(|t| t.as_str().to_string()).unwrap_or_default();
-            let secure = kind == "SecureString";
-            let spec = ParameterSpec {
-                name: name.clone(),
-                value: Secret::new(p.value.unwrap_or_default()),
-                data_type: p.data_type.unwrap_or_else(|| "text".into()),
-                tier: meta
-                    .as_ref()
-                    .and_then(|m| m.tier.as_ref())
-                    .map(|t| t.as_str().to_string())
-                    .unwrap_or_else(|| DEFAULT_TIER.into()),
-                key_id: secure.then(|| {
-                    meta.as_ref()
-                        .and_then(|m| m.key_id.clone())
-                        .unwrap_or_else(|| DEFAULT_KEY.into())
-                }),
-                description: meta
-                    .as_ref()
-                    .and_then(|m| m.description.clone())
-                    .unwrap_or_default(),
-                allowed_pattern: meta
-                    .as_ref()
-                    .and_then(|m| m.allowed_pattern.clone())
-                    .unwrap_or_default(),
-                policies: meta
-                    .and_then(|m| m.policies)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter_map(|p| p.policy_text)
-                    .collect(),
-                tags: Default::default(), // read for all names at once by `read_live`
-                kind,
-            };
-            Some((name, spec))
-        })
-        .collect())
+    Ok((values.parameters.unwrap_or_default(), metadata))
+}
+
+/// A live parameter as restore compares it: its value and type, and its attributes (AWS's
+/// defaults where it has none); tags are read apart.
+fn live_spec(p: aws_sdk_ssm::types::Parameter, meta: Option<ParameterMetadata>) -> ParameterSpec {
+    let kind = p.r#type.map(|t| t.as_str().to_string()).unwrap_or_default();
+    let secure = ParameterKind::from_name(&kind).is_some_and(ParameterKind::is_secure);
+    ParameterSpec {
+        name: p.name.unwrap_or_default(),
+        value: Secret::new(p.value.unwrap_or_default()),
+        data_type: p.data_type.unwrap_or_else(|| "text".into()),
+        tier: meta
+            .as_ref()
+            .and_then(|m| m.tier.as_ref())
+            .map(|t| t.as_str().to_string())
+            .unwrap_or_else(|| DEFAULT_TIER.into()),
+        key_id: secure.then(|| {
+            meta.as_ref()
+                .and_then(|m| m.key_id.clone())
+                .unwrap_or_else(|| DEFAULT_KEY.into())
+        }),
+        description: meta
+            .as_ref()
+            .and_then(|m| m.description.clone())
+            .unwrap_or_default(),
+        allowed_pattern: meta
+            .as_ref()
+            .and_then(|m| m.allowed_pattern.clone())
+            .unwrap_or_default(),
+        policies: meta
+            .and_then(|m| m.policies)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|p| p.policy_text)
+            .collect(),
+        tags: Default::default(), // read for all names at once by `read_live`
+        kind,
+    }
 }
 
 fn ssm_tags(tags: &Tags) -> Result<Vec<aws_sdk_ssm::types::Tag>> {

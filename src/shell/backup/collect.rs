@@ -6,7 +6,7 @@
 
 use anyhow::{Context, Result};
 use aws_sdk_ssm::types::ParameterMetadata;
-use futures::{StreamExt, TryStreamExt};
+use futures::{Stream, StreamExt, TryStreamExt};
 use std::collections::HashMap;
 use std::io::Write;
 use tokio::sync::mpsc;
@@ -41,84 +41,113 @@ pub async fn collect<W: Write + Send>(
     on_progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Collected> {
     let ssm = aws.ssm_budgeted(region, budget);
-    let environment = header.environment.clone();
-    // Every tagged parameter's tags first, 100 a request: not one request per parameter. Denied
-    // (a policy from before tags were backed up), the backup goes on without them: its document
-    // then says the tags are unknown, and restore leaves tags alone.
-    let (tags, tags_missing) = match tagged_parameters(aws, region).await {
-        Ok(tags) => (Some(tags), None),
-        Err(e) if e.downcast_ref::<TagsDenied>().is_some() => (
+    let (tags, tags_missing) = document_tags(aws, region).await?;
+    let tags = tags.as_ref();
+    let (pages_tx, pages_rx) = mpsc::channel::<Vec<ParameterMetadata>>(FETCHES_IN_FLIGHT * 2);
+    let list = list_pages(
+        ssm.clone(),
+        region,
+        &header.environment,
+        selection,
+        pages_tx,
+    );
+    let write = async {
+        let parameters = ReceiverStream::new(pages_rx)
+            .map(|batch| fetch(&ssm, region, batch, tags))
+            .buffered(FETCHES_IN_FLIGHT);
+        let collected = Collected {
+            tags_missing,
+            ..Collected::default()
+        };
+        write_document(out, header, parameters, collected, on_progress).await
+    };
+    let ((), collected) = tokio::try_join!(list, write)?;
+    Ok(collected)
+}
+
+/// Every tagged parameter's tags, 100 a request: not one request per parameter. Denied (a
+/// policy from before tags were backed up), the backup goes on without them, and the second
+/// value says why: its document then says the tags are unknown, and restore leaves tags alone.
+async fn document_tags(aws: &Aws, region: &str) -> Result<(Option<TagMap>, Option<String>)> {
+    match tagged_parameters(aws, region).await {
+        Ok(tags) => Ok((Some(tags), None)),
+        Err(e) if e.downcast_ref::<TagsDenied>().is_some() => Ok((
             None,
             Some(format!(
                 "the tags of the parameters in {region} are not in the backup: AWS denied tag:GetResources (`ssm-keeper iam-policy --role backup` grants it)"
             )),
-        ),
-        Err(e) => return Err(e),
-    };
-    let tags = tags.as_ref();
-    let (pages_tx, pages_rx) = mpsc::channel::<Vec<ParameterMetadata>>(FETCHES_IN_FLIGHT * 2);
+        )),
+        Err(e) => Err(e),
+    }
+}
 
-    let list = {
-        let ssm = ssm.clone();
-        async move {
-            let filter = selection_filter(selection)?;
-            let mut token: Option<String> = None;
-            loop {
-                let page = ssm
-                    .describe_parameters()
-                    .parameter_filters(filter.clone())
-                    .max_results(50)
-                    .set_next_token(token.take())
-                    .send()
-                    .await
-                    .with_context(|| format!("listing the parameters of `{environment}` in {region} (DescribeParameters)"))?;
-                let mine: Vec<ParameterMetadata> = page
-                    .parameters
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter(|p| p.name.as_deref().is_some_and(|n| selection.contains(n)))
-                    .collect();
-                for batch in mine.chunks(10) {
-                    if pages_tx.send(batch.to_vec()).await.is_err() {
-                        return Ok(()); // the writer stopped: its error is reported
-                    }
-                }
-                match page.next_token {
-                    Some(t) if !t.is_empty() => token = Some(t),
-                    _ => return Ok::<(), anyhow::Error>(()),
-                }
+/// Lists the environment's parameters page after page, sending them on in batches of ten;
+/// stops early when the writer has stopped.
+async fn list_pages(
+    ssm: aws_sdk_ssm::Client,
+    region: &str,
+    environment: &str,
+    selection: &Selection,
+    pages_tx: mpsc::Sender<Vec<ParameterMetadata>>,
+) -> Result<()> {
+    let filter = selection_filter(selection)?;
+    let mut token: Option<String> = None;
+    loop {
+        let page = ssm
+            .describe_parameters()
+            .parameter_filters(filter.clone())
+            .max_results(50)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .with_context(|| {
+                format!(
+                    "listing the parameters of `{environment}` in {region} (DescribeParameters)"
+                )
+            })?;
+        let mine: Vec<ParameterMetadata> = page
+            .parameters
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|p| p.name.as_deref().is_some_and(|n| selection.contains(n)))
+            .collect();
+        for batch in mine.chunks(10) {
+            if pages_tx.send(batch.to_vec()).await.is_err() {
+                return Ok(()); // the writer stopped: its error is reported
             }
         }
-    };
-
-    let write = async {
-        let mut head = serde_json::to_string(header)?;
-        head.pop(); // reopen the object: parameters are streamed into it
-        write!(out, "{head},\"parameters\":[")?;
-        let mut collected = Collected {
-            tags_missing,
-            ..Collected::default()
-        };
-        let mut batches = ReceiverStream::new(pages_rx)
-            .map(|batch| fetch(&ssm, region, batch, tags))
-            .buffered(FETCHES_IN_FLIGHT);
-        while let Some((parameters, vanished)) = batches.try_next().await? {
-            for p in parameters {
-                if collected.count > 0 {
-                    out.write_all(b",")?;
-                }
-                serde_json::to_writer(&mut *out, &p)?;
-                collected.count += 1;
-            }
-            collected.vanished.extend(vanished);
-            on_progress(collected.count);
+        match page.next_token {
+            Some(t) if !t.is_empty() => token = Some(t),
+            _ => return Ok(()),
         }
-        write!(out, "],\"parameter_count\":{}}}", collected.count)?;
-        out.flush()?;
-        Ok::<Collected, anyhow::Error>(collected)
-    };
+    }
+}
 
-    let ((), collected) = tokio::try_join!(list, write)?;
+/// Streams the document into `out`: the header, each batch of parameters as it arrives (in
+/// listing order), and the count.
+async fn write_document<W: Write>(
+    out: &mut W,
+    header: &DocumentHeader,
+    mut parameters: impl Stream<Item = Result<(Vec<BackupParameter>, Vec<String>)>> + Unpin,
+    mut collected: Collected,
+    on_progress: &(dyn Fn(u64) + Sync),
+) -> Result<Collected> {
+    let mut head = serde_json::to_string(header)?;
+    head.pop(); // reopen the object: parameters are streamed into it
+    write!(out, "{head},\"parameters\":[")?;
+    while let Some((batch, vanished)) = parameters.try_next().await? {
+        for p in batch {
+            if collected.count > 0 {
+                out.write_all(b",")?;
+            }
+            serde_json::to_writer(&mut *out, &p)?;
+            collected.count += 1;
+        }
+        collected.vanished.extend(vanished);
+        on_progress(collected.count);
+    }
+    write!(out, "],\"parameter_count\":{}}}", collected.count)?;
+    out.flush()?;
     Ok(collected)
 }
 

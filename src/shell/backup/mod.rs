@@ -71,25 +71,14 @@ pub async fn run(
     log: &(dyn Fn(&str) + Sync),
 ) -> Result<BackupRun> {
     let started = Instant::now();
-    let env = &options.environment;
     let account = aws.account_id(&options.ssm_home_region).await?;
     let metadata = read_metadata(aws, options).await?;
     for w in &metadata.warnings {
         log(&format!("WARNING: {w}"));
     }
-
-    let now = time::OffsetDateTime::now_utc();
-    let date = now.format(time::macros::format_description!("[year]-[month]-[day]"))?;
-    let timestamp = now.format(time::macros::format_description!(
-        "[year][month][day]_[hour][minute][second]"
-    ))?;
+    let (date, timestamp) = run_date_and_timestamp()?;
     let regions = &metadata.regions;
-    log(&format!(
-        "Backup of `{env}` ({} regions: {}), account {account}, {timestamp}{}",
-        regions.len(),
-        regions.join(", "),
-        if options.dry_run { " [DRY RUN]" } else { "" }
-    ));
+    log(&announcement(options, regions, &account, &timestamp));
 
     let overall = options.overall_timeout.unwrap_or_else(|| {
         crate::core::backup::overall_timeout(regions.len(), options.region_timeout)
@@ -97,25 +86,15 @@ pub async fn run(
     let mut run = BackupRun::default();
     let mut stopped: Option<String> = None;
     for (i, region) in regions.iter().enumerate() {
-        if interrupt.received().is_some() {
-            stopped = Some(SKIPPED_INTERRUPTED.to_string());
-        } else if lock.lost().is_some() {
-            stopped = Some("skipped: the run lost its lock".to_string());
+        if let Some(reason) = stop_reason(interrupt, lock) {
+            stopped = Some(reason);
         }
         if let Some(reason) = &stopped {
             run.summaries
                 .push((region.clone(), RegionSummary::skipped(reason)));
             continue;
         }
-        let header = DocumentHeader {
-            format_version: BACKUP_FORMAT_VERSION,
-            tool_version: env!("CARGO_PKG_VERSION").to_string(),
-            backup_date: date.clone(),
-            backup_timestamp: timestamp.clone(),
-            environment: env.clone(),
-            region: region.clone(),
-            account: account.clone(),
-        };
+        let header = document_header(options, region, &account, (&date, &timestamp));
         let limit = options
             .region_timeout
             .min(overall.saturating_sub(started.elapsed()));
@@ -141,6 +120,62 @@ pub async fn run(
     }
     run.interrupted = interrupt.received();
     Ok(run)
+}
+
+/// The run's date (`YYYY-MM-DD`) and timestamp (`YYYYMMDD_HHMMSS`), in UTC: every region's
+/// document and key carry the same.
+fn run_date_and_timestamp() -> Result<(String, String)> {
+    let now = time::OffsetDateTime::now_utc();
+    let date = now.format(time::macros::format_description!("[year]-[month]-[day]"))?;
+    let timestamp = now.format(time::macros::format_description!(
+        "[year][month][day]_[hour][minute][second]"
+    ))?;
+    Ok((date, timestamp))
+}
+
+/// The run's first line: what is backed up, where, and whether for real.
+fn announcement(
+    options: &BackupOptions,
+    regions: &[String],
+    account: &str,
+    timestamp: &str,
+) -> String {
+    format!(
+        "Backup of `{}` ({} regions: {}), account {account}, {timestamp}{}",
+        options.environment,
+        regions.len(),
+        regions.join(", "),
+        if options.dry_run { " [DRY RUN]" } else { "" }
+    )
+}
+
+/// Why the regions not yet begun are skipped: a signal was received, or the lock was lost.
+fn stop_reason(interrupt: &Interrupt, lock: &LockWatch) -> Option<String> {
+    if interrupt.received().is_some() {
+        Some(SKIPPED_INTERRUPTED.to_string())
+    } else if lock.lost().is_some() {
+        Some("skipped: the run lost its lock".to_string())
+    } else {
+        None
+    }
+}
+
+/// The header of `region`'s document.
+fn document_header(
+    options: &BackupOptions,
+    region: &str,
+    account: &str,
+    (date, timestamp): (&str, &str),
+) -> DocumentHeader {
+    DocumentHeader {
+        format_version: BACKUP_FORMAT_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        backup_date: date.to_string(),
+        backup_timestamp: timestamp.to_string(),
+        environment: options.environment.clone(),
+        region: region.to_string(),
+        account: account.to_string(),
+    }
 }
 
 /// Initialize: the region list, the default region and the legacy key, from the home region.
