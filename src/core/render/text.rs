@@ -2,7 +2,7 @@
 //! values, JSON diffs for documents, and the summary line. Colors only when asked for.
 
 use console::Style;
-use std::fmt::Write;
+use std::fmt::{self, Write};
 
 use super::{
     SENSITIVE, inline, is_scalar_change, json_diff, options_line, retained_backups, summary_line,
@@ -35,76 +35,83 @@ impl Palette {
 
 pub fn render(doc: &PlanDocument, color: bool) -> String {
     let p = Palette::new(color);
-    let mut out = String::new();
-    let _ = writeln!(
+    super::text(|out| write_plan(out, doc, &p))
+}
+
+fn write_plan(out: &mut impl Write, doc: &PlanDocument, p: &Palette) -> fmt::Result {
+    writeln!(
         out,
         "{} stack {} ({}), account {}\n",
         p.bold.apply_to("Plan for"),
         p.bold.apply_to(&doc.stack.environment),
         doc.stack_file,
         doc.account_id
-    );
+    )?;
     if let Some(line) = options_line(doc) {
-        let _ = writeln!(out, "{}\n", p.delete.apply_to(line));
+        writeln!(out, "{}\n", p.delete.apply_to(line))?;
     }
     for change in &doc.changes {
-        render_change(&mut out, doc, change, &p);
+        render_change(out, doc, change, p)?;
     }
     for w in &doc.warnings {
-        let _ = writeln!(out, "{} {w}", p.delete.apply_to("Warning:"));
+        writeln!(out, "{} {w}", p.delete.apply_to("Warning:"))?;
     }
     if !doc.changes.is_empty() || !doc.warnings.is_empty() {
-        out.push('\n');
+        out.write_char('\n')?;
     }
-    let _ = writeln!(out, "{}", p.bold.apply_to(summary_line(&doc.summary)));
-    out
+    writeln!(out, "{}", p.bold.apply_to(summary_line(&doc.summary)))
 }
 
-fn render_change(out: &mut String, doc: &PlanDocument, change: &Change, p: &Palette) {
+fn render_change(
+    out: &mut impl Write,
+    doc: &PlanDocument,
+    change: &Change,
+    p: &Palette,
+) -> fmt::Result {
     match change {
         Change::Create { id, desired } => {
-            let _ = writeln!(out, "  {} {id}", p.create.apply_to("+ create"));
+            writeln!(out, "  {} {id}", p.create.apply_to("+ create"))?;
             for (attribute, value) in attributes(desired) {
-                let _ = writeln!(out, "        {attribute}: {value}");
+                writeln!(out, "        {attribute}: {value}")?;
             }
         }
         Change::Update { id, fields, .. } => {
-            let _ = writeln!(out, "  {} {id}", p.change.apply_to("~ change"));
+            writeln!(out, "  {} {id}", p.change.apply_to("~ change"))?;
             for f in fields {
                 if f.sensitive {
-                    let _ = writeln!(out, "      ~ {}: {SENSITIVE}", f.attribute);
+                    writeln!(out, "      ~ {}: {SENSITIVE}", f.attribute)?;
                 } else if is_scalar_change(f) {
-                    let _ = writeln!(
+                    writeln!(
                         out,
                         "      ~ {}: {} -> {}",
                         f.attribute,
                         p.delete.apply_to(inline(&f.live)),
                         p.create.apply_to(inline(&f.desired))
-                    );
+                    )?;
                 } else {
-                    let _ = writeln!(out, "      ~ {}:", f.attribute);
+                    writeln!(out, "      ~ {}:", f.attribute)?;
                     for (tag, line) in json_diff(f) {
                         let styled = match tag {
                             '-' => p.delete.apply_to(format!("- {line}")),
                             '+' => p.create.apply_to(format!("+ {line}")),
                             _ => p.dim.apply_to(format!("  {line}")),
                         };
-                        let _ = writeln!(out, "          {styled}");
+                        writeln!(out, "          {styled}")?;
                     }
                 }
             }
         }
         Change::Delete { id, objects } => {
-            let _ = write!(out, "  {} {id}", p.delete.apply_to("- delete"));
+            write!(out, "  {} {id}", p.delete.apply_to("- delete"))?;
             match objects {
                 Some(n) if *n > 0 => {
-                    let _ = writeln!(
+                    writeln!(
                         out,
                         " {}",
                         p.delete.apply_to(format!("and its {n} objects"))
-                    );
+                    )?;
                 }
-                _ => out.push('\n'),
+                _ => out.write_char('\n')?,
             }
         }
         Change::Retain {
@@ -113,15 +120,16 @@ fn render_change(out: &mut String, doc: &PlanDocument, change: &Change, p: &Pale
             expires_after_days,
             ..
         } => {
-            let _ = writeln!(out, "  {} {id}", p.retain.apply_to("= retain"));
-            let _ = writeln!(out, "        {}", p.dim.apply_to(reason));
-            let _ = writeln!(
+            writeln!(out, "  {} {id}", p.retain.apply_to("= retain"))?;
+            writeln!(out, "        {}", p.dim.apply_to(reason))?;
+            writeln!(
                 out,
                 "        {}",
                 p.dim.apply_to(retained_backups(doc, *expires_after_days))
-            );
+            )?;
         }
     }
+    Ok(())
 }
 
 /// The attributes of a resource to be created, one line each.
