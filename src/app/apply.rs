@@ -18,9 +18,10 @@ use crate::core::render;
 use crate::core::stack::Stack;
 use crate::shell::interrupt::Interrupt;
 use crate::shell::lock::LockWatch;
-use crate::shell::{apply::apply, lock, observe::observe, term};
+use crate::shell::printer::Printer;
+use crate::shell::{apply::apply, lock, observe::observe};
 
-pub async fn run(session: &Session, args: ApplyArgs) -> Result<ExitCode> {
+pub async fn run(session: &Session, printer: &Printer, args: ApplyArgs) -> Result<ExitCode> {
     // Input first: the stack file, or the saved plan's format and stack, before any AWS call.
     let source = match (&args.plan, &args.stack) {
         (Some(path), stack) => {
@@ -29,27 +30,26 @@ pub async fn run(session: &Session, args: ApplyArgs) -> Result<ExitCode> {
         (None, Some(stack)) => Source::Stack(Box::new(session.load_stack(stack)?)),
         (None, None) => bail!("name a stack (--stack) or a saved plan (--plan)"),
     };
-    let interrupt = Interrupt::listen()?;
+    let interrupt = Interrupt::listen(printer)?;
     let stack = source.stack();
     let aws = session.aws().await?;
-    let log = |line: &str| term::err(&format!("{line}\n"));
     let acquire = lock::acquire(
         aws,
         &stack.ssm_home_region,
         &stack.environment,
         "apply",
         args.lock_timeout,
-        &log,
+        printer,
     );
     let lock = tokio::select! {
         lock = acquire => lock?,
-        signal = interrupt.wait() => return Ok(cancelled("Apply", signal)),
+        signal = interrupt.wait() => return cancelled(printer, "Apply", signal),
     };
-    let result = plan_and_apply(session, &args, source, &interrupt, &lock.watch()).await;
+    let result = plan_and_apply(session, printer, &args, source, &interrupt, &lock.watch()).await;
     if let Err(e) = lock.release().await {
-        log(&format!(
-            "WARNING: the lock was not released (it expires by itself): {e:#}"
-        ));
+        printer.warn(&format!(
+            "the lock was not released (it expires by itself): {e:#}"
+        ))?;
     }
     result
 }
@@ -73,6 +73,7 @@ impl Source {
 /// Plans (or checks the saved plan), shows it, confirms and executes it, under the lock.
 async fn plan_and_apply(
     session: &Session,
+    printer: &Printer,
     args: &ApplyArgs,
     source: Source,
     interrupt: &Interrupt,
@@ -86,22 +87,20 @@ async fn plan_and_apply(
     };
     let doc = tokio::select! {
         doc = planned => doc?,
-        signal = interrupt.wait() => return Ok(cancelled("Apply", signal)),
+        signal = interrupt.wait() => return cancelled(printer, "Apply", signal),
     };
-    term::out(&render::text::render(&doc, term::stdout_color()))?;
+    printer.out(&render::text::render(&doc, printer.color()))?;
     if !doc.summary.has_changes() {
         return Ok(ExitCode::SUCCESS);
     }
     if !args.auto_approve
-        && let Some(code) = confirm("Apply", interrupt).await?
+        && let Some(code) = confirm(printer, "Apply", interrupt).await?
     {
         return Ok(code);
     }
     let aws = session.aws().await?;
-    term::out("\n")?;
-    let on_step = |line: &str| {
-        let _ = term::out(&format!("  {line}\n"));
-    };
+    printer.out("\n")?;
+    let on_step = |line: &str| printer.keep(printer.out(&format!("  {line}\n")));
     let report = apply(
         aws,
         &doc.plan(),
@@ -113,13 +112,13 @@ async fn plan_and_apply(
     .await;
     let total = report.done.len() + report.failed.len() + report.skipped.len();
     if let Some(signal) = report.interrupted {
-        term::err(&format!(
-            "\nInterrupted by {}: stopped after {} of {total} changes (the steps in flight finished; {} failed, {} not started). Run apply again to finish: every step is idempotent.\n",
+        printer.status(&format!(
+            "\nInterrupted by {}: stopped after {} of {total} changes (the steps in flight finished; {} failed, {} not started). Run apply again to finish: every step is idempotent.",
             signal.name(),
             report.done.len(),
             report.failed.len(),
             report.skipped.len()
-        ));
+        ))?;
         return Ok(ExitCode::from(signal.exit_code()));
     }
     if let Some(why) = &report.lock_lost {
@@ -137,7 +136,7 @@ async fn plan_and_apply(
             failures.join("\n")
         );
     }
-    term::out(&format!(
+    printer.out(&format!(
         "Apply complete: {} changes made.\n",
         report.done.len()
     ))?;

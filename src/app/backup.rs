@@ -20,15 +20,15 @@ use crate::shell::aws::Aws;
 use crate::shell::backup::{BackupOptions, BackupRun, notify, run as run_backup};
 use crate::shell::interrupt::Interrupt;
 use crate::shell::lock::LockWatch;
-use crate::shell::term;
+use crate::shell::printer::Printer;
 use crate::shell::{lock, metrics};
 
-pub async fn run(session: &Session, args: BackupArgs) -> Result<ExitCode> {
+pub async fn run(session: &Session, printer: &Printer, args: BackupArgs) -> Result<ExitCode> {
     let stack = session.load_stack(&args.stack)?.stack;
     // Every notification setting is checked before anything runs.
     let dry_run = args.dry_run || env_flag("DRY_RUN")?;
-    let slack = slack_webhook(args.notify_slack.as_deref())?;
-    let email = email(&args.notify_email)?;
+    let slack = slack_webhook(printer, args.notify_slack.as_deref())?;
+    let email = email(printer, &args.notify_email)?;
     let options = BackupOptions {
         project_name: stack.project_name.clone(),
         environment: stack.environment.clone(),
@@ -41,22 +41,21 @@ pub async fn run(session: &Session, args: BackupArgs) -> Result<ExitCode> {
         progress_bars: std::io::stderr().is_terminal(),
         keep_going: args.keep_going,
     };
-    let interrupt = Interrupt::listen()?;
+    let interrupt = Interrupt::listen(printer)?;
     let aws = session.aws().await?;
-    let log = |line: &str| term::err(&format!("{line}\n"));
-    let run = match locked_run(aws, &options, args.lock_timeout, &interrupt, &log).await {
+    let run = match locked_run(aws, &options, args.lock_timeout, &interrupt, printer).await {
         Ok(run) => run,
         Err(e) => {
             if let Some(url) = &slack {
                 let message = slack_start_failure(&stack.environment, &format!("{e:#}"));
                 if let Err(n) = notify::post_slack(url, &message).await {
-                    term::warn(&format!("{n:#}"));
+                    printer.keep(printer.warn(&format!("{n:#}")));
                 }
             }
             if let Some((smtp, to)) = &email {
                 let (subject, body) = email_start_failure(&stack.environment, &format!("{e:#}"));
                 if let Err(n) = smtp.send(to, &subject, &body).await {
-                    term::warn(&format!("{n:#}"));
+                    printer.keep(printer.warn(&format!("{n:#}")));
                 }
             }
             return Err(e);
@@ -66,10 +65,10 @@ pub async fn run(session: &Session, args: BackupArgs) -> Result<ExitCode> {
     if let Some(signal) = run.interrupted
         && run.summaries.is_empty()
     {
-        log(&format!(
+        printer.status(&format!(
             "Interrupted by {} before the backup started; nothing was written.",
             signal.name()
-        ));
+        ))?;
         return Ok(ExitCode::from(signal.exit_code()));
     }
     if let Some(dir) = args
@@ -83,8 +82,8 @@ pub async fn run(session: &Session, args: BackupArgs) -> Result<ExitCode> {
     let summary = serde_json::to_string_pretty(&summaries_json(&run.summaries))? + "\n";
     std::fs::write(&args.summary_file, summary)
         .with_context(|| format!("writing the summary {}", args.summary_file.display()))?;
-    term::out(&format!("\n{}", table(&run.summaries)))?;
-    term::out(&format!(
+    printer.out(&format!("\n{}", table(&run.summaries)))?;
+    printer.out(&format!(
         "Summary written to {}\n",
         args.summary_file.display()
     ))?;
@@ -92,39 +91,39 @@ pub async fn run(session: &Session, args: BackupArgs) -> Result<ExitCode> {
     let data = metric_data(&stack.environment, &run.summaries);
     if !data.is_empty() {
         match metrics::publish(aws, &stack.ssm_home_region, &data).await {
-            Ok(()) => log(&format!(
+            Ok(()) => printer.status(&format!(
                 "Metrics published ({METRIC_NAMESPACE}, {}).",
                 stack.ssm_home_region
-            )),
-            Err(e) => log(&format!(
-                "WARNING: the backup metrics were not published, so the backup alarms will count this run as missing: {e:#}"
-            )),
+            ))?,
+            Err(e) => printer.warn(&format!(
+                "the backup metrics were not published, so the backup alarms will count this run as missing: {e:#}"
+            ))?,
         }
     }
 
     if let Some(url) = &slack {
         let message = slack_message(&stack.environment, &run.summaries, dry_run);
         match notify::post_slack(url, &message).await {
-            Ok(()) => log("Slack notified."),
-            Err(e) => log(&format!(
-                "WARNING: the Slack notification failed (the backup is not affected): {e:#}"
-            )),
+            Ok(()) => printer.status("Slack notified.")?,
+            Err(e) => printer.warn(&format!(
+                "the Slack notification failed (the backup is not affected): {e:#}"
+            ))?,
         }
     }
     if let Some((smtp, to)) = &email {
         let (subject, body) = email_message(&stack.environment, &run.summaries, dry_run);
         match smtp.send(to, &subject, &body).await {
-            Ok(()) => log("E-mail sent."),
-            Err(e) => log(&format!(
-                "WARNING: the e-mail notification failed (the backup is not affected): {e:#}"
-            )),
+            Ok(()) => printer.status("E-mail sent.")?,
+            Err(e) => printer.warn(&format!(
+                "the e-mail notification failed (the backup is not affected): {e:#}"
+            ))?,
         }
     }
     if let Some(signal) = run.interrupted {
-        log(&format!(
+        printer.status(&format!(
             "Interrupted by {}: no pointer was moved for the interrupted region; the summary says which regions ran.",
             signal.name()
-        ));
+        ))?;
         return Ok(ExitCode::from(signal.exit_code()));
     }
     Ok(if all_succeeded(&run.summaries) {
@@ -147,7 +146,7 @@ fn env_flag(variable: &str) -> Result<bool> {
 
 /// The Slack webhook: `--notify-slack`, else SLACK_WEBHOOK_URL. Empty (an unset secret) means
 /// no Slack message, with a warning; a malformed one is an error that shows its host at most.
-fn slack_webhook(flag: Option<&str>) -> Result<Option<String>> {
+fn slack_webhook(printer: &Printer, flag: Option<&str>) -> Result<Option<String>> {
     let (source, value) = match flag {
         Some(value) => ("--notify-slack", value.to_string()),
         None => match std::env::var("SLACK_WEBHOOK_URL") {
@@ -156,9 +155,9 @@ fn slack_webhook(flag: Option<&str>) -> Result<Option<String>> {
         },
     };
     if value.trim().is_empty() {
-        term::warn(&format!(
+        printer.warn(&format!(
             "{source} is empty (an unset secret?): no Slack notification is sent"
-        ));
+        ))?;
         return Ok(None);
     }
     check_webhook(source, &value).map_err(anyhow::Error::msg)?;
@@ -167,13 +166,16 @@ fn slack_webhook(flag: Option<&str>) -> Result<Option<String>> {
 
 /// The e-mail: the addresses of `--notify-email` and the SMTP settings. Empty addresses, or
 /// SMTP_HOST/SMTP_FROM unset or empty, mean no e-mail, with a warning; a wrong value is an error.
-fn email(addresses: &[String]) -> Result<Option<(Box<notify::Smtp>, Vec<Mailbox>)>> {
+fn email(
+    printer: &Printer,
+    addresses: &[String],
+) -> Result<Option<(Box<notify::Smtp>, Vec<Mailbox>)>> {
     let mut to = Vec::new();
     for address in addresses {
         if address.trim().is_empty() {
-            term::warn(
+            printer.warn(
                 "--notify-email was given an empty address (an unset variable?): it is skipped",
-            );
+            )?;
             continue;
         }
         to.push(address.trim().parse::<Mailbox>().map_err(|e| {
@@ -186,9 +188,9 @@ fn email(addresses: &[String]) -> Result<Option<(Box<notify::Smtp>, Vec<Mailbox>
     match notify::Smtp::from_env()? {
         notify::SmtpSettings::Ready(smtp) => Ok(Some((smtp, to))),
         notify::SmtpSettings::Missing(variable) => {
-            term::warn(&format!(
+            printer.warn(&format!(
                 "--notify-email needs {variable}, which is unset or empty: no e-mail is sent"
-            ));
+            ))?;
             Ok(None)
         }
     }
@@ -201,7 +203,7 @@ async fn locked_run(
     options: &BackupOptions,
     wait: Duration,
     interrupt: &Interrupt,
-    log: &(dyn Fn(&str) + Sync),
+    printer: &Printer,
 ) -> Result<BackupRun> {
     let lock = if options.dry_run {
         None
@@ -212,7 +214,7 @@ async fn locked_run(
             &options.environment,
             "backup",
             wait,
-            log,
+            printer,
         );
         tokio::select! {
             lock = acquire => Some(lock?),
@@ -223,13 +225,13 @@ async fn locked_run(
         }
     };
     let watch = lock.as_ref().map_or_else(LockWatch::none, |l| l.watch());
-    let run = run_backup(aws, options, interrupt, &watch, log).await;
+    let run = run_backup(aws, options, interrupt, &watch, printer).await;
     if let Some(lock) = lock
         && let Err(e) = lock.release().await
     {
-        log(&format!(
-            "WARNING: the lock was not released (it expires by itself): {e:#}"
-        ));
+        printer.warn(&format!(
+            "the lock was not released (it expires by itself): {e:#}"
+        ))?;
     }
     run
 }

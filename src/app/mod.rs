@@ -27,7 +27,7 @@ use crate::shell::aws::{Aws, AwsOptions};
 use crate::shell::diagnose::diagnose;
 use crate::shell::interrupt::{Interrupt, Signal};
 use crate::shell::observe::observe;
-use crate::shell::term;
+use crate::shell::printer::Printer;
 
 /// What every command shares: how to reach AWS, loaded on first use (after the command's own
 /// input has been validated, so bad input never causes an AWS call).
@@ -61,7 +61,7 @@ impl Session {
     }
 }
 
-pub async fn run(cli: Cli) -> Result<ExitCode> {
+pub async fn run(printer: &Printer, cli: Cli) -> Result<ExitCode> {
     let stack_options = ParseOptions {
         allow_unknown_regions: cli.allow_unknown_region,
     };
@@ -82,18 +82,21 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     let context = command_context(&cli.command);
     tracing::info!(stack = %context.1, role = ?context.0, "starting");
     let result = match cli.command {
-        Command::Plan(args) => plan::run(&session, args).await,
-        Command::Apply(args) => apply::run(&session, args).await,
-        Command::Show(args) => show::run(&session, args),
-        Command::Validate(args) => validate::run(&session, args),
-        Command::Outputs(args) => outputs::run(&session, args).await,
-        Command::Backup(args) => backup::run(&session, args).await,
-        Command::Verify(args) => verify::run(&session, args).await,
-        Command::Restore(args) => restore::run(&session, args).await,
-        Command::ForceUnlock(args) => force_unlock::run(&session, args).await,
-        Command::IamPolicy(args) => iam_policy::run(&session, args).await,
-        Command::Completions(args) => completions::run(args),
+        Command::Plan(args) => plan::run(&session, printer, args).await,
+        Command::Apply(args) => apply::run(&session, printer, args).await,
+        Command::Show(args) => show::run(&session, printer, args),
+        Command::Validate(args) => validate::run(&session, printer, args),
+        Command::Outputs(args) => outputs::run(&session, printer, args).await,
+        Command::Backup(args) => backup::run(&session, printer, args).await,
+        Command::Verify(args) => verify::run(&session, printer, args).await,
+        Command::Restore(args) => restore::run(&session, printer, args).await,
+        Command::ForceUnlock(args) => force_unlock::run(&session, printer, args).await,
+        Command::IamPolicy(args) => iam_policy::run(&session, printer, args).await,
+        Command::Completions(args) => completions::run(printer, args),
     };
+    // A write that failed where nobody could be told (a progress line, a background task's
+    // warning) fails the run that went well otherwise.
+    let result = result.and_then(|code| printer.finish().map(|()| code));
     let aws = session.aws.get();
     let hint = aws.and_then(|aws| access_hint(&aws.calls().denied(), &context));
     // The real cause of a failure, when it is one of the known ones (the network, the TLS
@@ -111,7 +114,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Err(e) if !explained.is_empty() => Err(anyhow::anyhow!("{e:#}\n{}", explained.join("\n"))),
         result => {
             for line in &explained {
-                term::err(&format!("{line}\n"));
+                printer.status(line)?;
             }
             result
         }
@@ -174,8 +177,13 @@ pub fn access_hint(denied: &[String], (role, stack): &(Option<Role>, String)) ->
 
 /// Asks the operator to confirm `what` (`Apply`, `Restore`); `Some(exit code)` when it is not
 /// to go ahead (answered otherwise, or a signal while asking).
-pub async fn confirm(what: &'static str, interrupt: &Interrupt) -> Result<Option<ExitCode>> {
+pub async fn confirm(
+    printer: &Printer,
+    what: &'static str,
+    interrupt: &Interrupt,
+) -> Result<Option<ExitCode>> {
     ask(
+        printer,
         format!("\n{what} these changes?"),
         what,
         "refusing to apply without a terminal to confirm on: review the plan and pass --auto-approve",
@@ -187,29 +195,30 @@ pub async fn confirm(what: &'static str, interrupt: &Interrupt) -> Result<Option
 /// Asks `question` on the terminal (`refusal` is the error without one); `Some(exit code)` when
 /// `what` is not to go ahead.
 pub async fn ask(
+    printer: &Printer,
     question: String,
     what: &str,
     refusal: &'static str,
     interrupt: &Interrupt,
 ) -> Result<Option<ExitCode>> {
     let answer = tokio::select! {
-        answer = tokio::task::spawn_blocking(move || term::confirm(&question, refusal)) => answer??,
-        signal = interrupt.wait() => return Ok(Some(cancelled(what, signal))),
+        answer = printer.confirm(&question, refusal) => answer?,
+        signal = interrupt.wait() => return cancelled(printer, what, signal).map(Some),
     };
     if answer {
         return Ok(None);
     }
-    term::err(&format!("{what} cancelled; nothing was changed.\n"));
+    printer.status(&format!("{what} cancelled; nothing was changed."))?;
     Ok(Some(ExitCode::from(1)))
 }
 
 /// Stopped by a signal before any change was made.
-pub fn cancelled(what: &str, signal: Signal) -> ExitCode {
-    term::err(&format!(
-        "\n{what} cancelled by {}; nothing was changed.\n",
+pub fn cancelled(printer: &Printer, what: &str, signal: Signal) -> Result<ExitCode> {
+    printer.status(&format!(
+        "\n{what} cancelled by {}; nothing was changed.",
         signal.name()
-    ));
-    ExitCode::from(signal.exit_code())
+    ))?;
+    Ok(ExitCode::from(signal.exit_code()))
 }
 
 /// `dev` means `stacks/dev.yaml`; anything that looks like a path is taken as given.

@@ -17,15 +17,16 @@ use crate::core::stack::Stack;
 use crate::core::stack::bucket_name;
 use crate::shell::aws::{Aws, Budget};
 use crate::shell::interrupt::Interrupt;
+use crate::shell::lock;
 use crate::shell::lock::LockWatch;
+use crate::shell::printer::Printer;
 use crate::shell::restore::{From, Write, WriteMode, locate, missing_keys, read_live, write};
-use crate::shell::{lock, term};
 
-pub async fn run(session: &Session, args: RestoreArgs) -> Result<ExitCode> {
+pub async fn run(session: &Session, printer: &Printer, args: RestoreArgs) -> Result<ExitCode> {
     let stack = session.load_stack(&args.stack)?.stack;
     check_regions(&args, &stack, session.stack_options().allow_unknown_regions)?;
     let selection = check_subtree(&args, &stack)?;
-    let interrupt = Interrupt::listen()?;
+    let interrupt = Interrupt::listen(printer)?;
     let aws = session.aws().await?;
     // With --apply the restore decides under the environment's lock: the preview it shows and
     // confirms is of live parameters no other ssm-keeper run changes until it has written.
@@ -36,23 +37,23 @@ pub async fn run(session: &Session, args: RestoreArgs) -> Result<ExitCode> {
             &stack.environment,
             "restore",
             args.lock_timeout,
-            &|line| term::err(&format!("{line}\n")),
+            printer,
         );
         tokio::select! {
             held = acquire => Some(held?),
-            signal = interrupt.wait() => return Ok(cancelled("Restore", signal)),
+            signal = interrupt.wait() => return cancelled(printer, "Restore", signal),
         }
     } else {
         None
     };
     let watch = held.as_ref().map_or_else(LockWatch::none, |h| h.watch());
-    let result = restore(aws, &args, &stack, selection, &interrupt, &watch).await;
+    let result = restore(aws, printer, &args, &stack, selection, &interrupt, &watch).await;
     if let Some(held) = held
         && let Err(e) = held.release().await
     {
-        term::warn(&format!(
+        printer.warn(&format!(
             "the lock was not released (it expires by itself): {e:#}"
-        ));
+        ))?;
     }
     result
 }
@@ -60,6 +61,7 @@ pub async fn run(session: &Session, args: RestoreArgs) -> Result<ExitCode> {
 /// Plans (a signal stops it at once), shows the plan, and with --apply confirms and writes.
 async fn restore(
     aws: &Aws,
+    printer: &Printer,
     args: &RestoreArgs,
     stack: &Stack,
     selection: Selection,
@@ -70,7 +72,7 @@ async fn restore(
     let budget = Budget::per_second(args.max_rps);
     let planned = tokio::select! {
         planned = preview(aws, args, stack, selection, &budget) => planned?,
-        signal = interrupt.wait() => return Ok(cancelled("Restore", signal)),
+        signal = interrupt.wait() => return cancelled(printer, "Restore", signal),
     };
     let (restore, missing) = planned;
     let text = match args.format {
@@ -78,7 +80,7 @@ async fn restore(
         Format::Markdown => render_markdown(&restore),
         Format::Json => render_json(&restore)?,
     };
-    term::out(&text)?;
+    printer.out(&text)?;
     // Before anything is written: the keys the SecureStrings will be encrypted with must exist
     // where they are written.
     if !missing.is_empty() {
@@ -96,20 +98,10 @@ async fn restore(
         });
     }
     if !restore.has_changes() {
-        term::out("Nothing to restore.\n")?;
+        printer.out("Nothing to restore.\n")?;
         return Ok(ExitCode::SUCCESS);
     }
-    let target_region = restore.target_region.clone();
-    apply(
-        aws,
-        args,
-        &restore,
-        &target_region,
-        &budget,
-        interrupt,
-        lock,
-    )
-    .await
+    apply(aws, printer, args, &restore, &budget, interrupt, lock).await
 }
 
 /// The restore plan against the live parameters, and the KMS keys it lacks in the target
@@ -215,15 +207,16 @@ fn check_subtree(args: &RestoreArgs, stack: &Stack) -> Result<Selection> {
 /// Confirms, writes, reads back.
 async fn apply(
     aws: &Aws,
+    printer: &Printer,
     args: &RestoreArgs,
     restore: &RestorePlan,
-    region: &str,
     budget: &Budget,
     interrupt: &Interrupt,
     lock: &LockWatch,
 ) -> Result<ExitCode> {
+    let region = restore.target_region.as_str();
     if !args.auto_approve
-        && let Some(code) = confirm("Restore", interrupt).await?
+        && let Some(code) = confirm(printer, "Restore", interrupt).await?
     {
         return Ok(code);
     }
@@ -247,18 +240,16 @@ async fn apply(
             Some(Write { spec, mode, retag })
         })
         .collect();
-    term::out("\n")?;
+    printer.out("\n")?;
     let stop = || interrupt.received().is_some() || lock.lost().is_some();
-    let on_write = |line: &str| {
-        let _ = term::out(&format!("  {line}\n"));
-    };
+    let on_write = |line: &str| printer.keep(printer.out(&format!("  {line}\n")));
     let done = write(aws, region, &writes, budget, &stop, &on_write).await?;
     if let Some(signal) = interrupt.received() {
-        term::err(&format!(
-            "\nInterrupted by {}: {done} of {} parameters written (the writes in flight finished). Run the restore again to finish: it creates only what is still missing.\n",
+        printer.status(&format!(
+            "\nInterrupted by {}: {done} of {} parameters written (the writes in flight finished). Run the restore again to finish: it creates only what is still missing.",
             signal.name(),
             writes.len()
-        ));
+        ))?;
         return Ok(ExitCode::from(signal.exit_code()));
     }
     if let Some(why) = lock.lost() {
@@ -280,7 +271,7 @@ async fn apply(
             mismatches.join("\n  - ")
         );
     }
-    term::out(&format!(
+    printer.out(&format!(
         "Restore complete: {done} parameters written in {region} and read back identical.\n"
     ))?;
     Ok(ExitCode::SUCCESS)

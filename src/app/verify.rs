@@ -13,10 +13,11 @@ use crate::core::selection::Selection;
 use crate::core::stack::bucket_name;
 use crate::core::verify::{Expected, render_text, verify_region};
 use crate::shell::observe::parse_region_list;
+use crate::shell::printer::Printer;
 use crate::shell::ssm::read_values;
-use crate::shell::{term, verify::region_facts};
+use crate::shell::verify::region_facts;
 
-pub async fn run(session: &Session, args: VerifyArgs) -> Result<ExitCode> {
+pub async fn run(session: &Session, printer: &Printer, args: VerifyArgs) -> Result<ExitCode> {
     let stack = session.load_stack(&args.stack)?.stack;
     let aws = session.aws().await?;
     let env = &stack.environment;
@@ -84,7 +85,7 @@ pub async fn run(session: &Session, args: VerifyArgs) -> Result<ExitCode> {
             }))? + "\n"
         }
     };
-    term::out(&text)?;
+    printer.out(&text)?;
     Ok(if ok {
         ExitCode::SUCCESS
     } else {

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
 use super::aws::Aws;
+use super::printer::Printer;
 use super::ssm::delete_parameter;
 use crate::core::lock::{
     LOCK_RENEW_EVERY, LOCK_TTL, LockInfo, TAKEOVER_TTL, lock_parameter, parse_lock,
@@ -91,9 +92,11 @@ impl LockWatch {
         }
     }
 
-    fn mark_lost(&self, why: String) {
+    /// Marks the lock lost, with a warning the first time (from the renewal task, which has
+    /// nobody to return a failed write to: the printer keeps it).
+    fn mark_lost(&self, why: String, printer: &Printer) {
         if self.lost.set(why.clone()).is_ok() {
-            super::term::warn(&why);
+            printer.keep(printer.warn(&why));
         }
     }
 }
@@ -118,7 +121,7 @@ pub async fn acquire(
     environment: &str,
     command: &str,
     wait: Duration,
-    log: &(dyn Fn(&str) + Sync),
+    printer: &Printer,
 ) -> Result<HeldLock> {
     let name = lock_parameter(environment);
     let who = aws.identity(region).await?.arn.clone();
@@ -136,7 +139,7 @@ pub async fn acquire(
             expires: now + LOCK_TTL,
         };
         if put(aws, region, &name, &info, false).await? {
-            return Ok(HeldLock::start(aws, region, name, info));
+            return Ok(HeldLock::start(aws, region, name, info, printer));
         }
         let Some(seen) = read(aws, region, &name).await? else {
             continue; // released in between: try again at once
@@ -144,13 +147,15 @@ pub async fn acquire(
         let value = &seen.value;
         let holder = match seen.lock(LOCK_TTL) {
             // Our own create, retried by the SDK after its answer was lost.
-            Ok(held) if held.id == info.id => return Ok(HeldLock::start(aws, region, name, info)),
+            Ok(held) if held.id == info.id => {
+                return Ok(HeldLock::start(aws, region, name, info, printer));
+            }
             Ok(held) if held.is_expired(seen.aws_now) => {
                 if take_over(aws, region, environment, &held, value, &info).await? {
-                    log(&format!(
+                    printer.status(&format!(
                         "The lock {} of `{environment}` expired at {} (its run is gone): taken over.",
                         held.id, held.expires
-                    ));
+                    ))?;
                     continue;
                 }
                 format!(
@@ -173,7 +178,7 @@ pub async fn acquire(
             );
         }
         if !told {
-            log(&format!("Waiting for the lock: {holder}"));
+            printer.status(&format!("Waiting for the lock: {holder}"))?;
             told = true;
         }
         tokio::time::sleep(POLL_EVERY.min(deadline.saturating_duration_since(Instant::now())))
@@ -183,7 +188,7 @@ pub async fn acquire(
 
 impl HeldLock {
     /// The lock just taken, renewed from now on.
-    fn start(aws: &Aws, region: &str, name: String, info: LockInfo) -> Self {
+    fn start(aws: &Aws, region: &str, name: String, info: LockInfo, printer: &Printer) -> Self {
         let watch = LockWatch::held(&name);
         let renewal = tokio::spawn(renew(
             aws.clone(),
@@ -191,6 +196,7 @@ impl HeldLock {
             name.clone(),
             info.clone(),
             watch.clone(),
+            printer.clone(),
         ));
         HeldLock {
             aws: aws.clone(),
@@ -259,7 +265,14 @@ pub async fn force_unlock(aws: &Aws, region: &str, environment: &str, id: &str) 
 
 /// Extends the lock every renewal period while it is still ours; when a renewal fails, or the
 /// lock is gone or another run's, marks it lost and stops.
-async fn renew(aws: Aws, region: String, name: String, info: LockInfo, watch: LockWatch) {
+async fn renew(
+    aws: Aws,
+    region: String,
+    name: String,
+    info: LockInfo,
+    watch: LockWatch,
+    printer: Printer,
+) {
     loop {
         tokio::time::sleep(renew_every()).await;
         let lost = match read(&aws, &region, &name).await {
@@ -277,10 +290,13 @@ async fn renew(aws: Aws, region: String, name: String, info: LockInfo, watch: Lo
             Ok(None) => "it was removed".to_string(),
             Err(e) => format!("renewing it failed: {e:#}"),
         };
-        watch.mark_lost(format!(
-            "this run lost its lock {} ({name} in {region}): {lost}. It stops before its next write, since another run may hold the lock now; run it again once the lock is free.",
-            info.id
-        ));
+        watch.mark_lost(
+            format!(
+                "this run lost its lock {} ({name} in {region}): {lost}. It stops before its next write, since another run may hold the lock now; run it again once the lock is free.",
+                info.id
+            ),
+            &printer,
+        );
         return;
     }
 }

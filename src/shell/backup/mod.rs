@@ -23,6 +23,7 @@ use crate::shell::aws::Budget;
 use crate::shell::interrupt::{Interrupt, Signal};
 use crate::shell::lock::LockWatch;
 use crate::shell::observe::parse_region_list;
+use crate::shell::printer::Printer;
 use crate::shell::ssm::read_values;
 use collect::collect;
 
@@ -67,14 +68,14 @@ pub async fn run(
     options: &BackupOptions,
     interrupt: &Interrupt,
     lock: &LockWatch,
-    log: &(dyn Fn(&str) + Sync),
+    printer: &Printer,
 ) -> Result<BackupRun> {
     let started = Instant::now();
     let env = &options.environment;
     let account = aws.account_id(&options.ssm_home_region).await?;
     let metadata = read_metadata(aws, options).await?;
     for w in &metadata.warnings {
-        log(&format!("WARNING: {w}"));
+        printer.warn(w)?;
     }
 
     let now = time::OffsetDateTime::now_utc();
@@ -83,12 +84,12 @@ pub async fn run(
         "[year][month][day]_[hour][minute][second]"
     ))?;
     let regions = &metadata.regions;
-    log(&format!(
+    printer.status(&format!(
         "Backup of `{env}` ({} regions: {}), account {account}, {timestamp}{}",
         regions.len(),
         regions.join(", "),
         if options.dry_run { " [DRY RUN]" } else { "" }
-    ));
+    ))?;
 
     let overall = options.overall_timeout.unwrap_or_else(|| {
         crate::core::backup::overall_timeout(regions.len(), options.region_timeout)
@@ -126,7 +127,7 @@ pub async fn run(
             limit,
             overall,
             lock,
-            log,
+            printer,
         }
         .run(interrupt)
         .await;
@@ -213,18 +214,23 @@ struct RegionRun<'a> {
     overall: Duration,
     /// Checked before each write: a run that lost its lock writes nothing more.
     lock: &'a LockWatch,
-    log: &'a (dyn Fn(&str) + Sync),
+    /// A region's lines are kept going whatever stderr does: the printer keeps a failed write.
+    printer: &'a Printer,
 }
 
 impl RegionRun<'_> {
+    fn say(&self, line: &str) {
+        self.printer.keep(self.printer.status(line));
+    }
+
     async fn run(&self, interrupt: &Interrupt) -> RegionSummary {
         let region = &self.header.region;
-        (self.log)(&format!("==> Backup {region}"));
+        self.say(&format!("==> Backup {region}"));
         let started = Instant::now();
         let staged = tokio::select! {
             staged = tokio::time::timeout(self.limit, self.stage()) => staged,
             _ = interrupt.wait() => {
-                (self.log)(&format!("ERROR: {region}: {INTERRUPTED}; its pointer was not moved"));
+                self.say(&format!("ERROR: {region}: {INTERRUPTED}; its pointer was not moved"));
                 return RegionSummary::failed(INTERRUPTED.into(), started.elapsed().as_secs_f64());
             }
         };
@@ -252,7 +258,7 @@ impl RegionRun<'_> {
             Ok(done) => self.succeeded(done, duration_sec),
             Err(e) => {
                 let message = format!("{e:#}");
-                (self.log)(&format!("ERROR: {region}: {message}"));
+                self.say(&format!("ERROR: {region}: {message}"));
                 RegionSummary::failed(message, duration_sec)
             }
         }
@@ -271,9 +277,9 @@ impl RegionRun<'_> {
             .chain(done.tags_missing.clone())
             .collect();
         for w in &warnings {
-            (self.log)(&format!("WARNING: {w}"));
+            self.printer.keep(self.printer.warn(w));
         }
-        (self.log)(&format!(
+        self.say(&format!(
             "    {region}: {} parameters in {duration_sec:.1}s",
             done.count
         ));
@@ -325,7 +331,7 @@ impl RegionRun<'_> {
             tags_missing: collected.tags_missing,
         };
         if options.dry_run {
-            (self.log)(&format!("[DRY RUN] Skipped upload for {region}"));
+            self.say(&format!("[DRY RUN] Skipped upload for {region}"));
             return Ok(staged);
         }
         let key = object_key(
