@@ -17,9 +17,9 @@ use crate::core::plan::{
 use crate::core::render;
 use crate::core::stack::Stack;
 use crate::shell::interrupt::Interrupt;
-use crate::shell::lock::LockWatch;
+use crate::shell::lock::{Guard, LockRequest, LockWatch, Locked};
 use crate::shell::printer::Printer;
-use crate::shell::{apply::apply, lock, observe::observe};
+use crate::shell::{apply::apply, observe::observe};
 
 pub async fn run(session: &Session, printer: &Printer, args: ApplyArgs) -> Result<ExitCode> {
     // Input first: the stack file, or the saved plan's format and stack, before any AWS call.
@@ -33,25 +33,22 @@ pub async fn run(session: &Session, printer: &Printer, args: ApplyArgs) -> Resul
     let interrupt = Interrupt::listen(printer)?;
     let stack = source.stack();
     let aws = session.aws().await?;
-    let acquire = lock::acquire(
-        aws,
-        &stack.ssm_home_region,
-        &stack.environment,
-        "apply",
-        args.lock_timeout,
-        printer,
-    );
-    let lock = tokio::select! {
-        lock = acquire => lock?,
-        signal = interrupt.wait() => return cancelled(printer, "Apply", signal),
+    let request = LockRequest {
+        region: &stack.ssm_home_region,
+        environment: &stack.environment,
+        command: "apply",
+        wait: args.lock_timeout,
     };
-    let result = plan_and_apply(session, printer, &args, source, &interrupt, &lock.watch()).await;
-    if let Err(e) = lock.release().await {
-        printer.warn(&format!(
-            "the lock was not released (it expires by itself): {e:#}"
-        ))?;
-    }
-    result
+    let guard = match Guard::acquire(aws, &request, &interrupt, printer).await? {
+        Locked::Held(guard) => guard,
+        Locked::Interrupted(signal) => return cancelled(printer, "Apply", signal),
+    };
+    let watch = guard.watch();
+    guard
+        .hold(plan_and_apply(
+            session, printer, &args, source, &interrupt, &watch,
+        ))
+        .await
 }
 
 /// Where the plan comes from: the stack file, or a saved plan (with the stack file it is bound

@@ -19,9 +19,9 @@ use crate::core::settings::{boolish, check_webhook};
 use crate::shell::aws::Aws;
 use crate::shell::backup::{BackupOptions, BackupRun, notify, run as run_backup};
 use crate::shell::interrupt::Interrupt;
-use crate::shell::lock::LockWatch;
+use crate::shell::lock::{Guard, LockRequest, Locked};
+use crate::shell::metrics;
 use crate::shell::printer::Printer;
-use crate::shell::{lock, metrics};
 
 pub async fn run(session: &Session, printer: &Printer, args: BackupArgs) -> Result<ExitCode> {
     let stack = session.load_stack(&args.stack)?.stack;
@@ -205,33 +205,27 @@ async fn locked_run(
     interrupt: &Interrupt,
     printer: &Printer,
 ) -> Result<BackupRun> {
-    let lock = if options.dry_run {
-        None
+    let guard = if options.dry_run {
+        Guard::none()
     } else {
-        let acquire = lock::acquire(
-            aws,
-            &options.ssm_home_region,
-            &options.environment,
-            "backup",
+        let request = LockRequest {
+            region: &options.ssm_home_region,
+            environment: &options.environment,
+            command: "backup",
             wait,
-            printer,
-        );
-        tokio::select! {
-            lock = acquire => Some(lock?),
-            signal = interrupt.wait() => return Ok(BackupRun {
-                summaries: Vec::new(),
-                interrupted: Some(signal),
-            }),
+        };
+        match Guard::acquire(aws, &request, interrupt, printer).await? {
+            Locked::Held(guard) => guard,
+            Locked::Interrupted(signal) => {
+                return Ok(BackupRun {
+                    summaries: Vec::new(),
+                    interrupted: Some(signal),
+                });
+            }
         }
     };
-    let watch = lock.as_ref().map_or_else(LockWatch::none, |l| l.watch());
-    let run = run_backup(aws, options, interrupt, &watch, printer).await;
-    if let Some(lock) = lock
-        && let Err(e) = lock.release().await
-    {
-        printer.warn(&format!(
-            "the lock was not released (it expires by itself): {e:#}"
-        ))?;
-    }
-    run
+    let watch = guard.watch();
+    guard
+        .hold(run_backup(aws, options, interrupt, &watch, printer))
+        .await
 }

@@ -17,8 +17,7 @@ use crate::core::stack::Stack;
 use crate::core::stack::bucket_name;
 use crate::shell::aws::{Aws, Budget};
 use crate::shell::interrupt::Interrupt;
-use crate::shell::lock;
-use crate::shell::lock::LockWatch;
+use crate::shell::lock::{Guard, Halt, LockRequest, LockWatch, Locked};
 use crate::shell::printer::Printer;
 use crate::shell::restore::{From, Write, WriteMode, locate, missing_keys, read_live, write};
 
@@ -30,32 +29,26 @@ pub async fn run(session: &Session, printer: &Printer, args: RestoreArgs) -> Res
     let aws = session.aws().await?;
     // With --apply the restore decides under the environment's lock: the preview it shows and
     // confirms is of live parameters no other ssm-keeper run changes until it has written.
-    let held = if args.apply {
-        let acquire = lock::acquire(
-            aws,
-            &stack.ssm_home_region,
-            &stack.environment,
-            "restore",
-            args.lock_timeout,
-            printer,
-        );
-        tokio::select! {
-            held = acquire => Some(held?),
-            signal = interrupt.wait() => return cancelled(printer, "Restore", signal),
+    let guard = if args.apply {
+        let request = LockRequest {
+            region: &stack.ssm_home_region,
+            environment: &stack.environment,
+            command: "restore",
+            wait: args.lock_timeout,
+        };
+        match Guard::acquire(aws, &request, &interrupt, printer).await? {
+            Locked::Held(guard) => guard,
+            Locked::Interrupted(signal) => return cancelled(printer, "Restore", signal),
         }
     } else {
-        None
+        Guard::none()
     };
-    let watch = held.as_ref().map_or_else(LockWatch::none, |h| h.watch());
-    let result = restore(aws, printer, &args, &stack, selection, &interrupt, &watch).await;
-    if let Some(held) = held
-        && let Err(e) = held.release().await
-    {
-        printer.warn(&format!(
-            "the lock was not released (it expires by itself): {e:#}"
-        ))?;
-    }
-    result
+    let watch = guard.watch();
+    guard
+        .hold(restore(
+            aws, printer, &args, &stack, selection, &interrupt, &watch,
+        ))
+        .await
 }
 
 /// Plans (a signal stops it at once), shows the plan, and with --apply confirms and writes.
@@ -241,22 +234,23 @@ async fn apply(
         })
         .collect();
     printer.out("\n")?;
-    let stop = || interrupt.received().is_some() || lock.lost().is_some();
+    let stop = || lock.halt(interrupt).is_some();
     let on_write = |line: &str| printer.keep(printer.out(&format!("  {line}\n")));
     let done = write(aws, region, &writes, budget, &stop, &on_write).await?;
-    if let Some(signal) = interrupt.received() {
-        printer.status(&format!(
-            "\nInterrupted by {}: {done} of {} parameters written (the writes in flight finished). Run the restore again to finish: it creates only what is still missing.",
-            signal.name(),
-            writes.len()
-        ))?;
-        return Ok(ExitCode::from(signal.exit_code()));
-    }
-    if let Some(why) = lock.lost() {
-        bail!(
+    match lock.halt(interrupt) {
+        Some(Halt::Interrupted(signal)) => {
+            printer.status(&format!(
+                "\nInterrupted by {}: {done} of {} parameters written (the writes in flight finished). Run the restore again to finish: it creates only what is still missing.",
+                signal.name(),
+                writes.len()
+            ))?;
+            return Ok(ExitCode::from(signal.exit_code()));
+        }
+        Some(Halt::LockLost(why)) => bail!(
             "stopped after {done} of {} parameters written (the writes in flight finished): {why}",
             writes.len()
-        );
+        ),
+        None => {}
     }
 
     let written: Vec<&ParameterSpec> = writes.iter().map(|w| w.spec).collect();

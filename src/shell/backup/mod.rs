@@ -21,7 +21,7 @@ use crate::core::stack::bucket_name;
 use crate::shell::aws::Aws;
 use crate::shell::aws::Budget;
 use crate::shell::interrupt::{Interrupt, Signal};
-use crate::shell::lock::LockWatch;
+use crate::shell::lock::{Halt, LockWatch};
 use crate::shell::observe::parse_region_list;
 use crate::shell::printer::Printer;
 use crate::shell::ssm::read_values;
@@ -97,10 +97,10 @@ pub async fn run(
     let mut run = BackupRun::default();
     let mut stopped: Option<String> = None;
     for (i, region) in regions.iter().enumerate() {
-        if interrupt.received().is_some() {
-            stopped = Some(SKIPPED_INTERRUPTED.to_string());
-        } else if lock.lost().is_some() {
-            stopped = Some("skipped: the run lost its lock".to_string());
+        match lock.halt(interrupt) {
+            Some(Halt::Interrupted(_)) => stopped = Some(SKIPPED_INTERRUPTED.to_string()),
+            Some(Halt::LockLost(_)) => stopped = Some("skipped: the run lost its lock".to_string()),
+            None => {}
         }
         if let Some(reason) = &stopped {
             run.summaries
