@@ -3,11 +3,9 @@
 use anyhow::{Context as _, Result, bail};
 use std::process::ExitCode;
 
-use super::plan::diff_options;
-use super::{
-    Session, StackFile, cancelled, compute_plan, confirm, read_input_file, read_stack_file,
-    stack_path,
-};
+use super::plan::{compute_plan, diff_options};
+use super::prompt::{cancelled, confirm};
+use super::session::{Session, StackFile, read_input_file, read_stack_file, stack_path};
 use crate::cli::ApplyArgs;
 use crate::core::desired::desired_state;
 use crate::core::diff::{diff, foreign_owner};

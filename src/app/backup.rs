@@ -7,7 +7,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use super::Session;
+use super::session::Session;
 use crate::cli::BackupArgs;
 use crate::core::alarm::{METRIC_NAMESPACE, metric_data};
 use crate::core::backup::{

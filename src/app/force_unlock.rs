@@ -4,7 +4,8 @@
 use anyhow::Result;
 use std::process::ExitCode;
 
-use super::{Session, ask};
+use super::prompt::ask;
+use super::session::Session;
 use crate::cli::ForceUnlockArgs;
 use crate::shell::interrupt::Interrupt;
 use crate::shell::lock;

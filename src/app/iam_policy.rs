@@ -3,7 +3,7 @@
 use anyhow::{Context as _, Result, bail};
 use std::process::ExitCode;
 
-use super::Session;
+use super::session::Session;
 use crate::cli::IamPolicyArgs;
 use crate::core::iam::{Role, policy};
 use crate::core::selection::forbidden_target;

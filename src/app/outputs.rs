@@ -3,7 +3,7 @@
 use anyhow::Result;
 use std::process::ExitCode;
 
-use super::Session;
+use super::session::Session;
 use crate::cli::OutputsArgs;
 use crate::core::desired::bucket_map;
 use crate::shell::printer::Printer;

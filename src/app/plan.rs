@@ -1,13 +1,15 @@
 //! `ssm-keeper plan`: observe, diff, render; optionally save the plan.
 
-use anyhow::{Context as _, Result};
+use anyhow::{Context as _, Result, bail};
 use std::process::ExitCode;
 
-use super::{Session, compute_plan};
+use super::session::{Session, StackFile};
 use crate::cli::{Format, PlanArgs, RemovalArgs};
-use crate::core::diff::DiffOptions;
-use crate::core::plan::PlanDocument;
+use crate::core::desired::desired_state;
+use crate::core::diff::{DiffOptions, diff, foreign_owner};
+use crate::core::plan::{PLAN_FORMAT_VERSION, PlanDocument};
 use crate::core::render;
+use crate::shell::observe::observe;
 use crate::shell::printer::Printer;
 
 pub fn diff_options(removal: &RemovalArgs) -> DiffOptions {
@@ -23,6 +25,37 @@ pub fn render_plan(doc: &PlanDocument, format: Format, color: bool) -> Result<St
         Format::Text => render::text::render(doc, color),
         Format::Json => render::json::render(doc)?,
         Format::Markdown => render::markdown::render(doc),
+    })
+}
+
+/// Observes live AWS and computes the plan for a stack.
+pub async fn compute_plan(
+    session: &Session,
+    file: &StackFile,
+    options: &DiffOptions,
+) -> Result<PlanDocument> {
+    let stack = &file.stack;
+    let aws = session.aws().await?;
+    let account_id = aws.account_id(&stack.ssm_home_region).await?;
+    let desired = desired_state(stack, &account_id);
+    let live = observe(aws, &desired).await?;
+    if let Some(refusal) = foreign_owner(&desired, &live) {
+        bail!("{refusal}");
+    }
+    let plan = diff(&desired, &live, options);
+    Ok(PlanDocument {
+        format_version: PLAN_FORMAT_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        stack_file: file.label.clone(),
+        stack_sha256: file.sha256.clone(),
+        stack: stack.clone(),
+        account_id,
+        created_at: time::OffsetDateTime::now_utc(),
+        diff_options: *options,
+        summary: plan.summary(),
+        changes: plan.changes,
+        warnings: plan.warnings,
+        observed: live,
     })
 }
 

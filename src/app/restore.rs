@@ -5,7 +5,8 @@
 use anyhow::{Result, bail};
 use std::process::ExitCode;
 
-use super::{Session, cancelled, confirm};
+use super::prompt::{cancelled, confirm};
+use super::session::Session;
 use crate::cli::{Format, RestoreArgs};
 use crate::core::region::{check_known_region, check_one_partition};
 use crate::core::restore::{

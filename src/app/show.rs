@@ -4,7 +4,7 @@ use anyhow::Result;
 use std::process::ExitCode;
 
 use super::plan::render_plan;
-use super::{Session, read_input_file};
+use super::session::{Session, read_input_file};
 use crate::cli::ShowArgs;
 use crate::core::plan::read_plan;
 use crate::shell::printer::Printer;

@@ -4,7 +4,7 @@
 use anyhow::Result;
 use std::process::ExitCode;
 
-use super::Session;
+use super::session::Session;
 use crate::cli::ValidateArgs;
 use crate::shell::printer::Printer;
 

@@ -6,7 +6,7 @@ use anyhow::{Context as _, Result, bail};
 use futures::future::try_join_all;
 use std::process::ExitCode;
 
-use super::Session;
+use super::session::Session;
 use crate::cli::{ReportFormat, VerifyArgs};
 use crate::core::desired::{default_region_parameter, region_list_parameter};
 use crate::core::selection::Selection;
