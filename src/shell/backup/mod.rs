@@ -71,36 +71,19 @@ pub async fn run(
     printer: &Printer,
 ) -> Result<BackupRun> {
     let started = Instant::now();
-    let env = &options.environment;
-    let account = aws.account_id(&options.ssm_home_region).await?;
-    let metadata = read_metadata(aws, options).await?;
-    for w in &metadata.warnings {
-        printer.warn(w)?;
-    }
-
-    let now = time::OffsetDateTime::now_utc();
-    let date = now.format(time::macros::format_description!("[year]-[month]-[day]"))?;
-    let timestamp = now.format(time::macros::format_description!(
-        "[year][month][day]_[hour][minute][second]"
-    ))?;
+    let (metadata, run_header) = start(aws, options, printer).await?;
     let regions = &metadata.regions;
-    printer.status(&format!(
-        "Backup of `{env}` ({} regions: {}), account {account}, {timestamp}{}",
-        regions.len(),
-        regions.join(", "),
-        if options.dry_run { " [DRY RUN]" } else { "" }
-    ))?;
-
     let overall = options.overall_timeout.unwrap_or_else(|| {
         crate::core::backup::overall_timeout(regions.len(), options.region_timeout)
     });
     let mut run = BackupRun::default();
     let mut stopped: Option<String> = None;
     for (i, region) in regions.iter().enumerate() {
-        match lock.halt(interrupt) {
-            Some(Halt::Interrupted(_)) => stopped = Some(SKIPPED_INTERRUPTED.to_string()),
-            Some(Halt::LockLost(_)) => stopped = Some("skipped: the run lost its lock".to_string()),
-            None => {}
+        if let Some(halt) = lock.halt(interrupt) {
+            stopped = Some(match halt {
+                Halt::Interrupted(_) => SKIPPED_INTERRUPTED.to_string(),
+                Halt::LockLost(_) => "skipped: the run lost its lock".to_string(),
+            });
         }
         if let Some(reason) = &stopped {
             run.summaries
@@ -108,13 +91,8 @@ pub async fn run(
             continue;
         }
         let header = DocumentHeader {
-            format_version: BACKUP_FORMAT_VERSION,
-            tool_version: env!("CARGO_PKG_VERSION").to_string(),
-            backup_date: date.clone(),
-            backup_timestamp: timestamp.clone(),
-            environment: env.clone(),
             region: region.clone(),
-            account: account.clone(),
+            ..run_header.clone()
         };
         let limit = options
             .region_timeout
@@ -141,6 +119,47 @@ pub async fn run(
     }
     run.interrupted = interrupt.received();
     Ok(run)
+}
+
+/// What the run starts from: the metadata (its warnings said) and the header of its
+/// documents, as the line that starts the run says.
+async fn start(
+    aws: &Aws,
+    options: &BackupOptions,
+    printer: &Printer,
+) -> Result<(Metadata, DocumentHeader)> {
+    let account = aws.account_id(&options.ssm_home_region).await?;
+    let metadata = read_metadata(aws, options).await?;
+    for w in &metadata.warnings {
+        printer.warn(w)?;
+    }
+    let header = document_header(options, &account)?;
+    let regions = &metadata.regions;
+    printer.status(&format!(
+        "Backup of `{}` ({} regions: {}), account {account}, {}{}",
+        options.environment,
+        regions.len(),
+        regions.join(", "),
+        header.backup_timestamp,
+        if options.dry_run { " [DRY RUN]" } else { "" }
+    ))?;
+    Ok((metadata, header))
+}
+
+/// The header of the run's documents, dated now; each region's names its region.
+fn document_header(options: &BackupOptions, account: &str) -> Result<DocumentHeader> {
+    let now = time::OffsetDateTime::now_utc();
+    Ok(DocumentHeader {
+        format_version: BACKUP_FORMAT_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        backup_date: now.format(time::macros::format_description!("[year]-[month]-[day]"))?,
+        backup_timestamp: now.format(time::macros::format_description!(
+            "[year][month][day]_[hour][minute][second]"
+        ))?,
+        environment: options.environment.clone(),
+        region: String::new(),
+        account: account.to_string(),
+    })
 }
 
 /// Initialize: the region list, the default region and the legacy key, from the home region.
