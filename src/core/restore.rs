@@ -424,14 +424,13 @@ pub fn plan(
     items
 }
 
-/// The attributes that differ, leaving out those the backup does not know.
-pub fn compare(
-    have: &ParameterSpec,
-    want: &ParameterSpec,
-    unknown: &[RestoreAttribute],
-) -> Vec<AttributeChange> {
-    let sensitive = have.is_secure() || want.is_secure();
-    let pairs: [(RestoreAttribute, Option<&str>, Option<&str>); 8] = [
+/// The attributes compared as one value each, live and in the backup (policies, only a
+/// placeholder here, and tags are compared as lists).
+fn scalar_attributes<'a>(
+    have: &'a ParameterSpec,
+    want: &'a ParameterSpec,
+) -> [(RestoreAttribute, Option<&'a str>, Option<&'a str>); 8] {
+    [
         (
             RestoreAttribute::Value,
             Some(have.value.expose()),
@@ -460,7 +459,17 @@ pub fn compare(
             Some(&want.data_type),
         ),
         (RestoreAttribute::Policies, None, None),
-    ];
+    ]
+}
+
+/// The attributes that differ, leaving out those the backup does not know.
+pub fn compare(
+    have: &ParameterSpec,
+    want: &ParameterSpec,
+    unknown: &[RestoreAttribute],
+) -> Vec<AttributeChange> {
+    let sensitive = have.is_secure() || want.is_secure();
+    let pairs = scalar_attributes(have, want);
     let mut out: Vec<AttributeChange> = pairs
         .into_iter()
         .filter(|(attribute, _, _)| !unknown.contains(attribute))

@@ -7,8 +7,8 @@ use std::fmt::{self, Write};
 use super::{
     SENSITIVE, inline, is_scalar_change, json_diff, options_line, retained_backups, summary_line,
 };
-use crate::core::model::Resource;
-use crate::core::plan::{Change, PlanDocument};
+use crate::core::model::{AlarmSettings, Resource};
+use crate::core::plan::{Change, FieldChange, PlanDocument};
 
 struct Palette {
     create: Style,
@@ -78,39 +78,17 @@ fn render_change(
         Change::Update { id, fields, .. } => {
             writeln!(out, "  {} {id}", p.change.apply_to("~ change"))?;
             for f in fields {
-                if f.sensitive {
-                    writeln!(out, "      ~ {}: {SENSITIVE}", f.attribute)?;
-                } else if is_scalar_change(f) {
-                    writeln!(
-                        out,
-                        "      ~ {}: {} -> {}",
-                        f.attribute,
-                        p.delete.apply_to(inline(&f.live)),
-                        p.create.apply_to(inline(&f.desired))
-                    )?;
-                } else {
-                    writeln!(out, "      ~ {}:", f.attribute)?;
-                    for (tag, line) in json_diff(f) {
-                        let styled = match tag {
-                            '-' => p.delete.apply_to(format!("- {line}")),
-                            '+' => p.create.apply_to(format!("+ {line}")),
-                            _ => p.dim.apply_to(format!("  {line}")),
-                        };
-                        writeln!(out, "          {styled}")?;
-                    }
-                }
+                render_field(out, f, p)?;
             }
         }
         Change::Delete { id, objects } => {
             write!(out, "  {} {id}", p.delete.apply_to("- delete"))?;
             match objects {
-                Some(n) if *n > 0 => {
-                    writeln!(
-                        out,
-                        " {}",
-                        p.delete.apply_to(format!("and its {n} objects"))
-                    )?;
-                }
+                Some(n) if *n > 0 => writeln!(
+                    out,
+                    " {}",
+                    p.delete.apply_to(format!("and its {n} objects"))
+                )?,
                 _ => out.write_char('\n')?,
             }
         }
@@ -128,6 +106,32 @@ fn render_change(
                 p.dim.apply_to(retained_backups(doc, *expires_after_days))
             )?;
         }
+    }
+    Ok(())
+}
+
+/// One attribute of an update: masked, `live -> desired` on one line, or a JSON diff.
+fn render_field(out: &mut impl Write, f: &FieldChange, p: &Palette) -> fmt::Result {
+    if f.sensitive {
+        return writeln!(out, "      ~ {}: {SENSITIVE}", f.attribute);
+    }
+    if is_scalar_change(f) {
+        return writeln!(
+            out,
+            "      ~ {}: {} -> {}",
+            f.attribute,
+            p.delete.apply_to(inline(&f.live)),
+            p.create.apply_to(inline(&f.desired))
+        );
+    }
+    writeln!(out, "      ~ {}:", f.attribute)?;
+    for (tag, line) in json_diff(f) {
+        let styled = match tag {
+            '-' => p.delete.apply_to(format!("- {line}")),
+            '+' => p.create.apply_to(format!("+ {line}")),
+            _ => p.dim.apply_to(format!("  {line}")),
+        };
+        writeln!(out, "          {styled}")?;
     }
     Ok(())
 }
@@ -166,36 +170,38 @@ pub fn attributes(resource: &Resource) -> Vec<(&'static str, String)> {
             };
             vec![("type", p.kind.as_str().to_string()), ("value", value)]
         }
-        Resource::Alarm(a) => {
-            let dimensions: Vec<String> = a
-                .dimensions
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            vec![
-                (
-                    "metric",
-                    format!(
-                        "{}/{} ({}) {} per {}s",
-                        a.namespace,
-                        a.metric_name,
-                        dimensions.join(", "),
-                        a.statistic,
-                        a.period_seconds
-                    ),
-                ),
-                (
-                    "evaluation",
-                    format!(
-                        "{} {} for {} of {} periods",
-                        a.comparison, a.threshold, a.datapoints_to_alarm, a.evaluation_periods
-                    ),
-                ),
-                ("treat-missing-data", a.treat_missing_data.clone()),
-                ("actions", a.alarm_actions.join(", ")),
-            ]
-        }
+        Resource::Alarm(a) => alarm_attributes(a),
     }
+}
+
+fn alarm_attributes(a: &AlarmSettings) -> Vec<(&'static str, String)> {
+    let dimensions: Vec<String> = a
+        .dimensions
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    vec![
+        (
+            "metric",
+            format!(
+                "{}/{} ({}) {} per {}s",
+                a.namespace,
+                a.metric_name,
+                dimensions.join(", "),
+                a.statistic,
+                a.period_seconds
+            ),
+        ),
+        (
+            "evaluation",
+            format!(
+                "{} {} for {} of {} periods",
+                a.comparison, a.threshold, a.datapoints_to_alarm, a.evaluation_periods
+            ),
+        ),
+        ("treat-missing-data", a.treat_missing_data.clone()),
+        ("actions", a.alarm_actions.join(", ")),
+    ]
 }
 
 #[cfg(test)]
