@@ -59,6 +59,11 @@ pub async fn compute_plan(
     })
 }
 
+/// A plan on stdout, in the format asked for (the text colored as the printer says).
+pub fn print_plan(printer: &Printer, doc: &PlanDocument, format: Format) -> Result<()> {
+    printer.out(&render_plan(doc, format, printer.color())?)
+}
+
 pub async fn run(session: &Session, printer: &Printer, args: PlanArgs) -> Result<ExitCode> {
     let file = session.load_stack(&args.stack)?;
     let doc = compute_plan(session, &file, &diff_options(&args.removal)).await?;
@@ -66,7 +71,7 @@ pub async fn run(session: &Session, printer: &Printer, args: PlanArgs) -> Result
         std::fs::write(path, render::json::render(&doc)?)
             .with_context(|| format!("saving the plan to {}", path.display()))?;
     }
-    printer.out(&render_plan(&doc, args.format, printer.color())?)?;
+    print_plan(printer, &doc, args.format)?;
     if let Some(path) = &args.out {
         printer.status(&format!(
             "Plan saved to {}; apply it with `ssm-keeper apply --plan {}`.",
@@ -79,4 +84,61 @@ pub async fn run(session: &Session, printer: &Printer, args: PlanArgs) -> Result
     } else {
         ExitCode::SUCCESS
     })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::core::model::LiveState;
+    use crate::shell::printer::Input;
+
+    /// The plan of the sample stack (us-east-1) against `live`.
+    pub(crate) fn plan_of(live: LiveState) -> PlanDocument {
+        let stack = crate::core::stack::sample(&["us-east-1"]);
+        let desired = desired_state(&stack, "123456789012");
+        let plan = diff(&desired, &live, &DiffOptions::default());
+        PlanDocument {
+            format_version: PLAN_FORMAT_VERSION,
+            tool_version: "test".into(),
+            stack_file: "stacks/dev.yaml".into(),
+            stack_sha256: "0".repeat(64),
+            stack,
+            account_id: "123456789012".into(),
+            created_at: time::macros::datetime!(2026-11-24 13:00 UTC),
+            diff_options: Default::default(),
+            summary: plan.summary(),
+            changes: plan.changes,
+            warnings: plan.warnings,
+            observed: live,
+        }
+    }
+
+    #[test]
+    fn the_plan_text_goes_to_stdout_without_colour_off_a_terminal() {
+        let (printer, out, err) = Printer::buffered(Input::None);
+        print_plan(&printer, &plan_of(LiveState::default()), Format::Text).unwrap();
+        let text = out.text();
+        assert!(
+            text.starts_with(
+                "Plan for stack dev (stacks/dev.yaml), account 123456789012\n\n  + create bucket p-ssm-backup-dev-123456789012-us-east-1 (us-east-1)\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("\nPlan: 5 to create, 0 to change, 0 to delete, 0 retained.\n"),
+            "{text}"
+        );
+        assert!(!text.contains('\u{1b}'), "{text}");
+        assert_eq!(err.text(), "");
+    }
+
+    #[test]
+    fn every_format_is_printed_as_rendered() {
+        let doc = plan_of(LiveState::default());
+        for format in [Format::Text, Format::Json, Format::Markdown] {
+            let (printer, out, _) = Printer::buffered(Input::None);
+            print_plan(&printer, &doc, format).unwrap();
+            assert_eq!(out.text(), render_plan(&doc, format, false).unwrap());
+        }
+    }
 }

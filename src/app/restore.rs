@@ -69,12 +69,7 @@ async fn restore(
         signal = interrupt.wait() => return cancelled(printer, "Restore", signal),
     };
     let (restore, missing) = planned;
-    let text = match args.format {
-        Format::Text => render_text(&restore),
-        Format::Markdown => render_markdown(&restore),
-        Format::Json => render_json(&restore)?,
-    };
-    printer.out(&text)?;
+    print_preview(printer, &restore, args.format)?;
     // Before anything is written: the keys the SecureStrings will be encrypted with must exist
     // where they are written.
     if !missing.is_empty() {
@@ -198,6 +193,16 @@ fn check_subtree(args: &RestoreArgs, stack: &Stack) -> Result<Selection> {
     Ok(selection)
 }
 
+/// The preview on stdout, in the format asked for.
+fn print_preview(printer: &Printer, restore: &RestorePlan, format: Format) -> Result<()> {
+    let text = match format {
+        Format::Text => render_text(restore),
+        Format::Markdown => render_markdown(restore),
+        Format::Json => render_json(restore)?,
+    };
+    printer.out(&text)
+}
+
 /// Confirms, writes, reads back.
 async fn apply(
     aws: &Aws,
@@ -214,7 +219,35 @@ async fn apply(
     {
         return Ok(code);
     }
-    let writes: Vec<Write> = restore
+    let writes = writes(restore);
+    printer.out("\n")?;
+    let stop = || lock.halt(interrupt).is_some();
+    let on_write = |line: &str| printer.step(line);
+    let done = write(aws, region, &writes, budget, &stop, &on_write).await?;
+    if let Some(code) = halted(printer, lock.halt(interrupt), done, writes.len())? {
+        return Ok(code);
+    }
+    let written: Vec<&ParameterSpec> = writes.iter().map(|w| w.spec).collect();
+    let names: Vec<&str> = written.iter().map(|s| s.name.as_str()).collect();
+    let read = read_live(aws, region, &names, budget).await?;
+    let mismatches = read_back_mismatches(&written, &read);
+    if !mismatches.is_empty() {
+        bail!(
+            "{} of {} restored parameters do not read back as written:\n  - {}",
+            mismatches.len(),
+            written.len(),
+            mismatches.join("\n  - ")
+        );
+    }
+    printer.out(&format!(
+        "Restore complete: {done} parameters written in {region} and read back identical.\n"
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The writes of the plan's creates, updates and recreates.
+fn writes(restore: &RestorePlan) -> Vec<Write<'_>> {
+    restore
         .items
         .iter()
         .filter_map(|i| {
@@ -233,41 +266,106 @@ async fn apply(
             };
             Some(Write { spec, mode, retag })
         })
-        .collect();
-    printer.out("\n")?;
-    let stop = || lock.halt(interrupt).is_some();
-    let on_write = |line: &str| printer.keep(printer.out(&format!("  {line}\n")));
-    let done = write(aws, region, &writes, budget, &stop, &on_write).await?;
-    match lock.halt(interrupt) {
+        .collect()
+}
+
+/// The exit code when the writes stopped early (`halt`): by a signal, said on stderr; with the
+/// lock lost, an error. `done` of `total` were written.
+fn halted(
+    printer: &Printer,
+    halt: Option<Halt>,
+    done: usize,
+    total: usize,
+) -> Result<Option<ExitCode>> {
+    match halt {
         Some(Halt::Interrupted(signal)) => {
             printer.status(&format!(
-                "\nInterrupted by {}: {done} of {} parameters written (the writes in flight finished). Run the restore again to finish: it creates only what is still missing.",
+                "\nInterrupted by {}: {done} of {total} parameters written (the writes in flight finished). Run the restore again to finish: it creates only what is still missing.",
                 signal.name(),
-                writes.len()
             ))?;
-            return Ok(ExitCode::from(signal.exit_code()));
+            Ok(Some(ExitCode::from(signal.exit_code())))
         }
         Some(Halt::LockLost(why)) => bail!(
-            "stopped after {done} of {} parameters written (the writes in flight finished): {why}",
-            writes.len()
+            "stopped after {done} of {total} parameters written (the writes in flight finished): {why}"
         ),
-        None => {}
+        None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::restore::RestoreItem;
+    use crate::shell::interrupt::Signal;
+    use crate::shell::printer::Input;
+
+    fn item(name: &str, action: RestoreAction) -> RestoreItem {
+        RestoreItem {
+            source: name.into(),
+            target: name.into(),
+            action,
+            kept: Vec::new(),
+            untag: Vec::new(),
+            spec: None,
+        }
     }
 
-    let written: Vec<&ParameterSpec> = writes.iter().map(|w| w.spec).collect();
-    let names: Vec<&str> = written.iter().map(|s| s.name.as_str()).collect();
-    let read = read_live(aws, region, &names, budget).await?;
-    let mismatches = read_back_mismatches(&written, &read);
-    if !mismatches.is_empty() {
-        bail!(
-            "{} of {} restored parameters do not read back as written:\n  - {}",
-            mismatches.len(),
-            written.len(),
-            mismatches.join("\n  - ")
-        );
+    fn sample() -> RestorePlan {
+        RestorePlan {
+            source: "s3://b/backups/2026-11-24/k.json".into(),
+            source_region: "us-west-2".into(),
+            target_region: "us-west-2".into(),
+            unknown_attributes: Vec::new(),
+            items: vec![
+                item("/app/dev/db", RestoreAction::Create),
+                item("/app/dev/url", RestoreAction::Unchanged),
+            ],
+        }
     }
-    printer.out(&format!(
-        "Restore complete: {done} parameters written in {region} and read back identical.\n"
-    ))?;
-    Ok(ExitCode::SUCCESS)
+
+    #[test]
+    fn the_restore_preview_goes_to_stdout_in_each_format() {
+        let restore = sample();
+        let (printer, out, err) = Printer::buffered(Input::None);
+        print_preview(&printer, &restore, Format::Text).unwrap();
+        let text = out.text();
+        assert_eq!(text, render_text(&restore));
+        assert!(
+            text.contains("  + create    /app/dev/db\n  = unchanged /app/dev/url\n"),
+            "{text}"
+        );
+        assert_eq!(err.text(), "");
+        for (format, rendered) in [
+            (Format::Markdown, render_markdown(&restore)),
+            (Format::Json, render_json(&restore).unwrap()),
+        ] {
+            let (printer, out, _) = Printer::buffered(Input::None);
+            print_preview(&printer, &restore, format).unwrap();
+            assert_eq!(out.text(), rendered);
+        }
+    }
+
+    #[test]
+    fn writes_stopped_by_a_signal_or_the_lost_lock_say_how_far_they_got() {
+        let (printer, out, err) = Printer::buffered(Input::None);
+        printer.step("created  /app/dev/db");
+        let code = halted(&printer, Some(Halt::Interrupted(Signal::Interrupt)), 1, 3).unwrap();
+        assert_eq!(code, Some(ExitCode::from(130)));
+        assert_eq!(out.text(), "  created  /app/dev/db\n");
+        assert_eq!(
+            err.text(),
+            "\nInterrupted by SIGINT: 1 of 3 parameters written (the writes in flight finished). Run the restore again to finish: it creates only what is still missing.\n"
+        );
+        let lost = halted(
+            &printer,
+            Some(Halt::LockLost("it was removed".into())),
+            2,
+            3,
+        );
+        assert_eq!(
+            lost.unwrap_err().to_string(),
+            "stopped after 2 of 3 parameters written (the writes in flight finished): it was removed"
+        );
+        assert_eq!(halted(&printer, None, 3, 3).unwrap(), None);
+    }
 }

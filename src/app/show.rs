@@ -3,7 +3,7 @@
 use anyhow::Result;
 use std::process::ExitCode;
 
-use super::plan::render_plan;
+use super::plan::print_plan;
 use super::session::{Session, read_input_file};
 use crate::cli::ShowArgs;
 use crate::core::plan::read_plan;
@@ -14,6 +14,6 @@ pub fn run(session: &Session, printer: &Printer, args: ShowArgs) -> Result<ExitC
     let text = String::from_utf8(read_input_file(&args.file, "the saved plan", "")?)
         .map_err(|_| anyhow::anyhow!("{shown} is not a plan saved by `ssm-keeper plan --out`"))?;
     let (doc, _) = read_plan(&shown, &text, session.stack_options()).map_err(anyhow::Error::msg)?;
-    printer.out(&render_plan(&doc, args.format, printer.color())?)?;
+    print_plan(printer, &doc, args.format)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -117,6 +117,13 @@ impl Printer {
         write(&self.0.err, &format!("{line}\n"))
     }
 
+    /// A line of progress of the writes (apply's steps, restore's writes), indented on stdout as
+    /// each ends. Called back from the writing tasks: a failed write is kept (see `keep`) and
+    /// the writes go on.
+    pub fn step(&self, line: &str) {
+        self.keep(self.out(&format!("  {line}\n")));
+    }
+
     /// A warning: the run goes on, but the operator should know. The one place `WARNING: ` is
     /// written.
     pub fn warn(&self, text: &str) -> Result<()> {
