@@ -3,24 +3,23 @@
 use anyhow::{Context as _, Result, bail};
 use std::process::ExitCode;
 
-use super::plan::diff_options;
-use super::{
-    Session, StackFile, cancelled, compute_plan, confirm, read_input_file, read_stack_file,
-    stack_path,
-};
-use crate::cli::ApplyArgs;
+use super::plan::{compute_plan, diff_options, print_plan};
+use super::prompt::{cancelled, confirm};
+use super::session::{Session, StackFile, read_input_file, read_stack_file, stack_path};
+use crate::cli::{ApplyArgs, Format};
 use crate::core::desired::desired_state;
 use crate::core::diff::{diff, foreign_owner};
 use crate::core::plan::{
     PlanDocument, binding_mismatch, claim_mismatch, fresh_plan_command, moved, read_plan,
 };
-use crate::core::render;
 use crate::core::stack::Stack;
+use crate::shell::apply::{ApplyReport, apply};
 use crate::shell::interrupt::Interrupt;
-use crate::shell::lock::LockWatch;
-use crate::shell::{apply::apply, lock, observe::observe, term};
+use crate::shell::lock::{Guard, LockRequest, LockWatch, Locked};
+use crate::shell::observe::observe;
+use crate::shell::printer::Printer;
 
-pub async fn run(session: &Session, args: ApplyArgs) -> Result<ExitCode> {
+pub async fn run(session: &Session, printer: &Printer, args: ApplyArgs) -> Result<ExitCode> {
     // Input first: the stack file, or the saved plan's format and stack, before any AWS call.
     let source = match (&args.plan, &args.stack) {
         (Some(path), stack) => {
@@ -29,29 +28,25 @@ pub async fn run(session: &Session, args: ApplyArgs) -> Result<ExitCode> {
         (None, Some(stack)) => Source::Stack(Box::new(session.load_stack(stack)?)),
         (None, None) => bail!("name a stack (--stack) or a saved plan (--plan)"),
     };
-    let interrupt = Interrupt::listen()?;
+    let interrupt = Interrupt::listen(printer)?;
     let stack = source.stack();
     let aws = session.aws().await?;
-    let log = |line: &str| term::err(&format!("{line}\n"));
-    let acquire = lock::acquire(
-        aws,
-        &stack.ssm_home_region,
-        &stack.environment,
-        "apply",
-        args.lock_timeout,
-        &log,
-    );
-    let lock = tokio::select! {
-        lock = acquire => lock?,
-        signal = interrupt.wait() => return Ok(cancelled("Apply", signal)),
+    let request = LockRequest {
+        region: &stack.ssm_home_region,
+        environment: &stack.environment,
+        command: "apply",
+        wait: args.lock_timeout,
     };
-    let result = plan_and_apply(session, &args, source, &interrupt, &lock.watch()).await;
-    if let Err(e) = lock.release().await {
-        log(&format!(
-            "WARNING: the lock was not released (it expires by itself): {e:#}"
-        ));
-    }
-    result
+    let guard = match Guard::acquire(aws, &request, &interrupt, printer).await? {
+        Locked::Held(guard) => guard,
+        Locked::Interrupted(signal) => return cancelled(printer, "Apply", signal),
+    };
+    let watch = guard.watch();
+    guard
+        .hold(plan_and_apply(
+            session, printer, &args, source, &interrupt, &watch,
+        ))
+        .await
 }
 
 /// Where the plan comes from: the stack file, or a saved plan (with the stack file it is bound
@@ -73,6 +68,7 @@ impl Source {
 /// Plans (or checks the saved plan), shows it, confirms and executes it, under the lock.
 async fn plan_and_apply(
     session: &Session,
+    printer: &Printer,
     args: &ApplyArgs,
     source: Source,
     interrupt: &Interrupt,
@@ -86,22 +82,20 @@ async fn plan_and_apply(
     };
     let doc = tokio::select! {
         doc = planned => doc?,
-        signal = interrupt.wait() => return Ok(cancelled("Apply", signal)),
+        signal = interrupt.wait() => return cancelled(printer, "Apply", signal),
     };
-    term::out(&render::text::render(&doc, term::stdout_color()))?;
+    print_plan(printer, &doc, Format::Text)?;
     if !doc.summary.has_changes() {
         return Ok(ExitCode::SUCCESS);
     }
     if !args.auto_approve
-        && let Some(code) = confirm("Apply", interrupt).await?
+        && let Some(code) = confirm(printer, "Apply", interrupt).await?
     {
         return Ok(code);
     }
     let aws = session.aws().await?;
-    term::out("\n")?;
-    let on_step = |line: &str| {
-        let _ = term::out(&format!("  {line}\n"));
-    };
+    printer.out("\n")?;
+    let on_step = |line: &str| printer.step(line);
     let report = apply(
         aws,
         &doc.plan(),
@@ -111,15 +105,20 @@ async fn plan_and_apply(
         &on_step,
     )
     .await;
+    finish(printer, &report)
+}
+
+/// How the apply ended: complete, interrupted, stopped by the lost lock, or with failures.
+fn finish(printer: &Printer, report: &ApplyReport) -> Result<ExitCode> {
     let total = report.done.len() + report.failed.len() + report.skipped.len();
     if let Some(signal) = report.interrupted {
-        term::err(&format!(
-            "\nInterrupted by {}: stopped after {} of {total} changes (the steps in flight finished; {} failed, {} not started). Run apply again to finish: every step is idempotent.\n",
+        printer.status(&format!(
+            "\nInterrupted by {}: stopped after {} of {total} changes (the steps in flight finished; {} failed, {} not started). Run apply again to finish: every step is idempotent.",
             signal.name(),
             report.done.len(),
             report.failed.len(),
             report.skipped.len()
-        ));
+        ))?;
         return Ok(ExitCode::from(signal.exit_code()));
     }
     if let Some(why) = &report.lock_lost {
@@ -137,7 +136,7 @@ async fn plan_and_apply(
             failures.join("\n")
         );
     }
-    term::out(&format!(
+    printer.out(&format!(
         "Apply complete: {} changes made.\n",
         report.done.len()
     ))?;
@@ -248,4 +247,62 @@ async fn check_saved_plan(session: &Session, saved: SavedPlan) -> Result<PlanDoc
         observed: now,
         ..doc
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shell::interrupt::Signal;
+    use crate::shell::printer::Input;
+
+    #[test]
+    fn each_step_is_a_line_and_the_end_says_how_many_changes_were_made() {
+        let (printer, out, err) = Printer::buffered(Input::None);
+        printer.step("done     created bucket b (us-east-1)");
+        printer.step("done     put parameter /jenkins/dev/backup/region-list (us-east-1)");
+        let report = ApplyReport {
+            done: vec!["b".into(), "p".into()],
+            ..Default::default()
+        };
+        assert_eq!(finish(&printer, &report).unwrap(), ExitCode::SUCCESS);
+        assert_eq!(
+            out.text(),
+            "  done     created bucket b (us-east-1)\n  done     put parameter /jenkins/dev/backup/region-list (us-east-1)\nApply complete: 2 changes made.\n"
+        );
+        assert_eq!(err.text(), "");
+    }
+
+    #[test]
+    fn an_interrupted_apply_says_where_it_stopped_and_exits_by_the_signal() {
+        let (printer, out, err) = Printer::buffered(Input::None);
+        let report = ApplyReport {
+            done: vec!["b".into()],
+            failed: vec!["c".into()],
+            skipped: vec!["d".into(), "e".into()],
+            interrupted: Some(Signal::Interrupt),
+            lock_lost: None,
+        };
+        assert_eq!(finish(&printer, &report).unwrap(), ExitCode::from(130));
+        assert_eq!(out.text(), "");
+        assert_eq!(
+            err.text(),
+            "\nInterrupted by SIGINT: stopped after 1 of 4 changes (the steps in flight finished; 1 failed, 2 not started). Run apply again to finish: every step is idempotent.\n"
+        );
+    }
+
+    #[test]
+    fn failed_steps_are_the_error_each_on_its_line() {
+        let (printer, out, _) = Printer::buffered(Input::None);
+        let report = ApplyReport {
+            done: vec!["b".into()],
+            failed: vec!["put x: denied".into()],
+            ..Default::default()
+        };
+        let e = finish(&printer, &report).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "1 of 2 changes failed; fix the cause and run apply again (it picks up where this run stopped):\n  - put x: denied"
+        );
+        assert_eq!(out.text(), "");
+    }
 }

@@ -1,130 +1,68 @@
 //! `ssm-keeper backup`: the nightly job. Runs the backup, writes the summary file, prints the
-//! table, notifies Slack; exit code 0 only if every region succeeded.
+//! table, publishes the metrics, notifies Slack and e-mail; exit code 0 only if every region
+//! succeeded.
 
 use anyhow::{Context as _, Result, bail};
 use lettre::message::Mailbox;
 use std::io::IsTerminal;
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use super::Session;
+use super::session::Session;
 use crate::cli::BackupArgs;
 use crate::core::alarm::{METRIC_NAMESPACE, metric_data};
 use crate::core::backup::{
-    all_succeeded, email_message, email_start_failure, slack_message, slack_start_failure,
-    summaries_json, table,
+    RegionSummary, all_succeeded, email_message, email_start_failure, slack_message,
+    slack_start_failure, summaries_json, table,
 };
 use crate::core::selection::Selection;
 use crate::core::settings::{boolish, check_webhook};
+use crate::core::stack::Stack;
 use crate::shell::aws::Aws;
 use crate::shell::backup::{BackupOptions, BackupRun, notify, run as run_backup};
 use crate::shell::interrupt::Interrupt;
-use crate::shell::lock::LockWatch;
-use crate::shell::term;
-use crate::shell::{lock, metrics};
+use crate::shell::lock::{Guard, LockRequest, Locked};
+use crate::shell::metrics;
+use crate::shell::printer::Printer;
 
-pub async fn run(session: &Session, args: BackupArgs) -> Result<ExitCode> {
+pub async fn run(session: &Session, printer: &Printer, args: BackupArgs) -> Result<ExitCode> {
     let stack = session.load_stack(&args.stack)?.stack;
     // Every notification setting is checked before anything runs.
     let dry_run = args.dry_run || env_flag("DRY_RUN")?;
-    let slack = slack_webhook(args.notify_slack.as_deref())?;
-    let email = email(&args.notify_email)?;
-    let options = BackupOptions {
-        project_name: stack.project_name.clone(),
-        environment: stack.environment.clone(),
-        selection: Selection::of(&stack),
-        ssm_home_region: stack.ssm_home_region.clone(),
-        dry_run,
-        region_timeout: args.region_timeout,
-        overall_timeout: args.timeout,
-        max_rps: args.max_rps,
-        progress_bars: std::io::stderr().is_terminal(),
-        keep_going: args.keep_going,
-    };
-    let interrupt = Interrupt::listen()?;
+    let notifications = Notifications::of(printer, &args)?;
+    let options = backup_options(&stack, &args, dry_run);
+    let interrupt = Interrupt::listen(printer)?;
     let aws = session.aws().await?;
-    let log = |line: &str| term::err(&format!("{line}\n"));
-    let run = match locked_run(aws, &options, args.lock_timeout, &interrupt, &log).await {
+    let run = match locked_run(aws, &options, args.lock_timeout, &interrupt, printer).await {
         Ok(run) => run,
         Err(e) => {
-            if let Some(url) = &slack {
-                let message = slack_start_failure(&stack.environment, &format!("{e:#}"));
-                if let Err(n) = notify::post_slack(url, &message).await {
-                    term::warn(&format!("{n:#}"));
-                }
-            }
-            if let Some((smtp, to)) = &email {
-                let (subject, body) = email_start_failure(&stack.environment, &format!("{e:#}"));
-                if let Err(n) = smtp.send(to, &subject, &body).await {
-                    term::warn(&format!("{n:#}"));
-                }
-            }
+            notifications
+                .start_failure(printer, &stack.environment, &e)
+                .await;
             return Err(e);
         }
     };
-
     if let Some(signal) = run.interrupted
         && run.summaries.is_empty()
     {
-        log(&format!(
+        printer.status(&format!(
             "Interrupted by {} before the backup started; nothing was written.",
             signal.name()
-        ));
+        ))?;
         return Ok(ExitCode::from(signal.exit_code()));
     }
-    if let Some(dir) = args
-        .summary_file
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-    {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("creating {} for the summary file", dir.display()))?;
-    }
-    let summary = serde_json::to_string_pretty(&summaries_json(&run.summaries))? + "\n";
-    std::fs::write(&args.summary_file, summary)
-        .with_context(|| format!("writing the summary {}", args.summary_file.display()))?;
-    term::out(&format!("\n{}", table(&run.summaries)))?;
-    term::out(&format!(
-        "Summary written to {}\n",
-        args.summary_file.display()
-    ))?;
-
-    let data = metric_data(&stack.environment, &run.summaries);
-    if !data.is_empty() {
-        match metrics::publish(aws, &stack.ssm_home_region, &data).await {
-            Ok(()) => log(&format!(
-                "Metrics published ({METRIC_NAMESPACE}, {}).",
-                stack.ssm_home_region
-            )),
-            Err(e) => log(&format!(
-                "WARNING: the backup metrics were not published, so the backup alarms will count this run as missing: {e:#}"
-            )),
-        }
-    }
-
-    if let Some(url) = &slack {
-        let message = slack_message(&stack.environment, &run.summaries, dry_run);
-        match notify::post_slack(url, &message).await {
-            Ok(()) => log("Slack notified."),
-            Err(e) => log(&format!(
-                "WARNING: the Slack notification failed (the backup is not affected): {e:#}"
-            )),
-        }
-    }
-    if let Some((smtp, to)) = &email {
-        let (subject, body) = email_message(&stack.environment, &run.summaries, dry_run);
-        match smtp.send(to, &subject, &body).await {
-            Ok(()) => log("E-mail sent."),
-            Err(e) => log(&format!(
-                "WARNING: the e-mail notification failed (the backup is not affected): {e:#}"
-            )),
-        }
-    }
+    write_summary(&args.summary_file, &run.summaries)?;
+    print_summary(printer, &run.summaries, &args.summary_file)?;
+    publish_metrics(aws, printer, &stack, &run.summaries).await?;
+    notifications
+        .summary(printer, &stack.environment, &run.summaries, dry_run)
+        .await?;
     if let Some(signal) = run.interrupted {
-        log(&format!(
+        printer.status(&format!(
             "Interrupted by {}: no pointer was moved for the interrupted region; the summary says which regions ran.",
             signal.name()
-        ));
+        ))?;
         return Ok(ExitCode::from(signal.exit_code()));
     }
     Ok(if all_succeeded(&run.summaries) {
@@ -132,6 +70,125 @@ pub async fn run(session: &Session, args: BackupArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// What the shell's backup run needs from the stack and the flags.
+fn backup_options(stack: &Stack, args: &BackupArgs, dry_run: bool) -> BackupOptions {
+    BackupOptions {
+        project_name: stack.project_name.clone(),
+        environment: stack.environment.clone(),
+        selection: Selection::of(stack),
+        ssm_home_region: stack.ssm_home_region.clone(),
+        dry_run,
+        region_timeout: args.region_timeout,
+        overall_timeout: args.timeout,
+        max_rps: args.max_rps,
+        progress_bars: std::io::stderr().is_terminal(),
+        keep_going: args.keep_going,
+    }
+}
+
+/// The per-region summary file (its directory created if need be).
+fn write_summary(path: &Path, summaries: &[(String, RegionSummary)]) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating {} for the summary file", dir.display()))?;
+    }
+    let summary = serde_json::to_string_pretty(&summaries_json(summaries))? + "\n";
+    std::fs::write(path, summary).with_context(|| format!("writing the summary {}", path.display()))
+}
+
+/// The table of regions on stdout, and where the summary file went.
+fn print_summary(
+    printer: &Printer,
+    summaries: &[(String, RegionSummary)],
+    path: &Path,
+) -> Result<()> {
+    printer.out(&format!("\n{}", table(summaries)))?;
+    printer.out(&format!("Summary written to {}\n", path.display()))
+}
+
+/// The run's metrics, which the backup alarms watch; a failure is a warning.
+async fn publish_metrics(
+    aws: &Aws,
+    printer: &Printer,
+    stack: &Stack,
+    summaries: &[(String, RegionSummary)],
+) -> Result<()> {
+    let data = metric_data(&stack.environment, summaries);
+    if data.is_empty() {
+        return Ok(());
+    }
+    match metrics::publish(aws, &stack.ssm_home_region, &data).await {
+        Ok(()) => printer.status(&format!(
+            "Metrics published ({METRIC_NAMESPACE}, {}).",
+            stack.ssm_home_region
+        )),
+        Err(e) => printer.warn(&format!(
+            "the backup metrics were not published, so the backup alarms will count this run as missing: {e:#}"
+        )),
+    }
+}
+
+/// Where the run's summary goes: Slack, e-mail, both or neither, as checked before the run.
+struct Notifications {
+    slack: Option<String>,
+    email: Option<(Box<notify::Smtp>, Vec<Mailbox>)>,
+}
+
+impl Notifications {
+    fn of(printer: &Printer, args: &BackupArgs) -> Result<Self> {
+        Ok(Notifications {
+            slack: slack_webhook(printer, args.notify_slack.as_deref())?,
+            email: email(printer, &args.notify_email)?,
+        })
+    }
+
+    /// The run could not start (`e` says why). A notification that fails is a warning, and
+    /// `e` stays the error the run ends with.
+    async fn start_failure(&self, printer: &Printer, environment: &str, e: &anyhow::Error) {
+        if let Some(url) = &self.slack {
+            let message = slack_start_failure(environment, &format!("{e:#}"));
+            if let Err(n) = notify::post_slack(url, &message).await {
+                printer.keep(printer.warn(&format!("{n:#}")));
+            }
+        }
+        if let Some((smtp, to)) = &self.email {
+            let (subject, body) = email_start_failure(environment, &format!("{e:#}"));
+            if let Err(n) = smtp.send(to, &subject, &body).await {
+                printer.keep(printer.warn(&format!("{n:#}")));
+            }
+        }
+    }
+
+    /// The run's summary; a notification that fails is a warning.
+    async fn summary(
+        &self,
+        printer: &Printer,
+        environment: &str,
+        summaries: &[(String, RegionSummary)],
+        dry_run: bool,
+    ) -> Result<()> {
+        if let Some(url) = &self.slack {
+            let message = slack_message(environment, summaries, dry_run);
+            match notify::post_slack(url, &message).await {
+                Ok(()) => printer.status("Slack notified.")?,
+                Err(e) => printer.warn(&format!(
+                    "the Slack notification failed (the backup is not affected): {e:#}"
+                ))?,
+            }
+        }
+        if let Some((smtp, to)) = &self.email {
+            let (subject, body) = email_message(environment, summaries, dry_run);
+            match smtp.send(to, &subject, &body).await {
+                Ok(()) => printer.status("E-mail sent.")?,
+                Err(e) => printer.warn(&format!(
+                    "the e-mail notification failed (the backup is not affected): {e:#}"
+                ))?,
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A boolean environment variable as Jenkins sets it (`DRY_RUN`); unset or empty is false.
@@ -147,7 +204,7 @@ fn env_flag(variable: &str) -> Result<bool> {
 
 /// The Slack webhook: `--notify-slack`, else SLACK_WEBHOOK_URL. Empty (an unset secret) means
 /// no Slack message, with a warning; a malformed one is an error that shows its host at most.
-fn slack_webhook(flag: Option<&str>) -> Result<Option<String>> {
+fn slack_webhook(printer: &Printer, flag: Option<&str>) -> Result<Option<String>> {
     let (source, value) = match flag {
         Some(value) => ("--notify-slack", value.to_string()),
         None => match std::env::var("SLACK_WEBHOOK_URL") {
@@ -156,9 +213,9 @@ fn slack_webhook(flag: Option<&str>) -> Result<Option<String>> {
         },
     };
     if value.trim().is_empty() {
-        term::warn(&format!(
+        printer.warn(&format!(
             "{source} is empty (an unset secret?): no Slack notification is sent"
-        ));
+        ))?;
         return Ok(None);
     }
     check_webhook(source, &value).map_err(anyhow::Error::msg)?;
@@ -167,13 +224,16 @@ fn slack_webhook(flag: Option<&str>) -> Result<Option<String>> {
 
 /// The e-mail: the addresses of `--notify-email` and the SMTP settings. Empty addresses, or
 /// SMTP_HOST/SMTP_FROM unset or empty, mean no e-mail, with a warning; a wrong value is an error.
-fn email(addresses: &[String]) -> Result<Option<(Box<notify::Smtp>, Vec<Mailbox>)>> {
+fn email(
+    printer: &Printer,
+    addresses: &[String],
+) -> Result<Option<(Box<notify::Smtp>, Vec<Mailbox>)>> {
     let mut to = Vec::new();
     for address in addresses {
         if address.trim().is_empty() {
-            term::warn(
+            printer.warn(
                 "--notify-email was given an empty address (an unset variable?): it is skipped",
-            );
+            )?;
             continue;
         }
         to.push(address.trim().parse::<Mailbox>().map_err(|e| {
@@ -186,9 +246,9 @@ fn email(addresses: &[String]) -> Result<Option<(Box<notify::Smtp>, Vec<Mailbox>
     match notify::Smtp::from_env()? {
         notify::SmtpSettings::Ready(smtp) => Ok(Some((smtp, to))),
         notify::SmtpSettings::Missing(variable) => {
-            term::warn(&format!(
+            printer.warn(&format!(
                 "--notify-email needs {variable}, which is unset or empty: no e-mail is sent"
-            ));
+            ))?;
             Ok(None)
         }
     }
@@ -201,35 +261,70 @@ async fn locked_run(
     options: &BackupOptions,
     wait: Duration,
     interrupt: &Interrupt,
-    log: &(dyn Fn(&str) + Sync),
+    printer: &Printer,
 ) -> Result<BackupRun> {
-    let lock = if options.dry_run {
-        None
+    let guard = if options.dry_run {
+        Guard::none()
     } else {
-        let acquire = lock::acquire(
-            aws,
-            &options.ssm_home_region,
-            &options.environment,
-            "backup",
+        let request = LockRequest {
+            region: &options.ssm_home_region,
+            environment: &options.environment,
+            command: "backup",
             wait,
-            log,
-        );
-        tokio::select! {
-            lock = acquire => Some(lock?),
-            signal = interrupt.wait() => return Ok(BackupRun {
-                summaries: Vec::new(),
-                interrupted: Some(signal),
-            }),
+        };
+        match Guard::acquire(aws, &request, interrupt, printer).await? {
+            Locked::Held(guard) => guard,
+            Locked::Interrupted(signal) => {
+                return Ok(BackupRun {
+                    summaries: Vec::new(),
+                    interrupted: Some(signal),
+                });
+            }
         }
     };
-    let watch = lock.as_ref().map_or_else(LockWatch::none, |l| l.watch());
-    let run = run_backup(aws, options, interrupt, &watch, log).await;
-    if let Some(lock) = lock
-        && let Err(e) = lock.release().await
-    {
-        log(&format!(
-            "WARNING: the lock was not released (it expires by itself): {e:#}"
-        ));
+    let watch = guard.watch();
+    guard
+        .hold(run_backup(aws, options, interrupt, &watch, printer))
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::backup::RegionStatus;
+    use crate::shell::printer::Input;
+
+    #[test]
+    fn the_summary_is_a_table_of_regions_then_where_the_file_went() {
+        let (printer, out, err) = Printer::buffered(Input::None);
+        let succeeded = RegionSummary {
+            status: RegionStatus::Success,
+            parameter_count: 12,
+            artifact_path: Some("s3://b/backups/k.json".into()),
+            failure_message: None,
+            duration_sec: 1.25,
+            warnings: Vec::new(),
+        };
+        let summaries = vec![
+            ("ap-northeast-1".to_string(), succeeded),
+            (
+                "us-west-2".to_string(),
+                RegionSummary::failed("AccessDenied".into(), 0.5),
+            ),
+            (
+                "eu-west-1".to_string(),
+                RegionSummary::skipped("skipped: us-west-2 failed before it"),
+            ),
+        ];
+        print_summary(&printer, &summaries, Path::new("backup-work/s.json")).unwrap();
+        assert_eq!(
+            out.text(),
+            "\nREGION           STATUS   PARAMETERS   SECONDS  ARTIFACT / MESSAGE\n\
+             ap-northeast-1   SUCCESS          12       1.2  s3://b/backups/k.json\n\
+             us-west-2        FAILED            0       0.5  AccessDenied\n\
+             eu-west-1        SKIPPED           0       0.0  skipped: us-west-2 failed before it\n\
+             Summary written to backup-work/s.json\n"
+        );
+        assert_eq!(err.text(), "");
     }
-    run
 }

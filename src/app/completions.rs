@@ -5,8 +5,9 @@ use clap::CommandFactory;
 use std::process::ExitCode;
 
 use crate::cli::{Cli, CompletionsArgs, Shell};
+use crate::shell::printer::Printer;
 
-pub fn run(args: CompletionsArgs) -> Result<ExitCode> {
+pub fn run(printer: &Printer, args: CompletionsArgs) -> Result<ExitCode> {
     let shell = match args.shell {
         Shell::Bash => clap_complete::Shell::Bash,
         Shell::Zsh => clap_complete::Shell::Zsh,
@@ -14,6 +15,6 @@ pub fn run(args: CompletionsArgs) -> Result<ExitCode> {
     };
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), "ssm-keeper", &mut script);
-    crate::shell::term::out(&String::from_utf8_lossy(&script))?;
+    printer.out(&String::from_utf8_lossy(&script))?;
     Ok(ExitCode::SUCCESS)
 }

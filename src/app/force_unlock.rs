@@ -4,20 +4,23 @@
 use anyhow::Result;
 use std::process::ExitCode;
 
-use super::{Session, ask};
+use super::prompt::ask;
+use super::session::Session;
 use crate::cli::ForceUnlockArgs;
 use crate::shell::interrupt::Interrupt;
-use crate::shell::{lock, term};
+use crate::shell::lock;
+use crate::shell::printer::Printer;
 
-pub async fn run(session: &Session, args: ForceUnlockArgs) -> Result<ExitCode> {
+pub async fn run(session: &Session, printer: &Printer, args: ForceUnlockArgs) -> Result<ExitCode> {
     let stack = session.load_stack(&args.stack)?.stack;
-    let interrupt = Interrupt::listen()?;
+    let interrupt = Interrupt::listen(printer)?;
     let aws = session.aws().await?;
     let (region, env) = (&stack.ssm_home_region, &stack.environment);
     let held = lock::find_lock(aws, region, env, &args.lock_id).await?;
-    term::err(&format!("{}\n", held.holder(env)));
+    printer.status(&held.holder(env))?;
     if !args.force
         && let Some(code) = ask(
+            printer,
             "Remove this lock? If its run is still going, two runs will write at once.".into(),
             "Force-unlock",
             "refusing to remove the lock without a terminal to confirm on: check that its run is gone, then pass --force",
@@ -28,7 +31,7 @@ pub async fn run(session: &Session, args: ForceUnlockArgs) -> Result<ExitCode> {
         return Ok(code);
     }
     lock::force_unlock(aws, region, env, &args.lock_id).await?;
-    term::out(&format!(
+    printer.out(&format!(
         "Removed the lock {} of `{env}` (held by {} on {}, pid {}, `ssm-keeper {}`).\n",
         held.id, held.who, held.host, held.pid, held.command
     ))?;

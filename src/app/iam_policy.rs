@@ -3,13 +3,13 @@
 use anyhow::{Result, bail};
 use std::process::ExitCode;
 
-use super::Session;
+use super::session::Session;
 use crate::cli::IamPolicyArgs;
 use crate::core::iam::{Role, policy};
 use crate::core::selection::forbidden_target;
-use crate::shell::term;
+use crate::shell::printer::Printer;
 
-pub async fn run(session: &Session, args: IamPolicyArgs) -> Result<ExitCode> {
+pub async fn run(session: &Session, printer: &Printer, args: IamPolicyArgs) -> Result<ExitCode> {
     let stack = session.load_stack(&args.stack)?.stack;
     let role = args.role;
     if !args.to_prefix.is_empty() && role != Role::Restore {
@@ -34,6 +34,6 @@ pub async fn run(session: &Session, args: IamPolicyArgs) -> Result<ExitCode> {
         }
     };
     let document = policy(&stack, &account_id, role, &args.to_prefix);
-    term::out(&(serde_json::to_string_pretty(&document)? + "\n"))?;
+    printer.out(&(serde_json::to_string_pretty(&document)? + "\n"))?;
     Ok(ExitCode::SUCCESS)
 }

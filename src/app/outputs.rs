@@ -3,12 +3,12 @@
 use anyhow::Result;
 use std::process::ExitCode;
 
-use super::Session;
+use super::session::Session;
 use crate::cli::OutputsArgs;
 use crate::core::desired::bucket_map;
-use crate::shell::term;
+use crate::shell::printer::Printer;
 
-pub async fn run(session: &Session, args: OutputsArgs) -> Result<ExitCode> {
+pub async fn run(session: &Session, printer: &Printer, args: OutputsArgs) -> Result<ExitCode> {
     let stack = session.load_stack(&args.stack)?.stack;
     let account_id = session
         .aws()
@@ -23,6 +23,6 @@ pub async fn run(session: &Session, args: OutputsArgs) -> Result<ExitCode> {
     } else {
         map.iter().map(|(r, b)| format!("{r}\t{b}\n")).collect()
     };
-    term::out(&text)?;
+    printer.out(&text)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -5,7 +5,8 @@
 use anyhow::{Result, bail};
 use std::process::ExitCode;
 
-use super::{Session, cancelled, confirm};
+use super::prompt::{cancelled, confirm};
+use super::session::Session;
 use crate::cli::{Format, RestoreArgs};
 use crate::core::region::{check_known_region, check_one_partition};
 use crate::core::restore::BackupSource;
@@ -18,49 +19,44 @@ use crate::core::stack::Stack;
 use crate::core::stack::bucket_name;
 use crate::shell::aws::{Aws, Budget};
 use crate::shell::interrupt::Interrupt;
-use crate::shell::lock::LockWatch;
+use crate::shell::lock::{Guard, Halt, LockRequest, LockWatch, Locked};
+use crate::shell::printer::Printer;
 use crate::shell::restore::{Write, WriteMode, locate, missing_keys, read_live, write};
-use crate::shell::{lock, term};
 
-pub async fn run(session: &Session, args: RestoreArgs) -> Result<ExitCode> {
+pub async fn run(session: &Session, printer: &Printer, args: RestoreArgs) -> Result<ExitCode> {
     let stack = session.load_stack(&args.stack)?.stack;
     check_regions(&args, &stack, session.stack_options().allow_unknown_regions)?;
     let selection = check_subtree(&args, &stack)?;
-    let interrupt = Interrupt::listen()?;
+    let interrupt = Interrupt::listen(printer)?;
     let aws = session.aws().await?;
     // With --apply the restore decides under the environment's lock: the preview it shows and
     // confirms is of live parameters no other ssm-keeper run changes until it has written.
-    let held = if args.apply {
-        let acquire = lock::acquire(
-            aws,
-            &stack.ssm_home_region,
-            &stack.environment,
-            "restore",
-            args.lock_timeout,
-            &|line| term::err(&format!("{line}\n")),
-        );
-        tokio::select! {
-            held = acquire => Some(held?),
-            signal = interrupt.wait() => return Ok(cancelled("Restore", signal)),
+    let guard = if args.apply {
+        let request = LockRequest {
+            region: &stack.ssm_home_region,
+            environment: &stack.environment,
+            command: "restore",
+            wait: args.lock_timeout,
+        };
+        match Guard::acquire(aws, &request, &interrupt, printer).await? {
+            Locked::Held(guard) => guard,
+            Locked::Interrupted(signal) => return cancelled(printer, "Restore", signal),
         }
     } else {
-        None
+        Guard::none()
     };
-    let watch = held.as_ref().map_or_else(LockWatch::none, |h| h.watch());
-    let result = restore(aws, &args, &stack, selection, &interrupt, &watch).await;
-    if let Some(held) = held
-        && let Err(e) = held.release().await
-    {
-        term::warn(&format!(
-            "the lock was not released (it expires by itself): {e:#}"
-        ));
-    }
-    result
+    let watch = guard.watch();
+    guard
+        .hold(restore(
+            aws, printer, &args, &stack, selection, &interrupt, &watch,
+        ))
+        .await
 }
 
 /// Plans (a signal stops it at once), shows the plan, and with --apply confirms and writes.
 async fn restore(
     aws: &Aws,
+    printer: &Printer,
     args: &RestoreArgs,
     stack: &Stack,
     selection: Selection,
@@ -71,15 +67,10 @@ async fn restore(
     let budget = Budget::per_second(args.max_rps);
     let planned = tokio::select! {
         planned = preview(aws, args, stack, selection, &budget) => planned?,
-        signal = interrupt.wait() => return Ok(cancelled("Restore", signal)),
+        signal = interrupt.wait() => return cancelled(printer, "Restore", signal),
     };
     let (restore, missing) = planned;
-    let text = match args.format {
-        Format::Text => render_text(&restore),
-        Format::Markdown => render_markdown(&restore),
-        Format::Json => render_json(&restore)?,
-    };
-    term::out(&text)?;
+    print_preview(printer, &restore, args.format)?;
     // Before anything is written: the keys the SecureStrings will be encrypted with must exist
     // where they are written.
     if !missing.is_empty() {
@@ -97,20 +88,10 @@ async fn restore(
         });
     }
     if !restore.has_changes() {
-        term::out("Nothing to restore.\n")?;
+        printer.out("Nothing to restore.\n")?;
         return Ok(ExitCode::SUCCESS);
     }
-    let target_region = restore.target_region.clone();
-    apply(
-        aws,
-        args,
-        &restore,
-        &target_region,
-        &budget,
-        interrupt,
-        lock,
-    )
-    .await
+    apply(aws, printer, args, &restore, &budget, interrupt, lock).await
 }
 
 /// The restore plan against the live parameters, and the KMS keys it lacks in the target
@@ -213,22 +194,61 @@ fn check_subtree(args: &RestoreArgs, stack: &Stack) -> Result<Selection> {
     Ok(selection)
 }
 
+/// The preview on stdout, in the format asked for.
+fn print_preview(printer: &Printer, restore: &RestorePlan, format: Format) -> Result<()> {
+    let text = match format {
+        Format::Text => render_text(restore),
+        Format::Markdown => render_markdown(restore),
+        Format::Json => render_json(restore)?,
+    };
+    printer.out(&text)
+}
+
 /// Confirms, writes, reads back.
 async fn apply(
     aws: &Aws,
+    printer: &Printer,
     args: &RestoreArgs,
     restore: &RestorePlan,
-    region: &str,
     budget: &Budget,
     interrupt: &Interrupt,
     lock: &LockWatch,
 ) -> Result<ExitCode> {
+    let region = restore.target_region.as_str();
     if !args.auto_approve
-        && let Some(code) = confirm("Restore", interrupt).await?
+        && let Some(code) = confirm(printer, "Restore", interrupt).await?
     {
         return Ok(code);
     }
-    let writes: Vec<Write> = restore
+    let writes = writes(restore);
+    printer.out("\n")?;
+    let stop = || lock.halt(interrupt).is_some();
+    let on_write = |line: &str| printer.step(line);
+    let done = write(aws, region, &writes, budget, &stop, &on_write).await?;
+    if let Some(code) = halted(printer, lock.halt(interrupt), done, writes.len())? {
+        return Ok(code);
+    }
+    let written: Vec<&ParameterSpec> = writes.iter().map(|w| w.spec).collect();
+    let names: Vec<&str> = written.iter().map(|s| s.name.as_str()).collect();
+    let read = read_live(aws, region, &names, budget).await?;
+    let mismatches = read_back_mismatches(&written, &read);
+    if !mismatches.is_empty() {
+        bail!(
+            "{} of {} restored parameters do not read back as written:\n  - {}",
+            mismatches.len(),
+            written.len(),
+            mismatches.join("\n  - ")
+        );
+    }
+    printer.out(&format!(
+        "Restore complete: {done} parameters written in {region} and read back identical.\n"
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The writes of the plan's creates, updates and recreates.
+fn writes(restore: &RestorePlan) -> Vec<Write<'_>> {
+    restore
         .items
         .iter()
         .filter_map(|i| {
@@ -247,42 +267,106 @@ async fn apply(
             };
             Some(Write { spec, mode, retag })
         })
-        .collect();
-    term::out("\n")?;
-    let stop = || interrupt.received().is_some() || lock.lost().is_some();
-    let on_write = |line: &str| {
-        let _ = term::out(&format!("  {line}\n"));
-    };
-    let done = write(aws, region, &writes, budget, &stop, &on_write).await?;
-    if let Some(signal) = interrupt.received() {
-        term::err(&format!(
-            "\nInterrupted by {}: {done} of {} parameters written (the writes in flight finished). Run the restore again to finish: it creates only what is still missing.\n",
-            signal.name(),
-            writes.len()
-        ));
-        return Ok(ExitCode::from(signal.exit_code()));
+        .collect()
+}
+
+/// The exit code when the writes stopped early (`halt`): by a signal, said on stderr; with the
+/// lock lost, an error. `done` of `total` were written.
+fn halted(
+    printer: &Printer,
+    halt: Option<Halt>,
+    done: usize,
+    total: usize,
+) -> Result<Option<ExitCode>> {
+    match halt {
+        Some(Halt::Interrupted(signal)) => {
+            printer.status(&format!(
+                "\nInterrupted by {}: {done} of {total} parameters written (the writes in flight finished). Run the restore again to finish: it creates only what is still missing.",
+                signal.name(),
+            ))?;
+            Ok(Some(ExitCode::from(signal.exit_code())))
+        }
+        Some(Halt::LockLost(why)) => bail!(
+            "stopped after {done} of {total} parameters written (the writes in flight finished): {why}"
+        ),
+        None => Ok(None),
     }
-    if let Some(why) = lock.lost() {
-        bail!(
-            "stopped after {done} of {} parameters written (the writes in flight finished): {why}",
-            writes.len()
-        );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::restore::RestoreItem;
+    use crate::shell::interrupt::Signal;
+    use crate::shell::printer::Input;
+
+    fn item(name: &str, action: RestoreAction) -> RestoreItem {
+        RestoreItem {
+            source: name.into(),
+            target: name.into(),
+            action,
+            kept: Vec::new(),
+            untag: Vec::new(),
+            spec: None,
+        }
     }
 
-    let written: Vec<&ParameterSpec> = writes.iter().map(|w| w.spec).collect();
-    let names: Vec<&str> = written.iter().map(|s| s.name.as_str()).collect();
-    let read = read_live(aws, region, &names, budget).await?;
-    let mismatches = read_back_mismatches(&written, &read);
-    if !mismatches.is_empty() {
-        bail!(
-            "{} of {} restored parameters do not read back as written:\n  - {}",
-            mismatches.len(),
-            written.len(),
-            mismatches.join("\n  - ")
-        );
+    fn sample() -> RestorePlan {
+        RestorePlan {
+            source: "s3://b/backups/2026-11-24/k.json".into(),
+            source_region: "us-west-2".into(),
+            target_region: "us-west-2".into(),
+            unknown_attributes: Vec::new(),
+            items: vec![
+                item("/app/dev/db", RestoreAction::Create),
+                item("/app/dev/url", RestoreAction::Unchanged),
+            ],
+        }
     }
-    term::out(&format!(
-        "Restore complete: {done} parameters written in {region} and read back identical.\n"
-    ))?;
-    Ok(ExitCode::SUCCESS)
+
+    #[test]
+    fn the_restore_preview_goes_to_stdout_in_each_format() {
+        let restore = sample();
+        let (printer, out, err) = Printer::buffered(Input::None);
+        print_preview(&printer, &restore, Format::Text).unwrap();
+        let text = out.text();
+        assert_eq!(text, render_text(&restore));
+        assert!(
+            text.contains("  + create    /app/dev/db\n  = unchanged /app/dev/url\n"),
+            "{text}"
+        );
+        assert_eq!(err.text(), "");
+        for (format, rendered) in [
+            (Format::Markdown, render_markdown(&restore)),
+            (Format::Json, render_json(&restore).unwrap()),
+        ] {
+            let (printer, out, _) = Printer::buffered(Input::None);
+            print_preview(&printer, &restore, format).unwrap();
+            assert_eq!(out.text(), rendered);
+        }
+    }
+
+    #[test]
+    fn writes_stopped_by_a_signal_or_the_lost_lock_say_how_far_they_got() {
+        let (printer, out, err) = Printer::buffered(Input::None);
+        printer.step("created  /app/dev/db");
+        let code = halted(&printer, Some(Halt::Interrupted(Signal::Interrupt)), 1, 3).unwrap();
+        assert_eq!(code, Some(ExitCode::from(130)));
+        assert_eq!(out.text(), "  created  /app/dev/db\n");
+        assert_eq!(
+            err.text(),
+            "\nInterrupted by SIGINT: 1 of 3 parameters written (the writes in flight finished). Run the restore again to finish: it creates only what is still missing.\n"
+        );
+        let lost = halted(
+            &printer,
+            Some(Halt::LockLost("it was removed".into())),
+            2,
+            3,
+        );
+        assert_eq!(
+            lost.unwrap_err().to_string(),
+            "stopped after 2 of 3 parameters written (the writes in flight finished): it was removed"
+        );
+        assert_eq!(halted(&printer, None, 3, 3).unwrap(), None);
+    }
 }

@@ -4,14 +4,14 @@
 use anyhow::Result;
 use std::process::ExitCode;
 
-use super::Session;
+use super::session::Session;
 use crate::cli::ValidateArgs;
-use crate::shell::term;
+use crate::shell::printer::Printer;
 
-pub fn run(session: &Session, args: ValidateArgs) -> Result<ExitCode> {
+pub fn run(session: &Session, printer: &Printer, args: ValidateArgs) -> Result<ExitCode> {
     let file = session.load_stack(&args.stack)?;
     let stack = &file.stack;
-    term::out(&format!(
+    printer.out(&format!(
         "{} is valid: environment `{}` of `{}` in {} (home {}).\n",
         file.label,
         stack.environment,

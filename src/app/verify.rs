@@ -6,46 +6,25 @@ use anyhow::{Context as _, Result, bail};
 use futures::future::try_join_all;
 use std::process::ExitCode;
 
-use super::Session;
+use super::session::Session;
 use crate::cli::{ReportFormat, VerifyArgs};
 use crate::core::desired::{default_region_parameter, region_list_parameter};
 use crate::core::selection::Selection;
+use crate::core::stack::Stack;
 use crate::core::stack::bucket_name;
-use crate::core::verify::{Expected, render_text, verify_region};
+use crate::core::verify::{Expected, RegionVerdict, render_text, verify_region};
+use crate::shell::aws::Aws;
 use crate::shell::observe::parse_region_list;
+use crate::shell::printer::Printer;
 use crate::shell::ssm::read_values;
-use crate::shell::{term, verify::region_facts};
+use crate::shell::verify::region_facts;
 
-pub async fn run(session: &Session, args: VerifyArgs) -> Result<ExitCode> {
+pub async fn run(session: &Session, printer: &Printer, args: VerifyArgs) -> Result<ExitCode> {
     let stack = session.load_stack(&args.stack)?.stack;
     let aws = session.aws().await?;
     let env = &stack.environment;
-    let home = &stack.ssm_home_region;
-    let account = aws.account_id(home).await?;
-    let names = [region_list_parameter(env), default_region_parameter(env)];
-    let [region_list, default_region] = read_values(aws, home, &names)
-        .await?
-        .try_into()
-        .map_err(|_| anyhow::anyhow!("reading the metadata of `{env}` in {home}"))?;
-    let regions = if args.regions.is_empty() {
-        let list = region_list.with_context(|| {
-            format!(
-                "Region list parameter {} is missing (in {home}): run `ssm-keeper apply` for this stack, or name the regions with --region",
-                names[0]
-            )
-        })?;
-        parse_region_list(&list)
-            .with_context(|| format!("reading the region list parameter {} in {home}", names[0]))?
-    } else {
-        args.regions.clone()
-    };
-    if regions.is_empty() {
-        bail!(
-            "No regions configured: the region list parameter {} is empty",
-            names[0]
-        );
-    }
-
+    let account = aws.account_id(&stack.ssm_home_region).await?;
+    let (regions, default_region) = regions(aws, &stack, &args).await?;
     let selection = Selection::of(&stack);
     let facts =
         try_join_all(
@@ -72,22 +51,136 @@ pub async fn run(session: &Session, args: VerifyArgs) -> Result<ExitCode> {
         .iter()
         .map(|f| verify_region(f, &expected, now))
         .collect();
-    let ok = verdicts.iter().all(|v| v.ok());
-    let text = match args.format {
-        ReportFormat::Text => render_text(&verdicts),
-        ReportFormat::Json => {
-            serde_json::to_string_pretty(&serde_json::json!({
-                "environment": env,
-                "maxAgeHours": args.max_age,
-                "ok": ok,
-                "regions": verdicts,
-            }))? + "\n"
-        }
-    };
-    term::out(&text)?;
-    Ok(if ok {
+    print_report(printer, args.format, (env, args.max_age), &verdicts)?;
+    Ok(if verdicts.iter().all(|v| v.ok()) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(2)
     })
+}
+
+/// The regions to check (`--region`, else the live region list) and the default region.
+async fn regions(
+    aws: &Aws,
+    stack: &Stack,
+    args: &VerifyArgs,
+) -> Result<(Vec<String>, Option<String>)> {
+    let env = &stack.environment;
+    let home = &stack.ssm_home_region;
+    let names = [region_list_parameter(env), default_region_parameter(env)];
+    let [region_list, default_region] = read_values(aws, home, &names)
+        .await?
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("reading the metadata of `{env}` in {home}"))?;
+    let regions = if args.regions.is_empty() {
+        let list = region_list.with_context(|| {
+            format!(
+                "Region list parameter {} is missing (in {home}): run `ssm-keeper apply` for this stack, or name the regions with --region",
+                names[0]
+            )
+        })?;
+        parse_region_list(&list)
+            .with_context(|| format!("reading the region list parameter {} in {home}", names[0]))?
+    } else {
+        args.regions.clone()
+    };
+    if regions.is_empty() {
+        bail!(
+            "No regions configured: the region list parameter {} is empty",
+            names[0]
+        );
+    }
+    Ok((regions, default_region))
+}
+
+/// The verdicts on stdout: the table, or JSON with the environment and the age limit.
+fn print_report(
+    printer: &Printer,
+    format: ReportFormat,
+    (environment, max_age): (&str, u64),
+    verdicts: &[RegionVerdict],
+) -> Result<()> {
+    let text = match format {
+        ReportFormat::Text => render_text(verdicts),
+        ReportFormat::Json => {
+            serde_json::to_string_pretty(&serde_json::json!({
+                "environment": environment,
+                "maxAgeHours": max_age,
+                "ok": verdicts.iter().all(|v| v.ok()),
+                "regions": verdicts,
+            }))? + "\n"
+        }
+    };
+    printer.out(&text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::verify::{Check, CheckOutcome};
+    use crate::shell::printer::Input;
+
+    fn verdict(region: &str, failed: Option<(Check, &str)>) -> RegionVerdict {
+        let mut checks = vec![CheckOutcome {
+            check: Check::Pointer,
+            ok: true,
+            found: "latest.txt names the object".into(),
+        }];
+        if let Some((check, found)) = failed {
+            checks.push(CheckOutcome {
+                check,
+                ok: false,
+                found: found.into(),
+            });
+        }
+        RegionVerdict {
+            region: region.into(),
+            bucket: format!("p-ssm-backup-dev-123456789012-{region}"),
+            object: Some("backups/2026-11-24/k.json".into()),
+            checks,
+            parameter_count: Some(12),
+            live_count: Some(13),
+            age_hours: Some(2.25),
+        }
+    }
+
+    #[test]
+    fn the_verify_table_lists_regions_then_the_failed_checks() {
+        let (printer, out, err) = Printer::buffered(Input::None);
+        let verdicts = [
+            verdict("ap-northeast-1", None),
+            verdict(
+                "us-west-2",
+                Some((Check::Fresh, "26.5 h old, more than 26 h")),
+            ),
+        ];
+        print_report(&printer, ReportFormat::Text, ("dev", 26), &verdicts).unwrap();
+        assert_eq!(
+            out.text(),
+            "REGION           RESULT PARAMETERS   LIVE   AGE (H)  OBJECT\n\
+             ap-northeast-1   OK             12     13       2.2  backups/2026-11-24/k.json\n\
+             us-west-2        FAILED         12     13       2.2  backups/2026-11-24/k.json\n\
+             \n1 checks failed:\n  us-west-2 fresh: 26.5 h old, more than 26 h\n\
+             Note: ap-northeast-1 has 13 parameters live now, 12 in its newest backup (+1).\n\
+             Note: us-west-2 has 13 parameters live now, 12 in its newest backup (+1).\n"
+        );
+        assert_eq!(err.text(), "");
+    }
+
+    #[test]
+    fn the_json_report_says_whether_every_check_holds() {
+        let (printer, out, _) = Printer::buffered(Input::None);
+        print_report(
+            &printer,
+            ReportFormat::Json,
+            ("dev", 26),
+            &[verdict("us-west-2", None)],
+        )
+        .unwrap();
+        let report: serde_json::Value = serde_json::from_str(&out.text()).unwrap();
+        assert_eq!(report["environment"], "dev");
+        assert_eq!(report["maxAgeHours"], 26);
+        assert_eq!(report["ok"], true);
+        assert_eq!(report["regions"][0]["region"], "us-west-2");
+    }
 }

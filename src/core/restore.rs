@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::fmt::Write;
+use std::fmt::{self, Write};
 use std::path::PathBuf;
 
 use super::backup::{BackupParameter, Secret};
@@ -655,7 +655,11 @@ fn unknown_line(plan: &RestorePlan) -> Option<String> {
 
 /// The preview for humans.
 pub fn render_text(plan: &RestorePlan) -> String {
-    let mut out = format!("{}\n\n", header(plan));
+    super::render::text(|out| write_text(out, plan))
+}
+
+fn write_text(out: &mut impl Write, plan: &RestorePlan) -> fmt::Result {
+    write!(out, "{}\n\n", header(plan))?;
     for item in &plan.items {
         let renamed = if item.source == item.target {
             String::new()
@@ -683,29 +687,33 @@ pub fn render_text(plan: &RestorePlan) -> String {
             RestoreAction::Unchanged => ("= unchanged", Vec::new()),
             RestoreAction::Skipped { reason } => ("- skipped  ", vec![reason.clone()]),
         };
-        let _ = writeln!(out, "  {mark} {}{renamed}", item.target);
+        writeln!(out, "  {mark} {}{renamed}", item.target)?;
         for line in lines.into_iter().chain(item.kept.iter().map(kept_line)) {
-            let _ = writeln!(out, "        {line}");
+            writeln!(out, "        {line}")?;
         }
     }
     if let Some(line) = unknown_line(plan) {
-        let _ = writeln!(out, "\n{line}");
+        writeln!(out, "\n{line}")?;
     }
-    let _ = writeln!(out, "\n{}", summary_line(&plan.summary()));
-    out
+    writeln!(out, "\n{}", summary_line(&plan.summary()))
 }
 
 /// The preview as a pull-request comment.
 pub fn render_markdown(plan: &RestorePlan) -> String {
-    let mut out = format!(
+    super::render::text(|out| write_markdown(out, plan))
+}
+
+fn write_markdown(out: &mut impl Write, plan: &RestorePlan) -> fmt::Result {
+    write!(
+        out,
         "### ssm-keeper {}\n\n**{}**\n\n",
         header(plan).replacen("Restore", "restore", 1),
         summary_line(&plan.summary())
-    );
+    )?;
     if let Some(line) = unknown_line(plan) {
-        let _ = writeln!(out, "{line}\n");
+        writeln!(out, "{line}\n")?;
     }
-    out.push_str("| Action | Parameter | Details |\n|---|---|---|\n");
+    out.write_str("| Action | Parameter | Details |\n|---|---|---|\n")?;
     for item in &plan.items {
         let (action, details) = match &item.action {
             RestoreAction::Create => ("create", String::new()),
@@ -722,14 +730,14 @@ pub fn render_markdown(plan: &RestorePlan) -> String {
             .chain(item.kept.iter().map(kept_line))
             .collect::<Vec<_>>()
             .join("; ");
-        let _ = writeln!(
+        writeln!(
             out,
             "| {action} | `{}` | {} |",
             item.target,
             details.replace('|', "\\|")
-        );
+        )?;
     }
-    out
+    Ok(())
 }
 
 /// The preview as JSON: no value of a SecureString, ever.

@@ -3,6 +3,8 @@
 
 use tokio::sync::watch;
 
+use super::printer::Printer;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Signal {
     Interrupt,
@@ -31,22 +33,24 @@ impl Signal {
 pub struct Interrupt(watch::Receiver<Option<Signal>>);
 
 impl Interrupt {
-    /// Takes over SIGINT and SIGTERM for the rest of the process.
-    pub fn listen() -> anyhow::Result<Self> {
+    /// Takes over SIGINT and SIGTERM for the rest of the process; says on `printer` when one
+    /// arrives.
+    pub fn listen(printer: &Printer) -> anyhow::Result<Self> {
         use anyhow::Context;
         use tokio::signal::unix::{SignalKind, signal};
         let mut int = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
         let mut term = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
         let (tx, rx) = watch::channel(None);
+        let printer = printer.clone();
         tokio::spawn(async move {
             let received = tokio::select! {
                 _ = int.recv() => Signal::Interrupt,
                 _ = term.recv() => Signal::Terminate,
             };
-            super::term::err(&format!(
-                "\n{} received: stopping at the next safe point (a second signal does not hurry it)...\n",
+            printer.keep(printer.status(&format!(
+                "\n{} received: stopping at the next safe point (a second signal does not hurry it)...",
                 received.name()
-            ));
+            )));
             let _ = tx.send(Some(received));
             // Keep the handlers installed: a second signal must not kill the safe stop.
             loop {

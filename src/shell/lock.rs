@@ -1,6 +1,7 @@
 //! The per-environment lock in AWS itself: an SSM parameter in the stack's home region,
 //! created only if absent (PutParameter without Overwrite is atomic), renewed while the command
-//! runs, removed when it ends. A killed run's lock expires and is taken over.
+//! runs, removed when it ends (`Guard`, the one way a writing command holds it). A killed run's
+//! lock expires and is taken over.
 
 use anyhow::{Context, Result, bail};
 use aws_sdk_ssm::types::ParameterType;
@@ -9,6 +10,8 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
 use super::aws::Aws;
+use super::interrupt::{Interrupt, Signal};
+use super::printer::Printer;
 use super::ssm::delete_parameter;
 use crate::core::lock::{
     LOCK_RENEW_EVERY, LOCK_TTL, LockInfo, TAKEOVER_TTL, lock_parameter, parse_lock,
@@ -18,15 +21,102 @@ use crate::core::lock::{
 /// How often a waiting command looks at the lock again.
 const POLL_EVERY: Duration = Duration::from_secs(2);
 
-/// A lock this process holds. Release it with `release`; dropped without, it stops being
-/// renewed and expires after `LOCK_TTL`.
-pub struct HeldLock {
+/// What a writing command asks for: the lock of `environment`, kept in `region`, for
+/// `command`, waiting up to `wait` for another holder to let go.
+pub struct LockRequest<'a> {
+    pub region: &'a str,
+    pub environment: &'a str,
+    pub command: &'a str,
+    pub wait: Duration,
+}
+
+/// What came first while waiting for the lock.
+pub enum Locked {
+    Held(Guard),
+    Interrupted(Signal),
+}
+
+/// The environment's lock for one writing command, from acquire to release: renewed in the
+/// background while held, its loss seen through `watch`, released by `hold` whatever the
+/// command's outcome. Dropped without (a panic), its renewal ends and AWS expires it. A run
+/// that writes nothing (a dry run, a preview) holds `Guard::none()`.
+pub struct Guard {
+    held: Option<Box<HeldLock>>,
+    watch: LockWatch,
+}
+
+impl Guard {
+    /// Takes the lock, unless a signal comes first.
+    pub async fn acquire(
+        aws: &Aws,
+        request: &LockRequest<'_>,
+        interrupt: &Interrupt,
+        printer: &Printer,
+    ) -> Result<Locked> {
+        tokio::select! {
+            held = take(aws, request, printer) => {
+                let held = held?;
+                Ok(Locked::Held(Guard { watch: held.watch.clone(), held: Some(Box::new(held)) }))
+            }
+            signal = interrupt.wait() => Ok(Locked::Interrupted(signal)),
+        }
+    }
+
+    /// No lock: for a run that writes nothing.
+    pub fn none() -> Self {
+        Guard {
+            held: None,
+            watch: LockWatch::none(),
+        }
+    }
+
+    /// What the writing steps check before each write.
+    pub fn watch(&self) -> LockWatch {
+        self.watch.clone()
+    }
+
+    /// Runs `body` (which writes only while `watch` says the lock is held), then releases the
+    /// lock whatever `body`'s outcome. A lock that cannot be released expires by itself: a
+    /// warning says so, and `body`'s error, if any, is the one returned.
+    pub async fn hold<T>(self, body: impl Future<Output = Result<T>>) -> Result<T> {
+        let result = body.await;
+        let Some(held) = self.held else {
+            return result;
+        };
+        let printer = held.printer.clone();
+        let released = match held.release().await {
+            Ok(()) => Ok(()),
+            Err(e) => printer.warn(&format!(
+                "the lock was not released (it expires by itself): {e:#}"
+            )),
+        };
+        match result {
+            Ok(value) => released.map(|()| value),
+            Err(e) => {
+                printer.keep(released);
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Why a writing run stops before its next write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Halt {
+    Interrupted(Signal),
+    /// Why the lock was lost.
+    LockLost(String),
+}
+
+/// A lock this process holds, renewed until it is released or dropped.
+struct HeldLock {
     aws: Aws,
     region: String,
     name: String,
     info: LockInfo,
     renewal: tokio::task::JoinHandle<()>,
     watch: LockWatch,
+    printer: Printer,
 }
 
 /// Whether the run still holds its lock. A renewal that fails (AWS unreachable, the lock gone or
@@ -74,6 +164,15 @@ impl LockWatch {
         })
     }
 
+    /// Whether the run stops before its next write: a signal received, or the lock lost (the
+    /// signal first, when both).
+    pub fn halt(&self, interrupt: &Interrupt) -> Option<Halt> {
+        match interrupt.received() {
+            Some(signal) => Some(Halt::Interrupted(signal)),
+            None => self.lost().map(Halt::LockLost),
+        }
+    }
+
     /// An error when the lock was lost: the run must not write again.
     pub fn check(&self) -> Result<()> {
         match self.lost() {
@@ -91,9 +190,11 @@ impl LockWatch {
         }
     }
 
-    fn mark_lost(&self, why: String) {
+    /// Marks the lock lost, with a warning the first time (from the renewal task, which has
+    /// nobody to return a failed write to: the printer keeps it).
+    fn mark_lost(&self, why: String, printer: &Printer) {
         if self.lost.set(why.clone()).is_ok() {
-            super::term::warn(&why);
+            printer.keep(printer.warn(&why));
         }
     }
 }
@@ -111,16 +212,10 @@ fn renew_every() -> Duration {
     RENEW_EVERY.get().copied().unwrap_or(LOCK_RENEW_EVERY)
 }
 
-/// Takes the lock of `environment`, waiting up to `wait` for another holder to let go.
-pub async fn acquire(
-    aws: &Aws,
-    region: &str,
-    environment: &str,
-    command: &str,
-    wait: Duration,
-    log: &(dyn Fn(&str) + Sync),
-) -> Result<HeldLock> {
-    let name = lock_parameter(environment);
+/// Takes the lock, waiting up to `request.wait` for another holder to let go.
+async fn take(aws: &Aws, request: &LockRequest<'_>, printer: &Printer) -> Result<HeldLock> {
+    let (region, wait) = (request.region, request.wait);
+    let name = lock_parameter(request.environment);
     let who = aws.identity(region).await?.arn.clone();
     let deadline = Instant::now() + wait;
     let mut told = false;
@@ -131,37 +226,19 @@ pub async fn acquire(
             who: who.clone(),
             host: gethostname::gethostname().to_string_lossy().into_owned(),
             pid: std::process::id(),
-            command: command.to_string(),
+            command: request.command.to_string(),
             created: now,
             expires: now + LOCK_TTL,
         };
-        if put(aws, region, &name, &info, false).await? {
-            return Ok(HeldLock::start(aws, region, name, info));
-        }
-        let Some(seen) = read(aws, region, &name).await? else {
-            continue; // released in between: try again at once
+        let holder = if put(aws, region, &name, &info, false).await? {
+            Seen::Ours
+        } else {
+            look(aws, request, &name, &info, printer).await?
         };
-        let value = &seen.value;
-        let holder = match seen.lock(LOCK_TTL) {
-            // Our own create, retried by the SDK after its answer was lost.
-            Ok(held) if held.id == info.id => return Ok(HeldLock::start(aws, region, name, info)),
-            Ok(held) if held.is_expired(seen.aws_now) => {
-                if take_over(aws, region, environment, &held, value, &info).await? {
-                    log(&format!(
-                        "The lock {} of `{environment}` expired at {} (its run is gone): taken over.",
-                        held.id, held.expires
-                    ));
-                    continue;
-                }
-                format!(
-                    "the lock {} of `{environment}` expired and another run is taking it over",
-                    held.id
-                )
-            }
-            Ok(held) => held.holder(environment),
-            Err(why) => format!(
-                "the `{environment}` environment is locked ({name} in {region}), but {why}: if no ssm-keeper run holds it, delete that parameter"
-            ),
+        let holder = match holder {
+            Seen::Ours => return Ok(HeldLock::start(aws, region, name, info, printer)),
+            Seen::Gone => continue,
+            Seen::Held(holder) => holder,
         };
         if Instant::now() >= deadline {
             if wait.is_zero() {
@@ -173,7 +250,7 @@ pub async fn acquire(
             );
         }
         if !told {
-            log(&format!("Waiting for the lock: {holder}"));
+            printer.status(&format!("Waiting for the lock: {holder}"))?;
             told = true;
         }
         tokio::time::sleep(POLL_EVERY.min(deadline.saturating_duration_since(Instant::now())))
@@ -181,9 +258,54 @@ pub async fn acquire(
     }
 }
 
+/// The lock as found after creating it failed.
+enum Seen {
+    /// Our own create, retried by the SDK after its answer was lost.
+    Ours,
+    /// Released or taken over in between: try again at once.
+    Gone,
+    /// Another run's, as the operator is told.
+    Held(String),
+}
+
+/// Looks at the lock `name` that creating `info` found there; an expired one is taken over.
+async fn look(
+    aws: &Aws,
+    request: &LockRequest<'_>,
+    name: &str,
+    info: &LockInfo,
+    printer: &Printer,
+) -> Result<Seen> {
+    let (region, environment) = (request.region, request.environment);
+    let Some(seen) = read(aws, region, name).await? else {
+        return Ok(Seen::Gone);
+    };
+    let holder = match seen.lock(LOCK_TTL) {
+        Ok(held) if held.id == info.id => return Ok(Seen::Ours),
+        Ok(held) if held.is_expired(seen.aws_now) => {
+            if take_over(aws, region, environment, &held, &seen.value, info).await? {
+                printer.status(&format!(
+                    "The lock {} of `{environment}` expired at {} (its run is gone): taken over.",
+                    held.id, held.expires
+                ))?;
+                return Ok(Seen::Gone);
+            }
+            format!(
+                "the lock {} of `{environment}` expired and another run is taking it over",
+                held.id
+            )
+        }
+        Ok(held) => held.holder(environment),
+        Err(why) => format!(
+            "the `{environment}` environment is locked ({name} in {region}), but {why}: if no ssm-keeper run holds it, delete that parameter"
+        ),
+    };
+    Ok(Seen::Held(holder))
+}
+
 impl HeldLock {
     /// The lock just taken, renewed from now on.
-    fn start(aws: &Aws, region: &str, name: String, info: LockInfo) -> Self {
+    fn start(aws: &Aws, region: &str, name: String, info: LockInfo, printer: &Printer) -> Self {
         let watch = LockWatch::held(&name);
         let renewal = tokio::spawn(renew(
             aws.clone(),
@@ -191,6 +313,7 @@ impl HeldLock {
             name.clone(),
             info.clone(),
             watch.clone(),
+            printer.clone(),
         ));
         HeldLock {
             aws: aws.clone(),
@@ -199,20 +322,12 @@ impl HeldLock {
             info,
             renewal,
             watch,
+            printer: printer.clone(),
         }
     }
 
-    pub fn id(&self) -> &str {
-        &self.info.id
-    }
-
-    /// What the writing steps check before each write.
-    pub fn watch(&self) -> LockWatch {
-        self.watch.clone()
-    }
-
     /// Removes the lock, if it is still this process's.
-    pub async fn release(self) -> Result<()> {
+    async fn release(self) -> Result<()> {
         self.renewal.abort();
         let Some(seen) = read(&self.aws, &self.region, &self.name).await? else {
             return Ok(());
@@ -259,7 +374,14 @@ pub async fn force_unlock(aws: &Aws, region: &str, environment: &str, id: &str) 
 
 /// Extends the lock every renewal period while it is still ours; when a renewal fails, or the
 /// lock is gone or another run's, marks it lost and stops.
-async fn renew(aws: Aws, region: String, name: String, info: LockInfo, watch: LockWatch) {
+async fn renew(
+    aws: Aws,
+    region: String,
+    name: String,
+    info: LockInfo,
+    watch: LockWatch,
+    printer: Printer,
+) {
     loop {
         tokio::time::sleep(renew_every()).await;
         let lost = match read(&aws, &region, &name).await {
@@ -277,10 +399,13 @@ async fn renew(aws: Aws, region: String, name: String, info: LockInfo, watch: Lo
             Ok(None) => "it was removed".to_string(),
             Err(e) => format!("renewing it failed: {e:#}"),
         };
-        watch.mark_lost(format!(
-            "this run lost its lock {} ({name} in {region}): {lost}. It stops before its next write, since another run may hold the lock now; run it again once the lock is free.",
-            info.id
-        ));
+        watch.mark_lost(
+            format!(
+                "this run lost its lock {} ({name} in {region}): {lost}. It stops before its next write, since another run may hold the lock now; run it again once the lock is free.",
+                info.id
+            ),
+            &printer,
+        );
         return;
     }
 }
@@ -439,5 +564,29 @@ mod tests {
         watch.renewed();
         assert_eq!(watch.lost(), None, "a renewal confirms it again");
         assert_eq!(LockWatch::none().lost(), None, "no lock, no deadline");
+    }
+
+    #[test]
+    fn a_lost_lock_halts_the_run_with_one_warning_and_a_signal_comes_first() {
+        let (printer, _, err) = Printer::buffered(crate::shell::printer::Input::None);
+        let watch = LockWatch::held("/locks/ssm-keeper/dev");
+        assert_eq!(watch.halt(&Interrupt::never()), None);
+        watch.mark_lost("it was removed".into(), &printer);
+        watch.mark_lost("renewing it failed".into(), &printer);
+        assert_eq!(
+            watch.halt(&Interrupt::never()),
+            Some(Halt::LockLost("it was removed".into()))
+        );
+        assert_eq!(err.text(), "WARNING: it was removed\n");
+        assert!(printer.finish().is_ok());
+    }
+
+    #[tokio::test]
+    async fn without_a_lock_the_guard_runs_the_body_and_releases_nothing() {
+        let guard = Guard::none();
+        assert_eq!(guard.watch().lost(), None);
+        assert_eq!(guard.hold(async { Ok(7) }).await.unwrap(), 7);
+        let failed = Guard::none().hold(async { Err::<(), _>(anyhow::anyhow!("x")) });
+        assert_eq!(failed.await.unwrap_err().to_string(), "x");
     }
 }

@@ -4,6 +4,8 @@
 
 use tracing_subscriber::EnvFilter;
 
+use super::printer::Verbosity;
+
 /// Crates whose debug and trace events carry HTTP bodies or headers.
 const CAPPED: [&str; 13] = [
     "aws_smithy_runtime",
@@ -41,8 +43,13 @@ pub fn filter(verbose: u8, quiet: bool, rust_log: Option<&str>) -> EnvFilter {
     })
 }
 
-/// Installs the subscriber (once; a second call is ignored).
-pub fn init(verbose: u8, quiet: bool) {
+/// Installs the subscriber (once; a second call is ignored) at the printer's verbosity.
+pub fn init(verbosity: Verbosity) {
+    let (verbose, quiet) = match verbosity {
+        Verbosity::Quiet => (0, true),
+        Verbosity::Normal => (0, false),
+        Verbosity::Verbose(n) => (n, false),
+    };
     let rust_log = std::env::var("RUST_LOG").ok();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter(verbose, quiet, rust_log.as_deref()))

@@ -1,28 +1,56 @@
 //! `--format markdown`: the plan as a pull-request comment (a table, then collapsible diffs).
 
-use std::fmt::Write;
+use std::fmt::{self, Write};
 
 use super::{
     SENSITIVE, inline, is_scalar_change, json_diff, options_line, retained_backups, summary_line,
 };
-use crate::core::plan::{Change, PlanDocument};
+use crate::core::plan::{Change, FieldChange, PlanDocument};
 
 pub fn render(doc: &PlanDocument) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
+    super::text(|out| write_plan(out, doc))
+}
+
+fn write_plan(out: &mut impl Write, doc: &PlanDocument) -> fmt::Result {
+    writeln!(
         out,
         "### ssm-keeper plan: `{}` (`{}`)\n\n**{}**\n",
         doc.stack.environment,
         doc.stack_file,
         summary_line(&doc.summary)
-    );
+    )?;
     if let Some(line) = options_line(doc) {
-        let _ = writeln!(out, "**{line}**\n");
+        writeln!(out, "**{line}**\n")?;
     }
     if doc.changes.is_empty() {
-        return out;
+        return Ok(());
     }
-    out.push_str("| Action | Resource | Region | Details |\n|---|---|---|---|\n");
+    write_table(out, doc)?;
+    for change in &doc.changes {
+        if let Change::Update { id, fields, .. } = change {
+            writeln!(
+                out,
+                "\n<details><summary>{} <code>{}</code> ({})</summary>\n\n```diff",
+                id.kind(),
+                id.name(),
+                id.region()
+            )?;
+            write_diff(out, fields)?;
+            out.write_str("```\n\n</details>\n")?;
+        }
+    }
+    if !doc.warnings.is_empty() {
+        out.write_char('\n')?;
+        for w in &doc.warnings {
+            writeln!(out, "> **Warning:** {w}")?;
+        }
+    }
+    Ok(())
+}
+
+/// One row per change.
+fn write_table(out: &mut impl Write, doc: &PlanDocument) -> fmt::Result {
+    out.write_str("| Action | Resource | Region | Details |\n|---|---|---|---|\n")?;
     for change in &doc.changes {
         let id = change.id();
         let (action, details) = match change {
@@ -51,46 +79,32 @@ pub fn render(doc: &PlanDocument) -> String {
                 format!("{reason}. {}", retained_backups(doc, *expires_after_days)),
             ),
         };
-        let _ = writeln!(
+        writeln!(
             out,
             "| {action} | {} `{}` | {} | {} |",
             id.kind(),
             id.name(),
             id.region(),
             details.replace('|', "\\|")
-        );
+        )?;
     }
-    for change in &doc.changes {
-        let Change::Update { id, fields, .. } = change else {
-            continue;
-        };
-        let _ = writeln!(
-            out,
-            "\n<details><summary>{} <code>{}</code> ({})</summary>\n\n```diff",
-            id.kind(),
-            id.name(),
-            id.region()
-        );
-        for f in fields {
-            if f.sensitive {
-                let _ = writeln!(out, "! {}: {SENSITIVE}", f.attribute);
-            } else if is_scalar_change(f) {
-                let _ = writeln!(out, "- {}: {}", f.attribute, inline(&f.live));
-                let _ = writeln!(out, "+ {}: {}", f.attribute, inline(&f.desired));
-            } else {
-                let _ = writeln!(out, "# {}", f.attribute);
-                for (tag, line) in json_diff(f) {
-                    let _ = writeln!(out, "{tag} {line}");
-                }
+    Ok(())
+}
+
+/// The lines of an update's ```diff block.
+fn write_diff(out: &mut impl Write, fields: &[FieldChange]) -> fmt::Result {
+    for f in fields {
+        if f.sensitive {
+            writeln!(out, "! {}: {SENSITIVE}", f.attribute)?;
+        } else if is_scalar_change(f) {
+            writeln!(out, "- {}: {}", f.attribute, inline(&f.live))?;
+            writeln!(out, "+ {}: {}", f.attribute, inline(&f.desired))?;
+        } else {
+            writeln!(out, "# {}", f.attribute)?;
+            for (tag, line) in json_diff(f) {
+                writeln!(out, "{tag} {line}")?;
             }
         }
-        out.push_str("```\n\n</details>\n");
     }
-    if !doc.warnings.is_empty() {
-        out.push('\n');
-        for w in &doc.warnings {
-            let _ = writeln!(out, "> **Warning:** {w}");
-        }
-    }
-    out
+    Ok(())
 }

@@ -7,8 +7,22 @@ pub mod text;
 
 use serde_json::Value;
 use similar::{ChangeTag, TextDiff};
+use std::fmt;
 
 use super::plan::{FieldChange, PlanDocument, Summary};
+
+/// The text that `write` writes, every write's error returned with `?` (ripgrep's printers do
+/// the same into an `io::Write`). Collected as `format!` collects: into a String no write
+/// fails, so only a broken `Display` could make it panic, as it would `format!`.
+pub fn text(write: impl Fn(&mut fmt::Formatter<'_>) -> fmt::Result) -> String {
+    struct Text<F>(F);
+    impl<F: Fn(&mut fmt::Formatter<'_>) -> fmt::Result> fmt::Display for Text<F> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            (self.0)(f)
+        }
+    }
+    Text(write).to_string()
+}
 
 /// The one-line summary every format ends with.
 pub fn summary_line(s: &Summary) -> String {

@@ -2,15 +2,17 @@
 //! values, JSON diffs for documents, and the summary line. Colors only when asked for.
 
 use console::Style;
-use std::fmt::Write;
+use std::fmt::{self, Write};
 
 use super::{
     SENSITIVE, inline, is_scalar_change, json_diff, options_line, retained_backups, summary_line,
 };
 use strum::VariantArray;
 
-use crate::core::plan::{Change, PlanDocument};
-use crate::core::resource::{BucketAttribute, BucketSettings, ParameterKind, Resource};
+use crate::core::plan::{Change, FieldChange, PlanDocument};
+use crate::core::resource::{
+    AlarmSettings, BucketAttribute, BucketSettings, ParameterKind, Resource,
+};
 
 struct Palette {
     create: Style,
@@ -37,76 +39,61 @@ impl Palette {
 
 pub fn render(doc: &PlanDocument, color: bool) -> String {
     let p = Palette::new(color);
-    let mut out = String::new();
-    let _ = writeln!(
+    super::text(|out| write_plan(out, doc, &p))
+}
+
+fn write_plan(out: &mut impl Write, doc: &PlanDocument, p: &Palette) -> fmt::Result {
+    writeln!(
         out,
         "{} stack {} ({}), account {}\n",
         p.bold.apply_to("Plan for"),
         p.bold.apply_to(&doc.stack.environment),
         doc.stack_file,
         doc.account_id
-    );
+    )?;
     if let Some(line) = options_line(doc) {
-        let _ = writeln!(out, "{}\n", p.delete.apply_to(line));
+        writeln!(out, "{}\n", p.delete.apply_to(line))?;
     }
     for change in &doc.changes {
-        render_change(&mut out, doc, change, &p);
+        render_change(out, doc, change, p)?;
     }
     for w in &doc.warnings {
-        let _ = writeln!(out, "{} {w}", p.delete.apply_to("Warning:"));
+        writeln!(out, "{} {w}", p.delete.apply_to("Warning:"))?;
     }
     if !doc.changes.is_empty() || !doc.warnings.is_empty() {
-        out.push('\n');
+        out.write_char('\n')?;
     }
-    let _ = writeln!(out, "{}", p.bold.apply_to(summary_line(&doc.summary)));
-    out
+    writeln!(out, "{}", p.bold.apply_to(summary_line(&doc.summary)))
 }
 
-fn render_change(out: &mut String, doc: &PlanDocument, change: &Change, p: &Palette) {
+fn render_change(
+    out: &mut impl Write,
+    doc: &PlanDocument,
+    change: &Change,
+    p: &Palette,
+) -> fmt::Result {
     match change {
         Change::Create { id, desired } => {
-            let _ = writeln!(out, "  {} {id}", p.create.apply_to("+ create"));
+            writeln!(out, "  {} {id}", p.create.apply_to("+ create"))?;
             for (attribute, value) in attributes(desired) {
-                let _ = writeln!(out, "        {attribute}: {value}");
+                writeln!(out, "        {attribute}: {value}")?;
             }
         }
         Change::Update { id, fields, .. } => {
-            let _ = writeln!(out, "  {} {id}", p.change.apply_to("~ change"));
+            writeln!(out, "  {} {id}", p.change.apply_to("~ change"))?;
             for f in fields {
-                if f.sensitive {
-                    let _ = writeln!(out, "      ~ {}: {SENSITIVE}", f.attribute);
-                } else if is_scalar_change(f) {
-                    let _ = writeln!(
-                        out,
-                        "      ~ {}: {} -> {}",
-                        f.attribute,
-                        p.delete.apply_to(inline(&f.live)),
-                        p.create.apply_to(inline(&f.desired))
-                    );
-                } else {
-                    let _ = writeln!(out, "      ~ {}:", f.attribute);
-                    for (tag, line) in json_diff(f) {
-                        let styled = match tag {
-                            '-' => p.delete.apply_to(format!("- {line}")),
-                            '+' => p.create.apply_to(format!("+ {line}")),
-                            _ => p.dim.apply_to(format!("  {line}")),
-                        };
-                        let _ = writeln!(out, "          {styled}");
-                    }
-                }
+                render_field(out, f, p)?;
             }
         }
         Change::Delete { id, objects } => {
-            let _ = write!(out, "  {} {id}", p.delete.apply_to("- delete"));
+            write!(out, "  {} {id}", p.delete.apply_to("- delete"))?;
             match objects {
-                Some(n) if *n > 0 => {
-                    let _ = writeln!(
-                        out,
-                        " {}",
-                        p.delete.apply_to(format!("and its {n} objects"))
-                    );
-                }
-                _ => out.push('\n'),
+                Some(n) if *n > 0 => writeln!(
+                    out,
+                    " {}",
+                    p.delete.apply_to(format!("and its {n} objects"))
+                )?,
+                _ => out.write_char('\n')?,
             }
         }
         Change::Retain {
@@ -115,15 +102,42 @@ fn render_change(out: &mut String, doc: &PlanDocument, change: &Change, p: &Pale
             expires_after_days,
             ..
         } => {
-            let _ = writeln!(out, "  {} {id}", p.retain.apply_to("= retain"));
-            let _ = writeln!(out, "        {}", p.dim.apply_to(reason));
-            let _ = writeln!(
+            writeln!(out, "  {} {id}", p.retain.apply_to("= retain"))?;
+            writeln!(out, "        {}", p.dim.apply_to(reason))?;
+            writeln!(
                 out,
                 "        {}",
                 p.dim.apply_to(retained_backups(doc, *expires_after_days))
-            );
+            )?;
         }
     }
+    Ok(())
+}
+
+/// One attribute of an update: masked, `live -> desired` on one line, or a JSON diff.
+fn render_field(out: &mut impl Write, f: &FieldChange, p: &Palette) -> fmt::Result {
+    if f.sensitive {
+        return writeln!(out, "      ~ {}: {SENSITIVE}", f.attribute);
+    }
+    if is_scalar_change(f) {
+        return writeln!(
+            out,
+            "      ~ {}: {} -> {}",
+            f.attribute,
+            p.delete.apply_to(inline(&f.live)),
+            p.create.apply_to(inline(&f.desired))
+        );
+    }
+    writeln!(out, "      ~ {}:", f.attribute)?;
+    for (tag, line) in json_diff(f) {
+        let styled = match tag {
+            '-' => p.delete.apply_to(format!("- {line}")),
+            '+' => p.create.apply_to(format!("+ {line}")),
+            _ => p.dim.apply_to(format!("  {line}")),
+        };
+        writeln!(out, "          {styled}")?;
+    }
+    Ok(())
 }
 
 /// How a bucket attribute of one to be created reads: the policy by its statements.
@@ -165,36 +179,38 @@ pub fn attributes(resource: &Resource) -> Vec<(&'static str, String)> {
             };
             vec![("type", p.kind.as_str().to_string()), ("value", value)]
         }
-        Resource::Alarm(a) => {
-            let dimensions: Vec<String> = a
-                .dimensions
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            vec![
-                (
-                    "metric",
-                    format!(
-                        "{}/{} ({}) {} per {}s",
-                        a.namespace,
-                        a.metric_name,
-                        dimensions.join(", "),
-                        a.statistic,
-                        a.period_seconds
-                    ),
-                ),
-                (
-                    "evaluation",
-                    format!(
-                        "{} {} for {} of {} periods",
-                        a.comparison, a.threshold, a.datapoints_to_alarm, a.evaluation_periods
-                    ),
-                ),
-                ("treat-missing-data", a.treat_missing_data.clone()),
-                ("actions", a.alarm_actions.join(", ")),
-            ]
-        }
+        Resource::Alarm(a) => alarm_attributes(a),
     }
+}
+
+fn alarm_attributes(a: &AlarmSettings) -> Vec<(&'static str, String)> {
+    let dimensions: Vec<String> = a
+        .dimensions
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    vec![
+        (
+            "metric",
+            format!(
+                "{}/{} ({}) {} per {}s",
+                a.namespace,
+                a.metric_name,
+                dimensions.join(", "),
+                a.statistic,
+                a.period_seconds
+            ),
+        ),
+        (
+            "evaluation",
+            format!(
+                "{} {} for {} of {} periods",
+                a.comparison, a.threshold, a.datapoints_to_alarm, a.evaluation_periods
+            ),
+        ),
+        ("treat-missing-data", a.treat_missing_data.clone()),
+        ("actions", a.alarm_actions.join(", ")),
+    ]
 }
 
 #[cfg(test)]

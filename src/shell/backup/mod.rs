@@ -21,8 +21,9 @@ use crate::core::store::{DEFAULT_POINTER_KEY, document_key, pointer_keys};
 use crate::shell::aws::Aws;
 use crate::shell::aws::Budget;
 use crate::shell::interrupt::{Interrupt, Signal};
-use crate::shell::lock::LockWatch;
+use crate::shell::lock::{Halt, LockWatch};
 use crate::shell::observe::parse_region_list;
+use crate::shell::printer::Printer;
 use crate::shell::ssm::read_values;
 use crate::shell::store::{put_document, write_pointers};
 use collect::collect;
@@ -68,33 +69,32 @@ pub async fn run(
     options: &BackupOptions,
     interrupt: &Interrupt,
     lock: &LockWatch,
-    log: &(dyn Fn(&str) + Sync),
+    printer: &Printer,
 ) -> Result<BackupRun> {
     let started = Instant::now();
-    let account = aws.account_id(&options.ssm_home_region).await?;
-    let metadata = read_metadata(aws, options).await?;
-    for w in &metadata.warnings {
-        log(&format!("WARNING: {w}"));
-    }
-    let (date, timestamp) = run_date_and_timestamp()?;
+    let (metadata, run_header) = start(aws, options, printer).await?;
     let regions = &metadata.regions;
-    log(&announcement(options, regions, &account, &timestamp));
-
     let overall = options.overall_timeout.unwrap_or_else(|| {
         crate::core::backup::overall_timeout(regions.len(), options.region_timeout)
     });
     let mut run = BackupRun::default();
     let mut stopped: Option<String> = None;
     for (i, region) in regions.iter().enumerate() {
-        if let Some(reason) = stop_reason(interrupt, lock) {
-            stopped = Some(reason);
+        if let Some(halt) = lock.halt(interrupt) {
+            stopped = Some(match halt {
+                Halt::Interrupted(_) => SKIPPED_INTERRUPTED.to_string(),
+                Halt::LockLost(_) => "skipped: the run lost its lock".to_string(),
+            });
         }
         if let Some(reason) = &stopped {
             run.summaries
                 .push((region.clone(), RegionSummary::skipped(reason)));
             continue;
         }
-        let header = document_header(options, region, &account, (&date, &timestamp));
+        let header = DocumentHeader {
+            region: region.clone(),
+            ..run_header.clone()
+        };
         let limit = options
             .region_timeout
             .min(overall.saturating_sub(started.elapsed()));
@@ -106,7 +106,7 @@ pub async fn run(
             limit,
             overall,
             lock,
-            log,
+            printer,
         }
         .run(interrupt)
         .await;
@@ -122,60 +122,45 @@ pub async fn run(
     Ok(run)
 }
 
-/// The run's date (`YYYY-MM-DD`) and timestamp (`YYYYMMDD_HHMMSS`), in UTC: every region's
-/// document and key carry the same.
-fn run_date_and_timestamp() -> Result<(String, String)> {
-    let now = time::OffsetDateTime::now_utc();
-    let date = now.format(time::macros::format_description!("[year]-[month]-[day]"))?;
-    let timestamp = now.format(time::macros::format_description!(
-        "[year][month][day]_[hour][minute][second]"
-    ))?;
-    Ok((date, timestamp))
-}
-
-/// The run's first line: what is backed up, where, and whether for real.
-fn announcement(
+/// What the run starts from: the metadata (its warnings said) and the header of its
+/// documents, as the line that starts the run says.
+async fn start(
+    aws: &Aws,
     options: &BackupOptions,
-    regions: &[String],
-    account: &str,
-    timestamp: &str,
-) -> String {
-    format!(
-        "Backup of `{}` ({} regions: {}), account {account}, {timestamp}{}",
+    printer: &Printer,
+) -> Result<(Metadata, DocumentHeader)> {
+    let account = aws.account_id(&options.ssm_home_region).await?;
+    let metadata = read_metadata(aws, options).await?;
+    for w in &metadata.warnings {
+        printer.warn(w)?;
+    }
+    let header = document_header(options, &account)?;
+    let regions = &metadata.regions;
+    printer.status(&format!(
+        "Backup of `{}` ({} regions: {}), account {account}, {}{}",
         options.environment,
         regions.len(),
         regions.join(", "),
+        header.backup_timestamp,
         if options.dry_run { " [DRY RUN]" } else { "" }
-    )
+    ))?;
+    Ok((metadata, header))
 }
 
-/// Why the regions not yet begun are skipped: a signal was received, or the lock was lost.
-fn stop_reason(interrupt: &Interrupt, lock: &LockWatch) -> Option<String> {
-    if interrupt.received().is_some() {
-        Some(SKIPPED_INTERRUPTED.to_string())
-    } else if lock.lost().is_some() {
-        Some("skipped: the run lost its lock".to_string())
-    } else {
-        None
-    }
-}
-
-/// The header of `region`'s document.
-fn document_header(
-    options: &BackupOptions,
-    region: &str,
-    account: &str,
-    (date, timestamp): (&str, &str),
-) -> DocumentHeader {
-    DocumentHeader {
+/// The header of the run's documents, dated now; each region's names its region.
+fn document_header(options: &BackupOptions, account: &str) -> Result<DocumentHeader> {
+    let now = time::OffsetDateTime::now_utc();
+    Ok(DocumentHeader {
         format_version: BACKUP_FORMAT_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
-        backup_date: date.to_string(),
-        backup_timestamp: timestamp.to_string(),
+        backup_date: now.format(time::macros::format_description!("[year]-[month]-[day]"))?,
+        backup_timestamp: now.format(time::macros::format_description!(
+            "[year][month][day]_[hour][minute][second]"
+        ))?,
         environment: options.environment.clone(),
-        region: region.to_string(),
+        region: String::new(),
         account: account.to_string(),
-    }
+    })
 }
 
 /// Initialize: the region list, the default region and the legacy key, from the home region.
@@ -249,18 +234,23 @@ struct RegionRun<'a> {
     overall: Duration,
     /// Checked before each write: a run that lost its lock writes nothing more.
     lock: &'a LockWatch,
-    log: &'a (dyn Fn(&str) + Sync),
+    /// A region's lines are kept going whatever stderr does: the printer keeps a failed write.
+    printer: &'a Printer,
 }
 
 impl RegionRun<'_> {
+    fn say(&self, line: &str) {
+        self.printer.keep(self.printer.status(line));
+    }
+
     async fn run(&self, interrupt: &Interrupt) -> RegionSummary {
         let region = &self.header.region;
-        (self.log)(&format!("==> Backup {region}"));
+        self.say(&format!("==> Backup {region}"));
         let started = Instant::now();
         let staged = tokio::select! {
             staged = tokio::time::timeout(self.limit, self.stage()) => staged,
             _ = interrupt.wait() => {
-                (self.log)(&format!("ERROR: {region}: {INTERRUPTED}; its pointer was not moved"));
+                self.say(&format!("ERROR: {region}: {INTERRUPTED}; its pointer was not moved"));
                 return RegionSummary::failed(INTERRUPTED.into(), started.elapsed().as_secs_f64());
             }
         };
@@ -288,7 +278,7 @@ impl RegionRun<'_> {
             Ok(done) => self.succeeded(done, duration_sec),
             Err(e) => {
                 let message = format!("{e:#}");
-                (self.log)(&format!("ERROR: {region}: {message}"));
+                self.say(&format!("ERROR: {region}: {message}"));
                 RegionSummary::failed(message, duration_sec)
             }
         }
@@ -307,9 +297,9 @@ impl RegionRun<'_> {
             .chain(done.tags_missing.clone())
             .collect();
         for w in &warnings {
-            (self.log)(&format!("WARNING: {w}"));
+            self.printer.keep(self.printer.warn(w));
         }
-        (self.log)(&format!(
+        self.say(&format!(
             "    {region}: {} parameters in {duration_sec:.1}s",
             done.count
         ));
@@ -361,7 +351,7 @@ impl RegionRun<'_> {
             tags_missing: collected.tags_missing,
         };
         if options.dry_run {
-            (self.log)(&format!("[DRY RUN] Skipped upload for {region}"));
+            self.say(&format!("[DRY RUN] Skipped upload for {region}"));
             return Ok(staged);
         }
         let key = document_key(
