@@ -64,11 +64,11 @@ pub struct Cli {
     pub api_stats: Option<PathBuf>,
 
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Commands,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub enum Commands {
     /// Show how live AWS differs from the stack file (read-only).
     #[command(
         after_help = "Example:\n  ssm-keeper plan --stack prod --format markdown --detailed-exitcode --out plan.json"

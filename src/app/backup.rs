@@ -4,7 +4,6 @@
 
 use anyhow::{Context as _, Result, bail};
 use lettre::message::Mailbox;
-use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -83,7 +82,6 @@ fn backup_options(stack: &Stack, args: &BackupArgs, dry_run: bool) -> BackupOpti
         region_timeout: args.region_timeout,
         overall_timeout: args.timeout,
         max_rps: args.max_rps,
-        progress_bars: std::io::stderr().is_terminal(),
         keep_going: args.keep_going,
     }
 }

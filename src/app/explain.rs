@@ -6,7 +6,7 @@ use anyhow::Result;
 use std::process::ExitCode;
 
 use super::session::Session;
-use crate::cli::Command;
+use crate::cli::Commands;
 use crate::core::iam::{Role, iam_actions};
 use crate::shell::diagnose::diagnose;
 use crate::shell::printer::Printer;
@@ -43,22 +43,22 @@ pub fn explain(
 }
 
 /// (the role a command needs, its `--stack` argument), for the AccessDenied hint.
-pub fn command_context(command: &Command) -> (Option<Role>, String) {
+pub fn command_context(command: &Commands) -> (Option<Role>, String) {
     match command {
-        Command::Plan(a) => (Some(Role::Plan), a.stack.clone()),
-        Command::Outputs(a) => (Some(Role::Plan), a.stack.clone()),
-        Command::Apply(a) => (
+        Commands::Plan(a) => (Some(Role::Plan), a.stack.clone()),
+        Commands::Outputs(a) => (Some(Role::Plan), a.stack.clone()),
+        Commands::Apply(a) => (
             Some(Role::Apply),
             a.stack.clone().unwrap_or_else(|| "<env>".into()),
         ),
-        Command::ForceUnlock(a) => (Some(Role::Apply), a.stack.clone()),
-        Command::Backup(a) => (Some(Role::Backup), a.stack.clone()),
-        Command::Verify(a) => (Some(Role::Verify), a.stack.clone()),
-        Command::Restore(a) => (Some(Role::Restore), a.stack.clone()),
-        Command::IamPolicy(a) => (None, a.stack.clone()),
-        Command::Validate(a) => (None, a.stack.clone()),
-        Command::Show(_) => (None, String::new()),
-        Command::Completions(_) => (None, String::new()),
+        Commands::ForceUnlock(a) => (Some(Role::Apply), a.stack.clone()),
+        Commands::Backup(a) => (Some(Role::Backup), a.stack.clone()),
+        Commands::Verify(a) => (Some(Role::Verify), a.stack.clone()),
+        Commands::Restore(a) => (Some(Role::Restore), a.stack.clone()),
+        Commands::IamPolicy(a) => (None, a.stack.clone()),
+        Commands::Validate(a) => (None, a.stack.clone()),
+        Commands::Show(_) => (None, String::new()),
+        Commands::Completions(_) => (None, String::new()),
     }
 }
 

@@ -20,7 +20,7 @@ pub mod verify;
 use anyhow::Result;
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Commands};
 use crate::shell::printer::Printer;
 use session::Session;
 
@@ -31,17 +31,17 @@ pub async fn run(printer: &Printer, cli: Cli) -> Result<ExitCode> {
     let context = explain::command_context(&cli.command);
     tracing::info!(stack = %context.1, role = ?context.0, "starting");
     let result = match cli.command {
-        Command::Plan(args) => plan::run(&session, printer, args).await,
-        Command::Apply(args) => apply::run(&session, printer, args).await,
-        Command::Show(args) => show::run(&session, printer, args),
-        Command::Validate(args) => validate::run(&session, printer, args),
-        Command::Outputs(args) => outputs::run(&session, printer, args).await,
-        Command::Backup(args) => backup::run(&session, printer, args).await,
-        Command::Verify(args) => verify::run(&session, printer, args).await,
-        Command::Restore(args) => restore::run(&session, printer, args).await,
-        Command::ForceUnlock(args) => force_unlock::run(&session, printer, args).await,
-        Command::IamPolicy(args) => iam_policy::run(&session, printer, args).await,
-        Command::Completions(args) => completions::run(printer, args),
+        Commands::Plan(args) => plan::run(&session, printer, args).await,
+        Commands::Apply(args) => apply::run(&session, printer, args).await,
+        Commands::Show(args) => show::run(&session, printer, args),
+        Commands::Validate(args) => validate::run(&session, printer, args),
+        Commands::Outputs(args) => outputs::run(&session, printer, args).await,
+        Commands::Backup(args) => backup::run(&session, printer, args).await,
+        Commands::Verify(args) => verify::run(&session, printer, args).await,
+        Commands::Restore(args) => restore::run(&session, printer, args).await,
+        Commands::ForceUnlock(args) => force_unlock::run(&session, printer, args).await,
+        Commands::IamPolicy(args) => iam_policy::run(&session, printer, args).await,
+        Commands::Completions(args) => completions::run(printer, args),
     };
     // A write that failed where nobody could be told (a progress line, a background task's
     // warning) fails the run that went well otherwise.

@@ -21,7 +21,7 @@ use crate::shell::aws::{Aws, Budget};
 use crate::shell::interrupt::Interrupt;
 use crate::shell::lock::{Guard, Halt, LockRequest, LockWatch, Locked};
 use crate::shell::printer::Printer;
-use crate::shell::restore::{Write, WriteMode, locate, missing_keys, read_live, write};
+use crate::shell::restore::{ParameterWrite, WriteMode, locate, missing_keys, read_live, write};
 
 pub async fn run(session: &Session, printer: &Printer, args: RestoreArgs) -> Result<ExitCode> {
     let stack = session.load_stack(&args.stack)?.stack;
@@ -247,7 +247,7 @@ async fn apply(
 }
 
 /// The writes of the plan's creates, updates and recreates.
-fn writes(restore: &RestorePlan) -> Vec<Write<'_>> {
+fn writes(restore: &RestorePlan) -> Vec<ParameterWrite<'_>> {
     restore
         .items
         .iter()
@@ -265,7 +265,7 @@ fn writes(restore: &RestorePlan) -> Vec<Write<'_>> {
                 RestoreAction::Recreate { .. } => (WriteMode::Recreate, None),
                 _ => return None,
             };
-            Some(Write { spec, mode, retag })
+            Some(ParameterWrite { spec, mode, retag })
         })
         .collect()
 }

@@ -48,7 +48,7 @@ mod entries {
     use std::collections::BTreeMap;
 
     #[derive(Serialize, Deserialize)]
-    struct Entry {
+    struct IdState {
         id: ResourceId,
         state: Option<Resource>,
     }
@@ -57,7 +57,7 @@ mod entries {
         map: &BTreeMap<ResourceId, Option<Resource>>,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(map.iter().map(|(id, state)| Entry {
+        serializer.collect_seq(map.iter().map(|(id, state)| IdState {
             id: id.clone(),
             state: state.clone(),
         }))
@@ -66,7 +66,7 @@ mod entries {
     pub fn deserialize<'de, D: Deserializer<'de>>(
         deserializer: D,
     ) -> Result<BTreeMap<ResourceId, Option<Resource>>, D::Error> {
-        let entries = Vec::<Entry>::deserialize(deserializer)?;
+        let entries = Vec::<IdState>::deserialize(deserializer)?;
         Ok(entries.into_iter().map(|e| (e.id, e.state)).collect())
     }
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use super::aws::Aws;
 use super::interrupt::{Interrupt, Signal};
-use super::lock::LockWatch;
+use super::lock::{Halt, LockWatch};
 use super::resource;
 use crate::core::desired::region_bucket_parameter;
 use crate::core::plan::{Change, Plan};
@@ -109,13 +109,10 @@ struct Run<'a> {
 impl Run<'_> {
     /// Why no further step may start, if one may not.
     fn halted(&self) -> Option<&'static str> {
-        if self.interrupt.received().is_some() {
-            Some("interrupted")
-        } else if self.lock.lost().is_some() {
-            Some("the lock was lost")
-        } else {
-            None
-        }
+        self.lock.halt(self.interrupt).map(|halt| match halt {
+            Halt::Interrupted(_) => "interrupted",
+            Halt::LockLost(_) => "the lock was lost",
+        })
     }
 
     /// Each region's bucket, then its parameter (not after the bucket failed); regions in

@@ -48,6 +48,8 @@ struct Inner {
     color: bool,
     verbosity: Verbosity,
     input: Input,
+    /// Whether progress spinners are drawn (on stderr, only when it is a terminal).
+    progress: bool,
     /// The first write that failed where no caller could be told (see `keep`).
     kept: Mutex<Option<anyhow::Error>>,
 }
@@ -58,13 +60,17 @@ impl Printer {
     pub fn stdio(verbosity: Verbosity) -> Self {
         let color =
             io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-        Printer::new(
+        let mut printer = Printer::new(
             Box::new(io::stdout()),
             Box::new(io::stderr()),
             color,
             verbosity,
             Input::Terminal,
-        )
+        );
+        if let Some(inner) = Arc::get_mut(&mut printer.0) {
+            inner.progress = io::stderr().is_terminal();
+        }
+        printer
     }
 
     pub fn new(
@@ -80,6 +86,7 @@ impl Printer {
             color,
             verbosity,
             input,
+            progress: false,
             kept: Mutex::new(None),
         }))
     }
@@ -108,6 +115,22 @@ impl Printer {
     }
 
     /// The command's output, on stdout.
+    /// A spinner counting `{pos}` items at a rate, drawn on stderr when it is a terminal and
+    /// hidden otherwise (logs and tests never see it).
+    pub fn spinner(&self, message: String) -> indicatif::ProgressBar {
+        if !self.0.progress {
+            return indicatif::ProgressBar::hidden();
+        }
+        let bar = indicatif::ProgressBar::new_spinner().with_message(message);
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{spinner} {msg} {pos} parameters ({per_sec})")
+        {
+            bar.set_style(style);
+        }
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        bar
+    }
+
     pub fn out(&self, text: &str) -> Result<()> {
         write(&self.0.out, text)
     }

@@ -364,7 +364,7 @@ pub enum WriteMode {
 
 /// One parameter to write, and how.
 #[derive(Debug, Clone, Copy)]
-pub struct Write<'a> {
+pub struct ParameterWrite<'a> {
     pub spec: &'a ParameterSpec,
     pub mode: WriteMode,
     /// An overwrite whose tags differ: set `spec.tags`, remove these keys (PutParameter takes
@@ -377,7 +377,7 @@ pub struct Write<'a> {
 pub async fn write(
     aws: &Aws,
     region: &str,
-    writes: &[Write<'_>],
+    writes: &[ParameterWrite<'_>],
     budget: &Budget,
     stop: &(dyn Fn() -> bool + Sync),
     on_write: &(dyn Fn(&str) + Sync),
@@ -432,7 +432,7 @@ pub async fn write(
 
 /// One write: for a recreate, the delete and then the put, which says so if it fails after
 /// the delete.
-async fn write_one(ssm: &aws_sdk_ssm::Client, region: &str, w: &Write<'_>) -> Result<()> {
+async fn write_one(ssm: &aws_sdk_ssm::Client, region: &str, w: &ParameterWrite<'_>) -> Result<()> {
     let spec = w.spec;
     if w.mode == WriteMode::Recreate {
         match ssm.delete_parameter().name(&spec.name).send().await {

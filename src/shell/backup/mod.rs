@@ -41,8 +41,6 @@ pub struct BackupOptions {
     pub overall_timeout: Option<Duration>,
     /// SSM requests per second per region; 0 for no limit.
     pub max_rps: u32,
-    /// Draw progress bars (on a terminal); otherwise plain log lines only.
-    pub progress_bars: bool,
     /// Go on with the next regions after one failed (the exit code still says it failed).
     pub keep_going: bool,
 }
@@ -328,7 +326,7 @@ impl RegionRun<'_> {
 
         // Staged in memory only: no file, named or not, ever holds the decrypted values, so a
         // killed run leaves no plaintext behind.
-        let bar = progress_bar(options.progress_bars, region);
+        let bar = self.printer.spinner(format!("{region}: collecting"));
         let budget = Budget::per_second(options.max_rps);
         let mut document = Vec::new();
         let on_progress = |n: u64| bar.set_position(n);
@@ -412,18 +410,4 @@ struct Staged {
     stored: Option<(String, String)>,
     vanished: Vec<String>,
     tags_missing: Option<String>,
-}
-
-fn progress_bar(visible: bool, region: &str) -> indicatif::ProgressBar {
-    if !visible {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::new_spinner().with_message(format!("{region}: collecting"));
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{spinner} {msg} {pos} parameters ({per_sec})")
-    {
-        bar.set_style(style);
-    }
-    bar.enable_steady_tick(Duration::from_millis(120));
-    bar
 }
