@@ -589,4 +589,35 @@ mod tests {
         let failed = Guard::none().hold(async { Err::<(), _>(anyhow::anyhow!("x")) });
         assert_eq!(failed.await.unwrap_err().to_string(), "x");
     }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_dropped_lock_stops_being_renewed() {
+        let aws = Aws::load(&crate::shell::aws::AwsOptions::default())
+            .await
+            .unwrap();
+        let (printer, _, _) = Printer::buffered(crate::shell::printer::Input::None);
+        let info = LockInfo {
+            id: "id".into(),
+            who: "arn:aws:iam::123456789012:user/me".into(),
+            host: "h".into(),
+            pid: 1,
+            command: "apply".into(),
+            created: time::OffsetDateTime::UNIX_EPOCH,
+            expires: time::OffsetDateTime::UNIX_EPOCH,
+        };
+        let held = HeldLock::start(&aws, "us-east-1", "/locks/x".into(), info, &printer);
+        // The renewal task holds the other reference to what the lock's watch shares.
+        let shared = Arc::downgrade(&held.watch.lost);
+        assert_eq!(shared.strong_count(), 2);
+        drop(held);
+        // Aborted, the task's future is dropped the next time this runtime's one thread runs
+        // tasks; nothing is renewed (the first renewal is minutes away) and nothing waits.
+        for _ in 0..10 {
+            if shared.strong_count() == 0 {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(shared.strong_count(), 0, "the renewal task is still alive");
+    }
 }
