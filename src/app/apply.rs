@@ -95,14 +95,13 @@ async fn plan_and_apply(
     }
     let aws = session.aws().await?;
     printer.out("\n")?;
-    let on_step = |line: &str| printer.step(line);
     let report = apply(
         aws,
         &doc.plan(),
         &doc.stack.environment,
         interrupt,
         lock,
-        &on_step,
+        printer,
     )
     .await;
     finish(printer, &report)

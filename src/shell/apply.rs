@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use super::aws::Aws;
 use super::interrupt::{Interrupt, Signal};
 use super::lock::{Halt, LockWatch};
+use super::printer::Printer;
 use super::resource;
 use crate::core::desired::region_bucket_parameter;
 use crate::core::plan::{Change, Plan};
@@ -27,8 +28,8 @@ pub struct ApplyReport {
     pub lock_lost: Option<String>,
 }
 
-/// Executes `plan` for the environment `environment`, telling `on_step` about each step as it
-/// ends (a line such as `done     created bucket ...`). After SIGINT/SIGTERM, or once the lock
+/// Executes `plan` for the environment `environment`, printing each step as it ends (a line
+/// such as `done     created bucket ...`). After SIGINT/SIGTERM, or once the lock
 /// is lost, the steps in flight finish and no other starts.
 pub async fn apply(
     aws: &Aws,
@@ -36,13 +37,13 @@ pub async fn apply(
     environment: &str,
     interrupt: &Interrupt,
     lock: &LockWatch,
-    on_step: &(dyn Fn(&str) + Sync),
+    printer: &Printer,
 ) -> ApplyReport {
     let run = Run {
         aws,
         interrupt,
         lock,
-        on_step,
+        printer,
     };
     let stages = Stages::of(plan, environment);
     let mut report = ApplyReport::default();
@@ -103,7 +104,7 @@ struct Run<'a> {
     aws: &'a Aws,
     interrupt: &'a Interrupt,
     lock: &'a LockWatch,
-    on_step: &'a (dyn Fn(&str) + Sync),
+    printer: &'a Printer,
 }
 
 impl Run<'_> {
@@ -173,15 +174,17 @@ impl Run<'_> {
 
     fn skip(&self, report: &mut ApplyReport, change: &Change, why: &str) {
         let line = format!("{} ({why})", change.id());
-        (self.on_step)(&format!("skipped  {line}"));
+        self.printer.step(&format!("skipped  {line}"));
         report.skipped.push(line);
     }
 
     async fn step(&self, change: &Change) -> Result<String> {
         let result = execute(self.aws, change).await;
         match &result {
-            Ok(done) => (self.on_step)(&format!("done     {done}")),
-            Err(e) => (self.on_step)(&format!("FAILED   {}: {e:#}", change.id())),
+            Ok(done) => self.printer.step(&format!("done     {done}")),
+            Err(e) => self
+                .printer
+                .step(&format!("FAILED   {}: {e:#}", change.id())),
         }
         result
     }
