@@ -222,9 +222,7 @@ async fn apply(
     }
     let writes = writes(restore);
     printer.out("\n")?;
-    let stop = || lock.halt(interrupt).is_some();
-    let on_write = |line: &str| printer.step(line);
-    let done = write(aws, region, &writes, budget, &stop, &on_write).await?;
+    let done = write(aws, region, &writes, budget, (lock, interrupt), printer).await?;
     if let Some(code) = halted(printer, lock.halt(interrupt), done, writes.len())? {
         return Ok(code);
     }

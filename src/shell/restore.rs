@@ -10,6 +10,9 @@ use futures::{StreamExt, TryStreamExt};
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::aws::{Aws, Budget};
+use super::interrupt::Interrupt;
+use super::lock::LockWatch;
+use super::printer::Printer;
 use super::store::{list_backups, object_facts, read_pointer};
 use super::tags::{Tags, tags_of};
 use crate::core::backup::Secret;
@@ -372,15 +375,15 @@ pub struct ParameterWrite<'a> {
     pub retag: Option<&'a [String]>,
 }
 
-/// Writes each parameter as its mode says, under `budget`, reporting each as it ends. Stops
-/// starting new writes once `stop` says so.
+/// Writes each parameter as its mode says, under `budget`, printing each as it ends. Starts
+/// no new write after a signal or once the lock is lost.
 pub async fn write(
     aws: &Aws,
     region: &str,
     writes: &[ParameterWrite<'_>],
     budget: &Budget,
-    stop: &(dyn Fn() -> bool + Sync),
-    on_write: &(dyn Fn(&str) + Sync),
+    (lock, interrupt): (&LockWatch, &Interrupt),
+    printer: &Printer,
 ) -> Result<usize> {
     let ssm = aws.ssm_budgeted(region, budget);
     // After a failure no write starts, but every write in flight ends: a recreate is never cut
@@ -389,12 +392,12 @@ pub async fn write(
     let outcomes: Vec<Result<usize>> = futures::stream::iter(writes.iter().map(|w| {
         let (ssm, failed) = (ssm.clone(), &failed);
         async move {
-            if stop() || failed.load(std::sync::atomic::Ordering::SeqCst) {
+            if lock.halt(interrupt).is_some() || failed.load(std::sync::atomic::Ordering::SeqCst) {
                 return Ok(0);
             }
             let outcome = write_one(&ssm, region, w).await;
             match &outcome {
-                Ok(()) => on_write(&format!(
+                Ok(()) => printer.step(&format!(
                     "done     {} {}",
                     match w.mode {
                         WriteMode::Create => "created",
