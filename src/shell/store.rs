@@ -1,7 +1,7 @@
 //! The backup objects in S3, for backup, verify and restore: a document stored (SSE AES256,
-//! SHA-256 checksum, never over an existing object), the pointers moved to it, a region's
-//! backups listed, a document or pointer read (never beyond its size limit). The keys come from
-//! `core::store`; what a document says is judged elsewhere.
+//! SHA-256 checksum, never over an existing object), the pointers moved to it (only from the
+//! version the run found), a region's backups listed, a document or pointer read (never beyond
+//! its size limit). The keys come from `core::store`; what a document says is judged elsewhere.
 
 use anyhow::{Context, Result, bail};
 use aws_sdk_s3::error::ProvideErrorMetadata;
@@ -64,30 +64,85 @@ pub async fn put_document(
     }
 }
 
-/// Writes each pointer object with the key of the newest backup as its content.
-pub async fn write_pointers(
+/// A pointer as a run found it before moving it: its ETag, `None` when it did not exist. The
+/// move is conditional on it, so a pointer another writer moved since is never overwritten.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PointerVersion {
+    pub key: String,
+    pub etag: Option<String>,
+}
+
+/// The current version of each pointer (HeadObject), read before the run collects anything.
+pub async fn pointer_versions(
     aws: &Aws,
     region: &str,
     bucket: &str,
     pointers: &[String],
+) -> Result<Vec<PointerVersion>> {
+    let s3 = aws.s3(region);
+    let mut versions = Vec::new();
+    for key in pointers {
+        let etag = match s3.head_object().bucket(bucket).key(key).send().await {
+            Ok(out) => out.e_tag,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => None,
+            Err(e) => {
+                return Err(anyhow::Error::new(e).context(format!(
+                    "reading the pointer s3://{bucket}/{key} in {region} before moving it (HeadObject)"
+                )));
+            }
+        };
+        versions.push(PointerVersion {
+            key: key.clone(),
+            etag,
+        });
+    }
+    Ok(versions)
+}
+
+/// Moves each pointer to `target` (its content is the key of the newest backup): with
+/// `If-Match` on the ETag it had, or `If-None-Match: *` when it had none, so two writers can
+/// never interleave. A refused move whose pointer already names `target` was this run's own
+/// (its answer lost and the request retried); any other is an error naming the pointer.
+pub async fn write_pointers(
+    aws: &Aws,
+    region: &str,
+    bucket: &str,
+    pointers: &[PointerVersion],
     target: &str,
 ) -> Result<()> {
     let s3 = aws.s3(region);
-    for pointer in pointers {
-        s3.put_object()
+    for PointerVersion { key, etag } in pointers {
+        let request = s3
+            .put_object()
             .bucket(bucket)
-            .key(pointer)
+            .key(key)
             .body(ByteStream::from(target.as_bytes().to_vec()))
             .content_type("text/plain")
             .server_side_encryption(ServerSideEncryption::Aes256)
-            .checksum_algorithm(ChecksumAlgorithm::Sha256)
-            .send()
-            .await
-            .with_context(|| {
-                format!(
-                    "moving the pointer s3://{bucket}/{pointer} in {region} to {target} (PutObject)"
-                )
-            })?;
+            .checksum_algorithm(ChecksumAlgorithm::Sha256);
+        let request = match etag {
+            Some(etag) => request.if_match(etag),
+            None => request.if_none_match("*"),
+        };
+        let context = || {
+            format!("moving the pointer s3://{bucket}/{key} in {region} to {target} (PutObject)")
+        };
+        match request.send().await {
+            Ok(_) => {}
+            Err(e) if matches!(e.code(), Some("PreconditionFailed" | "NoSuchKey")) => {
+                let now = read_pointer(aws, region, bucket, key)
+                    .await
+                    .with_context(context)?;
+                if now.as_deref() != Some(target) {
+                    return Err(anyhow::Error::new(e).context(format!(
+                        "{}: another writer moved it (to {}) since this run read it, so it was left as it is; is a second backup running without the lock? Run `ssm-keeper verify`, then the backup again",
+                        context(),
+                        now.as_deref().unwrap_or("nothing: it was deleted")
+                    )));
+                }
+            }
+            Err(e) => return Err(anyhow::Error::new(e).context(context())),
+        }
     }
     Ok(())
 }

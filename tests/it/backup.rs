@@ -683,3 +683,70 @@ async fn backup_follows_every_page_of_the_listing() {
         serde_json::from_str(&std::fs::read_to_string(ws.path("out/s.json")).unwrap()).unwrap();
     assert_eq!(summary[A]["parameterCount"], expected as u64);
 }
+
+/// The key of the document a region's backup stored, from the default summary file.
+fn stored_key(ws: &Workspace, region: &str) -> String {
+    let summary = summary_file(ws);
+    let artifact = summary[region]["artifactPath"].as_str().unwrap();
+    let bucket = ws.bucket(region);
+    artifact
+        .strip_prefix(&format!("s3://{bucket}/"))
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_pointer_whose_answer_was_lost_is_found_moved_by_this_run() {
+    let ws = Workspace::new("bkptrlost", &[A], A);
+    ws.apply();
+    seed(A, "bkptrlost").await;
+    let pointer = format!("latest-{A}.txt");
+    // The first pointer write (create-only, the pointer is new) is carried out but its answer
+    // is lost: the SDK's retry is refused (412), and the pointer already names this backup.
+    let proxy = crate::proxy::Proxy::start(17);
+    proxy.lose_next_answer_at("s3:PutObject", &pointer);
+    let run = ws.run_with(&["backup", "--stack", "bkptrlost"], &proxy.env());
+    assert_eq!(run.code, 0, "{run:#?}");
+    let faulted = proxy
+        .record()
+        .iter()
+        .filter(|r| r.operation == "s3:PutObject" && r.fault.is_some())
+        .count();
+    assert_eq!(faulted, 1, "the pointer's answer was lost once");
+    let first = stored_key(&ws, A);
+    assert_eq!(object_text(A, &ws.bucket(A), &pointer).await, first);
+
+    // Again, now moving an existing pointer (If-Match on its ETag), the answer lost again.
+    proxy.lose_next_answer_at("s3:PutObject", &pointer);
+    let run = ws.run_with(&["backup", "--stack", "bkptrlost"], &proxy.env());
+    assert_eq!(run.code, 0, "{run:#?}");
+    let second = stored_key(&ws, A);
+    assert_ne!(second, first);
+    assert_eq!(object_text(A, &ws.bucket(A), &pointer).await, second);
+}
+
+#[tokio::test]
+async fn a_pointer_moved_by_another_writer_during_the_run_is_left_as_it_is() {
+    let ws = Workspace::new("bkptrrace", &[A], A);
+    ws.apply();
+    seed(A, "bkptrrace").await;
+    let run = ws.run(&["backup", "--stack", "bkptrrace"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let pointer = format!("latest-{A}.txt");
+    let bucket = ws.bucket(A);
+
+    // Just before this run moves the pointer, another writer moves it.
+    let proxy = crate::proxy::Proxy::start(19);
+    let (hook_bucket, hook_key) = (bucket.clone(), pointer.clone());
+    proxy.before_next("s3:PutObject", &pointer, move || async move {
+        store_object(A, &hook_bucket, &hook_key, b"someone-else.json", true).await;
+    });
+    let run = ws.run_with(&["backup", "--stack", "bkptrrace"], &proxy.env());
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("another writer moved it (to someone-else.json) since this run read it"),
+        "{run:#?}"
+    );
+    assert_eq!(object_text(A, &bucket, &pointer).await, "someone-else.json");
+}

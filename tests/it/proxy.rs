@@ -59,6 +59,9 @@ pub struct Recorded {
     pub carries_marker: bool,
 }
 
+type Hook =
+    Box<dyn FnOnce() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> + Send>;
+
 #[derive(Default)]
 struct State {
     rules: Vec<Rule>,
@@ -68,8 +71,12 @@ struct State {
     cut_after_mutations: Option<usize>,
     mutations: usize,
     marker: Option<String>,
-    /// The next request of this operation gets `Fault::LostAnswer` (once).
-    lose_next: Option<String>,
+    /// The next request of this operation (and whose path holds the text, if one is given)
+    /// gets `Fault::LostAnswer` (once).
+    lose_next: Option<(String, Option<String>)>,
+    /// Run once, before forwarding the next request of the operation whose path holds the
+    /// text: another client acting at exactly that moment (a deterministic interleaving).
+    before_next: Option<(String, String, Hook)>,
     /// Requests being served now, and the most at once since the last reset.
     in_flight: usize,
     max_in_flight: usize,
@@ -155,7 +162,28 @@ impl Proxy {
     /// Marks requests whose bytes contain `marker` in the record.
     /// The next request of `operation` is carried out but its answer is lost (once).
     pub fn lose_next_answer(&self, operation: &str) {
-        self.state.lock().unwrap().lose_next = Some(operation.to_string());
+        self.state.lock().unwrap().lose_next = Some((operation.to_string(), None));
+    }
+
+    /// The next request of `operation` whose path holds `path_part` is carried out but its
+    /// answer is lost (once).
+    pub fn lose_next_answer_at(&self, operation: &str, path_part: &str) {
+        self.state.lock().unwrap().lose_next =
+            Some((operation.to_string(), Some(path_part.to_string())));
+    }
+
+    /// Runs `hook` (once) just before forwarding the next request of `operation` whose path
+    /// holds `path_part`.
+    pub fn before_next<F, Fut>(&self, operation: &str, path_part: &str, hook: F)
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.state.lock().unwrap().before_next = Some((
+            operation.to_string(),
+            path_part.to_string(),
+            Box::new(move || Box::pin(hook()) as std::pin::Pin<Box<_>>),
+        ));
     }
 
     pub fn watch_for(&self, marker: &str) {
@@ -271,6 +299,19 @@ async fn handle(
     if operation == "ssm:DescribeParameters" && state.lock().unwrap().partial_pages {
         return partial_page(parts, body, &connector, &upstream).await;
     }
+    let path = parts.uri.path().to_string();
+    let hook = {
+        let mut state = state.lock().unwrap();
+        match &state.before_next {
+            Some((op, part, _)) if *op == operation && path.contains(part.as_str()) => {
+                state.before_next.take()
+            }
+            _ => None,
+        }
+    };
+    if let Some((_, _, hook)) = hook {
+        hook().await;
+    }
     let mutating = is_mutating(&operation);
     let fault = {
         let mut state = state.lock().unwrap();
@@ -279,7 +320,9 @@ async fn handle(
             .is_some_and(|limit| state.mutations >= limit);
         let fault = if cut {
             Some(Fault::Reset)
-        } else if state.lose_next.as_deref() == Some(operation.as_str()) {
+        } else if state.lose_next.as_ref().is_some_and(|(op, part)| {
+            *op == operation && part.as_ref().is_none_or(|p| path.contains(p.as_str()))
+        }) {
             state.lose_next = None;
             Some(Fault::LostAnswer)
         } else {

@@ -25,7 +25,7 @@ use crate::shell::lock::{Halt, LockWatch};
 use crate::shell::observe::parse_region_list;
 use crate::shell::printer::Printer;
 use crate::shell::ssm::read_values;
-use crate::shell::store::{put_document, write_pointers};
+use crate::shell::store::{PointerVersion, pointer_versions, put_document, write_pointers};
 use collect::collect;
 
 #[derive(Debug, Clone)]
@@ -323,6 +323,13 @@ impl RegionRun<'_> {
         let (aws, options, header) = (self.aws, self.options, self.header);
         let region = &header.region;
         let bucket = self.bucket().await?;
+        // The pointers as they are before this run: it moves them only from these versions.
+        let pointers = if options.dry_run {
+            Vec::new()
+        } else {
+            let keys = pointer_keys(region, self.is_default);
+            pointer_versions(aws, region, &bucket, &keys).await?
+        };
 
         // Staged in memory only: no file, named or not, ever holds the decrypted values, so a
         // killed run leaves no plaintext behind.
@@ -345,6 +352,7 @@ impl RegionRun<'_> {
         let mut staged = Staged {
             count: collected.count,
             stored: None,
+            pointers,
             vanished: collected.vanished,
             tags_missing: collected.tags_missing,
         };
@@ -398,9 +406,8 @@ impl RegionRun<'_> {
             return Ok(());
         };
         let region = &self.header.region;
-        let pointers = pointer_keys(region, self.is_default);
         self.lock.check()?;
-        write_pointers(self.aws, region, bucket, &pointers, key).await
+        write_pointers(self.aws, region, bucket, &staged.pointers, key).await
     }
 }
 
@@ -408,6 +415,8 @@ impl RegionRun<'_> {
 struct Staged {
     count: u64,
     stored: Option<(String, String)>,
+    /// The pointers to move, as they were before the run.
+    pointers: Vec<PointerVersion>,
     vanished: Vec<String>,
     tags_missing: Option<String>,
 }
