@@ -86,8 +86,15 @@ pub async fn pointer_versions(
             Ok(out) => out.e_tag,
             Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => None,
             Err(e) => {
+                // A HEAD's refusal has no body: say what its status means.
+                let denied = e.raw_response().is_some_and(|r| r.status().as_u16() == 403);
                 return Err(anyhow::Error::new(e).context(format!(
-                    "reading the pointer s3://{bucket}/{key} in {region} before moving it (HeadObject)"
+                    "reading the pointer s3://{bucket}/{key} in {region} before moving it (HeadObject){}",
+                    if denied {
+                        ": AccessDenied (403): these credentials may not read it, or the bucket belongs to another account"
+                    } else {
+                        ""
+                    }
                 )));
             }
         };
