@@ -297,9 +297,10 @@ fn region_name(value: &str) -> Result<String, String> {
 
 #[derive(Debug, Args)]
 pub struct IamPolicyArgs {
-    /// The stack: a name (`dev` is stacks/dev.yaml) or a path to a YAML file.
-    #[arg(long, short)]
-    pub stack: String,
+    /// The stack: a name (`dev` is stacks/dev.yaml) or a path to a YAML file. Repeat it for a
+    /// role that serves several stacks: one policy covers them all.
+    #[arg(long, short, required = true)]
+    pub stack: Vec<String>,
 
     /// Who runs what: plan (plan, outputs; read-only), apply (apply, force-unlock), backup,
     /// restore, verify (read-only).
@@ -314,6 +315,90 @@ pub struct IamPolicyArgs {
     /// starting and ending with `/`, never covering the locks or the metadata).
     #[arg(long, value_name = "PREFIX", value_parser = path_prefix)]
     pub to_prefix: Vec<String>,
+
+    /// Print the role's trust policy instead: who may assume it (GitHub Actions through its
+    /// OIDC provider, or the Jenkins controller's role).
+    #[arg(long, value_enum, conflicts_with = "to_prefix")]
+    pub trust: Option<TrustKind>,
+
+    /// With `--trust github`: the repository, OWNER/REPO.
+    #[arg(
+        long,
+        value_name = "OWNER/REPO",
+        value_parser = repository,
+        required_if_eq("trust", "github"),
+        requires = "trust"
+    )]
+    pub repository: Option<String>,
+
+    /// With `--trust github`: the default branch the nightly and manual jobs run from.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "main",
+        requires = "repository"
+    )]
+    pub branch: String,
+
+    /// With `--trust github`: the GitHub environment apply runs in (its approval gate).
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "production",
+        requires = "repository"
+    )]
+    pub environment: String,
+
+    /// With `--trust jenkins`: the ARN of the role the Jenkins controller (or agent) runs as.
+    #[arg(
+        long,
+        value_name = "ARN",
+        value_parser = principal_arn,
+        required_if_eq("trust", "jenkins"),
+        requires = "trust"
+    )]
+    pub principal: Option<String>,
+}
+
+/// Who assumes a role (`--trust`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TrustKind {
+    Github,
+    Jenkins,
+}
+
+/// `OWNER/REPO`, as GitHub names a repository.
+fn repository(value: &str) -> Result<String, String> {
+    let valid = |part: &str| {
+        !part.is_empty()
+            && part
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    };
+    match value.split_once('/') {
+        Some((owner, repo)) if valid(owner) && valid(repo) => Ok(value.to_string()),
+        _ => Err(format!(
+            "`{value}` is not a repository: OWNER/REPO, like my-org/infra"
+        )),
+    }
+}
+
+/// An IAM role or user ARN.
+fn principal_arn(value: &str) -> Result<String, String> {
+    let parts: Vec<&str> = value.splitn(6, ':').collect();
+    let ok = parts.len() == 6
+        && parts[0] == "arn"
+        && parts[2] == "iam"
+        && parts[4].len() == 12
+        && parts[4].chars().all(|c| c.is_ascii_digit())
+        && (parts[5].starts_with("role/") || parts[5].starts_with("user/"));
+    if ok {
+        Ok(value.to_string())
+    } else {
+        Err(format!(
+            "`{value}` is not an IAM role ARN: arn:aws:iam::123456789012:role/jenkins-controller"
+        ))
+    }
 }
 
 /// A 12-digit AWS account id.

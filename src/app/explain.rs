@@ -55,7 +55,7 @@ pub fn command_context(command: &Commands) -> (Option<Role>, String) {
         Commands::Backup(a) => (Some(Role::Backup), a.stack.clone()),
         Commands::Verify(a) => (Some(Role::Verify), a.stack.clone()),
         Commands::Restore(a) => (Some(Role::Restore), a.stack.clone()),
-        Commands::IamPolicy(a) => (None, a.stack.clone()),
+        Commands::IamPolicy(a) => (None, a.stack.join(", ")),
         Commands::Validate(a) => (None, a.stack.clone()),
         Commands::Show(_) => (None, String::new()),
         Commands::Completions(_) => (None, String::new()),

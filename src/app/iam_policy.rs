@@ -1,16 +1,64 @@
-//! `ssm-keeper iam-policy`: the least-privilege policy document of a role, scoped to the stack.
+//! `ssm-keeper iam-policy`: the least-privilege policy document of a role, scoped to the stacks
+//! named (one document for all of them), or with `--trust` the role's trust policy.
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use std::process::ExitCode;
 
 use super::session::Session;
-use crate::cli::IamPolicyArgs;
-use crate::core::iam::{Role, policy};
+use crate::cli::{IamPolicyArgs, TrustKind};
+use crate::core::iam::{
+    MANAGED_POLICY_MAX_CHARS, Role, Trusted, policy_for_stacks, policy_size, trust_policy,
+};
+use crate::core::region::{check_one_partition, partition};
 use crate::core::selection::forbidden_target;
+use crate::core::stack::Stack;
 use crate::shell::printer::Printer;
 
 pub async fn run(session: &Session, printer: &Printer, args: IamPolicyArgs) -> Result<ExitCode> {
-    let stack = session.load_stack(&args.stack)?.stack;
+    let mut stacks = Vec::new();
+    for name in &args.stack {
+        stacks.push(session.load_stack(name)?.stack);
+    }
+    check_input(&args, &stacks)?;
+    let Some(first) = stacks.first() else {
+        bail!("name a stack with --stack");
+    };
+    let account_id = match &args.account_id {
+        Some(id) => id.clone(),
+        None => {
+            session
+                .aws()
+                .await?
+                .account_id(&first.ssm_home_region)
+                .await?
+        }
+    };
+    let document = match trusted(&args)? {
+        Some(trusted) => trust_policy(
+            &trusted,
+            args.role,
+            partition(&first.ssm_home_region),
+            &account_id,
+        ),
+        None => {
+            let stacks: Vec<&Stack> = stacks.iter().collect();
+            let document = policy_for_stacks(&stacks, &account_id, args.role, &args.to_prefix);
+            if policy_size(&document) > MANAGED_POLICY_MAX_CHARS {
+                printer.warn(&format!(
+                    "the policy has {} characters, more than the {MANAGED_POLICY_MAX_CHARS} IAM allows in one managed policy: split the stacks over two policies attached to the role",
+                    policy_size(&document)
+                ))?;
+            }
+            document
+        }
+    };
+    printer.out(&(serde_json::to_string_pretty(&document)? + "\n"))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Usage errors before any AWS call: `--to-prefix` only for restore and never over the locks
+/// or metadata, and every stack in one partition (a policy's ARNs name one).
+fn check_input(args: &IamPolicyArgs, stacks: &[Stack]) -> Result<()> {
     let role = args.role;
     if !args.to_prefix.is_empty() && role != Role::Restore {
         bail!(
@@ -23,17 +71,29 @@ pub async fn run(session: &Session, printer: &Printer, args: IamPolicyArgs) -> R
             bail!("--to-prefix: {why}");
         }
     }
-    let account_id = match args.account_id {
-        Some(id) => id,
-        None => {
-            session
-                .aws()
-                .await?
-                .account_id(&stack.ssm_home_region)
-                .await?
-        }
-    };
-    let document = policy(&stack, &account_id, role, &args.to_prefix);
-    printer.out(&(serde_json::to_string_pretty(&document)? + "\n"))?;
-    Ok(ExitCode::SUCCESS)
+    let homes: Vec<String> = stacks.iter().map(|s| s.ssm_home_region.clone()).collect();
+    check_one_partition(homes.iter().map(String::as_str)).map_err(|why| {
+        anyhow::anyhow!("the stacks of one policy must share an AWS partition: {why}")
+    })
+}
+
+/// Who the trust policy is for, from `--trust` and its flags.
+fn trusted(args: &IamPolicyArgs) -> Result<Option<Trusted>> {
+    Ok(match args.trust {
+        None => None,
+        Some(TrustKind::Github) => Some(Trusted::GitHub {
+            repository: args
+                .repository
+                .clone()
+                .context("--trust github needs --repository OWNER/REPO")?,
+            branch: args.branch.clone(),
+            environment: args.environment.clone(),
+        }),
+        Some(TrustKind::Jenkins) => Some(Trusted::Jenkins {
+            principal: args
+                .principal
+                .clone()
+                .context("--trust jenkins needs --principal ARN")?,
+        }),
+    })
 }

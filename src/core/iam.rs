@@ -312,6 +312,116 @@ fn restore_statements(a: &Arns) -> Vec<Value> {
     out
 }
 
+/// The policy of `role` for every stack named: one document, each statement once (by Sid)
+/// with the resources of all the stacks, so a role serving dev and prod needs one policy that
+/// no second stack's policy replaces.
+pub fn policy_for_stacks(
+    stacks: &[&Stack],
+    account_id: &str,
+    role: Role,
+    extra_prefixes: &[String],
+) -> Value {
+    let mut merged: Vec<Value> = Vec::new();
+    for stack in stacks {
+        let document = policy(stack, account_id, role, extra_prefixes);
+        for statement in document["Statement"].as_array().into_iter().flatten() {
+            let same = merged.iter_mut().find(|s| s["Sid"] == statement["Sid"]);
+            match same {
+                Some(existing) => add_resources(existing, statement),
+                None => merged.push(statement.clone()),
+            }
+        }
+    }
+    json!({ "Version": "2012-10-17", "Statement": merged })
+}
+
+/// Adds the resources of `statement` that `existing` (of the same Sid) lacks, in order.
+fn add_resources(existing: &mut Value, statement: &Value) {
+    let Some(resources) = existing["Resource"].as_array_mut() else {
+        return;
+    };
+    for resource in statement["Resource"].as_array().into_iter().flatten() {
+        if !resources.contains(resource) {
+            resources.push(resource.clone());
+        }
+    }
+}
+
+/// IAM's limit on a managed policy's size, in characters without whitespace.
+pub const MANAGED_POLICY_MAX_CHARS: usize = 6144;
+
+/// A policy's size as IAM counts it against `MANAGED_POLICY_MAX_CHARS`.
+pub fn policy_size(document: &Value) -> usize {
+    document
+        .to_string()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .count()
+}
+
+/// Who assumes a role: GitHub Actions through its OIDC provider, or the Jenkins controller's
+/// role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trusted {
+    GitHub {
+        /// `OWNER/REPO`.
+        repository: String,
+        /// The default branch the nightly and manual jobs run from.
+        branch: String,
+        /// The GitHub environment apply runs in (its approval gate).
+        environment: String,
+    },
+    Jenkins {
+        /// The ARN of the controller's (or agent's) role.
+        principal: String,
+    },
+}
+
+/// The GitHub OIDC provider's host, as IAM names it in condition keys and ARNs.
+const GITHUB_OIDC: &str = "token.actions.githubusercontent.com";
+
+/// The trust policy of `role` for `trusted`: who may assume it. For GitHub, the token's subject
+/// decides: plan from pull requests, apply only in the protected environment, backup, verify
+/// and restore from the default branch.
+pub fn trust_policy(trusted: &Trusted, role: Role, partition: &str, account_id: &str) -> Value {
+    let statement = match trusted {
+        Trusted::GitHub {
+            repository,
+            branch,
+            environment,
+        } => {
+            let subject = match role {
+                Role::Plan => format!("repo:{repository}:pull_request"),
+                Role::Apply => format!("repo:{repository}:environment:{environment}"),
+                Role::Backup | Role::Verify | Role::Restore => {
+                    format!("repo:{repository}:ref:refs/heads/{branch}")
+                }
+            };
+            json!({
+                "Sid": "GitHubActions",
+                "Effect": "Allow",
+                "Principal": {
+                    "Federated": format!("arn:{partition}:iam::{account_id}:oidc-provider/{GITHUB_OIDC}")
+                },
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {
+                        format!("{GITHUB_OIDC}:aud"): "sts.amazonaws.com",
+                        format!("{GITHUB_OIDC}:sub"): subject,
+                    }
+                }
+            })
+        }
+        Trusted::Jenkins { principal } => json!({
+            "Sid": "JenkinsController",
+            "Effect": "Allow",
+            "Principal": { "AWS": principal },
+            "Action": "sts:AssumeRole",
+        }),
+    };
+    json!({ "Version": "2012-10-17", "Statement": [statement] })
+}
+
 /// Every action a policy document grants.
 pub fn granted_actions(policy: &Value) -> BTreeSet<String> {
     policy["Statement"]
@@ -379,6 +489,8 @@ pub fn iam_actions(operation: &str) -> Option<&'static [&'static str]> {
 mod tests {
     use super::*;
     use crate::core::stack::sample;
+
+    const ACCOUNT: &str = "123456789012";
 
     fn stack() -> Stack {
         let mut s = sample(&["us-east-1", "eu-west-1"]);
@@ -532,5 +644,90 @@ mod tests {
             }
         }
         assert_eq!(iam_actions("sts:GetCallerIdentity"), None);
+    }
+
+    #[test]
+    fn one_policy_covers_every_stack_each_statement_once() {
+        let dev = stack();
+        let mut prod = stack();
+        prod.environment = "prod".into();
+        for &role in Role::VARIANTS {
+            let both = policy_for_stacks(&[&dev, &prod], ACCOUNT, role, &[]);
+            let statements = both["Statement"].as_array().unwrap();
+            let sids: BTreeSet<&str> = statements
+                .iter()
+                .map(|s| s["Sid"].as_str().unwrap())
+                .collect();
+            assert_eq!(sids.len(), statements.len(), "{role:?}: a Sid twice");
+            // Everything either stack's own policy grants, on the same resources.
+            for single in [&dev, &prod] {
+                let own = policy(single, ACCOUNT, role, &[]);
+                for statement in own["Statement"].as_array().unwrap() {
+                    let merged = statements
+                        .iter()
+                        .find(|s| s["Sid"] == statement["Sid"])
+                        .unwrap();
+                    assert_eq!(merged["Action"], statement["Action"]);
+                    assert_eq!(merged["Condition"], statement["Condition"]);
+                    for resource in statement["Resource"].as_array().unwrap() {
+                        assert!(
+                            merged["Resource"].as_array().unwrap().contains(resource),
+                            "{role:?}: {resource} missing"
+                        );
+                    }
+                }
+            }
+            assert_eq!(
+                policy_for_stacks(&[&dev], ACCOUNT, role, &[]),
+                policy(&dev, ACCOUNT, role, &[]),
+                "one stack: the same policy as before"
+            );
+        }
+        let text = policy_for_stacks(&[&dev, &prod], ACCOUNT, Role::Backup, &[]).to_string();
+        assert!(text.contains("-ssm-backup-dev-") && text.contains("-ssm-backup-prod-"));
+    }
+
+    #[test]
+    fn trust_policies_name_who_may_assume_each_role() {
+        let github = Trusted::GitHub {
+            repository: "my-org/infra".into(),
+            branch: "main".into(),
+            environment: "production".into(),
+        };
+        let subject = |role| {
+            trust_policy(&github, role, "aws", ACCOUNT)["Statement"][0]["Condition"]["StringEquals"]
+                ["token.actions.githubusercontent.com:sub"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(subject(Role::Plan), "repo:my-org/infra:pull_request");
+        assert_eq!(
+            subject(Role::Apply),
+            "repo:my-org/infra:environment:production"
+        );
+        for role in [Role::Backup, Role::Verify, Role::Restore] {
+            assert_eq!(subject(role), "repo:my-org/infra:ref:refs/heads/main");
+        }
+        let document = trust_policy(&github, Role::Plan, "aws-cn", ACCOUNT);
+        let statement = &document["Statement"][0];
+        assert_eq!(
+            statement["Principal"]["Federated"],
+            format!("arn:aws-cn:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com")
+        );
+        assert_eq!(statement["Action"], "sts:AssumeRoleWithWebIdentity");
+        assert_eq!(
+            statement["Condition"]["StringEquals"]["token.actions.githubusercontent.com:aud"],
+            "sts.amazonaws.com"
+        );
+        let jenkins = Trusted::Jenkins {
+            principal: format!("arn:aws:iam::{ACCOUNT}:role/jenkins"),
+        };
+        let document = trust_policy(&jenkins, Role::Backup, "aws", ACCOUNT);
+        assert_eq!(
+            document["Statement"][0]["Principal"]["AWS"],
+            format!("arn:aws:iam::{ACCOUNT}:role/jenkins")
+        );
+        assert_eq!(document["Statement"][0]["Action"], "sts:AssumeRole");
     }
 }

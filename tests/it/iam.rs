@@ -200,6 +200,34 @@ fn tag(key: &str, value: &str) -> aws_sdk_ssm::types::Tag {
         .unwrap()
 }
 
+/// Runs one of emulator/'s boto3 scripts against `emu` with `input` on stdin; its JSON output.
+fn emulator_script(
+    script: &str,
+    emu: &Emulator,
+    args: &[&str],
+    input: &serde_json::Value,
+) -> serde_json::Value {
+    let mut child = std::process::Command::new(python())
+        .arg(format!("{}/emulator/{script}", env!("CARGO_MANIFEST_DIR")))
+        .args(["--endpoint", &emu.endpoint, "--ca-bundle"])
+        .arg(&emu.ca_bundle)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{script} failed");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// An SSM client of the enforcing emulator with the given keys.
 async fn ssm_as(emu: &Emulator, (key, secret): (&str, &str), region: &str) -> aws_sdk_ssm::Client {
     let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
@@ -243,27 +271,12 @@ async fn each_role_runs_its_commands_under_enforced_iam_and_nothing_else() {
         .unwrap()
         .retain(|s| s["Sid"] != "ReadParameterTags");
     policies.insert("backup-old".to_string(), old_backup);
-    let mut setup = std::process::Command::new(python())
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/emulator/iam_users.py"
-        ))
-        .args(["--endpoint", &emu.endpoint, "--ca-bundle"])
-        .arg(&emu.ca_bundle)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    setup
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(serde_json::Value::Object(policies).to_string().as_bytes())
-        .unwrap();
-    let out = setup.wait_with_output().unwrap();
-    assert!(out.status.success(), "creating the IAM users failed");
-    let keys: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let keys = emulator_script(
+        "iam_users.py",
+        &emu,
+        &[],
+        &serde_json::Value::Object(policies),
+    );
     let creds = |user: &str| {
         (
             keys[user]["key"].as_str().unwrap().to_string(),
@@ -412,4 +425,109 @@ async fn each_role_runs_its_commands_under_enforced_iam_and_nothing_else() {
     let run = as_role("restore", &recreate);
     assert_eq!(run.code, 0, "{run:#?}");
     assert!(run.stdout.contains("recreated"), "{}", run.stdout);
+}
+
+#[tokio::test]
+async fn one_policy_serves_a_role_across_stacks_and_iam_accepts_every_trust_policy() {
+    let emu = start_emulator("iammulti", &[("INITIAL_NO_AUTH_ACTION_COUNT", "3")]);
+    let (dev, prod) = ("iamdev", "iamprod");
+    let ws = Workspace::new(dev, &[A], A);
+    ws.write_raw(dev, &stack_text(dev, &[A]));
+    ws.write_raw(prod, &stack_text(prod, &[A]));
+    let printed = |stacks: &[&str], role: &str| {
+        let mut args = vec!["iam-policy", "--role", role, "--account-id", ACCOUNT];
+        for stack in stacks {
+            args.extend(["--stack", stack]);
+        }
+        let run = ws.run(&args);
+        assert_eq!(run.code, 0, "{run:#?}");
+        run.json()
+    };
+    // One user per role as a team would attach them: one policy for both stacks.
+    let policies = serde_json::json!({
+        "apply-both": printed(&[dev, prod], "apply"),
+        "backup-both": printed(&[dev, prod], "backup"),
+        "backup-dev": printed(&[dev], "backup"),
+    });
+    let keys = emulator_script("iam_users.py", &emu, &[], &policies);
+    let key = |user: &str| keys[user]["key"].as_str().unwrap().to_string();
+    let secret = |user: &str| keys[user]["secret"].as_str().unwrap().to_string();
+    let ca = emu.ca_bundle.to_str().unwrap().to_string();
+    let as_user = |user: &str, args: &[&str]| {
+        let (key, secret) = (key(user), secret(user));
+        ws.run_with(
+            args,
+            &[
+                ("AWS_ENDPOINT_URL", Some(&emu.endpoint)),
+                ("AWS_CA_BUNDLE", Some(&ca)),
+                ("AWS_ACCESS_KEY_ID", Some(&key)),
+                ("AWS_SECRET_ACCESS_KEY", Some(&secret)),
+            ],
+        )
+    };
+    let admin = ssm_as(&emu, (&key("admin"), &secret("admin")), A).await;
+    for env in [dev, prod] {
+        let run = as_user("apply-both", &["apply", "--stack", env, "--auto-approve"]);
+        assert_eq!(run.code, 0, "{run:#?}");
+        admin
+            .put_parameter()
+            .name(format!("/app/{env}/host"))
+            .value("h")
+            .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .send()
+            .await
+            .unwrap();
+        let run = as_user("backup-both", &["backup", "--stack", env]);
+        assert_eq!(run.code, 0, "{run:#?}");
+    }
+    // The policy of one stack does not serve the other.
+    let run = as_user("backup-dev", &["backup", "--stack", prod]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(run.stderr.contains("AccessDenied"), "{}", run.stderr);
+
+    // Every trust policy is one IAM accepts and keeps as printed.
+    let mut trusts = serde_json::Map::new();
+    for role in ["plan", "apply", "backup", "restore", "verify"] {
+        let github = ws.run(&[
+            "iam-policy",
+            "--stack",
+            dev,
+            "--role",
+            role,
+            "--account-id",
+            ACCOUNT,
+            "--trust",
+            "github",
+            "--repository",
+            "my-org/infra",
+        ]);
+        assert_eq!(github.code, 0, "{github:#?}");
+        trusts.insert(format!("gh-{role}"), github.json());
+        let jenkins = ws.run(&[
+            "iam-policy",
+            "--stack",
+            dev,
+            "--role",
+            role,
+            "--account-id",
+            ACCOUNT,
+            "--trust",
+            "jenkins",
+            "--principal",
+            &format!("arn:aws:iam::{ACCOUNT}:role/jenkins"),
+        ]);
+        assert_eq!(jenkins.code, 0, "{jenkins:#?}");
+        trusts.insert(format!("jenkins-{role}"), jenkins.json());
+    }
+    let arns = emulator_script(
+        "iam_roles.py",
+        &emu,
+        &["--key", &key("admin"), "--secret", &secret("admin")],
+        &serde_json::Value::Object(trusts),
+    );
+    assert_eq!(
+        arns["gh-apply"],
+        format!("arn:aws:iam::{ACCOUNT}:role/gh-apply")
+    );
+    assert_eq!(arns.as_object().unwrap().len(), 10);
 }
