@@ -1,0 +1,165 @@
+//! The docs match the binary: every `ssm-keeper ...` command line in README.md and docs/ (in
+//! fenced blocks and inline code), with the docs' placeholders filled in, parses as the binary
+//! parses its arguments. No emulator: the argument parser alone.
+
+use clap::Parser;
+use ssm_keeper::cli::Cli;
+
+/// What the docs write for a value the reader supplies, and a value the parser accepts.
+const PLACEHOLDERS: [(&str, &str); 12] = [
+    ("<env>", "dev"),
+    ("<region>", "us-east-1"),
+    ("R", "us-east-1"),
+    ("<role>", "backup"),
+    ("<LOCK_ID>", "0f3c2a"),
+    ("LOCK_ID", "0f3c2a"),
+    ("FILE", "plan.json"),
+    ("PATH", "out/summary.json"),
+    ("HOURS", "26"),
+    ("YYYY-MM-DD", "2026-11-24"),
+    ("S3-KEY", "2026-11-24/k.json"),
+    (
+        "$SLACK_WEBHOOK_URL",
+        "https://hooks.slack.com/services/T0/B0/x",
+    ),
+];
+
+/// The command lines of a Markdown text: whole lines in fenced blocks (after an optional `$ `,
+/// with `\` continuations joined), and inline code spans.
+fn command_lines(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut fenced = false;
+    let mut pending: Option<String> = None;
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        if fenced {
+            let line = line.trim().trim_start_matches("$ ");
+            let line = match pending.take() {
+                Some(start) => format!("{start} {line}"),
+                None if line.starts_with("ssm-keeper ") => line.to_string(),
+                None => continue,
+            };
+            match line.strip_suffix('\\') {
+                Some(start) => pending = Some(start.trim_end().to_string()),
+                None => found.push(line),
+            }
+            continue;
+        }
+        found.extend(
+            line.split('`')
+                .skip(1)
+                .step_by(2)
+                .filter(|span| span.starts_with("ssm-keeper "))
+                .map(str::to_string),
+        );
+    }
+    found
+}
+
+/// The arguments of a documented command line, its placeholders filled in; `None` for a
+/// mention rather than a command (a bare subcommand name, or `...` eliding its arguments).
+fn arguments(line: &str) -> Option<Vec<String>> {
+    // The shell's part: redirections, pipes into other commands, comments.
+    let command = [" > ", " | ", " #", " && "]
+        .iter()
+        .filter_map(|cut| line.find(cut))
+        .min()
+        .map_or(line, |at| &line[..at]);
+    // Optional parts, `[--flag VALUE]`, are left out.
+    let mut plain = String::new();
+    let mut depth = 0;
+    for c in command.chars() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth -= 1,
+            c if depth == 0 => plain.push(c),
+            _ => {}
+        }
+    }
+    let words = shlex::split(&plain)?;
+    if words.iter().any(|w| w.contains("...")) || words.len() < 3 && words[1] != "--version" {
+        return None;
+    }
+    Some(
+        words
+            .into_iter()
+            .map(|word| {
+                // `a|b|c`: one of them.
+                let word = word.split('|').next().unwrap_or_default().to_string();
+                PLACEHOLDERS
+                    .iter()
+                    .find(|(shown, _)| *shown == word)
+                    .map_or(word, |(_, value)| value.to_string())
+            })
+            .collect(),
+    )
+}
+
+#[test]
+fn every_command_line_in_the_docs_parses() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut files = vec![format!("{root}/README.md")];
+    for entry in std::fs::read_dir(format!("{root}/docs")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "md") {
+            files.push(path.display().to_string());
+        }
+    }
+    let (mut parsed, mut failures) = (0, Vec::new());
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        for line in command_lines(&text) {
+            let Some(args) = arguments(&line) else {
+                continue;
+            };
+            match Cli::try_parse_from(&args) {
+                Ok(_) => parsed += 1,
+                Err(e) if e.kind() == clap::error::ErrorKind::DisplayVersion => parsed += 1,
+                Err(e) => failures.push(format!("{file}: `{line}`: {}", e.kind())),
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(
+        parsed >= 30,
+        "only {parsed} command lines found: is the extraction broken?"
+    );
+}
+
+#[test]
+fn the_extraction_finds_blocks_spans_and_continuations_and_fills_placeholders() {
+    let text = "Run `ssm-keeper plan --stack <env>`, or:\n\n```sh\n$ ssm-keeper restore --stack prod \\\n    --region R --apply\nssm-keeper verify --stack dev [--max-age HOURS] > out.txt\n```\n`ssm-keeper apply` alone.\n";
+    let lines = command_lines(text);
+    assert_eq!(
+        lines,
+        [
+            "ssm-keeper plan --stack <env>",
+            "ssm-keeper restore --stack prod --region R --apply",
+            "ssm-keeper verify --stack dev [--max-age HOURS] > out.txt",
+            "ssm-keeper apply",
+        ]
+    );
+    assert_eq!(
+        arguments(&lines[1]).unwrap(),
+        [
+            "ssm-keeper",
+            "restore",
+            "--stack",
+            "prod",
+            "--region",
+            "us-east-1",
+            "--apply"
+        ]
+    );
+    assert_eq!(
+        arguments(&lines[2]).unwrap(),
+        ["ssm-keeper", "verify", "--stack", "dev"]
+    );
+    assert_eq!(arguments(&lines[3]), None, "a mention, not a command");
+    // A wrong flag in the docs is found.
+    let wrong = arguments("ssm-keeper plan --stack dev --no-such-flag").unwrap();
+    assert!(Cli::try_parse_from(&wrong).is_err());
+}
