@@ -518,7 +518,7 @@ pub struct BackupArgs {
     pub lock_timeout: Duration,
 
     /// Go on with the next regions after one failed (by default the first failure stops the
-    /// run, as the seeds' FR-3 asks). The exit code is 1 all the same.
+    /// run, as the nightly job always did). The exit code is 1 all the same.
     #[arg(long)]
     pub keep_going: bool,
 

@@ -163,3 +163,39 @@ fn the_extraction_finds_blocks_spans_and_continuations_and_fills_placeholders() 
     let wrong = arguments("ssm-keeper plan --stack dev --no-such-flag").unwrap();
     assert!(Cli::try_parse_from(&wrong).is_err());
 }
+
+/// Words of the design documents' authors, which operators reading the docs or `--help` do not
+/// know.
+const JARGON: [&str; 3] = ["the seeds", "seeds'", "FR-"];
+
+#[test]
+fn no_internal_jargon_in_the_docs_or_the_help() {
+    use clap::CommandFactory;
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut texts = vec![(
+        "README.md".to_string(),
+        std::fs::read_to_string(format!("{root}/README.md")).unwrap(),
+    )];
+    for entry in std::fs::read_dir(format!("{root}/docs")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "md") {
+            texts.push((
+                path.display().to_string(),
+                std::fs::read_to_string(&path).unwrap(),
+            ));
+        }
+    }
+    let mut cli = Cli::command();
+    texts.push(("--help".into(), cli.render_long_help().to_string()));
+    for sub in cli.get_subcommands_mut() {
+        texts.push((
+            format!("{} --help", sub.get_name()),
+            sub.render_long_help().to_string(),
+        ));
+    }
+    for (name, text) in &texts {
+        for word in JARGON {
+            assert!(!text.contains(word), "{name} says `{word}`");
+        }
+    }
+}
