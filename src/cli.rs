@@ -104,10 +104,11 @@ pub enum Commands {
         after_help = "Example:\n  ssm-keeper force-unlock --stack prod 6f1c2a0e-5b1d-4c1e-9a43-0d2f7c1b9e55"
     )]
     ForceUnlock(ForceUnlockArgs),
-    /// Print the least-privilege IAM policy of a role, scoped to the stack's resources.
+    /// Print the least-privilege IAM policy of a role, scoped to the stacks' resources (one
+    /// policy for every --stack), or with --trust who may assume the role.
     #[command(
         name = "iam-policy",
-        after_help = "Example:\n  ssm-keeper iam-policy --stack prod --role backup > backup-policy.json"
+        after_help = "Examples:\n  ssm-keeper iam-policy --stack dev --stack prod --role backup > backup-policy.json\n  ssm-keeper iam-policy --stack prod --role backup --trust github --repository my-org/infra > backup-trust.json"
     )]
     IamPolicy(IamPolicyArgs),
     /// Print the shell completion script for bash, zsh or fish.
