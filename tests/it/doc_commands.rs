@@ -199,3 +199,60 @@ fn no_internal_jargon_in_the_docs_or_the_help() {
         }
     }
 }
+
+/// Whether `actual` is what the docs show, where `...` in the docs stands for any text.
+fn shown_as(documented: &str, actual: &str) -> bool {
+    let mut parts = documented.split("...");
+    let first = parts.next().unwrap_or_default();
+    let Some(mut rest) = actual.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    for (i, part) in parts.iter().enumerate() {
+        let last = i + 1 == parts.len();
+        match (last, part.is_empty()) {
+            (true, true) => return true,
+            (true, false) => return rest.ends_with(part),
+            (false, _) => match rest.find(part) {
+                Some(at) => rest = &rest[at + part.len()..],
+                None => return false,
+            },
+        }
+    }
+    rest.is_empty()
+}
+
+#[test]
+fn the_stack_file_error_examples_are_what_validate_prints() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let shipped = std::fs::read_to_string(format!("{root}/stacks/dev.yaml")).unwrap();
+    let docs = std::fs::read_to_string(format!("{root}/docs/stack-file.md")).unwrap();
+    let documented: Vec<&str> = docs
+        .lines()
+        .filter(|l| l.starts_with("error: stacks/dev.yaml:"))
+        .collect();
+    // The mistakes, in the docs' order, each made in the shipped file.
+    let mistakes = [
+        ("retentionDays:", "retentionDayz:"),
+        ("  - us-west-2", "  - ap-northeast-1"),
+        ("defaultRegion: ap-northeast-1", "defaultRegion: eu-west-1"),
+        (
+            "projectName: jenkins-infra",
+            "projectName: jenkins-infrastructure-platform-team-x",
+        ),
+    ];
+    assert_eq!(documented.len(), mistakes.len(), "{documented:#?}");
+    let ws = crate::common::Workspace::new("docs", &["us-east-1"], "us-east-1");
+    for ((from, to), documented) in mistakes.iter().zip(documented) {
+        assert!(shipped.contains(from), "stacks/dev.yaml has no `{from}`");
+        ws.write_raw("dev", &shipped.replacen(from, to, 1));
+        let run = ws.run(&["validate", "--stack", "dev"]);
+        assert_eq!(run.code, 1, "{run:#?}");
+        let printed = run.stderr.trim_end();
+        assert!(
+            shown_as(documented, printed),
+            "docs/stack-file.md shows\n  {documented}\nvalidate prints\n  {printed}"
+        );
+    }
+    assert!(shown_as("a ... c", "a b c") && !shown_as("a ... c", "a b d"));
+}
