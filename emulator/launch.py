@@ -7,7 +7,8 @@ refuses to start otherwise (a newer moto must be re-checked by a person, not sil
 
 Fixes (details in docs/emulator.md):
   1. S3 bucket policy conditions are evaluated with AWS semantics (aws:SecureTransport,
-     s3:x-amz-server-side-encryption, ...); a statement whose condition does not hold is neutral;
+     s3:x-amz-server-side-encryption, s3:if-none-match, s3:if-match, ...); a statement whose
+     condition does not hold is neutral;
      a denial answers AccessDenied as AWS does.
   2. GetBucketVersioning answers with the root element VersioningConfiguration.
   3. DescribeParameters honours MaxResults (1..50, default 10).
@@ -161,6 +162,11 @@ def _context_from(request, full_url: str) -> dict:
     sse = headers.get("x-amz-server-side-encryption")
     if sse is not None:
         context["s3:x-amz-server-side-encryption"] = sse
+    # Conditional writes (AWS's s3:if-none-match and s3:if-match keys): present when sent.
+    for header in ("if-none-match", "if-match"):
+        value = headers.get(header)
+        if value is not None:
+            context[f"s3:{header}"] = value
     owner = headers.get("x-amz-expected-bucket-owner")
     if owner is not None:
         context["expected-bucket-owner"] = owner

@@ -64,7 +64,10 @@ pub fn stray_metadata_ids(stack: &Stack, regions: &[String]) -> Vec<ResourceId> 
         .collect()
 }
 
-/// The seeds' bucket policy: TLS only, and every upload encrypted with AES256.
+/// The bucket policy: TLS only, every upload encrypted with AES256 (the original design's two
+/// statements), and a backup document (`{date}/{region}/...`) only ever created, never replaced:
+/// its upload must carry `If-None-Match` (AWS's `s3:if-none-match` key). The old script's keys
+/// (`{date}/ssm-backup-...`, one level less) stay writable, so both can run side by side.
 pub fn bucket_policy(bucket: &str, region: &str) -> serde_json::Value {
     let arn = format!("arn:{}:s3:::{bucket}", partition(region));
     serde_json::json!({
@@ -85,6 +88,14 @@ pub fn bucket_policy(bucket: &str, region: &str) -> serde_json::Value {
                 "Action": "s3:PutObject",
                 "Resource": format!("{arn}/*"),
                 "Condition": { "StringNotEquals": { "s3:x-amz-server-side-encryption": "AES256" } }
+            },
+            {
+                "Sid": "DenyReplacingBackups",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:PutObject",
+                "Resource": format!("{arn}/*/*/*"),
+                "Condition": { "Null": { "s3:if-none-match": "true" } }
             }
         ]
     })

@@ -400,6 +400,7 @@ pub async fn bucket_exists(region: &str, bucket: &str) -> bool {
     }
 }
 
+/// Stores a new object as the backup job would: encrypted, created only if absent.
 pub async fn put_encrypted(region: &str, bucket: &str, key: &str) {
     s3(region)
         .await
@@ -408,6 +409,7 @@ pub async fn put_encrypted(region: &str, bucket: &str, key: &str) {
         .key(key)
         .body(b"backup".to_vec().into())
         .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::Aes256)
+        .if_none_match("*")
         .send()
         .await
         .unwrap();
@@ -489,11 +491,27 @@ pub async fn object_bytes(region: &str, bucket: &str, key: &str) -> Vec<u8> {
         .to_vec()
 }
 
-/// Stores `body` encrypted (AES256), as a backup does; with a SHA-256 checksum when `checksum`
-/// (the old script stored none).
+/// Stores `body` encrypted (AES256), with a SHA-256 checksum when `checksum` (the old script
+/// stored none), over whatever the key holds: as an administrator would, who may lift the
+/// bucket policy that makes backups create-only (it is put back at once).
 pub async fn store_object(region: &str, bucket: &str, key: &str, body: &[u8], checksum: bool) {
-    let mut request = s3(region)
+    let client = s3(region).await;
+    let policy = client
+        .get_bucket_policy()
+        .bucket(bucket)
+        .send()
         .await
+        .ok()
+        .and_then(|out| out.policy);
+    if policy.is_some() {
+        client
+            .delete_bucket_policy()
+            .bucket(bucket)
+            .send()
+            .await
+            .unwrap();
+    }
+    let mut request = client
         .put_object()
         .bucket(bucket)
         .key(key)
@@ -503,6 +521,15 @@ pub async fn store_object(region: &str, bucket: &str, key: &str, body: &[u8], ch
         request = request.checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256);
     }
     request.send().await.unwrap();
+    if let Some(policy) = policy {
+        client
+            .put_bucket_policy()
+            .bucket(bucket)
+            .policy(policy)
+            .send()
+            .await
+            .unwrap();
+    }
 }
 
 /// A real HTTP receiver on 127.0.0.1 that stores the one payload it is sent.

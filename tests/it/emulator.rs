@@ -25,6 +25,7 @@ async fn bucket_policy_denies_plain_http_and_unencrypted_uploads_only() {
         .key("encrypted")
         .body(body())
         .server_side_encryption(ServerSideEncryption::Aes256)
+        .if_none_match("*")
         .send()
         .await
         .expect("an encrypted upload over TLS is allowed");
@@ -34,6 +35,7 @@ async fn bucket_policy_denies_plain_http_and_unencrypted_uploads_only() {
         .bucket(&bucket)
         .key("plain")
         .body(body())
+        .if_none_match("*")
         .send()
         .await
         .unwrap_err();
@@ -50,6 +52,7 @@ async fn bucket_policy_denies_plain_http_and_unencrypted_uploads_only() {
         .key("over-http")
         .body(body())
         .server_side_encryption(ServerSideEncryption::Aes256)
+        .if_none_match("*")
         .send()
         .await
         .unwrap_err();
@@ -71,6 +74,60 @@ async fn bucket_policy_denies_plain_http_and_unencrypted_uploads_only() {
             .await
             .is_ok()
     );
+}
+
+#[tokio::test]
+async fn the_bucket_policy_makes_backup_documents_create_only() {
+    let (_ws, bucket) = managed_bucket("condput").await;
+    let s3 = s3(R).await;
+    let put = |key: &str, condition: Option<(&str, String)>| {
+        let mut request = s3
+            .put_object()
+            .bucket(&bucket)
+            .key(key)
+            .body(b"x".to_vec().into())
+            .server_side_encryption(ServerSideEncryption::Aes256);
+        request = match condition {
+            Some(("If-None-Match", v)) => request.if_none_match(v),
+            Some((_, v)) => request.if_match(v),
+            None => request,
+        };
+        request.send()
+    };
+    let denied = |result: Result<_, aws_sdk_s3::error::SdkError<_, _>>, what: &str| {
+        let err: aws_sdk_s3::error::SdkError<aws_sdk_s3::operation::put_object::PutObjectError, _> =
+            result.expect_err(what);
+        assert_eq!(err.code(), Some("AccessDenied"), "{what}: {err:?}");
+    };
+    // A blind document write is refused; a pointer, or the old script's key, is not a document.
+    denied(
+        put("2026-11-29/r/doc.json", None).await,
+        "a blind document write",
+    );
+    put("latest-x.txt", None).await.expect("a pointer");
+    put("2026-11-29/ssm-backup-condput-20261129_130000.json", None)
+        .await
+        .expect("the old script's key");
+    let again = put("latest-x.txt", Some(("If-None-Match", "*".into())))
+        .await
+        .expect_err("a pointer that exists is not created again");
+    assert_eq!(again.code(), Some("PreconditionFailed"), "{again:?}");
+    // A document is created once and never replaced, even by a write that names its version.
+    let document = put("2026-11-29/r/doc.json", Some(("If-None-Match", "*".into())))
+        .await
+        .expect("creating a document");
+    denied(
+        put(
+            "2026-11-29/r/doc.json",
+            Some(("If-Match", document.e_tag.unwrap())),
+        )
+        .await,
+        "replacing a document",
+    );
+    let again = put("2026-11-29/r/doc.json", Some(("If-None-Match", "*".into())))
+        .await
+        .expect_err("a second create");
+    assert_eq!(again.code(), Some("PreconditionFailed"), "{again:?}");
 }
 
 #[tokio::test]

@@ -198,7 +198,7 @@ async fn drift_made_by_another_client_is_listed_and_fixed() {
     );
     assert!(
         text.stdout
-            .contains("+       \"Sid\": \"DenyUnencryptedObjectUploads\""),
+            .contains("+       \"Sid\": \"DenyReplacingBackups\""),
         "{}",
         text.stdout
     );
@@ -355,6 +355,7 @@ async fn objects_s3_will_not_delete_stop_the_destruction_with_their_keys() {
         .key("2026-11-01/held.json")
         .body(b"{}".to_vec().into())
         .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::Aes256)
+        .if_none_match("*")
         .object_lock_legal_hold_status(aws_sdk_s3::types::ObjectLockLegalHoldStatus::On)
         .send()
         .await

@@ -306,7 +306,7 @@ mod tests {
         );
         assert!(
             text.contains(
-                "        policy: statements DenyInsecureConnections, DenyUnencryptedObjectUploads\n"
+                "        policy: statements DenyInsecureConnections, DenyUnencryptedObjectUploads, DenyReplacingBackups\n"
             ),
             "{text}"
         );
@@ -332,7 +332,7 @@ mod tests {
         let text = render(&doc(live), false);
         assert!(text.contains("      ~ policy:\n"), "{text}");
         assert!(
-            text.contains("+       \"Sid\": \"DenyUnencryptedObjectUploads\""),
+            text.contains("+       \"Sid\": \"DenyReplacingBackups\""),
             "{text}"
         );
         assert!(text.ends_with("Plan: 0 to create, 1 to change, 0 to delete, 0 retained.\n"));
