@@ -256,3 +256,45 @@ fn the_stack_file_error_examples_are_what_validate_prints() {
     }
     assert!(shown_as("a ... c", "a b c") && !shown_as("a ... c", "a b d"));
 }
+
+/// A shipped stack with its commented optional sections turned on, account-specific values
+/// filled in.
+fn uncommented(stack: &str) -> String {
+    stack
+        .lines()
+        .map(|line| {
+            let Some(text) = line.strip_prefix("# ") else {
+                return line.to_string();
+            };
+            let key = text.split_once(':').is_some_and(|(k, _)| {
+                !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric())
+            });
+            if key || text.starts_with("  ") {
+                text.replace("<account-id>", "123456789012")
+                    .replace("<topic>", "ops-alerts")
+            } else {
+                line.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn the_shipped_stacks_optional_sections_are_valid_once_uncommented() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let ws = crate::common::Workspace::new("docs", &["us-east-1"], "us-east-1");
+    for env in ["dev", "prod"] {
+        let shipped = std::fs::read_to_string(format!("{root}/stacks/{env}.yaml")).unwrap();
+        let on = uncommented(&shipped);
+        for section in ["alarm:", "parameterPaths:"] {
+            assert!(
+                on.lines().any(|l| l == section),
+                "stacks/{env}.yaml shows no commented `{section}`"
+            );
+        }
+        ws.write_raw(env, &on);
+        let run = ws.run(&["validate", "--stack", env]);
+        assert_eq!(run.code, 0, "{on}\n{run:#?}");
+    }
+}
