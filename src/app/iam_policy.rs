@@ -43,10 +43,10 @@ pub async fn run(session: &Session, printer: &Printer, args: IamPolicyArgs) -> R
         None => {
             let stacks: Vec<&Stack> = stacks.iter().collect();
             let document = policy_for_stacks(&stacks, &account_id, args.role, &args.to_prefix);
-            if policy_size(&document) > MANAGED_POLICY_MAX_CHARS {
+            let size = policy_size(&document);
+            if size > MANAGED_POLICY_MAX_CHARS {
                 printer.warn(&format!(
-                    "the policy has {} characters, more than the {MANAGED_POLICY_MAX_CHARS} IAM allows in one managed policy: split the stacks over two policies attached to the role",
-                    policy_size(&document)
+                    "the policy has {size} characters, more than the {MANAGED_POLICY_MAX_CHARS} IAM allows in one managed policy: split the stacks over two policies attached to the role"
                 ))?;
             }
             document

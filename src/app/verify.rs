@@ -8,13 +8,12 @@ use std::process::ExitCode;
 
 use super::session::Session;
 use crate::cli::{ReportFormat, VerifyArgs};
-use crate::core::desired::{default_region_parameter, region_list_parameter};
+use crate::core::desired::{default_region_parameter, parse_region_list, region_list_parameter};
 use crate::core::selection::Selection;
 use crate::core::stack::Stack;
 use crate::core::stack::bucket_name;
 use crate::core::verify::{Expected, RegionVerdict, render_text, verify_region};
 use crate::shell::aws::Aws;
-use crate::shell::observe::parse_region_list;
 use crate::shell::printer::Printer;
 use crate::shell::ssm::read_values;
 use crate::shell::verify::region_facts;
@@ -80,6 +79,7 @@ async fn regions(
             )
         })?;
         parse_region_list(&list)
+            .map_err(anyhow::Error::msg)
             .with_context(|| format!("reading the region list parameter {} in {home}", names[0]))?
     } else {
         args.regions.clone()

@@ -3,11 +3,9 @@
 
 use super::desired::{metadata_parameters, region_bucket_parameter};
 use super::model::{BucketSettings, DesiredState, LiveState, Resource, ResourceId};
-use super::plan::{Change, Plan};
+use super::plan::{Change, DiffOptions, Plan};
 use super::resource::{Kind, Observation};
 use super::stack::bucket_name;
-
-pub use super::plan::DiffOptions;
 
 /// Changes that turn `live` into `desired`, ordered by resource id, removed regions last.
 pub fn diff(desired: &DesiredState, live: &LiveState, options: &DiffOptions) -> Plan {

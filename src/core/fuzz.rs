@@ -16,8 +16,9 @@ const DOCUMENT: &str = r#"{"format_version":2,"tool_version":"0.1.0","backup_dat
 /// A valid saved plan, as `plan --out` writes it.
 fn plan_text() -> String {
     use super::desired::desired_state;
-    use super::diff::{DiffOptions, diff};
+    use super::diff::diff;
     use super::model::LiveState;
+    use super::plan::DiffOptions;
     use super::plan::{PLAN_FORMAT_VERSION, PlanDocument};
     let stack = super::stack::sample(&["us-east-1", "eu-west-1"]);
     let desired = desired_state(&stack, "123456789012");

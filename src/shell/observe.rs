@@ -10,7 +10,9 @@ use strum::VariantArray;
 use super::aws::Aws;
 use super::resource::{self, Listing, bucket};
 use crate::core::alarm::alarm_prefix;
-use crate::core::desired::{region_bucket_parameter, region_list_parameter, stray_metadata_ids};
+use crate::core::desired::{
+    parse_region_list, region_bucket_parameter, region_list_parameter, stray_metadata_ids,
+};
 use crate::core::model::{DesiredState, LiveState, Resource, ResourceId};
 use crate::core::region::check_region;
 use crate::core::resource::Kind;
@@ -142,10 +144,6 @@ async fn read_resources(
     .await?;
     live.resources.extend(reads.into_iter().flatten());
     Ok(())
-}
-
-pub fn parse_region_list(text: &str) -> Result<Vec<String>> {
-    crate::core::desired::parse_region_list(text).map_err(anyhow::Error::msg)
 }
 
 /// With no live region list: the regions, other than the stack's, of this stack's buckets that

@@ -10,8 +10,9 @@ pub fn render(doc: &PlanDocument) -> Result<String, serde_json::Error> {
 mod tests {
     use super::*;
     use crate::core::desired::desired_state;
-    use crate::core::diff::{DiffOptions, diff};
+    use crate::core::diff::diff;
     use crate::core::model::LiveState;
+    use crate::core::plan::DiffOptions;
     use crate::core::plan::PLAN_FORMAT_VERSION;
 
     #[test]

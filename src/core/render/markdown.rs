@@ -31,7 +31,7 @@ fn write_plan(out: &mut impl Write, doc: &PlanDocument) -> fmt::Result {
             writeln!(
                 out,
                 "\n<details><summary>{} <code>{}</code> ({})</summary>\n\n```diff",
-                id.kind(),
+                id.kind.as_str(),
                 id.name(),
                 id.region()
             )?;
@@ -82,7 +82,7 @@ fn write_table(out: &mut impl Write, doc: &PlanDocument) -> fmt::Result {
         writeln!(
             out,
             "| {action} | {} `{}` | {} | {} |",
-            id.kind(),
+            id.kind.as_str(),
             id.name(),
             id.region(),
             details.replace('|', "\\|")

@@ -217,8 +217,9 @@ fn alarm_attributes(a: &AlarmSettings) -> Vec<(&'static str, String)> {
 mod tests {
     use super::*;
     use crate::core::desired::desired_state;
-    use crate::core::diff::{DiffOptions, diff};
+    use crate::core::diff::diff;
     use crate::core::model::{LiveState, ParameterKind, ParameterState, ResourceId};
+    use crate::core::plan::DiffOptions;
     use crate::core::plan::PLAN_FORMAT_VERSION;
     use crate::core::stack::Stack;
 

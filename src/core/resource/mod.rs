@@ -97,14 +97,11 @@ impl ResourceId {
     pub fn name(&self) -> &str {
         &self.name
     }
-    pub fn kind(&self) -> &'static str {
-        self.kind.as_str()
-    }
 }
 
 impl fmt::Display for ResourceId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {} ({})", self.kind(), self.name, self.region)
+        write!(f, "{} {} ({})", self.kind.as_str(), self.name, self.region)
     }
 }
 
@@ -237,7 +234,7 @@ mod tests {
             ResourceId::bucket("a", "y"),
         ];
         ids.sort();
-        let kinds: Vec<_> = ids.iter().map(|i| (i.kind(), i.region())).collect();
+        let kinds: Vec<_> = ids.iter().map(|i| (i.kind.as_str(), i.region())).collect();
         assert_eq!(
             kinds,
             [

@@ -13,7 +13,7 @@ use crate::core::backup::{
     BACKUP_FORMAT_VERSION, DocumentHeader, INTERRUPTED, RegionStatus, RegionSummary,
     SKIPPED_INTERRUPTED,
 };
-use crate::core::desired::{metadata_parameters, region_bucket_parameter};
+use crate::core::desired::{metadata_parameters, parse_region_list, region_bucket_parameter};
 use crate::core::region::check_region;
 use crate::core::selection::Selection;
 use crate::core::stack::bucket_name;
@@ -22,7 +22,6 @@ use crate::shell::aws::Aws;
 use crate::shell::aws::Budget;
 use crate::shell::interrupt::{Interrupt, Signal};
 use crate::shell::lock::{Halt, LockWatch};
-use crate::shell::observe::parse_region_list;
 use crate::shell::printer::Printer;
 use crate::shell::ssm::read_values;
 use crate::shell::store::{PointerVersion, pointer_versions, put_document, write_pointers};
@@ -175,6 +174,7 @@ async fn read_metadata(aws: &Aws, options: &BackupOptions) -> Result<Metadata> {
         format!("Region list parameter {} is missing (in {home}): run `ssm-keeper apply` for this stack", names[0])
     })?;
     let regions = parse_region_list(&region_list)
+        .map_err(anyhow::Error::msg)
         .with_context(|| format!("reading the region list parameter {} in {home}", names[0]))?;
     if regions.is_empty() {
         bail!(
