@@ -381,8 +381,9 @@ pub enum Trusted {
 const GITHUB_OIDC: &str = "token.actions.githubusercontent.com";
 
 /// The trust policy of `role` for `trusted`: who may assume it. For GitHub, the token's subject
-/// decides: plan from pull requests, apply only in the protected environment, backup, verify
-/// and restore from the default branch.
+/// decides: plan from pull requests and from the default branch (the apply workflow's manual
+/// run plans there before its approval), apply only in the protected environment, backup,
+/// verify and restore from the default branch.
 pub fn trust_policy(trusted: &Trusted, role: Role, partition: &str, account_id: &str) -> Value {
     let statement = match trusted {
         Trusted::GitHub {
@@ -391,10 +392,13 @@ pub fn trust_policy(trusted: &Trusted, role: Role, partition: &str, account_id: 
             environment,
         } => {
             let subject = match role {
-                Role::Plan => format!("repo:{repository}:pull_request"),
-                Role::Apply => format!("repo:{repository}:environment:{environment}"),
+                Role::Plan => json!([
+                    format!("repo:{repository}:pull_request"),
+                    format!("repo:{repository}:ref:refs/heads/{branch}"),
+                ]),
+                Role::Apply => json!(format!("repo:{repository}:environment:{environment}")),
                 Role::Backup | Role::Verify | Role::Restore => {
-                    format!("repo:{repository}:ref:refs/heads/{branch}")
+                    json!(format!("repo:{repository}:ref:refs/heads/{branch}"))
                 }
             };
             json!({
@@ -697,11 +701,15 @@ mod tests {
         let subject = |role| {
             trust_policy(&github, role, "aws", ACCOUNT)["Statement"][0]["Condition"]["StringEquals"]
                 ["token.actions.githubusercontent.com:sub"]
-                .as_str()
-                .unwrap()
-                .to_string()
+                .clone()
         };
-        assert_eq!(subject(Role::Plan), "repo:my-org/infra:pull_request");
+        assert_eq!(
+            subject(Role::Plan),
+            json!([
+                "repo:my-org/infra:pull_request",
+                "repo:my-org/infra:ref:refs/heads/main"
+            ])
+        );
         assert_eq!(
             subject(Role::Apply),
             "repo:my-org/infra:environment:production"
