@@ -4,7 +4,9 @@
 # checkout (ssm-keeper compares the file's SHA-256 with the plan's), and live AWS unmoved. If it
 # is missing, or ssm-keeper refuses it (another stack file, stale, or not what the stack calls
 # for), plans afresh into the job summary and fails, so that a person reviews the new plan before
-# anything is applied.
+# anything is applied. Re-running the job would fetch the same refused plan: the way on is a
+# manual run of the apply workflow (workflow_dispatch), which plans main's stack into its summary
+# and applies that plan after the environment's approval.
 set -uo pipefail
 bin=$1
 stack=$2
@@ -22,10 +24,13 @@ if [ -f "$saved" ]; then
 else
     echo "::warning::no reviewed plan found for $stack: planning afresh"
 fi
+recovery="run the apply workflow by hand (Actions > apply > Run workflow, branch main, stack $stack): it plans main's stack into its run summary and applies that plan once the production environment is approved"
 {
-    echo "## A fresh plan for \`$stack\` needs review"
+    echo "## The plan of \`$stack\` as it is now: nothing was applied"
+    echo
+    echo "Re-running this job would fetch the same refused plan. To apply, $recovery."
     echo
     "$bin" plan --stack "$stack" --format markdown
 } >> "$summary"
-echo "::error::review the fresh plan of $stack (job summary), then re-run this job"
+echo "::error::nothing was applied to $stack: $recovery"
 exit 1
