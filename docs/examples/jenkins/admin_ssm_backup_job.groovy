@@ -1,14 +1,32 @@
 // Job DSL for the existing controller: the nightly SSM backup job, now running ssm-keeper.
-// The job's parameters are unchanged (ENVIRONMENT, DRY_RUN, JENKINSFILE_BRANCH): operators and
-// scripts that trigger it keep working.
+// The job's parameters are kept (ENVIRONMENT, DRY_RUN, JENKINSFILE_BRANCH), so operators and
+// scripts that trigger it keep working; AGENT_LABEL is new.
+//
+// Every night, one build per environment: the Parameterized Scheduler plugin's cron takes one
+// line per environment, each with its ENVIRONMENT (a plain cron would start one build with the
+// default parameters, which backs up dev only). disableConcurrentBuilds in the Jenkinsfile runs
+// them one after the other.
+//
+// Settings, from jenkinsJobsConfig['admin_ssm_backup_job'] (defaults in brackets):
+//   name, displayName     the job's name under Admin_Jobs/ and its display name
+//   environments          the stacks to back up every night [dev, prod]
+//   cron                  when, in the controller's time zone [0 13 * * *: 13:00 UTC, 22:00 JST]
+//   jenkinsfilePath       the Jenkinsfile in the pipeline repository [docs/examples/jenkins/Jenkinsfile]
+//   agentLabel            the default AGENT_LABEL: agents with the binary's needs and the AWS role [ssm-backup]
+// Credentials the Jenkinsfile binds: slack-ssm-backup-webhook (secret text), ssm-backup-smtp
+// (username with password). See docs/deployment.md, "Jenkins".
 def jenkinsPipelineRepo = commonSettings['jenkins-pipeline-repo']
 def jobKey = 'admin_ssm_backup_job'
 def jobConfig = jenkinsJobsConfig[jobKey]
 def fullJobName = "Admin_Jobs/${jobConfig.name}"
+def environments = jobConfig.environments ?: ['dev', 'prod']
+def cron = jobConfig.cron ?: '0 13 * * *'
+def jenkinsfilePath = jobConfig.jenkinsfilePath ?: 'docs/examples/jenkins/Jenkinsfile'
+def agentLabel = jobConfig.agentLabel ?: 'ssm-backup'
 
 pipelineJob(fullJobName) {
     displayName(jobConfig.displayName)
-    description('SSM Parameter Store backup (ssm-keeper backup, then verify).')
+    description('SSM Parameter Store backup (ssm-keeper backup, then verify), every environment every night.')
     keepDependencies(false)
     disabled(false)
 
@@ -26,21 +44,18 @@ pipelineJob(fullJobName) {
         }
         pipelineTriggers {
             triggers {
-                cron {
-                    spec('0 13 * * *')  // 13:00 UTC = 22:00 JST, every day
+                // One line per environment: `0 13 * * * % ENVIRONMENT=dev`, ...
+                parameterizedCron {
+                    parameterizedSpecification(environments.collect { env -> "${cron} % ENVIRONMENT=${env}" }.join('\n'))
                 }
             }
         }
     }
 
-    throttleConcurrentBuilds {
-        maxTotal(1)
-        throttleDisabled(false)
-    }
-
     parameters {
-        choiceParam('ENVIRONMENT', ['dev', 'prod'], 'The environment (stack) to back up')
+        choiceParam('ENVIRONMENT', environments, 'The environment (stack) to back up')
         booleanParam('DRY_RUN', false, 'Collect and count only: upload nothing')
+        stringParam('AGENT_LABEL', agentLabel, 'The label of the agents that run the backup')
         stringParam('JENKINSFILE_BRANCH', 'main', 'The branch holding the Jenkinsfile')
     }
 
@@ -55,7 +70,7 @@ pipelineJob(fullJobName) {
                     branch('${JENKINSFILE_BRANCH}')
                 }
             }
-            scriptPath('docs/examples/jenkins/Jenkinsfile')
+            scriptPath(jenkinsfilePath)
             lightweight(true)
         }
     }
