@@ -16,6 +16,7 @@ mod iam;
 mod lock;
 mod network;
 mod plan_apply;
+mod plan_schema;
 mod proxy;
 mod restore;
 mod roundtrip;

@@ -1,4 +1,5 @@
-//! `--format json` and `--out`: the versioned plan document (schema in docs/plan-format.md).
+//! `--format json` and `--out`: the versioned plan document (its JSON Schema is
+//! docs/plan.schema.json, which tests/it/plan_schema.rs validates real plans against).
 
 use crate::core::plan::PlanDocument;
 
