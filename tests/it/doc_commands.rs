@@ -26,7 +26,7 @@ const PLACEHOLDERS: [(&str, &str); 12] = [
 
 /// The command lines of a Markdown text: whole lines in fenced blocks (after an optional `$ `,
 /// with `\` continuations joined), and inline code spans.
-fn command_lines(text: &str) -> Vec<String> {
+pub(crate) fn command_lines(text: &str) -> Vec<String> {
     let mut found = Vec::new();
     let mut fenced = false;
     let mut pending: Option<String> = None;

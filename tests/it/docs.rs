@@ -1,5 +1,6 @@
 //! The runbooks (Japanese and English) quote error messages exactly as the tool prints them:
-//! every message quoted in a troubleshooting table is found in the source.
+//! every message quoted in a troubleshooting table is found in the source. And the two agree:
+//! the same sections, steps, commands and table rows, in the same order.
 
 use std::path::Path;
 
@@ -118,5 +119,78 @@ fn a_message_the_tool_does_not_print_is_caught() {
     assert_eq!(
         fragments("Region list parameter /jenkins/<env>/backup/region-list is missing"),
         ["Region list parameter", "is missing"]
+    );
+}
+
+/// A runbook's sections (the text under each `## ` heading), in order.
+fn sections(text: &str) -> Vec<&str> {
+    text.split("\n## ").skip(1).collect()
+}
+
+/// What a section asks an operator to do, whatever the language: its numbered steps, its
+/// `ssm-keeper` command lines in order, and its table rows' quoted messages.
+fn steps(section: &str) -> (usize, Vec<String>, Vec<Vec<String>>) {
+    let numbered = section
+        .lines()
+        .filter(|l| {
+            let digits = l.chars().take_while(char::is_ascii_digit).count();
+            digits > 0 && l[digits..].starts_with(". ")
+        })
+        .count();
+    let commands = crate::doc_commands::command_lines(section);
+    let rows = section
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| ----"))
+        .skip(1)
+        .map(|row| {
+            let mut spans = quoted(row[2..].split(" | ").next().unwrap_or_default());
+            spans.sort();
+            spans
+        })
+        .collect();
+    (numbered, commands, rows)
+}
+
+#[test]
+fn the_japanese_and_english_runbooks_give_the_same_steps_in_the_same_order() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let ja = std::fs::read_to_string(root.join("docs/runbook.md")).unwrap();
+    let en = std::fs::read_to_string(root.join("docs/runbook.en.md")).unwrap();
+    let (ja, en) = (sections(&ja), sections(&en));
+    let title = |s: &str| s.lines().next().unwrap_or_default().to_string();
+    assert_eq!(
+        ja.len(),
+        en.len(),
+        "sections: {:?} and {:?}",
+        ja.iter().map(|s| title(s)).collect::<Vec<_>>(),
+        en.iter().map(|s| title(s)).collect::<Vec<_>>()
+    );
+    let mut commands = 0;
+    for (ja, en) in ja.iter().zip(&en) {
+        let (ja_steps, en_steps) = (steps(ja), steps(en));
+        assert_eq!(
+            ja_steps,
+            en_steps,
+            "`## {}` and `## {}` differ",
+            title(ja),
+            title(en)
+        );
+        commands += ja_steps.1.len();
+    }
+    assert!(commands >= 20, "only {commands} command lines compared");
+}
+
+#[test]
+fn runbook_sections_that_differ_are_caught() {
+    let ja =
+        "x\n## A\n1. `ssm-keeper plan --stack <env>`\n2. then `ssm-keeper apply --stack <env>`\n";
+    let en =
+        "x\n## A\n1. `ssm-keeper apply --stack <env>`\n2. then `ssm-keeper plan --stack <env>`\n";
+    let (ja, en) = (sections(ja), sections(en));
+    assert_eq!(steps(ja[0]).0, 2);
+    assert_ne!(
+        steps(ja[0]),
+        steps(en[0]),
+        "the order of the commands counts"
     );
 }
