@@ -28,6 +28,14 @@ Fixes (details in docs/emulator.md):
      accepts it; moto knows only CloudWatch's JSON and query protocols): such requests are
      translated to the JSON protocol and their answers back to CBOR, shape by shape, with the
      pinned botocore's service model and CBOR codec.
+  9. S3 asks KMS for an SSE-KMS object, as AWS does (moto stores the key id and never asks):
+     a PutObject under a key needs kms:GenerateDataKey on it, a GetObject of such an object
+     kms:Decrypt, both evaluated through S3 (kms:ViaService s3.<region>.amazonaws.com) under
+     enforced IAM; a key that does not exist, is disabled or is pending deletion fails the
+     request with KMS's error. IAM conditions with StringLike are evaluated (moto ignores every
+     operator but StringEquals).
+ 10. KMS's EnableKey, DisableKey, CancelKeyDeletion and ScheduleKeyDeletion accept a key ARN,
+     as AWS does (moto looks the raw argument up among key ids and fails with a 500).
 
 Serves the same state over TLS (with a locally generated CA) and, for tests of the
 DenyInsecureConnections statement, over plain HTTP on a second port.
@@ -162,6 +170,9 @@ def _context_from(request, full_url: str) -> dict:
     sse = headers.get("x-amz-server-side-encryption")
     if sse is not None:
         context["s3:x-amz-server-side-encryption"] = sse
+    sse_key = headers.get("x-amz-server-side-encryption-aws-kms-key-id")
+    if sse_key is not None:
+        context["s3:x-amz-server-side-encryption-aws-kms-key-id"] = sse_key
     # Conditional writes (AWS's s3:if-none-match and s3:if-match keys): present when sent.
     for header in ("if-none-match", "if-match"):
         value = headers.get(header)
@@ -629,16 +640,18 @@ def patch_iam_enforcement() -> None:
                 _iam_action.reset(token)
 
     def kms_resources(self, request):
-        key = request.get("KeyId")
+        # CreateAlias is authorized on the key it targets and on the alias.
+        key = request.get("KeyId") or request.get("TargetKeyId")
+        aliases = [arn(self, "kms", request["AliasName"])] if "AliasName" in request else []
         if not key:
-            return [], None
+            return aliases, None
         if key.startswith("arn:"):
-            return [key], None
+            return [key, *aliases], None
         try:
             key = self.kms_backend.describe_key(key).id
         except Exception:  # an unknown key: AWS authorizes the ARN it names, then says NotFound
             pass
-        return [arn(self, "kms", f"key/{key}")], None
+        return [arn(self, "kms", f"key/{key}"), *aliases], None
 
     def cloudwatch_resources(self, request):
         names = request.get("AlarmNames") or ([request["AlarmName"]] if "AlarmName" in request else [])
@@ -885,6 +898,111 @@ def patch_parameter_age() -> None:
     SimpleSystemManagerResponse.put_parameter = put_parameter
 
 
+# ---------------------------------------------------------------------------------------------
+# 9. S3 asks KMS for SSE-KMS objects
+# ---------------------------------------------------------------------------------------------
+
+KMS_KEY_STATE_ERRORS = {
+    "Disabled": ("KMS.DisabledException", "{arn} is disabled."),
+    "PendingDeletion": ("KMS.KMSInvalidStateException", "{arn} is pending deletion."),
+}
+
+
+def _s3_error(status: int, code: str, message: str):
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<Error><Code>{code}</Code><Message>{message}</Message><RequestId>emulator</RequestId></Error>"
+    )
+    return status, {"Content-Type": "application/xml"}, body
+
+
+def patch_s3_asks_kms() -> None:
+    from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.iam import policy_conditions
+    from moto.iam.access_control import S3IAMRequest
+    from moto.kms.models import kms_backends
+    from moto.s3.responses import S3Response
+
+    require_source(S3Response.put_object, 'encryption = self.headers.get("x-amz-server-side-encryption")')
+    require_source(S3Response.get_object, "key, not_modified = self._get_key()")
+    require_source(policy_conditions.TrustCondition.verify_condition, "CONDITION_OPERATIONS.get(self._condition)")
+
+    def string_like(expected, actual: str) -> bool:
+        patterns = expected if isinstance(expected, list) else [expected]
+        return any(_wildcard_match(p, actual) for p in patterns)
+
+    policy_conditions.CONDITION_OPERATIONS["StringLike"] = string_like
+
+    def key_of(response, key_id: str):
+        backend = kms_backends[response.current_account][response.region]
+        try:
+            return backend.describe_key(key_id)
+        except Exception:  # moto raises its own NotFound for an unknown id, ARN or alias
+            return None
+
+    def ask_kms(response, action: str, key_id: str):
+        """The KMS side of an S3 request: the caller's permission through S3, then the key."""
+        key = key_of(response, key_id)
+        arn = key.arn if key is not None else key_id
+        actions = _iam_action.set(action)
+        conditions = _iam_conditions.set({"kms:ViaService": f"s3.{response.region}.amazonaws.com"})
+        try:
+            ActionAuthenticatorMixin._authenticate_and_authorize_action(response, S3IAMRequest, arn)
+        finally:
+            _iam_action.reset(actions)
+            _iam_conditions.reset(conditions)
+        if key is None:
+            return _s3_error(400, "KMS.NotFoundException", f"Invalid keyId '{key_id}'")
+        if key.key_state in KMS_KEY_STATE_ERRORS:
+            code, message = KMS_KEY_STATE_ERRORS[key.key_state]
+            return _s3_error(400, code, message.format(arn=arn))
+        return None
+
+    original_put = S3Response.put_object
+    original_get = S3Response.get_object
+
+    def put_object(self):
+        copying = "x-amz-copy-source" in self.headers or "uploadId" in self.querystring
+        key_id = self.headers.get("x-amz-server-side-encryption-aws-kms-key-id")
+        if not copying and self.headers.get("x-amz-server-side-encryption") == "aws:kms" and key_id:
+            refused = ask_kms(self, "kms:GenerateDataKey", key_id)
+            if refused is not None:
+                return refused
+        return original_put(self)
+
+    def get_object(self):
+        version = (self.querystring.get("versionId") or [None])[0]
+        try:
+            stored = self.backend.get_object(self.bucket_name, self.parse_key_name(), version)
+        except Exception:  # missing: the original answers as S3 does
+            stored = None
+        if stored is not None and stored.encryption == "aws:kms" and stored.kms_key_id:
+            refused = ask_kms(self, "kms:Decrypt", stored.kms_key_id)
+            if refused is not None:
+                return refused
+        return original_get(self)
+
+    S3Response.put_object = put_object
+    S3Response.get_object = get_object
+
+
+# ---------------------------------------------------------------------------------------------
+# 10. KMS key state operations by key ARN
+# ---------------------------------------------------------------------------------------------
+
+def patch_kms_key_state_by_arn() -> None:
+    from moto.kms.models import KmsBackend
+
+    for name in ("enable_key", "disable_key", "cancel_key_deletion", "schedule_key_deletion"):
+        method = getattr(KmsBackend, name)
+        require_source(method, "self.keys[key_id]")
+
+        def by_any_id(self, key_id, *args, _original=method, **kwargs):
+            return _original(self, self.any_id_to_key_id(key_id), *args, **kwargs)
+
+        setattr(KmsBackend, name, by_any_id)
+
+
 def apply_patches() -> None:
     import moto
 
@@ -898,6 +1016,8 @@ def apply_patches() -> None:
     patch_parameter_age()
     patch_tier_downgrade()
     patch_iam_enforcement()
+    patch_s3_asks_kms()
+    patch_kms_key_state_by_arn()
 
 
 def serve(host: str, tls_port: int, http_port: int, state_dir: Path, ready) -> None:

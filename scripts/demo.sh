@@ -23,14 +23,14 @@ echo "exit code: 0"
 step "ssm-keeper outputs --stack dev"
 "$bin" outputs --stack dev
 
-step "the dead-man's switch: an SNS topic (boto3) and the stack's alarm section"
+step "the dead-man's switch (an SNS topic made with boto3, the stack's alarm section) and backups under a customer-managed KMS key per region (encryption: kms)"
 topic=$("$here/.venv/bin/python" -c 'import boto3; print(boto3.client("sns", region_name="ap-northeast-1").create_topic(Name="ops-alerts")["TopicArn"])')
-stack="$here/.emulator/demo/stacks/dev.yaml"   # stacks/dev.yaml plus the alarm section
+stack="$here/.emulator/demo/stacks/dev.yaml"   # stacks/dev.yaml plus the alarm section and kms
 mkdir -p "$(dirname "$stack")"
-{ cat "$here/stacks/dev.yaml"; printf 'alarm:\n  snsTopicArn: %s\n  maxAgeHours: 26\n' "$topic"; } > "$stack"
-tail -3 "$stack"
+{ cat "$here/stacks/dev.yaml"; printf 'alarm:\n  snsTopicArn: %s\n  maxAgeHours: 26\nencryption: kms\n' "$topic"; } > "$stack"
+tail -4 "$stack"
 
-step "ssm-keeper plan --stack $stack --detailed-exitcode   (one alarm per region to create, exit code 2)"
+step "ssm-keeper plan --stack $stack --detailed-exitcode   (a key and an alarm per region to create, the buckets to encrypt with the keys: exit code 2)"
 set +e; "$bin" plan --stack "$stack" --detailed-exitcode; code=$?; set -e
 echo "exit code: $code"; [ "$code" -eq 2 ]
 
@@ -62,7 +62,8 @@ for region, s in summary.items():
     doc = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
     names = [p["Name"] for p in doc["parameters"]]
     print(f"    latest-{region}.txt -> {s3.get_object(Bucket=bucket, Key=f'latest-{region}.txt')['Body'].read().decode()}")
-    print(f"    encryption {head['ServerSideEncryption']}, SHA-256 {head.get('ChecksumSHA256')}, "
+    under = f" under {head['SSEKMSKeyId']}" if head.get("SSEKMSKeyId") else ""
+    print(f"    encryption {head['ServerSideEncryption']}{under}, SHA-256 {head.get('ChecksumSHA256')}, "
           f"{doc['parameter_count']} parameters (values not shown): {', '.join(names)}")
 PY
 

@@ -444,6 +444,12 @@ pub struct RemovalArgs {
     /// destroying every object version in them.
     #[arg(long, requires = "destroy_removed_buckets")]
     pub destroy_bucket_objects: bool,
+
+    /// Schedule the deletion of the managed KMS keys the stack no longer uses (`encryption`
+    /// no longer kms, kmsKeyIds added, a region removed). KMS deletes a key 30 days later;
+    /// from then on no backup encrypted with it can be read. Without this flag keys are kept.
+    #[arg(long)]
+    pub destroy_removed_keys: bool,
 }
 
 #[derive(Debug, Args)]
@@ -476,7 +482,7 @@ pub struct ApplyArgs {
     /// Apply this saved plan (from `plan --out`), only if the stack file it names is
     /// byte-identical to the one planned (`--stack`, if given, must name that file) and live AWS
     /// has not moved since. Its destroy options are the saved ones.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["destroy_removed_buckets"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["destroy_removed_buckets", "destroy_removed_keys"])]
     pub plan: Option<PathBuf>,
 
     /// Do not ask for confirmation.

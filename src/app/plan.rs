@@ -17,6 +17,7 @@ pub fn diff_options(removal: &RemovalArgs) -> DiffOptions {
     DiffOptions {
         destroy_removed_buckets: removal.destroy_removed_buckets,
         destroy_bucket_objects: removal.destroy_bucket_objects,
+        destroy_removed_keys: removal.destroy_removed_keys,
     }
 }
 

@@ -5,11 +5,13 @@ use std::collections::BTreeMap;
 
 use super::alarm::{alarm_name, alarm_settings};
 use super::model::{
-    BucketSettings, DesiredState, Encryption, LifecycleRule, ParameterState, PublicAccessBlock,
-    Resource, ResourceId,
+    BucketSettings, DesiredState, Encryption, LifecycleRule, LiveState, ParameterState,
+    PublicAccessBlock, Resource, ResourceId,
 };
 use super::region::{check_region, partition};
-use super::stack::{Stack, bucket_name};
+use super::resource::KeySettings;
+use super::resource::key::ENABLED;
+use super::stack::{EncryptionMode, NAME_SEPARATOR, Stack, bucket_name};
 
 pub const MANAGED_BY: &str = "ssm-keeper";
 pub const LIFECYCLE_RULE_ID: &str = "delete-old-backups";
@@ -64,41 +66,165 @@ pub fn stray_metadata_ids(stack: &Stack, regions: &[String]) -> Vec<ResourceId> 
         .collect()
 }
 
-/// The bucket policy: TLS only, every upload encrypted with AES256 (the original design's two
-/// statements), and a backup document (`{date}/{region}/...`) only ever created, never replaced:
-/// its upload must carry `If-None-Match` (AWS's `s3:if-none-match` key). The old script's keys
+/// The bucket policy: TLS only, every upload encrypted (with AES256, the original design's two
+/// statements; or with `key`: every document under SSE-KMS with exactly that key), and a
+/// backup document
+/// (`{date}/{region}/...`) only ever created, never replaced: its upload must carry
+/// `If-None-Match` (AWS's `s3:if-none-match` key). The old script's keys
 /// (`{date}/ssm-backup-...`, one level less) stay writable, so both can run side by side.
-pub fn bucket_policy(bucket: &str, region: &str) -> serde_json::Value {
+pub fn bucket_policy(bucket: &str, region: &str, key: Option<&str>) -> serde_json::Value {
     let arn = format!("arn:{}:s3:::{bucket}", partition(region));
+    let deny_upload = |sid: &str, resource: &str, condition: serde_json::Value| {
+        serde_json::json!({
+            "Sid": sid,
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:PutObject",
+            "Resource": resource,
+            "Condition": { "StringNotEquals": condition }
+        })
+    };
+    let mut statements = vec![serde_json::json!({
+        "Sid": "DenyInsecureConnections",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [arn, format!("{arn}/*")],
+        "Condition": { "Bool": { "aws:SecureTransport": "false" } }
+    })];
+    match key {
+        None => statements.push(deny_upload(
+            "DenyUnencryptedObjectUploads",
+            &format!("{arn}/*"),
+            serde_json::json!({ "s3:x-amz-server-side-encryption": "AES256" }),
+        )),
+        // Documents (`{date}/{region}/...`) under exactly that key; the pointers, which hold
+        // only a document's key, under AES256, so that verify reads them without KMS.
+        Some(key) => statements.extend([
+            deny_upload(
+                "DenyUnencryptedObjectUploads",
+                &format!("{arn}/*"),
+                serde_json::json!({ "s3:x-amz-server-side-encryption": ["AES256", "aws:kms"] }),
+            ),
+            deny_upload(
+                "DenyOtherEncryptionKeys",
+                &format!("{arn}/*/*/*"),
+                serde_json::json!({ "s3:x-amz-server-side-encryption-aws-kms-key-id": key }),
+            ),
+        ]),
+    }
+    statements.push(serde_json::json!({
+        "Sid": "DenyReplacingBackups",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:PutObject",
+        "Resource": format!("{arn}/*/*/*"),
+        "Condition": { "Null": { "s3:if-none-match": "true" } }
+    }));
+    serde_json::json!({ "Version": "2012-10-17", "Statement": statements })
+}
+
+/// The alias of the stack's managed KMS key in each region.
+pub fn key_alias(project: &str, environment: &str) -> String {
+    format!("alias/{project}{NAME_SEPARATOR}{environment}")
+}
+
+/// The alias as an ARN: what a bucket of a managed key names until the key exists (the plan
+/// shows it; apply puts the key's own ARN in its place once the key is created).
+pub fn key_alias_arn(region: &str, account_id: &str, alias: &str) -> String {
+    format!(
+        "arn:{}:kms:{region}:{account_id}:{alias}",
+        partition(region)
+    )
+}
+
+/// The key policy: the account's IAM policies decide who may use the key (AWS's default key
+/// policy), so each role's grant is in its IAM policy (`iam-policy`).
+pub fn key_policy(account_id: &str, region: &str) -> serde_json::Value {
     serde_json::json!({
         "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "DenyInsecureConnections",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:*",
-                "Resource": [arn, format!("{arn}/*")],
-                "Condition": { "Bool": { "aws:SecureTransport": "false" } }
-            },
-            {
-                "Sid": "DenyUnencryptedObjectUploads",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:PutObject",
-                "Resource": format!("{arn}/*"),
-                "Condition": { "StringNotEquals": { "s3:x-amz-server-side-encryption": "AES256" } }
-            },
-            {
-                "Sid": "DenyReplacingBackups",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:PutObject",
-                "Resource": format!("{arn}/*/*/*"),
-                "Condition": { "Null": { "s3:if-none-match": "true" } }
-            }
-        ]
+        "Id": "ssm-keeper-key-policy",
+        "Statement": [{
+            "Sid": "EnableIAMPolicies",
+            "Effect": "Allow",
+            "Principal": { "AWS": format!("arn:{}:iam::{account_id}:root", partition(region)) },
+            "Action": "kms:*",
+            "Resource": "*"
+        }]
     })
+}
+
+pub fn key_settings(stack: &Stack, account_id: &str, region: &str) -> KeySettings {
+    let alias = key_alias(&stack.project_name, &stack.environment);
+    let tags = [
+        ("Name", alias.as_str()),
+        ("Environment", stack.environment.as_str()),
+        ("Region", region),
+        ("Purpose", "SSM Parameter Store Backup"),
+        ("ManagedBy", MANAGED_BY),
+    ];
+    KeySettings {
+        description: format!(
+            "ssm-keeper: backups of SSM parameters of {} ({}) in {region}",
+            stack.environment, stack.project_name
+        ),
+        rotation: true,
+        policy: key_policy(account_id, region),
+        tags: tags
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        state: ENABLED.into(),
+        arn: None,
+    }
+}
+
+/// The key a region's backups are encrypted with: `None` with AES256; the key named in
+/// `kmsKeyIds`; or the managed key, by its alias ARN until observed.
+pub fn region_key(stack: &Stack, account_id: &str, region: &str) -> Option<String> {
+    match stack.encryption {
+        EncryptionMode::Aes256 => None,
+        EncryptionMode::Kms => Some(stack.kms_key_ids.get(region).cloned().unwrap_or_else(|| {
+            let alias = key_alias(&stack.project_name, &stack.environment);
+            key_alias_arn(region, account_id, &alias)
+        })),
+    }
+}
+
+/// Whether apply manages the stack's keys (kms without `kmsKeyIds`).
+pub fn manages_keys(stack: &Stack) -> bool {
+    stack.encryption == EncryptionMode::Kms && stack.kms_key_ids.is_empty()
+}
+
+/// The ids of managed keys in `regions` that the stack does not want (AES256, `kmsKeyIds`, or
+/// regions removed): observed so that the plan shows them kept, or scheduled for deletion.
+pub fn unused_key_ids(stack: &Stack, regions: &[String]) -> Vec<ResourceId> {
+    let alias = key_alias(&stack.project_name, &stack.environment);
+    regions
+        .iter()
+        .filter(|r| !(manages_keys(stack) && stack.regions.contains(r)))
+        .map(|r| ResourceId::key(r.clone(), alias.clone()))
+        .collect()
+}
+
+/// `desired` with each managed key's alias ARN replaced by the key's ARN where `live` has the
+/// key: what buckets are compared with and set to.
+pub fn resolve_keys(desired: &DesiredState, live: &LiveState) -> DesiredState {
+    let mut resolved = desired.clone();
+    for (id, want) in &desired.resources {
+        let (Resource::Key(_), Some(Resource::Key(KeySettings { arn: Some(arn), .. }))) =
+            (want, live.get(id))
+        else {
+            continue;
+        };
+        let alias_arn = key_alias_arn(&id.region, &desired.account_id, &id.name);
+        for (other, resource) in resolved.resources.iter_mut() {
+            if let (true, Resource::Bucket(b)) = (other.region == id.region, resource) {
+                b.replace_key(&alias_arn, arn);
+            }
+        }
+    }
+    resolved
 }
 
 pub fn bucket_tags(bucket: &str, environment: &str, region: &str) -> BTreeMap<String, String> {
@@ -115,12 +241,17 @@ pub fn bucket_tags(bucket: &str, environment: &str, region: &str) -> BTreeMap<St
     .collect()
 }
 
-pub fn bucket_settings(stack: &Stack, bucket: &str, region: &str) -> BucketSettings {
+pub fn bucket_settings(
+    stack: &Stack,
+    bucket: &str,
+    region: &str,
+    key: Option<&str>,
+) -> BucketSettings {
     BucketSettings {
         versioning: Some("Enabled".into()),
         encryption: Some(Encryption {
-            algorithm: "AES256".into(),
-            kms_key_id: None,
+            algorithm: if key.is_some() { "aws:kms" } else { "AES256" }.into(),
+            kms_key_id: key.map(str::to_string),
             bucket_key_enabled: true,
         }),
         lifecycle: Some(vec![LifecycleRule {
@@ -132,7 +263,7 @@ pub fn bucket_settings(stack: &Stack, bucket: &str, region: &str) -> BucketSetti
             other: Vec::new(),
         }]),
         public_access_block: Some(PublicAccessBlock::ALL),
-        policy: Some(bucket_policy(bucket, region)),
+        policy: Some(bucket_policy(bucket, region, key)),
         tags: Some(bucket_tags(bucket, &stack.environment, region)),
     }
 }
@@ -154,9 +285,16 @@ pub fn desired_state(stack: &Stack, account_id: &str) -> DesiredState {
     let mut resources = BTreeMap::new();
     let buckets = bucket_map(stack, account_id);
     for (region, bucket) in &buckets {
+        if manages_keys(stack) {
+            resources.insert(
+                ResourceId::key(region.clone(), key_alias(&stack.project_name, env)),
+                Resource::Key(key_settings(stack, account_id, region)),
+            );
+        }
+        let key = region_key(stack, account_id, region);
         resources.insert(
             ResourceId::bucket(region.clone(), bucket.clone()),
-            Resource::Bucket(bucket_settings(stack, bucket, region)),
+            Resource::Bucket(bucket_settings(stack, bucket, region, key.as_deref())),
         );
         resources.insert(
             ResourceId::parameter(region.clone(), region_bucket_parameter(env, region)),
@@ -212,6 +350,8 @@ mod tests {
             noncurrent_retention_days: 7,
             alarm: None,
             parameter_paths: None,
+            encryption: EncryptionMode::Aes256,
+            kms_key_ids: BTreeMap::new(),
         }
     }
 

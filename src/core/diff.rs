@@ -1,14 +1,17 @@
 //! diff(desired, live) -> Plan: what must be created, changed, deleted or retained. Compares
 //! semantically (policies by meaning, absent settings as "missing"). Pure and deterministic.
 
-use super::desired::{metadata_parameters, region_bucket_parameter};
+use super::desired::{metadata_parameters, region_bucket_parameter, resolve_keys};
 use super::model::{BucketSettings, DesiredState, LiveState, Resource, ResourceId};
 use super::plan::{Change, DiffOptions, Plan};
+use super::resource::key::{DELETION_WINDOW_DAYS, PENDING_DELETION};
 use super::resource::{Kind, Observation};
 use super::stack::bucket_name;
 
 /// Changes that turn `live` into `desired`, ordered by resource id, removed regions last.
+/// A managed key's alias ARN in `desired` stands for the key once `live` has it.
 pub fn diff(desired: &DesiredState, live: &LiveState, options: &DiffOptions) -> Plan {
+    let desired = &resolve_keys(desired, live);
     let mut plan = Plan::default();
     plan.changes.extend(desired_changes(desired, live));
     let stack = &desired.stack;
@@ -21,7 +24,39 @@ pub fn diff(desired: &DesiredState, live: &LiveState, options: &DiffOptions) -> 
     }
     plan.changes.extend(stray_metadata(desired, live));
     plan.changes.extend(unwanted(desired, live));
+    unused_keys(desired, live, options, &mut plan);
     plan
+}
+
+/// Managed keys the stack no longer uses (AES256, `kmsKeyIds`, a region removed): kept, since
+/// the backups encrypted with them cannot be read without them, unless the options say to
+/// schedule their deletion. A key already pending deletion is left as it is.
+fn unused_keys(desired: &DesiredState, live: &LiveState, options: &DiffOptions, plan: &mut Plan) {
+    for (id, state) in &live.resources {
+        let Some(Resource::Key(key)) = state else {
+            continue;
+        };
+        if desired.resources.contains_key(id) || key.state == PENDING_DELETION {
+            continue;
+        }
+        if options.destroy_removed_keys {
+            plan.warnings.push(format!(
+                "the KMS key {} ({}) will be scheduled for deletion: KMS deletes it after {DELETION_WINDOW_DAYS} days, and from then on no backup encrypted with it can be read by anyone (until then, apply of a stack that uses it brings it back)",
+                id.name, id.region
+            ));
+            plan.changes.push(Change::Delete {
+                id: id.clone(),
+                objects: None,
+            });
+        } else {
+            plan.changes.push(Change::Retain {
+                id: id.clone(),
+                reason: "the stack no longer encrypts with this key; it is kept, because the backups encrypted with it cannot be read without it (schedule its deletion with --destroy-removed-keys)".into(),
+                objects: None,
+                expires_after_days: None,
+            });
+        }
+    }
 }
 
 /// Resources of listed kinds (alarms) that the stack no longer asks for (the `alarm` section
@@ -448,7 +483,7 @@ mod tests {
         let (d, live) = with_removed_region(3);
         let only_bucket = DiffOptions {
             destroy_removed_buckets: true,
-            destroy_bucket_objects: false,
+            ..DiffOptions::default()
         };
         let plan = diff(&d, &live, &only_bucket);
         assert!(matches!(plan.changes.last(), Some(Change::Retain { .. })));
@@ -456,6 +491,7 @@ mod tests {
         let both = DiffOptions {
             destroy_removed_buckets: true,
             destroy_bucket_objects: true,
+            ..DiffOptions::default()
         };
         let plan = diff(&d, &live, &both);
         assert!(matches!(
@@ -540,7 +576,7 @@ mod tests {
         let (d, live) = with_removed_region(0);
         let options = DiffOptions {
             destroy_removed_buckets: true,
-            destroy_bucket_objects: false,
+            ..DiffOptions::default()
         };
         let plan = diff(&d, &live, &options);
         assert!(matches!(
@@ -550,5 +586,145 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    /// A kms stack's live state once apply made its keys (`key/k-<region>`) and buckets.
+    fn kms_converged(regions: &[&str]) -> (DesiredState, LiveState) {
+        let mut kms = stack(regions);
+        kms.encryption = crate::core::stack::EncryptionMode::Kms;
+        let d = desired_state(&kms, ACCOUNT);
+        let mut live = converged(&d);
+        for (id, state) in live.resources.iter_mut() {
+            if let Some(Resource::Key(k)) = state {
+                k.arn = Some(format!(
+                    "arn:aws:kms:{}:{ACCOUNT}:key/k-{}",
+                    id.region, id.region
+                ));
+            }
+        }
+        let arns: Vec<(String, String)> = regions
+            .iter()
+            .map(|r| {
+                let alias = crate::core::desired::key_alias("p", "dev");
+                (
+                    crate::core::desired::key_alias_arn(r, ACCOUNT, &alias),
+                    format!("arn:aws:kms:{r}:{ACCOUNT}:key/k-{r}"),
+                )
+            })
+            .collect();
+        for r in regions {
+            for (from, to) in &arns {
+                bucket_mut(&mut live, r).replace_key(from, to);
+            }
+        }
+        (d, live)
+    }
+
+    #[test]
+    fn a_kms_stack_creates_each_key_before_its_bucket_which_names_it_by_alias_until_it_exists() {
+        let (d, _) = kms_converged(&["us-east-1"]);
+        let plan = diff(&d, &LiveState::default(), &DiffOptions::default());
+        let kinds: Vec<&str> = plan.changes.iter().map(|c| c.id().kind.as_str()).collect();
+        assert_eq!(kinds[..2], ["key", "bucket"]);
+        let Change::Create {
+            desired: Resource::Bucket(b),
+            ..
+        } = &plan.changes[1]
+        else {
+            panic!("{:?}", plan.changes[1]);
+        };
+        let alias_arn = "arn:aws:kms:us-east-1:123456789012:alias/p-ssm-backup-dev";
+        let encryption = b.encryption.as_ref().unwrap();
+        assert_eq!(
+            (
+                encryption.algorithm.as_str(),
+                encryption.kms_key_id.as_deref()
+            ),
+            ("aws:kms", Some(alias_arn))
+        );
+        assert!(b.policy.as_ref().unwrap().to_string().contains(alias_arn));
+    }
+
+    #[test]
+    fn once_the_key_exists_buckets_are_compared_with_its_arn() {
+        let (d, mut live) = kms_converged(&["us-east-1", "eu-west-1"]);
+        assert!(diff(&d, &live, &DiffOptions::default()).changes.is_empty());
+        // A bucket encrypted with another key is drift, shown against the stack's key.
+        bucket_mut(&mut live, "eu-west-1").replace_key(
+            "arn:aws:kms:eu-west-1:123456789012:key/k-eu-west-1",
+            "arn:aws:kms:eu-west-1:123456789012:key/other",
+        );
+        let plan = diff(&d, &live, &DiffOptions::default());
+        assert_eq!(
+            attributes(&plan),
+            [
+                (bucket_id("eu-west-1").name, "encryption".to_string()),
+                (bucket_id("eu-west-1").name, "policy".to_string())
+            ]
+        );
+        let text = serde_json::to_string(&plan.changes).unwrap();
+        assert!(
+            text.contains("key/k-eu-west-1") && !text.contains("alias/"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_key_pending_deletion_that_the_stack_wants_is_brought_back() {
+        let (d, mut live) = kms_converged(&["us-east-1"]);
+        for state in live.resources.values_mut() {
+            if let Some(Resource::Key(k)) = state {
+                k.state = PENDING_DELETION.into();
+            }
+        }
+        let plan = diff(&d, &live, &DiffOptions::default());
+        let fields: Vec<&str> = plan
+            .changes
+            .iter()
+            .flat_map(|c| match c {
+                Change::Update { fields, .. } => {
+                    fields.iter().map(|f| f.attribute.as_str()).collect()
+                }
+                _ => Vec::new(),
+            })
+            .collect();
+        assert_eq!(fields, ["key-state"]);
+    }
+
+    #[test]
+    fn an_unused_key_is_kept_unless_its_deletion_is_asked_for() {
+        let (kms_desired, mut live) = kms_converged(&["us-east-1"]);
+        let key_id = kms_desired
+            .resources
+            .keys()
+            .find(|id| id.kind == Kind::Key)
+            .unwrap()
+            .clone();
+        // The stack back to AES256: the key is retained, the bucket goes back to AES256.
+        let d = desired_state(&stack(&["us-east-1"]), ACCOUNT);
+        let plan = diff(&d, &live, &DiffOptions::default());
+        assert!(
+            plan.changes
+                .iter()
+                .any(|c| matches!(c, Change::Retain { id, .. } if *id == key_id))
+        );
+        assert!(plan.warnings.is_empty());
+        let destroy = DiffOptions {
+            destroy_removed_keys: true,
+            ..DiffOptions::default()
+        };
+        let plan = diff(&d, &live, &destroy);
+        assert!(matches!(plan.changes.last(), Some(Change::Delete { id, .. }) if *id == key_id));
+        assert!(
+            plan.warnings[0].contains("scheduled for deletion"),
+            "{:?}",
+            plan.warnings
+        );
+        // Already pending deletion: nothing more to do.
+        if let Some(Some(Resource::Key(k))) = live.resources.get_mut(&key_id) {
+            k.state = PENDING_DELETION.into();
+        }
+        let plan = diff(&d, &live, &destroy);
+        assert!(!plan.changes.iter().any(|c| c.id() == &key_id));
     }
 }

@@ -7,12 +7,12 @@ use std::collections::BTreeSet;
 use strum::VariantArray;
 
 use super::alarm::{METRIC_NAMESPACE, alarm_prefix};
-use super::desired::backup_prefix;
+use super::desired::{backup_prefix, key_alias, manages_keys};
 use super::lock::{lock_parameter, takeover_parameter};
 use super::region::partition;
 use super::resource::BucketAttribute;
 use super::selection::Selection;
-use super::stack::{Stack, bucket_prefix};
+use super::stack::{EncryptionMode, Stack, bucket_prefix};
 
 /// Who runs which commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, strum::VariantArray)]
@@ -45,6 +45,11 @@ impl Role {
 /// managed key (never called by ssm-keeper itself: granted only through SSM, `kms:ViaService`).
 pub const KMS_VIA_SSM: [&str; 3] = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"];
 
+/// The KMS actions S3 performs on the caller's behalf for a document under the stack's key
+/// (`encryption: kms`): a data key to write one, a decryption to read one. Granted only through
+/// S3 (`kms:ViaService`).
+pub const KMS_VIA_S3: [&str; 2] = ["kms:GenerateDataKey", "kms:Decrypt"];
+
 /// The IAM policy document for `role`. `extra_prefixes` widens restore to parameter paths
 /// outside the environment (`--to-prefix` of a drill).
 pub fn policy(stack: &Stack, account_id: &str, role: Role, extra_prefixes: &[String]) -> Value {
@@ -73,6 +78,12 @@ struct Arns {
     restorable: Vec<String>,
     alarms: String,
     keys: String,
+    /// The managed key's alias, and its ARN pattern.
+    key_alias: String,
+    key_alias_arn: String,
+    /// With `encryption: kms`: the keys documents are encrypted with, and the condition that
+    /// picks the managed ones out of `keys`.
+    backup_keys: Option<(Vec<String>, Option<Value>)>,
 }
 
 impl Arns {
@@ -120,8 +131,90 @@ impl Arns {
                 alarm_prefix(&stack.project_name, env)
             ),
             keys: format!("arn:{p}:kms:*:{account_id}:key/*"),
+            key_alias_arn: format!(
+                "arn:{p}:kms:*:{account_id}:{}",
+                key_alias(&stack.project_name, env)
+            ),
+            key_alias: key_alias(&stack.project_name, env),
+            backup_keys: match stack.encryption {
+                EncryptionMode::Aes256 => None,
+                EncryptionMode::Kms if manages_keys(stack) => Some((
+                    vec![format!("arn:{p}:kms:*:{account_id}:key/*")],
+                    Some(json!({ "aws:ResourceTag/Name": key_alias(&stack.project_name, env) })),
+                )),
+                EncryptionMode::Kms => Some((stack.kms_key_ids.values().cloned().collect(), None)),
+            },
         }
     }
+}
+
+/// The managed keys' metadata: observed by alias, for every stack (a key left from an earlier
+/// `encryption: kms` is shown kept, or scheduled for deletion).
+fn read_keys(a: &Arns) -> Value {
+    statement(
+        "ReadBackupKeys",
+        &[
+            "kms:DescribeKey",
+            "kms:GetKeyRotationStatus",
+            "kms:GetKeyPolicy",
+            "kms:ListResourceTags",
+        ],
+        vec![a.keys.clone()],
+    )
+}
+
+/// Create the managed keys (tagged with their alias), keep them as the stack says, point the
+/// alias, schedule the deletion of unused ones: only keys that carry the alias in their Name
+/// tag.
+fn manage_keys(a: &Arns) -> [Value; 3] {
+    let tagged = |key: &str| json!({ "StringEquals": { key: a.key_alias } });
+    [
+        json!({
+            "Sid": "CreateBackupKeys",
+            "Effect": "Allow",
+            "Action": ["kms:CreateKey", "kms:TagResource"],
+            "Resource": ["*"],
+            "Condition": tagged("aws:RequestTag/Name"),
+        }),
+        json!({
+            "Sid": "ManageBackupKeys",
+            "Effect": "Allow",
+            "Action": [
+                "kms:EnableKeyRotation",
+                "kms:PutKeyPolicy",
+                "kms:UpdateKeyDescription",
+                "kms:TagResource",
+                "kms:UntagResource",
+                "kms:EnableKey",
+                "kms:CancelKeyDeletion",
+                "kms:ScheduleKeyDeletion",
+                "kms:CreateAlias"
+            ],
+            "Resource": [a.keys],
+            "Condition": tagged("aws:ResourceTag/Name"),
+        }),
+        statement(
+            "ManageBackupKeyAlias",
+            &["kms:CreateAlias"],
+            vec![a.key_alias_arn.clone()],
+        ),
+    ]
+}
+
+/// With `encryption: kms`: `action` on the documents' keys, only through S3.
+fn via_s3(a: &Arns, sid: &str, action: &str) -> Option<Value> {
+    let (keys, tagged) = a.backup_keys.as_ref()?;
+    let mut condition = json!({ "StringLike": { "kms:ViaService": "s3.*.amazonaws.com" } });
+    if let Some(tagged) = tagged {
+        condition["StringEquals"] = tagged.clone();
+    }
+    Some(json!({
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": [action],
+        "Resource": keys,
+        "Condition": condition,
+    }))
 }
 
 fn statement(sid: &str, actions: &[&str], resources: Vec<String>) -> Value {
@@ -201,6 +294,7 @@ fn plan_statements(a: &Arns) -> Vec<Value> {
             &["cloudwatch:DescribeAlarms"],
             vec!["*".into()],
         ),
+        read_keys(a),
     ]
 }
 
@@ -229,6 +323,7 @@ fn apply_statements(a: &Arns) -> Vec<Value> {
         ),
         lock_statement(a),
     ]);
+    out.extend(manage_keys(a));
     out
 }
 
@@ -266,6 +361,16 @@ fn backup_statements(a: &Arns) -> Vec<Value> {
             &["s3:PutObject", "s3:GetObject"],
             vec![a.objects.clone()],
         ),
+        // Documents are written under the bucket's own default encryption.
+        statement(
+            "ReadBucketEncryption",
+            &["s3:GetEncryptionConfiguration"],
+            vec![a.buckets.clone()],
+        ),
+    ]
+    .into_iter()
+    .chain(via_s3(a, "EncryptBackups", "kms:GenerateDataKey"))
+    .chain([
         json!({
             "Sid": "PublishBackupMetrics",
             "Effect": "Allow",
@@ -274,7 +379,8 @@ fn backup_statements(a: &Arns) -> Vec<Value> {
             "Condition": { "StringEquals": { "cloudwatch:namespace": METRIC_NAMESPACE } },
         }),
         lock_statement(a),
-    ]
+    ])
+    .collect()
 }
 
 fn verify_statements(a: &Arns) -> Vec<Value> {
@@ -309,6 +415,7 @@ fn restore_statements(a: &Arns) -> Vec<Value> {
         }),
         lock_statement(a),
     ]);
+    out.extend(via_s3(a, "DecryptBackups", "kms:Decrypt"));
     out
 }
 
@@ -335,14 +442,38 @@ pub fn policy_for_stacks(
     json!({ "Version": "2012-10-17", "Statement": merged })
 }
 
-/// Adds the resources of `statement` that `existing` (of the same Sid) lacks, in order.
+/// Adds the resources of `statement` that `existing` (of the same Sid) lacks, in order, and
+/// the condition values it lacks (a key's values become a list: any of them).
 fn add_resources(existing: &mut Value, statement: &Value) {
-    let Some(resources) = existing["Resource"].as_array_mut() else {
-        return;
-    };
-    for resource in statement["Resource"].as_array().into_iter().flatten() {
-        if !resources.contains(resource) {
-            resources.push(resource.clone());
+    if let Some(resources) = existing["Resource"].as_array_mut() {
+        for resource in statement["Resource"].as_array().into_iter().flatten() {
+            if !resources.contains(resource) {
+                resources.push(resource.clone());
+            }
+        }
+    }
+    let conditions = statement["Condition"].as_object().into_iter().flatten();
+    for (operator, keys) in conditions {
+        for (key, value) in keys.as_object().into_iter().flatten() {
+            let slot = &mut existing["Condition"][operator][key];
+            let mut values = match slot.take() {
+                Value::Array(values) => values,
+                Value::Null => Vec::new(),
+                one => vec![one],
+            };
+            for v in value
+                .as_array()
+                .cloned()
+                .unwrap_or_else(|| vec![value.clone()])
+            {
+                if !values.contains(&v) {
+                    values.push(v);
+                }
+            }
+            *slot = match <[Value; 1]>::try_from(values) {
+                Ok([one]) => one,
+                Err(values) => Value::Array(values),
+            };
         }
     }
 }
@@ -481,6 +612,20 @@ pub fn iam_actions(operation: &str) -> Option<&'static [&'static str]> {
         "ssm:RemoveTagsFromResource" => &["ssm:RemoveTagsFromResource"],
         "tagging:GetResources" => &["tag:GetResources"],
         "kms:DescribeKey" => &["kms:DescribeKey"],
+        "kms:GetKeyRotationStatus" => &["kms:GetKeyRotationStatus"],
+        "kms:GetKeyPolicy" => &["kms:GetKeyPolicy"],
+        "kms:ListResourceTags" => &["kms:ListResourceTags"],
+        // Tags given at creation need kms:TagResource too.
+        "kms:CreateKey" => &["kms:CreateKey", "kms:TagResource"],
+        "kms:EnableKeyRotation" => &["kms:EnableKeyRotation"],
+        "kms:PutKeyPolicy" => &["kms:PutKeyPolicy"],
+        "kms:UpdateKeyDescription" => &["kms:UpdateKeyDescription"],
+        "kms:TagResource" => &["kms:TagResource"],
+        "kms:UntagResource" => &["kms:UntagResource"],
+        "kms:EnableKey" => &["kms:EnableKey"],
+        "kms:CancelKeyDeletion" => &["kms:CancelKeyDeletion"],
+        "kms:ScheduleKeyDeletion" => &["kms:ScheduleKeyDeletion"],
+        "kms:CreateAlias" => &["kms:CreateAlias"],
         "cloudwatch:DescribeAlarms" => &["cloudwatch:DescribeAlarms"],
         "cloudwatch:PutMetricAlarm" => &["cloudwatch:PutMetricAlarm"],
         "cloudwatch:DeleteAlarms" => &["cloudwatch:DeleteAlarms"],
@@ -522,9 +667,24 @@ mod tests {
             for s in doc["Statement"].as_array().unwrap() {
                 for r in s["Resource"].as_array().unwrap() {
                     let r = r.as_str().unwrap();
+                    let actions = s["Action"].as_array().unwrap();
+                    let managing_keys = actions.iter().any(|a| {
+                        let a = a.as_str().unwrap();
+                        a.starts_with("kms:") && is_write_action(a) && !KMS_VIA_SSM.contains(&a)
+                    });
+                    if managing_keys && s["Sid"] != "ManageBackupKeyAlias" {
+                        // Keys are created and changed only when tagged with the stack's alias.
+                        let tag = &s["Condition"]["StringEquals"];
+                        let alias = "alias/jenkins-infra-ssm-backup-dev";
+                        assert!(
+                            tag["aws:RequestTag/Name"] == alias
+                                || tag["aws:ResourceTag/Name"] == alias,
+                            "{role:?}: {s}"
+                        );
+                        continue;
+                    }
                     if r == "*" {
                         // No resource-level permission exists for these.
-                        let actions = s["Action"].as_array().unwrap();
                         assert!(
                             actions.iter().all(|a| [
                                 "s3:ListAllMyBuckets",
@@ -543,7 +703,8 @@ mod tests {
                             || r.contains("/dev/")
                             || r.ends_with("/locks/ssm-keeper/dev")
                             || r.ends_with("/locks/ssm-keeper/dev.takeover.*")
-                            || r.starts_with("arn:aws:kms:*:123456789012:key/"),
+                            || r.starts_with("arn:aws:kms:*:123456789012:key/")
+                            || r == "arn:aws:kms:*:123456789012:alias/jenkins-infra-ssm-backup-dev",
                         "{role:?}: {r}"
                     );
                 }
@@ -556,6 +717,55 @@ mod tests {
         assert!(text.contains("arn:aws:ssm:us-east-1:123456789012:parameter/locks/ssm-keeper/dev"));
         assert!(
             text.contains("arn:aws:cloudwatch:*:123456789012:alarm:jenkins-infra-ssm-backup-dev/*")
+        );
+    }
+
+    #[test]
+    fn with_kms_backup_encrypts_restore_decrypts_and_verify_neither_only_through_s3() {
+        let mut kms = stack();
+        kms.encryption = EncryptionMode::Kms;
+        let via_s3_of = |stack: &Stack, role: Role| -> Vec<(String, Value)> {
+            policy(stack, ACCOUNT, role, &[])["Statement"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|s| s["Condition"]["StringLike"]["kms:ViaService"] == "s3.*.amazonaws.com")
+                .map(|s| (s["Action"][0].as_str().unwrap().to_string(), s.clone()))
+                .collect()
+        };
+        let via_s3 = |role| via_s3_of(&kms, role);
+        let actions = |role| via_s3(role).into_iter().map(|(a, _)| a).collect::<Vec<_>>();
+        assert_eq!(actions(Role::Backup), ["kms:GenerateDataKey"]);
+        assert_eq!(actions(Role::Restore), ["kms:Decrypt"]);
+        assert!(actions(Role::Verify).is_empty());
+        let (_, managed) = via_s3(Role::Backup).remove(0);
+        assert_eq!(
+            managed["Condition"]["StringEquals"]["aws:ResourceTag/Name"],
+            "alias/jenkins-infra-ssm-backup-dev"
+        );
+        // Existing keys: exactly those, no tag condition.
+        let key = "arn:aws:kms:us-east-1:123456789012:key/k";
+        let mut named = kms.clone();
+        named.kms_key_ids = [("us-east-1".to_string(), key.to_string())].into();
+        let (_, named_keys) = via_s3_of(&named, Role::Backup).remove(0);
+        assert_eq!(named_keys["Resource"], json!([key]));
+        assert!(named_keys["Condition"].get("StringEquals").is_none());
+        // The backup role decrypts only through SSM (SecureStrings), never a document.
+        let backup = policy(&kms, ACCOUNT, Role::Backup, &[]);
+        for s in backup["Statement"].as_array().unwrap() {
+            if s["Action"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("kms:Decrypt"))
+            {
+                assert_eq!(s["Condition"], via_ssm(), "{s}");
+            }
+        }
+        // An AES256 stack's backup and restore policies name no KMS action through S3.
+        assert!(
+            !policy(&stack(), ACCOUNT, Role::Backup, &[])
+                .to_string()
+                .contains("s3.*.amazonaws.com")
         );
     }
 
@@ -631,6 +841,19 @@ mod tests {
             "ssm:RemoveTagsFromResource",
             "tagging:GetResources",
             "kms:DescribeKey",
+            "kms:GetKeyRotationStatus",
+            "kms:GetKeyPolicy",
+            "kms:ListResourceTags",
+            "kms:CreateKey",
+            "kms:EnableKeyRotation",
+            "kms:PutKeyPolicy",
+            "kms:UpdateKeyDescription",
+            "kms:TagResource",
+            "kms:UntagResource",
+            "kms:EnableKey",
+            "kms:CancelKeyDeletion",
+            "kms:ScheduleKeyDeletion",
+            "kms:CreateAlias",
             "cloudwatch:DescribeAlarms",
             "cloudwatch:PutMetricAlarm",
             "cloudwatch:DeleteAlarms",
@@ -672,7 +895,18 @@ mod tests {
                         .find(|s| s["Sid"] == statement["Sid"])
                         .unwrap();
                     assert_eq!(merged["Action"], statement["Action"]);
-                    assert_eq!(merged["Condition"], statement["Condition"]);
+                    // Each condition value of either stack is among the merged ones.
+                    let conditions = statement["Condition"].as_object().into_iter().flatten();
+                    for (operator, keys) in conditions {
+                        for (key, value) in keys.as_object().unwrap() {
+                            let merged = &merged["Condition"][operator][key];
+                            assert!(
+                                merged == value
+                                    || merged.as_array().is_some_and(|m| m.contains(value)),
+                                "{role:?}: {operator} {key}: {merged} lacks {value}"
+                            );
+                        }
+                    }
                     for resource in statement["Resource"].as_array().unwrap() {
                         assert!(
                             merged["Resource"].as_array().unwrap().contains(resource),

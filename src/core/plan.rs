@@ -20,6 +20,9 @@ pub struct DiffOptions {
     pub destroy_removed_buckets: bool,
     /// With `destroy_removed_buckets`: also delete buckets that still hold objects.
     pub destroy_bucket_objects: bool,
+    /// Schedule the deletion of managed KMS keys the stack no longer uses.
+    #[serde(default)]
+    pub destroy_removed_keys: bool,
 }
 
 impl DiffOptions {
@@ -31,6 +34,9 @@ impl DiffOptions {
         }
         if self.destroy_bucket_objects {
             flags.push("--destroy-bucket-objects");
+        }
+        if self.destroy_removed_keys {
+            flags.push("--destroy-removed-keys");
         }
         flags
     }
@@ -411,6 +417,7 @@ mod tests {
         let options = DiffOptions {
             destroy_removed_buckets: true,
             destroy_bucket_objects: true,
+            destroy_removed_keys: false,
         };
         let doc = PlanDocument {
             stack_file: "my stacks/dev.yaml".into(),

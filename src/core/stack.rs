@@ -5,8 +5,11 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use super::region::{check_known_region, check_one_partition, check_region, partition};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+
+mod at_rest;
+pub use at_rest::{EncryptionMode, check_key_arn};
 
 /// A validated stack: everything `desired` needs besides the account id.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -26,6 +29,13 @@ pub struct Stack {
     /// (each starts and ends with `/`). Without it, the old job's rule: a `/<env>/` segment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameter_paths: Option<Vec<String>>,
+    /// `encryption`: AES256 (the default) or kms.
+    #[serde(default, skip_serializing_if = "EncryptionMode::is_default")]
+    pub encryption: EncryptionMode,
+    /// `kmsKeyIds`: with `encryption: kms`, the existing key of each region (then apply
+    /// manages none).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub kms_key_ids: BTreeMap<String, String>,
 }
 
 /// The stack's `alarm: {snsTopicArn, maxAgeHours}` section.
@@ -121,7 +131,7 @@ struct RawAlarm {
 
 const ALARM_KEYS: [&str; 2] = ["snsTopicArn", "maxAgeHours"];
 
-const KEYS: [&str; 9] = [
+const KEYS: [&str; 11] = [
     "projectName",
     "environment",
     "regions",
@@ -131,6 +141,8 @@ const KEYS: [&str; 9] = [
     "noncurrentRetentionDays",
     "alarm",
     "parameterPaths",
+    "encryption",
+    "kmsKeyIds",
 ];
 const REQUIRED: [&str; 5] = [
     "projectName",
@@ -418,6 +430,8 @@ struct CheckedValues {
     noncurrent_retention_days: Option<u32>,
     alarm: Option<Option<AlarmConfig>>,
     parameter_paths: Option<Option<Vec<String>>>,
+    encryption: Option<EncryptionMode>,
+    kms_key_ids: Option<BTreeMap<String, String>>,
 }
 
 impl CheckedValues {
@@ -433,6 +447,8 @@ impl CheckedValues {
             noncurrent_retention_days: self.noncurrent_retention_days?,
             alarm: self.alarm?,
             parameter_paths: self.parameter_paths?,
+            encryption: self.encryption?,
+            kms_key_ids: self.kms_key_ids?,
         })
     }
 }
@@ -480,7 +496,17 @@ fn check_values(check: &mut Check, text: &str, raw: &RawStack) -> CheckedValues 
         )
         .map(Some),
     };
+    let encryption = match known.get("encryption") {
+        None => Some(EncryptionMode::default()),
+        Some(value) => at_rest::encryption(check, value),
+    };
+    let kms_key_ids = match known.get("kmsKeyIds") {
+        None => Some(BTreeMap::new()),
+        Some(value) => at_rest::kms_key_ids(check, text, value, regions.as_deref(), encryption),
+    };
     CheckedValues {
+        encryption,
+        kms_key_ids,
         project_name,
         environment,
         regions,
@@ -850,6 +876,8 @@ pub(crate) fn sample(regions: &[&str]) -> Stack {
         noncurrent_retention_days: DEFAULT_NONCURRENT_RETENTION_DAYS,
         alarm: None,
         parameter_paths: None,
+        encryption: EncryptionMode::Aes256,
+        kms_key_ids: BTreeMap::new(),
     }
 }
 
@@ -1065,6 +1093,58 @@ retentionDayz: 3
             e.message,
             "the topic is in us-west-2, but the alarms live in ssmHomeRegion (ap-northeast-1) and CloudWatch notifies only topics of the alarm's region: use a topic in ap-northeast-1"
         );
+    }
+
+    #[test]
+    fn encryption_is_aes256_or_kms_and_kms_key_ids_name_one_key_per_region() {
+        assert_eq!(parse("f", GOOD).unwrap().encryption, EncryptionMode::Aes256);
+        let kms = parse("f", &format!("{GOOD}encryption: kms\n")).unwrap();
+        assert_eq!(
+            (kms.encryption, kms.kms_key_ids.len()),
+            (EncryptionMode::Kms, 0)
+        );
+        let e = parse_err(&format!("{GOOD}encryption: KMS\n"));
+        assert_eq!((e.line, e.column, e.key.as_str()), (8, 13, "encryption"));
+        assert!(e.message.contains("use AES256"), "{e}");
+
+        let key = |r: &str| format!("arn:aws:kms:{r}:123456789012:key/k-{r}");
+        let both = format!(
+            "{GOOD}encryption: kms\nkmsKeyIds:\n  ap-northeast-1: {}\n  us-west-2: {}\n",
+            key("ap-northeast-1"),
+            key("us-west-2")
+        );
+        assert_eq!(
+            parse("f", &both).unwrap().kms_key_ids["us-west-2"],
+            key("us-west-2")
+        );
+        let one = format!(
+            "{GOOD}encryption: kms\nkmsKeyIds:\n  us-west-2: {}\n",
+            key("us-west-2")
+        );
+        let e = parse_err(&one);
+        assert_eq!((e.line, e.key.as_str()), (10, "kmsKeyIds"));
+        assert!(e.message.contains("no key for ap-northeast-1"), "{e}");
+        let swapped = format!(
+            "{GOOD}encryption: kms\nkmsKeyIds:\n  ap-northeast-1: {}\n  us-west-2: {}\n",
+            key("us-west-2"),
+            key("ap-northeast-1")
+        );
+        let errors = parse("f", &swapped).unwrap_err().0;
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert_eq!(
+            (errors[0].line, errors[0].key.as_str()),
+            (10, "kmsKeyIds.ap-northeast-1")
+        );
+        let without_kms = format!(
+            "{GOOD}kmsKeyIds:\n  ap-northeast-1: {}\n  us-west-2: {}\n",
+            key("ap-northeast-1"),
+            key("us-west-2")
+        );
+        let e = parse_err(&without_kms);
+        assert!(e.message.contains("only with `encryption: kms`"), "{e}");
+        let stranger = format!("{both}  eu-west-1: {}\n", key("eu-west-1"));
+        let e = parse_err(&stranger);
+        assert_eq!(e.key, "kmsKeyIds.eu-west-1");
     }
 
     #[test]

@@ -2,6 +2,33 @@
 //! region's backups (this tool's and the old script's), the day prefix they are listed by, and
 //! the pointers to the newest one. The one place these keys are spelled; no I/O.
 
+/// How a backup document is encrypted at rest: as its bucket's default encryption says (which
+/// the bucket policy enforces). Pointers hold only a key name and stay under AES256, so that
+/// verify reads them without any KMS permission.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DocumentEncryption {
+    /// SSE-S3.
+    Aes256,
+    /// SSE-KMS under this key (its ARN) with the S3 Bucket Key.
+    Kms { key_arn: String },
+}
+
+impl DocumentEncryption {
+    /// From a bucket's default encryption (algorithm, key): a KMS default must name a key ARN.
+    pub fn from_default(algorithm: &str, key: Option<&str>) -> Result<Self, String> {
+        match (algorithm, key) {
+            ("aws:kms", Some(key)) if key.contains(":key/") => Ok(DocumentEncryption::Kms {
+                key_arn: key.to_string(),
+            }),
+            ("aws:kms" | "aws:kms:dsse", _) => Err(format!(
+                "its default encryption is {algorithm} with {}, not a key ARN; backups are written only under the key the stack names",
+                key.unwrap_or("no key")
+            )),
+            _ => Ok(DocumentEncryption::Aes256),
+        }
+    }
+}
+
 /// The pointer the old readers follow: written for the default region only.
 pub const DEFAULT_POINTER_KEY: &str = "latest.txt";
 
@@ -68,6 +95,31 @@ pub fn pointer_keys(region: &str, is_default: bool) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_document_is_encrypted_as_its_bucket_says_and_only_under_a_key_arn() {
+        let key = "arn:aws:kms:us-west-2:123456789012:key/k-1";
+        assert_eq!(
+            DocumentEncryption::from_default("aws:kms", Some(key)),
+            Ok(DocumentEncryption::Kms {
+                key_arn: key.into()
+            })
+        );
+        assert_eq!(
+            DocumentEncryption::from_default("AES256", None),
+            Ok(DocumentEncryption::Aes256)
+        );
+        for (algorithm, key) in [
+            ("aws:kms", None),
+            (
+                "aws:kms",
+                Some("arn:aws:kms:us-west-2:123456789012:alias/x"),
+            ),
+            ("aws:kms:dsse", Some(key)),
+        ] {
+            assert!(DocumentEncryption::from_default(algorithm, key).is_err());
+        }
+    }
 
     #[test]
     fn backup_keys_of_a_region_and_environment() {

@@ -57,6 +57,8 @@ pub struct ObjectFacts {
     pub key: String,
     /// `x-amz-server-side-encryption` as stored.
     pub encryption: Option<String>,
+    /// The KMS key of an `aws:kms` object.
+    pub kms_key_id: Option<String>,
     /// The SHA-256 checksum S3 stored with the object (base64), if any.
     pub stored_sha256: Option<String>,
     /// The SHA-256 of the bytes read (base64).
@@ -350,11 +352,17 @@ fn storage_checks(
             object.size
         ),
     );
+    // AES256, or SSE-KMS under a key (which key, the bucket policy decides at the write).
+    let encrypted = match object.encryption.as_deref() {
+        Some("AES256") => true,
+        Some("aws:kms") => object.kms_key_id.is_some(),
+        _ => false,
+    };
     check(
         Check::Encryption,
-        object.encryption.as_deref() == Some("AES256"),
+        encrypted,
         format!(
-            "the object is encrypted with {}, not AES256",
+            "the object is encrypted with {}, neither AES256 nor a KMS key",
             object.encryption.as_deref().unwrap_or("nothing")
         ),
     );
@@ -484,6 +492,7 @@ mod tests {
             object: Some(ObjectFacts {
                 key: key.into(),
                 encryption: Some("AES256".into()),
+                kms_key_id: None,
                 stored_sha256: Some("abc=".into()),
                 read_sha256: "abc=".into(),
                 versions: 1,

@@ -1,6 +1,6 @@
-//! Apply a plan: ordered, parallel, idempotent SDK calls. Each region's bucket before the
-//! parameter that names it (regions in parallel), then the home-region metadata, then the
-//! removals. "Already exists" on create and "not found" on delete count as success, so a run
+//! Apply a plan: ordered, parallel, idempotent SDK calls. Each region's key before the bucket
+//! encrypted with it, the bucket before the parameter that names it (regions in parallel), then
+//! the home-region metadata, then the removals (keys last). "Already exists" on create and "not found" on delete count as success, so a run
 //! that died anywhere converges when re-run.
 
 use anyhow::Result;
@@ -47,11 +47,17 @@ pub async fn apply(
     };
     let stages = Stages::of(plan, environment);
     let mut report = ApplyReport::default();
-    // 1. Each region: its bucket, then the parameter naming it. Regions in parallel.
+    // 1. Each region: its key, its bucket, then the parameter naming it. Regions in parallel.
     run.regions(&stages.regions, &mut report).await;
     // 2. The home-region metadata names the buckets: only once every bucket is in place.
     // 3. Then what the stack no longer names: parameters first, then buckets.
-    for stage in [stages.metadata, stages.removals, stages.bucket_removals] {
+    // 4. Keys last: scheduled for deletion only once no bucket is set to use them.
+    for stage in [
+        stages.metadata,
+        stages.removals,
+        stages.bucket_removals,
+        stages.key_removals,
+    ] {
         run.stage(stage, &mut report).await;
     }
     report.interrupted = interrupt.received();
@@ -62,12 +68,17 @@ pub async fn apply(
 /// A plan's changes in the order apply runs them.
 #[derive(Default)]
 struct Stages<'a> {
-    /// Per region: the bucket's change, then the change of the parameter naming it.
-    regions: BTreeMap<&'a str, [Option<&'a Change>; 2]>,
+    /// Per region: the key's change, the bucket's, then the change of the parameter naming it.
+    regions: BTreeMap<&'a str, RegionSteps<'a>>,
     metadata: Vec<&'a Change>,
     removals: Vec<&'a Change>,
     bucket_removals: Vec<&'a Change>,
+    /// Keys scheduled for deletion: last, once nothing is encrypted with them any more.
+    key_removals: Vec<&'a Change>,
 }
+
+/// A region's changes in the order they run: key, bucket, parameter.
+type RegionSteps<'a> = [Option<&'a Change>; 3];
 
 impl<'a> Stages<'a> {
     fn of(plan: &'a Plan, environment: &str) -> Self {
@@ -76,6 +87,7 @@ impl<'a> Stages<'a> {
             match change {
                 Change::Retain { .. } => {}
                 Change::Delete { id, .. } => match id.kind {
+                    Kind::Key => stages.key_removals.push(change),
                     Kind::Bucket => stages.bucket_removals.push(change),
                     Kind::Parameter | Kind::Alarm => stages.removals.push(change),
                 },
@@ -83,11 +95,12 @@ impl<'a> Stages<'a> {
                     let ResourceId { kind, region, name } = id;
                     let slots = stages.regions.entry(region);
                     match kind {
-                        Kind::Bucket => slots.or_default()[0] = Some(change),
+                        Kind::Key => slots.or_default()[0] = Some(change),
+                        Kind::Bucket => slots.or_default()[1] = Some(change),
                         Kind::Parameter
                             if *name == region_bucket_parameter(environment, region) =>
                         {
-                            slots.or_default()[1] = Some(change)
+                            slots.or_default()[2] = Some(change)
                         }
                         // The home-region metadata, and the alarms watching the backups.
                         Kind::Parameter | Kind::Alarm => stages.metadata.push(change),
@@ -116,38 +129,34 @@ impl Run<'_> {
         })
     }
 
-    /// Each region's bucket, then its parameter (not after the bucket failed); regions in
-    /// parallel.
-    async fn regions(
-        &self,
-        regions: &BTreeMap<&str, [Option<&Change>; 2]>,
-        report: &mut ApplyReport,
-    ) {
-        let regional = join_all(regions.values().map(|&[bucket, param]| async move {
+    /// Each region's key, bucket and parameter in that order (none after one failed); regions
+    /// in parallel.
+    async fn regions(&self, regions: &BTreeMap<&str, RegionSteps<'_>>, report: &mut ApplyReport) {
+        let regional = join_all(regions.values().map(|steps| async move {
             let mut outcomes = Vec::new();
-            if let Some(change) = bucket {
+            let mut pending = steps.iter().flatten().copied();
+            while let Some(change) = pending.next() {
                 if let Some(why) = self.halted() {
-                    return (outcomes, [Some(change), param], why);
+                    let not_run: Vec<&Change> = std::iter::once(change).chain(pending).collect();
+                    return (outcomes, not_run, why);
                 }
                 let result = self.step(change).await;
                 let failed = result.is_err();
                 outcomes.push((change, result));
                 if failed {
-                    return (outcomes, [param, None], "its bucket failed");
+                    let why = match change.id().kind {
+                        Kind::Key => "its key failed",
+                        Kind::Bucket | Kind::Parameter | Kind::Alarm => "its bucket failed",
+                    };
+                    return (outcomes, pending.collect(), why);
                 }
             }
-            if let Some(change) = param {
-                if let Some(why) = self.halted() {
-                    return (outcomes, [Some(change), None], why);
-                }
-                outcomes.push((change, self.step(change).await));
-            }
-            (outcomes, [None, None], "")
+            (outcomes, Vec::new(), "")
         }))
         .await;
         for (outcomes, not_run, why) in regional {
             record(report, outcomes.into_iter());
-            for change in not_run.into_iter().flatten() {
+            for change in not_run {
                 self.skip(report, change, why);
             }
         }

@@ -12,6 +12,7 @@ use super::resource::{self, Listing, bucket};
 use crate::core::alarm::alarm_prefix;
 use crate::core::desired::{
     parse_region_list, region_bucket_parameter, region_list_parameter, stray_metadata_ids,
+    unused_key_ids,
 };
 use crate::core::model::{DesiredState, LiveState, Resource, ResourceId};
 use crate::core::region::check_region;
@@ -25,6 +26,7 @@ pub async fn observe(aws: &Aws, desired: &DesiredState) -> Result<LiveState> {
 
     let mut ids: Vec<ResourceId> = desired.resources.keys().cloned().collect();
     ids.extend(stray_metadata_ids(stack, &stack.regions));
+    ids.extend(unused_key_ids(stack, &stack.regions));
     // One wave: every desired resource, every alarm of the environment (so removed ones become
     // deletions), and the stack's buckets found by name and tag (which also finds regions whose
     // parameters are gone, and buckets retained earlier).
@@ -100,6 +102,7 @@ async fn observe_removed(
 ) -> Result<()> {
     let stack = &desired.stack;
     let mut ids = stray_metadata_ids(stack, removed);
+    ids.extend(unused_key_ids(stack, removed));
     for region in removed {
         ids.push(ResourceId::parameter(
             region.clone(),

@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 
 use super::aws::Aws;
 use crate::core::document::read_document;
-use crate::core::store::{day_prefix, is_backup_key};
+use crate::core::store::{DocumentEncryption, day_prefix, is_backup_key};
 use crate::core::verify::ObjectFacts;
 
 /// Uploads `document` to `s3://{bucket}/{key}`, never over an existing object (a backup key is
@@ -25,20 +25,26 @@ pub async fn put_document(
     bucket: &str,
     key: &str,
     document: Vec<u8>,
+    encryption: &DocumentEncryption,
 ) -> Result<()> {
     let digest = sha256_base64(&document);
-    let sent = aws
+    let request = aws
         .s3(region)
         .put_object()
         .bucket(bucket)
         .key(key)
         .body(ByteStream::from(document))
         .content_type("application/json")
-        .server_side_encryption(ServerSideEncryption::Aes256)
         .checksum_algorithm(ChecksumAlgorithm::Sha256)
-        .if_none_match("*")
-        .send()
-        .await;
+        .if_none_match("*");
+    let request = match encryption {
+        DocumentEncryption::Aes256 => request.server_side_encryption(ServerSideEncryption::Aes256),
+        DocumentEncryption::Kms { key_arn } => request
+            .server_side_encryption(ServerSideEncryption::AwsKms)
+            .ssekms_key_id(key_arn)
+            .bucket_key_enabled(true),
+    };
+    let sent = request.send().await;
     let context = || format!("uploading the backup to s3://{bucket}/{key} in {region} (PutObject)");
     match sent {
         Ok(_) => Ok(()),
@@ -62,6 +68,45 @@ pub async fn put_document(
         }
         Err(e) => Err(anyhow::Error::new(e).context(context())),
     }
+}
+
+/// How the bucket encrypts documents (GetBucketEncryption): backups are written under exactly
+/// that, and the bucket policy refuses anything else.
+pub async fn document_encryption(
+    aws: &Aws,
+    region: &str,
+    bucket: &str,
+) -> Result<DocumentEncryption> {
+    let context = || {
+        format!(
+            "reading the default encryption of bucket {bucket} in {region} (GetBucketEncryption)"
+        )
+    };
+    let out = match aws
+        .s3(region)
+        .get_bucket_encryption()
+        .bucket(bucket)
+        .send()
+        .await
+    {
+        Ok(out) => out,
+        Err(e) if e.code() == Some("ServerSideEncryptionConfigurationNotFoundError") => {
+            return Ok(DocumentEncryption::Aes256);
+        }
+        Err(e) => return Err(anyhow::Error::new(e).context(context())),
+    };
+    let default = out
+        .server_side_encryption_configuration
+        .and_then(|c| c.rules.into_iter().next())
+        .and_then(|r| r.apply_server_side_encryption_by_default);
+    let Some(default) = default else {
+        return Ok(DocumentEncryption::Aes256);
+    };
+    DocumentEncryption::from_default(
+        default.sse_algorithm().as_str(),
+        default.kms_master_key_id(),
+    )
+    .map_err(|m| anyhow::anyhow!("bucket {bucket} in {region}: {m}; run `ssm-keeper plan` to see the drift and `apply` to correct it"))
 }
 
 /// A pointer as a run found it before moving it: its ETag, `None` when it did not exist. The
@@ -298,6 +343,7 @@ pub async fn object_facts(
         encryption: head
             .server_side_encryption()
             .map(|e| e.as_str().to_string()),
+        kms_key_id: head.ssekms_key_id().map(str::to_string),
         stored_sha256: head.checksum_sha256().map(str::to_string),
         read_sha256,
         versions,

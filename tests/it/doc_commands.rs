@@ -272,6 +272,7 @@ fn uncommented(stack: &str) -> String {
             if key || text.starts_with("  ") {
                 text.replace("<account-id>", "123456789012")
                     .replace("<topic>", "ops-alerts")
+                    .replace("<key-id>", "1234abcd-12ab-34cd-56ef-1234567890ab")
             } else {
                 line.to_string()
             }
@@ -287,7 +288,7 @@ fn the_shipped_stacks_optional_sections_are_valid_once_uncommented() {
     for env in ["dev", "prod"] {
         let shipped = std::fs::read_to_string(format!("{root}/stacks/{env}.yaml")).unwrap();
         let on = uncommented(&shipped);
-        for section in ["alarm:", "parameterPaths:"] {
+        for section in ["alarm:", "parameterPaths:", "encryption: kms", "kmsKeyIds:"] {
             assert!(
                 on.lines().any(|l| l == section),
                 "stacks/{env}.yaml shows no commented `{section}`"

@@ -44,7 +44,9 @@ fn granted(ws: &Workspace, role: &str) -> BTreeSet<String> {
 async fn each_role_grants_exactly_the_actions_its_commands_use() {
     let env = "iamproof";
     let ws = Workspace::new(env, &[A, B], A);
-    ws.write_raw(env, &stack_text(env, &[A, B]));
+    // Under a managed KMS key: the roles' KMS statements are used too.
+    let kms_stack = |regions: &[&str]| format!("{}encryption: kms\n", stack_text(env, regions));
+    ws.write_raw(env, &kms_stack(&[A, B]));
     let proxy = Proxy::start(11);
     let run = |args: &[&str]| {
         let run = ws.run_with(args, &proxy.env());
@@ -57,7 +59,11 @@ async fn each_role_grants_exactly_the_actions_its_commands_use() {
     run(&["outputs", "--stack", env]);
     used.entry("plan").or_default().extend(used_actions(&proxy));
 
-    // apply: everything created (buckets, metadata, alarms), under the lock.
+    // apply: everything created (keys, buckets, metadata, alarms), under the lock; then every
+    // repair of a key that drifted.
+    run(&["apply", "--stack", env, "--auto-approve"]);
+    let alias = format!("alias/{PROJECT}-ssm-backup-{env}");
+    drift_key(A, &alias).await;
     run(&["apply", "--stack", env, "--auto-approve"]);
     used.entry("apply")
         .or_default()
@@ -148,9 +154,9 @@ async fn each_role_grants_exactly_the_actions_its_commands_use() {
         .or_default()
         .extend(used_actions(&proxy));
 
-    // A region removed: plan counts its objects; apply destroys them with the bucket and
-    // removes its alarm.
-    ws.write_raw(env, &stack_text(env, &[A]));
+    // A region removed: plan counts its objects; apply destroys them with the bucket, removes
+    // its alarm and schedules the deletion of its key.
+    ws.write_raw(env, &kms_stack(&[A]));
     run(&["plan", "--stack", env]);
     used.entry("plan").or_default().extend(used_actions(&proxy));
     run(&[
@@ -160,6 +166,7 @@ async fn each_role_grants_exactly_the_actions_its_commands_use() {
         "--auto-approve",
         "--destroy-removed-buckets",
         "--destroy-bucket-objects",
+        "--destroy-removed-keys",
     ]);
     used.entry("apply")
         .or_default()
@@ -190,6 +197,60 @@ async fn each_role_grants_exactly_the_actions_its_commands_use() {
         }
     }
     assert_eq!(used.len(), 5);
+}
+
+/// Changes every managed attribute of the key behind `alias` by hand, and schedules its
+/// deletion.
+async fn drift_key(region: &str, alias: &str) {
+    let kms = kms(region).await;
+    let key = kms
+        .describe_key()
+        .key_id(alias)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .key_id;
+    kms.disable_key_rotation()
+        .key_id(&key)
+        .send()
+        .await
+        .unwrap();
+    kms.update_key_description()
+        .key_id(&key)
+        .description("changed by hand")
+        .send()
+        .await
+        .unwrap();
+    let policy = serde_json::json!({"Version": "2012-10-17", "Statement": [{
+        "Sid": "ByHand", "Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{ACCOUNT}:root")},
+        "Action": "kms:*", "Resource": "*"}]});
+    kms.put_key_policy()
+        .key_id(&key)
+        .policy_name("default")
+        .policy(policy.to_string())
+        .send()
+        .await
+        .unwrap();
+    kms.tag_resource()
+        .key_id(&key)
+        .tags(
+            aws_sdk_kms::types::Tag::builder()
+                .tag_key("extra")
+                .tag_value("1")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    kms.schedule_key_deletion()
+        .key_id(&key)
+        .pending_window_in_days(7)
+        .send()
+        .await
+        .unwrap();
 }
 
 fn tag(key: &str, value: &str) -> aws_sdk_ssm::types::Tag {
@@ -530,4 +591,170 @@ async fn one_policy_serves_a_role_across_stacks_and_iam_accepts_every_trust_poli
         format!("arn:aws:iam::{ACCOUNT}:role/gh-apply")
     );
     assert_eq!(arns.as_object().unwrap().len(), 10);
+}
+
+/// The SDK configuration for the enforcing emulator `emu` with the given keys.
+async fn config_as(
+    emu: &Emulator,
+    (key, secret): (&str, &str),
+    region: &str,
+) -> aws_types::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_sdk_s3::config::Region::new(region.to_string()))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            key, secret, None, None, "tests",
+        ))
+        .endpoint_url(&emu.endpoint)
+        .http_client(ssm_keeper::shell::tls::https_client_trusting(&emu.ca_bundle).unwrap())
+        .load()
+        .await
+}
+
+async fn s3_as(emu: &Emulator, creds: (&str, &str)) -> aws_sdk_s3::Client {
+    let conf = config_as(emu, creds, A).await;
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&conf)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+/// AWS's S3 asks KMS for an SSE-KMS object: the writer needs kms:GenerateDataKey and the
+/// reader kms:Decrypt on the key (through S3), s3:GetObject alone reads nothing; a key that is
+/// missing or disabled fails the request. The emulator does the same (emulator/launch.py, 9).
+#[tokio::test]
+async fn s3_asks_kms_for_an_sse_kms_object_under_enforced_iam() {
+    let emu = start_emulator("iamkms", &[("INITIAL_NO_AUTH_ACTION_COUNT", "3")]);
+    let bucket = "kms-documents";
+    let objects = format!("arn:aws:s3:::{bucket}/*");
+    let via_s3 = serde_json::json!({ "StringLike": { "kms:ViaService": "s3.*.amazonaws.com" } });
+    let allow = |actions: &[&str], resource: &str, condition: Option<&serde_json::Value>| {
+        let mut statement = serde_json::json!({
+            "Effect": "Allow", "Action": actions, "Resource": resource,
+        });
+        if let Some(c) = condition {
+            statement["Condition"] = c.clone();
+        }
+        statement
+    };
+    let policy = |statements: Vec<serde_json::Value>| serde_json::json!({ "Version": "2012-10-17", "Statement": statements });
+    let keys_arn = format!("arn:aws:kms:{A}:{ACCOUNT}:key/*");
+    let users = serde_json::json!({
+        "writer": policy(vec![
+            allow(&["s3:PutObject"], &objects, None),
+            allow(&["kms:GenerateDataKey"], &keys_arn, Some(&via_s3)),
+        ]),
+        "plain-writer": policy(vec![allow(&["s3:PutObject"], &objects, None)]),
+        "reader": policy(vec![allow(&["s3:GetObject"], &objects, None)]),
+        "decrypter": policy(vec![
+            allow(&["s3:GetObject"], &objects, None),
+            allow(&["kms:Decrypt"], &keys_arn, Some(&via_s3)),
+        ]),
+        // kms:Decrypt only through SSM (the backup role's SecureString grant): not through S3.
+        "ssm-decrypter": policy(vec![
+            allow(&["s3:GetObject"], &objects, None),
+            allow(&["kms:Decrypt"], &keys_arn, Some(&serde_json::json!({ "StringLike": { "kms:ViaService": "ssm.*.amazonaws.com" } }))),
+        ]),
+    });
+    let keys = emulator_script("iam_users.py", &emu, &[], &users);
+    let creds = |user: &str| {
+        (
+            keys[user]["key"].as_str().unwrap().to_string(),
+            keys[user]["secret"].as_str().unwrap().to_string(),
+        )
+    };
+    let as_user = |user: &str| {
+        let (k, s) = creds(user);
+        let emu = &emu;
+        async move { s3_as(emu, (&k, &s)).await }
+    };
+    let (ak, asecret) = creds("admin");
+    let admin = s3_as(&emu, (&ak, &asecret)).await;
+    let admin_kms = aws_sdk_kms::Client::new(&config_as(&emu, (&ak, &asecret), A).await);
+    admin.create_bucket().bucket(bucket).send().await.unwrap();
+    let key = admin_kms
+        .create_key()
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .arn
+        .unwrap();
+    let put = |client: aws_sdk_s3::Client, object: &'static str, key: String| async move {
+        client
+            .put_object()
+            .bucket(bucket)
+            .key(object)
+            .body(b"secret document".to_vec().into())
+            .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::AwsKms)
+            .ssekms_key_id(key)
+            .send()
+            .await
+    };
+    let code = |e: &dyn aws_sdk_s3::error::ProvideErrorMetadata| e.code().map(str::to_string);
+
+    let refused = put(as_user("plain-writer").await, "doc.json", key.clone()).await;
+    assert_eq!(code(&refused.unwrap_err()).as_deref(), Some("AccessDenied"));
+    put(as_user("writer").await, "doc.json", key.clone())
+        .await
+        .unwrap();
+
+    let get = |client: aws_sdk_s3::Client| async move {
+        client
+            .get_object()
+            .bucket(bucket)
+            .key("doc.json")
+            .send()
+            .await
+    };
+    for user in ["reader", "ssm-decrypter"] {
+        let refused = get(as_user(user).await).await;
+        assert_eq!(
+            code(&refused.unwrap_err()).as_deref(),
+            Some("AccessDenied"),
+            "{user}"
+        );
+    }
+    // What the object is (HeadObject) needs no key.
+    let head = as_user("reader")
+        .await
+        .head_object()
+        .bucket(bucket)
+        .key("doc.json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.ssekms_key_id(), Some(key.as_str()));
+    let body = get(as_user("decrypter").await).await.unwrap().body;
+    assert_eq!(body.collect().await.unwrap().to_vec(), b"secret document");
+
+    // A missing key fails the write; a disabled key fails the read, even for the admin.
+    let missing = format!("arn:aws:kms:{A}:{ACCOUNT}:key/00000000-0000-0000-0000-000000000000");
+    let refused = put(admin.clone(), "other.json", missing).await;
+    assert_eq!(
+        code(&refused.unwrap_err()).as_deref(),
+        Some("KMS.NotFoundException")
+    );
+    admin_kms.disable_key().key_id(&key).send().await.unwrap();
+    let refused = get(admin.clone()).await;
+    assert_eq!(
+        code(&refused.unwrap_err()).as_deref(),
+        Some("KMS.DisabledException")
+    );
+    // Key state operations take the key's ARN, as in AWS (emulator/launch.py, 10).
+    admin_kms.enable_key().key_id(&key).send().await.unwrap();
+    admin_kms
+        .schedule_key_deletion()
+        .key_id(&key)
+        .pending_window_in_days(7)
+        .send()
+        .await
+        .unwrap();
+    admin_kms
+        .cancel_key_deletion()
+        .key_id(&key)
+        .send()
+        .await
+        .unwrap();
 }

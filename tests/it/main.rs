@@ -13,6 +13,7 @@ mod emulator;
 mod faults;
 mod hold;
 mod iam;
+mod kms;
 mod lock;
 mod network;
 mod plan_apply;

@@ -76,7 +76,10 @@ fn write_table(out: &mut impl Write, doc: &PlanDocument) -> fmt::Result {
                 ..
             } => (
                 "retain",
-                format!("{reason}. {}", retained_backups(doc, *expires_after_days)),
+                match retained_backups(doc, id.kind, *expires_after_days) {
+                    Some(note) => format!("{reason}. {note}"),
+                    None => format!("{reason}."),
+                },
             ),
         };
         writeln!(

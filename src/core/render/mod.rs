@@ -10,6 +10,7 @@ use similar::{ChangeTag, TextDiff};
 use std::fmt;
 
 use super::plan::{FieldChange, PlanDocument, Summary};
+use super::resource::Kind;
 
 /// The text that `write` writes, every write's error returned with `?` (ripgrep's printers do
 /// the same into an `io::Write`). Collected as `format!` collects: into a String no write
@@ -88,8 +89,20 @@ pub fn json_diff(f: &FieldChange) -> Vec<(char, String)> {
 
 pub const SENSITIVE: &str = "(sensitive value hidden)";
 
-/// What becomes of the backups in a retained bucket of a removed region.
-pub fn retained_backups(doc: &PlanDocument, expires_after_days: Option<u32>) -> String {
+/// What becomes of the backups in a retained bucket of a removed region (nothing to say of
+/// other kinds).
+pub fn retained_backups(
+    doc: &PlanDocument,
+    kind: Kind,
+    expires_after_days: Option<u32>,
+) -> Option<String> {
+    match kind {
+        Kind::Bucket => Some(bucket_retained(doc, expires_after_days)),
+        Kind::Key | Kind::Parameter | Kind::Alarm => None,
+    }
+}
+
+fn bucket_retained(doc: &PlanDocument, expires_after_days: Option<u32>) -> String {
     match expires_after_days {
         Some(days) => format!(
             "No more backups go there; its lifecycle rule removes the last one within {days} days: gone by {}.",

@@ -11,7 +11,7 @@ use strum::VariantArray;
 
 use crate::core::plan::{Change, FieldChange, PlanDocument};
 use crate::core::resource::{
-    AlarmSettings, BucketAttribute, BucketSettings, ParameterKind, Resource,
+    AlarmSettings, BucketAttribute, BucketSettings, KeySettings, ParameterKind, Resource,
 };
 
 struct Palette {
@@ -104,11 +104,9 @@ fn render_change(
         } => {
             writeln!(out, "  {} {id}", p.retain.apply_to("= retain"))?;
             writeln!(out, "        {}", p.dim.apply_to(reason))?;
-            writeln!(
-                out,
-                "        {}",
-                p.dim.apply_to(retained_backups(doc, *expires_after_days))
-            )?;
+            if let Some(note) = retained_backups(doc, id.kind, *expires_after_days) {
+                writeln!(out, "        {}", p.dim.apply_to(note))?;
+            }
         }
     }
     Ok(())
@@ -180,7 +178,30 @@ pub fn attributes(resource: &Resource) -> Vec<(&'static str, String)> {
             vec![("type", p.kind.as_str().to_string()), ("value", value)]
         }
         Resource::Alarm(a) => alarm_attributes(a),
+        Resource::Key(k) => key_attributes(k),
     }
+}
+
+fn key_attributes(k: &KeySettings) -> Vec<(&'static str, String)> {
+    let statements = k.policy["Statement"]
+        .as_array()
+        .map(|s| {
+            s.iter()
+                .filter_map(|s| s["Sid"].as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default();
+    let tags: Vec<String> = k.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    vec![
+        ("key-description", k.description.clone()),
+        (
+            "key-rotation",
+            if k.rotation { "yearly" } else { "off" }.into(),
+        ),
+        ("key-policy", format!("statements {statements}")),
+        ("key-tags", tags.join(", ")),
+    ]
 }
 
 fn alarm_attributes(a: &AlarmSettings) -> Vec<(&'static str, String)> {

@@ -65,6 +65,34 @@ impl PublicAccessBlock {
     };
 }
 
+impl BucketSettings {
+    /// Names the KMS key `to` wherever the settings name `from` (the default encryption and
+    /// the policy's conditions).
+    pub fn replace_key(&mut self, from: &str, to: &str) {
+        if let Some(e) = &mut self.encryption
+            && e.kms_key_id.as_deref() == Some(from)
+        {
+            e.kms_key_id = Some(to.to_string());
+        }
+        if let Some(policy) = &mut self.policy {
+            replace_string(policy, from, to);
+        }
+    }
+}
+
+fn replace_string(value: &mut serde_json::Value, from: &str, to: &str) {
+    match value {
+        serde_json::Value::String(s) if s == from => *s = to.to_string(),
+        serde_json::Value::Array(items) => {
+            items.iter_mut().for_each(|v| replace_string(v, from, to))
+        }
+        serde_json::Value::Object(map) => {
+            map.values_mut().for_each(|v| replace_string(v, from, to))
+        }
+        _ => {}
+    }
+}
+
 /// A bucket setting the stack manages. Declared in the order plans show them;
 /// `VARIANTS` is the list every loop over attributes uses.
 #[derive(

@@ -5,6 +5,7 @@
 
 pub mod alarm;
 pub mod bucket;
+pub mod key;
 pub mod parameter;
 
 use serde::{Deserialize, Serialize};
@@ -12,10 +13,11 @@ use std::fmt;
 
 pub use alarm::{AlarmAttribute, AlarmSettings};
 pub use bucket::{BucketAttribute, BucketSettings, Encryption, LifecycleRule, PublicAccessBlock};
+pub use key::{KeyAttribute, KeySettings};
 pub use parameter::{ParameterAttribute, ParameterKind, ParameterState};
 
-/// A kind of managed resource. Declared in plan order: each region's bucket before the
-/// parameter that names it.
+/// A kind of managed resource. Declared in plan order: each region's key before the bucket
+/// encrypted with it, and the bucket before the parameter that names it.
 #[derive(
     Debug,
     Clone,
@@ -31,6 +33,8 @@ pub use parameter::{ParameterAttribute, ParameterKind, ParameterState};
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
+    /// A customer-managed KMS key (`encryption: kms`), found by its alias.
+    Key,
     Bucket,
     Parameter,
     /// A CloudWatch alarm (in the SSM home region) watching one region's backups.
@@ -50,6 +54,7 @@ pub enum Observation {
 impl Kind {
     pub fn as_str(self) -> &'static str {
         match self {
+            Kind::Key => "key",
             Kind::Bucket => "bucket",
             Kind::Parameter => "parameter",
             Kind::Alarm => "alarm",
@@ -58,7 +63,7 @@ impl Kind {
 
     pub fn observation(self) -> Observation {
         match self {
-            Kind::Bucket | Kind::Parameter => Observation::ById,
+            Kind::Key | Kind::Bucket | Kind::Parameter => Observation::ById,
             Kind::Alarm => Observation::Listing,
         }
     }
@@ -81,6 +86,9 @@ impl ResourceId {
             region: region.into(),
             name: name.into(),
         }
+    }
+    pub fn key(region: impl Into<String>, alias: impl Into<String>) -> Self {
+        Self::new(Kind::Key, region, alias)
     }
     pub fn bucket(region: impl Into<String>, name: impl Into<String>) -> Self {
         Self::new(Kind::Bucket, region, name)
@@ -109,6 +117,7 @@ impl fmt::Display for ResourceId {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum Resource {
+    Key(KeySettings),
     Bucket(BucketSettings),
     Parameter(ParameterState),
     Alarm(AlarmSettings),
@@ -117,6 +126,7 @@ pub enum Resource {
 impl Resource {
     pub fn kind(&self) -> Kind {
         match self {
+            Resource::Key(_) => Kind::Key,
             Resource::Bucket(_) => Kind::Bucket,
             Resource::Parameter(_) => Kind::Parameter,
             Resource::Alarm(_) => Kind::Alarm,
@@ -129,9 +139,16 @@ impl Resource {
             (Resource::Bucket(h), Resource::Bucket(w)) => bucket::compare(h, w),
             (Resource::Parameter(h), Resource::Parameter(w)) => parameter::compare(h, w),
             (Resource::Alarm(h), Resource::Alarm(w)) => alarm::compare(h, w),
+            (Resource::Key(h), Resource::Key(w)) => key::compare(h, w),
             // Another kind under the same id: only a hand-edited document pairs them so. Shown
             // as a change of type, with no values.
-            (Resource::Bucket(_) | Resource::Parameter(_) | Resource::Alarm(_), _) => {
+            (
+                Resource::Key(_)
+                | Resource::Bucket(_)
+                | Resource::Parameter(_)
+                | Resource::Alarm(_),
+                _,
+            ) => {
                 vec![FieldChange {
                     attribute: Attribute::Parameter(ParameterAttribute::Type),
                     live: None,
@@ -150,6 +167,7 @@ pub enum Attribute {
     Bucket(BucketAttribute),
     Parameter(ParameterAttribute),
     Alarm(AlarmAttribute),
+    Key(KeyAttribute),
 }
 
 impl Attribute {
@@ -158,6 +176,7 @@ impl Attribute {
             Attribute::Bucket(a) => a.as_str(),
             Attribute::Parameter(a) => a.as_str(),
             Attribute::Alarm(a) => a.as_str(),
+            Attribute::Key(a) => a.as_str(),
         }
     }
 }
@@ -208,7 +227,8 @@ mod tests {
                 AlarmAttribute::VARIANTS
                     .iter()
                     .map(|a| Attribute::Alarm(*a)),
-            );
+            )
+            .chain(KeyAttribute::VARIANTS.iter().map(|a| Attribute::Key(*a)));
         for attribute in attributes {
             let text = serde_json::to_value(attribute).unwrap();
             assert_eq!(text, serde_json::json!(attribute.as_str()));
@@ -229,6 +249,7 @@ mod tests {
         );
         let mut ids = [
             ResourceId::alarm("a", "x"),
+            ResourceId::key("b", "alias/x"),
             ResourceId::parameter("a", "x"),
             ResourceId::bucket("b", "x"),
             ResourceId::bucket("a", "y"),
@@ -238,6 +259,7 @@ mod tests {
         assert_eq!(
             kinds,
             [
+                ("key", "b"),
                 ("bucket", "a"),
                 ("bucket", "b"),
                 ("parameter", "a"),

@@ -24,7 +24,9 @@ use crate::shell::interrupt::{Interrupt, Signal};
 use crate::shell::lock::{Halt, LockWatch};
 use crate::shell::printer::Printer;
 use crate::shell::ssm::read_values;
-use crate::shell::store::{PointerVersion, pointer_versions, put_document, write_pointers};
+use crate::shell::store::{
+    PointerVersion, document_encryption, pointer_versions, put_document, write_pointers,
+};
 use collect::collect;
 
 #[derive(Debug, Clone)]
@@ -324,11 +326,17 @@ impl RegionRun<'_> {
         let region = &header.region;
         let bucket = self.bucket().await?;
         // The pointers as they are before this run: it moves them only from these versions.
-        let pointers = if options.dry_run {
-            Vec::new()
+        // And how the bucket encrypts documents: a bucket set up wrongly fails before any
+        // secret is read.
+        let (pointers, encryption) = if options.dry_run {
+            (Vec::new(), None)
         } else {
             let keys = pointer_keys(region, self.is_default);
-            pointer_versions(aws, region, &bucket, &keys).await?
+            let (pointers, encryption) = tokio::join!(
+                pointer_versions(aws, region, &bucket, &keys),
+                document_encryption(aws, region, &bucket)
+            );
+            (pointers?, Some(encryption?))
         };
 
         // Staged in memory only: no file, named or not, ever holds the decrypted values, so a
@@ -356,10 +364,10 @@ impl RegionRun<'_> {
             vanished: collected.vanished,
             tags_missing: collected.tags_missing,
         };
-        if options.dry_run {
+        let Some(encryption) = encryption else {
             self.say(&format!("[DRY RUN] Skipped upload for {region}"));
             return Ok(staged);
-        }
+        };
         let key = document_key(
             &header.backup_date,
             region,
@@ -367,7 +375,7 @@ impl RegionRun<'_> {
             &header.backup_timestamp,
         );
         self.lock.check()?;
-        put_document(aws, region, &bucket, &key, document).await?;
+        put_document(aws, region, &bucket, &key, document, &encryption).await?;
         staged.stored = Some((bucket, key));
         Ok(staged)
     }

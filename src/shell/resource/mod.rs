@@ -4,6 +4,7 @@
 
 pub mod alarm;
 pub mod bucket;
+pub mod key;
 pub mod parameter;
 
 use anyhow::{Result, anyhow, ensure};
@@ -22,6 +23,7 @@ pub async fn observe(
     listing: Option<&Listing<'_>>,
 ) -> Result<Vec<(ResourceId, Option<Resource>)>> {
     match kind {
+        Kind::Key => key::observe(aws, ids).await,
         Kind::Bucket => bucket::observe(aws, ids).await,
         Kind::Parameter => parameter::observe(aws, ids).await,
         Kind::Alarm => match listing {
@@ -36,7 +38,11 @@ pub async fn create(aws: &Aws, id: &ResourceId, desired: &Resource) -> Result<()
     same_kind(id, desired)?;
     let ResourceId { region, name, .. } = id;
     match desired {
-        Resource::Bucket(settings) => bucket::create(aws, region, name, settings).await,
+        Resource::Key(k) => key::create(aws, region, name, k).await,
+        Resource::Bucket(settings) => {
+            let settings = key::resolve_alias(aws, region, settings).await?;
+            bucket::create(aws, region, name, &settings).await
+        }
         Resource::Parameter(p) => parameter::put(aws, region, name, p).await,
         Resource::Alarm(a) => alarm::put(aws, region, name, a).await,
     }
@@ -57,13 +63,31 @@ pub async fn update(
                 .iter()
                 .map(|f| match f.attribute {
                     Attribute::Bucket(a) => Ok(a),
-                    Attribute::Parameter(_) | Attribute::Alarm(_) => Err(anyhow!(
-                        "{id}: the plan asks to change `{}`, which is not a bucket setting",
-                        f.attribute
-                    )),
+                    Attribute::Parameter(_) | Attribute::Alarm(_) | Attribute::Key(_) => {
+                        Err(anyhow!(
+                            "{id}: the plan asks to change `{}`, which is not a bucket setting",
+                            f.attribute
+                        ))
+                    }
                 })
                 .collect::<Result<Vec<_>>>()?;
-            bucket::update(aws, region, name, settings, &attributes).await
+            let settings = key::resolve_alias(aws, region, settings).await?;
+            bucket::update(aws, region, name, &settings, &attributes).await
+        }
+        Resource::Key(k) => {
+            let attributes = fields
+                .iter()
+                .map(|f| match f.attribute {
+                    Attribute::Key(a) => Ok(a),
+                    Attribute::Bucket(_) | Attribute::Parameter(_) | Attribute::Alarm(_) => {
+                        Err(anyhow!(
+                            "{id}: the plan asks to change `{}`, which is not a key setting",
+                            f.attribute
+                        ))
+                    }
+                })
+                .collect::<Result<Vec<_>>>()?;
+            key::update(aws, region, name, k, &attributes).await
         }
         // One call writes the whole parameter, or the whole alarm.
         Resource::Parameter(p) => parameter::put(aws, region, name, p).await,
@@ -76,6 +100,7 @@ pub async fn update(
 pub async fn delete(aws: &Aws, id: &ResourceId, objects: Option<u64>) -> Result<()> {
     let ResourceId { kind, region, name } = id;
     match kind {
+        Kind::Key => key::delete(aws, region, name).await,
         Kind::Bucket => bucket::delete(aws, region, name, objects.unwrap_or(0) > 0).await,
         Kind::Parameter => parameter::delete(aws, region, name).await,
         Kind::Alarm => alarm::delete(aws, region, name).await,

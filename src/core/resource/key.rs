@@ -1,0 +1,152 @@
+//! The customer-managed KMS key a stack with `encryption: kms` keeps per region: its settings,
+//! the attributes a plan tells apart, and their comparison. The key is found by its alias
+//! (`alias/<projectName>-ssm-backup-<environment>`, the resource's name). Pure.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use strum::VariantArray;
+
+use super::{Attribute, FieldChange};
+use crate::core::policy;
+
+/// The state a managed key is kept in.
+pub const ENABLED: &str = "Enabled";
+/// The state of a key whose deletion is scheduled.
+pub const PENDING_DELETION: &str = "PendingDeletion";
+/// Days between scheduling a key's deletion and the deletion (AWS's default and maximum).
+pub const DELETION_WINDOW_DAYS: i32 = 30;
+
+/// A KMS key reduced to what the stack manages. Observed keys also carry their ARN.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeySettings {
+    pub description: String,
+    /// Automatic yearly rotation of the key material.
+    pub rotation: bool,
+    /// The key policy (`default`).
+    pub policy: serde_json::Value,
+    pub tags: BTreeMap<String, String>,
+    /// `Enabled`, `Disabled`, `PendingDeletion`, ... (KMS's KeyState).
+    pub state: String,
+    /// The key's ARN, once it exists: what buckets and documents name. Identity, not compared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+}
+
+/// A key setting the plan tells apart, in the order apply sets them (a key pending deletion
+/// or disabled is brought back first: KMS changes nothing else of it before).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::VariantArray,
+)]
+#[serde(rename_all = "kebab-case")]
+// Names unique among every kind's attributes: in JSON an attribute is its name alone.
+pub enum KeyAttribute {
+    #[serde(rename = "key-state")]
+    State,
+    #[serde(rename = "key-description")]
+    Description,
+    #[serde(rename = "key-rotation")]
+    Rotation,
+    #[serde(rename = "key-policy")]
+    Policy,
+    #[serde(rename = "key-tags")]
+    Tags,
+}
+
+impl KeyAttribute {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyAttribute::State => "key-state",
+            KeyAttribute::Description => "key-description",
+            KeyAttribute::Rotation => "key-rotation",
+            KeyAttribute::Policy => "key-policy",
+            KeyAttribute::Tags => "key-tags",
+        }
+    }
+}
+
+/// The attribute's part of the settings, as a plan compares and shows it (the policy
+/// normalized, so that equal meanings compare equal). Names every field of `KeySettings`, so a
+/// new one fails to compile here until it is decided whether it is an attribute.
+pub fn value(k: &KeySettings, attribute: KeyAttribute) -> serde_json::Value {
+    let KeySettings {
+        description,
+        rotation,
+        policy: key_policy,
+        tags,
+        state,
+        arn: _,
+    } = k;
+    match attribute {
+        KeyAttribute::State => serde_json::json!(state),
+        KeyAttribute::Description => serde_json::json!(description),
+        KeyAttribute::Rotation => serde_json::json!(rotation),
+        KeyAttribute::Policy => policy::normalize(key_policy),
+        KeyAttribute::Tags => serde_json::json!(tags),
+    }
+}
+
+/// The attributes of `h` (live) that differ from `w` (desired).
+pub fn compare(h: &KeySettings, w: &KeySettings) -> Vec<FieldChange> {
+    KeyAttribute::VARIANTS
+        .iter()
+        .filter_map(|&attribute| {
+            let (have, want) = (value(h, attribute), value(w, attribute));
+            (have != want).then(|| FieldChange {
+                attribute: Attribute::Key(attribute),
+                live: Some(have),
+                desired: Some(want),
+                sensitive: false,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> KeySettings {
+        KeySettings {
+            description: "d".into(),
+            rotation: true,
+            policy: serde_json::json!({"Version": "2012-10-17", "Statement": []}),
+            tags: BTreeMap::new(),
+            state: ENABLED.into(),
+            arn: None,
+        }
+    }
+
+    #[test]
+    fn the_arn_is_identity_and_never_a_change() {
+        let live = KeySettings {
+            arn: Some("arn:aws:kms:us-west-2:123456789012:key/k".into()),
+            ..key()
+        };
+        assert!(compare(&live, &key()).is_empty());
+    }
+
+    #[test]
+    fn a_key_pending_deletion_shows_its_state_first() {
+        let live = KeySettings {
+            state: PENDING_DELETION.into(),
+            rotation: false,
+            ..key()
+        };
+        let fields: Vec<_> = compare(&live, &key())
+            .into_iter()
+            .map(|f| f.attribute.as_str())
+            .collect();
+        assert_eq!(fields, ["key-state", "key-rotation"]);
+    }
+}

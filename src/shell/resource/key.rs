@@ -1,0 +1,328 @@
+//! The customer-managed KMS key's SDK calls: found by its alias (DescribeKey), created with its
+//! policy, tags, rotation and alias, brought back when disabled or pending deletion, and
+//! scheduled for deletion (never deleted at once: KMS waits `DELETION_WINDOW_DAYS`).
+
+use anyhow::{Context, Result, bail};
+use aws_sdk_kms::error::ProvideErrorMetadata;
+use aws_sdk_kms::types::Tag;
+use futures::future::try_join_all;
+use std::collections::BTreeMap;
+
+use crate::core::resource::key::{DELETION_WINDOW_DAYS, PENDING_DELETION};
+use crate::core::resource::{BucketSettings, KeyAttribute, KeySettings, Resource, ResourceId};
+use crate::shell::aws::Aws;
+
+/// The live state of each of `ids` (keys by alias), all at once.
+pub async fn observe(
+    aws: &Aws,
+    ids: &[&ResourceId],
+) -> Result<Vec<(ResourceId, Option<Resource>)>> {
+    try_join_all(ids.iter().map(|id| async move {
+        let key = read_key(aws, &id.region, &id.name).await?;
+        Ok(((*id).clone(), key.map(Resource::Key)))
+    }))
+    .await
+}
+
+/// The key behind `alias` in `region`, `None` when the alias does not exist.
+pub async fn read_key(aws: &Aws, region: &str, alias: &str) -> Result<Option<KeySettings>> {
+    let kms = aws.kms(region);
+    let described = match kms.describe_key().key_id(alias).send().await {
+        Ok(out) => out,
+        Err(e) if e.code() == Some("NotFoundException") => return Ok(None),
+        Err(e) => {
+            return Err(anyhow::Error::new(e).context(format!(
+                "reading the KMS key {alias} in {region} (DescribeKey)"
+            )));
+        }
+    };
+    let Some(meta) = described.key_metadata else {
+        bail!("KMS answered DescribeKey for {alias} in {region} without the key's metadata");
+    };
+    let key_id = meta.key_id.clone();
+    let state = meta
+        .key_state
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_default();
+    let pending = state == PENDING_DELETION;
+    let context = |op: &str| format!("reading the KMS key {alias} in {region} ({op})");
+    // A key pending deletion answers KMSInvalidStateException to the rotation status.
+    let rotation = if pending {
+        false
+    } else {
+        kms.get_key_rotation_status()
+            .key_id(&key_id)
+            .send()
+            .await
+            .with_context(|| context("GetKeyRotationStatus"))?
+            .key_rotation_enabled
+    };
+    let policy_text = kms
+        .get_key_policy()
+        .key_id(&key_id)
+        .policy_name("default")
+        .send()
+        .await
+        .with_context(|| context("GetKeyPolicy"))?
+        .policy
+        .unwrap_or_default();
+    let policy =
+        serde_json::from_str(&policy_text).unwrap_or(serde_json::Value::String(policy_text));
+    Ok(Some(KeySettings {
+        description: meta.description.unwrap_or_default(),
+        rotation,
+        policy,
+        tags: read_tags(aws, region, &key_id, alias).await?,
+        state,
+        arn: meta.arn,
+    }))
+}
+
+async fn read_tags(
+    aws: &Aws,
+    region: &str,
+    key_id: &str,
+    alias: &str,
+) -> Result<BTreeMap<String, String>> {
+    let mut tags = BTreeMap::new();
+    let mut pages = aws
+        .kms(region)
+        .list_resource_tags()
+        .key_id(key_id)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.with_context(|| {
+            format!("reading the tags of the KMS key {alias} in {region} (ListResourceTags)")
+        })?;
+        for tag in page.tags.unwrap_or_default() {
+            tags.insert(tag.tag_key, tag.tag_value);
+        }
+    }
+    Ok(tags)
+}
+
+fn tags(k: &KeySettings) -> Result<Vec<Tag>> {
+    k.tags
+        .iter()
+        .map(|(key, value)| {
+            Tag::builder()
+                .tag_key(key)
+                .tag_value(value)
+                .build()
+                .context("building a KMS tag")
+        })
+        .collect()
+}
+
+/// Creates the key, turns rotation on and points the alias at it. An alias that already
+/// exists (an earlier run's) means the key is there: it is brought to `k` instead.
+pub async fn create(aws: &Aws, region: &str, alias: &str, k: &KeySettings) -> Result<()> {
+    if let Some(live) = read_key(aws, region, alias).await? {
+        let attributes: Vec<KeyAttribute> = crate::core::resource::key::compare(&live, k)
+            .iter()
+            .filter_map(|f| match f.attribute {
+                crate::core::resource::Attribute::Key(a) => Some(a),
+                _ => None,
+            })
+            .collect();
+        return update(aws, region, alias, k, &attributes).await;
+    }
+    let kms = aws.kms(region);
+    let context = |op: &str| format!("creating the KMS key {alias} in {region} ({op})");
+    let policy = serde_json::to_string(&k.policy).context("writing the key policy")?;
+    let created = kms
+        .create_key()
+        .description(&k.description)
+        .policy(policy)
+        .set_tags(Some(tags(k)?))
+        .send()
+        .await
+        .with_context(|| context("CreateKey"))?;
+    let key_id = created
+        .key_metadata
+        .map(|m| m.key_id)
+        .with_context(|| context("CreateKey answered without the key's id"))?;
+    kms.enable_key_rotation()
+        .key_id(&key_id)
+        .send()
+        .await
+        .with_context(|| context("EnableKeyRotation"))?;
+    match kms
+        .create_alias()
+        .alias_name(alias)
+        .target_key_id(&key_id)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.code() == Some("AlreadyExistsException") => {
+            // Another run created the alias meanwhile: its key is the stack's; this one is
+            // not used by anything and goes.
+            kms.schedule_key_deletion()
+                .key_id(&key_id)
+                .pending_window_in_days(7)
+                .send()
+                .await
+                .with_context(|| context("ScheduleKeyDeletion of the key not used"))?;
+            Ok(())
+        }
+        Err(e) => Err(anyhow::Error::new(e).context(context("CreateAlias"))),
+    }
+}
+
+/// Sets the `attributes` of the key behind `alias` to their values in `k`.
+pub async fn update(
+    aws: &Aws,
+    region: &str,
+    alias: &str,
+    k: &KeySettings,
+    attributes: &[KeyAttribute],
+) -> Result<()> {
+    let kms = aws.kms(region);
+    let Some(live) = read_key(aws, region, alias).await? else {
+        bail!("the KMS key {alias} in {region} is gone: plan again");
+    };
+    let key_id = live.arn.clone().unwrap_or_else(|| alias.to_string());
+    let context = |op: &str| format!("updating the KMS key {alias} in {region} ({op})");
+    let mut ordered = attributes.to_vec();
+    ordered.sort();
+    for attribute in ordered {
+        match attribute {
+            KeyAttribute::State => {
+                if live.state == PENDING_DELETION {
+                    kms.cancel_key_deletion()
+                        .key_id(&key_id)
+                        .send()
+                        .await
+                        .with_context(|| context("CancelKeyDeletion"))?;
+                }
+                kms.enable_key()
+                    .key_id(&key_id)
+                    .send()
+                    .await
+                    .with_context(|| context("EnableKey"))?;
+            }
+            KeyAttribute::Description => {
+                kms.update_key_description()
+                    .key_id(&key_id)
+                    .description(&k.description)
+                    .send()
+                    .await
+                    .with_context(|| context("UpdateKeyDescription"))?;
+            }
+            KeyAttribute::Rotation if k.rotation => {
+                kms.enable_key_rotation()
+                    .key_id(&key_id)
+                    .send()
+                    .await
+                    .with_context(|| context("EnableKeyRotation"))?;
+            }
+            KeyAttribute::Rotation => {
+                kms.disable_key_rotation()
+                    .key_id(&key_id)
+                    .send()
+                    .await
+                    .with_context(|| context("DisableKeyRotation"))?;
+            }
+            KeyAttribute::Policy => {
+                let policy = serde_json::to_string(&k.policy).context("writing the key policy")?;
+                kms.put_key_policy()
+                    .key_id(&key_id)
+                    .policy_name("default")
+                    .policy(policy)
+                    .send()
+                    .await
+                    .with_context(|| context("PutKeyPolicy"))?;
+            }
+            KeyAttribute::Tags => set_tags(aws, region, &key_id, &live, k, &context).await?,
+        }
+    }
+    Ok(())
+}
+
+async fn set_tags(
+    aws: &Aws,
+    region: &str,
+    key_id: &str,
+    live: &KeySettings,
+    k: &KeySettings,
+    context: &dyn Fn(&str) -> String,
+) -> Result<()> {
+    let kms = aws.kms(region);
+    let stale: Vec<String> = live
+        .tags
+        .keys()
+        .filter(|t| !k.tags.contains_key(*t))
+        .cloned()
+        .collect();
+    if !stale.is_empty() {
+        kms.untag_resource()
+            .key_id(key_id)
+            .set_tag_keys(Some(stale))
+            .send()
+            .await
+            .with_context(|| context("UntagResource"))?;
+    }
+    kms.tag_resource()
+        .key_id(key_id)
+        .set_tags(Some(tags(k)?))
+        .send()
+        .await
+        .with_context(|| context("TagResource"))?;
+    Ok(())
+}
+
+/// Schedules the deletion of the key behind `alias` (KMS deletes it after
+/// `DELETION_WINDOW_DAYS`; until then `apply` of a stack that wants it brings it back). A key
+/// already pending deletion, or gone, counts as scheduled.
+pub async fn delete(aws: &Aws, region: &str, alias: &str) -> Result<()> {
+    let Some(live) = read_key(aws, region, alias).await? else {
+        return Ok(());
+    };
+    if live.state == PENDING_DELETION {
+        return Ok(());
+    }
+    let key_id = live.arn.unwrap_or_else(|| alias.to_string());
+    aws.kms(region)
+        .schedule_key_deletion()
+        .key_id(&key_id)
+        .pending_window_in_days(DELETION_WINDOW_DAYS)
+        .send()
+        .await
+        .with_context(|| {
+            format!(
+                "scheduling the deletion of the KMS key {alias} in {region} (ScheduleKeyDeletion)"
+            )
+        })?;
+    Ok(())
+}
+
+/// `settings` naming the key's ARN where they name a managed key by its alias ARN (a key
+/// created by this apply: the plan could not know its ARN).
+pub async fn resolve_alias(
+    aws: &Aws,
+    region: &str,
+    settings: &BucketSettings,
+) -> Result<BucketSettings> {
+    let mut resolved = settings.clone();
+    let Some(alias_arn) = settings
+        .encryption
+        .as_ref()
+        .and_then(|e| e.kms_key_id.as_deref())
+        .filter(|k| k.contains(":alias/"))
+    else {
+        return Ok(resolved);
+    };
+    let alias = alias_arn
+        .split_once(":alias/")
+        .map(|(_, name)| format!("alias/{name}"))
+        .unwrap_or_default();
+    let Some(KeySettings { arn: Some(arn), .. }) = read_key(aws, region, &alias).await? else {
+        bail!(
+            "the KMS key {alias} in {region} does not exist, so the bucket cannot be encrypted with it: apply creates it first; plan again"
+        );
+    };
+    resolved.replace_key(alias_arn, &arn);
+    Ok(resolved)
+}

@@ -1,0 +1,303 @@
+//! `encryption: kms` against the emulator's KMS and S3: a customer-managed key per region is a
+//! resource kind of its own (planned, applied, drift repaired, kept when no longer used and
+//! scheduled for deletion only when asked), the buckets encrypt with it, and backup writes every
+//! document under it (pointers stay AES256) and restore reads them back.
+
+use crate::common::*;
+
+const A: &str = "us-east-1";
+const B: &str = "eu-west-1";
+
+fn write_stack(ws: &Workspace, extra: &str) {
+    ws.write_raw(
+        &ws.env,
+        &format!(
+            "projectName: {PROJECT}\nenvironment: {env}\nregions:\n  - {A}\n  - {B}\ndefaultRegion: {A}\nssmHomeRegion: {A}\n{extra}",
+            env = ws.env
+        ),
+    );
+}
+
+async fn key_of(region: &str, alias: &str) -> aws_sdk_kms::types::KeyMetadata {
+    kms(region)
+        .await
+        .describe_key()
+        .key_id(alias)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+}
+
+/// The one document of the bucket (`{date}/{region}/...json`).
+async fn document_key(region: &str, bucket: &str) -> String {
+    let listed = s3(region)
+        .await
+        .list_objects_v2()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    let keys: Vec<String> = listed
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_string))
+        .filter(|k| k.ends_with(".json"))
+        .collect();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    keys[0].clone()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_kms_stack_keeps_a_key_per_region_and_every_document_is_under_it() {
+    let ws = Workspace::new("kmsenc", &[A, B], A);
+    let alias = format!("alias/{PROJECT}-ssm-backup-kmsenc");
+    write_stack(&ws, "encryption: kms\n");
+    let plan = ws.plan_json(2);
+    let created: Vec<(String, String)> = changes(&plan)
+        .into_iter()
+        .filter(|(action, kind, ..)| action == "create" && kind == "key")
+        .map(|(_, _, name, _)| (name, String::new()))
+        .collect();
+    assert_eq!(created.len(), 2, "{plan:#}");
+    assert!(created.iter().all(|(name, _)| *name == alias));
+    ws.apply();
+    ws.plan_json(0);
+
+    // The key: enabled, rotating, its policy delegating to IAM; the bucket encrypts with it.
+    for region in [A, B] {
+        let key = key_of(region, &alias).await;
+        let arn = key.arn().unwrap().to_string();
+        assert_eq!(key.key_state().map(|s| s.as_str()), Some("Enabled"));
+        let kms = kms(region).await;
+        let rotation = kms
+            .get_key_rotation_status()
+            .key_id(&arn)
+            .send()
+            .await
+            .unwrap();
+        assert!(rotation.key_rotation_enabled());
+        let policy = kms
+            .get_key_policy()
+            .key_id(&arn)
+            .policy_name("default")
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            policy
+                .policy()
+                .unwrap()
+                .contains("arn:aws:iam::123456789012:root")
+        );
+        let s3 = s3(region).await;
+        let default = s3
+            .get_bucket_encryption()
+            .bucket(ws.bucket(region))
+            .send()
+            .await
+            .unwrap()
+            .server_side_encryption_configuration
+            .unwrap()
+            .rules()[0]
+            .clone();
+        let by_default = default.apply_server_side_encryption_by_default().unwrap();
+        assert_eq!(by_default.sse_algorithm().as_str(), "aws:kms");
+        assert_eq!(by_default.kms_master_key_id(), Some(arn.as_str()));
+        assert_eq!(default.bucket_key_enabled(), Some(true));
+        let policy = s3
+            .get_bucket_policy()
+            .bucket(ws.bucket(region))
+            .send()
+            .await
+            .unwrap();
+        let policy = policy.policy().unwrap();
+        assert!(
+            policy.contains("DenyOtherEncryptionKeys") && policy.contains(&arn),
+            "{policy}"
+        );
+    }
+
+    // backup: the document under the key, the pointers under AES256; restore reads it back.
+    let secret = format!("/app/{}/db/password", ws.env);
+    put_secure(A, &secret, "kms-s3cret").await;
+    let run = ws.run(&["backup", "--stack", &ws.env]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let key_arn = key_of(A, &alias).await.arn().unwrap().to_string();
+    let bucket = ws.bucket(A);
+    let document = document_key(A, &bucket).await;
+    let head = s3(A)
+        .await
+        .head_object()
+        .bucket(&bucket)
+        .key(&document)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        head.server_side_encryption().map(|s| s.as_str()),
+        Some("aws:kms")
+    );
+    assert_eq!(head.ssekms_key_id(), Some(key_arn.as_str()));
+    let pointer = s3(A)
+        .await
+        .head_object()
+        .bucket(&bucket)
+        .key("latest.txt")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        pointer.server_side_encryption().map(|s| s.as_str()),
+        Some("AES256")
+    );
+    // Another document under AES256 is refused by the bucket policy.
+    let refused = s3(A)
+        .await
+        .put_object()
+        .bucket(&bucket)
+        .key(format!("{}x.json", &document[..document.len() - 5]))
+        .body(b"{}".to_vec().into())
+        .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::Aes256)
+        .if_none_match("*")
+        .send()
+        .await;
+    assert!(refused.is_err(), "an AES256 document was accepted");
+
+    delete_param(A, &secret).await;
+    let run = ws.run(&[
+        "restore",
+        "--stack",
+        &ws.env,
+        "--region",
+        A,
+        "--apply",
+        "--auto-approve",
+    ]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(!run.stdout.contains("kms-s3cret") && !run.stderr.contains("kms-s3cret"));
+    let value = ssm(A)
+        .await
+        .get_parameter()
+        .name(&secret)
+        .with_decryption(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(value.parameter.unwrap().value(), Some("kms-s3cret"));
+
+    // Drift: rotation off, another description, deletion scheduled; apply brings it back.
+    let kms_a = kms(A).await;
+    kms_a
+        .disable_key_rotation()
+        .key_id(&key_arn)
+        .send()
+        .await
+        .unwrap();
+    kms_a
+        .update_key_description()
+        .key_id(&key_arn)
+        .description("changed by hand")
+        .send()
+        .await
+        .unwrap();
+    kms_a
+        .schedule_key_deletion()
+        .key_id(&key_arn)
+        .pending_window_in_days(7)
+        .send()
+        .await
+        .unwrap();
+    let plan = ws.plan_json(2);
+    assert_eq!(
+        changes(&plan),
+        [change(
+            "update",
+            "key",
+            &alias,
+            &["key-state", "key-description", "key-rotation"]
+        )]
+    );
+    ws.apply();
+    ws.plan_json(0);
+    let key = key_of(A, &alias).await;
+    assert_eq!(key.key_state().map(|s| s.as_str()), Some("Enabled"));
+    assert_eq!(
+        key.arn(),
+        Some(key_arn.as_str()),
+        "the same key, brought back"
+    );
+
+    // Back to AES256: the keys are kept (the backups need them) until their deletion is asked.
+    write_stack(&ws, "");
+    let run = ws.run(&["plan", "--stack", &ws.env]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(
+        run.stdout.contains(&format!("= retain key {alias} ({A})"))
+            && run.stdout.contains("--destroy-removed-keys"),
+        "{}",
+        run.stdout
+    );
+    ws.apply();
+    assert_eq!(
+        key_of(A, &alias).await.key_state().map(|s| s.as_str()),
+        Some("Enabled")
+    );
+    let run = ws.run(&[
+        "apply",
+        "--stack",
+        &ws.env,
+        "--auto-approve",
+        "--destroy-removed-keys",
+    ]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(
+        run.stderr.contains("scheduled for deletion")
+            || run.stdout.contains("scheduled for deletion"),
+        "{run:#?}"
+    );
+    for region in [A, B] {
+        let state = key_of(region, &alias).await;
+        assert_eq!(
+            state.key_state().map(|s| s.as_str()),
+            Some("PendingDeletion")
+        );
+    }
+    ws.plan_json(0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn existing_keys_named_in_kms_key_ids_are_used_and_no_key_is_managed() {
+    let ws = Workspace::new("kmsown", &[A, B], A);
+    let mut lines = String::from("encryption: kms\nkmsKeyIds:\n");
+    let mut arns = Vec::new();
+    for region in [A, B] {
+        let key = kms(region).await.create_key().send().await.unwrap();
+        let arn = key.key_metadata.unwrap().arn.unwrap();
+        lines.push_str(&format!("  {region}: {arn}\n"));
+        arns.push(arn);
+    }
+    write_stack(&ws, &lines);
+    let plan = ws.plan_json(2);
+    assert!(
+        changes(&plan).iter().all(|(_, kind, ..)| kind != "key"),
+        "{plan:#}"
+    );
+    ws.apply();
+    ws.plan_json(0);
+    put_secure(A, &format!("/app/{}/token", ws.env), "own-key").await;
+    let run = ws.run(&["backup", "--stack", &ws.env]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let bucket = ws.bucket(A);
+    let document = document_key(A, &bucket).await;
+    let head = s3(A)
+        .await
+        .head_object()
+        .bucket(&bucket)
+        .key(&document)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.ssekms_key_id(), Some(arns[0].as_str()));
+}
