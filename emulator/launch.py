@@ -36,6 +36,11 @@ Fixes (details in docs/emulator.md):
      operator but StringEquals).
  10. KMS's EnableKey, DisableKey, CancelKeyDeletion and ScheduleKeyDeletion accept a key ARN,
      as AWS does (moto looks the raw argument up among key ids and fails with a 500).
+ 11. S3 Object Lock as AWS has it: it can be turned on for an existing versioned bucket that
+     holds objects (moto wants an empty one), a retention is never shortened under COMPLIANCE
+     nor under GOVERNANCE without the bypass header, `x-amz-bypass-governance-retention: false`
+     bypasses nothing (moto took any value as true), and under enforced IAM the bypass header
+     needs s3:BypassGovernanceRetention; PutObjectRetention is authorized as such.
 
 Serves the same state over TLS (with a locally generated CA) and, for tests of the
 DenyInsecureConnections statement, over plain HTTP on a second port.
@@ -492,12 +497,29 @@ _iam_conditions = contextvars.ContextVar("iam_conditions", default=None)
 _signed_request = contextvars.ContextVar("signed_request", default=None)
 
 
-def s3_iam_checks(method: str, querystring: dict, body: bytes, bucket, key) -> list:
+def s3_iam_checks(method: str, querystring: dict, body: bytes, bucket, key, headers=None) -> list:
     """(IAM action, bucket, key) AWS authorizes for one S3 request (the Service Authorization
     Reference's action for each API ssm-keeper and its tests call)."""
     if not bucket:
         return [("s3:ListAllMyBuckets", None, None)]
     q = set(querystring)
+    headers = headers or {}
+    # Deleting a locked version early, or shortening its retention, under GOVERNANCE: the bypass
+    # header works only with s3:BypassGovernanceRetention.
+    bypass = str(headers.get("x-amz-bypass-governance-retention", "")).lower() == "true"
+    extra = [("s3:BypassGovernanceRetention", bucket, key)] if bypass else []
+    if key and "retention" in q:
+        action = "s3:PutObjectRetention" if method == "PUT" else "s3:GetObjectRetention"
+        return [(action, bucket, key), *extra]
+    if key and "legal-hold" in q:
+        action = "s3:PutObjectLegalHold" if method == "PUT" else "s3:GetObjectLegalHold"
+        return [(action, bucket, key)]
+    if key and method == "DELETE":
+        return [("s3:DeleteObjectVersion" if "versionId" in q else "s3:DeleteObject", bucket, key), *extra]
+    if method == "POST" and "delete" in q and extra:
+        extra = [("s3:BypassGovernanceRetention", bucket, None)]
+    else:
+        extra = []
     if key:
         if method in ("GET", "HEAD"):
             return [("s3:GetObjectVersion" if "versionId" in q else "s3:GetObject", bucket, key)]
@@ -516,7 +538,7 @@ def s3_iam_checks(method: str, querystring: dict, body: bytes, bucket, key) -> l
             fields = {child.tag.rsplit("}", 1)[-1]: child.text for child in obj}
             action = "s3:DeleteObjectVersion" if fields.get("VersionId") else "s3:DeleteObject"
             checks.append((action, bucket, fields.get("Key")))
-        return checks
+        return checks + extra
     subresources = {
         "versions": ("s3:ListBucketVersions", None, None),
         "encryption": ("s3:GetEncryptionConfiguration", "s3:PutEncryptionConfiguration", "s3:PutEncryptionConfiguration"),
@@ -524,6 +546,7 @@ def s3_iam_checks(method: str, querystring: dict, body: bytes, bucket, key) -> l
         "publicAccessBlock": ("s3:GetBucketPublicAccessBlock", "s3:PutBucketPublicAccessBlock", "s3:PutBucketPublicAccessBlock"),
         "policy": ("s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"),
         "tagging": ("s3:GetBucketTagging", "s3:PutBucketTagging", "s3:PutBucketTagging"),
+        "object-lock": ("s3:GetBucketObjectLockConfiguration", "s3:PutBucketObjectLockConfiguration", None),
         "versioning": ("s3:GetBucketVersioning", "s3:PutBucketVersioning", None),
         "location": ("s3:GetBucketLocation", None, None),
     }
@@ -587,7 +610,9 @@ def patch_iam_enforcement() -> None:
 
     def authorize_s3(self, bucket_name=None, key_name=None):
         body = self.raw_body if isinstance(getattr(self, "raw_body", None), bytes) else b""
-        for action, bucket, key in s3_iam_checks(self.method, self.querystring, body, bucket_name, key_name):
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        checks = s3_iam_checks(self.method, self.querystring, body, bucket_name, key_name, headers)
+        for action, bucket, key in checks:
             token = _iam_action.set(action)
             try:
                 original_s3(self, bucket_name=bucket, key_name=key)
@@ -1003,6 +1028,70 @@ def patch_kms_key_state_by_arn() -> None:
         setattr(KmsBackend, name, by_any_id)
 
 
+# ---------------------------------------------------------------------------------------------
+# 11. S3 Object Lock
+# ---------------------------------------------------------------------------------------------
+
+def patch_object_lock() -> None:
+    from moto.s3.exceptions import AccessDeniedByLock
+    from moto.s3.models import S3Backend
+    from moto.s3.responses import S3Response
+
+    require_source(S3Backend.put_object_lock_configuration, "if bucket.keys.item_size() > 0:", "raise BucketNeedsToBeNew")
+    require_source(S3Backend.put_object_retention, "key.lock_until = retention[1]")
+    require_source(S3Response.put_object_retention, "self.backend.put_object_retention(")
+    require_source(S3Response.delete_object, 'bypass = self.headers.get("X-Amz-Bypass-Governance-Retention")')
+    require_source(S3Backend.delete_object, "governance_bypass=bypass")
+
+    def put_object_lock_configuration(self, bucket_name, lock_enabled, mode=None, days=None, years=None):
+        bucket = self.get_bucket(bucket_name)
+        if not bucket.is_versioned:
+            from moto.s3.exceptions import InvalidBucketState
+
+            raise InvalidBucketState("Versioning must be 'Enabled' on the bucket to apply a Object Lock configuration")
+        if lock_enabled:
+            bucket.object_lock_enabled = True
+            bucket.versioning_status = "Enabled"
+        bucket.default_lock_mode = mode
+        bucket.default_lock_days = days
+        bucket.default_lock_years = years
+
+    original_retention = S3Backend.put_object_retention
+    bypass_header = contextvars.ContextVar("bypass_governance", default=False)
+
+    def put_object_retention(self, bucket_name, key_name, version_id, retention):
+        key = self.get_object(bucket_name, key_name, version_id=version_id)
+        mode, until = retention
+        if key is not None and key.lock_mode in ("GOVERNANCE", "COMPLIANCE") and key.lock_until:
+            shorter = until is None or str(until) < str(key.lock_until)
+            weaker = key.lock_mode == "COMPLIANCE" and mode != "COMPLIANCE"
+            if key.is_locked(governance_bypass=bypass_header.get()) and (shorter or weaker):
+                raise AccessDeniedByLock
+        return original_retention(self, bucket_name, key_name, version_id, retention)
+
+    original_response = S3Response.put_object_retention
+
+    def response_put_object_retention(self):
+        flag = str(self.headers.get("x-amz-bypass-governance-retention", "")).lower() == "true"
+        token = bypass_header.set(flag)
+        try:
+            return original_response(self)
+        finally:
+            bypass_header.reset(token)
+
+    # moto takes the header's text as the flag, so `false` bypassed the lock as well.
+    original_delete = S3Backend.delete_object
+
+    def delete_object(self, bucket_name, key_name, version_id=None, bypass=False):
+        flag = str(bypass).lower() == "true" if isinstance(bypass, str) else bool(bypass)
+        return original_delete(self, bucket_name, key_name, version_id=version_id, bypass=flag)
+
+    S3Backend.delete_object = delete_object
+    S3Backend.put_object_lock_configuration = put_object_lock_configuration
+    S3Backend.put_object_retention = put_object_retention
+    S3Response.put_object_retention = response_put_object_retention
+
+
 def apply_patches() -> None:
     import moto
 
@@ -1018,6 +1107,7 @@ def apply_patches() -> None:
     patch_iam_enforcement()
     patch_s3_asks_kms()
     patch_kms_key_state_by_arn()
+    patch_object_lock()
 
 
 def serve(host: str, tls_port: int, http_port: int, state_dir: Path, ready) -> None:

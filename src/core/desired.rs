@@ -10,6 +10,7 @@ use super::model::{
 };
 use super::region::{check_region, partition};
 use super::resource::KeySettings;
+use super::resource::bucket::ObjectLock;
 use super::resource::key::ENABLED;
 use super::stack::{EncryptionMode, NAME_SEPARATOR, Stack, bucket_name};
 
@@ -265,6 +266,11 @@ pub fn bucket_settings(
         public_access_block: Some(PublicAccessBlock::ALL),
         policy: Some(bucket_policy(bucket, region, key)),
         tags: Some(bucket_tags(bucket, &stack.environment, region)),
+        // Without the section Object Lock is not managed: once on, S3 cannot turn it off.
+        object_lock: stack.object_lock.map(|lock| ObjectLock {
+            mode: Some(lock.mode.as_str().to_string()),
+            days: i32::try_from(lock.days).ok(),
+        }),
     }
 }
 
@@ -352,6 +358,7 @@ mod tests {
             parameter_paths: None,
             encryption: EncryptionMode::Aes256,
             kms_key_ids: BTreeMap::new(),
+            object_lock: None,
         }
     }
 

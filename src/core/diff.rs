@@ -5,7 +5,7 @@ use super::desired::{metadata_parameters, region_bucket_parameter, resolve_keys}
 use super::model::{BucketSettings, DesiredState, LiveState, Resource, ResourceId};
 use super::plan::{Change, DiffOptions, Plan};
 use super::resource::key::{DELETION_WINDOW_DAYS, PENDING_DELETION};
-use super::resource::{Kind, Observation};
+use super::resource::{Attribute, BucketAttribute, Kind, Observation};
 use super::stack::bucket_name;
 
 /// Changes that turn `live` into `desired`, ordered by resource id, removed regions last.
@@ -25,7 +25,51 @@ pub fn diff(desired: &DesiredState, live: &LiveState, options: &DiffOptions) -> 
     plan.changes.extend(stray_metadata(desired, live));
     plan.changes.extend(unwanted(desired, live));
     unused_keys(desired, live, options, &mut plan);
+    plan.warnings.extend(object_lock_warnings(&plan.changes));
     plan
+}
+
+/// What turning Object Lock on, or changing its retention, cannot undo.
+fn object_lock_warnings(changes: &[Change]) -> Vec<String> {
+    changes
+        .iter()
+        .filter_map(|change| {
+            let (id, desired, fields) = match change {
+                Change::Create { id, desired } => (id, desired, None),
+                Change::Update {
+                    id,
+                    desired,
+                    fields,
+                } => (id, desired, Some(fields)),
+                Change::Delete { .. } | Change::Retain { .. } => return None,
+            };
+            let Resource::Bucket(BucketSettings {
+                object_lock: Some(lock),
+                ..
+            }) = desired
+            else {
+                return None;
+            };
+            let locking = fields.is_none_or(|f| {
+                f.iter()
+                    .any(|f| f.attribute == Attribute::Bucket(BucketAttribute::ObjectLock))
+            });
+            let compliance = if lock.mode.as_deref() == Some("COMPLIANCE") {
+                " Under COMPLIANCE nobody, not even the account's root user, can delete a backup or shorten its retention before it ends."
+            } else {
+                ""
+            };
+            locking.then(|| {
+                format!(
+                    "bucket {} ({}): S3 Object Lock can never be turned off once on; every new backup is kept for {} days ({}).{compliance}",
+                    id.name,
+                    id.region,
+                    lock.days.unwrap_or_default(),
+                    lock.mode.as_deref().unwrap_or("no default mode")
+                )
+            })
+        })
+        .collect()
 }
 
 /// Managed keys the stack no longer uses (AES256, `kmsKeyIds`, a region removed): kept, since
@@ -689,6 +733,40 @@ mod tests {
             })
             .collect();
         assert_eq!(fields, ["key-state"]);
+    }
+
+    #[test]
+    fn turning_object_lock_on_warns_that_it_is_for_good() {
+        let mut locked = stack(&["us-east-1"]);
+        locked.object_lock = Some(crate::core::stack::ObjectLockConfig {
+            mode: crate::core::stack::LockMode::Compliance,
+            days: 14,
+        });
+        let unlocked = desired_state(&stack(&["us-east-1"]), ACCOUNT);
+        let d = desired_state(&locked, ACCOUNT);
+        let plan = diff(&d, &converged(&unlocked), &DiffOptions::default());
+        assert_eq!(
+            attributes(&plan),
+            [(bucket_id("us-east-1").name, "object-lock".to_string())]
+        );
+        assert_eq!(plan.warnings.len(), 1);
+        assert!(
+            plan.warnings[0].contains("can never be turned off")
+                && plan.warnings[0].contains("not even the account's root user"),
+            "{:?}",
+            plan.warnings
+        );
+        // Converged: no warning. Without the section: Object Lock is not managed (no change).
+        assert!(
+            diff(&d, &converged(&d), &DiffOptions::default())
+                .warnings
+                .is_empty()
+        );
+        assert!(
+            diff(&unlocked, &converged(&d), &DiffOptions::default())
+                .changes
+                .is_empty()
+        );
     }
 
     #[test]

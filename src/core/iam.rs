@@ -591,6 +591,8 @@ pub fn iam_actions(operation: &str) -> Option<&'static [&'static str]> {
         "s3:GetPublicAccessBlock" => &["s3:GetBucketPublicAccessBlock"],
         "s3:GetBucketPolicy" => &["s3:GetBucketPolicy"],
         "s3:GetBucketTagging" => &["s3:GetBucketTagging"],
+        "s3:GetObjectLockConfiguration" => &["s3:GetBucketObjectLockConfiguration"],
+        "s3:PutObjectLockConfiguration" => &["s3:PutBucketObjectLockConfiguration"],
         "s3:CreateBucket" => &["s3:CreateBucket"],
         "s3:PutPublicAccessBlock" => &["s3:PutBucketPublicAccessBlock"],
         "s3:PutBucketEncryption" => &["s3:PutEncryptionConfiguration"],
@@ -770,6 +772,22 @@ mod tests {
     }
 
     #[test]
+    fn no_role_may_bypass_object_lock_or_change_a_retention() {
+        let mut locked = stack();
+        locked.encryption = EncryptionMode::Kms;
+        for &role in Role::VARIANTS {
+            let actions = granted_actions(&policy(&locked, ACCOUNT, role, &[]));
+            for forbidden in [
+                "s3:BypassGovernanceRetention",
+                "s3:PutObjectRetention",
+                "s3:PutObjectLegalHold",
+            ] {
+                assert!(!actions.contains(forbidden), "{role:?} grants {forbidden}");
+            }
+        }
+    }
+
+    #[test]
     fn a_drill_prefix_widens_restore_only_to_that_path() {
         let doc = policy(
             &stack(),
@@ -821,6 +839,8 @@ mod tests {
             "s3:GetPublicAccessBlock",
             "s3:GetBucketPolicy",
             "s3:GetBucketTagging",
+            "s3:GetObjectLockConfiguration",
+            "s3:PutObjectLockConfiguration",
             "s3:CreateBucket",
             "s3:PutPublicAccessBlock",
             "s3:PutBucketEncryption",

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 mod at_rest;
-pub use at_rest::{EncryptionMode, check_key_arn};
+pub use at_rest::{EncryptionMode, LockMode, ObjectLockConfig, check_key_arn};
 
 /// A validated stack: everything `desired` needs besides the account id.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -36,6 +36,9 @@ pub struct Stack {
     /// manages none).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub kms_key_ids: BTreeMap<String, String>,
+    /// `objectLock`: S3 Object Lock with this default retention (it can never be turned off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object_lock: Option<ObjectLockConfig>,
 }
 
 /// The stack's `alarm: {snsTopicArn, maxAgeHours}` section.
@@ -131,7 +134,7 @@ struct RawAlarm {
 
 const ALARM_KEYS: [&str; 2] = ["snsTopicArn", "maxAgeHours"];
 
-const KEYS: [&str; 11] = [
+const KEYS: [&str; 12] = [
     "projectName",
     "environment",
     "regions",
@@ -143,6 +146,7 @@ const KEYS: [&str; 11] = [
     "parameterPaths",
     "encryption",
     "kmsKeyIds",
+    "objectLock",
 ];
 const REQUIRED: [&str; 5] = [
     "projectName",
@@ -432,6 +436,7 @@ struct CheckedValues {
     parameter_paths: Option<Option<Vec<String>>>,
     encryption: Option<EncryptionMode>,
     kms_key_ids: Option<BTreeMap<String, String>>,
+    object_lock: Option<Option<ObjectLockConfig>>,
 }
 
 impl CheckedValues {
@@ -449,6 +454,7 @@ impl CheckedValues {
             parameter_paths: self.parameter_paths?,
             encryption: self.encryption?,
             kms_key_ids: self.kms_key_ids?,
+            object_lock: self.object_lock?,
         })
     }
 }
@@ -504,7 +510,12 @@ fn check_values(check: &mut Check, text: &str, raw: &RawStack) -> CheckedValues 
         None => Some(BTreeMap::new()),
         Some(value) => at_rest::kms_key_ids(check, text, value, regions.as_deref(), encryption),
     };
+    let object_lock = match known.get("objectLock") {
+        None => Some(None),
+        Some(value) => at_rest::object_lock(check, text, value, retention_days).map(Some),
+    };
     CheckedValues {
+        object_lock,
         encryption,
         kms_key_ids,
         project_name,
@@ -878,6 +889,7 @@ pub(crate) fn sample(regions: &[&str]) -> Stack {
         parameter_paths: None,
         encryption: EncryptionMode::Aes256,
         kms_key_ids: BTreeMap::new(),
+        object_lock: None,
     }
 }
 
@@ -1145,6 +1157,35 @@ retentionDayz: 3
         let stranger = format!("{both}  eu-west-1: {}\n", key("eu-west-1"));
         let e = parse_err(&stranger);
         assert_eq!(e.key, "kmsKeyIds.eu-west-1");
+    }
+
+    #[test]
+    fn object_lock_has_exactly_mode_and_days_within_the_retention() {
+        let lock = parse(
+            "f",
+            &format!("{GOOD}objectLock:\n  mode: COMPLIANCE\n  days: 30\n"),
+        )
+        .unwrap()
+        .object_lock
+        .unwrap();
+        assert_eq!((lock.mode, lock.days), (LockMode::Compliance, 30));
+        assert_eq!(parse("f", GOOD).unwrap().object_lock, None);
+        let e = parse_err(&format!(
+            "{GOOD}objectLock:\n  mode: governance\n  days: 30\n"
+        ));
+        assert_eq!((e.line, e.key.as_str()), (9, "objectLock.mode"));
+        let e = parse_err(&format!("{GOOD}objectLock:\n  mode: GOVERNANCE\n"));
+        assert_eq!(e.key, "objectLock.days");
+        assert!(e.message.contains("missing required key `days`"), "{e}");
+        let e = parse_err(&format!(
+            "{GOOD}objectLock:\n  mode: GOVERNANCE\n  days: 30\n  years: 1\n"
+        ));
+        assert_eq!(e.key, "objectLock.years");
+        let e = parse_err(&format!(
+            "{GOOD}retentionDays: 14\nobjectLock:\n  mode: GOVERNANCE\n  days: 30\n"
+        ));
+        assert_eq!(e.key, "objectLock.days");
+        assert!(e.message.contains("longer than retentionDays (14)"), "{e}");
     }
 
     #[test]

@@ -288,7 +288,13 @@ fn the_shipped_stacks_optional_sections_are_valid_once_uncommented() {
     for env in ["dev", "prod"] {
         let shipped = std::fs::read_to_string(format!("{root}/stacks/{env}.yaml")).unwrap();
         let on = uncommented(&shipped);
-        for section in ["alarm:", "parameterPaths:", "encryption: kms", "kmsKeyIds:"] {
+        for section in [
+            "alarm:",
+            "parameterPaths:",
+            "encryption: kms",
+            "kmsKeyIds:",
+            "objectLock:",
+        ] {
             assert!(
                 on.lines().any(|l| l == section),
                 "stacks/{env}.yaml shows no commented `{section}`"

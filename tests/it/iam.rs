@@ -172,6 +172,19 @@ async fn each_role_grants_exactly_the_actions_its_commands_use() {
         .or_default()
         .extend(used_actions(&proxy));
 
+    // Object Lock turned on: the apply role's last bucket attribute.
+    ws.write_raw(
+        env,
+        &format!(
+            "{}objectLock:\n  mode: GOVERNANCE\n  days: 1\n",
+            kms_stack(&[A])
+        ),
+    );
+    run(&["apply", "--stack", env, "--auto-approve"]);
+    used.entry("apply")
+        .or_default()
+        .extend(used_actions(&proxy));
+
     for (role, used) in &used {
         let granted = granted(&ws, role);
         let missing: Vec<&String> = used.difference(&granted).collect();
@@ -757,4 +770,129 @@ async fn s3_asks_kms_for_an_sse_kms_object_under_enforced_iam() {
         .send()
         .await
         .unwrap();
+}
+
+/// Under enforced IAM, with Object Lock on: the backup role can neither delete a locked
+/// version nor shorten its retention; the apply role, which may delete object versions (of
+/// removed regions' buckets), cannot delete a locked one, nor bypass GOVERNANCE (no role is
+/// granted s3:BypassGovernanceRetention).
+#[tokio::test]
+async fn no_role_deletes_a_locked_backup_or_shortens_its_retention() {
+    let emu = start_emulator("iamlock", &[("INITIAL_NO_AUTH_ACTION_COUNT", "3")]);
+    let env = "iamlock";
+    let ws = Workspace::new(env, &[A], A);
+    ws.write_raw(
+        env,
+        &format!(
+            "{}objectLock:\n  mode: GOVERNANCE\n  days: 1\n",
+            stack_text(env, &[A])
+        ),
+    );
+    let mut policies = serde_json::Map::new();
+    for role in ["apply", "backup"] {
+        let run = ws.run(&[
+            "iam-policy",
+            "--stack",
+            env,
+            "--role",
+            role,
+            "--account-id",
+            ACCOUNT,
+        ]);
+        assert_eq!(run.code, 0, "{run:#?}");
+        assert!(
+            !run.stdout.contains("BypassGovernanceRetention"),
+            "{}",
+            run.stdout
+        );
+        policies.insert(role.to_string(), run.json());
+    }
+    let keys = emulator_script(
+        "iam_users.py",
+        &emu,
+        &[],
+        &serde_json::Value::Object(policies),
+    );
+    let client = |user: &str| {
+        let (k, s) = (
+            keys[user]["key"].as_str().unwrap().to_string(),
+            keys[user]["secret"].as_str().unwrap().to_string(),
+        );
+        let emu = &emu;
+        async move { s3_as(emu, (&k, &s)).await }
+    };
+    // A locked backup, as the nightly job leaves it.
+    let bucket = ws.bucket(A);
+    let key = format!("2026-11-29/{A}/ssm-backup-{env}-{A}-20261129_000000.json");
+    let admin = client("admin").await;
+    admin
+        .create_bucket()
+        .bucket(&bucket)
+        .object_lock_enabled_for_bucket(true)
+        .send()
+        .await
+        .unwrap();
+    let put = admin
+        .put_object()
+        .bucket(&bucket)
+        .key(&key)
+        .body(b"{}".to_vec().into())
+        .object_lock_mode(aws_sdk_s3::types::ObjectLockMode::Governance)
+        .object_lock_retain_until_date(aws_smithy_types::DateTime::from_secs(
+            time::OffsetDateTime::now_utc().unix_timestamp() + 86_400,
+        ))
+        .send()
+        .await
+        .unwrap();
+    let version = put.version_id().unwrap().to_string();
+    let code = |e: &dyn aws_sdk_s3::error::ProvideErrorMetadata| e.code().map(str::to_string);
+
+    for role in ["backup", "apply"] {
+        for bypass in [false, true] {
+            let deleted = client(role)
+                .await
+                .delete_object()
+                .bucket(&bucket)
+                .key(&key)
+                .version_id(&version)
+                .bypass_governance_retention(bypass)
+                .send()
+                .await;
+            assert_eq!(
+                code(&deleted.unwrap_err()).as_deref(),
+                Some("AccessDenied"),
+                "{role}, bypass {bypass}"
+            );
+        }
+        let shortened = client(role)
+            .await
+            .put_object_retention()
+            .bucket(&bucket)
+            .key(&key)
+            .version_id(&version)
+            .bypass_governance_retention(true)
+            .retention(
+                aws_sdk_s3::types::ObjectLockRetention::builder()
+                    .mode(aws_sdk_s3::types::ObjectLockRetentionMode::Governance)
+                    .retain_until_date(aws_smithy_types::DateTime::from_secs(
+                        time::OffsetDateTime::now_utc().unix_timestamp() + 60,
+                    ))
+                    .build(),
+            )
+            .send()
+            .await;
+        assert_eq!(
+            code(&shortened.unwrap_err()).as_deref(),
+            Some("AccessDenied"),
+            "{role}"
+        );
+    }
+    // The version is still there.
+    let versions = admin
+        .list_object_versions()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(versions.versions().len(), 1);
 }

@@ -16,6 +16,7 @@ mod iam;
 mod kms;
 mod lock;
 mod network;
+mod object_lock;
 mod plan_apply;
 mod plan_schema;
 mod proxy;

@@ -487,7 +487,7 @@ fn s3_operation(parts: &hyper::http::request::Parts) -> &'static str {
             _ => "UnknownObjectOperation",
         };
     }
-    let subresources: [(&str, &str, &str, &str); 6] = [
+    let subresources: [(&str, &str, &str, &str); 7] = [
         (
             "publicAccessBlock",
             "PutPublicAccessBlock",
@@ -523,6 +523,12 @@ fn s3_operation(parts: &hyper::http::request::Parts) -> &'static str {
             "PutBucketTagging",
             "GetBucketTagging",
             "DeleteBucketTagging",
+        ),
+        (
+            "object-lock",
+            "PutObjectLockConfiguration",
+            "GetObjectLockConfiguration",
+            "Unknown",
         ),
     ];
     for (sub, put, get, delete) in subresources {

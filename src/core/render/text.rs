@@ -160,6 +160,7 @@ fn bucket_attribute(b: &BucketSettings, attribute: BucketAttribute) -> String {
         BucketAttribute::Lifecycle => json(&b.lifecycle),
         BucketAttribute::PublicAccessBlock => json(&b.public_access_block),
         BucketAttribute::Tags => json(&b.tags),
+        BucketAttribute::ObjectLock => json(&b.object_lock),
     }
 }
 
@@ -168,6 +169,7 @@ pub fn attributes(resource: &Resource) -> Vec<(&'static str, String)> {
     match resource {
         Resource::Bucket(b) => BucketAttribute::VARIANTS
             .iter()
+            .filter(|&&a| crate::core::resource::bucket::value(b, a).is_some())
             .map(|&a| (a.as_str(), bucket_attribute(b, a)))
             .collect(),
         Resource::Parameter(p) => {

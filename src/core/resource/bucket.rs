@@ -21,6 +21,18 @@ pub struct BucketSettings {
     /// The bucket policy document as JSON (compared semantically, see `policy`).
     pub policy: Option<serde_json::Value>,
     pub tags: Option<BTreeMap<String, String>>,
+    /// S3 Object Lock's default retention (`None`: Object Lock not enabled, or not managed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object_lock: Option<ObjectLock>,
+}
+
+/// Object Lock on, with this default retention for new versions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectLock {
+    /// `GOVERNANCE` or `COMPLIANCE` (`None`: enabled without a default retention).
+    pub mode: Option<String>,
+    pub days: Option<i32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,6 +128,8 @@ pub enum BucketAttribute {
     PublicAccessBlock,
     Policy,
     Tags,
+    /// S3 Object Lock and its default retention (only ever turned on: S3 cannot turn it off).
+    ObjectLock,
 }
 
 impl BucketAttribute {
@@ -127,6 +141,7 @@ impl BucketAttribute {
             BucketAttribute::PublicAccessBlock => "public-access-block",
             BucketAttribute::Policy => "policy",
             BucketAttribute::Tags => "tags",
+            BucketAttribute::ObjectLock => "object-lock",
         }
     }
 
@@ -136,9 +151,11 @@ impl BucketAttribute {
             BucketAttribute::PublicAccessBlock => 0,
             BucketAttribute::Encryption => 1,
             BucketAttribute::Versioning => 2,
-            BucketAttribute::Lifecycle => 3,
-            BucketAttribute::Policy => 4,
-            BucketAttribute::Tags => 5,
+            // Object Lock needs versioning on first.
+            BucketAttribute::ObjectLock => 3,
+            BucketAttribute::Lifecycle => 4,
+            BucketAttribute::Policy => 5,
+            BucketAttribute::Tags => 6,
         }
     }
 
@@ -160,6 +177,10 @@ impl BucketAttribute {
             ),
             BucketAttribute::Policy => ("s3:GetBucketPolicy", "s3:PutBucketPolicy"),
             BucketAttribute::Tags => ("s3:GetBucketTagging", "s3:PutBucketTagging"),
+            BucketAttribute::ObjectLock => (
+                "s3:GetBucketObjectLockConfiguration",
+                "s3:PutBucketObjectLockConfiguration",
+            ),
         }
     }
 
@@ -181,6 +202,7 @@ pub fn value(settings: &BucketSettings, attribute: BucketAttribute) -> Option<se
         public_access_block,
         policy: bucket_policy,
         tags,
+        object_lock,
     } = settings;
     match attribute {
         BucketAttribute::Versioning => json(versioning),
@@ -189,6 +211,7 @@ pub fn value(settings: &BucketSettings, attribute: BucketAttribute) -> Option<se
         BucketAttribute::PublicAccessBlock => json(public_access_block),
         BucketAttribute::Policy => bucket_policy.as_ref().map(policy::normalize),
         BucketAttribute::Tags => json(tags),
+        BucketAttribute::ObjectLock => json(object_lock),
     }
 }
 

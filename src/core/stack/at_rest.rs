@@ -223,3 +223,118 @@ mod tests {
         );
     }
 }
+
+/// The `objectLock` section: S3 Object Lock's default retention of the buckets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ObjectLockConfig {
+    pub mode: LockMode,
+    pub days: u32,
+}
+
+/// S3 Object Lock's retention modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum LockMode {
+    /// Only principals with `s3:BypassGovernanceRetention` (no ssm-keeper role has it) may
+    /// delete a version early or shorten its retention.
+    Governance,
+    /// Nobody, not even the account's root user, may delete a version early or shorten its
+    /// retention.
+    Compliance,
+}
+
+impl LockMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LockMode::Governance => "GOVERNANCE",
+            LockMode::Compliance => "COMPLIANCE",
+        }
+    }
+}
+
+/// The `objectLock` section again, this time with the place of each key.
+#[derive(Deserialize)]
+struct RawObjectLock {
+    #[serde(default, rename = "objectLock")]
+    lock: Option<HashMap<Spanned<String>, Spanned<serde_json::Value>>>,
+}
+
+const OBJECT_LOCK_KEYS: [&str; 2] = ["mode", "days"];
+
+/// `objectLock: {mode: GOVERNANCE|COMPLIANCE, days: N}`, exactly these keys. A backup is
+/// locked at most as long as the lifecycle keeps it current (`days <= retentionDays`): a longer
+/// lock would have the lifecycle expire versions S3 must keep.
+pub(super) fn object_lock(
+    check: &mut Check,
+    text: &str,
+    value: &Spanned<serde_json::Value>,
+    retention_days: Option<u32>,
+) -> Option<ObjectLockConfig> {
+    if !value.value.is_object() {
+        check.at(
+            "objectLock",
+            &value.referenced,
+            format!(
+                "expected a mapping with mode (GOVERNANCE or COMPLIANCE) and days, found {}",
+                kind(&value.value)
+            ),
+        );
+        return None;
+    }
+    let entries = serde_saphyr::from_str::<RawObjectLock>(text)
+        .ok()
+        .and_then(|r| r.lock)
+        .unwrap_or_default();
+    let before = check.errors.len();
+    let (mut mode, mut days) = (None, None);
+    for (key, entry) in &entries {
+        let name = format!("objectLock.{}", key.value);
+        match key.value.as_str() {
+            "mode" => match check.text(&name, entry).as_deref() {
+                Some("GOVERNANCE") => mode = Some(LockMode::Governance),
+                Some("COMPLIANCE") => mode = Some(LockMode::Compliance),
+                Some(other) => check.at(
+                    &name,
+                    &entry.referenced,
+                    format!("`{other}` is not a retention mode: use GOVERNANCE or COMPLIANCE"),
+                ),
+                None => {}
+            },
+            "days" => days = check.days(&name, entry),
+            other => check.at(
+                &name,
+                &key.referenced,
+                format!(
+                    "unknown key `{other}` in `objectLock`; its keys are: {}",
+                    OBJECT_LOCK_KEYS.join(", ")
+                ),
+            ),
+        }
+    }
+    for (key, found) in [("mode", mode.is_some()), ("days", days.is_some())] {
+        if !found && !entries.keys().any(|k| k.value == key) {
+            check.at(
+                &format!("objectLock.{key}"),
+                &value.referenced,
+                format!("missing required key `{key}`"),
+            );
+        }
+    }
+    if let (Some(days), Some(retention)) = (days, retention_days)
+        && days > retention
+    {
+        check.at(
+            "objectLock.days",
+            &value.referenced,
+            format!(
+                "{days} days of lock is longer than retentionDays ({retention}): the lifecycle would expire backups S3 must keep; lock for at most retentionDays, or keep backups longer"
+            ),
+        );
+    }
+    match (mode, days) {
+        (Some(mode), Some(days)) if check.errors.len() == before => {
+            Some(ObjectLockConfig { mode, days })
+        }
+        _ => None,
+    }
+}

@@ -6,9 +6,10 @@ use anyhow::{Context, Result, bail};
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::types::{
     BucketLifecycleConfiguration, BucketLocationConstraint, BucketVersioningStatus,
-    CreateBucketConfiguration, Delete, ExpirationStatus, LifecycleExpiration,
+    CreateBucketConfiguration, DefaultRetention, Delete, ExpirationStatus, LifecycleExpiration,
     LifecycleRule as SdkLifecycleRule, LifecycleRuleFilter, NoncurrentVersionExpiration,
-    ObjectIdentifier, PublicAccessBlockConfiguration, ServerSideEncryption,
+    ObjectIdentifier, ObjectLockConfiguration, ObjectLockEnabled, ObjectLockRetentionMode,
+    ObjectLockRule, PublicAccessBlockConfiguration, ServerSideEncryption,
     ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
     Tag, Tagging, VersioningConfiguration,
 };
@@ -16,6 +17,7 @@ use futures::future::try_join_all;
 use std::collections::BTreeMap;
 
 use crate::core::desired::MANAGED_BY;
+use crate::core::resource::bucket::{ObjectLock, value as bucket_value};
 use crate::core::resource::{
     BucketAttribute, BucketSettings, Encryption, LifecycleRule, PublicAccessBlock, Resource,
     ResourceId,
@@ -43,6 +45,7 @@ const ABSENT: &[&str] = &[
     "NoSuchPublicAccessBlockConfiguration",
     "NoSuchTagSet",
     "ServerSideEncryptionConfigurationNotFoundError",
+    "ObjectLockConfigurationNotFoundError",
 ];
 
 fn absent<E: ProvideErrorMetadata>(e: &E) -> bool {
@@ -84,7 +87,7 @@ impl Setting<'_> {
 /// once; "not configured" is `None`.
 pub async fn read_bucket(aws: &Aws, region: &str, bucket: &str) -> Result<Option<BucketSettings>> {
     let s3 = aws.s3(region);
-    let (head, versioning, encryption, lifecycle, pab, policy, tags) = tokio::join!(
+    let (head, versioning, encryption, lifecycle, pab, policy, tags, lock) = tokio::join!(
         s3.head_bucket().bucket(bucket).send(),
         s3.get_bucket_versioning().bucket(bucket).send(),
         s3.get_bucket_encryption().bucket(bucket).send(),
@@ -94,6 +97,7 @@ pub async fn read_bucket(aws: &Aws, region: &str, bucket: &str) -> Result<Option
         s3.get_public_access_block().bucket(bucket).send(),
         s3.get_bucket_policy().bucket(bucket).send(),
         s3.get_bucket_tagging().bucket(bucket).send(),
+        s3.get_object_lock_configuration().bucket(bucket).send(),
     );
     if !exists(head, region, bucket)? {
         return Ok(None);
@@ -135,6 +139,10 @@ pub async fn read_bucket(aws: &Aws, region: &str, bucket: &str) -> Result<Option
         tags: s("tags (GetBucketTagging)")
             .read(tags)?
             .map(|out| out.tag_set.into_iter().map(|t| (t.key, t.value)).collect()),
+        object_lock: s("Object Lock configuration (GetObjectLockConfiguration)")
+            .read(lock)?
+            .and_then(|out| out.object_lock_configuration)
+            .and_then(object_lock_of),
     }))
 }
 
@@ -180,6 +188,24 @@ fn encryption_of(rule: ServerSideEncryptionRule) -> Encryption {
         kms_key_id: default.and_then(|d| d.kms_master_key_id),
         bucket_key_enabled: rule.bucket_key_enabled.unwrap_or(false),
     }
+}
+
+/// Object Lock as configured: `None` unless enabled.
+fn object_lock_of(c: ObjectLockConfiguration) -> Option<ObjectLock> {
+    if c.object_lock_enabled != Some(ObjectLockEnabled::Enabled) {
+        return None;
+    }
+    let retention = c.rule.and_then(|r| r.default_retention);
+    Some(ObjectLock {
+        mode: retention
+            .as_ref()
+            .and_then(|r| r.mode.as_ref())
+            .map(|m| m.as_str().to_string()),
+        // A retention in years is shown as days, so that it differs from the stack's unless equal.
+        days: retention
+            .as_ref()
+            .and_then(|r| r.days.or(r.years.map(|y| y.saturating_mul(365)))),
+    })
 }
 
 fn public_access_block_of(c: PublicAccessBlockConfiguration) -> PublicAccessBlock {
@@ -295,14 +321,13 @@ pub async fn create(
     settings: &BucketSettings,
 ) -> Result<()> {
     create_bucket(aws, region, bucket).await?;
-    configure_bucket(
-        aws,
-        region,
-        bucket,
-        settings,
-        &BucketAttribute::apply_order(),
-    )
-    .await
+    // Every attribute the stack manages (an unmanaged one, such as Object Lock without the
+    // section, is left as S3 makes it).
+    let managed: Vec<BucketAttribute> = BucketAttribute::apply_order()
+        .into_iter()
+        .filter(|&a| bucket_value(settings, a).is_some())
+        .collect();
+    configure_bucket(aws, region, bucket, settings, &managed).await
 }
 
 /// Sets the named attributes of an existing bucket.
@@ -400,6 +425,10 @@ async fn put_attribute(
             let tags = settings.tags.as_ref().ok_or_else(missing)?;
             put_tags(s3, bucket, tags).await
         }
+        BucketAttribute::ObjectLock => {
+            let lock = settings.object_lock.as_ref().ok_or_else(missing)?;
+            put_object_lock(s3, bucket, lock).await
+        }
     }
 }
 
@@ -412,6 +441,7 @@ fn put_operation(attribute: BucketAttribute) -> &'static str {
         BucketAttribute::Lifecycle => "PutBucketLifecycleConfiguration",
         BucketAttribute::Policy => "PutBucketPolicy",
         BucketAttribute::Tags => "PutBucketTagging",
+        BucketAttribute::ObjectLock => "PutObjectLockConfiguration",
     }
 }
 
@@ -529,6 +559,32 @@ async fn put_tags(
     s3.put_bucket_tagging()
         .bucket(bucket)
         .tagging(tagging.build()?)
+        .send()
+        .await?;
+    Ok(())
+}
+
+/// Turns Object Lock on (AWS allows it on an existing versioned bucket) with the default
+/// retention. It can never be turned off again.
+async fn put_object_lock(s3: &aws_sdk_s3::Client, bucket: &str, lock: &ObjectLock) -> Result<()> {
+    let mut retention = DefaultRetention::builder();
+    if let Some(mode) = &lock.mode {
+        retention = retention.mode(ObjectLockRetentionMode::from(mode.as_str()));
+    }
+    if let Some(days) = lock.days {
+        retention = retention.days(days);
+    }
+    let config = ObjectLockConfiguration::builder()
+        .object_lock_enabled(ObjectLockEnabled::Enabled)
+        .rule(
+            ObjectLockRule::builder()
+                .default_retention(retention.build())
+                .build(),
+        )
+        .build();
+    s3.put_object_lock_configuration()
+        .bucket(bucket)
+        .object_lock_configuration(config)
         .send()
         .await?;
     Ok(())
