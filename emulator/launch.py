@@ -18,7 +18,9 @@ Fixes (details in docs/emulator.md):
   6. SSM parameter policies come back as AWS returns them: PolicyText the policy's JSON text,
      PolicyType its type (moto returns a Python repr of the policy in both).
   8. IAM enforcement (INITIAL_NO_AUTH_ACTION_COUNT) as AWS authorizes: the IAM action names of
-     S3 (moto checks its own, e.g. `s3:HeadBucket`, `s3:GetBucketEncryption`), each object of a
+     S3 (moto checks its own, e.g. `s3:HeadBucket`, `s3:GetBucketEncryption`; an object's tags
+     are `s3:GetObjectTagging`/`s3:PutObjectTagging`, and an upload with x-amz-tagging needs
+     `s3:PutObjectTagging` too, where moto checks GetObject/PutObject), each object of a
      DeleteObjects, the resources of SSM (each parameter named), KMS (the key) and CloudWatch
      (each alarm named; moto checks every non-S3 request against `*`, so no scoped policy could
      ever allow it), CloudWatch's IAM prefix `cloudwatch` (moto uses the signing name
@@ -514,17 +516,23 @@ def s3_iam_checks(method: str, querystring: dict, body: bytes, bucket, key, head
     if key and "legal-hold" in q:
         action = "s3:PutObjectLegalHold" if method == "PUT" else "s3:GetObjectLegalHold"
         return [(action, bucket, key)]
-    if key and method == "DELETE":
+    if key and method == "DELETE" and "tagging" not in q:
         return [("s3:DeleteObjectVersion" if "versionId" in q else "s3:DeleteObject", bucket, key), *extra]
     if method == "POST" and "delete" in q and extra:
         extra = [("s3:BypassGovernanceRetention", bucket, None)]
     else:
         extra = []
     if key:
+        version = "Version" if "versionId" in q else ""
+        if "tagging" in q:  # an object's tags: their own actions, not GetObject/PutObject
+            action = {"GET": "Get", "PUT": "Put", "DELETE": "Delete"}.get(method, f"Unknown{method}")
+            return [(f"s3:{action}Object{version}Tagging", bucket, key)]
         if method in ("GET", "HEAD"):
-            return [("s3:GetObjectVersion" if "versionId" in q else "s3:GetObject", bucket, key)]
+            return [(f"s3:GetObject{version}", bucket, key)]
         if method == "PUT":
-            return [("s3:PutObject", bucket, key)]
+            # Tags sent with the upload (x-amz-tagging) need s3:PutObjectTagging as well.
+            tagged = headers is not None and headers.get("x-amz-tagging") is not None
+            return [("s3:PutObject", bucket, key)] + ([("s3:PutObjectTagging", bucket, key)] if tagged else [])
         if method == "DELETE":
             return [("s3:DeleteObjectVersion" if "versionId" in q else "s3:DeleteObject", bucket, key)]
         return [("s3:PutObject", bucket, key)]  # multipart POSTs

@@ -91,8 +91,11 @@ pub enum Commands {
         after_help = "Example:\n  ssm-keeper backup --stack prod --notify-slack \"$SLACK_WEBHOOK_URL\" --notify-email ops@example.com"
     )]
     Backup(BackupArgs),
-    /// Check that each region's newest backup is there, intact and fresh (read-only).
-    #[command(after_help = "Example:\n  ssm-keeper verify --stack prod --max-age 26 --format json")]
+    /// Check that each region's newest backup is there, intact and fresh (read-only), from the
+    /// objects' metadata alone: no document is read, so the verify role reads no secret.
+    #[command(
+        after_help = "Plain verify runs with `iam-policy --role verify`: no s3:GetObject on documents (only on the pointers), no kms:Decrypt. `verify --deep` reads the documents: run it with the restore role (s3:GetObject on the backups, and kms:Decrypt for a KMS-encrypted bucket).\n\nExample:\n  ssm-keeper verify --stack prod --max-age 26 --format json"
+    )]
     Verify(VerifyArgs),
     /// Bring parameters back from a backup: a preview, or with --apply the writes.
     #[command(
@@ -179,10 +182,16 @@ pub struct VerifyArgs {
     #[arg(long = "region", value_name = "REGION", value_parser = region_name)]
     pub regions: Vec<String>,
 
-    /// A backup larger than this is not read (and fails): restore refuses it too.
+    /// A backup larger than this fails (restore refuses it; --deep does not read it).
     #[arg(long, value_name = "BYTES", default_value_t = crate::core::verify::DEFAULT_MAX_DOCUMENT_BYTES,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub max_document_bytes: u64,
+
+    /// Also read each newest document (and the previous one's count): the checks that need its
+    /// content (document, entries, selection, encryption, checksum of the bytes, the tags
+    /// against the content). Needs the restore role (s3:GetObject on the backups).
+    #[arg(long)]
+    pub deep: bool,
 
     /// The parameter count may fall by at most this many percent from the previous backup of
     /// the region (100: no limit).

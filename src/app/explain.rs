@@ -53,7 +53,11 @@ pub fn command_context(command: &Commands) -> (Option<Role>, String) {
         ),
         Commands::ForceUnlock(a) => (Some(Role::Apply), a.stack.clone()),
         Commands::Backup(a) => (Some(Role::Backup), a.stack.clone()),
-        Commands::Verify(a) => (Some(Role::Verify), a.stack.clone()),
+        // --deep reads the documents: the restore role's rights.
+        Commands::Verify(a) => (
+            Some(if a.deep { Role::Restore } else { Role::Verify }),
+            a.stack.clone(),
+        ),
         Commands::Restore(a) => (Some(Role::Restore), a.stack.clone()),
         Commands::IamPolicy(a) => (None, a.stack.join(", ")),
         Commands::Validate(a) => (None, a.stack.clone()),
@@ -104,7 +108,7 @@ mod tests {
         )
         .unwrap();
         assert!(
-            hint.starts_with("hint: AWS denied these credentials the IAM action s3:PutObject (s3:PutObject); cloudwatch:PutMetricData (cloudwatch:PutMetricData): if their policy lacks it, `ssm-keeper iam-policy --stack prod --role backup` prints the policy that grants it"),
+            hint.starts_with("hint: AWS denied these credentials the IAM action s3:PutObject, s3:PutObjectTagging (s3:PutObject); cloudwatch:PutMetricData (cloudwatch:PutMetricData): if their policy lacks it, `ssm-keeper iam-policy --stack prod --role backup` prints the policy that grants it"),
             "{hint}"
         );
         let hint = access_hint(&["s3:HeadBucket".into()], &(Some(Role::Plan), "dev".into()));

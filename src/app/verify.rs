@@ -1,6 +1,8 @@
 //! `ssm-keeper verify`: the monitor after the nightly job. For every region, the newest backup
-//! is there, whole, encrypted, written once, of this environment and fresh. Exit 0 when every
-//! check holds, 2 when one fails, 1 when it cannot run. Read-only; prints no value.
+//! is there, whole, written once, of this environment and fresh: from metadata alone (no
+//! document read), or with `--deep` from the documents too. Exit 0 when every check made holds
+//! (a check not made is said, not failed), 2 when one fails, 1 when it cannot run. Read-only;
+//! prints no value.
 
 use anyhow::{Context as _, Result, bail};
 use futures::future::try_join_all;
@@ -16,7 +18,7 @@ use crate::core::verify::{Expected, RegionVerdict, render_text, verify_region};
 use crate::shell::aws::Aws;
 use crate::shell::printer::Printer;
 use crate::shell::ssm::read_values;
-use crate::shell::verify::region_facts;
+use crate::shell::verify::{Reading, region_facts};
 
 pub async fn run(session: &Session, printer: &Printer, args: VerifyArgs) -> Result<ExitCode> {
     let stack = session.load_stack(&args.stack)?.stack;
@@ -25,18 +27,22 @@ pub async fn run(session: &Session, printer: &Printer, args: VerifyArgs) -> Resu
     let account = aws.account_id(&stack.ssm_home_region).await?;
     let (regions, default_region) = regions(aws, &stack, &args).await?;
     let selection = Selection::of(&stack);
+    let reading = if args.deep {
+        Reading::Documents {
+            max_document_bytes: args.max_document_bytes,
+        }
+    } else {
+        Reading::Metadata
+    };
     let facts =
-        try_join_all(
-            regions.iter().map(|region| {
-                let bucket = bucket_name(&stack.project_name, env, &account, region);
-                let is_default = default_region.as_deref() == Some(region.as_str());
-                let selection = &selection;
-                let limit = args.max_document_bytes;
-                async move {
-                    region_facts(aws, region, &bucket, (env, selection), is_default, limit).await
-                }
-            }),
-        )
+        try_join_all(regions.iter().map(|region| {
+            let bucket = bucket_name(&stack.project_name, env, &account, region);
+            let is_default = default_region.as_deref() == Some(region.as_str());
+            let selection = &selection;
+            async move {
+                region_facts(aws, region, &bucket, (env, selection), is_default, reading).await
+            }
+        }))
         .await?;
     let now = time::OffsetDateTime::now_utc();
     let expected = Expected {
@@ -50,7 +56,12 @@ pub async fn run(session: &Session, printer: &Printer, args: VerifyArgs) -> Resu
         .iter()
         .map(|f| verify_region(f, &expected, now))
         .collect();
-    print_report(printer, args.format, (env, args.max_age), &verdicts)?;
+    print_report(
+        printer,
+        args.format,
+        (env, args.max_age, args.deep),
+        &verdicts,
+    )?;
     Ok(if verdicts.iter().all(|v| v.ok()) {
         ExitCode::SUCCESS
     } else {
@@ -93,11 +104,12 @@ async fn regions(
     Ok((regions, default_region))
 }
 
-/// The verdicts on stdout: the table, or JSON with the environment and the age limit.
+/// The verdicts on stdout: the table, or JSON with the environment, the age limit and whether
+/// the documents were read (each check says what it was made from: `basis`).
 fn print_report(
     printer: &Printer,
     format: ReportFormat,
-    (environment, max_age): (&str, u64),
+    (environment, max_age, deep): (&str, u64, bool),
     verdicts: &[RegionVerdict],
 ) -> Result<()> {
     let text = match format {
@@ -106,6 +118,7 @@ fn print_report(
             serde_json::to_string_pretty(&serde_json::json!({
                 "environment": environment,
                 "maxAgeHours": max_age,
+                "deep": deep,
                 "ok": verdicts.iter().all(|v| v.ok()),
                 "regions": verdicts,
             }))? + "\n"
@@ -117,19 +130,21 @@ fn print_report(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::verify::{Check, CheckOutcome};
+    use crate::core::verify::{Basis, Check, CheckOutcome};
     use crate::shell::printer::Input;
 
     fn verdict(region: &str, failed: Option<(Check, &str)>) -> RegionVerdict {
         let mut checks = vec![CheckOutcome {
             check: Check::Pointer,
             ok: true,
+            basis: Basis::Metadata,
             found: "latest.txt names the object".into(),
         }];
         if let Some((check, found)) = failed {
             checks.push(CheckOutcome {
                 check,
                 ok: false,
+                basis: Basis::Metadata,
                 found: found.into(),
             });
         }
@@ -154,7 +169,7 @@ mod tests {
                 Some((Check::Fresh, "26.5 h old, more than 26 h")),
             ),
         ];
-        print_report(&printer, ReportFormat::Text, ("dev", 26), &verdicts).unwrap();
+        print_report(&printer, ReportFormat::Text, ("dev", 26, false), &verdicts).unwrap();
         assert_eq!(
             out.text(),
             "REGION           RESULT PARAMETERS   LIVE   AGE (H)  OBJECT\n\
@@ -173,7 +188,7 @@ mod tests {
         print_report(
             &printer,
             ReportFormat::Json,
-            ("dev", 26),
+            ("dev", 26, false),
             &[verdict("us-west-2", None)],
         )
         .unwrap();

@@ -13,6 +13,7 @@ use super::region::partition;
 use super::resource::BucketAttribute;
 use super::selection::Selection;
 use super::stack::{EncryptionMode, Stack, bucket_prefix};
+use super::store::POINTER_KEY_PATTERNS;
 
 /// Who runs which commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, strum::VariantArray)]
@@ -68,6 +69,8 @@ pub fn policy(stack: &Stack, account_id: &str, role: Role, extra_prefixes: &[Str
 struct Arns {
     buckets: String,
     objects: String,
+    /// The pointers (`latest*.txt`) of every bucket: the only objects verify may read.
+    pointers: Vec<String>,
     metadata: String,
     lock: String,
     /// The claim a run makes before taking over an expired lock.
@@ -117,6 +120,10 @@ impl Arns {
             .collect();
         Arns {
             objects: format!("{buckets}/*"),
+            pointers: POINTER_KEY_PATTERNS
+                .iter()
+                .map(|key| format!("{buckets}/{key}"))
+                .collect(),
             buckets,
             metadata: format!(
                 "arn:{p}:ssm:*:{account_id}:parameter{}/*",
@@ -266,15 +273,20 @@ fn read_tags() -> Value {
     statement("ReadParameterTags", &["tag:GetResources"], vec!["*".into()])
 }
 
-/// verify checks each backup's versions; restore also lists a day's backups (`--from DATE`).
-/// ListBucket: verify finds the previous backup, whose count the newest is compared with.
-fn read_backups(a: &Arns) -> [Value; 2] {
+/// The listing (ListBucket: the newest object's size and checksum, the previous backups; restore
+/// also lists a day's backups, `--from DATE`), each backup's versions, and its stamp (its tags,
+/// GetObjectTagging, which needs no s3:GetObject). Nothing here reads a document.
+fn read_backup_metadata(a: &Arns) -> [Value; 2] {
     [
-        statement("ReadBackups", &["s3:GetObject"], vec![a.objects.clone()]),
         statement(
             "ReadBackupsListing",
             &["s3:ListBucket", "s3:ListBucketVersions"],
             vec![a.buckets.clone()],
+        ),
+        statement(
+            "ReadBackupStamps",
+            &["s3:GetObjectTagging"],
+            vec![a.objects.clone()],
         ),
     ]
 }
@@ -357,8 +369,9 @@ fn backup_statements(a: &Arns) -> Vec<Value> {
         }),
         statement(
             "WriteBackups",
+            // PutObjectTagging: a document is uploaded with its stamp (x-amz-tagging).
             // GetObject: after a lost answer to PutObject, to tell our own object apart.
-            &["s3:PutObject", "s3:GetObject"],
+            &["s3:PutObject", "s3:PutObjectTagging", "s3:GetObject"],
             vec![a.objects.clone()],
         ),
         // Documents are written under the bucket's own default encryption.
@@ -383,15 +396,27 @@ fn backup_statements(a: &Arns) -> Vec<Value> {
     .collect()
 }
 
+/// Plain verify reads no document: s3:GetObject on the pointers only (HeadObject would need
+/// it on the documents too), and no KMS at all. `verify --deep` runs with the restore role.
 fn verify_statements(a: &Arns) -> Vec<Value> {
-    let mut out = vec![read_metadata(a), describe_parameters()];
-    out.extend(read_backups(a));
+    let mut out = vec![
+        read_metadata(a),
+        describe_parameters(),
+        statement("ReadPointers", &["s3:GetObject"], a.pointers.clone()),
+    ];
+    out.extend(read_backup_metadata(a));
     out
 }
 
+/// Restore (and `verify --deep`) reads the documents themselves.
 fn restore_statements(a: &Arns) -> Vec<Value> {
     let mut out = vec![read_metadata(a), describe_parameters(), read_tags()];
-    out.extend(read_backups(a));
+    out.push(statement(
+        "ReadBackups",
+        &["s3:GetObject"],
+        vec![a.objects.clone()],
+    ));
+    out.extend(read_backup_metadata(a));
     out.extend([
         statement(
             "RestoreParameters",
@@ -604,7 +629,9 @@ pub fn iam_actions(operation: &str) -> Option<&'static [&'static str]> {
         // ssm-keeper deletes every version by its id.
         "s3:DeleteObjects" => &["s3:DeleteObjectVersion"],
         "s3:GetObject" | "s3:HeadObject" => &["s3:GetObject"],
-        "s3:PutObject" => &["s3:PutObject"],
+        "s3:GetObjectTagging" => &["s3:GetObjectTagging"],
+        // A document goes up with its stamp as tags, which AWS authorizes as tagging too.
+        "s3:PutObject" => &["s3:PutObject", "s3:PutObjectTagging"],
         "ssm:GetParameters" => &["ssm:GetParameters"],
         "ssm:GetParameter" => &["ssm:GetParameter"],
         "ssm:PutParameter" => &["ssm:PutParameter"],
@@ -851,6 +878,7 @@ mod tests {
             "s3:DeleteBucket",
             "s3:DeleteObjects",
             "s3:GetObject",
+            "s3:GetObjectTagging",
             "s3:PutObject",
             "ssm:GetParameters",
             "ssm:GetParameter",
@@ -991,5 +1019,39 @@ mod tests {
             format!("arn:aws:iam::{ACCOUNT}:role/jenkins")
         );
         assert_eq!(document["Statement"][0]["Action"], "sts:AssumeRole");
+    }
+
+    #[test]
+    fn the_verify_role_reads_no_document_and_decrypts_nothing() {
+        let doc = policy(&stack(), ACCOUNT, Role::Verify, &[]);
+        let statements = doc["Statement"].as_array().unwrap();
+        for s in statements {
+            let actions = s["Action"].as_array().unwrap();
+            assert!(
+                !actions
+                    .iter()
+                    .any(|a| a.as_str().unwrap().starts_with("kms:")),
+                "{s}"
+            );
+            if actions.iter().any(|a| a == "s3:GetObject") {
+                assert_eq!(
+                    s["Resource"],
+                    json!([
+                        "arn:aws:s3:::jenkins-infra-ssm-backup-dev-123456789012-*/latest.txt",
+                        "arn:aws:s3:::jenkins-infra-ssm-backup-dev-123456789012-*/latest-*.txt"
+                    ]),
+                    "GetObject (and so HeadObject) on the pointers only"
+                );
+            }
+        }
+        let granted = granted_actions(&doc);
+        assert!(granted.contains("s3:GetObjectTagging"), "{granted:?}");
+        // The restore role, which `verify --deep` runs with, reads the documents.
+        let restore = policy(&stack(), ACCOUNT, Role::Restore, &[]);
+        assert!(restore["Statement"].as_array().unwrap().iter().any(|s| {
+            s["Action"] == json!(["s3:GetObject"])
+                && s["Resource"]
+                    == json!(["arn:aws:s3:::jenkins-infra-ssm-backup-dev-123456789012-*/*"])
+        }));
     }
 }

@@ -21,5 +21,6 @@ pub mod restore;
 pub mod selection;
 pub mod settings;
 pub mod stack;
+pub mod stamp;
 pub mod store;
 pub mod verify;

@@ -82,6 +82,10 @@ pub fn pointer_key(region: &str) -> String {
     format!("latest-{region}.txt")
 }
 
+/// Every pointer key of any region as IAM resource patterns (`*` any text): the verify role
+/// may read these objects, and no document.
+pub const POINTER_KEY_PATTERNS: [&str; 2] = [DEFAULT_POINTER_KEY, "latest-*.txt"];
+
 /// The pointers to the newest backup: `latest-{region}.txt`, and for the default region also
 /// `latest.txt` (for old readers).
 pub fn pointer_keys(region: &str, is_default: bool) -> Vec<String> {
@@ -196,5 +200,29 @@ mod tests {
         for (key, of_the_day) in keys {
             assert_eq!(key.starts_with(&prefix), of_the_day, "{key}");
         }
+    }
+
+    /// IAM's wildcard: `*` matches any text, `/` included.
+    fn iam_matches(pattern: &str, key: &str) -> bool {
+        match pattern.split_once('*') {
+            None => pattern == key,
+            Some((head, tail)) => {
+                key.len() >= head.len() + tail.len() && key.starts_with(head) && key.ends_with(tail)
+            }
+        }
+    }
+
+    #[test]
+    fn the_pointer_patterns_match_every_pointer_and_no_backup() {
+        let matches = |key: &str| POINTER_KEY_PATTERNS.iter().any(|p| iam_matches(p, key));
+        for region in ["us-east-1", "ap-northeast-1", "cn-north-1"] {
+            for key in pointer_keys(region, true) {
+                assert!(matches(&key), "{key}");
+            }
+            let document = document_key("2026-11-23", region, "dev", "20261123_130000");
+            assert!(!matches(&document), "{document}");
+        }
+        // Every key that can be a backup starts with a date, never with `latest`.
+        assert!(!matches("2026-11-23/ssm-backup-dev-20261123_220000.json"));
     }
 }

@@ -67,6 +67,8 @@ pub async fn locate(
         );
     }
     let document = facts
+        .content
+        .with_context(|| format!("{label} was not read"))?
         .document
         .map_err(|e| anyhow::anyhow!("refusing to restore from {label}: {e}"))?;
     Ok((label, document))

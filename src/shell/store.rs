@@ -13,18 +13,21 @@ use time::OffsetDateTime;
 
 use super::aws::Aws;
 use crate::core::document::read_document;
+use crate::core::stamp::Stamp;
 use crate::core::store::{DocumentEncryption, day_prefix, is_backup_key};
-use crate::core::verify::ObjectFacts;
+use crate::core::verify::{ContentFacts, ObjectFacts};
 
-/// Uploads `document` to `s3://{bucket}/{key}`, never over an existing object (a backup key is
-/// written once: `If-None-Match: *`). A key that already holds exactly these bytes (a re-run in
-/// the same second) counts as stored; any other is an error.
+/// Uploads `document` to `s3://{bucket}/{key}` with its stamp as the object's tags, never over
+/// an existing object (a backup key is written once: `If-None-Match: *`). A key that already
+/// holds exactly these bytes (a re-run in the same second) counts as stored; any other is an
+/// error.
 pub async fn put_document(
     aws: &Aws,
     region: &str,
     bucket: &str,
     key: &str,
     document: Vec<u8>,
+    stamp: &Stamp,
     encryption: &DocumentEncryption,
 ) -> Result<()> {
     let digest = sha256_base64(&document);
@@ -36,6 +39,7 @@ pub async fn put_document(
         .body(ByteStream::from(document))
         .content_type("application/json")
         .checksum_algorithm(ChecksumAlgorithm::Sha256)
+        .tagging(stamp.tagging_header())
         .if_none_match("*");
     let request = match encryption {
         DocumentEncryption::Aes256 => request.server_side_encryption(ServerSideEncryption::Aes256),
@@ -303,7 +307,8 @@ pub async fn read_object(
 
 /// The stored object's attributes (HeadObject, with its stored checksum), its versions and its
 /// bytes (read without the SDK's own checksum validation, so a mismatch is a finding, not an
-/// error). `None` when the object does not exist.
+/// error): what restore and `verify --deep` judge. Its tags are not read (`stamp` is `None`).
+/// `None` when the object does not exist.
 pub async fn object_facts(
     aws: &Aws,
     region: &str,
@@ -334,23 +339,101 @@ pub async fn object_facts(
         };
         (sha256_base64(&bytes), read_document(&bytes))
     };
-    let last_modified = head
-        .last_modified()
-        .and_then(|t| OffsetDateTime::from_unix_timestamp(t.secs()).ok())
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
     Ok(Some(ObjectFacts {
         key: key.to_string(),
-        encryption: head
-            .server_side_encryption()
-            .map(|e| e.as_str().to_string()),
-        kms_key_id: head.ssekms_key_id().map(str::to_string),
-        stored_sha256: head.checksum_sha256().map(str::to_string),
-        read_sha256,
-        versions,
         size,
-        last_modified,
-        document,
+        last_modified: timestamp(head.last_modified()),
+        versions,
+        has_sha256: head.checksum_sha256().is_some(),
+        stamp: None,
+        content: Some(ContentFacts {
+            encryption: head
+                .server_side_encryption()
+                .map(|e| e.as_str().to_string()),
+            kms_key_id: head.ssekms_key_id().map(str::to_string),
+            stored_sha256: head.checksum_sha256().map(str::to_string),
+            read_sha256,
+            document,
+        }),
     }))
+}
+
+/// What plain verify knows of an object without reading it (no `s3:GetObject`): the listing
+/// (size, time, whether S3 holds its SHA-256; ListObjectsV2), its versions and its stamp
+/// (GetObjectTagging). `None` when the object does not exist.
+pub async fn listed_object_facts(
+    aws: &Aws,
+    region: &str,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<ObjectFacts>> {
+    let s3 = aws.s3(region);
+    let listed = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(key)
+        .max_keys(1)
+        .send()
+        .await
+        .with_context(|| format!("listing s3://{bucket}/{key} ({region}) (ListObjectsV2)"))?;
+    let Some(object) = listed.contents().iter().find(|o| o.key() == Some(key)) else {
+        return Ok(None);
+    };
+    let (versions, stamp) = tokio::try_join!(
+        version_count(&s3, region, bucket, key),
+        object_stamp(aws, region, bucket, key),
+    )?;
+    Ok(Some(ObjectFacts {
+        key: key.to_string(),
+        size: object
+            .size()
+            .and_then(|n| u64::try_from(n).ok())
+            .unwrap_or(0),
+        last_modified: timestamp(object.last_modified()),
+        versions,
+        has_sha256: object
+            .checksum_algorithm()
+            .contains(&ChecksumAlgorithm::Sha256),
+        stamp,
+        content: None,
+    }))
+}
+
+/// The stamp in an object's tags (GetObjectTagging): `None` when it has none, or when the
+/// object is gone.
+pub async fn object_stamp(
+    aws: &Aws,
+    region: &str,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<Result<Stamp, String>>> {
+    match aws
+        .s3(region)
+        .get_object_tagging()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+    {
+        Ok(out) => {
+            let tags: Vec<(String, String)> = out
+                .tag_set()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect();
+            Ok(Stamp::from_tags(&tags))
+        }
+        Err(e) if matches!(e.code(), Some("NoSuchKey" | "NoSuchBucket")) => Ok(None),
+        Err(e) => Err(anyhow::Error::new(e).context(format!(
+            "reading the tags of s3://{bucket}/{key} ({region}) (GetObjectTagging)"
+        ))),
+    }
+}
+
+/// An S3 time as an `OffsetDateTime` (the epoch when absent or out of range).
+fn timestamp(t: Option<&aws_smithy_types::DateTime>) -> OffsetDateTime {
+    t.and_then(|t| OffsetDateTime::from_unix_timestamp(t.secs()).ok())
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
 /// HeadObject with the stored checksum; `None` when the object does not exist.

@@ -6,11 +6,20 @@ use anyhow::Result;
 
 use super::aws::Aws;
 use super::ssm::count_selected;
-use super::store::{list_backups, object_facts, read_object, read_pointer};
+use super::store::{
+    list_backups, listed_object_facts, object_facts, object_stamp, read_object, read_pointer,
+};
 use crate::core::document::read_document;
 use crate::core::selection::Selection;
 use crate::core::store::{DEFAULT_POINTER_KEY, pointer_key};
-use crate::core::verify::{PreviousBackup, RegionFacts};
+use crate::core::verify::{ObjectFacts, PreviousBackup, RegionFacts};
+
+/// How far verify looks: metadata alone, or (`--deep`) the documents too, with their limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    Metadata,
+    Documents { max_document_bytes: u64 },
+}
 
 /// What one region's bucket holds of its newest backup.
 pub async fn region_facts(
@@ -19,7 +28,7 @@ pub async fn region_facts(
     bucket: &str,
     (environment, selection): (&str, &Selection),
     is_default: bool,
-    max_document_bytes: u64,
+    reading: Reading,
 ) -> Result<RegionFacts> {
     let pointer_key = pointer_key(region);
     let (pointer, default_pointer, live_count) = tokio::try_join!(
@@ -37,8 +46,8 @@ pub async fn region_facts(
     )?;
     let (object, previous) = match &pointer {
         Some(key) => tokio::try_join!(
-            object_facts(aws, region, bucket, key, max_document_bytes),
-            previous_backup(aws, region, bucket, environment, key, max_document_bytes),
+            newest_object(aws, region, bucket, key, reading),
+            previous_backup(aws, region, bucket, environment, key, reading),
         )?,
         None => (None, None),
     };
@@ -53,16 +62,37 @@ pub async fn region_facts(
     })
 }
 
-/// The newest readable backup of `region` before `newest` (by key: dates and timestamps sort),
-/// and how many parameters it holds: a damaged one is stepped over (up to three), so that a
-/// planted unreadable object cannot switch the count check off. `None` when there is none.
+/// The object the pointer names: listed and its stamp read, or (`--deep`) read whole as well.
+async fn newest_object(
+    aws: &Aws,
+    region: &str,
+    bucket: &str,
+    key: &str,
+    reading: Reading,
+) -> Result<Option<ObjectFacts>> {
+    match reading {
+        Reading::Metadata => listed_object_facts(aws, region, bucket, key).await,
+        Reading::Documents { max_document_bytes } => {
+            let (facts, stamp) = tokio::try_join!(
+                object_facts(aws, region, bucket, key, max_document_bytes),
+                object_stamp(aws, region, bucket, key),
+            )?;
+            Ok(facts.map(|facts| ObjectFacts { stamp, ..facts }))
+        }
+    }
+}
+
+/// The newest backup of `region` before `newest` (by key: dates and timestamps sort) whose
+/// count is known, and that count: from its stamp, or (`--deep`) its document. One without
+/// (damaged, or unstamped) is stepped over, up to three, so that a planted object cannot
+/// switch the count check off. `None` when there is none.
 async fn previous_backup(
     aws: &Aws,
     region: &str,
     bucket: &str,
     environment: &str,
     newest: &str,
-    max_document_bytes: u64,
+    reading: Reading,
 ) -> Result<Option<PreviousBackup>> {
     // (key, size) of every earlier backup of the region.
     let mut earlier: Vec<(String, u64)> = list_backups(aws, region, bucket, environment, None)
@@ -73,6 +103,18 @@ async fn previous_backup(
         .collect();
     earlier.sort_unstable_by(|a, b| b.cmp(a));
     for (key, size) in earlier.into_iter().take(3) {
+        let max_document_bytes = match reading {
+            Reading::Metadata => {
+                if let Some(Ok(stamp)) = object_stamp(aws, region, bucket, &key).await? {
+                    return Ok(Some(PreviousBackup {
+                        key,
+                        count: stamp.parameter_count,
+                    }));
+                }
+                continue;
+            }
+            Reading::Documents { max_document_bytes } => max_document_bytes,
+        };
         // Only its count is wanted: the document alone (one over the limit is never read), not
         // its attributes and versions.
         if size > max_document_bytes {

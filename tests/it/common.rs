@@ -495,6 +495,18 @@ pub async fn object_bytes(region: &str, bucket: &str, key: &str) -> Vec<u8> {
 /// stored none), over whatever the key holds: as an administrator would, who may lift the
 /// bucket policy that makes backups create-only (it is put back at once).
 pub async fn store_object(region: &str, bucket: &str, key: &str, body: &[u8], checksum: bool) {
+    store_tagged_object(region, bucket, key, body, checksum, None).await;
+}
+
+/// `store_object`, with `tagging` (`k=v&...`, as `x-amz-tagging`) as the object's tags.
+pub async fn store_tagged_object(
+    region: &str,
+    bucket: &str,
+    key: &str,
+    body: &[u8],
+    checksum: bool,
+    tagging: Option<&str>,
+) {
     let client = s3(region).await;
     let policy = client
         .get_bucket_policy()
@@ -520,7 +532,11 @@ pub async fn store_object(region: &str, bucket: &str, key: &str, body: &[u8], ch
     if checksum {
         request = request.checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256);
     }
-    request.send().await.unwrap();
+    request
+        .set_tagging(tagging.map(str::to_string))
+        .send()
+        .await
+        .unwrap();
     if let Some(policy) = policy {
         client
             .put_bucket_policy()

@@ -120,7 +120,7 @@ fn persistent_faults_fail_naming_operation_and_region_and_a_rerun_converges() {
     seed("ftpersist");
     let proxy = Proxy::start(7);
     let env = "ftpersist";
-    let cases: [(&str, Fault, Vec<&str>, &str); 5] = [
+    let cases: [(&str, Fault, Vec<&str>, &str); 6] = [
         (
             "ssm:PutParameter",
             Fault::Throttle,
@@ -140,9 +140,15 @@ fn persistent_faults_fail_naming_operation_and_region_and_a_rerun_converges() {
             "(PutObject)",
         ),
         (
-            "s3:HeadObject",
+            "s3:GetObjectTagging",
             Fault::ServerError,
             vec!["verify", "--stack", env],
+            "(GetObjectTagging)",
+        ),
+        (
+            "s3:HeadObject",
+            Fault::ServerError,
+            vec!["verify", "--stack", env, "--deep"],
             "s3://",
         ),
         (
@@ -245,6 +251,7 @@ fn plan_verify_restore_preview_and_dry_runs_send_no_mutating_request() {
             "--destroy-bucket-objects",
         ],
         vec!["verify", "--stack", "ftro"],
+        vec!["verify", "--stack", "ftro", "--deep"],
         vec!["restore", "--stack", "ftro", "--region", A, "--overwrite"],
         vec!["backup", "--stack", "ftro", "--dry-run"],
         vec!["outputs", "--stack", "ftro"],

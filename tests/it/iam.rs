@@ -93,6 +93,11 @@ async fn each_role_grants_exactly_the_actions_its_commands_use() {
     used.entry("verify")
         .or_default()
         .extend(used_actions(&proxy));
+    // verify --deep reads the documents: it runs with the restore role.
+    run(&["verify", "--stack", env, "--deep"]);
+    used.entry("restore")
+        .or_default()
+        .extend(used_actions(&proxy));
 
     // restore: the latest backup, a day's newest, a custom KMS key, into another region.
     delete_param(A, &format!("/app/{env}/db/password")).await;
@@ -302,6 +307,47 @@ fn emulator_script(
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// An S3 client of the enforcing emulator with the given keys.
+async fn s3_as(emu: &Emulator, (key, secret): (&str, &str), region: &str) -> aws_sdk_s3::Client {
+    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_sdk_s3::config::Region::new(region.to_string()))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            key, secret, None, None, "tests",
+        ))
+        .endpoint_url(&emu.endpoint)
+        .http_client(ssm_keeper::shell::tls::https_client_trusting(&emu.ca_bundle).unwrap())
+        .load()
+        .await;
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&conf)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+/// An object's bytes, read with the given keys.
+async fn emulator_object(
+    emu: &Emulator,
+    keys: (&str, &str),
+    region: &str,
+    bucket: &str,
+    key: &str,
+) -> Vec<u8> {
+    s3_as(emu, keys, region)
+        .await
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .to_vec()
+}
+
 /// An SSM client of the enforcing emulator with the given keys.
 async fn ssm_as(emu: &Emulator, (key, secret): (&str, &str), region: &str) -> aws_sdk_ssm::Client {
     let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
@@ -345,11 +391,19 @@ async fn each_role_runs_its_commands_under_enforced_iam_and_nothing_else() {
         .unwrap()
         .retain(|s| s["Sid"] != "ReadParameterTags");
     policies.insert("backup-old".to_string(), old_backup);
+    // A backup policy without s3:PutObjectTagging: the stamped upload is refused.
+    let mut untagging = policies["backup"].clone();
+    for statement in untagging["Statement"].as_array_mut().unwrap() {
+        if let Some(actions) = statement["Action"].as_array_mut() {
+            actions.retain(|a| a != "s3:PutObjectTagging");
+        }
+    }
+    policies.insert("backup-untagging".to_string(), untagging);
     let keys = emulator_script(
         "iam_users.py",
         &emu,
         &[],
-        &serde_json::Value::Object(policies),
+        &serde_json::Value::Object(policies.clone()),
     );
     let creds = |user: &str| {
         (
@@ -445,11 +499,64 @@ async fn each_role_runs_its_commands_under_enforced_iam_and_nothing_else() {
         "{}",
         run.stderr
     );
+    let run = as_role("backup-untagging", &["backup", "--stack", env]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("s3:PutObject, s3:PutObjectTagging (s3:PutObject)"),
+        "{}",
+        run.stderr
+    );
     let run = as_role("backup", &["backup", "--stack", env]);
     assert_eq!(run.code, 0, "{run:#?}");
     assert!(!run.stderr.contains("WARNING"), "{}", run.stderr);
+    // The verify role verifies without reading a document: no s3:GetObject on them (only on
+    // the pointers), no kms:Decrypt; every check it can make from metadata holds.
+    assert!(
+        !policies["verify"].to_string().contains("kms:"),
+        "{}",
+        policies["verify"]
+    );
     let run = as_role("verify", &["verify", "--stack", env]);
     assert_eq!(run.code, 0, "{run:#?}");
+    assert!(
+        run.stdout.contains("Every check made holds."),
+        "{}",
+        run.stdout
+    );
+    // It may not read a document, even the one its pointer names.
+    let bucket = ws.bucket(A);
+    let document = String::from_utf8(
+        emulator_object(
+            &emu,
+            (&key, &secret),
+            A,
+            &bucket,
+            &format!("latest-{A}.txt"),
+        )
+        .await,
+    )
+    .unwrap();
+    let (vkey, vsecret) = creds("verify");
+    let read = s3_as(&emu, (&vkey, &vsecret), A)
+        .await
+        .get_object()
+        .bucket(&bucket)
+        .key(&document)
+        .send()
+        .await;
+    assert_eq!(
+        read.err()
+            .and_then(|e| e.raw_response().map(|r| r.status().as_u16())),
+        Some(403),
+        "the verify role read {document}"
+    );
+    // --deep reads the documents: refused to the verify role, made with the restore role.
+    let run = as_role("verify", &["verify", "--stack", env, "--deep"]);
+    denied(&run, "s3:GetObject", "restore");
+    let run = as_role("restore", &["verify", "--stack", env, "--deep"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(run.stdout.contains("Every check holds."), "{}", run.stdout);
 
     // restore with the backup role: it may not list a backup's versions (nor write).
     let restore = [
@@ -623,15 +730,6 @@ async fn config_as(
         .await
 }
 
-async fn s3_as(emu: &Emulator, creds: (&str, &str)) -> aws_sdk_s3::Client {
-    let conf = config_as(emu, creds, A).await;
-    aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&conf)
-            .force_path_style(true)
-            .build(),
-    )
-}
-
 /// AWS's S3 asks KMS for an SSE-KMS object: the writer needs kms:GenerateDataKey and the
 /// reader kms:Decrypt on the key (through S3), s3:GetObject alone reads nothing; a key that is
 /// missing or disabled fails the request. The emulator does the same (emulator/launch.py, 9).
@@ -679,10 +777,10 @@ async fn s3_asks_kms_for_an_sse_kms_object_under_enforced_iam() {
     let as_user = |user: &str| {
         let (k, s) = creds(user);
         let emu = &emu;
-        async move { s3_as(emu, (&k, &s)).await }
+        async move { s3_as(emu, (&k, &s), A).await }
     };
     let (ak, asecret) = creds("admin");
-    let admin = s3_as(&emu, (&ak, &asecret)).await;
+    let admin = s3_as(&emu, (&ak, &asecret), A).await;
     let admin_kms = aws_sdk_kms::Client::new(&config_as(&emu, (&ak, &asecret), A).await);
     admin.create_bucket().bucket(bucket).send().await.unwrap();
     let key = admin_kms
@@ -819,7 +917,7 @@ async fn no_role_deletes_a_locked_backup_or_shortens_its_retention() {
             keys[user]["secret"].as_str().unwrap().to_string(),
         );
         let emu = &emu;
-        async move { s3_as(emu, (&k, &s)).await }
+        async move { s3_as(emu, (&k, &s), A).await }
     };
     // A locked backup, as the nightly job leaves it.
     let bucket = ws.bucket(A);

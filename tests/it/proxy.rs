@@ -478,6 +478,14 @@ fn s3_operation(parts: &hyper::http::request::Parts) -> &'static str {
     if path.is_empty() {
         return "ListBuckets";
     }
+    if object && has("tagging") {
+        return match method {
+            "PUT" => "PutObjectTagging",
+            "GET" => "GetObjectTagging",
+            "DELETE" => "DeleteObjectTagging",
+            _ => "UnknownObjectTaggingOperation",
+        };
+    }
     if object {
         return match method {
             "PUT" => "PutObject",

@@ -1,6 +1,7 @@
 //! verify against the emulator: a fresh backup passes; a missing pointer, a pointer to a
 //! missing object, an overwritten object, a wrong count and an old backup each fail with exit 2
-//! naming the region and the check. No value is printed.
+//! naming the region and the check; plain verify judges from the stamp (tags) and listing, and
+//! an old document without a stamp is not failed but said to need `--deep`. No value is printed.
 
 use crate::common::*;
 
@@ -32,9 +33,9 @@ fn verify(ws: &Workspace, extra: &[&str]) -> Run {
     run
 }
 
-/// Runs verify expecting exactly one failed check, in `region`, named `check`.
-fn fails_with(ws: &Workspace, region: &str, check: &str, found: &str) {
-    let run = verify(ws, &[]);
+/// Runs verify (with `extra`) expecting a failed check, in `region`, named `check`.
+fn fails_with_args(ws: &Workspace, extra: &[&str], region: &str, check: &str, found: &str) {
+    let run = verify(ws, extra);
     assert_eq!(run.code, 2, "{run:#?}");
     let line = format!("  {region} {check}: {found}");
     assert!(
@@ -42,6 +43,11 @@ fn fails_with(ws: &Workspace, region: &str, check: &str, found: &str) {
         "expected `{line}` in:\n{}",
         run.stdout
     );
+}
+
+/// Runs plain verify expecting a failed check, in `region`, named `check`.
+fn fails_with(ws: &Workspace, region: &str, check: &str, found: &str) {
+    fails_with_args(ws, &[], region, check, found);
 }
 
 async fn pointer_target(ws: &Workspace, region: &str) -> String {
@@ -54,11 +60,75 @@ async fn a_fresh_backup_passes_every_check() {
     let ws = backed_up("vfresh").await;
     let run = verify(&ws, &[]);
     assert_eq!(run.code, 0, "{run:#?}");
-    assert!(run.stdout.contains("Every check holds."), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(&format!(
+            "Every check made holds.\nNot checked (not a failure):\n  {A} encryption, document, entries, selection: only `verify --deep` reads the object"
+        )),
+        "{}",
+        run.stdout
+    );
+    // --deep makes every check but the count's: this is the first backup.
+    let run = verify(&ws, &["--deep"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(
+        run.stdout.ends_with(&format!(
+            "Every check made holds.\nNot checked (not a failure):\n  {A} count-drop: no earlier readable backup of the region to compare with\n  {B} count-drop: no earlier readable backup of the region to compare with\n"
+        )),
+        "{}",
+        run.stdout
+    );
+    // The stamp backup wrote is on the object: its tags.
+    let key = pointer_target(&ws, B).await;
+    let tags = s3(B)
+        .await
+        .get_object_tagging()
+        .bucket(ws.bucket(B))
+        .key(&key)
+        .send()
+        .await
+        .unwrap();
+    let tag = |name: &str| {
+        tags.tag_set()
+            .iter()
+            .find(|t| t.key() == name)
+            .map(|t| t.value().to_string())
+    };
+    assert_eq!(tag("ssm-keeper-format").as_deref(), Some("2"));
+    assert_eq!(tag("ssm-keeper-environment").as_deref(), Some("vfresh"));
+    assert_eq!(tag("ssm-keeper-region").as_deref(), Some(B));
+    assert_eq!(tag("ssm-keeper-parameter-count").as_deref(), Some("3"));
+    let names = [
+        ws.param(&format!("{B}/s3-bucket-name")),
+        "/app/vfresh/host".to_string(),
+        "/app/vfresh/password".to_string(),
+    ];
+    assert_eq!(
+        tag("ssm-keeper-names-sha256"),
+        Some(ssm_keeper::core::stamp::names_sha256(
+            names.iter().map(String::as_str)
+        ))
+    );
     let run = verify(&ws, &["--format", "json", "--region", B]);
     assert_eq!(run.code, 0, "{run:#?}");
     let report = run.json();
     assert_eq!(report["ok"], true);
+    assert_eq!(report["deep"], false);
+    let basis = |check: &str| {
+        report["regions"][0]["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["check"] == check)
+            .map(|c| (c["basis"].clone(), c["found"].clone()))
+            .unwrap()
+    };
+    assert_eq!(basis("count-drop").0, "not-checked", "the first backup");
+    assert_eq!(basis("not-empty").0, "metadata");
+    assert_eq!(basis("selection").0, "not-checked");
+    assert!(
+        basis("selection").1.as_str().unwrap().contains("--deep"),
+        "{report}"
+    );
     assert_eq!(report["regions"].as_array().unwrap().len(), 1);
     assert_eq!(report["regions"][0]["region"], B);
     assert_eq!(
@@ -154,7 +224,7 @@ async fn a_wrong_count_fails() {
         true,
     )
     .await;
-    let run = verify(&ws, &["--max-age", "8760"]);
+    let run = verify(&ws, &["--max-age", "8760", "--deep"]);
     assert_eq!(run.code, 2, "{run:#?}");
     assert!(
         run.stdout.contains(&format!(
@@ -185,7 +255,10 @@ async fn an_old_backup_fails() {
         true,
     )
     .await;
+    // Stored just now, without a stamp: only the document says when it was taken.
     let run = verify(&ws, &[]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let run = verify(&ws, &["--deep"]);
     assert_eq!(run.code, 2, "{run:#?}");
     assert!(
         run.stdout
@@ -213,12 +286,50 @@ fn verify_cannot_run_without_a_region_list() {
 }
 
 /// Stores a format-2 document of `ws`'s environment in `region` holding `parameters` (name,
-/// value, type), taken at `timestamp`, and moves the pointer to it.
+/// value, type), taken at `timestamp`, without a stamp (as before backup stamped documents),
+/// and moves the pointer to it.
 async fn plant(
     ws: &Workspace,
     region: &str,
     timestamp: &str,
     parameters: &[(&str, &str, &str)],
+) -> String {
+    plant_with(ws, region, timestamp, parameters, None).await
+}
+
+/// `plant`, with the stamp backup would put on it, changed by `alter`.
+async fn plant_stamped(
+    ws: &Workspace,
+    region: &str,
+    timestamp: &str,
+    parameters: &[(&str, &str, &str)],
+    alter: impl FnOnce(&mut ssm_keeper::core::stamp::Stamp),
+) -> String {
+    let mut stamp = ssm_keeper::core::stamp::Stamp {
+        format_version: 2,
+        environment: ws.env.clone(),
+        region: region.to_string(),
+        parameter_count: parameters.len() as u64,
+        backup_timestamp: timestamp.to_string(),
+        names_sha256: ssm_keeper::core::stamp::names_sha256(parameters.iter().map(|p| p.0)),
+    };
+    alter(&mut stamp);
+    plant_with(
+        ws,
+        region,
+        timestamp,
+        parameters,
+        Some(stamp.tagging_header()),
+    )
+    .await
+}
+
+async fn plant_with(
+    ws: &Workspace,
+    region: &str,
+    timestamp: &str,
+    parameters: &[(&str, &str, &str)],
+    tagging: Option<String>,
 ) -> String {
     let env = ws.env.as_str();
     let entries: Vec<serde_json::Value> = parameters
@@ -233,18 +344,21 @@ async fn plant(
         "backup_timestamp": timestamp, "environment": env, "region": region, "account": ACCOUNT,
         "parameters": entries, "parameter_count": parameters.len(),
     });
-    let key = format!("2099-12-31/{region}/ssm-backup-{env}-{region}-20991231_235959.json");
+    // Each planted document has a key of its own, later than every real backup and than the
+    // ones planted before it (a key is written once).
+    static PLANTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = PLANTED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let key = format!("2099-12-31/{region}/ssm-backup-{env}-{region}-20991231_{n:06}.json");
     let bucket = ws.bucket(region);
-    // A key is written once: a test that plants twice deletes the first.
-    s3(region)
-        .await
-        .delete_object()
-        .bucket(&bucket)
-        .key(&key)
-        .send()
-        .await
-        .unwrap();
-    store_object(region, &bucket, &key, doc.to_string().as_bytes(), true).await;
+    store_tagged_object(
+        region,
+        &bucket,
+        &key,
+        doc.to_string().as_bytes(),
+        true,
+        tagging.as_deref(),
+    )
+    .await;
     store_object(
         region,
         &bucket,
@@ -282,8 +396,9 @@ async fn a_document_restore_would_refuse_or_fail_on_fails_verify() {
         ],
     )
     .await;
-    fails_with(
+    fails_with_args(
         &ws,
+        &["--deep"],
         A,
         "selection",
         "1 names outside the environment (names holding the segment /vdoc/), which restore skips: /jenkins/prod/token",
@@ -300,8 +415,9 @@ async fn a_document_restore_would_refuse_or_fail_on_fails_verify() {
         ],
     )
     .await;
-    fails_with(
+    fails_with_args(
         &ws,
+        &["--deep"],
         A,
         "entries",
         "restore would fail on: /app/vdoc/host is in the document twice; /app/vdoc/password has an empty value",
@@ -336,7 +452,7 @@ async fn a_document_restore_would_refuse_or_fail_on_fails_verify() {
         ],
     )
     .await;
-    let run = verify(&ws, &[]);
+    let run = verify(&ws, &["--deep"]);
     assert_eq!(run.code, 2, "{run:#?}");
     assert!(
         run.stdout.contains(&format!(
@@ -361,7 +477,17 @@ async fn a_count_that_fell_by_more_than_half_fails() {
     // B's real backup holds three parameters; the next one, one.
     let now = now_timestamp(time::Duration::ZERO);
     plant(&ws, B, &now, &[("/app/vdrop/host", "h", "String")]).await;
-    let run = verify(&ws, &[]);
+    // Unstamped: plain verify does not know its count, and says so.
+    let run = verify(&ws, &["--region", B]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(
+        run.stdout.contains(&format!(
+            "  {B} identity, not-empty, count-drop: the object has no ssm-keeper-* tags"
+        )),
+        "{}",
+        run.stdout
+    );
+    let run = verify(&ws, &["--deep"]);
     assert_eq!(run.code, 2, "{run:#?}");
     assert!(
         run.stdout.contains(&format!(
@@ -376,6 +502,72 @@ async fn a_count_that_fell_by_more_than_half_fails() {
         run.stdout
     );
     // An operator who removed most parameters on purpose says so.
-    let run = verify(&ws, &["--max-count-drop", "100", "--region", B]);
+    let run = verify(&ws, &["--max-count-drop", "100", "--region", B, "--deep"]);
     assert_eq!(run.code, 0, "{run:#?}");
+    // Stamped, plain verify compares the stamps' counts, reading no document.
+    plant_stamped(&ws, B, &now, &[("/app/vdrop/host", "h", "String")], |_| {}).await;
+    fails_with(
+        &ws,
+        B,
+        "count-drop",
+        "the backup holds 1 parameters, 2 fewer than the previous one (",
+    );
+}
+
+#[tokio::test]
+async fn plain_verify_fails_what_the_stamp_says_and_deep_catches_a_stamp_that_lies() {
+    let ws = backed_up("vstamp").await;
+    let host = "/app/vstamp/host";
+    let password = "/app/vstamp/password";
+    let bucket_name = ws.param(&format!("{B}/s3-bucket-name"));
+    let three = [
+        (host, "h", "String"),
+        (password, "p", "SecureString"),
+        (bucket_name.as_str(), "b", "String"),
+    ];
+    let now = now_timestamp(time::Duration::ZERO);
+    // A stamp of another environment.
+    plant_stamped(&ws, B, &now, &three, |s| s.environment = "prod".into()).await;
+    fails_with(
+        &ws,
+        B,
+        "identity",
+        "its tags say it is a backup of environment `prod`, not `vstamp`",
+    );
+    // A stamp taken two days ago.
+    let old = now_timestamp(-time::Duration::hours(49));
+    plant_stamped(&ws, B, &old, &three, |_| {}).await;
+    fails_with(
+        &ws,
+        B,
+        "fresh",
+        "the newest backup is 49.0 hours old (more than 26)",
+    );
+    // A stamp that claims more than the document holds: plain verify believes it (the
+    // document is unread), --deep compares it with the document.
+    plant_stamped(&ws, B, &now, &three, |s| s.parameter_count = 30).await;
+    let run = verify(&ws, &["--region", B]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    fails_with_args(
+        &ws,
+        &["--deep", "--region", B],
+        B,
+        "stamp",
+        "the tags were changed after the backup (the document is what backup wrote): its tags say parameter count 30, the document 3",
+    );
+    // Tags only partly there: a broken stamp fails.
+    plant_with(
+        &ws,
+        B,
+        &now,
+        &three,
+        Some("ssm-keeper-format=2".to_string()),
+    )
+    .await;
+    fails_with(
+        &ws,
+        B,
+        "stamp",
+        "the object's tags lack ssm-keeper-environment",
+    );
 }

@@ -24,6 +24,8 @@ const FETCHES_IN_FLIGHT: usize = 8;
 #[derive(Debug, Default)]
 pub struct Collected {
     pub count: u64,
+    /// The names in the document, for its stamp (`core::stamp`).
+    pub names: Vec<String>,
     /// Parameters listed but gone before their value was fetched.
     pub vanished: Vec<String>,
     /// Why the tags are not in the document, when they could not be read.
@@ -142,6 +144,7 @@ async fn write_document<W: Write>(
             }
             serde_json::to_writer(&mut *out, &p)?;
             collected.count += 1;
+            collected.names.push(p.name);
         }
         collected.vanished.extend(vanished);
         on_progress(collected.count);

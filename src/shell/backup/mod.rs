@@ -17,6 +17,7 @@ use crate::core::desired::{metadata_parameters, parse_region_list, region_bucket
 use crate::core::region::check_region;
 use crate::core::selection::Selection;
 use crate::core::stack::bucket_name;
+use crate::core::stamp::{Stamp, names_sha256};
 use crate::core::store::{DEFAULT_POINTER_KEY, document_key, pointer_keys};
 use crate::shell::aws::Aws;
 use crate::shell::aws::Budget;
@@ -374,8 +375,17 @@ impl RegionRun<'_> {
             &header.environment,
             &header.backup_timestamp,
         );
+        // What verify reads instead of the document (its role may not read documents).
+        let stamp = Stamp {
+            format_version: header.format_version,
+            environment: header.environment.clone(),
+            region: region.clone(),
+            parameter_count: collected.count,
+            backup_timestamp: header.backup_timestamp.clone(),
+            names_sha256: names_sha256(collected.names.iter().map(String::as_str)),
+        };
         self.lock.check()?;
-        put_document(aws, region, &bucket, &key, document, &encryption).await?;
+        put_document(aws, region, &bucket, &key, document, &stamp, &encryption).await?;
         staged.stored = Some((bucket, key));
         Ok(staged)
     }
