@@ -99,13 +99,19 @@ pub fn bucket_policy(bucket: &str, region: &str, key: Option<&str>) -> serde_jso
             &format!("{arn}/*"),
             serde_json::json!({ "s3:x-amz-server-side-encryption": "AES256" }),
         )),
-        // Documents (`{date}/{region}/...`) under exactly that key; the pointers, which hold
-        // only a document's key, under AES256, so that verify reads them without KMS.
+        // Documents (`{date}/{region}/...`) only as aws:kms under exactly that key; every other
+        // object (the pointers, which hold only a document's key, so that verify reads them
+        // without KMS; the old script's keys) encrypted all the same.
         Some(key) => statements.extend([
             deny_upload(
-                "DenyUnencryptedObjectUploads",
+                "DenyUnencryptedUploads",
                 &format!("{arn}/*"),
                 serde_json::json!({ "s3:x-amz-server-side-encryption": ["AES256", "aws:kms"] }),
+            ),
+            deny_upload(
+                "DenyUnencryptedObjectUploads",
+                &format!("{arn}/*/*/*"),
+                serde_json::json!({ "s3:x-amz-server-side-encryption": "aws:kms" }),
             ),
             deny_upload(
                 "DenyOtherEncryptionKeys",

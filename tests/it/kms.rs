@@ -164,6 +164,32 @@ async fn a_kms_stack_keeps_a_key_per_region_and_every_document_is_under_it() {
         .send()
         .await;
     assert!(refused.is_err(), "an AES256 document was accepted");
+    // And so is one under another key.
+    let other = kms(A)
+        .await
+        .create_key()
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .arn
+        .unwrap();
+    let refused = s3(A)
+        .await
+        .put_object()
+        .bucket(&bucket)
+        .key(format!("{}y.json", &document[..document.len() - 5]))
+        .body(b"{}".to_vec().into())
+        .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::AwsKms)
+        .ssekms_key_id(other)
+        .if_none_match("*")
+        .send()
+        .await;
+    assert!(
+        refused.is_err(),
+        "a document under another key was accepted"
+    );
 
     delete_param(A, &secret).await;
     let run = ws.run(&[
