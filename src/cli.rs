@@ -247,6 +247,11 @@ pub struct RestoreArgs {
     #[arg(long, value_name = "ID")]
     pub kms_key_id: Option<String>,
 
+    /// Read the region's backup from its copy in the region the stack's `copies` names (also
+    /// done, with a warning, when the region's S3 cannot be reached).
+    #[arg(long)]
+    pub from_copy: bool,
+
     /// A backup larger than this is refused without being read whole.
     #[arg(long, value_name = "BYTES", default_value_t = crate::core::verify::DEFAULT_MAX_DOCUMENT_BYTES,
           value_parser = clap::value_parser!(u64).range(1..))]

@@ -2,12 +2,13 @@
 //! another. A read-only preview unless --apply; only missing parameters are created unless
 //! --overwrite; nothing is ever deleted; every write is read back and compared.
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use std::process::ExitCode;
 
 use super::prompt::{cancelled, confirm};
 use super::session::Session;
 use crate::cli::{Format, RestoreArgs};
+use crate::core::document::BackupDocument;
 use crate::core::region::{check_known_region, check_one_partition};
 use crate::core::restore::BackupSource;
 use crate::core::restore::{
@@ -17,11 +18,14 @@ use crate::core::restore::{
 use crate::core::selection::{Selection, forbidden_target};
 use crate::core::stack::Stack;
 use crate::core::stack::bucket_name;
+use crate::core::store::COPY_PREFIX;
 use crate::shell::aws::{Aws, Budget};
+use crate::shell::diagnose::unreachable;
 use crate::shell::interrupt::Interrupt;
 use crate::shell::lock::{Guard, Halt, LockRequest, LockWatch, Locked};
 use crate::shell::printer::Printer;
 use crate::shell::restore::{ParameterWrite, WriteMode, locate, missing_keys, read_live, write};
+use crate::shell::store::Place;
 
 pub async fn run(session: &Session, printer: &Printer, args: RestoreArgs) -> Result<ExitCode> {
     let stack = session.load_stack(&args.stack)?.stack;
@@ -66,7 +70,7 @@ async fn restore(
     // One budget for the target region's reads and writes: the account's SSM quota is shared.
     let budget = Budget::per_second(args.max_rps);
     let planned = tokio::select! {
-        planned = preview(aws, args, stack, selection, &budget) => planned?,
+        planned = preview(aws, printer, args, stack, selection, &budget) => planned?,
         signal = interrupt.wait() => return cancelled(printer, "Restore", signal),
     };
     let (restore, missing) = planned;
@@ -98,26 +102,16 @@ async fn restore(
 /// region (one line each).
 async fn preview(
     aws: &Aws,
+    printer: &Printer,
     args: &RestoreArgs,
     stack: &Stack,
     selection: Selection,
     budget: &Budget,
 ) -> Result<(RestorePlan, Vec<String>)> {
     let env = &stack.environment;
-    let account = aws.account_id(&stack.ssm_home_region).await?;
     let source_region = &args.region;
     let target_region = args.target_region.as_ref().unwrap_or(source_region);
-    let bucket = bucket_name(&stack.project_name, env, &account, source_region);
-    let from = BackupSource::parse(&args.from);
-    let (label, document) = locate(
-        aws,
-        source_region,
-        &bucket,
-        env,
-        &from,
-        args.max_document_bytes,
-    )
-    .await?;
+    let (label, document) = source_document(aws, printer, args, stack).await?;
     let options = RestoreOptions {
         environment: env.clone(),
         selection,
@@ -148,6 +142,63 @@ async fn preview(
     };
     let missing = missing_keys(aws, target_region, &restore.items).await?;
     Ok((restore, missing))
+}
+
+/// The backup to restore: from the region's own bucket, or from its copy (the stack's
+/// `copies`) with `--from-copy` or when the region's S3 cannot be reached; which one is said.
+async fn source_document(
+    aws: &Aws,
+    printer: &Printer,
+    args: &RestoreArgs,
+    stack: &Stack,
+) -> Result<(String, BackupDocument)> {
+    let env = &stack.environment;
+    let account = aws.account_id(&stack.ssm_home_region).await?;
+    let region = args.region.as_str();
+    let from = BackupSource::parse(&args.from);
+    let bucket = bucket_name(&stack.project_name, env, &account, region);
+    let copy = stack.copies.get(region).map(|to| {
+        let to_bucket = bucket_name(&stack.project_name, env, &account, to);
+        (to.as_str(), to_bucket)
+    });
+    fn copy_place<'a>((to, to_bucket): &'a (&'a str, String)) -> Place<'a> {
+        Place {
+            region: to,
+            bucket: to_bucket,
+            under: COPY_PREFIX,
+        }
+    }
+    let max = args.max_document_bytes;
+    if args.from_copy {
+        let copy = copy.as_ref().with_context(|| {
+            format!(
+                "{region} has no copy to restore from: the stack's `copies` names no region for it"
+            )
+        })?;
+        printer.status(&format!(
+            "Reading the copy of {region}'s backup kept in {}.",
+            copy.0
+        ))?;
+        return locate(aws, region, &copy_place(copy), env, &from, max).await;
+    }
+    let place = Place {
+        region,
+        bucket: &bucket,
+        under: "",
+    };
+    match locate(aws, region, &place, env, &from, max).await {
+        Err(e) if unreachable(&e) && copy.is_some() => {
+            let Some(copy) = &copy else {
+                return Err(e);
+            };
+            printer.warn(&format!(
+                "{region}'s S3 cannot be reached ({e:#}): reading the copy of its backup kept in {}",
+                copy.0
+            ))?;
+            locate(aws, region, &copy_place(copy), env, &from, max).await
+        }
+        other => other,
+    }
 }
 
 /// The backup region and the target region are regions AWS has (unless allowed), in the stack's

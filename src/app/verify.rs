@@ -34,16 +34,29 @@ pub async fn run(session: &Session, printer: &Printer, args: VerifyArgs) -> Resu
     } else {
         Reading::Metadata
     };
-    let facts =
-        try_join_all(regions.iter().map(|region| {
-            let bucket = bucket_name(&stack.project_name, env, &account, region);
-            let is_default = default_region.as_deref() == Some(region.as_str());
-            let selection = &selection;
-            async move {
-                region_facts(aws, region, &bucket, (env, selection), is_default, reading).await
-            }
-        }))
-        .await?;
+    let facts = try_join_all(regions.iter().map(|region| {
+        let bucket = bucket_name(&stack.project_name, env, &account, region);
+        let is_default = default_region.as_deref() == Some(region.as_str());
+        let selection = &selection;
+        let copy_to = stack.copies.get(region).map(|to| {
+            let to_bucket = bucket_name(&stack.project_name, env, &account, to);
+            (to.as_str(), to_bucket)
+        });
+        async move {
+            let copy_to = copy_to.as_ref().map(|(to, b)| (*to, b.as_str()));
+            region_facts(
+                aws,
+                region,
+                &bucket,
+                (env, selection),
+                is_default,
+                reading,
+                copy_to,
+            )
+            .await
+        }
+    }))
+    .await?;
     let now = time::OffsetDateTime::now_utc();
     let expected = Expected {
         environment: env,

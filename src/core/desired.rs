@@ -30,6 +30,23 @@ pub fn region_list_parameter(environment: &str) -> String {
 pub fn default_region_parameter(environment: &str) -> String {
     format!("{}/default-region", backup_prefix(environment))
 }
+/// `copies` as apply writes it for backup: a JSON object, region -> the region holding its copy.
+pub fn copies_parameter(environment: &str) -> String {
+    format!("{}/copies", backup_prefix(environment))
+}
+
+/// The copies a parameter's value names (a JSON object of region names).
+pub fn parse_copies(text: &str) -> Result<BTreeMap<String, String>, String> {
+    let copies: BTreeMap<String, String> = serde_json::from_str(text)
+        .map_err(|e| format!("the copies parameter is not a JSON object of region names: {e}"))?;
+    for (from, to) in &copies {
+        for region in [from, to] {
+            check_region(region).map_err(|m| format!("the copies parameter holds {m}"))?;
+        }
+    }
+    Ok(copies)
+}
+
 pub fn legacy_bucket_parameter(environment: &str) -> String {
     format!("{}/s3-bucket-name", backup_prefix(environment))
 }
@@ -328,6 +345,14 @@ pub fn desired_state(stack: &Stack, account_id: &str) -> DesiredState {
         .find(|(r, _)| *r == stack.default_region)
         .map(|(_, b)| b.clone())
         .unwrap_or_default();
+    if !stack.copies.is_empty() {
+        resources.insert(
+            ResourceId::parameter(home.clone(), copies_parameter(env)),
+            Resource::Parameter(ParameterState::string(
+                serde_json::to_string(&stack.copies).unwrap_or_default(),
+            )),
+        );
+    }
     let [region_list_name, default_region_name, legacy_name] = metadata_parameters(env);
     for (name, value) in [
         (region_list_name, region_list),
@@ -365,6 +390,7 @@ mod tests {
             encryption: EncryptionMode::Aes256,
             kms_key_ids: BTreeMap::new(),
             object_lock: None,
+            copies: BTreeMap::new(),
         }
     }
 

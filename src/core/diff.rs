@@ -1,7 +1,9 @@
 //! diff(desired, live) -> Plan: what must be created, changed, deleted or retained. Compares
 //! semantically (policies by meaning, absent settings as "missing"). Pure and deterministic.
 
-use super::desired::{metadata_parameters, region_bucket_parameter, resolve_keys};
+use super::desired::{
+    copies_parameter, metadata_parameters, region_bucket_parameter, resolve_keys,
+};
 use super::model::{BucketSettings, DesiredState, LiveState, Resource, ResourceId};
 use super::plan::{Change, DiffOptions, Plan};
 use super::resource::key::{DELETION_WINDOW_DAYS, PENDING_DELETION};
@@ -23,6 +25,7 @@ pub fn diff(desired: &DesiredState, live: &LiveState, options: &DiffOptions) -> 
         removed_region(desired, live, options, region, &mut plan);
     }
     plan.changes.extend(stray_metadata(desired, live));
+    plan.changes.extend(unwanted_copies(desired, live));
     plan.changes.extend(unwanted(desired, live));
     unused_keys(desired, live, options, &mut plan);
     plan.warnings.extend(object_lock_warnings(&plan.changes));
@@ -220,6 +223,17 @@ pub fn backup_lifetime_days(bucket: &BucketSettings) -> Option<u32> {
             Some(current.saturating_add(noncurrent))
         })
         .min()
+}
+
+/// The copies parameter of a stack that no longer has `copies`.
+fn unwanted_copies(desired: &DesiredState, live: &LiveState) -> Option<Change> {
+    let stack = &desired.stack;
+    let id = ResourceId::parameter(
+        stack.ssm_home_region.clone(),
+        copies_parameter(&stack.environment),
+    );
+    (live.get(&id).is_some() && !desired.resources.contains_key(&id))
+        .then_some(Change::Delete { id, objects: None })
 }
 
 /// Metadata left in a region that is no longer the SSM home region.

@@ -353,6 +353,9 @@ fn manage_buckets() -> Vec<&'static str> {
 
 fn backup_statements(a: &Arns) -> Vec<Value> {
     vec![
+        // The region list, default region and copies apply wrote (under parameterPaths the
+        // environment's paths need not hold them).
+        read_metadata(a),
         describe_parameters(),
         read_tags(),
         statement(
@@ -1038,7 +1041,8 @@ mod tests {
                     s["Resource"],
                     json!([
                         "arn:aws:s3:::jenkins-infra-ssm-backup-dev-123456789012-*/latest.txt",
-                        "arn:aws:s3:::jenkins-infra-ssm-backup-dev-123456789012-*/latest-*.txt"
+                        "arn:aws:s3:::jenkins-infra-ssm-backup-dev-123456789012-*/latest-*.txt",
+                        "arn:aws:s3:::jenkins-infra-ssm-backup-dev-123456789012-*/copies/latest-*.txt"
                     ]),
                     "GetObject (and so HeadObject) on the pointers only"
                 );

@@ -39,6 +39,9 @@ pub struct Stack {
     /// `objectLock`: S3 Object Lock with this default retention (it can never be turned off).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub object_lock: Option<ObjectLockConfig>,
+    /// `copies`: region -> the region whose bucket holds a second copy of its backups.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub copies: BTreeMap<String, String>,
 }
 
 /// The stack's `alarm: {snsTopicArn, maxAgeHours}` section.
@@ -134,7 +137,7 @@ struct RawAlarm {
 
 const ALARM_KEYS: [&str; 2] = ["snsTopicArn", "maxAgeHours"];
 
-const KEYS: [&str; 12] = [
+const KEYS: [&str; 13] = [
     "projectName",
     "environment",
     "regions",
@@ -147,6 +150,7 @@ const KEYS: [&str; 12] = [
     "encryption",
     "kmsKeyIds",
     "objectLock",
+    "copies",
 ];
 const REQUIRED: [&str; 5] = [
     "projectName",
@@ -437,6 +441,7 @@ struct CheckedValues {
     encryption: Option<EncryptionMode>,
     kms_key_ids: Option<BTreeMap<String, String>>,
     object_lock: Option<Option<ObjectLockConfig>>,
+    copies: Option<BTreeMap<String, String>>,
 }
 
 impl CheckedValues {
@@ -455,6 +460,7 @@ impl CheckedValues {
             encryption: self.encryption?,
             kms_key_ids: self.kms_key_ids?,
             object_lock: self.object_lock?,
+            copies: self.copies?,
         })
     }
 }
@@ -514,7 +520,12 @@ fn check_values(check: &mut Check, text: &str, raw: &RawStack) -> CheckedValues 
         None => Some(None),
         Some(value) => at_rest::object_lock(check, text, value, retention_days).map(Some),
     };
+    let copies = match known.get("copies") {
+        None => Some(BTreeMap::new()),
+        Some(value) => at_rest::copies(check, text, value, regions.as_deref()),
+    };
     CheckedValues {
+        copies,
         object_lock,
         encryption,
         kms_key_ids,
@@ -890,6 +901,7 @@ pub(crate) fn sample(regions: &[&str]) -> Stack {
         encryption: EncryptionMode::Aes256,
         kms_key_ids: BTreeMap::new(),
         object_lock: None,
+        copies: BTreeMap::new(),
     }
 }
 
@@ -1186,6 +1198,26 @@ retentionDayz: 3
         ));
         assert_eq!(e.key, "objectLock.days");
         assert!(e.message.contains("longer than retentionDays (14)"), "{e}");
+    }
+
+    #[test]
+    fn copies_map_a_region_of_the_stack_to_another() {
+        let stack = parse(
+            "f",
+            &format!("{GOOD}copies:\n  ap-northeast-1: us-west-2\n  us-west-2: ap-northeast-1\n"),
+        )
+        .unwrap();
+        assert_eq!(stack.copies["ap-northeast-1"], "us-west-2");
+        assert_eq!(stack.copies.len(), 2);
+        let e = parse_err(&format!("{GOOD}copies:\n  us-west-2: us-west-2\n"));
+        assert_eq!((e.line, e.key.as_str()), (9, "copies.us-west-2"));
+        assert!(e.message.contains("no copy at all"), "{e}");
+        let e = parse_err(&format!("{GOOD}copies:\n  us-west-2: eu-west-1\n"));
+        assert!(e.message.contains("is not one of `regions`"), "{e}");
+        let e = parse_err(&format!("{GOOD}copies:\n  eu-west-1: us-west-2\n"));
+        assert_eq!(e.key, "copies.eu-west-1");
+        let e = parse_err(&format!("{GOOD}copies: us-west-2\n"));
+        assert_eq!(e.key, "copies");
     }
 
     #[test]

@@ -18,6 +18,7 @@ const REGION: &str = "ssm-keeper-region";
 const COUNT: &str = "ssm-keeper-parameter-count";
 const TIMESTAMP: &str = "ssm-keeper-backup-timestamp";
 const NAMES: &str = "ssm-keeper-names-sha256";
+const DOCUMENT: &str = "ssm-keeper-document-sha256";
 
 /// What a document holds, as its tags say.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -31,6 +32,10 @@ pub struct Stamp {
     pub backup_timestamp: String,
     /// `names_sha256` of the document's parameter names.
     pub names_sha256: String,
+    /// The document's SHA-256 as S3 stores it (base64; S3 checked the upload against it), so
+    /// that a copy is compared with its primary without reading either. `None` in stamps
+    /// written before it was added.
+    pub document_sha256: Option<String>,
 }
 
 /// The SHA-256 (hex) of the parameter names, sorted, each followed by a newline (no SSM name
@@ -62,6 +67,9 @@ impl Stamp {
             (TIMESTAMP, self.backup_timestamp.clone()),
             (NAMES, self.names_sha256.clone()),
         ]
+        .into_iter()
+        .chain(self.document_sha256.clone().map(|d| (DOCUMENT, d)))
+        .collect()
     }
 
     /// The tags as PutObject's `x-amz-tagging` header takes them: URL query encoding.
@@ -99,6 +107,7 @@ impl Stamp {
                 parameter_count: number(COUNT)?,
                 backup_timestamp: get(TIMESTAMP)?,
                 names_sha256: get(NAMES)?,
+                document_sha256: get(DOCUMENT).ok(),
             };
             if stamp.format_version != BACKUP_FORMAT_VERSION {
                 return Err(format!(
@@ -177,6 +186,7 @@ mod tests {
             parameter_count: 2,
             backup_timestamp: "20261124_130000".into(),
             names_sha256: names_sha256(["/app/dev/b", "/app/dev/a"]),
+            document_sha256: None,
         }
     }
 

@@ -82,9 +82,24 @@ pub fn pointer_key(region: &str) -> String {
     format!("latest-{region}.txt")
 }
 
+/// Where a bucket holds the copies of other regions' backups (the stack's `copies`).
+pub const COPY_PREFIX: &str = "copies/";
+
+/// The copy of the document `primary_key` in the destination's bucket:
+/// `copies/{YYYY-MM-DD}/{region}/ssm-backup-{env}-{region}-{timestamp}.json`.
+pub fn copy_document_key(primary_key: &str) -> String {
+    format!("{COPY_PREFIX}{primary_key}")
+}
+
+/// `copies/latest-{region}.txt`: names the newest copy of the region's backup.
+pub fn copy_pointer_key(region: &str) -> String {
+    format!("{COPY_PREFIX}{}", pointer_key(region))
+}
+
 /// Every pointer key of any region as IAM resource patterns (`*` any text): the verify role
 /// may read these objects, and no document.
-pub const POINTER_KEY_PATTERNS: [&str; 2] = [DEFAULT_POINTER_KEY, "latest-*.txt"];
+pub const POINTER_KEY_PATTERNS: [&str; 3] =
+    [DEFAULT_POINTER_KEY, "latest-*.txt", "copies/latest-*.txt"];
 
 /// The pointers to the newest backup: `latest-{region}.txt`, and for the default region also
 /// `latest.txt` (for old readers).
@@ -221,6 +236,8 @@ mod tests {
             }
             let document = document_key("2026-11-23", region, "dev", "20261123_130000");
             assert!(!matches(&document), "{document}");
+            assert!(matches(&copy_pointer_key(region)));
+            assert!(!matches(&copy_document_key(&document)));
         }
         // Every key that can be a backup starts with a date, never with `latest`.
         assert!(!matches("2026-11-23/ssm-backup-dev-20261123_220000.json"));

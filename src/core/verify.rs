@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use super::document::{BackupDocument, DocumentFormat, entry_problems, identity_problems};
 use super::selection::Selection;
 use super::stamp::Stamp;
-use super::store::{DEFAULT_POINTER_KEY, pointer_key};
+use super::store::{DEFAULT_POINTER_KEY, copy_document_key, copy_pointer_key, pointer_key};
 
 /// What a region's newest backup is held to.
 #[derive(Debug, Clone)]
@@ -46,6 +46,19 @@ pub struct RegionFacts {
     pub live_count: Option<u64>,
     /// The backup of the region before the newest one, if any.
     pub previous: Option<PreviousBackup>,
+    /// With the stack's `copies`: the region's copy in another region's bucket.
+    pub copy: Option<CopyFacts>,
+}
+
+/// A region's copy in the bucket of the region `copies` names.
+#[derive(Debug)]
+pub struct CopyFacts {
+    pub region: String,
+    pub bucket: String,
+    /// The content of `copies/latest-<region>.txt` there; `None` when it does not exist.
+    pub pointer: Option<String>,
+    /// The object that pointer names; `None` when there is none.
+    pub object: Option<ObjectFacts>,
 }
 
 /// The backup before the newest: where, and how many parameters it holds (its stamp says, in
@@ -153,6 +166,11 @@ pub enum Check {
     CountDrop,
     NotFuture,
     Fresh,
+    /// The region's copy (stack `copies`): its pointer names the copy of the newest backup,
+    /// which exists.
+    Copy,
+    CopyChecksum,
+    CopyFresh,
 }
 
 impl Check {
@@ -174,6 +192,9 @@ impl Check {
             Check::CountDrop => "count-drop",
             Check::NotFuture => "not-future",
             Check::Fresh => "fresh",
+            Check::Copy => "copy",
+            Check::CopyChecksum => "copy-checksum",
+            Check::CopyFresh => "copy-fresh",
         }
     }
 }
@@ -242,6 +263,9 @@ pub fn verify_region(
         verdict.age_hours = Some((age * 10.0).round() / 10.0);
         verdict.parameter_count = parameter_count(object).ok();
     }
+    if let Some(copy) = &facts.copy {
+        copy_checks(facts, copy, expected.max_age_hours, now, &mut out);
+    }
     out.0.sort_by_key(|c| c.check);
     verdict.checks = out.0;
     verdict
@@ -279,6 +303,66 @@ fn pointer_checks(facts: &RegionFacts, out: &mut Outcomes) {
             format!("{pointer_name} names {pointer}, which does not exist"),
         );
     }
+}
+
+/// The checks of a region's copy: its pointer names the copy of the newest backup and it
+/// exists; its checksum is the primary's (S3's own, from the stamps in plain verify, from the
+/// objects' attributes with `--deep`); it is fresh.
+fn copy_checks(
+    facts: &RegionFacts,
+    copy: &CopyFacts,
+    max_age_hours: u64,
+    now: OffsetDateTime,
+    out: &mut Outcomes,
+) {
+    let pointer_name = copy_pointer_key(&facts.region);
+    let wanted = facts.pointer.as_deref().map(copy_document_key);
+    let where_ = format!("{} ({})", copy.bucket, copy.region);
+    let present = copy.object.is_some() && copy.pointer.is_some() && copy.pointer == wanted;
+    out.made(
+        Check::Copy,
+        Basis::Metadata,
+        present,
+        match (&copy.pointer, &wanted) {
+            (None, _) => format!("{pointer_name} does not exist in {where_}"),
+            (Some(p), Some(w)) if p != w => format!(
+                "{pointer_name} in {where_} names {p}, not the copy of the newest backup ({w})"
+            ),
+            (Some(p), _) => format!("{pointer_name} in {where_} names {p}, which does not exist"),
+        },
+    );
+    let (Some(primary), Some(object)) = (&facts.object, &copy.object) else {
+        return;
+    };
+    let digests = match (&primary.content, &object.content) {
+        (Some(p), Some(c)) => Some((p.stored_sha256.clone(), c.stored_sha256.clone())),
+        _ => match (&primary.stamp, &object.stamp) {
+            (Some(Ok(p)), Some(Ok(c))) => {
+                Some((p.document_sha256.clone(), c.document_sha256.clone()))
+            }
+            _ => None,
+        },
+    };
+    match digests {
+        Some((Some(p), Some(c))) => out.made(
+            Check::CopyChecksum,
+            Basis::Metadata,
+            p == c && primary.size == object.size,
+            format!("the copy's SHA-256 is {c} ({} bytes), the backup's {p} ({} bytes)", object.size, primary.size),
+        ),
+        _ => out.not_checked(
+            Check::CopyChecksum,
+            "a stamp without the document's SHA-256 (written before copies were checked): `verify --deep` compares S3's own checksums",
+        ),
+    }
+    let (taken, basis) = taken_at(object);
+    let age = (now - taken).as_seconds_f64() / 3600.0;
+    out.made(
+        Check::CopyFresh,
+        basis,
+        age <= max_age_hours as f64,
+        format!("the copy in {where_} is {age:.1} hours old, more than --max-age {max_age_hours}"),
+    );
 }
 
 /// Why a check the stamp answers is not made: the object has none, or a broken one.
@@ -726,6 +810,85 @@ mod tests {
     const NOW: OffsetDateTime = datetime!(2026-11-24 14:00 UTC);
     const DOC: &str = r#"{"format_version":2,"backup_timestamp":"20261124_130000","environment":"dev","region":"us-east-1","parameters":[{"Name":"/app/dev/a","Type":"String","Value":"v","Version":1}],"parameter_count":1}"#;
 
+    /// The copy checks come last, and only with a copy.
+    const COPY_CHECKS: usize = 3;
+
+    /// `facts` with a copy of its newest backup in eu-west-1: the same object, under
+    /// `copies/`, whatever `alter` changes.
+    fn with_copy(mut facts: RegionFacts, alter: impl FnOnce(&mut CopyFacts)) -> RegionFacts {
+        let primary = facts.object.as_ref().unwrap();
+        let key = copy_document_key(&primary.key);
+        let mut stamp = stamp();
+        stamp.document_sha256 = Some("abc=".into());
+        let mut copy = CopyFacts {
+            region: "eu-west-1".into(),
+            bucket: "c".into(),
+            pointer: Some(key.clone()),
+            object: Some(ObjectFacts {
+                key,
+                versions: 1,
+                size: primary.size,
+                last_modified: primary.last_modified,
+                has_sha256: true,
+                stamp: Some(Ok(stamp.clone())),
+                content: None,
+            }),
+        };
+        alter(&mut copy);
+        if let Some(object) = facts.object.as_mut() {
+            object.content = None;
+            object.stamp = Some(Ok(stamp));
+        }
+        facts.copy = Some(copy);
+        facts
+    }
+
+    #[test]
+    fn a_copy_is_checked_present_the_same_and_fresh() {
+        let selection = Selection::segment("dev");
+        let failed = |facts: RegionFacts| -> Vec<Check> {
+            verify_region(&facts, &expected(&selection), NOW)
+                .checks
+                .into_iter()
+                .filter(|c| !c.ok)
+                .map(|c| c.check)
+                .collect()
+        };
+        assert_eq!(failed(with_copy(healthy(), |_| {})), []);
+        let older = |c: &mut CopyFacts| {
+            c.pointer = Some(
+                "copies/2026-11-23/us-east-1/ssm-backup-dev-us-east-1-20261123_130000.json".into(),
+            )
+        };
+        assert_eq!(failed(with_copy(healthy(), older)), [Check::Copy]);
+        let missing = |c: &mut CopyFacts| c.object = None;
+        assert_eq!(failed(with_copy(healthy(), missing)), [Check::Copy]);
+        let other = |c: &mut CopyFacts| {
+            if let Some(Some(Ok(s))) = c.object.as_mut().map(|o| o.stamp.as_mut()) {
+                s.document_sha256 = Some("xyz=".into());
+            }
+        };
+        assert_eq!(failed(with_copy(healthy(), other)), [Check::CopyChecksum]);
+        let stale = |c: &mut CopyFacts| {
+            if let Some(o) = c.object.as_mut() {
+                o.stamp = None;
+                o.last_modified = datetime!(2026-11-20 13:00 UTC);
+            }
+        };
+        let v = verify_region(&with_copy(healthy(), stale), &expected(&selection), NOW);
+        let copy_checksum = v
+            .checks
+            .iter()
+            .find(|c| c.check == Check::CopyChecksum)
+            .unwrap();
+        assert_eq!(copy_checksum.basis, Basis::NotChecked);
+        assert!(
+            v.checks
+                .iter()
+                .any(|c| c.check == Check::CopyFresh && !c.ok)
+        );
+    }
+
     fn healthy() -> RegionFacts {
         let key = "2026-11-24/us-east-1/ssm-backup-dev-us-east-1-20261124_130000.json";
         RegionFacts {
@@ -753,6 +916,7 @@ mod tests {
                 key: "2026-11-23/us-east-1/ssm-backup-dev-us-east-1-20261123_130000.json".into(),
                 count: 2,
             }),
+            copy: None,
         }
     }
 
@@ -765,6 +929,7 @@ mod tests {
             parameter_count: 1,
             backup_timestamp: "20261124_130000".into(),
             names_sha256: crate::core::stamp::names_sha256(["/app/dev/a"]),
+            document_sha256: None,
         }
     }
 
@@ -816,7 +981,10 @@ mod tests {
         let v = verify_region(&healthy(), &expected(&selection), NOW);
         assert!(v.ok(), "{v:?}");
         let names: Vec<Check> = v.checks.iter().map(|c| c.check).collect();
-        assert_eq!(names, Check::VARIANTS);
+        assert_eq!(
+            names,
+            Check::VARIANTS[..Check::VARIANTS.len() - COPY_CHECKS]
+        );
         assert_eq!(
             (v.parameter_count, v.live_count, v.age_hours),
             (Some(1), Some(3), Some(1.0))
@@ -994,6 +1162,7 @@ mod tests {
         assert!(v.ok(), "{v:?}");
         let bases: Vec<(Check, Basis)> = v.checks.iter().map(|c| (c.check, c.basis)).collect();
         let expected_bases: Vec<(Check, Basis)> = Check::VARIANTS
+            [..Check::VARIANTS.len() - COPY_CHECKS]
             .iter()
             .map(|&c| {
                 let deep_only = matches!(
@@ -1032,7 +1201,10 @@ mod tests {
                 | Check::Object
                 | Check::Size
                 | Check::Encryption
-                | Check::SingleVersion => Basis::Metadata,
+                | Check::SingleVersion
+                | Check::Copy
+                | Check::CopyChecksum
+                | Check::CopyFresh => Basis::Metadata,
                 Check::Checksum
                 | Check::Stamp
                 | Check::Document

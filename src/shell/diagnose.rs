@@ -19,6 +19,18 @@ pub fn diagnose(error: &anyhow::Error, calls: &ApiCalls) -> Option<Cause> {
     })
 }
 
+/// Whether `error` says the endpoint could not be reached at all (no connection, no answer,
+/// the connection dropped), as opposed to an answer AWS gave.
+pub fn unreachable(error: &anyhow::Error) -> bool {
+    error.chain().any(|e| {
+        e.downcast_ref::<ConnectorError>().is_some()
+            || matches!(
+                cause_of(e),
+                Some(Cause::ConnectionRefused | Cause::Dns | Cause::Timeout)
+            )
+    })
+}
+
 fn cause_of(error: &(dyn Error + 'static)) -> Option<Cause> {
     if let Some(e) = error.downcast_ref::<CredentialsError>() {
         return matches!(e, CredentialsError::CredentialsNotLoaded(_))

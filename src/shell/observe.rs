@@ -11,8 +11,8 @@ use super::aws::Aws;
 use super::resource::{self, Listing, bucket};
 use crate::core::alarm::alarm_prefix;
 use crate::core::desired::{
-    parse_region_list, region_bucket_parameter, region_list_parameter, stray_metadata_ids,
-    unused_key_ids,
+    copies_parameter, parse_region_list, region_bucket_parameter, region_list_parameter,
+    stray_metadata_ids, unused_key_ids,
 };
 use crate::core::model::{DesiredState, LiveState, Resource, ResourceId};
 use crate::core::region::check_region;
@@ -27,6 +27,14 @@ pub async fn observe(aws: &Aws, desired: &DesiredState) -> Result<LiveState> {
     let mut ids: Vec<ResourceId> = desired.resources.keys().cloned().collect();
     ids.extend(stray_metadata_ids(stack, &stack.regions));
     ids.extend(unused_key_ids(stack, &stack.regions));
+    // The copies parameter, to delete when the stack has no copies any more.
+    let copies = ResourceId::parameter(
+        stack.ssm_home_region.clone(),
+        copies_parameter(&stack.environment),
+    );
+    if !desired.resources.contains_key(&copies) {
+        ids.push(copies);
+    }
     // One wave: every desired resource, every alarm of the environment (so removed ones become
     // deletions), and the stack's buckets found by name and tag (which also finds regions whose
     // parameters are gone, and buckets retained earlier).

@@ -13,7 +13,7 @@ use super::aws::{Aws, Budget};
 use super::interrupt::Interrupt;
 use super::lock::LockWatch;
 use super::printer::Printer;
-use super::store::{list_backups, object_facts, read_pointer};
+use super::store::{Place, list_backups_in, object_facts, read_pointer};
 use super::tags::{Tags, tags_of};
 use crate::core::backup::Secret;
 use crate::core::document::{BackupDocument, entry_problems, identity_problems, read_document};
@@ -27,32 +27,34 @@ const WRITES_IN_FLIGHT: usize = 4;
 /// Batches of ten names read at once (two requests each: values and attributes).
 pub const READS_IN_FLIGHT: usize = 4;
 
-/// The chosen document, checked: where it came from and what it holds.
+/// The chosen document of `region`'s backups kept at `place` (its own bucket, or its copy in
+/// another region's), checked: where it came from and what it holds.
 pub async fn locate(
     aws: &Aws,
     region: &str,
-    bucket: &str,
+    place: &Place<'_>,
     environment: &str,
     from: &BackupSource,
     max_document_bytes: u64,
 ) -> Result<(String, BackupDocument)> {
+    let bucket = place.bucket;
     let key = match from {
         BackupSource::File(path) => {
             return local_document(path, environment, region, max_document_bytes);
         }
         BackupSource::Latest => {
-            let pointer = pointer_key(region);
-            read_pointer(aws, region, bucket, &pointer)
+            let pointer = format!("{}{}", place.under, pointer_key(region));
+            read_pointer(aws, place.region, bucket, &pointer)
                 .await?
                 .with_context(|| {
                     format!("there is no backup of {region} to restore: {pointer} does not exist in {bucket}")
                 })?
         }
-        BackupSource::Date(date) => newest_of_day(aws, region, bucket, environment, date).await?,
+        BackupSource::Date(date) => newest_of_day(aws, region, place, environment, date).await?,
         BackupSource::Key(key) => key.clone(),
     };
     let label = format!("s3://{bucket}/{key}");
-    let facts = object_facts(aws, region, bucket, &key, max_document_bytes)
+    let facts = object_facts(aws, place.region, bucket, &key, max_document_bytes)
         .await?
         .with_context(|| format!("{label} does not exist"))?;
     let failures = object_failures(&facts, environment, region, max_document_bytes);
@@ -105,11 +107,12 @@ fn local_document(
 async fn newest_of_day(
     aws: &Aws,
     region: &str,
-    bucket: &str,
+    place: &Place<'_>,
     environment: &str,
     date: &str,
 ) -> Result<String> {
-    let backups = list_backups(aws, region, bucket, environment, Some(date)).await?;
+    let bucket = place.bucket;
+    let backups = list_backups_in(aws, place, region, environment, Some(date)).await?;
     let mut newest: Option<(i64, String)> = None;
     for backup in backups {
         let Some(modified) = backup.last_modified else {

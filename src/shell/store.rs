@@ -222,11 +222,42 @@ pub async fn list_backups(
     environment: &str,
     day: Option<&str>,
 ) -> Result<Vec<StoredBackup>> {
+    let place = Place {
+        region,
+        bucket,
+        under: "",
+    };
+    list_backups_in(aws, &place, region, environment, day).await
+}
+
+/// Where backups are listed: a bucket of `region`, the keys under `under` (`""` for a region's
+/// own backups, `copies/` for the copies another region keeps).
+pub struct Place<'a> {
+    pub region: &'a str,
+    pub bucket: &'a str,
+    pub under: &'a str,
+}
+
+/// `list_backups` of `backup_region`'s backups kept at `place` (a copy's keys are the
+/// primary's under `copies/`).
+pub async fn list_backups_in(
+    aws: &Aws,
+    place: &Place<'_>,
+    backup_region: &str,
+    environment: &str,
+    day: Option<&str>,
+) -> Result<Vec<StoredBackup>> {
+    let Place {
+        region,
+        bucket,
+        under,
+    } = place;
+    let prefix = format!("{under}{}", day.map(day_prefix).unwrap_or_default());
     let mut pages = aws
         .s3(region)
         .list_objects_v2()
-        .bucket(bucket)
-        .set_prefix(day.map(day_prefix))
+        .bucket(*bucket)
+        .prefix(prefix)
         .into_paginator()
         .send();
     let mut backups = Vec::new();
@@ -236,7 +267,10 @@ pub async fn list_backups(
             None => format!("listing the backups in {bucket} ({region})"),
         })?;
         backups.extend(page.contents().iter().filter_map(|o| {
-            let key = o.key().filter(|k| is_backup_key(k, region, environment))?;
+            let key = o.key().filter(|k| {
+                k.strip_prefix(*under)
+                    .is_some_and(|k| is_backup_key(k, backup_region, environment))
+            })?;
             Some(StoredBackup {
                 key: key.to_string(),
                 size: o.size().and_then(|s| u64::try_from(s).ok()).unwrap_or(0),

@@ -11,8 +11,8 @@ use super::store::{
 };
 use crate::core::document::read_document;
 use crate::core::selection::Selection;
-use crate::core::store::{DEFAULT_POINTER_KEY, pointer_key};
-use crate::core::verify::{ObjectFacts, PreviousBackup, RegionFacts};
+use crate::core::store::{DEFAULT_POINTER_KEY, copy_pointer_key, pointer_key};
+use crate::core::verify::{CopyFacts, ObjectFacts, PreviousBackup, RegionFacts};
 
 /// How far verify looks: metadata alone, or (`--deep`) the documents too, with their limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +29,7 @@ pub async fn region_facts(
     (environment, selection): (&str, &Selection),
     is_default: bool,
     reading: Reading,
+    copy_to: Option<(&str, &str)>,
 ) -> Result<RegionFacts> {
     let pointer_key = pointer_key(region);
     let (pointer, default_pointer, live_count) = tokio::try_join!(
@@ -51,6 +52,10 @@ pub async fn region_facts(
         )?,
         None => (None, None),
     };
+    let copy = match copy_to {
+        Some((to, to_bucket)) => Some(copy_facts(aws, region, to, to_bucket, reading).await?),
+        None => None,
+    };
     Ok(RegionFacts {
         region: region.to_string(),
         bucket: bucket.to_string(),
@@ -59,6 +64,28 @@ pub async fn region_facts(
         object,
         live_count: Some(live_count),
         previous,
+        copy,
+    })
+}
+
+/// The region's copy in the bucket of `to`: its pointer and the object it names.
+async fn copy_facts(
+    aws: &Aws,
+    region: &str,
+    to: &str,
+    bucket: &str,
+    reading: Reading,
+) -> Result<CopyFacts> {
+    let pointer = read_pointer(aws, to, bucket, &copy_pointer_key(region)).await?;
+    let object = match &pointer {
+        Some(key) => newest_object(aws, to, bucket, key, reading).await?,
+        None => None,
+    };
+    Ok(CopyFacts {
+        region: to.to_string(),
+        bucket: bucket.to_string(),
+        pointer,
+        object,
     })
 }
 

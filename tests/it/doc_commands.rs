@@ -6,9 +6,10 @@ use clap::Parser;
 use ssm_keeper::cli::Cli;
 
 /// What the docs write for a value the reader supplies, and a value the parser accepts.
-const PLACEHOLDERS: [(&str, &str); 12] = [
+const PLACEHOLDERS: [(&str, &str); 13] = [
     ("<env>", "dev"),
     ("<region>", "us-east-1"),
+    ("<region2>", "eu-west-1"),
     ("R", "us-east-1"),
     ("<role>", "backup"),
     ("<LOCK_ID>", "0f3c2a"),
@@ -294,6 +295,7 @@ fn the_shipped_stacks_optional_sections_are_valid_once_uncommented() {
             "encryption: kms",
             "kmsKeyIds:",
             "objectLock:",
+            "copies:",
         ] {
             assert!(
                 on.lines().any(|l| l == section),

@@ -7,6 +7,7 @@ mod backup;
 mod cli;
 mod common;
 mod config;
+mod copies;
 mod doc_commands;
 mod docs;
 mod emulator;

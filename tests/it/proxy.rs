@@ -83,6 +83,9 @@ struct State {
     /// DescribeParameters answers in the smallest pages AWS may send: an empty first page,
     /// then one parameter a page, each with a NextToken while more remain.
     partial_pages: bool,
+    /// Every request signed for one of these (service, region) is reset: the region's endpoint
+    /// of that service cannot be reached.
+    unreachable: Vec<(String, String)>,
 }
 
 /// Counts a request as in flight for as long as it is held.
@@ -198,6 +201,16 @@ impl Proxy {
     /// From now on, DescribeParameters answers in partial pages (see `State::partial_pages`).
     pub fn partial_pages(&self) {
         self.state.lock().unwrap().partial_pages = true;
+    }
+
+    /// From now on, every request signed for `service` (`s3`, `ssm`, ...) in `region` is reset
+    /// without an answer: that region's endpoint is down.
+    pub fn make_unreachable(&self, service: &str, region: &str) {
+        self.state
+            .lock()
+            .unwrap()
+            .unreachable
+            .push((service.to_string(), region.to_string()));
     }
 
     pub fn record(&self) -> Vec<Recorded> {
@@ -318,7 +331,11 @@ async fn handle(
         let cut = state
             .cut_after_mutations
             .is_some_and(|limit| state.mutations >= limit);
-        let fault = if cut {
+        let down = state
+            .unreachable
+            .iter()
+            .any(|(s, r)| *s == service && *r == region);
+        let fault = if cut || down {
             Some(Fault::Reset)
         } else if state.lose_next.as_ref().is_some_and(|(op, part)| {
             *op == operation && part.as_ref().is_none_or(|p| path.contains(p.as_str()))

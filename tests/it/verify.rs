@@ -312,6 +312,7 @@ async fn plant_stamped(
         parameter_count: parameters.len() as u64,
         backup_timestamp: timestamp.to_string(),
         names_sha256: ssm_keeper::core::stamp::names_sha256(parameters.iter().map(|p| p.0)),
+        document_sha256: None,
     };
     alter(&mut stamp);
     plant_with(

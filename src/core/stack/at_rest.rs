@@ -338,3 +338,74 @@ pub(super) fn object_lock(
         _ => None,
     }
 }
+
+/// The `copies` mapping again, this time with the place of each entry.
+#[derive(Deserialize)]
+struct RawCopies {
+    #[serde(default)]
+    copies: Option<HashMap<Spanned<String>, Spanned<serde_json::Value>>>,
+}
+
+/// `copies`: a mapping from a region of the stack to another region of the stack, where backup
+/// writes a second copy of that region's documents. `None` after a mistake (each one reported).
+pub(super) fn copies(
+    check: &mut Check,
+    text: &str,
+    value: &Spanned<serde_json::Value>,
+    regions: Option<&[String]>,
+) -> Option<BTreeMap<String, String>> {
+    if !value.value.is_object() {
+        check.at(
+            "copies",
+            &value.referenced,
+            format!(
+                "expected a mapping from a region to the region its copy goes to, found {}",
+                kind(&value.value)
+            ),
+        );
+        return None;
+    }
+    let entries = serde_saphyr::from_str::<RawCopies>(text)
+        .ok()
+        .and_then(|r| r.copies)
+        .unwrap_or_default();
+    let before = check.errors.len();
+    let mut copies = BTreeMap::new();
+    let listed = |region: &str| regions.is_none_or(|rs| rs.iter().any(|r| r == region));
+    let named = || regions.map(|rs| rs.join(", ")).unwrap_or_default();
+    for (source, entry) in &entries {
+        let name = format!("copies.{}", source.value);
+        if !listed(&source.value) {
+            check.at(
+                &name,
+                &source.referenced,
+                format!("`{}` is not one of `regions` ({})", source.value, named()),
+            );
+            continue;
+        }
+        let Some(destination) = check.text(&name, entry) else {
+            continue;
+        };
+        if destination == source.value {
+            check.at(
+                &name,
+                &entry.referenced,
+                format!(
+                    "`{destination}` would copy the region's backups into its own bucket, which is no copy at all: name another region of the stack"
+                ),
+            );
+        } else if !listed(&destination) {
+            check.at(
+                &name,
+                &entry.referenced,
+                format!(
+                    "`{destination}` is not one of `regions` ({}): a copy goes to the bucket the stack keeps there",
+                    named()
+                ),
+            );
+        } else {
+            copies.insert(source.value.clone(), destination);
+        }
+    }
+    (check.errors.len() == before).then_some(copies)
+}

@@ -4,6 +4,7 @@
 //! upload, then move the pointers. The first failure stops the run; later regions are skipped.
 
 pub mod collect;
+pub mod copy;
 pub mod notify;
 
 use anyhow::{Context, Result, bail};
@@ -13,10 +14,11 @@ use crate::core::backup::{
     BACKUP_FORMAT_VERSION, DocumentHeader, INTERRUPTED, RegionStatus, RegionSummary,
     SKIPPED_INTERRUPTED,
 };
-use crate::core::desired::{metadata_parameters, parse_region_list, region_bucket_parameter};
+use crate::core::desired::{
+    copies_parameter, metadata_parameters, parse_copies, parse_region_list, region_bucket_parameter,
+};
 use crate::core::region::check_region;
 use crate::core::selection::Selection;
-use crate::core::stack::bucket_name;
 use crate::core::stamp::{Stamp, names_sha256};
 use crate::core::store::{DEFAULT_POINTER_KEY, document_key, pointer_keys};
 use crate::shell::aws::Aws;
@@ -57,6 +59,8 @@ pub struct BackupRun {
 /// What `apply` wrote for the environment, as the run uses it.
 struct Metadata {
     regions: Vec<String>,
+    /// Region -> the region whose bucket holds its copy (the stack's `copies`).
+    copies: std::collections::BTreeMap<String, String>,
     default_region: Option<String>,
     warnings: Vec<String>,
 }
@@ -103,6 +107,7 @@ pub async fn run(
             options,
             header: &header,
             is_default: metadata.default_region.as_deref() == Some(region.as_str()),
+            copy_to: metadata.copies.get(region).map(String::as_str),
             limit,
             overall,
             lock,
@@ -217,11 +222,28 @@ async fn read_metadata(aws: &Aws, options: &BackupOptions) -> Result<Metadata> {
             Some(default)
         }
     };
+    let copies = read_copies(aws, options).await?;
     Ok(Metadata {
         regions,
+        copies,
         default_region,
         warnings,
     })
+}
+
+/// The stack's `copies`, as apply wrote them (none when the parameter is absent).
+async fn read_copies(
+    aws: &Aws,
+    options: &BackupOptions,
+) -> Result<std::collections::BTreeMap<String, String>> {
+    let home = &options.ssm_home_region;
+    let name = copies_parameter(&options.environment);
+    match read_values(aws, home, std::slice::from_ref(&name)).await?.remove(0) {
+        None => Ok(Default::default()),
+        Some(text) => parse_copies(&text)
+            .map_err(anyhow::Error::msg)
+            .with_context(|| format!("reading the copies parameter {name} in {home}: run `ssm-keeper apply` to write it again")),
+    }
 }
 
 /// One region of a run: stage (bucket, collect, upload) under the time limit and the interrupt,
@@ -231,6 +253,8 @@ struct RegionRun<'a> {
     options: &'a BackupOptions,
     header: &'a DocumentHeader,
     is_default: bool,
+    /// The region whose bucket gets a copy of this region's backup, if any.
+    copy_to: Option<&'a str>,
     limit: Duration,
     overall: Duration,
     /// Checked before each write: a run that lost its lock writes nothing more.
@@ -329,15 +353,24 @@ impl RegionRun<'_> {
         // The pointers as they are before this run: it moves them only from these versions.
         // And how the bucket encrypts documents: a bucket set up wrongly fails before any
         // secret is read.
-        let (pointers, encryption) = if options.dry_run {
-            (Vec::new(), None)
+        let (pointers, encryption, copy_target) = if options.dry_run {
+            (Vec::new(), None, None)
         } else {
             let keys = pointer_keys(region, self.is_default);
-            let (pointers, encryption) = tokio::join!(
+            // A copy that cannot be prepared (its region down) does not stop the primary: the
+            // region fails once the primary is stored and pointed to.
+            let copy_target = async {
+                match self.copy_to {
+                    Some(to) => Some(copy::prepare(aws, header, &options.project_name, to).await),
+                    None => None,
+                }
+            };
+            let (pointers, encryption, copy_target) = tokio::join!(
                 pointer_versions(aws, region, &bucket, &keys),
-                document_encryption(aws, region, &bucket)
+                document_encryption(aws, region, &bucket),
+                copy_target
             );
-            (pointers?, Some(encryption?))
+            (pointers?, Some(encryption?), copy_target)
         };
 
         // Staged in memory only: no file, named or not, ever holds the decrypted values, so a
@@ -364,6 +397,7 @@ impl RegionRun<'_> {
             pointers,
             vanished: collected.vanished,
             tags_missing: collected.tags_missing,
+            copy: None,
         };
         let Some(encryption) = encryption else {
             self.say(&format!("[DRY RUN] Skipped upload for {region}"));
@@ -383,39 +417,27 @@ impl RegionRun<'_> {
             parameter_count: collected.count,
             backup_timestamp: header.backup_timestamp.clone(),
             names_sha256: names_sha256(collected.names.iter().map(String::as_str)),
+            document_sha256: Some(crate::shell::store::sha256_base64(&document)),
         };
         self.lock.check()?;
+        // The copy gets the same bytes: kept only while a copy is due.
+        let copy_bytes = copy_target.as_ref().map(|_| document.clone());
         put_document(aws, region, &bucket, &key, document, &stamp, &encryption).await?;
         staged.stored = Some((bucket, key));
+        staged.copy = copy_target
+            .zip(copy_bytes)
+            .map(|(target, bytes)| PendingCopy {
+                target,
+                bytes,
+                stamp,
+            });
         Ok(staged)
     }
 
     /// The region's bucket from its parameter, only if it is the one the stack computes.
     async fn bucket(&self) -> Result<String> {
         let header = self.header;
-        let region = &header.region;
-        let parameter = region_bucket_parameter(&header.environment, region);
-        let bucket = read_values(self.aws, region, std::slice::from_ref(&parameter))
-            .await?
-            .remove(0)
-            .with_context(|| {
-                format!(
-                    "Bucket definition missing for {region} ({parameter} is not set in {region})"
-                )
-            })?;
-        let expected = bucket_name(
-            &self.options.project_name,
-            &header.environment,
-            &header.account,
-            region,
-        );
-        if bucket != expected {
-            bail!(
-                "{parameter} in {region} names the bucket `{bucket}`, but the stack's bucket for {region} is `{expected}`: refusing to send the decrypted parameters anywhere else; run `ssm-keeper plan --stack {}` to see the drift and `apply` to correct it",
-                header.environment
-            );
-        }
-        Ok(bucket)
+        copy::stack_bucket(self.aws, header, &self.options.project_name, &header.region).await
     }
 
     /// Moves the pointers to the stored object (nothing to do in a dry run).
@@ -425,7 +447,36 @@ impl RegionRun<'_> {
         };
         let region = &self.header.region;
         self.lock.check()?;
-        write_pointers(self.aws, region, bucket, &staged.pointers, key).await
+        write_pointers(self.aws, region, bucket, &staged.pointers, key).await?;
+        // Then the copy: its failure fails the region, the primary stays stored and pointed to.
+        let Some(PendingCopy {
+            target,
+            bytes,
+            stamp,
+        }) = &staged.copy
+        else {
+            return Ok(());
+        };
+        let stored = format!("the backup s3://{bucket}/{key} is stored and its pointers moved");
+        let target = match target {
+            Ok(target) => target,
+            Err(e) => bail!("{e:#} ({stored}; no copy was written)"),
+        };
+        self.lock.check()?;
+        copy::write(self.aws, target, key, bytes.clone(), stamp)
+            .await
+            .with_context(|| {
+                format!(
+                    "copying the backup to {}'s bucket {} ({stored})",
+                    target.region, target.bucket
+                )
+            })?;
+        self.say(&format!(
+            "    {region}: copied to s3://{}/{}",
+            target.bucket,
+            crate::core::store::copy_document_key(key)
+        ));
+        Ok(())
     }
 }
 
@@ -437,4 +488,14 @@ struct Staged {
     pointers: Vec<PointerVersion>,
     vanished: Vec<String>,
     tags_missing: Option<String>,
+    /// The copy still to write, once the primary's pointers moved.
+    copy: Option<PendingCopy>,
+}
+
+/// A region's copy: where, the document's bytes and its stamp.
+struct PendingCopy {
+    /// Where it goes, or why that could not be found out.
+    target: Result<copy::CopyTarget>,
+    bytes: Vec<u8>,
+    stamp: Stamp,
 }
