@@ -23,14 +23,16 @@ echo "exit code: 0"
 step "ssm-keeper outputs --stack dev"
 "$bin" outputs --stack dev
 
-step "the dead-man's switch (an SNS topic made with boto3, the stack's alarm section) and backups under a customer-managed KMS key per region (encryption: kms)"
+step "the dead-man's switch (an SNS topic made with boto3, the stack's alarm section), backups under a customer-managed KMS key per region (encryption: kms) and a copy of each region's backups in the other region (copies)"
 topic=$("$here/.venv/bin/python" -c 'import boto3; print(boto3.client("sns", region_name="ap-northeast-1").create_topic(Name="ops-alerts")["TopicArn"])')
 stack="$here/.emulator/demo/stacks/dev.yaml"   # stacks/dev.yaml plus the alarm section and kms
 mkdir -p "$(dirname "$stack")"
-{ cat "$here/stacks/dev.yaml"; printf 'alarm:\n  snsTopicArn: %s\n  maxAgeHours: 26\nencryption: kms\n' "$topic"; } > "$stack"
-tail -4 "$stack"
+{ cat "$here/stacks/dev.yaml"
+  printf 'alarm:\n  snsTopicArn: %s\n  maxAgeHours: 26\nencryption: kms\n' "$topic"
+  printf 'copies:\n  ap-northeast-1: us-west-2\n  us-west-2: ap-northeast-1\n'; } > "$stack"
+tail -7 "$stack"
 
-step "ssm-keeper plan --stack $stack --detailed-exitcode   (a key and an alarm per region to create, the buckets to encrypt with the keys: exit code 2)"
+step "ssm-keeper plan --stack $stack --detailed-exitcode   (a key and an alarm per region to create, the buckets to encrypt with the keys, the copies parameter: exit code 2)"
 set +e; "$bin" plan --stack "$stack" --detailed-exitcode; code=$?; set -e
 echo "exit code: $code"; [ "$code" -eq 2 ]
 
@@ -86,8 +88,8 @@ for region in ("ap-northeast-1", "us-west-2"):
           f"{alarm['EvaluationPeriods']} hours, missing data {alarm['TreatMissingData']} -> {alarm['AlarmActions'][0]}")
 PY
 
-step "ssm-keeper verify --stack dev   (the monitor after the nightly job: exit 0 when every check holds)"
-"$bin" verify --stack dev
+step "ssm-keeper verify --stack $stack   (the monitor after the nightly job, copies included: exit 0 when every check holds)"
+"$bin" verify --stack "$stack"
 
 step "a parameter is lost by mistake (deleted with boto3)"
 "$here/.venv/bin/python" -c 'import boto3; boto3.client("ssm", region_name="ap-northeast-1").delete_parameter(Name="/app/dev/db/password"); print("deleted /app/dev/db/password in ap-northeast-1")'
