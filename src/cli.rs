@@ -543,6 +543,13 @@ pub struct BackupArgs {
     #[arg(long)]
     pub keep_going: bool,
 
+    /// Back up up to N regions at once, each paced on its own (SSM's quotas are per region).
+    /// Without it the regions run one after the other. A failed region skips the regions not
+    /// yet started (unless --keep-going); the ones already running finish.
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub parallel_regions: u16,
+
     /// Where to write the per-region summary.
     #[arg(
         long,

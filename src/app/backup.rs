@@ -83,6 +83,7 @@ fn backup_options(stack: &Stack, args: &BackupArgs, dry_run: bool) -> BackupOpti
         overall_timeout: args.timeout,
         max_rps: args.max_rps,
         keep_going: args.keep_going,
+        parallel_regions: usize::from(args.parallel_regions),
     }
 }
 

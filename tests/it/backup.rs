@@ -750,3 +750,53 @@ async fn a_pointer_moved_by_another_writer_during_the_run_is_left_as_it_is() {
     );
     assert_eq!(object_text(A, &bucket, &pointer).await, "someone-else.json");
 }
+
+/// `--parallel-regions N` starts up to N regions at once: a region running beside one that
+/// fails still finishes (both were started before the failure), the summary keeps the list's
+/// order, and the exit code says a region failed. A region not yet started is skipped.
+#[tokio::test(flavor = "multi_thread")]
+async fn parallel_regions_run_side_by_side_and_a_failure_skips_only_those_not_started() {
+    let ws = Workspace::new("bkpar", &[A, B, C], A);
+    ws.apply();
+    for r in [A, B, C] {
+        seed(r, "bkpar").await;
+    }
+    delete_param(A, &ws.param(&format!("{A}/s3-bucket-name"))).await;
+    // One after the other (the default): A fails first, B and C are skipped.
+    let run = ws.run(&["backup", "--stack", "bkpar"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    let summary = summary_file(&ws);
+    assert_eq!(
+        [
+            &summary[A]["status"],
+            &summary[B]["status"],
+            &summary[C]["status"]
+        ],
+        ["FAILED", "SKIPPED", "SKIPPED"]
+    );
+    // All three at once: A fails, B and C were running beside it and finish.
+    let run = ws.run(&["backup", "--stack", "bkpar", "--parallel-regions", "3"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    let summary = summary_file(&ws);
+    let order: Vec<&String> = summary.as_object().unwrap().keys().collect();
+    assert_eq!(order, [A, B, C], "regions in list order");
+    assert_eq!(
+        [
+            &summary[A]["status"],
+            &summary[B]["status"],
+            &summary[C]["status"]
+        ],
+        ["FAILED", "SUCCESS", "SUCCESS"]
+    );
+    for r in [B, C] {
+        assert!(
+            pointer_version(r, &ws.bucket(r), &format!("latest-{r}.txt"))
+                .await
+                .is_some(),
+            "{r}"
+        );
+    }
+    let run = ws.run(&["backup", "--stack", "bkpar", "--parallel-regions", "0"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(run.stderr.contains("--parallel-regions"), "{}", run.stderr);
+}

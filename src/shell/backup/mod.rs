@@ -8,6 +8,7 @@ pub mod copy;
 pub mod notify;
 
 use anyhow::{Context, Result, bail};
+use futures::StreamExt;
 use std::time::{Duration, Instant};
 
 use crate::core::backup::{
@@ -47,6 +48,8 @@ pub struct BackupOptions {
     pub max_rps: u32,
     /// Go on with the next regions after one failed (the exit code still says it failed).
     pub keep_going: bool,
+    /// Regions backed up at once (1: one after the other, the default).
+    pub parallel_regions: usize,
 }
 
 #[derive(Debug, Default)]
@@ -81,50 +84,99 @@ pub async fn run(
     let overall = options.overall_timeout.unwrap_or_else(|| {
         crate::core::backup::overall_timeout(regions.len(), options.region_timeout)
     });
-    let mut run = BackupRun::default();
-    let mut stopped: Option<String> = None;
-    for (i, region) in regions.iter().enumerate() {
-        if let Some(halt) = lock.halt(interrupt) {
-            stopped = Some(match halt {
+    let runner = Runner {
+        aws,
+        options,
+        interrupt,
+        lock,
+        printer,
+        metadata: &metadata,
+        run_header: &run_header,
+        started,
+        overall,
+        stopped: std::sync::Mutex::new(None),
+    };
+    // Serial by default (the first failure skips the rest); with --parallel-regions N, up to N
+    // regions at once, each paced on its own, and a failure skips the regions not yet started.
+    let summaries: Vec<(String, RegionSummary)> = futures::stream::iter(regions.iter().enumerate())
+        .map(|(i, region)| runner.region(i, region))
+        .buffered(options.parallel_regions.max(1))
+        .collect()
+        .await;
+    let mut run = BackupRun {
+        summaries,
+        ..BackupRun::default()
+    };
+    run.interrupted = interrupt.received();
+    Ok(run)
+}
+
+/// What every region of a run shares: where it writes, what stops it, and why the regions not
+/// yet started are skipped.
+struct Runner<'a> {
+    aws: &'a Aws,
+    options: &'a BackupOptions,
+    interrupt: &'a Interrupt,
+    lock: &'a LockWatch,
+    printer: &'a Printer,
+    metadata: &'a Metadata,
+    run_header: &'a DocumentHeader,
+    started: Instant,
+    overall: Duration,
+    /// Set by a halt, or by a failed region without --keep-going.
+    stopped: std::sync::Mutex<Option<String>>,
+}
+
+impl Runner<'_> {
+    fn stop_reason(&self) -> Option<String> {
+        let mut stopped = self.stopped.lock().unwrap_or_else(|e| e.into_inner());
+        // A signal or a lost lock is the reason, whatever failed before.
+        if let Some(halt) = self.lock.halt(self.interrupt) {
+            *stopped = Some(match halt {
                 Halt::Interrupted(_) => SKIPPED_INTERRUPTED.to_string(),
                 Halt::LockLost(_) => "skipped: the run lost its lock".to_string(),
             });
         }
-        if let Some(reason) = &stopped {
-            run.summaries
-                .push((region.clone(), RegionSummary::skipped(reason)));
-            continue;
+        stopped.clone()
+    }
+
+    /// The `i`-th region of the list: run, or skipped when the run stopped before it.
+    async fn region(&self, i: usize, region: &String) -> (String, RegionSummary) {
+        if let Some(reason) = self.stop_reason() {
+            return (region.clone(), RegionSummary::skipped(&reason));
         }
+        let options = self.options;
         let header = DocumentHeader {
             region: region.clone(),
-            ..run_header.clone()
+            ..self.run_header.clone()
         };
         let limit = options
             .region_timeout
-            .min(overall.saturating_sub(started.elapsed()));
+            .min(self.overall.saturating_sub(self.started.elapsed()));
         let mut summary = RegionRun {
-            aws,
+            aws: self.aws,
             options,
             header: &header,
-            is_default: metadata.default_region.as_deref() == Some(region.as_str()),
-            copy_to: metadata.copies.get(region).map(String::as_str),
+            is_default: self.metadata.default_region.as_deref() == Some(region.as_str()),
+            copy_to: self.metadata.copies.get(region).map(String::as_str),
             limit,
-            overall,
-            lock,
-            printer,
+            overall: self.overall,
+            lock: self.lock,
+            printer: self.printer,
         }
-        .run(interrupt)
+        .run(self.interrupt)
         .await;
         if i == 0 {
-            summary.warnings.splice(0..0, metadata.warnings.clone());
+            summary
+                .warnings
+                .splice(0..0, self.metadata.warnings.clone());
         }
         if summary.status == RegionStatus::Failed && !options.keep_going {
-            stopped = Some(format!("skipped: {region} failed before it"));
+            let mut stopped = self.stopped.lock().unwrap_or_else(|e| e.into_inner());
+            stopped.get_or_insert_with(|| format!("skipped: {region} failed before it"));
         }
-        run.summaries.push((region.clone(), summary));
+        (region.clone(), summary)
     }
-    run.interrupted = interrupt.received();
-    Ok(run)
 }
 
 /// What the run starts from: the metadata (its warnings said) and the header of its
