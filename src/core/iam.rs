@@ -143,15 +143,24 @@ impl Arns {
                 key_alias(&stack.project_name, env)
             ),
             key_alias: key_alias(&stack.project_name, env),
-            backup_keys: match stack.encryption {
-                EncryptionMode::Aes256 => None,
-                EncryptionMode::Kms if manages_keys(stack) => Some((
-                    vec![format!("arn:{p}:kms:*:{account_id}:key/*")],
-                    Some(json!({ "aws:ResourceTag/Name": key_alias(&stack.project_name, env) })),
-                )),
-                EncryptionMode::Kms => Some((stack.kms_key_ids.values().cloned().collect(), None)),
-            },
+            backup_keys: backup_keys(stack, account_id),
         }
+    }
+}
+
+/// With `encryption: kms`: the keys documents are encrypted with (the managed ones: any key of
+/// the account, under the condition that it carries the stack's alias as its Name tag).
+fn backup_keys(stack: &Stack, account_id: &str) -> Option<(Vec<String>, Option<Value>)> {
+    let p = partition(&stack.ssm_home_region);
+    match stack.encryption {
+        EncryptionMode::Aes256 => None,
+        EncryptionMode::Kms if manages_keys(stack) => Some((
+            vec![format!("arn:{p}:kms:*:{account_id}:key/*")],
+            Some(json!({
+                "aws:ResourceTag/Name": key_alias(&stack.project_name, &stack.environment)
+            })),
+        )),
+        EncryptionMode::Kms => Some((stack.kms_key_ids.values().cloned().collect(), None)),
     }
 }
 

@@ -508,27 +508,12 @@ fn check_values(check: &mut Check, text: &str, raw: &RawStack) -> CheckedValues 
         )
         .map(Some),
     };
-    let encryption = match known.get("encryption") {
-        None => Some(EncryptionMode::default()),
-        Some(value) => at_rest::encryption(check, value),
-    };
-    let kms_key_ids = match known.get("kmsKeyIds") {
-        None => Some(BTreeMap::new()),
-        Some(value) => at_rest::kms_key_ids(check, text, value, regions.as_deref(), encryption),
-    };
-    let object_lock = match known.get("objectLock") {
-        None => Some(None),
-        Some(value) => at_rest::object_lock(check, text, value, retention_days).map(Some),
-    };
-    let copies = match known.get("copies") {
-        None => Some(BTreeMap::new()),
-        Some(value) => at_rest::copies(check, text, value, regions.as_deref()),
-    };
+    let at_rest = at_rest_values(check, text, &known, regions.as_deref(), retention_days);
     CheckedValues {
-        copies,
-        object_lock,
-        encryption,
-        kms_key_ids,
+        copies: at_rest.copies,
+        object_lock: at_rest.object_lock,
+        encryption: at_rest.encryption,
+        kms_key_ids: at_rest.kms_key_ids,
         project_name,
         environment,
         regions,
@@ -538,6 +523,47 @@ fn check_values(check: &mut Check, text: &str, raw: &RawStack) -> CheckedValues 
         noncurrent_retention_days,
         alarm,
         parameter_paths,
+    }
+}
+
+/// The values of the keys about backups at rest and elsewhere: `None` where the file has a
+/// mistake in them.
+struct AtRest {
+    encryption: Option<EncryptionMode>,
+    kms_key_ids: Option<BTreeMap<String, String>>,
+    object_lock: Option<Option<ObjectLockConfig>>,
+    copies: Option<BTreeMap<String, String>>,
+}
+
+/// `encryption`, `kmsKeyIds`, `objectLock` and `copies`, checked (stack/at_rest.rs).
+fn at_rest_values(
+    check: &mut Check,
+    text: &str,
+    known: &HashMap<&'static str, &Spanned<serde_json::Value>>,
+    regions: Option<&[String]>,
+    retention_days: Option<u32>,
+) -> AtRest {
+    let encryption = match known.get("encryption") {
+        None => Some(EncryptionMode::default()),
+        Some(value) => at_rest::encryption(check, value),
+    };
+    let kms_key_ids = match known.get("kmsKeyIds") {
+        None => Some(BTreeMap::new()),
+        Some(value) => at_rest::kms_key_ids(check, text, value, regions, encryption),
+    };
+    let object_lock = match known.get("objectLock") {
+        None => Some(None),
+        Some(value) => at_rest::object_lock(check, text, value, retention_days).map(Some),
+    };
+    let copies = match known.get("copies") {
+        None => Some(BTreeMap::new()),
+        Some(value) => at_rest::copies(check, text, value, regions),
+    };
+    AtRest {
+        encryption,
+        kms_key_ids,
+        object_lock,
+        copies,
     }
 }
 

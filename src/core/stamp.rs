@@ -6,7 +6,7 @@
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::backup::BACKUP_FORMAT_VERSION;
+use super::backup::{BACKUP_FORMAT_VERSION, DocumentHeader};
 use super::document::{BackupDocument, DocumentFormat};
 
 /// Every tag of the stamp starts so; an object with none of them has no stamp (a backup from
@@ -57,6 +57,20 @@ pub fn names_sha256<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
 }
 
 impl Stamp {
+    /// The stamp of a document of the run `header` holding `names`, whose bytes hash to
+    /// `document_sha256` (base64, as S3 stores it).
+    pub fn of(header: &DocumentHeader, names: &[String], document_sha256: String) -> Stamp {
+        Stamp {
+            format_version: header.format_version,
+            environment: header.environment.clone(),
+            region: header.region.clone(),
+            parameter_count: names.len() as u64,
+            backup_timestamp: header.backup_timestamp.clone(),
+            names_sha256: names_sha256(names.iter().map(String::as_str)),
+            document_sha256: Some(document_sha256),
+        }
+    }
+
     /// The tags, in a fixed order.
     pub fn tags(&self) -> Vec<(&'static str, String)> {
         vec![

@@ -20,8 +20,8 @@ use crate::core::desired::{
 };
 use crate::core::region::check_region;
 use crate::core::selection::Selection;
-use crate::core::stamp::{Stamp, names_sha256};
-use crate::core::store::{DEFAULT_POINTER_KEY, document_key, pointer_keys};
+use crate::core::stamp::Stamp;
+use crate::core::store::{DEFAULT_POINTER_KEY, DocumentEncryption, document_key, pointer_keys};
 use crate::shell::aws::Aws;
 use crate::shell::aws::Budget;
 use crate::shell::interrupt::{Interrupt, Signal};
@@ -402,27 +402,11 @@ impl RegionRun<'_> {
         let (aws, options, header) = (self.aws, self.options, self.header);
         let region = &header.region;
         let bucket = self.bucket().await?;
-        // The pointers as they are before this run: it moves them only from these versions.
-        // And how the bucket encrypts documents: a bucket set up wrongly fails before any
-        // secret is read.
         let (pointers, encryption, copy_target) = if options.dry_run {
             (Vec::new(), None, None)
         } else {
-            let keys = pointer_keys(region, self.is_default);
-            // A copy that cannot be prepared (its region down) does not stop the primary: the
-            // region fails once the primary is stored and pointed to.
-            let copy_target = async {
-                match self.copy_to {
-                    Some(to) => Some(copy::prepare(aws, header, &options.project_name, to).await),
-                    None => None,
-                }
-            };
-            let (pointers, encryption, copy_target) = tokio::join!(
-                pointer_versions(aws, region, &bucket, &keys),
-                document_encryption(aws, region, &bucket),
-                copy_target
-            );
-            (pointers?, Some(encryption?), copy_target)
+            let (pointers, encryption, copy_target) = self.destinations(&bucket).await?;
+            (pointers, Some(encryption), copy_target)
         };
 
         // Staged in memory only: no file, named or not, ever holds the decrypted values, so a
@@ -462,15 +446,8 @@ impl RegionRun<'_> {
             &header.backup_timestamp,
         );
         // What verify reads instead of the document (its role may not read documents).
-        let stamp = Stamp {
-            format_version: header.format_version,
-            environment: header.environment.clone(),
-            region: region.clone(),
-            parameter_count: collected.count,
-            backup_timestamp: header.backup_timestamp.clone(),
-            names_sha256: names_sha256(collected.names.iter().map(String::as_str)),
-            document_sha256: Some(crate::shell::store::sha256_base64(&document)),
-        };
+        let digest = crate::shell::store::sha256_base64(&document);
+        let stamp = Stamp::of(header, &collected.names, digest);
         self.lock.check()?;
         // The copy gets the same bytes: kept only while a copy is due.
         let copy_bytes = copy_target.as_ref().map(|_| document.clone());
@@ -484,6 +461,36 @@ impl RegionRun<'_> {
                 stamp,
             });
         Ok(staged)
+    }
+
+    /// Before anything is collected: the pointers as they are (the run moves them only from
+    /// these versions), how the bucket encrypts documents (a bucket set up wrongly fails before
+    /// any secret is read), and where the copy goes. A copy that cannot be prepared (its region
+    /// down) does not stop the primary: the region fails once the primary is stored and pointed
+    /// to.
+    async fn destinations(
+        &self,
+        bucket: &str,
+    ) -> Result<(
+        Vec<PointerVersion>,
+        DocumentEncryption,
+        Option<Result<copy::CopyTarget>>,
+    )> {
+        let (aws, header) = (self.aws, self.header);
+        let region = &header.region;
+        let keys = pointer_keys(region, self.is_default);
+        let copy_target = async {
+            match self.copy_to {
+                Some(to) => Some(copy::prepare(aws, header, &self.options.project_name, to).await),
+                None => None,
+            }
+        };
+        let (pointers, encryption, copy_target) = tokio::join!(
+            pointer_versions(aws, region, bucket, &keys),
+            document_encryption(aws, region, bucket),
+            copy_target
+        );
+        Ok((pointers?, encryption?, copy_target))
     }
 
     /// The region's bucket from its parameter, only if it is the one the stack computes.

@@ -4,7 +4,7 @@
 
 use anyhow::{Context, Result, bail};
 use aws_sdk_kms::error::ProvideErrorMetadata;
-use aws_sdk_kms::types::Tag;
+use aws_sdk_kms::types::{KeyMetadata, Tag};
 use futures::future::try_join_all;
 use std::collections::BTreeMap;
 
@@ -24,20 +24,24 @@ pub async fn observe(
     .await
 }
 
+/// What DescribeKey says of the key behind `alias`; `None` when the alias does not exist.
+async fn describe(aws: &Aws, region: &str, alias: &str) -> Result<Option<KeyMetadata>> {
+    match aws.kms(region).describe_key().key_id(alias).send().await {
+        Ok(out) => out.key_metadata.map(Some).with_context(|| {
+            format!("KMS answered DescribeKey for {alias} in {region} without the key's metadata")
+        }),
+        Err(e) if e.code() == Some("NotFoundException") => Ok(None),
+        Err(e) => Err(anyhow::Error::new(e).context(format!(
+            "reading the KMS key {alias} in {region} (DescribeKey)"
+        ))),
+    }
+}
+
 /// The key behind `alias` in `region`, `None` when the alias does not exist.
 pub async fn read_key(aws: &Aws, region: &str, alias: &str) -> Result<Option<KeySettings>> {
     let kms = aws.kms(region);
-    let described = match kms.describe_key().key_id(alias).send().await {
-        Ok(out) => out,
-        Err(e) if e.code() == Some("NotFoundException") => return Ok(None),
-        Err(e) => {
-            return Err(anyhow::Error::new(e).context(format!(
-                "reading the KMS key {alias} in {region} (DescribeKey)"
-            )));
-        }
-    };
-    let Some(meta) = described.key_metadata else {
-        bail!("KMS answered DescribeKey for {alias} in {region} without the key's metadata");
+    let Some(meta) = describe(aws, region, alias).await? else {
+        return Ok(None);
     };
     let key_id = meta.key_id.clone();
     let state = meta
@@ -179,7 +183,6 @@ pub async fn update(
     k: &KeySettings,
     attributes: &[KeyAttribute],
 ) -> Result<()> {
-    let kms = aws.kms(region);
     let Some(live) = read_key(aws, region, alias).await? else {
         bail!("the KMS key {alias} in {region} is gone: plan again");
     };
@@ -187,25 +190,50 @@ pub async fn update(
     let context = |op: &str| format!("updating the KMS key {alias} in {region} ({op})");
     let mut ordered = attributes.to_vec();
     ordered.sort();
+    let key = Keyed {
+        aws,
+        region,
+        key_id: &key_id,
+        live: &live,
+        context: &context,
+    };
     for attribute in ordered {
+        key.set(attribute, k).await?;
+    }
+    Ok(())
+}
+
+/// One existing key being brought to the stack's settings.
+struct Keyed<'a> {
+    aws: &'a Aws,
+    region: &'a str,
+    key_id: &'a str,
+    live: &'a KeySettings,
+    context: &'a dyn Fn(&str) -> String,
+}
+
+impl Keyed<'_> {
+    /// Sets one attribute to its value in `k`.
+    async fn set(&self, attribute: KeyAttribute, k: &KeySettings) -> Result<()> {
+        let (kms, key_id, context) = (self.aws.kms(self.region), self.key_id, self.context);
         match attribute {
             KeyAttribute::State => {
-                if live.state == PENDING_DELETION {
+                if self.live.state == PENDING_DELETION {
                     kms.cancel_key_deletion()
-                        .key_id(&key_id)
+                        .key_id(key_id)
                         .send()
                         .await
                         .with_context(|| context("CancelKeyDeletion"))?;
                 }
                 kms.enable_key()
-                    .key_id(&key_id)
+                    .key_id(key_id)
                     .send()
                     .await
                     .with_context(|| context("EnableKey"))?;
             }
             KeyAttribute::Description => {
                 kms.update_key_description()
-                    .key_id(&key_id)
+                    .key_id(key_id)
                     .description(&k.description)
                     .send()
                     .await
@@ -213,14 +241,14 @@ pub async fn update(
             }
             KeyAttribute::Rotation if k.rotation => {
                 kms.enable_key_rotation()
-                    .key_id(&key_id)
+                    .key_id(key_id)
                     .send()
                     .await
                     .with_context(|| context("EnableKeyRotation"))?;
             }
             KeyAttribute::Rotation => {
                 kms.disable_key_rotation()
-                    .key_id(&key_id)
+                    .key_id(key_id)
                     .send()
                     .await
                     .with_context(|| context("DisableKeyRotation"))?;
@@ -228,17 +256,19 @@ pub async fn update(
             KeyAttribute::Policy => {
                 let policy = serde_json::to_string(&k.policy).context("writing the key policy")?;
                 kms.put_key_policy()
-                    .key_id(&key_id)
+                    .key_id(key_id)
                     .policy_name("default")
                     .policy(policy)
                     .send()
                     .await
                     .with_context(|| context("PutKeyPolicy"))?;
             }
-            KeyAttribute::Tags => set_tags(aws, region, &key_id, &live, k, &context).await?,
+            KeyAttribute::Tags => {
+                set_tags(self.aws, self.region, key_id, self.live, k, context).await?
+            }
         }
+        Ok(())
     }
-    Ok(())
 }
 
 async fn set_tags(
@@ -318,7 +348,7 @@ pub async fn resolve_alias(
         .split_once(":alias/")
         .map(|(_, name)| format!("alias/{name}"))
         .unwrap_or_default();
-    let Some(KeySettings { arn: Some(arn), .. }) = read_key(aws, region, &alias).await? else {
+    let Some(arn) = describe(aws, region, &alias).await?.and_then(|m| m.arn) else {
         bail!(
             "the KMS key {alias} in {region} does not exist, so the bucket cannot be encrypted with it: apply creates it first; plan again"
         );
