@@ -129,6 +129,20 @@ impl Workspace {
         );
     }
 
+    /// The stack of `regions` (the first the default and home region) with `extra` appended
+    /// (optional sections, each line ending in a newline).
+    pub fn write_stack_with(&self, regions: &[&str], extra: &str) {
+        let list: String = regions.iter().map(|r| format!("  - {r}\n")).collect();
+        self.write_raw(
+            &self.env,
+            &format!(
+                "projectName: {PROJECT}\nenvironment: {env}\nregions:\n{list}defaultRegion: {first}\nssmHomeRegion: {first}\n{extra}",
+                env = self.env,
+                first = regions[0]
+            ),
+        );
+    }
+
     pub fn write_raw(&self, name: &str, text: &str) {
         let stacks = self.dir.path().join("stacks");
         std::fs::create_dir_all(&stacks).unwrap();

@@ -9,13 +9,7 @@ const A: &str = "us-east-1";
 const B: &str = "eu-west-1";
 
 fn write_stack(ws: &Workspace, extra: &str) {
-    ws.write_raw(
-        &ws.env,
-        &format!(
-            "projectName: {PROJECT}\nenvironment: {env}\nregions:\n  - {A}\n  - {B}\ndefaultRegion: {A}\nssmHomeRegion: {A}\n{extra}",
-            env = ws.env
-        ),
-    );
+    ws.write_stack_with(&[A, B], extra);
 }
 
 async fn checksum(region: &str, bucket: &str, key: &str) -> Option<String> {

@@ -308,16 +308,8 @@ fn emulator_script(
 }
 
 /// An S3 client of the enforcing emulator with the given keys.
-async fn s3_as(emu: &Emulator, (key, secret): (&str, &str), region: &str) -> aws_sdk_s3::Client {
-    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_sdk_s3::config::Region::new(region.to_string()))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            key, secret, None, None, "tests",
-        ))
-        .endpoint_url(&emu.endpoint)
-        .http_client(ssm_keeper::shell::tls::https_client_trusting(&emu.ca_bundle).unwrap())
-        .load()
-        .await;
+async fn s3_as(emu: &Emulator, keys: (&str, &str), region: &str) -> aws_sdk_s3::Client {
+    let conf = config_as(emu, keys, region).await;
     aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(&conf)
             .force_path_style(true)
@@ -349,17 +341,8 @@ async fn emulator_object(
 }
 
 /// An SSM client of the enforcing emulator with the given keys.
-async fn ssm_as(emu: &Emulator, (key, secret): (&str, &str), region: &str) -> aws_sdk_ssm::Client {
-    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_sdk_s3::config::Region::new(region.to_string()))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            key, secret, None, None, "tests",
-        ))
-        .endpoint_url(&emu.endpoint)
-        .http_client(ssm_keeper::shell::tls::https_client_trusting(&emu.ca_bundle).unwrap())
-        .load()
-        .await;
-    aws_sdk_ssm::Client::new(&conf)
+async fn ssm_as(emu: &Emulator, keys: (&str, &str), region: &str) -> aws_sdk_ssm::Client {
+    aws_sdk_ssm::Client::new(&config_as(emu, keys, region).await)
 }
 
 #[tokio::test]

@@ -8,13 +8,7 @@ use crate::common::*;
 const A: &str = "us-east-1";
 
 fn write_stack(ws: &Workspace, extra: &str) {
-    ws.write_raw(
-        &ws.env,
-        &format!(
-            "projectName: {PROJECT}\nenvironment: {env}\nregions:\n  - {A}\ndefaultRegion: {A}\nssmHomeRegion: {A}\n{extra}",
-            env = ws.env
-        ),
-    );
+    ws.write_stack_with(&[A], extra);
 }
 
 /// The newest document's key and version id.

@@ -111,16 +111,9 @@ pub fn value(a: &AlarmSettings, attribute: AlarmAttribute) -> serde_json::Value 
 
 /// The attributes of `h` (live) that differ from `w` (desired).
 pub fn compare(h: &AlarmSettings, w: &AlarmSettings) -> Vec<FieldChange> {
-    AlarmAttribute::VARIANTS
-        .iter()
-        .filter_map(|&attribute| {
-            let (have, want) = (value(h, attribute), value(w, attribute));
-            (have != want).then(|| FieldChange {
-                attribute: Attribute::Alarm(attribute),
-                live: Some(have),
-                desired: Some(want),
-                sensitive: false,
-            })
-        })
-        .collect()
+    super::changed(
+        AlarmAttribute::VARIANTS,
+        |a| (value(h, a), value(w, a)),
+        Attribute::Alarm,
+    )
 }

@@ -98,18 +98,11 @@ pub fn value(k: &KeySettings, attribute: KeyAttribute) -> serde_json::Value {
 
 /// The attributes of `h` (live) that differ from `w` (desired).
 pub fn compare(h: &KeySettings, w: &KeySettings) -> Vec<FieldChange> {
-    KeyAttribute::VARIANTS
-        .iter()
-        .filter_map(|&attribute| {
-            let (have, want) = (value(h, attribute), value(w, attribute));
-            (have != want).then(|| FieldChange {
-                attribute: Attribute::Key(attribute),
-                live: Some(have),
-                desired: Some(want),
-                sensitive: false,
-            })
-        })
-        .collect()
+    super::changed(
+        KeyAttribute::VARIANTS,
+        |a| (value(h, a), value(w, a)),
+        Attribute::Key,
+    )
 }
 
 #[cfg(test)]

@@ -197,6 +197,27 @@ pub struct FieldChange {
     pub sensitive: bool,
 }
 
+/// The attributes (of `variants`) whose values differ between live and desired, each a field
+/// change: for kinds whose every attribute is always set (alarms, keys).
+fn changed<A: Copy>(
+    variants: &[A],
+    value: impl Fn(A) -> (serde_json::Value, serde_json::Value),
+    attribute: impl Fn(A) -> Attribute,
+) -> Vec<FieldChange> {
+    variants
+        .iter()
+        .filter_map(|&a| {
+            let (have, want) = value(a);
+            (have != want).then(|| FieldChange {
+                attribute: attribute(a),
+                live: Some(have),
+                desired: Some(want),
+                sensitive: false,
+            })
+        })
+        .collect()
+}
+
 /// A value as a plan shows it: `None` for "not configured".
 fn json<T: Serialize>(v: &T) -> Option<serde_json::Value> {
     serde_json::to_value(v).ok().filter(|v| !v.is_null())
