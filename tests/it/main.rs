@@ -9,6 +9,7 @@ mod common;
 mod config;
 mod doc_commands;
 mod docs;
+mod drill;
 mod emulator;
 mod faults;
 mod hold;
