@@ -1086,7 +1086,7 @@ retentionDayz: 3
     }
 
     #[test]
-    fn the_alarm_section_has_exactly_its_two_keys_and_a_default_age() {
+    fn the_alarm_section_has_exactly_its_keys_and_defaults() {
         let topic = "arn:aws:sns:ap-northeast-1:123456789012:ops-alerts";
         let stack = parse("f", &format!("{GOOD}alarm:\n  snsTopicArn: {topic}\n")).unwrap();
         let alarm = stack.alarm.unwrap();
