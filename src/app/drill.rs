@@ -152,7 +152,6 @@ impl Drill<'_> {
     /// One region: leftovers deleted, the restore into the scratch path, everything deleted
     /// again whatever happened. A signal that stopped it is returned beside the report.
     async fn region(&self, region: &str) -> (RegionDrill, Option<Signal>) {
-        let env = &self.stack.environment;
         let budget = Budget::per_second(self.args.max_rps);
         let mut drill = RegionDrill {
             region: region.to_string(),
@@ -167,7 +166,7 @@ impl Drill<'_> {
             cleanup_error: None,
         };
         // What a killed drill left: deleted first, so that this drill starts from nothing.
-        match clean_up(self.aws, region, env, &budget).await {
+        match self.clean_up(region, &budget).await {
             Ok(0) => {}
             Ok(n) => self.say(&format!(
                 "Drill of {region}: {n} parameters left by an earlier drill deleted."
@@ -187,7 +186,7 @@ impl Drill<'_> {
         };
         drill.duration_seconds = started.elapsed().as_secs_f64();
         let stopped = self.record(&mut drill, scratch);
-        match clean_up(self.aws, region, env, &budget).await {
+        match self.clean_up(region, &budget).await {
             Ok(n) => {
                 drill.cleaned_up = n;
                 self.say(&format!(
@@ -197,6 +196,14 @@ impl Drill<'_> {
             Err(e) => drill.cleanup_error = Some(format!("{e:#}")),
         }
         (drill, stopped.or(self.interrupt.received()))
+    }
+
+    /// Everything under the environment's drill path in `region` deleted, while the lock is
+    /// held: once it is lost another drill may be writing there (and its own cleanup takes
+    /// what this one left).
+    async fn clean_up(&self, region: &str, budget: &Budget) -> Result<usize> {
+        self.lock.check()?;
+        clean_up(self.aws, region, &self.stack.environment, budget).await
     }
 
     /// The scratch restore's outcome into the region's report; the signal that stopped it.
