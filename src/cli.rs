@@ -100,7 +100,7 @@ pub enum Commands {
     /// Bring parameters back from a backup: a preview, or with --apply the writes; or with
     /// --drill prove that each region's latest backup restores, in a scratch path.
     #[command(
-        after_help = "Examples:\n  ssm-keeper restore --stack prod --region ap-northeast-1 --only /jenkins/prod/ --to-prefix /drill/prod/\n  ssm-keeper restore --stack prod --drill --format json"
+        after_help = "Example:\n  ssm-keeper restore --stack prod --region ap-northeast-1 --only /jenkins/prod/ --to-prefix /drill/prod/"
     )]
     Restore(RestoreArgs),
     /// Remove a stale lock of an environment (its run is gone) by its ID, after showing it.
