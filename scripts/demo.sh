@@ -91,6 +91,10 @@ PY
 step "ssm-keeper verify --stack $stack   (the monitor after the nightly job, copies included: exit 0 when every check holds)"
 "$bin" verify --stack "$stack"
 
+step "ssm-keeper restore --stack $stack --drill   (the weekly restore drill: each region's latest backup restored under a scratch path, read back, compared, deleted: exit 0)"
+"$bin" restore --stack "$stack" --drill
+"$here/.venv/bin/python" -c 'import boto3; left = [p["Name"] for r in ("ap-northeast-1", "us-west-2") for p in boto3.client("ssm", region_name=r).describe_parameters(ParameterFilters=[{"Key": "Path", "Option": "Recursive", "Values": ["/drills/ssm-keeper/dev/"]}])["Parameters"]]; print(f"left under /drills/ssm-keeper/dev/: {len(left)} parameters"); assert not left'
+
 step "a parameter is lost by mistake (deleted with boto3)"
 "$here/.venv/bin/python" -c 'import boto3; boto3.client("ssm", region_name="ap-northeast-1").delete_parameter(Name="/app/dev/db/password"); print("deleted /app/dev/db/password in ap-northeast-1")'
 

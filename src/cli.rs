@@ -97,7 +97,8 @@ pub enum Commands {
         after_help = "Plain verify runs with `iam-policy --role verify`: no s3:GetObject on documents (only on the pointers), no kms:Decrypt. `verify --deep` reads the documents: run it with the restore role (s3:GetObject on the backups, and kms:Decrypt for a KMS-encrypted bucket).\n\nExample:\n  ssm-keeper verify --stack prod --max-age 26 --format json"
     )]
     Verify(VerifyArgs),
-    /// Bring parameters back from a backup: a preview, or with --apply the writes.
+    /// Bring parameters back from a backup: a preview, or with --apply the writes; or with
+    /// --drill prove that each region's latest backup restores, in a scratch path.
     #[command(
         after_help = "Example:\n  ssm-keeper restore --stack prod --region ap-northeast-1 --only /jenkins/prod/ --to-prefix /drill/prod/"
     )]
@@ -209,9 +210,21 @@ pub struct RestoreArgs {
     #[arg(long, short)]
     pub stack: String,
 
-    /// The region whose backup to restore (its bucket holds it).
-    #[arg(long, value_name = "REGION", value_parser = region_name)]
-    pub region: String,
+    /// The region whose backup to restore (its bucket holds it). With --drill: drill only
+    /// this region (default: every region of the live region list).
+    #[arg(long, value_name = "REGION", value_parser = region_name,
+          required_unless_present = "drill")]
+    pub region: Option<String>,
+
+    /// Restore drill: restore each region's latest backup under the scratch path
+    /// /drills/ssm-keeper/<env>/<run id>/ of the same region, read every parameter back and
+    /// compare it with the backup, then delete everything under /drills/ssm-keeper/<env>/ (also
+    /// on failure or a signal; a killed drill's leftovers are deleted by the next). Takes the
+    /// environment's lock and publishes DrillSuccess and DrillDuration. Exit 0 passed, 2 a
+    /// difference, 1 it could not run or clean up.
+    #[arg(long, conflicts_with_all = ["from", "target_region", "only", "to_prefix", "overwrite",
+          "recreate", "include_metadata", "detailed_exitcode", "apply"])]
+    pub drill: bool,
 
     /// Which backup: `latest`, a date (`YYYY-MM-DD`: that day's newest), an S3 key in the
     /// region's bucket, or a local file (a path starting with `./`, `../` or `/`).

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # notify-failure.sh STACK WHAT: tells every configured channel that the nightly job of STACK
 # failed (WHAT: which part), with a link to the run (RUN_URL). It covers what ssm-keeper backup
-# cannot say itself: a failed verify, or a backup that never ran (the build, the role).
+# cannot say itself: a failed verify, or a backup that never ran (the build, the role). JOB names
+# another job (the weekly restore drill: JOB="weekly SSM restore drill").
 #  - Slack when SLACK_WEBHOOK_URL is set;
 #  - e-mail to OPS_EMAIL (comma-separated) when OPS_EMAIL, SMTP_HOST and SMTP_FROM are set,
 #    through SMTP_HOST:SMTP_PORT (587 by default) with STARTTLS required, as ssm-keeper's own
@@ -12,7 +13,8 @@ set -uo pipefail
 stack=$1
 what=$2
 run_url=${RUN_URL:-}
-text="nightly SSM backup of \`$stack\` failed ($what): $run_url"
+job=${JOB:-nightly SSM backup}
+text="$job of \`$stack\` failed ($what): $run_url"
 failed=0
 
 if [ -n "${SLACK_WEBHOOK_URL:-}" ]; then

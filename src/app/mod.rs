@@ -5,6 +5,7 @@
 pub mod apply;
 pub mod backup;
 pub mod completions;
+pub mod drill;
 mod explain;
 pub mod force_unlock;
 pub mod iam_policy;

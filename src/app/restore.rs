@@ -28,6 +28,9 @@ use crate::shell::restore::{ParameterWrite, WriteMode, locate, missing_keys, rea
 use crate::shell::store::Place;
 
 pub async fn run(session: &Session, printer: &Printer, args: RestoreArgs) -> Result<ExitCode> {
+    if args.drill {
+        return super::drill::run(session, printer, args).await;
+    }
     let stack = session.load_stack(&args.stack)?.stack;
     check_regions(&args, &stack, session.stack_options().allow_unknown_regions)?;
     let selection = check_subtree(&args, &stack)?;
@@ -109,7 +112,7 @@ async fn preview(
     budget: &Budget,
 ) -> Result<(RestorePlan, Vec<String>)> {
     let env = &stack.environment;
-    let source_region = &args.region;
+    let source_region = source_region(args)?;
     let target_region = args.target_region.as_ref().unwrap_or(source_region);
     let (label, document) = source_document(aws, printer, args, stack).await?;
     let options = RestoreOptions {
@@ -154,7 +157,7 @@ async fn source_document(
 ) -> Result<(String, BackupDocument)> {
     let env = &stack.environment;
     let account = aws.account_id(&stack.ssm_home_region).await?;
-    let region = args.region.as_str();
+    let region = source_region(args)?.as_str();
     let from = BackupSource::parse(&args.from);
     let bucket = bucket_name(&stack.project_name, env, &account, region);
     let copy = stack.copies.get(region).map(|to| {
@@ -205,7 +208,7 @@ async fn source_document(
 /// partition: checked before any AWS call.
 fn check_regions(args: &RestoreArgs, stack: &Stack, allow_unknown: bool) -> Result<()> {
     let given = [
-        ("--region", Some(&args.region)),
+        ("--region", args.region.as_ref()),
         ("--target-region", args.target_region.as_ref()),
     ];
     for (flag, region) in given {
@@ -217,6 +220,13 @@ fn check_regions(args: &RestoreArgs, stack: &Stack, allow_unknown: bool) -> Resu
     let regions = given.iter().filter_map(|(_, r)| r.map(String::as_str));
     check_one_partition(std::iter::once(stack.ssm_home_region.as_str()).chain(regions))
         .map_err(anyhow::Error::msg)
+}
+
+/// `--region`, which clap requires without --drill.
+fn source_region(args: &RestoreArgs) -> Result<&String> {
+    args.region
+        .as_ref()
+        .context("--region is required: the region whose backup to restore")
 }
 
 /// The environment's parameters, with `--only` inside them and `--to-prefix` a path prefix

@@ -25,7 +25,7 @@ pub async fn run(session: &Session, printer: &Printer, args: VerifyArgs) -> Resu
     let aws = session.aws().await?;
     let env = &stack.environment;
     let account = aws.account_id(&stack.ssm_home_region).await?;
-    let (regions, default_region) = regions(aws, &stack, &args).await?;
+    let (regions, default_region) = regions(aws, &stack, &args.regions).await?;
     let selection = Selection::of(&stack);
     let reading = if args.deep {
         Reading::Documents {
@@ -83,10 +83,10 @@ pub async fn run(session: &Session, printer: &Printer, args: VerifyArgs) -> Resu
 }
 
 /// The regions to check (`--region`, else the live region list) and the default region.
-async fn regions(
+pub(super) async fn regions(
     aws: &Aws,
     stack: &Stack,
-    args: &VerifyArgs,
+    given: &[String],
 ) -> Result<(Vec<String>, Option<String>)> {
     let env = &stack.environment;
     let home = &stack.ssm_home_region;
@@ -95,7 +95,7 @@ async fn regions(
         .await?
         .try_into()
         .map_err(|_| anyhow::anyhow!("reading the metadata of `{env}` in {home}"))?;
-    let regions = if args.regions.is_empty() {
+    let regions = if given.is_empty() {
         let list = region_list.with_context(|| {
             format!(
                 "Region list parameter {} is missing (in {home}): run `ssm-keeper apply` for this stack, or name the regions with --region",
@@ -106,7 +106,7 @@ async fn regions(
             .map_err(anyhow::Error::msg)
             .with_context(|| format!("reading the region list parameter {} in {home}", names[0]))?
     } else {
-        args.regions.clone()
+        given.to_vec()
     };
     if regions.is_empty() {
         bail!(

@@ -1,6 +1,9 @@
 //! The dead-man's switch: the metrics `backup` publishes and the CloudWatch alarm per region that
 //! fires when no successful backup of that region was reported in time. Pure.
 //!
+//! With `alarm.drillMaxAgeDays`, a second alarm per region watches `restore --drill` the same
+//! way, on the metrics the drill publishes.
+//!
 //! Metrics and alarms live in the environment's `ssmHomeRegion` (CloudWatch notifies only SNS
 //! topics of the alarm's own region), one alarm per backed-up region, told apart by the `Region`
 //! dimension.
@@ -18,11 +21,18 @@ pub const METRIC_SUCCESS: &str = "BackupSuccess";
 pub const METRIC_PARAMETER_COUNT: &str = "ParameterCount";
 /// How long the region's backup took, in seconds (successful runs only).
 pub const METRIC_DURATION: &str = "BackupDuration";
+/// 1 when the region's restore drill passed, 0 when it did not.
+pub const METRIC_DRILL_SUCCESS: &str = "DrillSuccess";
+/// How long the region's drill took to restore and read back, in seconds (passed drills only).
+pub const METRIC_DRILL_DURATION: &str = "DrillDuration";
 pub const DIMENSION_ENVIRONMENT: &str = "Environment";
 pub const DIMENSION_REGION: &str = "Region";
 
 /// The alarm evaluates one-hour periods: `maxAgeHours` of them.
 pub const ALARM_PERIOD_SECONDS: u32 = 3600;
+
+/// The drill alarm evaluates one-day periods: `drillMaxAgeDays` of them.
+pub const DRILL_ALARM_PERIOD_SECONDS: u32 = 86_400;
 
 /// `{projectName}-ssm-backup-{environment}/`: every alarm of the stack's environment starts so
 /// (the `/` cannot occur in a project or environment name, so no other stack shares the prefix).
@@ -33,6 +43,13 @@ pub fn alarm_prefix(project: &str, environment: &str) -> String {
 /// The alarm watching `region`'s backups.
 pub fn alarm_name(project: &str, environment: &str, region: &str) -> String {
     format!("{}{region}", alarm_prefix(project, environment))
+}
+
+/// The alarm watching `region`'s restore drills: under the environment's prefix (so it is
+/// listed, and removed, with the others), and never a backup alarm's name (a region holds no
+/// `/`).
+pub fn drill_alarm_name(project: &str, environment: &str, region: &str) -> String {
+    format!("{}/drill", alarm_name(project, environment, region))
 }
 
 pub fn dimensions(environment: &str, region: &str) -> BTreeMap<String, String> {
@@ -59,6 +76,35 @@ pub fn alarm_settings(stack: &Stack, config: &AlarmConfig, region: &str) -> Alar
         period_seconds: ALARM_PERIOD_SECONDS,
         evaluation_periods: config.max_age_hours,
         datapoints_to_alarm: config.max_age_hours,
+        comparison: "LessThanThreshold".to_string(),
+        threshold: 1,
+        treat_missing_data: "breaching".to_string(),
+        alarm_actions: vec![config.sns_topic_arn.clone()],
+        ok_actions: vec![config.sns_topic_arn.clone()],
+    }
+}
+
+/// The drill alarm of one region: the daily maximum of `DrillSuccess` below 1 for
+/// `drillMaxAgeDays` days in a row, a day without data counting as below. So it fires that many
+/// days after the last passed drill, whether drills failed or stopped running.
+pub fn drill_alarm_settings(
+    stack: &Stack,
+    config: &AlarmConfig,
+    days: u32,
+    region: &str,
+) -> AlarmSettings {
+    AlarmSettings {
+        description: format!(
+            "No passed ssm-keeper restore drill of the `{env}` backups of {region} in the last {days} days: the drill failed or did not run. See the runbook (docs/runbook.md).",
+            env = stack.environment,
+        ),
+        namespace: METRIC_NAMESPACE.to_string(),
+        metric_name: METRIC_DRILL_SUCCESS.to_string(),
+        dimensions: dimensions(&stack.environment, region),
+        statistic: "Maximum".to_string(),
+        period_seconds: DRILL_ALARM_PERIOD_SECONDS,
+        evaluation_periods: days,
+        datapoints_to_alarm: days,
         comparison: "LessThanThreshold".to_string(),
         threshold: 1,
         treat_missing_data: "breaching".to_string(),
@@ -108,6 +154,29 @@ pub fn metric_data(environment: &str, summaries: &[(String, RegionSummary)]) -> 
     out
 }
 
+/// What a drill reports per region: `DrillSuccess` (1 passed, 0 not), and for a pass its
+/// duration. `(region, passed, seconds)`.
+pub fn drill_metric_data(environment: &str, drills: &[(String, bool, f64)]) -> Vec<Datum> {
+    let mut out = Vec::new();
+    for (region, passed, seconds) in drills {
+        let datum = |metric, value, unit| Datum {
+            metric,
+            dimensions: dimensions(environment, region),
+            value,
+            unit,
+        };
+        out.push(datum(
+            METRIC_DRILL_SUCCESS,
+            if *passed { 1.0 } else { 0.0 },
+            "Count",
+        ));
+        if *passed {
+            out.push(datum(METRIC_DRILL_DURATION, *seconds, "Seconds"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,6 +199,7 @@ mod tests {
         let config = AlarmConfig {
             sns_topic_arn: "arn:aws:sns:us-east-1:123456789012:ops".into(),
             max_age_hours: 26,
+            drill_max_age_days: None,
         };
         let a = alarm_settings(&stack, &config, "eu-west-1");
         assert_eq!(
@@ -181,5 +251,54 @@ mod tests {
         );
         assert!(data.iter().all(|d| d.dimensions["Environment"] == "dev"));
         assert_eq!(data[2].unit, "Seconds");
+    }
+
+    #[test]
+    fn a_drill_alarm_fires_days_after_the_last_passed_drill_and_a_pass_reports_its_duration() {
+        let stack = sample(&["us-east-1"]);
+        let config = AlarmConfig {
+            sns_topic_arn: "arn:aws:sns:us-east-1:123456789012:ops".into(),
+            max_age_hours: 26,
+            drill_max_age_days: Some(7),
+        };
+        let a = drill_alarm_settings(&stack, &config, 7, "us-east-1");
+        assert_eq!(a.metric_name, METRIC_DRILL_SUCCESS);
+        assert_eq!(
+            (
+                a.period_seconds,
+                a.evaluation_periods,
+                a.datapoints_to_alarm
+            ),
+            (86_400, 7, 7)
+        );
+        assert_eq!(
+            a.period_seconds * a.evaluation_periods,
+            604_800,
+            "CloudWatch's most"
+        );
+        assert_eq!(a.treat_missing_data, "breaching");
+        assert!(a.description.contains("7 days"), "{}", a.description);
+        let name = drill_alarm_name("p", "dev", "us-east-1");
+        assert_eq!(name, "p-ssm-backup-dev/us-east-1/drill");
+        assert!(name.starts_with(&alarm_prefix("p", "dev")));
+        let data = drill_metric_data(
+            "dev",
+            &[
+                ("us-east-1".into(), true, 4.5),
+                ("eu-west-1".into(), false, 1.0),
+            ],
+        );
+        let seen: Vec<(&str, &str, f64, &str)> = data
+            .iter()
+            .map(|d| (d.dimensions["Region"].as_str(), d.metric, d.value, d.unit))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("us-east-1", METRIC_DRILL_SUCCESS, 1.0, "Count"),
+                ("us-east-1", METRIC_DRILL_DURATION, 4.5, "Seconds"),
+                ("eu-west-1", METRIC_DRILL_SUCCESS, 0.0, "Count"),
+            ]
+        );
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::alarm::{alarm_name, alarm_settings};
+use super::alarm::{alarm_name, alarm_settings, drill_alarm_name, drill_alarm_settings};
 use super::model::{
     BucketSettings, DesiredState, Encryption, LifecycleRule, LiveState, ParameterState,
     PublicAccessBlock, Resource, ResourceId,
@@ -337,6 +337,15 @@ pub fn desired_state(stack: &Stack, account_id: &str) -> DesiredState {
                 ResourceId::alarm(home.clone(), alarm_name(&stack.project_name, env, region)),
                 Resource::Alarm(alarm_settings(stack, config, region)),
             );
+            if let Some(days) = config.drill_max_age_days {
+                resources.insert(
+                    ResourceId::alarm(
+                        home.clone(),
+                        drill_alarm_name(&stack.project_name, env, region),
+                    ),
+                    Resource::Alarm(drill_alarm_settings(stack, config, days, region)),
+                );
+            }
         }
     }
     let region_list = serde_json::to_string(&stack.regions).unwrap_or_default();
@@ -434,6 +443,7 @@ mod tests {
         s.alarm = Some(crate::core::stack::AlarmConfig {
             sns_topic_arn: "arn:aws:sns:ap-northeast-1:123456789012:ops".into(),
             max_age_hours: 26,
+            drill_max_age_days: None,
         });
         let d = desired_state(&s, "123456789012");
         let alarms: Vec<(&str, &str)> = d
@@ -453,6 +463,24 @@ mod tests {
             ]
         );
         assert_eq!(d.resources.len(), 2 * 2 + 3 + 2);
+        // drillMaxAgeDays: a drill alarm per region too, under the same prefix.
+        if let Some(config) = s.alarm.as_mut() {
+            config.drill_max_age_days = Some(7);
+        }
+        let d = desired_state(&s, "123456789012");
+        let drills: Vec<&str> = d
+            .resources
+            .keys()
+            .filter(|id| id.kind == Kind::Alarm && id.name().ends_with("/drill"))
+            .map(|id| id.name())
+            .collect();
+        assert_eq!(
+            drills,
+            [
+                "jenkins-infra-ssm-backup-dev/ap-northeast-1/drill",
+                "jenkins-infra-ssm-backup-dev/us-west-2/drill"
+            ]
+        );
     }
 
     #[test]

@@ -354,6 +354,7 @@ mod tests {
         with_alarm.alarm = Some(crate::core::stack::AlarmConfig {
             sns_topic_arn: "arn:aws:sns:us-east-1:123456789012:ops".into(),
             max_age_hours: 26,
+            drill_max_age_days: None,
         });
         let d = desired_state(&with_alarm, ACCOUNT);
         let alarm =

@@ -8,6 +8,7 @@ use strum::VariantArray;
 
 use super::alarm::{METRIC_NAMESPACE, alarm_prefix};
 use super::desired::{backup_prefix, key_alias, manages_keys};
+use super::drill::drill_prefix;
 use super::lock::{lock_parameter, takeover_parameter};
 use super::region::partition;
 use super::resource::BucketAttribute;
@@ -79,6 +80,8 @@ struct Arns {
     environment: Vec<String>,
     /// Restore alone may also write under a drill's target paths.
     restorable: Vec<String>,
+    /// `restore --drill`'s scratch path of the environment: written, read back, deleted.
+    drill: String,
     alarms: String,
     keys: String,
     /// The managed key's alias, and its ARN pattern.
@@ -133,6 +136,7 @@ impl Arns {
             takeover: home_parameter(&takeover_parameter(env, "*")),
             environment,
             restorable,
+            drill: parameter_arn(&format!("{}*", drill_prefix(env))),
             alarms: format!(
                 "arn:{p}:cloudwatch:*:{account_id}:alarm:{}*",
                 alarm_prefix(&stack.project_name, env)
@@ -450,6 +454,25 @@ fn restore_statements(a: &Arns) -> Vec<Value> {
             "Resource": [a.keys],
             "Condition": via_ssm(),
         }),
+        // restore --drill writes the backup under its scratch path, reads it back and
+        // deletes everything there (this run's and any a killed drill left), in batches.
+        statement(
+            "RestoreDrills",
+            &[
+                "ssm:GetParameters",
+                "ssm:PutParameter",
+                "ssm:AddTagsToResource",
+                "ssm:DeleteParameters",
+            ],
+            vec![a.drill.clone()],
+        ),
+        json!({
+            "Sid": "PublishDrillMetrics",
+            "Effect": "Allow",
+            "Action": ["cloudwatch:PutMetricData"],
+            "Resource": ["*"],
+            "Condition": { "StringEquals": { "cloudwatch:namespace": METRIC_NAMESPACE } },
+        }),
         lock_statement(a),
     ]);
     out.extend(via_s3(a, "DecryptBackups", "kms:Decrypt"));
@@ -648,6 +671,7 @@ pub fn iam_actions(operation: &str) -> Option<&'static [&'static str]> {
         "ssm:GetParameter" => &["ssm:GetParameter"],
         "ssm:PutParameter" => &["ssm:PutParameter"],
         "ssm:DeleteParameter" => &["ssm:DeleteParameter"],
+        "ssm:DeleteParameters" => &["ssm:DeleteParameters"],
         "ssm:DescribeParameters" => &["ssm:DescribeParameters"],
         "ssm:AddTagsToResource" => &["ssm:AddTagsToResource"],
         "ssm:RemoveTagsFromResource" => &["ssm:RemoveTagsFromResource"],
@@ -849,6 +873,32 @@ mod tests {
     }
 
     #[test]
+    fn the_restore_role_cleans_up_only_its_environments_drill_path() {
+        let doc = policy(&stack(), ACCOUNT, Role::Restore, &[]);
+        let statements = doc["Statement"].as_array().unwrap();
+        let deleting: Vec<&Value> = statements
+            .iter()
+            .filter(|s| {
+                s["Action"]
+                    .as_array()
+                    .unwrap()
+                    .contains(&json!("ssm:DeleteParameters"))
+            })
+            .collect();
+        assert_eq!(deleting.len(), 1);
+        assert_eq!(
+            deleting[0]["Resource"],
+            json!(["arn:aws:ssm:*:123456789012:parameter/drills/ssm-keeper/dev/*"])
+        );
+        assert!(statements.iter().any(|s| s["Sid"] == "PublishDrillMetrics"
+            && s["Condition"]["StringEquals"]["cloudwatch:namespace"] == METRIC_NAMESPACE));
+        for role in [Role::Backup, Role::Verify, Role::Plan, Role::Apply] {
+            let text = policy(&stack(), ACCOUNT, role, &[]).to_string();
+            assert!(!text.contains("drills/ssm-keeper"), "{role:?}: {text}");
+        }
+    }
+
+    #[test]
     fn parameter_paths_scope_the_roles_to_exactly_those_paths() {
         let mut scoped = stack();
         scoped.parameter_paths = Some(vec!["/jenkins/dev/".into(), "/app/dev/".into()]);
@@ -896,6 +946,7 @@ mod tests {
             "ssm:GetParameter",
             "ssm:PutParameter",
             "ssm:DeleteParameter",
+            "ssm:DeleteParameters",
             "ssm:DescribeParameters",
             "ssm:AddTagsToResource",
             "ssm:RemoveTagsFromResource",

@@ -7,6 +7,7 @@ pub mod cause;
 pub mod desired;
 pub mod diff;
 pub mod document;
+pub mod drill;
 #[cfg(test)]
 mod fuzz;
 pub mod iam;

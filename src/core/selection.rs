@@ -2,6 +2,7 @@
 //! (what a document may hold), restore (what it may write) and iam-policy (what a role may
 //! touch) all use. Pure.
 
+use super::drill::DRILL_ROOT;
 use super::lock::{LOCK_PREFIX, is_lock_parameter};
 use super::stack::Stack;
 
@@ -47,11 +48,14 @@ impl Selection {
     }
 
     /// Whether `name` belongs to the environment. A lock never does, nor the metadata of
-    /// another environment (`/jenkins/<other>/backup/...`), whatever the rule says.
+    /// another environment (`/jenkins/<other>/backup/...`), nor a drill's scratch copy
+    /// (`/drills/ssm-keeper/...`, left by a killed drill until the next one), whatever the rule
+    /// says.
     pub fn contains(&self, name: &str) -> bool {
         let foreign_metadata = metadata_environment(name).is_some_and(|e| e != self.environment);
         !is_lock_parameter(name)
             && !foreign_metadata
+            && !name.starts_with(DRILL_ROOT)
             && match &self.rule {
                 Rule::Paths(paths) => paths.iter().any(|p| name.starts_with(p.as_str())),
                 Rule::Segment => name.contains(&format!("/{}/", self.environment)),
@@ -117,10 +121,17 @@ pub fn forbidden_target(prefix: &str) -> Option<String> {
     let levels = prefix.trim_matches('/').split('/').count();
     let metadata =
         metadata_environment(prefix).is_some() || (prefix.starts_with("/jenkins/") && levels <= 2);
-    (locks || metadata).then(|| {
+    let drills = prefix.starts_with(DRILL_ROOT) || DRILL_ROOT.starts_with(prefix);
+    (locks || metadata || drills).then(|| {
         format!(
-            "`{prefix}` would put restored parameters among {}, which ssm-keeper keeps for its locks and the stacks' metadata",
-            if locks { LOCK_PREFIX } else { "/jenkins/<env>/backup/" }
+            "`{prefix}` would put restored parameters among {}, which ssm-keeper keeps for its locks, the stacks' metadata and the drills (every `restore --drill` deletes what is there)",
+            if locks {
+                LOCK_PREFIX
+            } else if drills {
+                DRILL_ROOT
+            } else {
+                "/jenkins/<env>/backup/"
+            }
         )
     })
 }
@@ -204,12 +215,22 @@ mod tests {
             "/jenkins/prod/",
             "/jenkins/dev/backup/",
             "/jenkins/prod/backup/x/",
+            "/drills/ssm-keeper/",
+            "/drills/ssm-keeper/dev/",
         ] {
             let why = forbidden_target(reserved).expect(reserved);
             assert!(
-                why.contains("keeps for its locks and the stacks' metadata"),
+                why.contains("keeps for its locks, the stacks' metadata and the drills"),
                 "{why}"
             );
         }
+    }
+
+    #[test]
+    fn a_drills_scratch_copy_belongs_to_no_environment() {
+        let name = "/drills/ssm-keeper/dev/20261129T173005Z-3fa9c1/app/dev/db";
+        assert!(!Selection::segment("dev").contains(name));
+        assert!(!paths(&["/drills/ssm-keeper/"]).contains(name));
+        assert!(Selection::segment("dev").contains("/app/dev/db"));
     }
 }

@@ -52,11 +52,18 @@ pub struct AlarmConfig {
     pub sns_topic_arn: String,
     /// Hours without a successful backup before a region's alarm fires.
     pub max_age_hours: u32,
+    /// `drillMaxAgeDays`: days without a passed `restore --drill` before a region's drill alarm
+    /// fires; no drill alarm without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drill_max_age_days: Option<u32>,
 }
 
 pub const DEFAULT_MAX_AGE_HOURS: u32 = 26;
 /// CloudWatch evaluates at most seven days of one-hour periods.
 pub const MAX_MAX_AGE_HOURS: u32 = 168;
+/// CloudWatch evaluates at most seven days (Period x EvaluationPeriods <= 604,800 s), also of
+/// one-day periods.
+pub const MAX_DRILL_MAX_AGE_DAYS: u32 = 7;
 
 pub const DEFAULT_RETENTION_DAYS: u32 = 30;
 pub const DEFAULT_NONCURRENT_RETENTION_DAYS: u32 = 7;
@@ -135,7 +142,7 @@ struct RawAlarm {
     alarm: Option<HashMap<Spanned<String>, Spanned<serde_json::Value>>>,
 }
 
-const ALARM_KEYS: [&str; 2] = ["snsTopicArn", "maxAgeHours"];
+const ALARM_KEYS: [&str; 3] = ["snsTopicArn", "maxAgeHours", "drillMaxAgeDays"];
 
 const KEYS: [&str; 13] = [
     "projectName",
@@ -795,7 +802,7 @@ fn alarm(
             "alarm",
             &value.referenced,
             format!(
-                "expected a mapping with snsTopicArn and maxAgeHours, found {}",
+                "expected a mapping with snsTopicArn, maxAgeHours and drillMaxAgeDays, found {}",
                 kind(&value.value)
             ),
         );
@@ -806,7 +813,7 @@ fn alarm(
         .and_then(|r| r.alarm)
         .unwrap_or_default();
     let before = check.errors.len();
-    let (topic, hours) = alarm_keys(check, &entries, home);
+    let (topic, hours, drill_days) = alarm_keys(check, &entries, home);
     if topic.is_none() && check.errors.len() == before {
         check.at(
             "alarm.snsTopicArn",
@@ -817,18 +824,20 @@ fn alarm(
     (check.errors.len() == before).then(|| AlarmConfig {
         sns_topic_arn: topic.unwrap_or_default(),
         max_age_hours: hours,
+        drill_max_age_days: drill_days,
     })
 }
 
-/// The keys of the `alarm` section: the topic (when valid) and the hours (the default unless
-/// valid); every mistake is reported.
+/// The keys of the `alarm` section: the topic (when valid), the hours (the default unless
+/// valid) and the drill's days (when given and valid); every mistake is reported.
 fn alarm_keys(
     check: &mut Check,
     entries: &HashMap<Spanned<String>, Spanned<serde_json::Value>>,
     home: Option<&str>,
-) -> (Option<String>, u32) {
+) -> (Option<String>, u32, Option<u32>) {
     let mut topic = None;
     let mut hours = DEFAULT_MAX_AGE_HOURS;
+    let mut drill_days = None;
     for (key, entry) in entries {
         let name = format!("alarm.{}", key.value);
         match key.value.as_str() {
@@ -852,6 +861,17 @@ fn alarm_keys(
                     ),
                 ),
             },
+            "drillMaxAgeDays" => match entry.value.as_u64().and_then(|n| u32::try_from(n).ok()) {
+                Some(n) if (1..=MAX_DRILL_MAX_AGE_DAYS).contains(&n) => drill_days = Some(n),
+                _ => check.at(
+                    &name,
+                    &entry.referenced,
+                    format!(
+                        "`{}` is not a whole number of days from 1 to {MAX_DRILL_MAX_AGE_DAYS} (CloudWatch evaluates at most seven days: Period x EvaluationPeriods <= 604,800 seconds)",
+                        shown(&entry.value)
+                    ),
+                ),
+            },
             other => check.at(
                 &name,
                 &key.referenced,
@@ -862,7 +882,7 @@ fn alarm_keys(
             ),
         }
     }
-    (topic, hours)
+    (topic, hours, drill_days)
 }
 
 /// `arn:<partition>:sns:<region>:<account>:<topic>`, in `home` (CloudWatch alarms notify only
@@ -1104,7 +1124,7 @@ retentionDayz: 3
     }
 
     #[test]
-    fn the_alarm_section_has_exactly_its_two_keys_and_a_default_age() {
+    fn the_alarm_section_has_exactly_its_keys_and_defaults() {
         let topic = "arn:aws:sns:ap-northeast-1:123456789012:ops-alerts";
         let stack = parse("f", &format!("{GOOD}alarm:\n  snsTopicArn: {topic}\n")).unwrap();
         let alarm = stack.alarm.unwrap();
@@ -1115,6 +1135,30 @@ retentionDayz: 3
         let text = format!("{GOOD}alarm: {{snsTopicArn: {topic}, maxAgeHours: 48}}\n");
         assert_eq!(parse("f", &text).unwrap().alarm.unwrap().max_age_hours, 48);
         assert_eq!(parse("f", GOOD).unwrap().alarm, None);
+        assert_eq!(
+            parse("f", &text).unwrap().alarm.unwrap().drill_max_age_days,
+            None
+        );
+        let text = format!("{GOOD}alarm: {{snsTopicArn: {topic}, drillMaxAgeDays: 7}}\n");
+        assert_eq!(
+            parse("f", &text).unwrap().alarm.unwrap().drill_max_age_days,
+            Some(7)
+        );
+        for bad in ["0", "8", "1.5", "weekly"] {
+            let e = parse_err(&format!(
+                "{GOOD}alarm:\n  snsTopicArn: {topic}\n  drillMaxAgeDays: {bad}\n"
+            ));
+            assert_eq!(
+                (e.line, e.key.as_str()),
+                (10, "alarm.drillMaxAgeDays"),
+                "{bad}"
+            );
+            assert!(
+                e.message
+                    .contains("from 1 to 7 (CloudWatch evaluates at most seven days"),
+                "{e}"
+            );
+        }
 
         let e = parse_err(&format!(
             "{GOOD}alarm:\n  snsTopicArn: {topic}\n  maxAgeHours: 169\n"
@@ -1128,7 +1172,11 @@ retentionDayz: 3
             "{GOOD}alarm:\n  snsTopicArn: {topic}\n  topic: x\n"
         ));
         assert_eq!((e.line, e.key.as_str()), (10, "alarm.topic"));
-        assert!(e.message.contains("snsTopicArn, maxAgeHours"), "{e}");
+        assert!(
+            e.message
+                .contains("snsTopicArn, maxAgeHours, drillMaxAgeDays"),
+            "{e}"
+        );
         let e = parse_err(&format!("{GOOD}alarm:\n  maxAgeHours: 30\n"));
         assert_eq!(e.key, "alarm.snsTopicArn");
         assert!(e.message.starts_with("missing required key"), "{e}");

@@ -1,4 +1,4 @@
-//! Publish the backup's metrics to CloudWatch (the dead-man's switch's input): one
+//! Publish a run's metrics (backup's, the drill's) to CloudWatch, the alarms' input: one
 //! PutMetricData call for the whole run, in the SSM home region where the alarms live.
 
 use anyhow::{Context, Result};
@@ -39,7 +39,8 @@ pub async fn publish(aws: &Aws, region: &str, data: &[Datum]) -> Result<()> {
             .await
             .with_context(|| {
                 format!(
-                    "publishing the backup metrics ({METRIC_NAMESPACE}) in {region} (PutMetricData)"
+                    "publishing {} metrics ({METRIC_NAMESPACE}) in {region} (PutMetricData)",
+                    data.len()
                 )
             })?;
     }

@@ -4,6 +4,7 @@ pub mod apply;
 pub mod aws;
 pub mod backup;
 pub mod diagnose;
+pub mod drill;
 pub mod interrupt;
 pub mod lock;
 pub mod log;

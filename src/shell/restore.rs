@@ -37,11 +37,46 @@ pub async fn locate(
     from: &BackupSource,
     max_document_bytes: u64,
 ) -> Result<(String, BackupDocument)> {
+    if let BackupSource::File(path) = from {
+        return local_document(path, environment, region, max_document_bytes);
+    }
+    match locate_checked(aws, region, place, environment, from, max_document_bytes).await? {
+        Located::Checked(label, document) => Ok((label, document)),
+        Located::Refused(label, failures) => bail!(
+            "refusing to restore from {label}: it fails verification, so nothing was written:\n{}",
+            failures
+                .iter()
+                .map(|f| format!("  - {f}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
+    }
+}
+
+/// A backup in the bucket, found: checked, or refused with its failed checks (data, for the
+/// drill, which reports a damaged backup as a finding rather than an error).
+pub enum Located {
+    Checked(String, BackupDocument),
+    /// The object's label and each failed check (`check: what was found`).
+    Refused(String, Vec<String>),
+}
+
+/// `from` (not a local file) found at `place` and checked as `verify --deep` checks it. An
+/// error only when it cannot be found or read.
+pub async fn locate_checked(
+    aws: &Aws,
+    region: &str,
+    place: &Place<'_>,
+    environment: &str,
+    from: &BackupSource,
+    max_document_bytes: u64,
+) -> Result<Located> {
     let bucket = place.bucket;
     let key = match from {
-        BackupSource::File(path) => {
-            return local_document(path, environment, region, max_document_bytes);
-        }
+        BackupSource::File(path) => bail!(
+            "{} is a local file, not a backup in {bucket}",
+            path.display()
+        ),
         BackupSource::Latest => {
             let pointer = format!("{}{}", place.under, pointer_key(region));
             read_pointer(aws, place.region, bucket, &pointer)
@@ -59,21 +94,20 @@ pub async fn locate(
         .with_context(|| format!("{label} does not exist"))?;
     let failures = object_failures(&facts, environment, region, max_document_bytes);
     if !failures.is_empty() {
-        let lines: Vec<String> = failures
+        let lines = failures
             .iter()
-            .map(|f| format!("  - {}: {}", f.check.as_str(), f.found))
+            .map(|f| format!("{}: {}", f.check.as_str(), f.found))
             .collect();
-        bail!(
-            "refusing to restore from {label}: it fails verification, so nothing was written:\n{}",
-            lines.join("\n")
-        );
+        return Ok(Located::Refused(label, lines));
     }
     let document = facts
         .content
         .with_context(|| format!("{label} was not read"))?
-        .document
-        .map_err(|e| anyhow::anyhow!("refusing to restore from {label}: {e}"))?;
-    Ok((label, document))
+        .document;
+    Ok(match document {
+        Ok(document) => Located::Checked(label, document),
+        Err(e) => Located::Refused(label, vec![format!("document: {e}")]),
+    })
 }
 
 fn local_document(

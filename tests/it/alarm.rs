@@ -231,3 +231,87 @@ async fn backup_publishes_success_count_and_duration_per_region() {
     assert_eq!(run.code, 0, "{run:#?}");
     assert!(!run.stderr.contains("Metrics published"), "{}", run.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn drill_max_age_days_adds_a_drill_alarm_per_region_removed_with_the_key() {
+    let ws = Workspace::new("drillwatch", &[A, B], A);
+    let prefix = format!("{PROJECT}-ssm-backup-drillwatch/");
+    let drill = |region: &str| format!("{prefix}{region}/drill");
+    write_stack(&ws, &format!("alarm:\n  snsTopicArn: {TOPIC}\n"));
+    ws.apply();
+
+    write_stack(
+        &ws,
+        &format!("alarm:\n  snsTopicArn: {TOPIC}\n  drillMaxAgeDays: 7\n"),
+    );
+    let plan = ws.plan_json(2);
+    assert_eq!(
+        changes(&plan),
+        [
+            change("create", "alarm", &drill(B), &[]),
+            change("create", "alarm", &drill(A), &[]),
+        ]
+    );
+    ws.apply();
+    ws.plan_json(0);
+    let live = alarms(&prefix).await;
+    assert_eq!(live.len(), 4, "two backup alarms, two drill alarms");
+    for region in [A, B] {
+        let alarm = live
+            .iter()
+            .find(|a| a.alarm_name() == Some(drill(region).as_str()))
+            .unwrap();
+        assert_eq!(alarm.metric_name(), Some("DrillSuccess"));
+        assert_eq!(alarm.namespace(), Some("SSMKeeper/Backup"));
+        assert_eq!(
+            (
+                alarm.period(),
+                alarm.evaluation_periods(),
+                alarm.datapoints_to_alarm()
+            ),
+            (Some(86_400), Some(7), Some(7))
+        );
+        assert_eq!(alarm.treat_missing_data(), Some("breaching"));
+        assert_eq!(alarm.alarm_actions(), [TOPIC]);
+        let dims: Vec<(&str, &str)> = alarm
+            .dimensions()
+            .iter()
+            .map(|d| (d.name().unwrap(), d.value().unwrap()))
+            .collect();
+        assert_eq!(dims, [("Environment", "drillwatch"), ("Region", region)]);
+    }
+
+    // More than CloudWatch evaluates: a stack-file error, before any AWS call.
+    write_stack(
+        &ws,
+        &format!("alarm:\n  snsTopicArn: {TOPIC}\n  drillMaxAgeDays: 8\n"),
+    );
+    let run = ws.run(&["plan", "--stack", "drillwatch"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stderr.contains("alarm.drillMaxAgeDays")
+            && run
+                .stderr
+                .contains("from 1 to 7 (CloudWatch evaluates at most seven days"),
+        "{}",
+        run.stderr
+    );
+
+    // The key removed: the drill alarms go, the backup alarms stay.
+    write_stack(&ws, &format!("alarm:\n  snsTopicArn: {TOPIC}\n"));
+    let plan = ws.plan_json(2);
+    assert_eq!(
+        changes(&plan),
+        [
+            change("delete", "alarm", &drill(B), &[]),
+            change("delete", "alarm", &drill(A), &[]),
+        ]
+    );
+    ws.apply();
+    let names: Vec<String> = alarms(&prefix)
+        .await
+        .iter()
+        .map(|a| a.alarm_name().unwrap().to_string())
+        .collect();
+    assert_eq!(names, [format!("{prefix}{B}"), format!("{prefix}{A}")]);
+}

@@ -155,6 +155,8 @@ async fn each_role_grants_exactly_the_actions_its_commands_use() {
         "--apply",
         "--auto-approve",
     ]);
+    // The drill: written under its path, read back, deleted in batches, metrics published.
+    run(&["restore", "--stack", env, "--drill"]);
     used.entry("restore")
         .or_default()
         .extend(used_actions(&proxy));
@@ -589,6 +591,41 @@ async fn each_role_runs_its_commands_under_enforced_iam_and_nothing_else() {
     let run = as_role("restore", &recreate);
     assert_eq!(run.code, 0, "{run:#?}");
     assert!(run.stdout.contains("recreated"), "{}", run.stdout);
+
+    // The drill with the restore role: written under its path, read back, cleaned up (a
+    // killed drill's leftovers too), its metrics published. The backup role may not.
+    let admin = ssm_as(&emu, (&key, &secret), A).await;
+    let leftover = format!("/drills/ssm-keeper/{env}/20260101T000000Z-000000/app/{env}/x");
+    admin
+        .put_parameter()
+        .name(&leftover)
+        .value("left by a killed drill")
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await
+        .unwrap();
+    let drill = ["restore", "--stack", env, "--drill"];
+    let run = as_role("backup", &drill);
+    denied(&run, "s3:ListBucketVersions", "restore");
+    let run = as_role("restore", &drill);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(
+        run.stderr
+            .contains("Drill of us-east-1: 1 parameters left by an earlier drill deleted."),
+        "{}",
+        run.stderr
+    );
+    for region in [A, B] {
+        let left = ssm_as(&emu, (&key, &secret), region)
+            .await
+            .get_parameters_by_path()
+            .path(format!("/drills/ssm-keeper/{env}/"))
+            .recursive(true)
+            .send()
+            .await
+            .unwrap();
+        assert!(left.parameters().is_empty(), "{region}: {left:?}");
+    }
 }
 
 #[tokio::test]

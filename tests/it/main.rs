@@ -10,6 +10,7 @@ mod config;
 mod copies;
 mod doc_commands;
 mod docs;
+mod drill;
 mod emulator;
 mod faults;
 mod hold;

@@ -50,7 +50,7 @@ fn write_stack(ws: &Workspace, regions: &[&str], retention_days: u32, max_age_ho
     ws.write_raw(
         &ws.env,
         &format!(
-            "projectName: {PROJECT}\nenvironment: {env}\nregions:\n{list}defaultRegion: {A}\nssmHomeRegion: {A}\nretentionDays: {retention_days}\nalarm:\n  snsTopicArn: {TOPIC}\n  maxAgeHours: {max_age_hours}\n",
+            "projectName: {PROJECT}\nenvironment: {env}\nregions:\n{list}defaultRegion: {A}\nssmHomeRegion: {A}\nretentionDays: {retention_days}\nalarm:\n  snsTopicArn: {TOPIC}\n  maxAgeHours: {max_age_hours}\n  drillMaxAgeDays: 7\n",
             env = ws.env
         ),
     );

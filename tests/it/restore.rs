@@ -9,13 +9,13 @@ use std::collections::BTreeMap;
 
 const A: &str = "us-east-1";
 const B: &str = "eu-west-1";
-const SECRET_DEFAULT: &str = "RESTORE-SECRET-default-41c9";
-const SECRET_CUSTOM: &str = "RESTORE-SECRET-custom-77ad";
+pub const SECRET_DEFAULT: &str = "RESTORE-SECRET-default-41c9";
+pub const SECRET_CUSTOM: &str = "RESTORE-SECRET-custom-77ad";
 const EXPIRATION: &str = r#"[{"Type":"Expiration","Version":"1.0","Attributes":{"Timestamp":"2030-12-02T21:34:33.000Z"}}]"#;
 
 /// Everything restore must bring back, per parameter.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Attributes {
+pub struct Attributes {
     kind: String,
     value: String,
     description: Option<String>,
@@ -26,7 +26,7 @@ struct Attributes {
     policies: Vec<String>,
 }
 
-async fn snapshot(region: &str, prefix: &str) -> BTreeMap<String, Attributes> {
+pub async fn snapshot(region: &str, prefix: &str) -> BTreeMap<String, Attributes> {
     let ssm = ssm(region).await;
     let mut out = BTreeMap::new();
     let mut pages = ssm
@@ -91,7 +91,7 @@ async fn create_key(region: &str) -> String {
 }
 
 /// Seeds every kind of parameter under /app/{env}/ in `region`; returns the custom key.
-async fn seed_every_kind(region: &str, env: &str) -> String {
+pub async fn seed_every_kind(region: &str, env: &str) -> String {
     let key = create_key(region).await;
     let ssm = ssm(region).await;
     let put = |name: &str, value: &str, kind: ParameterType| {
@@ -136,7 +136,7 @@ async fn seed_every_kind(region: &str, env: &str) -> String {
     key
 }
 
-fn no_secret(run: &Run) {
+pub fn no_secret(run: &Run) {
     for s in [SECRET_DEFAULT, SECRET_CUSTOM] {
         assert!(
             !run.stdout.contains(s) && !run.stderr.contains(s),
@@ -153,7 +153,9 @@ fn restore(ws: &Workspace, args: &[&str]) -> Run {
     run
 }
 
-async fn backed_up(
+/// A workspace of `env` applied, every kind of parameter seeded in us-east-1 and backed up:
+/// the workspace, the custom key, the parameters as they were.
+pub async fn backed_up(
     env: &str,
     regions: &[&str],
 ) -> (Workspace, String, BTreeMap<String, Attributes>) {
@@ -608,7 +610,7 @@ fn only_and_to_prefix_are_checked_before_any_call() {
                 "--to-prefix",
                 "/locks/ssm-keeper/",
             ],
-            "which ssm-keeper keeps for its locks and the stacks' metadata",
+            "which ssm-keeper keeps for its locks, the stacks' metadata and the drills",
         ),
         (
             vec![
@@ -617,7 +619,7 @@ fn only_and_to_prefix_are_checked_before_any_call() {
                 "--to-prefix",
                 "/jenkins/rsargs/backup/x/",
             ],
-            "which ssm-keeper keeps for its locks and the stacks' metadata",
+            "which ssm-keeper keeps for its locks, the stacks' metadata and the drills",
         ),
     ] {
         let mut full = vec![
