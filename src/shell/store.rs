@@ -8,6 +8,7 @@ use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::operation::head_object::HeadObjectOutput;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, ServerSideEncryption};
+use bytes::Bytes;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
@@ -20,17 +21,20 @@ use crate::core::verify::{ContentFacts, ObjectFacts};
 /// Uploads `document` to `s3://{bucket}/{key}` with its stamp as the object's tags, never over
 /// an existing object (a backup key is written once: `If-None-Match: *`). A key that already
 /// holds exactly these bytes (a re-run in the same second) counts as stored; any other is an
-/// error.
+/// error. The document is hashed once: its stamp carries the digest.
 pub async fn put_document(
     aws: &Aws,
     region: &str,
     bucket: &str,
     key: &str,
-    document: Vec<u8>,
+    document: Bytes,
     stamp: &Stamp,
     encryption: &DocumentEncryption,
 ) -> Result<()> {
-    let digest = sha256_base64(&document);
+    let digest = match &stamp.document_sha256 {
+        Some(digest) => digest.clone(),
+        None => sha256_base64(&document),
+    };
     let request = aws
         .s3(region)
         .put_object()

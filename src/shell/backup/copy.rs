@@ -4,6 +4,7 @@
 //! object, and its own pointer moved only from the version found before the run.
 
 use anyhow::{Context, Result, bail};
+use bytes::Bytes;
 
 use crate::core::backup::DocumentHeader;
 use crate::core::desired::region_bucket_parameter;
@@ -85,7 +86,7 @@ pub async fn write(
     aws: &Aws,
     target: &CopyTarget,
     primary_key: &str,
-    document: Vec<u8>,
+    document: Bytes,
     stamp: &Stamp,
 ) -> Result<String> {
     let key = copy_document_key(primary_key);

@@ -449,7 +449,8 @@ impl RegionRun<'_> {
         let digest = crate::shell::store::sha256_base64(&document);
         let stamp = Stamp::of(header, &collected.names, digest);
         self.lock.check()?;
-        // The copy gets the same bytes: kept only while a copy is due.
+        // The copy gets the same bytes: shared, not copied.
+        let document = bytes::Bytes::from(document);
         let copy_bytes = copy_target.as_ref().map(|_| document.clone());
         put_document(aws, region, &bucket, &key, document, &stamp, &encryption).await?;
         staged.stored = Some((bucket, key));
@@ -555,6 +556,6 @@ struct Staged {
 struct PendingCopy {
     /// Where it goes, or why that could not be found out.
     target: Result<copy::CopyTarget>,
-    bytes: Vec<u8>,
+    bytes: bytes::Bytes,
     stamp: Stamp,
 }
