@@ -35,6 +35,14 @@ pub fn copies_parameter(environment: &str) -> String {
     format!("{}/copies", backup_prefix(environment))
 }
 
+/// Where the copies parameter of `stack` lives: in its SSM home region.
+pub fn copies_parameter_id(stack: &Stack) -> ResourceId {
+    ResourceId::parameter(
+        stack.ssm_home_region.clone(),
+        copies_parameter(&stack.environment),
+    )
+}
+
 /// The copies a parameter's value names (a JSON object of region names).
 pub fn parse_copies(text: &str) -> Result<BTreeMap<String, String>, String> {
     let copies: BTreeMap<String, String> = serde_json::from_str(text)
@@ -356,7 +364,7 @@ pub fn desired_state(stack: &Stack, account_id: &str) -> DesiredState {
         .unwrap_or_default();
     if !stack.copies.is_empty() {
         resources.insert(
-            ResourceId::parameter(home.clone(), copies_parameter(env)),
+            copies_parameter_id(stack),
             Resource::Parameter(ParameterState::string(
                 serde_json::to_string(&stack.copies).unwrap_or_default(),
             )),

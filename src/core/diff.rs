@@ -2,7 +2,7 @@
 //! semantically (policies by meaning, absent settings as "missing"). Pure and deterministic.
 
 use super::desired::{
-    copies_parameter, metadata_parameters, region_bucket_parameter, resolve_keys,
+    copies_parameter_id, metadata_parameters, region_bucket_parameter, resolve_keys,
 };
 use super::model::{BucketSettings, DesiredState, LiveState, Resource, ResourceId};
 use super::plan::{Change, DiffOptions, Plan};
@@ -227,11 +227,7 @@ pub fn backup_lifetime_days(bucket: &BucketSettings) -> Option<u32> {
 
 /// The copies parameter of a stack that no longer has `copies`.
 fn unwanted_copies(desired: &DesiredState, live: &LiveState) -> Option<Change> {
-    let stack = &desired.stack;
-    let id = ResourceId::parameter(
-        stack.ssm_home_region.clone(),
-        copies_parameter(&stack.environment),
-    );
+    let id = copies_parameter_id(&desired.stack);
     (live.get(&id).is_some() && !desired.resources.contains_key(&id))
         .then_some(Change::Delete { id, objects: None })
 }

@@ -11,7 +11,7 @@ use super::aws::Aws;
 use super::resource::{self, Listing, bucket};
 use crate::core::alarm::alarm_prefix;
 use crate::core::desired::{
-    copies_parameter, parse_region_list, region_bucket_parameter, region_list_parameter,
+    copies_parameter_id, parse_region_list, region_bucket_parameter, region_list_parameter,
     stray_metadata_ids, unused_key_ids,
 };
 use crate::core::model::{DesiredState, LiveState, Resource, ResourceId};
@@ -28,10 +28,7 @@ pub async fn observe(aws: &Aws, desired: &DesiredState) -> Result<LiveState> {
     ids.extend(stray_metadata_ids(stack, &stack.regions));
     ids.extend(unused_key_ids(stack, &stack.regions));
     // The copies parameter, to delete when the stack has no copies any more.
-    let copies = ResourceId::parameter(
-        stack.ssm_home_region.clone(),
-        copies_parameter(&stack.environment),
-    );
+    let copies = copies_parameter_id(stack);
     if !desired.resources.contains_key(&copies) {
         ids.push(copies);
     }
