@@ -13,6 +13,7 @@ mod fuzz;
 pub mod iam;
 pub mod lock;
 pub mod model;
+pub mod pacing;
 pub mod plan;
 pub mod policy;
 pub mod region;

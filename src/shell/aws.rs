@@ -1,6 +1,6 @@
 //! AWS access: the SdkConfig loaded once (credentials, endpoint, CA bundle, retries, timeouts)
-//! and clients per region sharing one HTTP connection pool; request budgets that every attempt,
-//! retries included, goes through. Counts API requests per operation.
+//! and clients per region sharing one HTTP connection pool; SSM requests paced per region and API
+//! class, every attempt, retries included. Counts API requests per operation.
 
 use anyhow::{Context, Result, bail};
 use aws_config::BehaviorVersion;
@@ -16,18 +16,19 @@ use aws_smithy_runtime_api::client::interceptors::context::{
     AfterDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextMut,
     BeforeTransmitInterceptorContextRef,
 };
-use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, Metadata};
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse, Metadata};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::config_bag::ConfigBag;
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use bytes::Bytes;
 
 use super::tls;
 use crate::core::cause::CREDENTIAL_CODES;
+use crate::core::pacing::{Lane, ssm_class};
 use std::collections::BTreeMap;
-use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How to reach AWS, beyond the standard environment and profile settings.
 #[derive(Debug, Clone)]
@@ -78,6 +79,8 @@ pub struct Aws {
     region_flag: Option<String>,
     calls: ApiCalls,
     identity: Arc<tokio::sync::OnceCell<Identity>>,
+    /// The pacing of every SSM request of the run.
+    lanes: Lanes,
 }
 
 /// Who the credentials are (STS GetCallerIdentity), asked once per run.
@@ -132,6 +135,7 @@ impl Aws {
             path_style,
             calls: ApiCalls::default(),
             identity: Arc::default(),
+            lanes: Lanes::default(),
             region_flag: options.region.clone(),
         })
     }
@@ -146,21 +150,25 @@ impl Aws {
         aws_sdk_s3::Client::from_conf(conf)
     }
 
+    /// An SSM client paced per region and API class (see `Lanes`), with no ceiling.
     pub fn ssm(&self, region: &str) -> aws_sdk_ssm::Client {
-        let conf = aws_sdk_ssm::config::Builder::from(&self.config)
-            .region(aws_sdk_ssm::config::Region::new(region.to_string()))
-            .interceptor(self.calls.clone())
-            .build();
-        aws_sdk_ssm::Client::from_conf(conf)
+        self.ssm_paced(region, None)
     }
 
-    /// An SSM client whose every request attempt, retries included, waits for `budget`.
+    /// An SSM client whose every request attempt, retries included, waits for its slot in the
+    /// lane of its region and API class, `budget` giving the ceiling (`--max-rps`).
     pub fn ssm_budgeted(&self, region: &str, budget: &Budget) -> aws_sdk_ssm::Client {
+        self.ssm_paced(region, Some(budget))
+    }
+
+    fn ssm_paced(&self, region: &str, budget: Option<&Budget>) -> aws_sdk_ssm::Client {
         let conf = aws_sdk_ssm::config::Builder::from(&self.config)
             .region(aws_sdk_ssm::config::Region::new(region.to_string()))
-            .http_client(Budgeted {
+            .http_client(Paced {
                 inner: self.http.clone(),
-                budget: budget.clone(),
+                lanes: self.lanes.clone(),
+                region: region.to_string(),
+                budget: budget.cloned(),
             })
             .interceptor(self.calls.clone())
             .build();
@@ -303,40 +311,30 @@ impl RetrySettings {
     }
 }
 
-/// A budget of requests per second, shared by the clients it is given to (`None`: no limit).
+/// The ceiling of requests per second of each API class in a region (`--max-rps`), given to the
+/// region's SSM clients.
 #[derive(Clone)]
 pub struct Budget {
-    limiter: Option<Arc<DefaultDirectRateLimiter>>,
+    ceiling: Option<f64>,
     taken: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Budget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Budget")
-            .field("limited", &self.limiter.is_some())
+            .field("ceiling", &self.ceiling)
             .field("taken", &self.taken())
             .finish()
     }
 }
 
 impl Budget {
-    /// Paced evenly (no initial burst): the account quota is shared with production readers.
+    /// A ceiling of `rps` requests a second per API class (0: none).
     pub fn per_second(rps: u32) -> Self {
         Budget {
-            limiter: NonZeroU32::new(rps).map(|n| {
-                Arc::new(RateLimiter::direct(
-                    Quota::per_second(n).allow_burst(NonZeroU32::MIN),
-                ))
-            }),
+            ceiling: (rps > 0).then_some(f64::from(rps)),
             taken: Arc::default(),
         }
-    }
-
-    async fn take(&self) {
-        if let Some(limiter) = &self.limiter {
-            limiter.until_ready().await;
-        }
-        self.taken.fetch_add(1, Ordering::Relaxed);
     }
 
     /// How many requests (attempts) have gone through this budget.
@@ -345,41 +343,110 @@ impl Budget {
     }
 }
 
-/// The run's HTTP client with a budget in front: every attempt waits for it, so retries of
-/// throttled requests are paced like first attempts.
-#[derive(Debug, Clone)]
-struct Budgeted {
-    inner: SharedHttpClient,
-    budget: Budget,
+/// The pacing lanes of the run's SSM requests, one per region and API class, shared by every
+/// SSM client (see core::pacing).
+#[derive(Debug, Clone, Default)]
+struct Lanes(Arc<Mutex<BTreeMap<(String, String), Lane>>>);
+
+impl Lanes {
+    /// Waits for the slot of one request; returns when it went.
+    async fn wait(&self, region: &str, class: &str, ceiling: Option<f64>) -> Instant {
+        let now = Instant::now();
+        let slot = self.0.lock().map_or(now, |mut lanes| {
+            lanes
+                .entry((region.to_string(), class.to_string()))
+                .or_insert_with(|| Lane::new(class, ceiling, now))
+                .reserve(now, ceiling)
+        });
+        tokio::time::sleep_until(slot.into()).await;
+        slot
+    }
+
+    fn throttled(&self, region: &str, class: &str, sent: Instant) {
+        if let Ok(mut lanes) = self.0.lock()
+            && let Some(lane) = lanes.get_mut(&(region.to_string(), class.to_string()))
+        {
+            lane.throttled(sent, Instant::now());
+            tracing::debug!(region, class, rate = ?lane.rate(), "SSM throttled: slowing down");
+        }
+    }
 }
 
-impl HttpClient for Budgeted {
+/// The run's HTTP client, for SSM: every attempt, retries included, waits for its slot in the
+/// lane of its region and API class; a ThrottlingException slows the lane down.
+#[derive(Debug, Clone)]
+struct Paced {
+    inner: SharedHttpClient,
+    lanes: Lanes,
+    region: String,
+    budget: Option<Budget>,
+}
+
+impl HttpClient for Paced {
     fn http_connector(
         &self,
         settings: &HttpConnectorSettings,
         components: &RuntimeComponents,
     ) -> SharedHttpConnector {
-        SharedHttpConnector::new(BudgetedConnector {
+        SharedHttpConnector::new(PacedConnector {
             inner: self.inner.http_connector(settings, components),
-            budget: self.budget.clone(),
+            paced: self.clone(),
         })
     }
 }
 
 #[derive(Debug)]
-struct BudgetedConnector {
+struct PacedConnector {
     inner: SharedHttpConnector,
-    budget: Budget,
+    paced: Paced,
 }
 
-impl HttpConnector for BudgetedConnector {
+impl HttpConnector for PacedConnector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-        let (inner, budget) = (self.inner.clone(), self.budget.clone());
+        let (inner, paced) = (self.inner.clone(), self.paced.clone());
+        // SSM names the operation in `X-Amz-Target: AmazonSSM.<Operation>`.
+        let operation = request
+            .headers()
+            .get("x-amz-target")
+            .and_then(|target| target.rsplit('.').next())
+            .unwrap_or_default();
+        let class = ssm_class(operation).to_string();
         HttpConnectorFuture::new(async move {
-            budget.take().await;
-            inner.call(request).await
+            let ceiling = paced.budget.as_ref().and_then(|b| b.ceiling);
+            let sent = paced.lanes.wait(&paced.region, &class, ceiling).await;
+            if let Some(budget) = &paced.budget {
+                budget.taken.fetch_add(1, Ordering::Relaxed);
+            }
+            let response = inner.call(request).await?;
+            if response.status().as_u16() != 400 {
+                return Ok(response);
+            }
+            // An error answer is small: read it whole to tell a throttling from the rest.
+            let (response, body) = read_whole(response).await?;
+            if body.windows(THROTTLED.len()).any(|w| w == THROTTLED) {
+                paced.lanes.throttled(&paced.region, &class, sent);
+            }
+            Ok(response)
         })
     }
+}
+
+/// How SSM names a throttling answer (`{"__type":"ThrottlingException",...}`).
+const THROTTLED: &[u8] = b"ThrottlingException";
+
+/// The answer with its body read into memory, and the body.
+async fn read_whole(
+    mut response: HttpResponse,
+) -> Result<(HttpResponse, Bytes), aws_smithy_runtime_api::client::result::ConnectorError> {
+    use http_body_util::BodyExt;
+    let body = std::mem::replace(response.body_mut(), SdkBody::taken());
+    let bytes = body
+        .collect()
+        .await
+        .map_err(aws_smithy_runtime_api::client::result::ConnectorError::io)?
+        .to_bytes();
+    *response.body_mut() = SdkBody::from(bytes.clone());
+    Ok((response, bytes))
 }
 
 /// Puts `x-amz-expected-bucket-owner: <the caller's account>` on every S3 request that takes it,
@@ -595,7 +662,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn retries_go_through_the_budget_like_first_attempts() {
+    async fn retries_are_paced_like_first_attempts() {
         let (url, served) = always_500();
         let budget = Budget::per_second(0);
         let conf = aws_sdk_ssm::Config::builder()
@@ -610,9 +677,11 @@ mod tests {
                     .with_max_attempts(3)
                     .with_initial_backoff(Duration::from_millis(1)),
             )
-            .http_client(Budgeted {
+            .http_client(Paced {
                 inner: tls::https_client(None).unwrap(),
-                budget: budget.clone(),
+                lanes: Lanes::default(),
+                region: "us-east-1".into(),
+                budget: Some(budget.clone()),
             })
             .build();
         let result = aws_sdk_ssm::Client::from_conf(conf)

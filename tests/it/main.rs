@@ -22,6 +22,7 @@ mod object_lock;
 mod plan_apply;
 mod plan_schema;
 mod proxy;
+mod quotas;
 mod restore;
 mod roundtrip;
 mod secrets;

@@ -86,6 +86,91 @@ struct State {
     /// Every request signed for one of these (service, region) is reset: the region's endpoint
     /// of that service cannot be reached.
     unreachable: Vec<(String, String)>,
+    /// SSM's throughput quotas, when enforced: a token bucket per region and API class.
+    quotas: Option<Quotas>,
+    buckets: std::collections::HashMap<(String, &'static str), TokenBucket>,
+}
+
+/// SSM's throughput quotas per region and API class, in requests per second. The defaults are
+/// AWS's defaults: GetParameter, GetParameters and GetParametersByPath 40 together, PutParameter
+/// 3; DescribeParameters is not published (lower than the reads), 10 unless a test sets it.
+#[derive(Debug, Clone, Copy)]
+pub struct Quotas {
+    pub reads: f64,
+    pub describe: f64,
+    pub put: f64,
+}
+
+impl Default for Quotas {
+    fn default() -> Self {
+        Quotas {
+            reads: 40.0,
+            describe: 10.0,
+            put: 3.0,
+        }
+    }
+}
+
+impl Quotas {
+    /// The class a request is counted in and its rate, for the SSM operations with a quota.
+    fn class(&self, operation: &str) -> Option<(&'static str, f64)> {
+        match operation {
+            "ssm:GetParameter" | "ssm:GetParameters" | "ssm:GetParametersByPath" => {
+                Some(("reads", self.reads))
+            }
+            "ssm:DescribeParameters" => Some(("describe", self.describe)),
+            "ssm:PutParameter" => Some(("put", self.put)),
+            _ => None,
+        }
+    }
+}
+
+/// A token bucket as AWS meters a quota: `rate` tokens a second, at most one second's worth
+/// saved up (the burst), starting full.
+#[derive(Debug)]
+struct TokenBucket {
+    rate: f64,
+    tokens: f64,
+    at: std::time::Instant,
+}
+
+impl TokenBucket {
+    fn full(rate: f64) -> Self {
+        TokenBucket {
+            rate,
+            tokens: rate.max(1.0),
+            at: std::time::Instant::now(),
+        }
+    }
+
+    /// Takes a token if one is there.
+    fn take(&mut self) -> bool {
+        let now = std::time::Instant::now();
+        let refill = now.duration_since(self.at).as_secs_f64() * self.rate;
+        self.tokens = (self.tokens + refill).min(self.rate.max(1.0));
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+impl State {
+    /// Whether a quota throttles this request (a request answered ThrottlingException takes no
+    /// token, as on AWS).
+    fn over_quota(&mut self, operation: &str, region: &str) -> bool {
+        let Some((class, rate)) = self.quotas.and_then(|q| q.class(operation)) else {
+            return false;
+        };
+        !self
+            .buckets
+            .entry((region.to_string(), class))
+            .or_insert_with(|| TokenBucket::full(rate))
+            .take()
+    }
 }
 
 /// Counts a request as in flight for as long as it is held.
@@ -211,6 +296,26 @@ impl Proxy {
             .unwrap()
             .unreachable
             .push((service.to_string(), region.to_string()));
+    }
+
+    /// From now on, SSM's quotas are enforced (a token bucket per region and API class): a
+    /// request over its quota is answered `ThrottlingException` as AWS answers it, recorded
+    /// with `Fault::Throttle`.
+    pub fn enforce_quotas(&self, quotas: Quotas) {
+        let mut state = self.state.lock().unwrap();
+        state.quotas = Some(quotas);
+        state.buckets.clear();
+    }
+
+    /// How many requests of `operation` were throttled, by rule or by quota.
+    pub fn throttled(&self, operation: &str) -> usize {
+        self.state
+            .lock()
+            .unwrap()
+            .record
+            .iter()
+            .filter(|r| r.operation == operation && r.fault == Some(Fault::Throttle))
+            .count()
     }
 
     pub fn record(&self) -> Vec<Recorded> {
@@ -342,6 +447,8 @@ async fn handle(
         }) {
             state.lose_next = None;
             Some(Fault::LostAnswer)
+        } else if state.over_quota(&operation, &region) {
+            Some(Fault::Throttle)
         } else {
             decide(&mut state, &operation, mutating)
         };
