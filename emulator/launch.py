@@ -11,7 +11,10 @@ Fixes (details in docs/emulator.md):
      condition does not hold is neutral;
      a denial answers AccessDenied as AWS does.
   2. GetBucketVersioning answers with the root element VersioningConfiguration.
-  3. DescribeParameters honours MaxResults (1..50, default 10).
+  3. DescribeParameters honours MaxResults (1..50, default 10). Its later pages come from the
+     first page's result while no SSM request changed anything (moto filters every parameter of
+     the region again for each page, tags looked up one by one: a 10,000-parameter listing took
+     longer in the emulator than AWS's quota allows it to take).
   4. Connections are kept alive (HTTP/1.1), as AWS does.
   5. S3 honours x-amz-expected-bucket-owner: a bucket of another account answers 403
      AccessDenied, as AWS does (moto ignores the header).
@@ -353,7 +356,7 @@ def patch_describe_parameters_page_size() -> None:
             token = token.strip()
         start = int(token) if token else 0
 
-        result = self.ssm_backend.describe_parameters(filters, parameter_filters)
+        result = _described(self.ssm_backend, filters, parameter_filters, start)
         page = result[start : start + page_size]
         response = {"Parameters": [p.describe_response_object(False) for p in page]}
         if start + page_size < len(result):
@@ -361,6 +364,47 @@ def patch_describe_parameters_page_size() -> None:
         return ActionResult(response)
 
     SimpleSystemManagerResponse.describe_parameters = describe_parameters
+
+
+def patch_ssm_generation() -> None:
+    """Every SSM action that changes something makes the listings computed before it stale.
+    Applied last: it wraps the actions as the other patches left them."""
+    from moto.ssm.responses import SimpleSystemManagerResponse
+
+    changing = ("put_", "delete_", "label_", "unlabel_", "add_tags", "remove_tags")
+    for name, action in list(vars(SimpleSystemManagerResponse).items()):
+        if name.startswith(changing) and callable(action):
+            setattr(SimpleSystemManagerResponse, name, _changes_ssm(action))
+
+
+# The SSM state's generation: bumped by every changing SSM action.
+_ssm_generation = [0]
+# (backend, filters) -> (generation, the listing's result), for the pages after the first.
+_described_cache: dict = {}
+
+
+def _changes_ssm(action):
+    def changing(self, *args, **kwargs):
+        try:
+            return action(self, *args, **kwargs)
+        finally:
+            _ssm_generation[0] += 1
+
+    changing.__name__ = action.__name__
+    return changing
+
+
+def _described(backend, filters, parameter_filters, start: int):
+    key = (id(backend), json.dumps([filters, parameter_filters], sort_keys=True, default=str))
+    generation = _ssm_generation[0]
+    cached = _described_cache.get(key)
+    if start > 0 and cached is not None and cached[0] == generation:
+        return cached[1]
+    result = backend.describe_parameters(filters, parameter_filters)
+    if len(_described_cache) > 64:
+        _described_cache.clear()
+    _described_cache[key] = (generation, result)
+    return result
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1116,6 +1160,7 @@ def apply_patches() -> None:
     patch_s3_asks_kms()
     patch_kms_key_state_by_arn()
     patch_object_lock()
+    patch_ssm_generation()
 
 
 def serve(host: str, tls_port: int, http_port: int, state_dir: Path, ready) -> None:

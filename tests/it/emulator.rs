@@ -165,6 +165,37 @@ async fn describe_parameters_returns_pages_of_fifty() {
         sizes.push(page.unwrap().parameters().len());
     }
     assert_eq!(sizes, vec![50, 50, 20]);
+    // A later page is never older than the last change: a parameter written between the first
+    // and second page is on the last one.
+    let first = ssm
+        .describe_parameters()
+        .max_results(50)
+        .send()
+        .await
+        .unwrap();
+    ssm.put_parameter()
+        .name("/pages/p120")
+        .value("v")
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await
+        .unwrap();
+    let token = first.next_token().unwrap();
+    let second = ssm
+        .describe_parameters()
+        .max_results(50)
+        .next_token(token)
+        .send()
+        .await
+        .unwrap();
+    let last = ssm
+        .describe_parameters()
+        .max_results(50)
+        .next_token(second.next_token().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(last.parameters().len(), 21, "{last:?}");
     let err = ssm
         .describe_parameters()
         .max_results(51)

@@ -1,0 +1,194 @@
+//! Benchmarks through SSM's quotas (`make bench`; ignored in `make test`): the proxy enforces
+//! AWS's default rates per region and API class, and each figure is set beside the quota floor
+//! (the requests of each class divided by its rate; the slowest class decides). They report
+//! figures and assert nothing about time.
+
+use crate::common::*;
+use crate::proxy::{Proxy, Quotas, Recorded};
+use crate::quotas::{seed_many, store_backup_of};
+use std::time::Instant;
+
+const REGIONS: [&str; 5] = [
+    "us-east-1",
+    "us-west-2",
+    "eu-west-1",
+    "ap-northeast-1",
+    "sa-east-1",
+];
+
+fn size(var: &str, default: usize) -> usize {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A run's wall time and peak resident memory (sampled from /proc while it runs).
+struct Measured {
+    run: Run,
+    seconds: f64,
+    peak_mib: f64,
+}
+
+fn measure(ws: &Workspace, args: &[&str], proxy: &Proxy) -> Measured {
+    let started = Instant::now();
+    let mut child = ws
+        .command(args, &proxy.env())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = format!("/proc/{}/status", child.id());
+    let mut peak_kib = 0u64;
+    let output = loop {
+        if let Some(kib) = std::fs::read_to_string(&status).ok().and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        }) {
+            peak_kib = peak_kib.max(kib);
+        }
+        if child.try_wait().unwrap().is_some() {
+            break child.wait_with_output().unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    Measured {
+        run: Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        },
+        seconds: started.elapsed().as_secs_f64(),
+        peak_mib: peak_kib as f64 / 1024.0,
+    }
+}
+
+/// The quota floor of what the proxy forwarded (throttled requests not counted: they are what
+/// pacing costs), in seconds, and the class that sets it.
+fn floor(record: &[Recorded], quotas: &Quotas, regions: usize) -> (f64, String) {
+    let count = |ops: &[&str]| {
+        record
+            .iter()
+            .filter(|r| ops.contains(&r.operation.as_str()) && r.fault.is_none())
+            .count() as f64
+            / regions as f64
+    };
+    [
+        (
+            count(&[
+                "ssm:GetParameter",
+                "ssm:GetParameters",
+                "ssm:GetParametersByPath",
+            ]) / quotas.reads,
+            "GetParameter*",
+        ),
+        (
+            count(&["ssm:DescribeParameters"]) / quotas.describe,
+            "DescribeParameters",
+        ),
+        (count(&["ssm:PutParameter"]) / quotas.put, "PutParameter"),
+    ]
+    .into_iter()
+    .map(|(seconds, class)| (seconds, class.to_string()))
+    .fold((0.0, String::new()), |a, b| if b.0 > a.0 { b } else { a })
+}
+
+fn report(what: &str, m: &Measured, proxy: &Proxy, quotas: &Quotas, regions: usize) {
+    let record = proxy.record();
+    let (floor, class) = floor(&record, quotas, regions);
+    let throttled = record
+        .iter()
+        .filter(|r| r.fault == Some(crate::proxy::Fault::Throttle))
+        .count();
+    let ssm = record
+        .iter()
+        .filter(|r| r.operation.starts_with("ssm:"))
+        .count();
+    println!(
+        "{what}: {:.1} s; quota floor {floor:.1} s ({class}); ratio {:.2}; {ssm} SSM requests, {throttled} throttled; at most {} in flight; peak memory {:.1} MiB",
+        m.seconds,
+        m.seconds / floor,
+        proxy.max_in_flight(),
+        m.peak_mib
+    );
+}
+
+#[test]
+#[ignore = "benchmark: make bench"]
+fn bench_quota_backup() {
+    let count = size("BENCH_QUOTA_BACKUP", 10_000);
+    let env = "bqbackup";
+    let ws = Workspace::new(env, &REGIONS[..1], REGIONS[0]);
+    ws.apply();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(seed_many(REGIONS[0], env, count));
+    let quotas = Quotas::default();
+    let proxy = Proxy::start(31);
+    proxy.enforce_quotas(quotas);
+    let m = measure(&ws, &["backup", "--stack", env], &proxy);
+    assert_eq!(m.run.code, 0, "{:#?}", m.run);
+    report(&format!("backup of {count}"), &m, &proxy, &quotas, 1);
+}
+
+#[test]
+#[ignore = "benchmark: make bench"]
+fn bench_quota_restore() {
+    let count = size("BENCH_QUOTA_RESTORE", 1_000);
+    let env = "bqrestore";
+    let ws = Workspace::new(env, &REGIONS[..1], REGIONS[0]);
+    ws.apply();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(store_backup_of(&ws, REGIONS[0], count, "2025-10-01"));
+    let quotas = Quotas::default();
+    let proxy = Proxy::start(32);
+    proxy.enforce_quotas(quotas);
+    let args = [
+        "restore",
+        "--stack",
+        env,
+        "--region",
+        REGIONS[0],
+        "--from",
+        "2025-10-01",
+        "--apply",
+        "--auto-approve",
+    ];
+    let m = measure(&ws, &args, &proxy);
+    assert_eq!(m.run.code, 0, "{:#?}", m.run);
+    report(&format!("restore of {count}"), &m, &proxy, &quotas, 1);
+}
+
+#[test]
+#[ignore = "benchmark: make bench"]
+fn bench_quota_regions() {
+    let count = size("BENCH_QUOTA_REGION_SIZE", 1_000);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let quotas = Quotas::default();
+    let mut seconds = Vec::new();
+    for (env, regions) in [("bqone", &REGIONS[..1]), ("bqfive", &REGIONS[..])] {
+        let ws = Workspace::new(env, regions, regions[0]);
+        ws.apply();
+        for region in regions {
+            rt.block_on(seed_many(region, env, count));
+        }
+        let proxy = Proxy::start(33);
+        proxy.enforce_quotas(quotas);
+        let parallel = regions.len().to_string();
+        let args = ["backup", "--stack", env, "--parallel-regions", &parallel];
+        let m = measure(&ws, &args, &proxy);
+        assert_eq!(m.run.code, 0, "{:#?}", m.run);
+        report(
+            &format!("backup of {} regions x {count}", regions.len()),
+            &m,
+            &proxy,
+            &quotas,
+            regions.len(),
+        );
+        seconds.push(m.seconds);
+    }
+    println!(
+        "5 regions side by side / one region: {:.2}",
+        seconds[1] / seconds[0]
+    );
+}
