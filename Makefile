@@ -67,9 +67,14 @@ FUZZ_CASES ?= 1000000
 fuzz:
 	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release --locked --lib core::fuzz -- --test-threads=2
 
+# Figures only, no time asserted: plan and backup against the bare emulator (scripts/bench.sh),
+# then through the test proxy (tests/it/bench_*.rs): SSM's default quotas enforced
+# (BENCH_QUOTA_BACKUP, BENCH_QUOTA_RESTORE, BENCH_QUOTA_REGION_SIZE) and a latency per direction
+# (BENCH_LATENCY_MS, default 10).
 bench: $(VENV_STAMP)
 	$(CARGO) build --release --locked
 	scripts/bench.sh target/release/ssm-keeper
+	SSM_KEEPER_PYTHON=$(abspath $(VENV_PY)) $(CARGO) test --release --locked --test it bench_ -- --ignored --nocapture --test-threads=1
 
 clean: emulator-stop
 	rm -rf $(VENV) $(EMULATOR_DIR) target

@@ -2,7 +2,8 @@
 # Benchmark against a fresh local emulator; reports figures, asserts nothing about time.
 #  - plan: wall time and AWS API calls for 1, 3 and 17 regions (empty account and converged)
 #  - backup: wall time, API calls by operation and peak memory for 1,000 and 10,000
-#    parameters, with the default request budget and with --max-rps 0
+#    parameters, paced to SSM's default quotas (the default) and with a ceiling (--max-rps 20)
+# Then (make bench) the benchmarks through the test proxy: tests/it/bench_*.rs.
 # Results also go to bench-results/plan.json and bench-results/backup.json.
 # BENCH_SIZES="1000 10000" and BENCH_RUNS=5 can be set.
 set -euo pipefail
@@ -70,7 +71,7 @@ PY
 
 backup_results=()
 echo
-printf '%-8s %-8s %10s %12s %10s  %s\n' params budget "wall (s)" "peak (MiB)" "API calls" "calls by operation"
+printf '%-8s %-10s %10s %12s %10s  %s\n' params pacing "wall (s)" "peak (MiB)" "API calls" "calls by operation"
 region=us-east-1
 for size in ${BENCH_SIZES:-1000 10000}; do
     env="bk$size"
@@ -83,8 +84,8 @@ for size in ${BENCH_SIZES:-1000 10000}; do
         [ "$code" -eq 0 ] || { echo "backup failed" >&2; exit 1; }
         total=$(python3 -c 'import json,sys; print(sum(json.load(open(sys.argv[1])).values()))' calls.json)
         by_op=$(python3 -c 'import json,sys; print(", ".join(k.split(".")[1] + "=" + str(v) for k,v in json.load(open(sys.argv[1])).items()))' calls.json)
-        label=$([ "$budget" -eq 0 ] && echo none || echo "$budget/s")
-        printf '%-8s %-8s %10.1f %12.1f %10s  %s\n' "$size" "$label" "$wall" "$(echo "$rss" | python3 -c 'print(int(input())/1024)')" "$total" "$by_op"
+        label=$([ "$budget" -eq 0 ] && echo paced || echo "max $budget/s")
+        printf '%-8s %-10s %10.1f %12.1f %10s  %s\n' "$size" "$label" "$wall" "$(echo "$rss" | python3 -c 'print(int(input())/1024)')" "$total" "$by_op"
         backup_results+=("{\"parameters\": $size, \"max_rps\": $budget, \"wall_s\": $wall, \"peak_rss_kib\": $rss, \"api_calls\": $(cat calls.json)}")
     done
 done

@@ -798,19 +798,49 @@ async fn partial_page(
     Ok(Response::from_parts(head, Full::new(bytes)))
 }
 
+/// Connections to the emulator kept open between requests (as ssm-keeper keeps its own): a TLS
+/// handshake per request made the proxy and the emulator, not the quotas, the limit of a run of
+/// thousands of requests. Let go after 60 s idle (the emulator closes them after 120 s).
+type Upstream = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+static POOL: Mutex<Vec<(String, Upstream, std::time::Instant)>> = Mutex::new(Vec::new());
+
+async fn upstream_connection(
+    connector: &tokio_rustls::TlsConnector,
+    upstream: &str,
+) -> Result<Upstream, std::io::Error> {
+    loop {
+        let pooled = {
+            let mut pool = POOL.lock().unwrap();
+            pool.retain(|(_, _, at)| at.elapsed() < Duration::from_secs(60));
+            let found = pool.iter().position(|(u, _, _)| u == upstream);
+            found.map(|i| pool.swap_remove(i).1)
+        };
+        match pooled {
+            Some(mut sender) => {
+                if sender.ready().await.is_ok() {
+                    return Ok(sender);
+                }
+            }
+            None => break,
+        }
+    }
+    let tcp = TcpStream::connect(upstream).await?;
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let tls = connector.connect(name, tcp).await?;
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+        .await
+        .map_err(std::io::Error::other)?;
+    tokio::spawn(connection);
+    Ok(sender)
+}
+
 async fn forward(
     parts: hyper::http::request::Parts,
     body: Bytes,
     connector: &tokio_rustls::TlsConnector,
     upstream: &str,
 ) -> Answer {
-    let tcp = TcpStream::connect(upstream).await?;
-    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
-    let tls = connector.connect(name, tcp).await?;
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
-        .await
-        .map_err(std::io::Error::other)?;
-    tokio::spawn(connection);
+    let mut sender = upstream_connection(connector, upstream).await?;
     let request = Request::from_parts(parts, Full::new(body));
     let response = sender
         .send_request(request)
@@ -822,6 +852,9 @@ async fn forward(
         .await
         .map_err(std::io::Error::other)?
         .to_bytes();
+    POOL.lock()
+        .unwrap()
+        .push((upstream.to_string(), sender, std::time::Instant::now()));
     Ok(Response::from_parts(parts, Full::new(body)))
 }
 
