@@ -630,9 +630,9 @@ mod tests {
         assert!(e.contains("use `standard` or `adaptive`"), "{e}");
     }
 
-    /// A peer that answers every request 500 and counts them. (The emulator cannot be made to
-    /// fail on demand; a real HTTP exchange all the same.)
-    fn always_500() -> (String, Arc<AtomicU64>) {
+    /// A peer that answers every request with `answer` and counts them. (The emulator cannot be
+    /// made to fail on demand; a real HTTP exchange all the same.)
+    fn peer(answer: &'static [u8]) -> (String, Arc<AtomicU64>) {
         use std::io::{BufRead, BufReader, Read, Write};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -653,18 +653,25 @@ mod tests {
                 }
                 let _ = reader.read_exact(&mut vec![0; length]);
                 seen.fetch_add(1, Ordering::SeqCst);
-                let _ = (&stream).write_all(
-                    b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
-                );
+                let _ = (&stream).write_all(answer);
             }
         });
         (url, count)
     }
 
-    #[tokio::test]
-    async fn retries_are_paced_like_first_attempts() {
-        let (url, served) = always_500();
-        let budget = Budget::per_second(0);
+    fn always_500() -> (String, Arc<AtomicU64>) {
+        peer(
+            b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+        )
+    }
+
+    /// An SSM client of us-east-1 on `lanes`, to `url`, with `attempts` attempts.
+    fn paced_client(
+        url: String,
+        lanes: &Lanes,
+        budget: &Budget,
+        attempts: u32,
+    ) -> aws_sdk_ssm::Client {
         let conf = aws_sdk_ssm::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(aws_sdk_ssm::config::Region::new("us-east-1"))
@@ -674,21 +681,58 @@ mod tests {
             ))
             .retry_config(
                 RetryConfig::standard()
-                    .with_max_attempts(3)
+                    .with_max_attempts(attempts)
                     .with_initial_backoff(Duration::from_millis(1)),
             )
             .http_client(Paced {
                 inner: tls::https_client(None).unwrap(),
-                lanes: Lanes::default(),
+                lanes: lanes.clone(),
                 region: "us-east-1".into(),
                 budget: Some(budget.clone()),
             })
             .build();
-        let result = aws_sdk_ssm::Client::from_conf(conf)
+        aws_sdk_ssm::Client::from_conf(conf)
+    }
+
+    #[tokio::test]
+    async fn a_throttling_answer_slows_its_lane_and_only_its_lane() {
+        let (url, served) = peer(
+            b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/x-amz-json-1.1\r\ncontent-length: 58\r\nconnection: close\r\n\r\n{\"__type\":\"ThrottlingException\",\"message\":\"Rate exceeded\"}",
+        );
+        let lanes = Lanes::default();
+        let client = paced_client(url, &lanes, &Budget::per_second(0), 1);
+        let err = client
             .get_parameters()
             .names("/x")
             .send()
-            .await;
+            .await
+            .unwrap_err();
+        assert!(
+            format!("{err:?}").contains("ThrottlingException"),
+            "the answer is intact: {err:?}"
+        );
+        assert_eq!(served.load(Ordering::SeqCst), 1);
+        let _ = client.describe_parameters().send().await;
+        let rate = |class: &str| {
+            lanes.0.lock().unwrap()[&("us-east-1".to_string(), class.to_string())].rate()
+        };
+        assert!(
+            rate(crate::core::pacing::READS).is_some_and(|r| r < 40.0),
+            "the reads slowed down"
+        );
+        let describe = rate("DescribeParameters").unwrap();
+        assert!(
+            describe < 2.0,
+            "its own first throttle, from what it sent: {describe}"
+        );
+    }
+
+    #[tokio::test]
+    async fn retries_are_paced_like_first_attempts() {
+        let (url, served) = always_500();
+        let budget = Budget::per_second(0);
+        let client = paced_client(url, &Lanes::default(), &budget, 3);
+        let result = client.get_parameters().names("/x").send().await;
         assert!(result.is_err());
         assert_eq!(
             served.load(Ordering::SeqCst),
