@@ -98,8 +98,13 @@ impl Lane {
         slot
     }
 
+    /// Grows the rate by the time since it last grew, at most a second of it: a lane grows
+    /// while it is used and AWS accepts, not while idle (an idle lane would come back unpaced).
     fn grow(&mut self, now: Instant, ceiling: Option<f64>) {
-        let seconds = now.saturating_duration_since(self.grown_at).as_secs_f64();
+        let seconds = now
+            .saturating_duration_since(self.grown_at)
+            .as_secs_f64()
+            .min(1.0);
         self.grown_at = now;
         self.rate = match (self.rate, ceiling) {
             (Some(rate), ceiling) => {
@@ -213,7 +218,9 @@ mod tests {
     fn a_lane_grows_back_while_accepted_never_above_the_ceiling_nor_below_the_floor() {
         let now = Instant::now();
         let mut lane = Lane::new("PutParameter", Some(5.0), now);
-        lane.reserve(at(now, 10_000), Some(5.0));
+        for second in 1..=10 {
+            lane.reserve(at(now, second * 1000), Some(5.0));
+        }
         assert_eq!(
             lane.rate(),
             Some(5.0),
@@ -223,7 +230,13 @@ mod tests {
         lane.reserve(at(now, 1000), None);
         let grown = lane.rate().unwrap();
         assert!((grown - 3.3).abs() < 1e-9, "{grown}");
-        let mut t = 2000;
+        lane.reserve(at(now, 600_000), None);
+        let idle = lane.rate().unwrap();
+        assert!(
+            (idle - 3.63).abs() < 1e-9,
+            "ten idle minutes count as one second: {idle}"
+        );
+        let mut t = 601_000;
         for _ in 0..100 {
             let sent = lane.reserve(at(now, t), None);
             t += 100;
