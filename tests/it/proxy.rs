@@ -86,6 +86,7 @@ struct State {
     /// Every request signed for one of these (service, region) is reset: the region's endpoint
     /// of that service cannot be reached.
     unreachable: Vec<(String, String)>,
+    latency: Latency,
 }
 
 /// Counts a request as in flight for as long as it is held.
@@ -263,6 +264,7 @@ async fn serve(state: Arc<Mutex<State>>, ready: std::sync::mpsc::Sender<String>)
         let Ok((tcp, _)) = listener.accept().await else {
             continue;
         };
+        state.lock().unwrap().latency.connections += 1;
         let (acceptor, connector, upstream, state) = (
             acceptor.clone(),
             connector.clone(),
@@ -274,7 +276,7 @@ async fn serve(state: Arc<Mutex<State>>, ready: std::sync::mpsc::Sender<String>)
                 return;
             };
             let service = hyper::service::service_fn(move |request| {
-                handle(request, state.clone(), connector.clone(), upstream.clone())
+                delayed(request, state.clone(), connector.clone(), upstream.clone())
             });
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(tls), service)
@@ -716,6 +718,76 @@ async fn forward(
         .map_err(std::io::Error::other)?
         .to_bytes();
     Ok(Response::from_parts(parts, Full::new(body)))
+}
+
+// ---- Latency mode: a network `delay` away in each direction, and what the client used of it ----
+
+/// The latency mode's setting and counts (one field of `State`).
+#[derive(Default)]
+struct Latency {
+    /// Waited before a request is served, and again before its answer goes back.
+    delay: Duration,
+    /// TCP connections the client opened to the proxy. (The proxy's own connections to the
+    /// emulator, one per request, are not counted: they are the proxy's business.)
+    connections: usize,
+    /// Requests from arrival to answer, both delays included: in flight as the client sees them.
+    in_flight: usize,
+    max_in_flight: usize,
+}
+
+impl Proxy {
+    /// From now on every request waits `delay` before it is served and its answer `delay`
+    /// before it goes back: a round trip costs twice `delay` more.
+    pub fn latency(&self, delay: Duration) -> &Self {
+        self.state.lock().unwrap().latency.delay = delay;
+        self
+    }
+
+    /// The TCP connections the client opened since the last `reset_latency_counts`.
+    pub fn connections(&self) -> usize {
+        self.state.lock().unwrap().latency.connections
+    }
+
+    /// The most requests the client had in flight at once (delays included) since the last
+    /// `reset_latency_counts`.
+    pub fn client_max_in_flight(&self) -> usize {
+        self.state.lock().unwrap().latency.max_in_flight
+    }
+
+    pub fn reset_latency_counts(&self) {
+        let latency = &mut self.state.lock().unwrap().latency;
+        latency.connections = 0;
+        latency.max_in_flight = latency.in_flight;
+    }
+}
+
+/// Counts a request as in flight for the client for as long as it is held.
+struct ClientInFlight(Arc<Mutex<State>>);
+
+impl Drop for ClientInFlight {
+    fn drop(&mut self) {
+        self.0.lock().unwrap().latency.in_flight -= 1;
+    }
+}
+
+/// `handle`, a network `Latency::delay` away from the client in each direction.
+async fn delayed(
+    request: Request<Incoming>,
+    state: Arc<Mutex<State>>,
+    connector: tokio_rustls::TlsConnector,
+    upstream: String,
+) -> Answer {
+    let delay = {
+        let latency = &mut state.lock().unwrap().latency;
+        latency.in_flight += 1;
+        latency.max_in_flight = latency.max_in_flight.max(latency.in_flight);
+        latency.delay
+    };
+    let _counted = ClientInFlight(state.clone());
+    tokio::time::sleep(delay).await;
+    let answer = handle(request, state, connector, upstream).await;
+    tokio::time::sleep(delay).await;
+    answer
 }
 
 #[test]
