@@ -720,9 +720,9 @@ async fn forward(
     Ok(Response::from_parts(parts, Full::new(body)))
 }
 
-// ---- Latency mode: a network `delay` away in each direction, and what the client used of it ----
+// ---- Latency mode: a network `delay` away in each direction; what the client used of it ----
 
-/// The latency mode's setting and counts (one field of `State`).
+/// The latency mode's setting, and counts of what the client did (one field of `State`).
 #[derive(Default)]
 struct Latency {
     /// Waited before a request is served, and again before its answer goes back.
@@ -733,9 +733,33 @@ struct Latency {
     /// Requests from arrival to answer, both delays included: in flight as the client sees them.
     in_flight: usize,
     max_in_flight: usize,
+    /// Requests answered so far: what `answered` waits on.
+    answered: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl Proxy {
+    /// Resolves to `true` once a request of `operation` was recorded and its answer went back
+    /// (at once if one was), or to `false` after `limit`: a test's hold on another request can
+    /// wait for it, with no sleep.
+    pub fn answered(
+        &self,
+        operation: &str,
+        limit: Duration,
+    ) -> impl std::future::Future<Output = bool> + Send + 'static {
+        let state = self.state.clone();
+        let mut answers = state.lock().unwrap().latency.answered.subscribe();
+        let operation = operation.to_string();
+        async move {
+            let seen = |_: &u64| {
+                let state = state.lock().unwrap();
+                state.record.iter().any(|r| r.operation == operation)
+            };
+            tokio::time::timeout(limit, answers.wait_for(seen))
+                .await
+                .is_ok_and(|seen| seen.is_ok())
+        }
+    }
+
     /// From now on every request waits `delay` before it is served and its answer `delay`
     /// before it goes back: a round trip costs twice `delay` more.
     pub fn latency(&self, delay: Duration) -> &Self {
@@ -777,16 +801,17 @@ async fn delayed(
     connector: tokio_rustls::TlsConnector,
     upstream: String,
 ) -> Answer {
-    let delay = {
+    let (delay, answered) = {
         let latency = &mut state.lock().unwrap().latency;
         latency.in_flight += 1;
         latency.max_in_flight = latency.max_in_flight.max(latency.in_flight);
-        latency.delay
+        (latency.delay, latency.answered.clone())
     };
     let _counted = ClientInFlight(state.clone());
     tokio::time::sleep(delay).await;
     let answer = handle(request, state, connector, upstream).await;
     tokio::time::sleep(delay).await;
+    answered.send_modify(|n| *n += 1);
     answer
 }
 
