@@ -128,9 +128,10 @@ impl Guard {
         };
         let result = if guard.held.as_ref().is_some_and(|held| held.contended) {
             drop(first);
-            printer.status(
+            // Kept rather than returned: the lock is held, and released only through `Ran`.
+            printer.keep(printer.status(
                 "The lock is ours now: reading again, since what was read while another run held it may predate that run's writes.",
-            )?;
+            ));
             body(LockGate::open(guard.watch())).await
         } else {
             opener.0.send_replace(Some(guard.watch()));
