@@ -289,9 +289,10 @@ pub struct RestoreArgs {
     #[arg(long, requires = "apply")]
     pub auto_approve: bool,
 
-    /// A ceiling of SSM requests per second per API class in the target region, the preview's
-    /// and read-back's reads included. Without it (0) requests are paced to AWS's quotas:
-    /// slower on ThrottlingException, faster while accepted. At most 10000.
+    /// A ceiling of SSM requests per second per API class in the target region (the pace starts
+    /// there), the preview's and read-back's reads included. Without it (0) requests are paced
+    /// to AWS's default quotas: slower on ThrottlingException, faster while accepted. At most
+    /// 10000.
     #[arg(long, value_name = "N", default_value_t = 0,
           value_parser = clap::value_parser!(u32).range(0..=MAX_RPS))]
     pub max_rps: u32,
@@ -580,9 +581,10 @@ pub struct BackupArgs {
     #[arg(long, value_name = "MINUTES", value_parser = time_limit)]
     pub timeout: Option<Duration>,
 
-    /// A ceiling of SSM requests per second per API class and region, to leave part of the
-    /// account's quotas to the applications for sure. Without it (0) requests are paced to
-    /// AWS's quotas: slower on ThrottlingException, faster while accepted. At most 10000.
+    /// A ceiling of SSM requests per second per API class and region (the pace starts there), to
+    /// leave part of the account's quotas to the applications for sure, or for raised quotas.
+    /// Without it (0) requests are paced to AWS's default quotas: slower on ThrottlingException,
+    /// faster while accepted. At most 10000.
     #[arg(long, value_name = "N", default_value_t = 0,
           value_parser = clap::value_parser!(u32).range(0..=MAX_RPS))]
     pub max_rps: u32,

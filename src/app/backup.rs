@@ -21,7 +21,7 @@ use crate::core::stack::Stack;
 use crate::shell::aws::Aws;
 use crate::shell::backup::{BackupOptions, BackupRun, notify, run as run_backup};
 use crate::shell::interrupt::Interrupt;
-use crate::shell::lock::{Guard, LockRequest, Locked};
+use crate::shell::lock::{Guard, LockGate, LockRequest, LockWatch, Ran, Release};
 use crate::shell::metrics;
 use crate::shell::printer::Printer;
 
@@ -33,27 +33,35 @@ pub async fn run(session: &Session, printer: &Printer, args: BackupArgs) -> Resu
     let options = backup_options(&stack, &args, dry_run);
     let interrupt = Interrupt::listen(printer)?;
     let aws = session.aws().await?;
-    let run = match locked_run(aws, &options, args.lock_timeout, &interrupt, printer).await {
-        Ok(run) => run,
-        Err(e) => {
-            notifications
-                .start_failure(printer, &stack.environment, &e)
-                .await;
-            return Err(e);
-        }
-    };
+    let (run, release) =
+        match locked_run(aws, &options, args.lock_timeout, &interrupt, printer).await {
+            Ok(run) => run,
+            Err(e) => {
+                notifications
+                    .start_failure(printer, &stack.environment, &e)
+                    .await;
+                return Err(e);
+            }
+        };
     if let Some(signal) = run.interrupted
         && run.summaries.is_empty()
     {
+        release.finish().await?;
         printer.status(&format!(
-            "Interrupted by {} before the backup started; nothing was written.",
+            "Interrupted by {} before the backup held its lock; nothing was written.",
             signal.name()
         ))?;
         return Ok(ExitCode::from(signal.exit_code()));
     }
     write_summary(&args.summary_file, &run.summaries)?;
     print_summary(printer, &run.summaries, &args.summary_file)?;
-    publish_metrics(aws, printer, &stack, &run.summaries).await?;
+    // The metrics need no lock: they go out while it is released.
+    let (released, published) = tokio::join!(
+        release.finish(),
+        publish_metrics(aws, printer, &stack, &run.summaries)
+    );
+    released?;
+    published?;
     notifications
         .summary(printer, &stack.environment, &run.summaries, dry_run)
         .await?;
@@ -253,38 +261,42 @@ fn email(
     }
 }
 
-/// The backup under the environment's lock (a dry run writes nothing and takes none). The lock
-/// is released whatever the outcome; a signal while waiting for it ends the run at once.
+/// The backup under the environment's lock (a dry run writes nothing and takes none), and the
+/// lock still to release. The backup starts reading while the lock is taken and writes only
+/// once it is held; a signal while waiting for the lock ends the run at once.
 async fn locked_run(
     aws: &Aws,
     options: &BackupOptions,
     wait: Duration,
     interrupt: &Interrupt,
     printer: &Printer,
-) -> Result<BackupRun> {
-    let guard = if options.dry_run {
-        Guard::none()
-    } else {
-        let request = LockRequest {
-            region: &options.ssm_home_region,
-            environment: &options.environment,
-            command: "backup",
-            wait,
-        };
-        match Guard::acquire(aws, &request, interrupt, printer).await? {
-            Locked::Held(guard) => guard,
-            Locked::Interrupted(signal) => {
-                return Ok(BackupRun {
-                    summaries: Vec::new(),
-                    interrupted: Some(signal),
-                });
-            }
-        }
+) -> Result<(BackupRun, Release)> {
+    let body =
+        |gate: LockGate| async move { run_backup(aws, options, interrupt, &gate, printer).await };
+    if options.dry_run {
+        let run = body(LockGate::open(LockWatch::none())).await?;
+        return Ok((run, Guard::none().release()));
+    }
+    let request = LockRequest {
+        region: &options.ssm_home_region,
+        environment: &options.environment,
+        command: "backup",
+        wait,
     };
-    let watch = guard.watch();
-    guard
-        .hold(run_backup(aws, options, interrupt, &watch, printer))
-        .await
+    match Guard::run_while_taking(aws, &request, (interrupt, printer), body).await? {
+        Ran::Done(Ok(run), release) => Ok((run, release)),
+        Ran::Done(Err(e), release) => {
+            printer.keep(release.finish().await);
+            Err(e)
+        }
+        Ran::Interrupted(signal) => {
+            let run = BackupRun {
+                summaries: Vec::new(),
+                interrupted: Some(signal),
+            };
+            Ok((run, Guard::none().release()))
+        }
+    }
 }
 
 #[cfg(test)]

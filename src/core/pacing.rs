@@ -1,7 +1,7 @@
 //! Pacing to a throughput quota: one lane per region and API class, each request given a slot
 //! in time. AWS meters SSM per region and API class with token buckets whose rates it does not
 //! always announce, and shares them with the applications that read their parameters. A lane
-//! starts at the class's default quota (or the ceiling), slows down by a fifth when AWS answers
+//! starts at the ceiling (`--max-rps`) or else the class's default quota, slows down by a fifth when AWS answers
 //! ThrottlingException (once per round of requests in flight), and grows back by a tenth a
 //! second while AWS accepts, never above the ceiling (`--max-rps`).
 //!
@@ -56,12 +56,11 @@ pub struct Lane {
 }
 
 impl Lane {
-    /// A lane of `class`, starting at its default quota or the ceiling, whichever is lower.
+    /// A lane of `class`, starting at the ceiling when there is one (the operator knows the
+    /// account's quotas: raised ones, or a share left to the applications), else at the class's
+    /// default quota.
     pub fn new(class: &str, ceiling: Option<f64>, now: Instant) -> Self {
-        let rate = match (default_quota(class), ceiling) {
-            (Some(quota), Some(ceiling)) => Some(quota.min(ceiling)),
-            (quota, ceiling) => quota.or(ceiling),
-        };
+        let rate = ceiling.or_else(|| default_quota(class));
         Lane {
             rate,
             next: now,
@@ -152,10 +151,14 @@ mod tests {
     }
 
     #[test]
-    fn a_lane_starts_at_the_known_quota_or_the_ceiling_whichever_is_lower() {
+    fn a_lane_starts_at_the_ceiling_else_at_the_known_quota() {
         let now = Instant::now();
-        assert_eq!(Lane::new("PutParameter", Some(20.0), now).rate(), Some(3.0));
+        assert_eq!(
+            Lane::new("PutParameter", Some(20.0), now).rate(),
+            Some(20.0)
+        );
         assert_eq!(Lane::new("PutParameter", Some(2.0), now).rate(), Some(2.0));
+        assert_eq!(Lane::new("PutParameter", None, now).rate(), Some(3.0));
         assert_eq!(Lane::new(READS, None, now).rate(), Some(40.0));
         assert_eq!(
             Lane::new("DescribeParameters", Some(20.0), now).rate(),
@@ -194,7 +197,7 @@ mod tests {
     #[test]
     fn a_round_of_throttled_requests_slows_the_lane_once() {
         let now = Instant::now();
-        let mut lane = Lane::new("PutParameter", Some(10.0), now);
+        let mut lane = Lane::new("PutParameter", None, now);
         let sent: Vec<Instant> = (0..4).map(|_| lane.reserve(now, None)).collect();
         // The four answered after the last went (at 1 s), the first answer slows the lane.
         lane.throttled(sent[0], at(now, 1050));
@@ -217,7 +220,7 @@ mod tests {
     #[test]
     fn a_lane_grows_back_while_accepted_never_above_the_ceiling_nor_below_the_floor() {
         let now = Instant::now();
-        let mut lane = Lane::new("PutParameter", Some(5.0), now);
+        let mut lane = Lane::new("PutParameter", None, now);
         for second in 1..=10 {
             lane.reserve(at(now, second * 1000), Some(5.0));
         }

@@ -5,6 +5,7 @@
 
 use anyhow::{Context, Result, bail};
 use aws_sdk_ssm::types::ParameterType;
+use futures::future::Either;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
@@ -80,23 +81,133 @@ impl Guard {
     /// warning says so, and `body`'s error, if any, is the one returned.
     pub async fn hold<T>(self, body: impl Future<Output = Result<T>>) -> Result<T> {
         let result = body.await;
-        let Some(held) = self.held else {
-            return result;
+        let printer = self.held.as_ref().map(|held| held.printer.clone());
+        let released = self.release().finish().await;
+        match (result, printer) {
+            (Ok(value), _) => released.map(|()| value),
+            (Err(e), Some(printer)) => {
+                printer.keep(released);
+                Err(e)
+            }
+            (Err(e), None) => Err(e),
+        }
+    }
+
+    /// What releases the lock: for a caller that does more after the writes (that need no
+    /// lock) while the lock is released.
+    pub fn release(self) -> Release {
+        Release(self.held)
+    }
+
+    /// Runs `body` while the lock is taken, instead of after: `body` starts at once and may
+    /// read; it waits on its `LockGate` before every write (and before reading secret values).
+    /// When another run held the lock first, what `body` read may predate that run's writes:
+    /// it is dropped unfinished and run again once the lock is ours. `body`, ended (or failed)
+    /// before the lock was held, wrote nothing: the lock's error, if taking it failed, is the
+    /// one returned. Done, the lock is still held: the caller releases it.
+    pub async fn run_while_taking<T, F, Fut>(
+        aws: &Aws,
+        request: &LockRequest<'_>,
+        (interrupt, printer): (&Interrupt, &Printer),
+        body: F,
+    ) -> Result<Ran<T>>
+    where
+        F: Fn(LockGate) -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let (opener, gate) = LockGate::pending();
+        let first = std::pin::pin!(body(gate));
+        let acquire = std::pin::pin!(Guard::acquire(aws, request, interrupt, printer));
+        let (locked, first) = match futures::future::select(acquire, first).await {
+            Either::Left((locked, first)) => (locked?, Either::Left(first)),
+            Either::Right((ended, acquire)) => (acquire.await?, Either::Right(async { ended })),
+        };
+        let guard = match locked {
+            Locked::Held(guard) => guard,
+            Locked::Interrupted(signal) => return Ok(Ran::Interrupted(signal)),
+        };
+        let result = if guard.held.as_ref().is_some_and(|held| held.contended) {
+            drop(first);
+            // Kept rather than returned: the lock is held, and released only through `Ran`.
+            printer.keep(printer.status(
+                "The lock is ours now: reading again, since what was read while another run held it may predate that run's writes.",
+            ));
+            body(LockGate::open(guard.watch())).await
+        } else {
+            opener.0.send_replace(Some(guard.watch()));
+            first.await
+        };
+        Ok(Ran::Done(result, guard.release()))
+    }
+}
+
+/// How `Guard::run_while_taking` ended.
+pub enum Ran<T> {
+    /// `body`'s outcome, and the lock to release.
+    Done(Result<T>, Release),
+    /// A signal came before the lock was held: nothing was written.
+    Interrupted(Signal),
+}
+
+/// The lock's release, still to do (nothing for a run without a lock). Dropped instead, the
+/// lock stops being renewed and expires by itself.
+pub struct Release(Option<Box<HeldLock>>);
+
+impl Release {
+    /// Releases the lock. One that cannot be released expires by itself: a warning says so
+    /// (an error only when the warning cannot be written).
+    pub async fn finish(self) -> Result<()> {
+        let Some(held) = self.0 else {
+            return Ok(());
         };
         let printer = held.printer.clone();
-        let released = match held.release().await {
+        match held.release().await {
             Ok(()) => Ok(()),
             Err(e) => printer.warn(&format!(
                 "the lock was not released (it expires by itself): {e:#}"
             )),
-        };
-        match result {
-            Ok(value) => released.map(|()| value),
-            Err(e) => {
-                printer.keep(released);
-                Err(e)
-            }
         }
+    }
+}
+
+/// The lock as a run that starts before it holds it sees it: `check` waits until the lock is
+/// held, then says whether it still is. Every write, and every read of a secret value, waits on
+/// it.
+#[derive(Debug, Clone)]
+pub struct LockGate(tokio::sync::watch::Receiver<Option<LockWatch>>);
+
+/// Opens a pending `LockGate` once the lock is held.
+struct GateOpener(tokio::sync::watch::Sender<Option<LockWatch>>);
+
+impl LockGate {
+    /// Open from the start: the lock is held already, or none is needed (`LockWatch::none()`).
+    pub fn open(watch: LockWatch) -> Self {
+        LockGate(tokio::sync::watch::Sender::new(Some(watch)).subscribe())
+    }
+
+    fn pending() -> (GateOpener, Self) {
+        let (tx, rx) = tokio::sync::watch::channel(None);
+        (GateOpener(tx), LockGate(rx))
+    }
+
+    /// Waits until the lock is held; an error when it is lost, or was never taken.
+    pub async fn check(&self) -> Result<()> {
+        let mut rx = self.0.clone();
+        let held = rx
+            .wait_for(Option::is_some)
+            .await
+            .ok()
+            .and_then(|w| w.clone());
+        match held {
+            Some(watch) => watch.check(),
+            None => bail!("the run's lock was never taken: it writes nothing"),
+        }
+    }
+
+    /// Whether the run stops before its next write: a signal received, or the lock lost.
+    pub fn halt(&self, interrupt: &Interrupt) -> Option<Halt> {
+        let watch = self.0.borrow().clone().unwrap_or_default();
+        watch.halt(interrupt)
     }
 }
 
@@ -110,6 +221,8 @@ pub enum Halt {
 
 /// A lock this process holds, renewed until it is released or dropped.
 struct HeldLock {
+    /// Another run held the lock (or its expired lock was there) when this one first tried.
+    contended: bool,
     aws: Aws,
     region: String,
     name: String,
@@ -218,7 +331,7 @@ async fn take(aws: &Aws, request: &LockRequest<'_>, printer: &Printer) -> Result
     let name = lock_parameter(request.environment);
     let who = aws.identity(region).await?.arn.clone();
     let deadline = Instant::now() + wait;
-    let mut told = false;
+    let (mut told, mut contended) = (false, false);
     loop {
         let now = OffsetDateTime::now_utc();
         let info = LockInfo {
@@ -236,10 +349,18 @@ async fn take(aws: &Aws, request: &LockRequest<'_>, printer: &Printer) -> Result
             look(aws, request, &name, &info, printer).await?
         };
         let holder = match holder {
-            Seen::Ours => return Ok(HeldLock::start(aws, region, name, info, printer)),
-            Seen::Gone => continue,
+            Seen::Ours => {
+                let mut held = HeldLock::start(aws, region, name, info, printer);
+                held.contended = contended;
+                return Ok(held);
+            }
+            Seen::Gone => {
+                contended = true;
+                continue;
+            }
             Seen::Held(holder) => holder,
         };
+        contended = true;
         if Instant::now() >= deadline {
             if wait.is_zero() {
                 bail!("{holder}");
@@ -316,6 +437,7 @@ impl HeldLock {
             printer.clone(),
         ));
         HeldLock {
+            contended: false,
             aws: aws.clone(),
             region: region.to_string(),
             name,

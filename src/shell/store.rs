@@ -125,7 +125,8 @@ pub struct PointerVersion {
     pub etag: Option<String>,
 }
 
-/// The current version of each pointer (HeadObject), read before the run collects anything.
+/// The current version of each pointer (HeadObject, all at once), read before the run
+/// collects anything.
 pub async fn pointer_versions(
     aws: &Aws,
     region: &str,
@@ -133,36 +134,39 @@ pub async fn pointer_versions(
     pointers: &[String],
 ) -> Result<Vec<PointerVersion>> {
     let s3 = aws.s3(region);
-    let mut versions = Vec::new();
-    for key in pointers {
-        let etag = match s3.head_object().bucket(bucket).key(key).send().await {
-            Ok(out) => out.e_tag,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => None,
-            Err(e) => {
-                // A HEAD's refusal has no body: say what its status means.
-                let denied = e.raw_response().is_some_and(|r| r.status().as_u16() == 403);
-                return Err(anyhow::Error::new(e).context(format!(
-                    "reading the pointer s3://{bucket}/{key} in {region} before moving it (HeadObject){}",
-                    if denied {
-                        ": AccessDenied (403): these credentials may not read it, or the bucket belongs to another account"
-                    } else {
-                        ""
-                    }
-                )));
-            }
-        };
-        versions.push(PointerVersion {
-            key: key.clone(),
-            etag,
-        });
-    }
-    Ok(versions)
+    futures::future::try_join_all(pointers.iter().map(|key| {
+        let s3 = &s3;
+        async move {
+            let etag = match s3.head_object().bucket(bucket).key(key).send().await {
+                Ok(out) => out.e_tag,
+                Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => None,
+                Err(e) => {
+                    // A HEAD's refusal has no body: say what its status means.
+                    let denied = e.raw_response().is_some_and(|r| r.status().as_u16() == 403);
+                    return Err(anyhow::Error::new(e).context(format!(
+                        "reading the pointer s3://{bucket}/{key} in {region} before moving it (HeadObject){}",
+                        if denied {
+                            ": AccessDenied (403): these credentials may not read it, or the bucket belongs to another account"
+                        } else {
+                            ""
+                        }
+                    )));
+                }
+            };
+            Ok(PointerVersion {
+                key: key.clone(),
+                etag,
+            })
+        }
+    }))
+    .await
 }
 
-/// Moves each pointer to `target` (its content is the key of the newest backup): with
-/// `If-Match` on the ETag it had, or `If-None-Match: *` when it had none, so two writers can
-/// never interleave. A refused move whose pointer already names `target` was this run's own
-/// (its answer lost and the request retried); any other is an error naming the pointer.
+/// Moves each pointer to `target` (its content is the key of the newest backup), all at once
+/// (each names a whole stored document, so none waits for another): with `If-Match` on the
+/// ETag it had, or `If-None-Match: *` when it had none, so two writers can never interleave. A
+/// refused move whose pointer already names `target` was this run's own (its answer lost and
+/// the request retried); any other is an error naming the pointer.
 pub async fn write_pointers(
     aws: &Aws,
     region: &str,
@@ -171,40 +175,53 @@ pub async fn write_pointers(
     target: &str,
 ) -> Result<()> {
     let s3 = aws.s3(region);
-    for PointerVersion { key, etag } in pointers {
-        let request = s3
-            .put_object()
-            .bucket(bucket)
-            .key(key)
-            .body(ByteStream::from(target.as_bytes().to_vec()))
-            .content_type("text/plain")
-            .server_side_encryption(ServerSideEncryption::Aes256)
-            .checksum_algorithm(ChecksumAlgorithm::Sha256);
-        let request = match etag {
-            Some(etag) => request.if_match(etag),
-            None => request.if_none_match("*"),
-        };
-        let context = || {
-            format!("moving the pointer s3://{bucket}/{key} in {region} to {target} (PutObject)")
-        };
-        match request.send().await {
-            Ok(_) => {}
-            Err(e) if matches!(e.code(), Some("PreconditionFailed" | "NoSuchKey")) => {
-                let now = read_pointer(aws, region, bucket, key)
-                    .await
-                    .with_context(context)?;
-                if now.as_deref() != Some(target) {
-                    return Err(anyhow::Error::new(e).context(format!(
-                        "{}: another writer moved it (to {}) since this run read it, so it was left as it is; is a second backup running without the lock? Run `ssm-keeper verify`, then the backup again",
-                        context(),
-                        now.as_deref().unwrap_or("nothing: it was deleted")
-                    )));
-                }
-            }
-            Err(e) => return Err(anyhow::Error::new(e).context(context())),
-        }
-    }
+    futures::future::try_join_all(
+        pointers
+            .iter()
+            .map(|pointer| write_pointer(aws, &s3, (region, bucket), pointer, target)),
+    )
+    .await?;
     Ok(())
+}
+
+async fn write_pointer(
+    aws: &Aws,
+    s3: &aws_sdk_s3::Client,
+    (region, bucket): (&str, &str),
+    PointerVersion { key, etag }: &PointerVersion,
+    target: &str,
+) -> Result<()> {
+    let request = s3
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(ByteStream::from(target.as_bytes().to_vec()))
+        .content_type("text/plain")
+        .server_side_encryption(ServerSideEncryption::Aes256)
+        .checksum_algorithm(ChecksumAlgorithm::Sha256);
+    let request = match etag {
+        Some(etag) => request.if_match(etag),
+        None => request.if_none_match("*"),
+    };
+    let context =
+        || format!("moving the pointer s3://{bucket}/{key} in {region} to {target} (PutObject)");
+    match request.send().await {
+        Ok(_) => Ok(()),
+        Err(e) if matches!(e.code(), Some("PreconditionFailed" | "NoSuchKey")) => {
+            let now = read_pointer(aws, region, bucket, key)
+                .await
+                .with_context(context)?;
+            if now.as_deref() != Some(target) {
+                return Err(anyhow::Error::new(e).context(format!(
+                    "{}: another writer moved it (to {}) since this run read it, so it was left as it is; is a second backup running without the lock? Run `ssm-keeper verify`, then the backup again",
+                    context(),
+                    now.as_deref().unwrap_or("nothing: it was deleted")
+                )));
+            }
+            Ok(())
+        }
+        Err(e) => Err(anyhow::Error::new(e).context(context())),
+    }
 }
 
 /// One backup of a region as the bucket's listing shows it.

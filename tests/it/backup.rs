@@ -454,14 +454,23 @@ async fn sigterm_stops_the_run_moves_no_pointer_and_exits_143() {
     for i in 0..25 {
         put_string(A, &format!("/app/bkterm/p{i:02}"), "v").await;
     }
-    // 25 parameters at two requests a second: still collecting when the signal comes.
-    let mut child = ws.spawn_until(
-        &["backup", "--stack", "bkterm", "--max-rps", "2"],
-        &[],
-        &format!("==> Backup {A}"),
+    // The signal comes while the first values are read: under the lock, collecting.
+    let emulator_http = emulator().http_endpoint.trim_start_matches("http://");
+    let held = crate::hold::hold_first(
+        emulator_http,
+        "AmazonSSM.GetParameters",
+        "\"WithDecryption\":true",
     );
+    let (mut child, lines) = ws.spawn(
+        &["backup", "--stack", "bkterm"],
+        &[("AWS_ENDPOINT_URL_SSM", Some(&held.url))],
+        std::process::Stdio::null(),
+    );
+    std::thread::spawn(move || lines.for_each(drop));
+    held.held.recv().unwrap();
     signal(&child, "TERM");
     let status = child.wait().unwrap();
+    held.release.send(()).unwrap();
     assert_eq!(status.code(), Some(143), "{status:?}");
     let summary = summary_file(&ws);
     assert_eq!(summary[A]["status"], "FAILED");

@@ -47,11 +47,20 @@ async fn a_second_writer_is_refused_naming_the_holder() {
     for i in 0..25 {
         put_string(A, &format!("/app/lkbusy/p{i:02}"), "v").await;
     }
-    let mut backup = ws.spawn_until(
-        &["backup", "--stack", "lkbusy", "--max-rps", "2"],
-        &[],
-        "==> Backup",
+    // The backup is held reading its first values: it holds the lock by then.
+    let emulator_http = emulator().http_endpoint.trim_start_matches("http://");
+    let held = crate::hold::hold_first(
+        emulator_http,
+        "AmazonSSM.GetParameters",
+        "\"WithDecryption\":true",
     );
+    let (mut backup, lines) = ws.spawn(
+        &["backup", "--stack", "lkbusy"],
+        &[("AWS_ENDPOINT_URL_SSM", Some(&held.url))],
+        std::process::Stdio::null(),
+    );
+    std::thread::spawn(move || lines.for_each(drop));
+    held.held.recv().unwrap();
 
     let run = ws.run(&["apply", "--stack", "lkbusy", "--auto-approve"]);
     assert_eq!(run.code, 1, "{run:#?}");
@@ -70,6 +79,7 @@ async fn a_second_writer_is_refused_naming_the_holder() {
     let run = ws.run(&["plan", "--stack", "lkbusy"]);
     assert_eq!(run.code, 0, "{run:#?}");
 
+    held.release.send(()).unwrap();
     assert!(backup.wait().unwrap().success());
     assert_eq!(parameter(A, &lock_name("lkbusy")).await, None, "released");
     let run = ws.run(&["apply", "--stack", "lkbusy", "--auto-approve"]);
@@ -190,9 +200,14 @@ async fn a_run_that_loses_its_lock_stops_before_its_next_write() {
     let ws = Workspace::new("lklost", &[A], A);
     ws.apply();
     put_string(A, "/app/lklost/p", "v").await;
-    // The backup is held in its listing, after it took the lock and before it writes.
+    // The backup is held reading its first values, which it reads only once it holds the lock,
+    // before it writes.
     let emulator_http = emulator().http_endpoint.trim_start_matches("http://");
-    let held = crate::hold::hold_first(emulator_http, "AmazonSSM.DescribeParameters", "");
+    let held = crate::hold::hold_first(
+        emulator_http,
+        "AmazonSSM.GetParameters",
+        "\"WithDecryption\":true",
+    );
     let (mut backup, mut stderr) = ws.spawn(
         &["--lock-renew-every", "1s", "backup", "--stack", "lklost"],
         &[("AWS_ENDPOINT_URL_SSM", Some(&held.url))],
@@ -326,5 +341,94 @@ async fn two_runs_finding_the_same_expired_lock_do_not_both_take_it_over() {
         parameter(A, "/locks/ssm-keeper/lkrace.takeover.long-gone").await,
         None,
         "the claim is gone with the expired lock"
+    );
+}
+
+#[tokio::test]
+async fn backup_reads_while_it_takes_the_lock_and_neither_writes_nor_decrypts_before() {
+    use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+    let ws = Workspace::new("lkorder", &[A], A);
+    ws.apply();
+    put_secure(A, "/app/lkorder/secret", "s3cr3t-lkorder").await;
+    let proxy = crate::proxy::Proxy::start(21);
+    proxy.watch_for("\"WithDecryption\":true");
+    // The lock's PutParameter is held until the listing and the bucket's checks are answered:
+    // all the run does before it holds the lock is then in the record before that request.
+    let limit = std::time::Duration::from_secs(60);
+    let listed = proxy.answered("ssm:DescribeParameters", limit);
+    let checked = proxy.answered("s3:GetBucketEncryption", limit);
+    let overlapped = std::sync::Arc::new(AtomicBool::new(false));
+    let seen = overlapped.clone();
+    proxy.before_next("ssm:PutParameter", "", move || async move {
+        let (listed, checked) = tokio::join!(listed, checked);
+        seen.store(listed && checked, SeqCst);
+    });
+    let run = ws.run_with(&["backup", "--stack", "lkorder"], &proxy.env());
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(
+        overlapped.load(SeqCst),
+        "the listing and the bucket's checks were answered while the lock was being taken"
+    );
+    let record = proxy.record();
+    let lock_at = record
+        .iter()
+        .position(|r| r.operation == "ssm:PutParameter" && r.resource == lock_name("lkorder"))
+        .expect("the lock was taken through the proxy");
+    let (before, after) = record.split_at(lock_at);
+    let operations: Vec<&str> = before.iter().map(|r| r.operation.as_str()).collect();
+    assert!(
+        before.iter().all(|r| !r.mutating && !r.carries_marker),
+        "nothing written and no value decrypted before the lock: {operations:?}"
+    );
+    for read in ["ssm:DescribeParameters", "s3:GetBucketEncryption"] {
+        assert!(operations.contains(&read), "{read}: {operations:?}");
+    }
+    assert!(after.iter().any(|r| r.carries_marker), "values read after");
+    assert!(after.iter().any(|r| r.operation == "s3:PutObject"));
+}
+
+#[tokio::test]
+async fn a_backup_that_waited_for_the_lock_reads_again_under_it() {
+    let ws = Workspace::new("lkreread", &[A], A);
+    ws.apply();
+    put_string(A, "/app/lkreread/before", "v").await;
+    hold("lkreread", "held-by-test", 1).await;
+    let proxy = crate::proxy::Proxy::start(22);
+    let (mut backup, mut stderr) = ws.spawn(
+        &["backup", "--stack", "lkreread", "--lock-timeout", "5m"],
+        &proxy.env(),
+        std::process::Stdio::null(),
+    );
+    wait_for_line(&mut stderr, "Waiting for the lock:");
+    // What the run listed while the lock was another's is older than what that run writes
+    // before it lets go.
+    let limit = std::time::Duration::from_secs(60);
+    assert!(proxy.answered("ssm:DescribeParameters", limit).await);
+    put_string(A, "/app/lkreread/written-by-the-holder", "v").await;
+    delete_param(A, &lock_name("lkreread")).await;
+    let said: Vec<String> = stderr.map(Result::unwrap).collect();
+    assert_eq!(backup.wait().unwrap().code(), Some(0), "{said:#?}");
+    assert!(
+        said.iter()
+            .any(|l| l.starts_with("The lock is ours now: reading again")),
+        "{said:#?}"
+    );
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(ws.path("backup-work/region_summaries.json")).unwrap(),
+    )
+    .unwrap();
+    let path = summary[A]["artifactPath"].as_str().unwrap();
+    let (bucket, key) = path["s3://".len()..].split_once('/').unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_slice(&object_bytes(A, bucket, key).await).unwrap();
+    let names: Vec<&str> = doc["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["Name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"/app/lkreread/written-by-the-holder"),
+        "{names:?}"
     );
 }

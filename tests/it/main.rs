@@ -4,6 +4,7 @@
 
 mod alarm;
 mod backup;
+mod bench_latency;
 mod bench_quota;
 mod cli;
 mod common;

@@ -89,6 +89,7 @@ struct State {
     /// SSM's throughput quotas, when enforced: a token bucket per region and API class.
     quotas: Option<Quotas>,
     buckets: std::collections::HashMap<(String, &'static str), TokenBucket>,
+    latency: Latency,
 }
 
 /// SSM's throughput quotas per region and API class, in requests per second. The defaults are
@@ -368,6 +369,7 @@ async fn serve(state: Arc<Mutex<State>>, ready: std::sync::mpsc::Sender<String>)
         let Ok((tcp, _)) = listener.accept().await else {
             continue;
         };
+        state.lock().unwrap().latency.connections += 1;
         let (acceptor, connector, upstream, state) = (
             acceptor.clone(),
             connector.clone(),
@@ -379,7 +381,7 @@ async fn serve(state: Arc<Mutex<State>>, ready: std::sync::mpsc::Sender<String>)
                 return;
             };
             let service = hyper::service::service_fn(move |request| {
-                handle(request, state.clone(), connector.clone(), upstream.clone())
+                delayed(request, state.clone(), connector.clone(), upstream.clone())
             });
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(tls), service)
@@ -856,6 +858,101 @@ async fn forward(
         .unwrap()
         .push((upstream.to_string(), sender, std::time::Instant::now()));
     Ok(Response::from_parts(parts, Full::new(body)))
+}
+
+// ---- Latency mode: a network `delay` away in each direction; what the client used of it ----
+
+/// The latency mode's setting, and counts of what the client did (one field of `State`).
+#[derive(Default)]
+struct Latency {
+    /// Waited before a request is served, and again before its answer goes back.
+    delay: Duration,
+    /// TCP connections the client opened to the proxy. (The proxy's own connections to the
+    /// emulator, one per request, are not counted: they are the proxy's business.)
+    connections: usize,
+    /// Requests from arrival to answer, both delays included: in flight as the client sees them.
+    in_flight: usize,
+    max_in_flight: usize,
+    /// Requests answered so far: what `answered` waits on.
+    answered: Arc<tokio::sync::watch::Sender<u64>>,
+}
+
+impl Proxy {
+    /// Resolves to `true` once a request of `operation` was recorded and its answer went back
+    /// (at once if one was), or to `false` after `limit`: a test's hold on another request can
+    /// wait for it, with no sleep.
+    pub fn answered(
+        &self,
+        operation: &str,
+        limit: Duration,
+    ) -> impl std::future::Future<Output = bool> + Send + 'static {
+        let state = self.state.clone();
+        let mut answers = state.lock().unwrap().latency.answered.subscribe();
+        let operation = operation.to_string();
+        async move {
+            let seen = |_: &u64| {
+                let state = state.lock().unwrap();
+                state.record.iter().any(|r| r.operation == operation)
+            };
+            tokio::time::timeout(limit, answers.wait_for(seen))
+                .await
+                .is_ok_and(|seen| seen.is_ok())
+        }
+    }
+
+    /// From now on every request waits `delay` before it is served and its answer `delay`
+    /// before it goes back: a round trip costs twice `delay` more.
+    pub fn latency(&self, delay: Duration) -> &Self {
+        self.state.lock().unwrap().latency.delay = delay;
+        self
+    }
+
+    /// The TCP connections the client opened since the last `reset_latency_counts`.
+    pub fn connections(&self) -> usize {
+        self.state.lock().unwrap().latency.connections
+    }
+
+    /// The most requests the client had in flight at once (delays included) since the last
+    /// `reset_latency_counts`.
+    pub fn client_max_in_flight(&self) -> usize {
+        self.state.lock().unwrap().latency.max_in_flight
+    }
+
+    pub fn reset_latency_counts(&self) {
+        let latency = &mut self.state.lock().unwrap().latency;
+        latency.connections = 0;
+        latency.max_in_flight = latency.in_flight;
+    }
+}
+
+/// Counts a request as in flight for the client for as long as it is held.
+struct ClientInFlight(Arc<Mutex<State>>);
+
+impl Drop for ClientInFlight {
+    fn drop(&mut self) {
+        self.0.lock().unwrap().latency.in_flight -= 1;
+    }
+}
+
+/// `handle`, a network `Latency::delay` away from the client in each direction.
+async fn delayed(
+    request: Request<Incoming>,
+    state: Arc<Mutex<State>>,
+    connector: tokio_rustls::TlsConnector,
+    upstream: String,
+) -> Answer {
+    let (delay, answered) = {
+        let latency = &mut state.lock().unwrap().latency;
+        latency.in_flight += 1;
+        latency.max_in_flight = latency.max_in_flight.max(latency.in_flight);
+        (latency.delay, latency.answered.clone())
+    };
+    let _counted = ClientInFlight(state.clone());
+    tokio::time::sleep(delay).await;
+    let answer = handle(request, state, connector, upstream).await;
+    tokio::time::sleep(delay).await;
+    answered.send_modify(|n| *n += 1);
+    answer
 }
 
 #[test]

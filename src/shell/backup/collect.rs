@@ -1,8 +1,8 @@
 //! Collect one region's parameters of an environment, decrypted, straight into the backup
-//! document: DescribeParameters pages arrive one after another while GetParameters batches of
-//! ten run alongside (bounded, in order), under a per-region request budget that every attempt,
-//! retries included, goes through. Besides the document, only the pages and batches in flight
-//! are held.
+//! document: DescribeParameters pages arrive one after another (from the start, beside the
+//! checks that gate the values) while GetParameters batches of ten run alongside (bounded, in
+//! order), under a per-region request budget that every attempt, retries included, goes
+//! through. Besides the document, only the pages and batches in flight are held.
 
 use anyhow::{Context, Result};
 use aws_sdk_ssm::types::ParameterMetadata;
@@ -32,19 +32,21 @@ pub struct Collected {
     pub tags_missing: Option<String>,
 }
 
-/// Writes the backup document of `region` to `out` and returns what it holds.
-pub async fn collect<W: Write + Send>(
+/// Writes the backup document of the header's region to `out` and returns what it holds, with
+/// what `ready` gave. The listing and the tags are read at once; values, which may be secrets,
+/// only once `ready` (the destination checked, the lock held) succeeded: failed, nothing
+/// secret was read.
+pub async fn collect<W: Write + Send, T>(
     aws: &Aws,
-    region: &str,
     header: &DocumentHeader,
     selection: &Selection,
     budget: &Budget,
     out: &mut W,
     on_progress: &(dyn Fn(u64) + Sync),
-) -> Result<Collected> {
+    ready: impl Future<Output = Result<T>>,
+) -> Result<(Collected, T)> {
+    let region = header.region.as_str();
     let ssm = aws.ssm_budgeted(region, budget);
-    let (tags, tags_missing) = document_tags(aws, region).await?;
-    let tags = tags.as_ref();
     let (pages_tx, pages_rx) = mpsc::channel::<Vec<ParameterMetadata>>(FETCHES_IN_FLIGHT * 2);
     let list = list_pages(
         ssm.clone(),
@@ -54,6 +56,8 @@ pub async fn collect<W: Write + Send>(
         pages_tx,
     );
     let write = async {
+        let ((tags, tags_missing), ready) = tokio::try_join!(document_tags(aws, region), ready)?;
+        let tags = tags.as_ref();
         let parameters = ReceiverStream::new(pages_rx)
             .map(|batch| fetch(&ssm, region, batch, tags))
             .buffered(FETCHES_IN_FLIGHT);
@@ -61,7 +65,8 @@ pub async fn collect<W: Write + Send>(
             tags_missing,
             ..Collected::default()
         };
-        write_document(out, header, parameters, collected, on_progress).await
+        let collected = write_document(out, header, parameters, collected, on_progress).await?;
+        Ok((collected, ready))
     };
     let ((), collected) = tokio::try_join!(list, write)?;
     Ok(collected)

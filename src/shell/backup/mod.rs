@@ -1,7 +1,7 @@
-//! The nightly backup: from the SSM metadata that `apply` wrote, each region in list order,
-//! one stage at a time: find its bucket (only the one the stack names), collect its parameters
-//! in memory,
-//! upload, then move the pointers. The first failure stops the run; later regions are skipped.
+//! The nightly backup: from the SSM metadata that `apply` wrote, each region in list order:
+//! its listing starts at once, beside the checks of its bucket (only the one the stack names)
+//! and the lock; its values are read once those passed, into memory; then upload, then move the
+//! pointers. The first failure stops the run; later regions are skipped.
 
 pub mod collect;
 pub mod copy;
@@ -25,7 +25,7 @@ use crate::core::store::{DEFAULT_POINTER_KEY, DocumentEncryption, document_key, 
 use crate::shell::aws::Aws;
 use crate::shell::aws::Budget;
 use crate::shell::interrupt::{Interrupt, Signal};
-use crate::shell::lock::{Halt, LockWatch};
+use crate::shell::lock::{Halt, LockGate};
 use crate::shell::printer::Printer;
 use crate::shell::ssm::read_values;
 use crate::shell::store::{
@@ -75,7 +75,7 @@ pub async fn run(
     aws: &Aws,
     options: &BackupOptions,
     interrupt: &Interrupt,
-    lock: &LockWatch,
+    lock: &LockGate,
     printer: &Printer,
 ) -> Result<BackupRun> {
     let started = Instant::now();
@@ -117,7 +117,7 @@ struct Runner<'a> {
     aws: &'a Aws,
     options: &'a BackupOptions,
     interrupt: &'a Interrupt,
-    lock: &'a LockWatch,
+    lock: &'a LockGate,
     printer: &'a Printer,
     metadata: &'a Metadata,
     run_header: &'a DocumentHeader,
@@ -186,8 +186,10 @@ async fn start(
     options: &BackupOptions,
     printer: &Printer,
 ) -> Result<(Metadata, DocumentHeader)> {
-    let account = aws.account_id(&options.ssm_home_region).await?;
-    let metadata = read_metadata(aws, options).await?;
+    let (account, metadata) = tokio::try_join!(
+        aws.account_id(&options.ssm_home_region),
+        read_metadata(aws, options)
+    )?;
     for w in &metadata.warnings {
         printer.warn(w)?;
     }
@@ -220,77 +222,103 @@ fn document_header(options: &BackupOptions, account: &str) -> Result<DocumentHea
     })
 }
 
-/// Initialize: the region list, the default region and the legacy key, from the home region.
-/// Only a missing or unreadable region list stops the run; the rest are warnings.
+/// Initialize: the region list, the default region, the legacy key and the copies, from the
+/// home region in one request (with the home region's bucket, which the legacy key names when
+/// the home region is the default one). Only a missing or unreadable region list stops the
+/// run; the rest are warnings.
 async fn read_metadata(aws: &Aws, options: &BackupOptions) -> Result<Metadata> {
     let env = &options.environment;
     let home = &options.ssm_home_region;
-    let names = metadata_parameters(env); // region list, default region, legacy key
-    let [region_list, default_region, legacy] = read_values(aws, home, &names)
+    let [list_name, default_name, legacy_name] = metadata_parameters(env);
+    let names = [
+        list_name,
+        default_name,
+        legacy_name,
+        copies_parameter(env),
+        region_bucket_parameter(env, home),
+    ];
+    let list_name = &names[0];
+    let [region_list, default_region, legacy, copies, home_bucket] = read_values(aws, home, &names)
         .await?
         .try_into()
         .map_err(|_| anyhow::anyhow!("reading the metadata of `{env}` in {home}"))?;
     let region_list = region_list.with_context(|| {
-        format!("Region list parameter {} is missing (in {home}): run `ssm-keeper apply` for this stack", names[0])
+        format!("Region list parameter {list_name} is missing (in {home}): run `ssm-keeper apply` for this stack")
     })?;
     let regions = parse_region_list(&region_list)
         .map_err(anyhow::Error::msg)
-        .with_context(|| format!("reading the region list parameter {} in {home}", names[0]))?;
+        .with_context(|| format!("reading the region list parameter {list_name} in {home}"))?;
     if regions.is_empty() {
-        bail!(
-            "No regions configured: the region list parameter {} is empty",
-            names[0]
-        );
+        bail!("No regions configured: the region list parameter {list_name} is empty");
     }
     let mut warnings = Vec::new();
-    let default_region = match default_region {
-        None => {
-            warnings.push(format!(
-                "the default region parameter {} is missing: {DEFAULT_POINTER_KEY} is not written",
-                names[1]
-            ));
-            None
-        }
-        Some(value) if check_region(&value).is_err() => {
-            warnings.push(format!(
-                "the default region parameter {} holds `{value}`, which is not a region name: {DEFAULT_POINTER_KEY} is not written; run `ssm-keeper apply`",
-                names[1]
-            ));
-            None
-        }
-        Some(default) => {
-            let default_bucket =
-                read_values(aws, &default, &[region_bucket_parameter(env, &default)])
-                    .await?
-                    .remove(0);
-            if legacy != default_bucket {
-                warnings.push(format!(
-                    "the legacy parameter {} holds {} but the bucket of the default region {default} is {}: old readers use the wrong bucket; run `ssm-keeper apply`",
-                    names[2],
-                    legacy.as_deref().unwrap_or("nothing"),
-                    default_bucket.as_deref().unwrap_or("not defined"),
-                ));
-            }
-            Some(default)
-        }
-    };
-    let copies = read_copies(aws, options).await?;
+    let default_region = default_region_of(
+        aws,
+        options,
+        default_region,
+        (legacy, home_bucket),
+        &mut warnings,
+    )
+    .await?;
     Ok(Metadata {
         regions,
-        copies,
+        copies: copies_of(copies, &names[3], home)?,
         default_region,
         warnings,
     })
 }
 
-/// The stack's `copies`, as apply wrote them (none when the parameter is absent).
-async fn read_copies(
+/// The default region its parameter names, if it names one (else a warning); a warning too
+/// when the legacy key does not name the default region's bucket (`home_bucket`: the home
+/// region's, read already).
+async fn default_region_of(
     aws: &Aws,
     options: &BackupOptions,
+    value: Option<String>,
+    (legacy, home_bucket): (Option<String>, Option<String>),
+    warnings: &mut Vec<String>,
+) -> Result<Option<String>> {
+    let (env, home) = (&options.environment, &options.ssm_home_region);
+    let [_, name, legacy_name] = metadata_parameters(env);
+    let default = match value {
+        None => {
+            warnings.push(format!(
+                "the default region parameter {name} is missing: {DEFAULT_POINTER_KEY} is not written"
+            ));
+            return Ok(None);
+        }
+        Some(value) if check_region(&value).is_err() => {
+            warnings.push(format!(
+                "the default region parameter {name} holds `{value}`, which is not a region name: {DEFAULT_POINTER_KEY} is not written; run `ssm-keeper apply`"
+            ));
+            return Ok(None);
+        }
+        Some(default) => default,
+    };
+    let default_bucket = if default == *home {
+        home_bucket
+    } else {
+        read_values(aws, &default, &[region_bucket_parameter(env, &default)])
+            .await?
+            .remove(0)
+    };
+    if legacy != default_bucket {
+        warnings.push(format!(
+            "the legacy parameter {legacy_name} holds {} but the bucket of the default region {default} is {}: old readers use the wrong bucket; run `ssm-keeper apply`",
+            legacy.as_deref().unwrap_or("nothing"),
+            default_bucket.as_deref().unwrap_or("not defined"),
+        ));
+    }
+    Ok(Some(default))
+}
+
+/// The stack's `copies`, as apply wrote them in the parameter `name` (none when it is absent).
+fn copies_of(
+    text: Option<String>,
+    name: &str,
+    home: &str,
 ) -> Result<std::collections::BTreeMap<String, String>> {
-    let home = &options.ssm_home_region;
-    let name = copies_parameter(&options.environment);
-    match read_values(aws, home, std::slice::from_ref(&name)).await?.remove(0) {
+    match text {
         None => Ok(Default::default()),
         Some(text) => parse_copies(&text)
             .map_err(anyhow::Error::msg)
@@ -310,7 +338,7 @@ struct RegionRun<'a> {
     limit: Duration,
     overall: Duration,
     /// Checked before each write: a run that lost its lock writes nothing more.
-    lock: &'a LockWatch,
+    lock: &'a LockGate,
     /// A region's lines are kept going whatever stderr does: the printer keeps a failed write.
     printer: &'a Printer,
 }
@@ -401,44 +429,41 @@ impl RegionRun<'_> {
     async fn stage(&self) -> Result<Staged> {
         let (aws, options, header) = (self.aws, self.options, self.header);
         let region = &header.region;
-        let bucket = self.bucket().await?;
-        let (pointers, encryption, copy_target) = if options.dry_run {
-            (Vec::new(), None, None)
-        } else {
-            let (pointers, encryption, copy_target) = self.destinations(&bucket).await?;
-            (pointers, Some(encryption), copy_target)
-        };
-
         // Staged in memory only: no file, named or not, ever holds the decrypted values, so a
         // killed run leaves no plaintext behind.
         let bar = self.printer.spinner(format!("{region}: collecting"));
         let budget = Budget::per_second(options.max_rps);
         let mut document = Vec::new();
         let on_progress = |n: u64| bar.set_position(n);
-        let collected = collect(
+        // The listing starts at once; no value is read before the destination is checked (a
+        // bucket set up wrongly fails before any secret is read) and the lock is held.
+        let checks = async {
+            let bucket = self.bucket().await?;
+            let destinations = if options.dry_run {
+                None
+            } else {
+                Some(self.destinations(&bucket).await?)
+            };
+            self.lock.check().await?;
+            Ok((bucket, destinations))
+        };
+        let (collected, (bucket, destinations)) = collect(
             aws,
-            region,
             header,
             &options.selection,
             &budget,
             &mut document,
             &on_progress,
+            checks,
         )
         .await?;
         bar.finish_and_clear();
 
-        let mut staged = Staged {
-            count: collected.count,
-            stored: None,
-            pointers,
-            vanished: collected.vanished,
-            tags_missing: collected.tags_missing,
-            copy: None,
-        };
-        let Some(encryption) = encryption else {
+        let Some((pointers, encryption, copy_target)) = destinations else {
             self.say(&format!("[DRY RUN] Skipped upload for {region}"));
-            return Ok(staged);
+            return Ok(Staged::of(collected, Vec::new()));
         };
+        let mut staged = Staged::of(collected, pointers);
         let key = document_key(
             &header.backup_date,
             region,
@@ -447,8 +472,8 @@ impl RegionRun<'_> {
         );
         // What verify reads instead of the document (its role may not read documents).
         let digest = crate::shell::store::sha256_base64(&document);
-        let stamp = Stamp::of(header, &collected.names, digest);
-        self.lock.check()?;
+        let stamp = Stamp::of(header, &staged.names, digest);
+        self.lock.check().await?;
         // The copy gets the same bytes: shared, not copied.
         let document = bytes::Bytes::from(document);
         let copy_bytes = copy_target.as_ref().map(|_| document.clone());
@@ -464,7 +489,7 @@ impl RegionRun<'_> {
         Ok(staged)
     }
 
-    /// Before anything is collected: the pointers as they are (the run moves them only from
+    /// Before any value is read: the pointers as they are (the run moves them only from
     /// these versions), how the bucket encrypts documents (a bucket set up wrongly fails before
     /// any secret is read), and where the copy goes. A copy that cannot be prepared (its region
     /// down) does not stop the primary: the region fails once the primary is stored and pointed
@@ -506,7 +531,7 @@ impl RegionRun<'_> {
             return Ok(());
         };
         let region = &self.header.region;
-        self.lock.check()?;
+        self.lock.check().await?;
         write_pointers(self.aws, region, bucket, &staged.pointers, key).await?;
         // Then the copy: its failure fails the region, the primary stays stored and pointed to.
         let Some(PendingCopy {
@@ -522,7 +547,7 @@ impl RegionRun<'_> {
             Ok(target) => target,
             Err(e) => bail!("{e:#} ({stored}; no copy was written)"),
         };
-        self.lock.check()?;
+        self.lock.check().await?;
         copy::write(self.aws, target, key, bytes.clone(), stamp)
             .await
             .with_context(|| {
@@ -543,6 +568,8 @@ impl RegionRun<'_> {
 /// A region's document, collected and (unless a dry run) stored as (bucket, key).
 struct Staged {
     count: u64,
+    /// The names in the document, for its stamp.
+    names: Vec<String>,
     stored: Option<(String, String)>,
     /// The pointers to move, as they were before the run.
     pointers: Vec<PointerVersion>,
@@ -550,6 +577,21 @@ struct Staged {
     tags_missing: Option<String>,
     /// The copy still to write, once the primary's pointers moved.
     copy: Option<PendingCopy>,
+}
+
+impl Staged {
+    /// What was collected, not stored yet; `pointers` to move once it is.
+    fn of(collected: collect::Collected, pointers: Vec<PointerVersion>) -> Self {
+        Staged {
+            count: collected.count,
+            names: collected.names,
+            stored: None,
+            pointers,
+            vanished: collected.vanished,
+            tags_missing: collected.tags_missing,
+            copy: None,
+        }
+    }
 }
 
 /// A region's copy: where, the document's bytes and its stamp.

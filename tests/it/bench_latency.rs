@@ -1,0 +1,270 @@
+//! The backup's fixed overhead on a network: through the proxy's latency mode
+//! (`BENCH_LATENCY_MS` each way, default 10), the backup of 1,000 parameters (and 200 of another
+//! environment) beside the DescribeParameters listing chain alone, as backup pages it. Reports
+//! figures, best of 3 each (and the listing with the values read beside it, which this
+//! single-process emulator serves more slowly); asserts only that the backup succeeded.
+//! Ignored by default: `cargo test --release --test it bench_latency -- --ignored --nocapture`.
+
+use crate::common::*;
+use crate::proxy::Proxy;
+use aws_sdk_ssm::types::{ParameterStringFilter, ParameterType};
+use futures::StreamExt;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+const A: &str = "us-east-1";
+const ENV: &str = "bnlat";
+const OTHER: &str = "bnlatother";
+const RUNS: usize = 3;
+
+#[test]
+#[ignore = "a benchmark: run with --ignored --nocapture"]
+fn bench_latency() {
+    let delay_ms: u64 = std::env::var("BENCH_LATENCY_MS")
+        .ok()
+        .map(|v| v.parse().expect("BENCH_LATENCY_MS: milliseconds"))
+        .unwrap_or(10);
+    let ws = Workspace::new(ENV, &[A], A);
+    ws.apply();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        seed(ENV, 1000).await;
+        seed(OTHER, 200).await;
+    });
+    let proxy = Proxy::start(19);
+    proxy.latency(Duration::from_millis(delay_ms));
+
+    // Rounds of the three, so that each sees the same load on the shared machine.
+    let (mut listing, mut collection, mut best, mut ratios) = (f64::MAX, f64::MAX, None, vec![]);
+    let mut pages = 0;
+    for _ in 0..RUNS {
+        let (seconds, n) = runtime.block_on(listing_chain(&proxy));
+        (listing, pages) = (listing.min(seconds), n);
+        collection = collection.min(runtime.block_on(collection_chain(&proxy)));
+        proxy.reset_latency_counts();
+        let run = backup(&ws, &proxy);
+        ratios.push(run.seconds / seconds);
+        if best
+            .as_ref()
+            .is_none_or(|b: &Backup| run.seconds < b.seconds)
+        {
+            best = Some(run);
+        }
+    }
+    report(
+        delay_ms,
+        (listing, pages, collection),
+        &best.unwrap(),
+        &ratios,
+    );
+}
+
+fn report(
+    delay_ms: u64,
+    (listing, pages, collection): (f64, usize, f64),
+    best: &Backup,
+    ratios: &[f64],
+) {
+    let calls: u64 = best.calls.values().sum();
+    let by_operation: Vec<String> = best
+        .calls
+        .iter()
+        .map(|(k, v)| format!("{}={v}", k.split('.').nth(1).unwrap_or(k)))
+        .collect();
+    let ratios: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
+    println!(
+        "\nbackup of 1,000 parameters (+200 of another environment), {delay_ms} ms each way, best of {RUNS}\n\
+         binary:                 {}\n\
+         listing chain alone:    {listing:.3} s ({pages} DescribeParameters pages)\n\
+         listing + values:       {collection:.3} s (the same chain with backup's GetParameters beside it)\n\
+         backup:                 {:.3} s\n\
+         ratio:                  {:.2} (each round: {}; to the listing + values: {:.2})\n\
+         API calls:              {calls} ({})\n\
+         connections accepted:   {}\n\
+         most in flight:         {}\n\
+         peak memory (RSS):      {:.1} MiB",
+        env!("CARGO_BIN_EXE_ssm-keeper"),
+        best.seconds,
+        best.seconds / listing,
+        ratios.join(", "),
+        best.seconds / collection,
+        by_operation.join(", "),
+        best.connections,
+        best.max_in_flight,
+        best.peak_kib as f64 / 1024.0,
+    );
+}
+
+/// `count` parameters of `env`, every fifth a SecureString, as `scripts/seed-parameters.py`.
+async fn seed(env: &str, count: usize) {
+    let ssm = ssm(A).await;
+    futures::stream::iter(0..count)
+        .map(|i| {
+            let ssm = ssm.clone();
+            async move {
+                let kind = if i % 5 == 0 {
+                    ParameterType::SecureString
+                } else {
+                    ParameterType::String
+                };
+                ssm.put_parameter()
+                    .name(format!("/bench/{env}/group{:03}/param{i:05}", i / 100))
+                    .value(format!("value-{i:05}-{}", "x".repeat(64)))
+                    .r#type(kind)
+                    .overwrite(true)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        })
+        .buffer_unordered(8)
+        .collect::<Vec<()>>()
+        .await;
+}
+
+/// An SSM client of the test's own, through the proxy.
+async fn client(proxy: &Proxy) -> aws_sdk_ssm::Client {
+    let emu = emulator();
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_sdk_ssm::config::Region::new(A))
+        .credentials_provider(aws_sdk_ssm::config::Credentials::new(
+            "testing", "testing", None, None, "bench",
+        ))
+        .endpoint_url(&proxy.endpoint)
+        .http_client(ssm_keeper::shell::tls::https_client_trusting(&emu.ca_bundle).unwrap())
+        .load()
+        .await;
+    aws_sdk_ssm::Client::new(&config)
+}
+
+/// The DescribeParameters calls backup makes (its filter, pages of 50), one after the other,
+/// through the proxy, each page's names sent on in tens: seconds and pages.
+async fn list(ssm: &aws_sdk_ssm::Client, batches: mpsc::Sender<Vec<String>>) -> (f64, usize) {
+    let filter = ParameterStringFilter::builder()
+        .key("Name")
+        .option("Contains")
+        .values(format!("/{ENV}/"))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let (mut token, mut pages, mut names) = (None, 0, 0);
+    loop {
+        let page = ssm
+            .describe_parameters()
+            .parameter_filters(filter.clone())
+            .max_results(50)
+            .set_next_token(token)
+            .send()
+            .await
+            .unwrap();
+        pages += 1;
+        names += page.parameters().len();
+        let listed: Vec<String> = page
+            .parameters()
+            .iter()
+            .filter_map(|p| p.name.clone())
+            .collect();
+        for batch in listed.chunks(10) {
+            let _ = batches.send(batch.to_vec()).await;
+        }
+        token = page.next_token.filter(|t| !t.is_empty());
+        if token.is_none() {
+            break;
+        }
+    }
+    assert!(names >= 1000, "listed {names}");
+    (started.elapsed().as_secs_f64(), pages)
+}
+
+/// The listing chain alone (its names dropped): seconds and pages.
+async fn listing_chain(proxy: &Proxy) -> (f64, usize) {
+    let ssm = client(proxy).await;
+    let (batches, mut dropped) = mpsc::channel(64);
+    let drain = async { while dropped.recv().await.is_some() {} };
+    let (listed, ()) = tokio::join!(list(&ssm, batches), drain);
+    listed
+}
+
+/// The listing chain with backup's value reads beside it (GetParameters of ten, decrypted, 8
+/// in flight) and nothing else: what backup cannot go below on this emulator, which serves
+/// both from one process. Seconds.
+async fn collection_chain(proxy: &Proxy) -> f64 {
+    let ssm = client(proxy).await;
+    let started = Instant::now();
+    let (batches, pages) = mpsc::channel::<Vec<String>>(16);
+    let fetch = tokio_stream::wrappers::ReceiverStream::new(pages)
+        .map(|names| {
+            let ssm = ssm.clone();
+            async move {
+                let out = ssm
+                    .get_parameters()
+                    .set_names(Some(names))
+                    .with_decryption(true)
+                    .send()
+                    .await
+                    .unwrap();
+                out.parameters().len()
+            }
+        })
+        .buffered(8)
+        .fold(0, |n, got| async move { n + got });
+    let (_, fetched) = tokio::join!(list(&ssm, batches), fetch);
+    assert!(fetched >= 1000, "fetched {fetched}");
+    started.elapsed().as_secs_f64()
+}
+
+struct Backup {
+    seconds: f64,
+    peak_kib: u64,
+    calls: std::collections::BTreeMap<String, u64>,
+    connections: usize,
+    max_in_flight: usize,
+}
+
+/// Measures a child's wall time and peak RSS from a parent of its own (the test process has
+/// other children): prints `code seconds maxrss_kib`.
+const MEASURE: &str = "import resource, subprocess, sys, time
+t0 = time.monotonic()
+code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+print(code, time.monotonic() - t0, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)";
+
+/// One backup through the proxy, paced at the highest ceiling (an account with raised quotas: the
+/// fixed overhead, not the pacing, is measured).
+fn backup(ws: &Workspace, proxy: &Proxy) -> Backup {
+    let stats = ws.path("calls.json");
+    let stats_arg = stats.display().to_string();
+    let args = [
+        "--api-stats",
+        &stats_arg,
+        "backup",
+        "--stack",
+        ENV,
+        "--max-rps",
+        "10000",
+    ];
+    let inner = ws.command(&args, &proxy.env());
+    let mut outer = std::process::Command::new(python());
+    outer
+        .arg("-c")
+        .arg(MEASURE)
+        .arg(inner.get_program())
+        .args(inner.get_args());
+    for (name, value) in inner.get_envs() {
+        match value {
+            Some(v) => outer.env(name, v),
+            None => outer.env_remove(name),
+        };
+    }
+    outer.current_dir(inner.get_current_dir().unwrap());
+    let out = outer.output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let fields: Vec<&str> = text.split_whitespace().collect();
+    assert_eq!(fields.first(), Some(&"0"), "backup failed: {text} {out:?}");
+    Backup {
+        seconds: fields[1].parse().unwrap(),
+        peak_kib: fields[2].parse().unwrap(),
+        calls: serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap(),
+        connections: proxy.connections(),
+        max_in_flight: proxy.client_max_in_flight(),
+    }
+}
