@@ -315,6 +315,7 @@ async fn a_failing_region_stops_the_run_and_moves_no_pointer() {
     assert!(pointer_b.is_some() && pointer_c.is_some());
 
     delete_param(B, &ws.param(&format!("{B}/s3-bucket-name"))).await;
+    next_second();
     let run = ws.run(&["backup", "--stack", "bkfail"]);
     assert_eq!(run.code, 1, "{run:#?}");
     assert!(
@@ -726,6 +727,7 @@ async fn a_pointer_whose_answer_was_lost_is_found_moved_by_this_run() {
     assert_eq!(object_text(A, &ws.bucket(A), &pointer).await, first);
 
     // Again, now moving an existing pointer (If-Match on its ETag), the answer lost again.
+    next_second();
     proxy.lose_next_answer_at("s3:PutObject", &pointer);
     let run = ws.run_with(&["backup", "--stack", "bkptrlost"], &proxy.env());
     assert_eq!(run.code, 0, "{run:#?}");
@@ -745,6 +747,7 @@ async fn a_pointer_moved_by_another_writer_during_the_run_is_left_as_it_is() {
     let bucket = ws.bucket(A);
 
     // Just before this run moves the pointer, another writer moves it.
+    next_second();
     let proxy = crate::proxy::Proxy::start(19);
     let (hook_bucket, hook_key) = (bucket.clone(), pointer.clone());
     proxy.before_next("s3:PutObject", &pointer, move || async move {

@@ -678,3 +678,13 @@ impl Drop for SmtpSink {
         let _ = self.child.wait();
     }
 }
+
+/// Returns once the clock is in the next second. A backup document is named to the second: a
+/// backup started in the same second as the one before is the same backup (found stored), not
+/// another one. (A wait on the clock, not on another process.)
+pub fn next_second() {
+    let started = time::OffsetDateTime::now_utc().unix_timestamp();
+    while time::OffsetDateTime::now_utc().unix_timestamp() == started {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

@@ -60,6 +60,7 @@ async fn object_lock_is_turned_on_for_existing_buckets_and_keeps_every_new_backu
         (Some("GOVERNANCE"), Some(2))
     );
 
+    next_second();
     let run = ws.run(&["backup", "--stack", "locked"]);
     assert_eq!(run.code, 0, "{run:#?}");
     let (after, version) = newest_document(&bucket).await;
