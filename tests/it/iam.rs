@@ -492,6 +492,8 @@ async fn each_role_runs_its_commands_under_enforced_iam_and_nothing_else() {
         "{}",
         run.stderr
     );
+    // Another document than the one backup-old stored (without tags): in another second.
+    next_second();
     let run = as_role("backup", &["backup", "--stack", env]);
     assert_eq!(run.code, 0, "{run:#?}");
     assert!(!run.stderr.contains("WARNING"), "{}", run.stderr);
