@@ -432,6 +432,10 @@ def keep_alive_handler():
 
     class KeepAliveHandler(MotoRequestHandler):
         protocol_version = "HTTP/1.1"
+        # werkzeug writes a response's head and body apart: with Nagle's algorithm the body
+        # waits for the client's delayed ACK of the head, 40 ms on every answer of a kept-alive
+        # connection (AWS answers at once). socketserver sets TCP_NODELAY for this flag.
+        disable_nagle_algorithm = True
         timeout = 120  # idle connections close after the SDK's pool has let them go (90 s)
 
         def make_environ(self):
@@ -463,10 +467,29 @@ def keep_alive_handler():
         def close(self):
             pass
 
+    answers_at_once(KeepAliveHandler)
     werkzeug.serving.selectors = type(
         "selectors", (), {"DefaultSelector": NothingLeftToDrain, "EVENT_READ": 1}
     )
     return KeepAliveHandler
+
+
+def answers_at_once(handler) -> None:
+    """Fails unless a connection set up by `handler` has Nagle's algorithm off (TCP_NODELAY):
+    checked on a real socket, so a socketserver or werkzeug that stopped honouring the flag is
+    caught here and not as 40 ms more per request."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        with socket.create_connection(server.getsockname()) as _client:
+            connection, _ = server.accept()
+            with connection:
+                probe = handler.__new__(handler)
+                probe.request = connection
+                probe.setup()
+                if not connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY):
+                    raise PatchTargetMoved(
+                        f"{handler.__name__}.setup no longer sets TCP_NODELAY on its connections"
+                    )
+                probe.finish()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -369,6 +369,8 @@ async fn serve(state: Arc<Mutex<State>>, ready: std::sync::mpsc::Sender<String>)
         let Ok((tcp, _)) = listener.accept().await else {
             continue;
         };
+        // As AWS answers: no wait for the client's delayed ACK between a head and its body.
+        let _ = tcp.set_nodelay(true);
         state.lock().unwrap().latency.connections += 1;
         let (acceptor, connector, upstream, state) = (
             acceptor.clone(),
@@ -827,6 +829,7 @@ async fn upstream_connection(
         }
     }
     let tcp = TcpStream::connect(upstream).await?;
+    tcp.set_nodelay(true)?;
     let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
     let tls = connector.connect(name, tcp).await?;
     let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
