@@ -32,7 +32,8 @@ pub async fn run(session: &Session, printer: &Printer, args: BackupArgs) -> Resu
     let notifications = Notifications::of(printer, &args)?;
     let options = backup_options(&stack, &args, dry_run);
     let interrupt = Interrupt::listen(printer)?;
-    let aws = session.aws().await?;
+    // Every SSM request of the run under --max-rps: its metadata and lock too.
+    let aws = &session.aws().await?.at_most(args.max_rps);
     let (run, release) =
         match locked_run(aws, &options, args.lock_timeout, &interrupt, printer).await {
             Ok(run) => run,
@@ -89,7 +90,6 @@ fn backup_options(stack: &Stack, args: &BackupArgs, dry_run: bool) -> BackupOpti
         dry_run,
         region_timeout: args.region_timeout,
         overall_timeout: args.timeout,
-        max_rps: args.max_rps,
         keep_going: args.keep_going,
         parallel_regions: usize::from(args.parallel_regions),
     }

@@ -21,7 +21,7 @@ use crate::core::restore::{
 };
 use crate::core::selection::Selection;
 use crate::core::stack::{Stack, bucket_name};
-use crate::shell::aws::{Aws, Budget};
+use crate::shell::aws::Aws;
 use crate::shell::drill::clean_up;
 use crate::shell::interrupt::{Interrupt, Signal};
 use crate::shell::lock::{Guard, Halt, LockRequest, LockWatch, Locked};
@@ -42,7 +42,7 @@ pub async fn run(session: &Session, printer: &Printer, args: RestoreArgs) -> Res
             .map_err(|m| anyhow::anyhow!("--region: {m}"))?;
     }
     let interrupt = Interrupt::listen(printer)?;
-    let aws = session.aws().await?;
+    let aws = &session.aws().await?.at_most(args.max_rps);
     let given: Vec<String> = args.region.iter().cloned().collect();
     let (regions, _) = super::verify::regions(aws, &stack, &given).await?;
     let request = LockRequest {
@@ -153,7 +153,6 @@ impl Drill<'_> {
     /// One region: leftovers deleted, the restore into the scratch path, everything deleted
     /// again whatever happened. A signal that stopped it is returned beside the report.
     async fn region(&self, region: &str) -> (RegionDrill, Option<Signal>) {
-        let budget = Budget::per_second(self.args.max_rps);
         let mut drill = RegionDrill {
             region: region.to_string(),
             source: None,
@@ -167,7 +166,7 @@ impl Drill<'_> {
             cleanup_error: None,
         };
         // What a killed drill left: deleted first, so that this drill starts from nothing.
-        match self.clean_up(region, &budget).await {
+        match self.clean_up(region).await {
             Ok(0) => {}
             Ok(n) => self.say(&format!(
                 "Drill of {region}: {n} parameters left by an earlier drill deleted."
@@ -183,11 +182,11 @@ impl Drill<'_> {
         let started = Instant::now();
         let scratch = match self.interrupt.received() {
             Some(signal) => Scratch::Stopped(signal),
-            None => self.restore(region, &budget).await,
+            None => self.restore(region).await,
         };
         drill.duration_seconds = started.elapsed().as_secs_f64();
         let stopped = self.record(&mut drill, scratch);
-        match self.clean_up(region, &budget).await {
+        match self.clean_up(region).await {
             Ok(n) => {
                 drill.cleaned_up = n;
                 self.say(&format!(
@@ -202,9 +201,9 @@ impl Drill<'_> {
     /// Everything under the environment's drill path in `region` deleted, while the lock is
     /// held: once it is lost another drill may be writing there (and its own cleanup takes
     /// what this one left).
-    async fn clean_up(&self, region: &str, budget: &Budget) -> Result<usize> {
+    async fn clean_up(&self, region: &str) -> Result<usize> {
         self.lock.check()?;
-        clean_up(self.aws, region, &self.stack.environment, budget).await
+        clean_up(self.aws, region, &self.stack.environment).await
     }
 
     /// The scratch restore's outcome into the region's report; the signal that stopped it.
@@ -243,7 +242,7 @@ impl Drill<'_> {
     }
 
     /// The latest backup of `region` written under this run's path, read back and compared.
-    async fn restore(&self, region: &str, budget: &Budget) -> Scratch {
+    async fn restore(&self, region: &str) -> Scratch {
         let located = tokio::select! {
             located = self.locate(region) => located,
             signal = self.interrupt.wait() => return Scratch::Stopped(signal),
@@ -253,10 +252,7 @@ impl Drill<'_> {
             Ok(Err(refused)) => return refused,
             Err(e) => return Scratch::Failed(e),
         };
-        match self
-            .write_and_read_back(region, &source, &items, budget)
-            .await
-        {
+        match self.write_and_read_back(region, &source, &items).await {
             Ok(scratch) => scratch,
             Err(e) => Scratch::Failed(e),
         }
@@ -332,7 +328,6 @@ impl Drill<'_> {
         region: &str,
         source: &str,
         items: &[RestoreItem],
-        budget: &Budget,
     ) -> Result<Scratch> {
         let specs: Vec<&ParameterSpec> = items.iter().filter_map(|i| i.spec.as_ref()).collect();
         let writes: Vec<ParameterWrite<'_>> = specs
@@ -356,7 +351,7 @@ impl Drill<'_> {
             Input::None,
         );
         let started = (&self.lock, self.interrupt);
-        write(self.aws, region, &writes, budget, started, &quiet).await?;
+        write(self.aws, region, &writes, started, &quiet).await?;
         match self.lock.halt(self.interrupt) {
             Some(Halt::Interrupted(signal)) => return Ok(Scratch::Stopped(signal)),
             Some(Halt::LockLost(why)) => bail!("stopped before the read-back: {why}"),
@@ -364,7 +359,7 @@ impl Drill<'_> {
         }
         self.say(&format!("Drill of {region}: written, reading back..."));
         let names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
-        let read = read_live(self.aws, region, &names, budget).await?;
+        let read = read_live(self.aws, region, &names).await?;
         let skipped = items
             .iter()
             .filter_map(|i| match &i.action {

@@ -19,7 +19,7 @@ use crate::core::selection::{Selection, forbidden_target};
 use crate::core::stack::Stack;
 use crate::core::stack::bucket_name;
 use crate::core::store::COPY_PREFIX;
-use crate::shell::aws::{Aws, Budget};
+use crate::shell::aws::Aws;
 use crate::shell::diagnose::unreachable;
 use crate::shell::interrupt::Interrupt;
 use crate::shell::lock::{Guard, Halt, LockRequest, LockWatch, Locked};
@@ -35,7 +35,8 @@ pub async fn run(session: &Session, printer: &Printer, args: RestoreArgs) -> Res
     check_regions(&args, &stack, session.stack_options().allow_unknown_regions)?;
     let selection = check_subtree(&args, &stack)?;
     let interrupt = Interrupt::listen(printer)?;
-    let aws = session.aws().await?;
+    // Every SSM request of the restore, reads and writes, under --max-rps: the quota is shared.
+    let aws = &session.aws().await?.at_most(args.max_rps);
     // With --apply the restore decides under the environment's lock: the preview it shows and
     // confirms is of live parameters no other ssm-keeper run changes until it has written.
     let guard = if args.apply {
@@ -70,10 +71,8 @@ async fn restore(
     interrupt: &Interrupt,
     lock: &LockWatch,
 ) -> Result<ExitCode> {
-    // One budget for the target region's reads and writes: the account's SSM quota is shared.
-    let budget = Budget::per_second(args.max_rps);
     let planned = tokio::select! {
-        planned = preview(aws, printer, args, stack, selection, &budget) => planned?,
+        planned = preview(aws, printer, args, stack, selection) => planned?,
         signal = interrupt.wait() => return cancelled(printer, "Restore", signal),
     };
     let (restore, missing) = planned;
@@ -98,7 +97,7 @@ async fn restore(
         printer.out("Nothing to restore.\n")?;
         return Ok(ExitCode::SUCCESS);
     }
-    apply(aws, printer, args, &restore, &budget, interrupt, lock).await
+    apply(aws, printer, args, &restore, interrupt, lock).await
 }
 
 /// The restore plan against the live parameters, and the KMS keys it lacks in the target
@@ -109,7 +108,6 @@ async fn preview(
     args: &RestoreArgs,
     stack: &Stack,
     selection: Selection,
-    budget: &Budget,
 ) -> Result<(RestorePlan, Vec<String>)> {
     let env = &stack.environment;
     let source_region = source_region(args)?;
@@ -135,7 +133,7 @@ async fn preview(
         .filter(|i| i.spec.is_some())
         .map(|i| i.target.as_str())
         .collect();
-    let live = read_live(aws, target_region, &targets, budget).await?;
+    let live = read_live(aws, target_region, &targets).await?;
     let restore = RestorePlan {
         source: label,
         source_region: source_region.clone(),
@@ -271,7 +269,6 @@ async fn apply(
     printer: &Printer,
     args: &RestoreArgs,
     restore: &RestorePlan,
-    budget: &Budget,
     interrupt: &Interrupt,
     lock: &LockWatch,
 ) -> Result<ExitCode> {
@@ -283,13 +280,13 @@ async fn apply(
     }
     let writes = writes(restore);
     printer.out("\n")?;
-    let done = write(aws, region, &writes, budget, (lock, interrupt), printer).await?;
+    let done = write(aws, region, &writes, (lock, interrupt), printer).await?;
     if let Some(code) = halted(printer, lock.halt(interrupt), done, writes.len())? {
         return Ok(code);
     }
     let written: Vec<&ParameterSpec> = writes.iter().map(|w| w.spec).collect();
     let names: Vec<&str> = written.iter().map(|s| s.name.as_str()).collect();
-    let read = read_live(aws, region, &names, budget).await?;
+    let read = read_live(aws, region, &names).await?;
     let mismatches = read_back_mismatches(&written, &read);
     if !mismatches.is_empty() {
         bail!(

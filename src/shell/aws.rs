@@ -150,25 +150,26 @@ impl Aws {
         aws_sdk_s3::Client::from_conf(conf)
     }
 
-    /// An SSM client paced per region and API class (see `Lanes`), with no ceiling.
-    pub fn ssm(&self, region: &str) -> aws_sdk_ssm::Client {
-        self.ssm_paced(region, None)
+    /// This run's AWS access with at most `rps` SSM requests a second per region and API class
+    /// (`--max-rps`; 0: no ceiling, the lanes pace to AWS's default quotas), for every SSM
+    /// request of the command: its metadata and lock as well as its parameters. Call it before
+    /// the command's first SSM request: the lanes start afresh.
+    pub fn at_most(&self, rps: u32) -> Aws {
+        Aws {
+            lanes: Lanes::with_ceiling((rps > 0).then_some(f64::from(rps))),
+            ..self.clone()
+        }
     }
 
     /// An SSM client whose every request attempt, retries included, waits for its slot in the
-    /// lane of its region and API class, `budget` giving the ceiling (`--max-rps`).
-    pub fn ssm_budgeted(&self, region: &str, budget: &Budget) -> aws_sdk_ssm::Client {
-        self.ssm_paced(region, Some(budget))
-    }
-
-    fn ssm_paced(&self, region: &str, budget: Option<&Budget>) -> aws_sdk_ssm::Client {
+    /// lane of its region and API class (see `Lanes`).
+    pub fn ssm(&self, region: &str) -> aws_sdk_ssm::Client {
         let conf = aws_sdk_ssm::config::Builder::from(&self.config)
             .region(aws_sdk_ssm::config::Region::new(region.to_string()))
             .http_client(Paced {
                 inner: self.http.clone(),
                 lanes: self.lanes.clone(),
                 region: region.to_string(),
-                budget: budget.cloned(),
             })
             .interceptor(self.calls.clone())
             .build();
@@ -311,59 +312,40 @@ impl RetrySettings {
     }
 }
 
-/// The ceiling of requests per second of each API class in a region (`--max-rps`), given to the
-/// region's SSM clients.
-#[derive(Clone)]
-pub struct Budget {
+/// The pacing lanes of the run's SSM requests, one per region and API class, shared by every
+/// SSM client (see core::pacing), under the run's ceiling (`--max-rps`) if it has one.
+#[derive(Debug, Clone, Default)]
+struct Lanes {
+    lanes: Arc<Mutex<BTreeMap<(String, String), Lane>>>,
     ceiling: Option<f64>,
-    taken: Arc<AtomicU64>,
+    /// Attempts that went through the lanes.
+    sent: Arc<AtomicU64>,
 }
 
-impl std::fmt::Debug for Budget {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Budget")
-            .field("ceiling", &self.ceiling)
-            .field("taken", &self.taken())
-            .finish()
-    }
-}
-
-impl Budget {
-    /// A ceiling of `rps` requests a second per API class (0: none).
-    pub fn per_second(rps: u32) -> Self {
-        Budget {
-            ceiling: (rps > 0).then_some(f64::from(rps)),
-            taken: Arc::default(),
+impl Lanes {
+    fn with_ceiling(ceiling: Option<f64>) -> Self {
+        Lanes {
+            ceiling,
+            ..Lanes::default()
         }
     }
 
-    /// How many requests (attempts) have gone through this budget.
-    pub fn taken(&self) -> u64 {
-        self.taken.load(Ordering::Relaxed)
-    }
-}
-
-/// The pacing lanes of the run's SSM requests, one per region and API class, shared by every
-/// SSM client (see core::pacing).
-#[derive(Debug, Clone, Default)]
-struct Lanes(Arc<Mutex<BTreeMap<(String, String), Lane>>>);
-
-impl Lanes {
     /// Waits for the slot of one request; returns when it went.
-    async fn wait(&self, region: &str, class: &str, ceiling: Option<f64>) -> Instant {
-        let now = Instant::now();
-        let slot = self.0.lock().map_or(now, |mut lanes| {
+    async fn wait(&self, region: &str, class: &str) -> Instant {
+        let (now, ceiling) = (Instant::now(), self.ceiling);
+        let slot = self.lanes.lock().map_or(now, |mut lanes| {
             lanes
                 .entry((region.to_string(), class.to_string()))
                 .or_insert_with(|| Lane::new(class, ceiling, now))
                 .reserve(now, ceiling)
         });
         tokio::time::sleep_until(slot.into()).await;
+        self.sent.fetch_add(1, Ordering::Relaxed);
         slot
     }
 
     fn throttled(&self, region: &str, class: &str, sent: Instant) {
-        if let Ok(mut lanes) = self.0.lock()
+        if let Ok(mut lanes) = self.lanes.lock()
             && let Some(lane) = lanes.get_mut(&(region.to_string(), class.to_string()))
         {
             lane.throttled(sent, Instant::now());
@@ -379,7 +361,6 @@ struct Paced {
     inner: SharedHttpClient,
     lanes: Lanes,
     region: String,
-    budget: Option<Budget>,
 }
 
 impl HttpClient for Paced {
@@ -412,11 +393,7 @@ impl HttpConnector for PacedConnector {
             .unwrap_or_default();
         let class = ssm_class(operation).to_string();
         HttpConnectorFuture::new(async move {
-            let ceiling = paced.budget.as_ref().and_then(|b| b.ceiling);
-            let sent = paced.lanes.wait(&paced.region, &class, ceiling).await;
-            if let Some(budget) = &paced.budget {
-                budget.taken.fetch_add(1, Ordering::Relaxed);
-            }
+            let sent = paced.lanes.wait(&paced.region, &class).await;
             let response = inner.call(request).await?;
             if response.status().as_u16() != 400 {
                 return Ok(response);
@@ -666,12 +643,7 @@ mod tests {
     }
 
     /// An SSM client of us-east-1 on `lanes`, to `url`, with `attempts` attempts.
-    fn paced_client(
-        url: String,
-        lanes: &Lanes,
-        budget: &Budget,
-        attempts: u32,
-    ) -> aws_sdk_ssm::Client {
+    fn paced_client(url: String, lanes: &Lanes, attempts: u32) -> aws_sdk_ssm::Client {
         let conf = aws_sdk_ssm::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(aws_sdk_ssm::config::Region::new("us-east-1"))
@@ -688,7 +660,6 @@ mod tests {
                 inner: tls::https_client(None).unwrap(),
                 lanes: lanes.clone(),
                 region: "us-east-1".into(),
-                budget: Some(budget.clone()),
             })
             .build();
         aws_sdk_ssm::Client::from_conf(conf)
@@ -700,7 +671,7 @@ mod tests {
             b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/x-amz-json-1.1\r\ncontent-length: 58\r\nconnection: close\r\n\r\n{\"__type\":\"ThrottlingException\",\"message\":\"Rate exceeded\"}",
         );
         let lanes = Lanes::default();
-        let client = paced_client(url, &lanes, &Budget::per_second(0), 1);
+        let client = paced_client(url, &lanes, 1);
         let err = client
             .get_parameters()
             .names("/x")
@@ -714,7 +685,7 @@ mod tests {
         assert_eq!(served.load(Ordering::SeqCst), 1);
         let _ = client.describe_parameters().send().await;
         let rate = |class: &str| {
-            lanes.0.lock().unwrap()[&("us-east-1".to_string(), class.to_string())].rate()
+            lanes.lanes.lock().unwrap()[&("us-east-1".to_string(), class.to_string())].rate()
         };
         assert!(
             rate(crate::core::pacing::READS).is_some_and(|r| r < 40.0),
@@ -730,8 +701,8 @@ mod tests {
     #[tokio::test]
     async fn retries_are_paced_like_first_attempts() {
         let (url, served) = always_500();
-        let budget = Budget::per_second(0);
-        let client = paced_client(url, &Lanes::default(), &budget, 3);
+        let lanes = Lanes::default();
+        let client = paced_client(url, &lanes, 3);
         let result = client.get_parameters().names("/x").send().await;
         assert!(result.is_err());
         assert_eq!(
@@ -739,6 +710,10 @@ mod tests {
             3,
             "three attempts reached the peer"
         );
-        assert_eq!(budget.taken(), 3, "and each went through the budget");
+        assert_eq!(
+            lanes.sent.load(Ordering::Relaxed),
+            3,
+            "and each waited for its slot in the lanes"
+        );
     }
 }

@@ -5,7 +5,7 @@
 use anyhow::{Context, Result};
 use aws_sdk_ssm::types::ParameterStringFilter;
 
-use super::aws::{Aws, Budget};
+use super::aws::Aws;
 use crate::core::drill::drill_prefix;
 
 /// DeleteParameters takes at most ten names.
@@ -13,12 +13,7 @@ const DELETE_BATCH: usize = 10;
 
 /// The names under the environment's drill path in `region` (DescribeParameters, recursive
 /// path filter, every page).
-pub async fn drill_parameters(
-    aws: &Aws,
-    region: &str,
-    environment: &str,
-    budget: &Budget,
-) -> Result<Vec<String>> {
+pub async fn drill_parameters(aws: &Aws, region: &str, environment: &str) -> Result<Vec<String>> {
     let prefix = drill_prefix(environment);
     // A path filter names the path without its trailing `/`.
     let filter = ParameterStringFilter::builder()
@@ -28,7 +23,7 @@ pub async fn drill_parameters(
         .build()
         .context("building the DescribeParameters path filter")?;
     let pages: Vec<_> = aws
-        .ssm_budgeted(region, budget)
+        .ssm(region)
         .describe_parameters()
         .parameter_filters(filter)
         .max_results(50)
@@ -49,14 +44,9 @@ pub async fn drill_parameters(
 
 /// Deletes every parameter under the environment's drill path in `region`; how many were
 /// deleted. One already gone counts as deleted: a re-run converges.
-pub async fn clean_up(
-    aws: &Aws,
-    region: &str,
-    environment: &str,
-    budget: &Budget,
-) -> Result<usize> {
-    let names = drill_parameters(aws, region, environment, budget).await?;
-    let ssm = aws.ssm_budgeted(region, budget);
+pub async fn clean_up(aws: &Aws, region: &str, environment: &str) -> Result<usize> {
+    let names = drill_parameters(aws, region, environment).await?;
+    let ssm = aws.ssm(region);
     for batch in names.chunks(DELETE_BATCH) {
         ssm.delete_parameters()
             .set_names(Some(batch.to_vec()))

@@ -1,6 +1,6 @@
 //! Restore's I/O: find the backup document (checked as `verify` checks it), read the live
-//! parameters it names, check the KMS keys exist where they will be used, write under the
-//! request budget, read back. Values stay in memory and never reach an error message.
+//! parameters it names, check the KMS keys exist where they will be used, write paced to
+//! SSM's quotas (`Aws`'s lanes), read back. Values stay in memory and never reach an error message.
 
 use anyhow::{Context, Result, bail};
 use aws_sdk_ssm::types::{
@@ -9,7 +9,7 @@ use aws_sdk_ssm::types::{
 use futures::{StreamExt, TryStreamExt};
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::aws::{Aws, Budget};
+use super::aws::Aws;
 use super::interrupt::Interrupt;
 use super::lock::LockWatch;
 use super::printer::Printer;
@@ -22,7 +22,7 @@ use crate::core::restore::{BackupSource, DEFAULT_KEY, DEFAULT_TIER, ParameterSpe
 use crate::core::store::pointer_key;
 use crate::core::verify::object_failures;
 
-/// Writes in flight at once; the budget, not this, bounds the request rate.
+/// Writes in flight at once; the pacing lanes, not this, bound the request rate.
 const WRITES_IN_FLIGHT: usize = 4;
 /// Batches of ten names read at once (two requests each: values and attributes).
 pub const READS_IN_FLIGHT: usize = 4;
@@ -165,14 +165,13 @@ async fn newest_of_day(
 }
 
 /// The live parameters among `names` in `region`, every attribute read (values decrypted):
-/// batches of ten, `READS_IN_FLIGHT` at once, every request under `budget`.
+/// batches of ten, `READS_IN_FLIGHT` at once, every request paced.
 pub async fn read_live(
     aws: &Aws,
     region: &str,
     names: &[&str],
-    budget: &Budget,
 ) -> Result<BTreeMap<String, ParameterSpec>> {
-    let ssm = aws.ssm_budgeted(region, budget);
+    let ssm = aws.ssm(region);
     let batches: Vec<Vec<(String, ParameterSpec)>> = futures::stream::iter(
         names
             .chunks(10)
@@ -414,17 +413,16 @@ pub struct ParameterWrite<'a> {
     pub retag: Option<&'a [String]>,
 }
 
-/// Writes each parameter as its mode says, under `budget`, printing each as it ends. Starts
+/// Writes each parameter as its mode says, paced, printing each as it ends. Starts
 /// no new write after a signal or once the lock is lost.
 pub async fn write(
     aws: &Aws,
     region: &str,
     writes: &[ParameterWrite<'_>],
-    budget: &Budget,
     (lock, interrupt): (&LockWatch, &Interrupt),
     printer: &Printer,
 ) -> Result<usize> {
-    let ssm = aws.ssm_budgeted(region, budget);
+    let ssm = aws.ssm(region);
     // After a failure no write starts, but every write in flight ends: a recreate is never cut
     // between its delete and its put.
     let failed = std::sync::atomic::AtomicBool::new(false);

@@ -1,8 +1,8 @@
 //! Collect one region's parameters of an environment, decrypted, straight into the backup
 //! document: DescribeParameters pages arrive one after another (from the start, beside the
 //! checks that gate the values) while GetParameters batches of ten run alongside (bounded, in
-//! order), under a per-region request budget that every attempt, retries included, goes
-//! through. Besides the document, only the pages and batches in flight are held.
+//! order), every attempt, retries included, paced to the region's SSM quotas (`Aws`'s
+//! lanes). Besides the document, only the pages and batches in flight are held.
 
 use anyhow::{Context, Result};
 use aws_sdk_ssm::types::ParameterMetadata;
@@ -14,11 +14,11 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use crate::core::backup::{BackupParameter, DocumentHeader, Secret};
 use crate::core::selection::Selection;
-use crate::shell::aws::{Aws, Budget};
+use crate::shell::aws::Aws;
 use crate::shell::ssm::selection_filter;
 use crate::shell::tags::{TagMap, TagsDenied, tagged_parameters};
 
-/// GetParameters batches in flight at once; the rate budget, not this, bounds the request rate.
+/// GetParameters batches in flight at once; the pacing lanes, not this, bound the request rate.
 const FETCHES_IN_FLIGHT: usize = 8;
 
 #[derive(Debug, Default)]
@@ -40,13 +40,12 @@ pub async fn collect<W: Write + Send, T>(
     aws: &Aws,
     header: &DocumentHeader,
     selection: &Selection,
-    budget: &Budget,
     out: &mut W,
     on_progress: &(dyn Fn(u64) + Sync),
     ready: impl Future<Output = Result<T>>,
 ) -> Result<(Collected, T)> {
     let region = header.region.as_str();
-    let ssm = aws.ssm_budgeted(region, budget);
+    let ssm = aws.ssm(region);
     let (pages_tx, pages_rx) = mpsc::channel::<Vec<ParameterMetadata>>(FETCHES_IN_FLIGHT * 2);
     let list = list_pages(
         ssm.clone(),

@@ -23,7 +23,6 @@ use crate::core::selection::Selection;
 use crate::core::stamp::Stamp;
 use crate::core::store::{DEFAULT_POINTER_KEY, DocumentEncryption, document_key, pointer_keys};
 use crate::shell::aws::Aws;
-use crate::shell::aws::Budget;
 use crate::shell::interrupt::{Interrupt, Signal};
 use crate::shell::lock::{Halt, LockGate};
 use crate::shell::printer::Printer;
@@ -44,8 +43,6 @@ pub struct BackupOptions {
     pub dry_run: bool,
     pub region_timeout: Duration,
     pub overall_timeout: Option<Duration>,
-    /// SSM requests per second per region; 0 for no limit.
-    pub max_rps: u32,
     /// Go on with the next regions after one failed (the exit code still says it failed).
     pub keep_going: bool,
     /// Regions backed up at once (1: one after the other, the default).
@@ -432,7 +429,6 @@ impl RegionRun<'_> {
         // Staged in memory only: no file, named or not, ever holds the decrypted values, so a
         // killed run leaves no plaintext behind.
         let bar = self.printer.spinner(format!("{region}: collecting"));
-        let budget = Budget::per_second(options.max_rps);
         let mut document = Vec::new();
         let on_progress = |n: u64| bar.set_position(n);
         // The listing starts at once; no value is read before the destination is checked (a
@@ -451,7 +447,6 @@ impl RegionRun<'_> {
             aws,
             header,
             &options.selection,
-            &budget,
             &mut document,
             &on_progress,
             checks,
