@@ -837,6 +837,23 @@ def _jsonable(value):
     return value
 
 
+def one_request_at_a_time(app):
+    """WSGI middleware: moto's backends are not safe for concurrent requests. A listing
+    (DescribeParameters, GetResources) iterates over the region's parameters while a
+    PutParameter or DeleteParameter on another thread changes them, and answers 500
+    (`dictionary changed size during iteration`): half the listings failed beside a writer, and
+    the SDK's retry then waited up to a second. AWS serves reads beside writes. moto runs one
+    request at a time; connections, TLS and HTTP parsing stay concurrent (the GIL serialized
+    moto's work already)."""
+    lock = threading.Lock()
+
+    def middleware(environ, start_response):
+        with lock:
+            return list(app(environ, start_response))
+
+    return middleware
+
+
 def cbor_bridge(app):
     """WSGI middleware: `POST /service/<Service>/operation/<Op>` with `smithy-protocol:
     rpc-v2-cbor` becomes the JSON-protocol request moto serves (`X-Amz-Target: <Service>.<Op>`);
@@ -1208,7 +1225,7 @@ def serve(host: str, tls_port: int, http_port: int, state_dir: Path, ready) -> N
 
     apply_patches()
     ca_pem, cert_pem, key_pem = ensure_certificates(state_dir)
-    app = cbor_bridge(DomainDispatcherApplication(create_backend_app))
+    app = one_request_at_a_time(cbor_bridge(DomainDispatcherApplication(create_backend_app)))
     handler = keep_alive_handler()
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(str(cert_pem), str(key_pem))

@@ -1,9 +1,11 @@
 //! The emulator behaves as AWS does where moto 5.2.5 does not (see emulator/launch.py):
-//! bucket policy conditions, GetBucketVersioning, DescribeParameters page size.
+//! bucket policy conditions, GetBucketVersioning, DescribeParameters page size, listings beside
+//! writes.
 
 use crate::common::*;
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::types::ServerSideEncryption;
+use futures::{StreamExt, TryStreamExt};
 
 const R: &str = "us-east-1";
 
@@ -141,6 +143,82 @@ async fn versioning_reads_back_enabled() {
         .await
         .unwrap();
     assert_eq!(out.status().map(|s| s.as_str()), Some("Enabled"));
+}
+
+/// AWS serves listings beside writes; moto iterated over the region's parameters while another
+/// thread's write changed them, and half the listings beside a writer answered 500.
+#[tokio::test]
+async fn listings_never_fail_while_parameters_are_written() {
+    // No retry: a failed listing shows.
+    let ssm = aws_sdk_ssm::Client::from_conf(
+        ssm(R)
+            .await
+            .config()
+            .to_builder()
+            .retry_config(aws_sdk_ssm::config::retry::RetryConfig::disabled())
+            .build(),
+    );
+    futures::stream::iter(0..300)
+        .map(|i| {
+            ssm.put_parameter()
+                .name(format!("/emuconc/p{i:03}"))
+                .value("v")
+                .r#type(aws_sdk_ssm::types::ParameterType::String)
+                .overwrite(true)
+                .send()
+        })
+        .buffer_unordered(8)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap();
+    let writing = std::sync::atomic::AtomicBool::new(true);
+    let writer = async {
+        for i in 0..200 {
+            let name = format!("/emuconc/w{i:03}");
+            ssm.put_parameter()
+                .name(&name)
+                .value("v")
+                .r#type(aws_sdk_ssm::types::ParameterType::String)
+                .send()
+                .await
+                .unwrap();
+            ssm.delete_parameter().name(&name).send().await.unwrap();
+        }
+        writing.store(false, std::sync::atomic::Ordering::SeqCst);
+    };
+    let filter = aws_sdk_ssm::types::ParameterStringFilter::builder()
+        .key("Name")
+        .option("Contains")
+        .values("/emuconc/")
+        .build()
+        .unwrap();
+    let reader = async {
+        let (mut listings, mut failed) = (0, Vec::new());
+        while writing.load(std::sync::atomic::Ordering::SeqCst) {
+            let listed = ssm
+                .describe_parameters()
+                .parameter_filters(filter.clone())
+                .max_results(50)
+                .send()
+                .await;
+            listings += 1;
+            if let Err(e) = listed {
+                failed.push(format!("{e:?}"));
+            }
+        }
+        (listings, failed)
+    };
+    let ((), (listings, failed)) = tokio::join!(writer, reader);
+    assert!(
+        listings > 10,
+        "the listings ran beside the writes: {listings}"
+    );
+    assert!(
+        failed.is_empty(),
+        "{} of {listings} listings failed beside the writes: {:?}",
+        failed.len(),
+        failed.first()
+    );
 }
 
 #[tokio::test]
