@@ -55,11 +55,22 @@ pub async fn collect<W: Write + Send, T>(
         pages_tx,
     );
     let write = async {
-        let ((tags, tags_missing), ready) = tokio::try_join!(document_tags(aws, region), ready)?;
-        let tags = tags.as_ref();
-        let parameters = ReceiverStream::new(pages_rx)
-            .map(|batch| fetch(&ssm, region, batch, tags))
-            .buffered(FETCHES_IN_FLIGHT);
+        let mut fetched = std::pin::pin!(
+            ReceiverStream::new(pages_rx)
+                .map(|batch| fetch(&ssm, region, batch))
+                .buffered(FETCHES_IN_FLIGHT)
+                .peekable()
+        );
+        // Values wait for `ready`, not for the tags: those (a request per 100 tagged
+        // parameters, one after the other) are read from the start, beside the listing and the
+        // first values, and joined to each batch as it is written.
+        let ((tags, tags_missing), ready) = tokio::try_join!(document_tags(aws, region), async {
+            let ready = ready.await?;
+            fetched.as_mut().peek().await;
+            Ok(ready)
+        })?;
+        let parameters =
+            fetched.map(|batch| batch.map(|(listed, values)| merge(listed, values, tags.as_ref())));
         let collected = Collected {
             tags_missing,
             ..Collected::default()
@@ -158,14 +169,12 @@ async fn write_document<W: Write>(
     Ok(collected)
 }
 
-/// Values (decrypted) and metadata of up to ten parameters; names gone since listing are
-/// returned apart.
+/// The values (decrypted) of up to ten listed parameters, beside their metadata.
 async fn fetch(
     ssm: &aws_sdk_ssm::Client,
     region: &str,
     batch: Vec<ParameterMetadata>,
-    tags: Option<&TagMap>,
-) -> Result<(Vec<BackupParameter>, Vec<String>)> {
+) -> Result<(Vec<ParameterMetadata>, Vec<aws_sdk_ssm::types::Parameter>)> {
     let names: Vec<String> = batch.iter().filter_map(|m| m.name.clone()).collect();
     let out = ssm
         .get_parameters()
@@ -179,7 +188,7 @@ async fn fetch(
                 names.len()
             )
         })?;
-    Ok(merge(batch, out.parameters.unwrap_or_default(), tags))
+    Ok((batch, out.parameters.unwrap_or_default()))
 }
 
 /// Joins listed metadata with fetched values, in listing order. A listed name without a value
