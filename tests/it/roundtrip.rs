@@ -185,6 +185,9 @@ async fn round_trip(set: Vec<Generated>) {
         "every parameter restored, none dropped: {}",
         run.stdout
     );
+    // B's document of the first backup named its empty state; this one is another document,
+    // named to another second.
+    next_second();
     let run = ws.run(&["backup", "--stack", &env, "--max-rps", "0"]);
     assert_eq!(run.code, 0, "{run:#?}");
     let after = newest_document(&ws, B).await;

@@ -117,6 +117,8 @@ async fn no_secret_reaches_any_output_file_or_foreign_request() {
         env.push(("LOG_SENSITIVE_BODIES", Some("true")));
         ws.run_with(args, &env)
     };
+    // The restores changed what a backup holds: another document, named to another second.
+    next_second();
     let run = traced(&["backup", "--stack", env], Some("trace"));
     assert!(run.stderr.contains("AWS request"), "{}", run.stderr);
     runs.push(run);
@@ -142,6 +144,7 @@ async fn no_secret_reaches_any_output_file_or_foreign_request() {
     runs.push(run);
     // Failures: a redirected bucket, a damaged document, a failing check.
     put_string(B, &ws.param(&format!("{B}/s3-bucket-name")), "elsewhere").await;
+    next_second();
     runs.push(through(&["backup", "--stack", env, "--keep-going"]));
     store_object(A, &ws.bucket(A), "bad.json", b"{\"parameters\": [", true).await;
     runs.push(through(&[
