@@ -18,10 +18,23 @@ use crate::core::stamp::Stamp;
 use crate::core::store::{DocumentEncryption, day_prefix, is_backup_key};
 use crate::core::verify::{ContentFacts, ObjectFacts};
 
+/// The key of a document is held by a different document (a backup of the same second): the
+/// error `put_document` returns then, for a caller that can name its document otherwise.
+#[derive(Debug)]
+pub struct KeyTaken;
+
+impl std::fmt::Display for KeyTaken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a different backup already holds that key, and a backup is never overwritten")
+    }
+}
+
+impl std::error::Error for KeyTaken {}
+
 /// Uploads `document` to `s3://{bucket}/{key}` with its stamp as the object's tags, never over
 /// an existing object (a backup key is written once: `If-None-Match: *`). A key that already
-/// holds exactly these bytes (a re-run in the same second) counts as stored; any other is an
-/// error. The document is hashed once: its stamp carries the digest.
+/// holds exactly these bytes (a re-run in the same second) counts as stored; any other is the
+/// error `KeyTaken`. The document is hashed once: its stamp carries the digest.
 pub async fn put_document(
     aws: &Aws,
     region: &str,
@@ -69,10 +82,7 @@ pub async fn put_document(
             if stored.checksum_sha256() == Some(digest.as_str()) {
                 return Ok(());
             }
-            Err(anyhow::Error::new(e).context(format!(
-                "{}: a different backup already holds that key, and a backup is never overwritten; run the backup again",
-                context()
-            )))
+            Err(anyhow::Error::new(KeyTaken).context(context()))
         }
         Err(e) => Err(anyhow::Error::new(e).context(context())),
     }

@@ -812,3 +812,72 @@ async fn parallel_regions_run_side_by_side_and_a_failure_skips_only_those_not_st
     assert_eq!(run.code, 1, "{run:#?}");
     assert!(run.stderr.contains("--parallel-regions"), "{}", run.stderr);
 }
+
+/// Two runs of an environment in one second with different content: the second's document is
+/// named to the next second (the seeds' key has seconds), both are stored, nothing overwritten.
+/// The clock decides whether two runs share a second: tried until they did.
+#[tokio::test]
+async fn a_second_backup_in_the_same_second_is_named_to_the_next_one() {
+    let ws = Workspace::new("bksamesec", &[A], A);
+    ws.apply();
+    let name = "/app/bksamesec/changing";
+    for attempt in 0..10 {
+        next_second();
+        put_string(A, name, &format!("first-{attempt}")).await;
+        let first = ws.run(&["backup", "--stack", "bksamesec"]);
+        assert_eq!(first.code, 0, "{first:#?}");
+        let first_key = stored_key(&ws, A);
+        put_string(A, name, &format!("second-{attempt}")).await;
+        let second = ws.run(&["backup", "--stack", "bksamesec"]);
+        assert_eq!(second.code, 0, "{second:#?}");
+        let second_key = stored_key(&ws, A);
+        let started = |run: &Run| {
+            let line = run.stderr.lines().find(|l| l.starts_with("Backup of"));
+            line.unwrap_or_default().to_string()
+        };
+        let stamp = |line: String| line.rsplit(", ").next().unwrap_or_default().to_string();
+        if stamp(started(&first)) != stamp(started(&second)) {
+            continue; // two seconds: nothing to prove this time
+        }
+        assert_ne!(first_key, second_key);
+        assert!(second_key > first_key, "{second_key} after {first_key}");
+        assert!(
+            second
+                .stderr
+                .contains("this one is named to the next second"),
+            "{}",
+            second.stderr
+        );
+        let bucket = ws.bucket(A);
+        let stored = |key: String| {
+            let bucket = bucket.clone();
+            async move {
+                serde_json::from_slice::<serde_json::Value>(&object_bytes(A, &bucket, &key).await)
+                    .unwrap()
+            }
+        };
+        let (a, b) = (
+            stored(first_key.clone()).await,
+            stored(second_key.clone()).await,
+        );
+        let value = |doc: &serde_json::Value| {
+            doc["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["Name"] == name)
+                .map(|p| p["Value"].as_str().unwrap().to_string())
+        };
+        assert_eq!(value(&a), Some(format!("first-{attempt}")));
+        assert_eq!(value(&b), Some(format!("second-{attempt}")));
+        assert!(second_key.contains(b["backup_timestamp"].as_str().unwrap()));
+        let pointer = object_text(A, &bucket, &format!("latest-{A}.txt")).await;
+        assert_eq!(
+            pointer.trim(),
+            second_key,
+            "the pointer names the newer one"
+        );
+        return;
+    }
+    panic!("no two backups started in the same second in ten tries");
+}

@@ -149,9 +149,7 @@ async fn write_document<W: Write>(
     mut collected: Collected,
     on_progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Collected> {
-    let mut head = serde_json::to_string(header)?;
-    head.pop(); // reopen the object: parameters are streamed into it
-    write!(out, "{head},\"parameters\":[")?;
+    out.write_all(document_head(header)?.as_bytes())?;
     while let Some((batch, vanished)) = parameters.try_next().await? {
         for p in batch {
             if collected.count > 0 {
@@ -167,6 +165,14 @@ async fn write_document<W: Write>(
     write!(out, "],\"parameter_count\":{}}}", collected.count)?;
     out.flush()?;
     Ok(collected)
+}
+
+/// What a document starts with: its header, the object reopened for the parameters streamed
+/// after it.
+pub fn document_head(header: &DocumentHeader) -> Result<String> {
+    let mut head = serde_json::to_string(header)?;
+    head.pop();
+    Ok(format!("{head},\"parameters\":["))
 }
 
 /// The values (decrypted) of up to ten listed parameters, beside their metadata.

@@ -28,7 +28,7 @@ use crate::shell::lock::{Halt, LockGate};
 use crate::shell::printer::Printer;
 use crate::shell::ssm::read_values;
 use crate::shell::store::{
-    PointerVersion, document_encryption, pointer_versions, put_document, write_pointers,
+    KeyTaken, PointerVersion, document_encryption, pointer_versions, put_document, write_pointers,
 };
 use collect::collect;
 
@@ -205,18 +205,52 @@ async fn start(
 
 /// The header of the run's documents, dated now; each region's names its region.
 fn document_header(options: &BackupOptions, account: &str) -> Result<DocumentHeader> {
-    let now = time::OffsetDateTime::now_utc();
-    Ok(DocumentHeader {
+    let header = DocumentHeader {
         format_version: BACKUP_FORMAT_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        backup_date: String::new(),
+        backup_timestamp: String::new(),
+        environment: options.environment.clone(),
+        region: String::new(),
+        account: account.to_string(),
+    };
+    dated(header, time::OffsetDateTime::now_utc())
+}
+
+/// `header` dated `now` (UTC): the day and the second that name its documents.
+fn dated(header: DocumentHeader, now: time::OffsetDateTime) -> Result<DocumentHeader> {
+    Ok(DocumentHeader {
         backup_date: now.format(time::macros::format_description!("[year]-[month]-[day]"))?,
         backup_timestamp: now.format(time::macros::format_description!(
             "[year][month][day]_[hour][minute][second]"
         ))?,
-        environment: options.environment.clone(),
-        region: String::new(),
-        account: account.to_string(),
+        ..header
     })
+}
+
+/// The document named to a second after its header's, once that second has come: its header
+/// re-rendered (a document starts with its header, as `collect` wrote it), its parameters as
+/// they are.
+async fn next_second(
+    header: &DocumentHeader,
+    document: &bytes::Bytes,
+) -> Result<(DocumentHeader, bytes::Bytes)> {
+    let head = collect::document_head(header)?;
+    let parameters = document
+        .strip_prefix(head.as_bytes())
+        .context("renaming the document: it does not start with its header")?;
+    let renamed = loop {
+        let now = time::OffsetDateTime::now_utc();
+        let renamed = dated(header.clone(), now)?;
+        if renamed.backup_timestamp != header.backup_timestamp {
+            break renamed;
+        }
+        let rest = 1_000_000_000 - u64::from(now.nanosecond());
+        tokio::time::sleep(Duration::from_nanos(rest)).await;
+    };
+    let mut bytes = collect::document_head(&renamed)?.into_bytes();
+    bytes.extend_from_slice(parameters);
+    Ok((renamed, bytes.into()))
 }
 
 /// Initialize: the region list, the default region, the legacy key and the copies, from the
@@ -459,29 +493,68 @@ impl RegionRun<'_> {
             return Ok(Staged::of(collected, Vec::new()));
         };
         let mut staged = Staged::of(collected, pointers);
-        let key = document_key(
-            &header.backup_date,
-            region,
-            &header.environment,
-            &header.backup_timestamp,
-        );
-        // What verify reads instead of the document (its role may not read documents).
-        let digest = crate::shell::store::sha256_base64(&document);
-        let stamp = Stamp::of(header, &staged.names, digest);
         self.lock.check().await?;
-        // The copy gets the same bytes: shared, not copied.
-        let document = bytes::Bytes::from(document);
-        let copy_bytes = copy_target.as_ref().map(|_| document.clone());
-        put_document(aws, region, &bucket, &key, document, &stamp, &encryption).await?;
+        let (key, document, stamp) = self
+            .store(&bucket, document.into(), &staged.names, &encryption)
+            .await?;
         staged.stored = Some((bucket, key));
-        staged.copy = copy_target
-            .zip(copy_bytes)
-            .map(|(target, bytes)| PendingCopy {
-                target,
-                bytes,
-                stamp,
-            });
+        // The copy gets the same bytes: shared, not copied.
+        staged.copy = copy_target.map(|target| PendingCopy {
+            target,
+            bytes: document,
+            stamp,
+        });
         Ok(staged)
+    }
+
+    /// Stores the document under its header's key with its stamp (what verify reads instead
+    /// of the document: its role may not read documents); the key, the bytes stored and the
+    /// stamp. When a different backup holds that key (a run of the same second just before this
+    /// one), the document is named to the next second instead: a re-run never waits for the
+    /// clock.
+    async fn store(
+        &self,
+        bucket: &str,
+        document: bytes::Bytes,
+        names: &[String],
+        encryption: &DocumentEncryption,
+    ) -> Result<(String, bytes::Bytes, Stamp)> {
+        let region = &self.header.region;
+        let put = |header: DocumentHeader, document: bytes::Bytes| async move {
+            let key = document_key(
+                &header.backup_date,
+                region,
+                &header.environment,
+                &header.backup_timestamp,
+            );
+            let stamp = Stamp::of(
+                &header,
+                names,
+                crate::shell::store::sha256_base64(&document),
+            );
+            put_document(
+                self.aws,
+                region,
+                bucket,
+                &key,
+                document.clone(),
+                &stamp,
+                encryption,
+            )
+            .await
+            .map(|()| (key, document, stamp))
+        };
+        match put(self.header.clone(), document.clone()).await {
+            Err(e) if e.downcast_ref::<KeyTaken>().is_some() => {
+                self.say(&format!(
+                    "    {region}: another backup of {} is stored under its key; this one is named to the next second",
+                    self.header.backup_timestamp
+                ));
+                let (header, document) = next_second(self.header, &document).await?;
+                put(header, document).await
+            }
+            stored => stored,
+        }
     }
 
     /// Before any value is read: the pointers as they are (the run moves them only from
@@ -595,4 +668,43 @@ struct PendingCopy {
     target: Result<copy::CopyTarget>,
     bytes: bytes::Bytes,
     stamp: Stamp,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_document_named_to_the_next_second_keeps_its_parameters() {
+        let header = DocumentHeader {
+            format_version: BACKUP_FORMAT_VERSION,
+            tool_version: "0.1.0".into(),
+            backup_date: "2026-11-29".into(),
+            backup_timestamp: "20261129_232141".into(),
+            environment: "dev".into(),
+            region: "us-east-1".into(),
+            account: "123456789012".into(),
+        };
+        let head = collect::document_head(&header).unwrap();
+        let parameters = r#"{"Name":"/app/dev/a","Type":"String","Value":"v","Version":1}],"parameter_count":1}"#;
+        let document = bytes::Bytes::from(format!("{head}{parameters}"));
+        let (renamed, bytes) = next_second(&header, &document).await.unwrap();
+        assert_ne!(renamed.backup_timestamp, header.backup_timestamp);
+        assert_eq!(
+            (renamed.environment.as_str(), renamed.region.as_str()),
+            ("dev", "us-east-1")
+        );
+        let text = String::from_utf8(bytes.to_vec()).unwrap();
+        assert!(text.ends_with(parameters), "{text}");
+        let read = crate::core::document::read_document(&bytes).unwrap();
+        assert_eq!(
+            read.backup_timestamp,
+            Some(renamed.backup_timestamp.clone())
+        );
+        assert_eq!(read.parameters.len(), 1);
+        assert!(
+            next_second(&renamed, &document).await.is_err(),
+            "a document that does not start with the header is refused"
+        );
+    }
 }
