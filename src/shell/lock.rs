@@ -209,6 +209,12 @@ impl LockGate {
         let watch = self.0.borrow().clone().unwrap_or_default();
         watch.halt(interrupt)
     }
+
+    /// `writes`, the run's last, with the lock's read beside them (`LockWatch::confirm_beside`).
+    pub async fn confirm_beside<T>(&self, writes: impl Future<Output = T>) -> T {
+        let watch = self.0.borrow().clone().unwrap_or_default();
+        watch.confirm_beside(writes).await
+    }
 }
 
 /// Why a writing run stops before its next write.
@@ -241,7 +247,35 @@ pub struct LockWatch {
     lost: Arc<OnceLock<String>>,
     /// When the lock was last known held, and its name, for the deadline; `None` without a lock.
     held: Option<Arc<std::sync::Mutex<(Instant, String)>>>,
+    /// What reads the lock beside a run's last writes; `None` without a lock.
+    confirmer: Option<Arc<Confirmer>>,
 }
+
+/// The read that makes sure the lock is still this run's before it is deleted, made beside the
+/// run's last writes instead of after them: the release is then the delete alone.
+struct Confirmer {
+    aws: Aws,
+    region: String,
+    name: String,
+    id: String,
+    /// When the last read that found the lock this run's was sent.
+    confirmed: std::sync::Mutex<Option<Instant>>,
+}
+
+impl std::fmt::Debug for Confirmer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Confirmer")
+            .field("region", &self.region)
+            .field("name", &self.name)
+            .field("id", &self.id)
+            .finish()
+    }
+}
+
+/// How long a read beside the last writes stands for the release's read: the time between that
+/// read and the delete, which the read-then-delete of the release keeps to one round trip, stays
+/// within a few.
+const CONFIRMED_FOR: Duration = Duration::from_secs(5);
 
 /// How long before AWS could expire the lock a run stops trusting it.
 const DEADLINE_MARGIN: Duration = Duration::from_secs(60);
@@ -259,7 +293,39 @@ impl LockWatch {
                 Instant::now(),
                 name.to_string(),
             )))),
+            confirmer: None,
         }
+    }
+
+    /// Runs `writes`, the run's last, with the read that makes sure the lock is still this
+    /// run's beside them (see `Confirmer`); without a lock, `writes` alone.
+    pub async fn confirm_beside<T>(&self, writes: impl Future<Output = T>) -> T {
+        let Some(confirmer) = &self.confirmer else {
+            return writes.await;
+        };
+        let sent = Instant::now();
+        let read = read(&confirmer.aws, &confirmer.region, &confirmer.name);
+        let (written, seen) = tokio::join!(writes, read);
+        if let Ok(Some(seen)) = seen
+            && parse_lock(&seen.value).is_ok_and(|l| l.id == confirmer.id)
+            && let Ok(mut confirmed) = confirmer.confirmed.lock()
+        {
+            *confirmed = Some(sent);
+        }
+        written
+    }
+
+    /// Whether a read beside the last writes found the lock this run's, recently enough for
+    /// the release to delete it without reading it again (and it was not lost since).
+    fn confirmed(&self) -> bool {
+        let fresh = self.confirmer.as_ref().is_some_and(|c| {
+            c.confirmed
+                .lock()
+                .ok()
+                .and_then(|at| *at)
+                .is_some_and(|at| at.elapsed() < CONFIRMED_FOR)
+        });
+        fresh && self.lost().is_none()
     }
 
     /// Why the lock is lost, if it is.
@@ -427,7 +493,16 @@ async fn look(
 impl HeldLock {
     /// The lock just taken, renewed from now on.
     fn start(aws: &Aws, region: &str, name: String, info: LockInfo, printer: &Printer) -> Self {
-        let watch = LockWatch::held(&name);
+        let watch = LockWatch {
+            confirmer: Some(Arc::new(Confirmer {
+                aws: aws.clone(),
+                region: region.to_string(),
+                name: name.clone(),
+                id: info.id.clone(),
+                confirmed: std::sync::Mutex::new(None),
+            })),
+            ..LockWatch::held(&name)
+        };
         let renewal = tokio::spawn(renew(
             aws.clone(),
             region.to_string(),
@@ -448,16 +523,19 @@ impl HeldLock {
         }
     }
 
-    /// Removes the lock, if it is still this process's.
+    /// Removes the lock, if it is still this process's: as a read beside the run's last writes
+    /// found it, or else a read now.
     async fn release(self) -> Result<()> {
         self.renewal.abort();
-        let Some(seen) = read(&self.aws, &self.region, &self.name).await? else {
-            return Ok(());
-        };
-        if parse_lock(&seen.value).is_ok_and(|l| l.id == self.info.id) {
-            delete(&self.aws, &self.region, &self.name).await?;
+        if !self.watch.confirmed() {
+            let Some(seen) = read(&self.aws, &self.region, &self.name).await? else {
+                return Ok(());
+            };
+            if !parse_lock(&seen.value).is_ok_and(|l| l.id == self.info.id) {
+                return Ok(());
+            }
         }
-        Ok(())
+        delete(&self.aws, &self.region, &self.name).await
     }
 }
 

@@ -432,3 +432,43 @@ async fn a_backup_that_waited_for_the_lock_reads_again_under_it() {
         "{names:?}"
     );
 }
+
+/// The lock's release reads it beside the run's last writes, the last region's pointer moves,
+/// not after them: the release is then the delete alone, and the lock is still read once.
+#[tokio::test]
+async fn the_lock_is_read_beside_the_last_pointer_moves_then_deleted() {
+    let env = "lkbeside";
+    let ws = Workspace::new(env, &[A], A);
+    ws.apply();
+    put_string(A, &format!("/app/{env}/x"), "v").await;
+    let lock = ssm_keeper::core::lock::lock_parameter(env);
+    let proxy = crate::proxy::Proxy::start(29);
+    // The region's pointer move is held until the lock's read arrives: were the read made
+    // after the pointers, it would never come while the move is held.
+    let limit = std::time::Duration::from_secs(30);
+    let arrived = proxy.arrival_of("ssm:GetParameter", &lock, limit);
+    let (told, seen) = std::sync::mpsc::channel();
+    proxy.before_next(
+        "s3:PutObject",
+        &format!("latest-{A}.txt"),
+        move || async move {
+            told.send(arrived.await).unwrap();
+        },
+    );
+    let run = ws.run_with(&["backup", "--stack", env], &proxy.env());
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(
+        seen.recv().unwrap(),
+        "the lock's read went out while the pointer's move was held"
+    );
+    let record = proxy.record();
+    let about_lock = |op: &str| {
+        record
+            .iter()
+            .filter(|r| r.operation == op && r.resource.contains(&lock))
+            .count()
+    };
+    assert_eq!(about_lock("ssm:GetParameter"), 1, "read once");
+    assert_eq!(about_lock("ssm:DeleteParameter"), 1, "then deleted");
+    assert_eq!(parameter(A, &lock).await, None, "the lock is gone");
+}

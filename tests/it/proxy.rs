@@ -90,6 +90,8 @@ struct State {
     quotas: Option<Quotas>,
     buckets: std::collections::HashMap<(String, &'static str), TokenBucket>,
     latency: Latency,
+    /// Told of every request recorded (`Proxy::arrival_of`).
+    arrived: Arc<tokio::sync::Notify>,
 }
 
 /// SSM's throughput quotas per region and API class, in requests per second. The defaults are
@@ -273,6 +275,40 @@ impl Proxy {
             path_part.to_string(),
             Box::new(move || Box::pin(hook()) as std::pin::Pin<Box<_>>),
         ));
+    }
+
+    /// Resolves once a request of `operation` about a resource holding `part` has arrived
+    /// (`true`), or `limit` passed without one (`false`). For a `before_next` hook: the request
+    /// it holds and this one are in flight together.
+    pub fn arrival_of(
+        &self,
+        operation: &str,
+        part: &str,
+        limit: std::time::Duration,
+    ) -> impl std::future::Future<Output = bool> + Send + 'static {
+        let (state, operation, part) =
+            (self.state.clone(), operation.to_string(), part.to_string());
+        let arrived = state.lock().unwrap().arrived.clone();
+        async move {
+            let deadline = tokio::time::Instant::now() + limit;
+            loop {
+                let notified = arrived.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                let seen = state
+                    .lock()
+                    .unwrap()
+                    .record
+                    .iter()
+                    .any(|r| r.operation == operation && r.resource.contains(&part));
+                if seen {
+                    return true;
+                }
+                if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                    return false;
+                }
+            }
+        }
     }
 
     pub fn watch_for(&self, marker: &str) {
@@ -475,6 +511,7 @@ async fn handle(
             fault,
             carries_marker,
         });
+        state.arrived.notify_waiters();
         fault
     };
     match fault {

@@ -156,6 +156,7 @@ impl Runner<'_> {
             header: &header,
             is_default: self.metadata.default_region.as_deref() == Some(region.as_str()),
             copy_to: self.metadata.copies.get(region).map(String::as_str),
+            last: i + 1 == self.metadata.regions.len(),
             limit,
             overall: self.overall,
             lock: self.lock,
@@ -366,6 +367,8 @@ struct RegionRun<'a> {
     is_default: bool,
     /// The region whose bucket gets a copy of this region's backup, if any.
     copy_to: Option<&'a str>,
+    /// The last region of the list: its pointer moves are the run's last writes.
+    last: bool,
     limit: Duration,
     overall: Duration,
     /// Checked before each write: a run that lost its lock writes nothing more.
@@ -593,8 +596,19 @@ impl RegionRun<'_> {
         copy::stack_bucket(self.aws, header, &self.options.project_name, &header.region).await
     }
 
-    /// Moves the pointers to the stored object (nothing to do in a dry run).
+    /// Moves the pointers to the stored object (nothing to do in a dry run); the last region's
+    /// are the run's last writes, and the lock is read beside them, so that its release is the
+    /// delete alone.
     async fn point(&self, staged: &Staged) -> Result<()> {
+        if self.last {
+            self.lock.confirm_beside(self.move_pointers(staged)).await
+        } else {
+            self.move_pointers(staged).await
+        }
+    }
+
+    /// The pointers moved to the stored object, then the copy written.
+    async fn move_pointers(&self, staged: &Staged) -> Result<()> {
         let Some((bucket, key)) = &staged.stored else {
             return Ok(());
         };
