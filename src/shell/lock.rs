@@ -206,14 +206,17 @@ impl LockGate {
 
     /// Whether the run stops before its next write: a signal received, or the lock lost.
     pub fn halt(&self, interrupt: &Interrupt) -> Option<Halt> {
-        let watch = self.0.borrow().clone().unwrap_or_default();
-        watch.halt(interrupt)
+        self.current().halt(interrupt)
     }
 
     /// `writes`, the run's last, with the lock's read beside them (`LockWatch::confirm_beside`).
     pub async fn confirm_beside<T>(&self, writes: impl Future<Output = T>) -> T {
-        let watch = self.0.borrow().clone().unwrap_or_default();
-        watch.confirm_beside(writes).await
+        self.current().confirm_beside(writes).await
+    }
+
+    /// The lock's watch as it is now (a never-lost one while the lock is not held yet).
+    fn current(&self) -> LockWatch {
+        self.0.borrow().clone().unwrap_or_default()
     }
 }
 
@@ -304,10 +307,9 @@ impl LockWatch {
             return writes.await;
         };
         let sent = Instant::now();
-        let read = read(&confirmer.aws, &confirmer.region, &confirmer.name);
-        let (written, seen) = tokio::join!(writes, read);
-        if let Ok(Some(seen)) = seen
-            && parse_lock(&seen.value).is_ok_and(|l| l.id == confirmer.id)
+        let (aws, region, name) = (&confirmer.aws, &confirmer.region, &confirmer.name);
+        let (written, ours) = tokio::join!(writes, still_ours(aws, region, name, &confirmer.id));
+        if let Ok(true) = ours
             && let Ok(mut confirmed) = confirmer.confirmed.lock()
         {
             *confirmed = Some(sent);
@@ -527,15 +529,11 @@ impl HeldLock {
     /// found it, or else a read now.
     async fn release(self) -> Result<()> {
         self.renewal.abort();
-        if !self.watch.confirmed() {
-            let Some(seen) = read(&self.aws, &self.region, &self.name).await? else {
-                return Ok(());
-            };
-            if !parse_lock(&seen.value).is_ok_and(|l| l.id == self.info.id) {
-                return Ok(());
-            }
+        let (aws, region, name) = (&self.aws, &self.region, &self.name);
+        if !self.watch.confirmed() && !still_ours(aws, region, name, &self.info.id).await? {
+            return Ok(());
         }
-        delete(&self.aws, &self.region, &self.name).await
+        delete(aws, region, name).await
     }
 }
 
@@ -656,6 +654,12 @@ impl LockRead {
     fn lock(&self, ttl: Duration) -> Result<LockInfo, String> {
         parse_lock(&self.value).map(|l| l.expiring_after(self.modified, ttl))
     }
+}
+
+/// Whether the lock `name` holds the lock `id` now (read): released or taken over, it does not.
+async fn still_ours(aws: &Aws, region: &str, name: &str, id: &str) -> Result<bool> {
+    let seen = read(aws, region, name).await?;
+    Ok(seen.is_some_and(|seen| parse_lock(&seen.value).is_ok_and(|l| l.id == id)))
 }
 
 async fn read(aws: &Aws, region: &str, name: &str) -> Result<Option<LockRead>> {
