@@ -92,6 +92,7 @@ fn backup_options(stack: &Stack, args: &BackupArgs, dry_run: bool) -> BackupOpti
         overall_timeout: args.timeout,
         keep_going: args.keep_going,
         parallel_regions: usize::from(args.parallel_regions),
+        stack_regions: stack.regions.clone(),
     }
 }
 

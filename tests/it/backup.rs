@@ -881,3 +881,46 @@ async fn a_second_backup_in_the_same_second_is_named_to_the_next_one() {
     }
     panic!("no two backups started in the same second in ten tries");
 }
+
+/// The first region's listing goes out while the region list is read (from the stack file's
+/// regions), not a round trip after it: the read of the list is held until a listing request
+/// arrives, which a listing started after it never does. A region of the stack file that the
+/// list does not name (apply not run since it was added) is listed ahead, then dropped: the
+/// run backs up the list's regions.
+#[tokio::test]
+async fn the_first_listing_starts_while_the_region_list_is_read() {
+    let env = "bkahead";
+    let ws = Workspace::new(env, &[A], A);
+    ws.apply();
+    seed(A, env).await;
+    let proxy = crate::proxy::Proxy::start(31);
+    let limit = std::time::Duration::from_secs(30);
+    let arrived = proxy.arrival_of("ssm:DescribeParameters", "", limit);
+    let (told, seen) = std::sync::mpsc::channel();
+    proxy.before_next("ssm:GetParameters", "/", move || async move {
+        told.send(arrived.await).unwrap();
+    });
+    let run = ws.run_with(&["backup", "--stack", env], &proxy.env());
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(
+        seen.recv().unwrap(),
+        "no listing went out while the region list was read: {:#?}",
+        proxy.record()
+    );
+    let document = summary_file(&ws)[A]["artifactPath"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(document.starts_with("s3://"), "{document}");
+
+    // The stack file names a region first that the region list does not.
+    ws.write_stack(&[B, A], A, A);
+    next_second();
+    let run = ws.run(&["backup", "--stack", env]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let summary = summary_file(&ws);
+    let regions: Vec<&String> = summary.as_object().unwrap().keys().collect();
+    assert_eq!(regions, [A], "the list's regions, not the stack file's");
+    assert_eq!(summary[A]["status"], "SUCCESS");
+    assert_no_secret(&run, &["TOPSECRET"]);
+}

@@ -2,7 +2,8 @@
 //! (`BENCH_LATENCY_MS` each way, default 10), the backup of 1,000 parameters (and 200 of another
 //! environment) beside the DescribeParameters listing chain alone, as backup pages it. Reports
 //! figures, best of 3 each (and the listing with the values read beside it, which this
-//! single-process emulator serves more slowly); asserts only that the backup succeeded.
+//! single-process emulator serves more slowly, through the latency and straight to the
+//! emulator: its own time for them); asserts only that the backup succeeded.
 //! Ignored by default: `cargo test --release --test it bench_latency -- --ignored --nocapture`.
 
 use crate::common::*;
@@ -36,11 +37,13 @@ fn bench_latency() {
 
     // Rounds of the three, so that each sees the same load on the shared machine.
     let (mut listing, mut collection, mut best, mut ratios) = (f64::MAX, f64::MAX, None, vec![]);
+    let mut served = f64::MAX;
     let mut pages = 0;
     for _ in 0..RUNS {
         let (seconds, n) = runtime.block_on(listing_chain(&proxy));
         (listing, pages) = (listing.min(seconds), n);
-        collection = collection.min(runtime.block_on(collection_chain(&proxy)));
+        collection = collection.min(runtime.block_on(collection_chain(Some(&proxy))));
+        served = served.min(runtime.block_on(collection_chain(None)));
         proxy.reset_latency_counts();
         let run = backup(&ws, &proxy);
         ratios.push(run.seconds / seconds);
@@ -53,7 +56,7 @@ fn bench_latency() {
     }
     report(
         delay_ms,
-        (listing, pages, collection),
+        (listing, pages, collection, served),
         &best.unwrap(),
         &ratios,
     );
@@ -61,7 +64,7 @@ fn bench_latency() {
 
 fn report(
     delay_ms: u64,
-    (listing, pages, collection): (f64, usize, f64),
+    (listing, pages, collection, served): (f64, usize, f64, f64),
     best: &Backup,
     ratios: &[f64],
 ) {
@@ -77,6 +80,7 @@ fn report(
          binary:                 {}\n\
          listing chain alone:    {listing:.3} s ({pages} DescribeParameters pages)\n\
          listing + values:       {collection:.3} s (the same chain with backup's GetParameters beside it)\n\
+         the same, no latency:   {served:.3} s (the emulator's own time for them: it serves one at a time)\n\
          backup:                 {:.3} s\n\
          ratio:                  {:.2} (each round: {}; to the listing + values: {:.2})\n\
          API calls:              {calls} ({})\n\
@@ -122,15 +126,15 @@ async fn seed(env: &str, count: usize) {
         .await;
 }
 
-/// An SSM client of the test's own, through the proxy.
-async fn client(proxy: &Proxy) -> aws_sdk_ssm::Client {
+/// An SSM client of the test's own, through the proxy (else straight to the emulator).
+async fn client(proxy: Option<&Proxy>) -> aws_sdk_ssm::Client {
     let emu = emulator();
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_sdk_ssm::config::Region::new(A))
         .credentials_provider(aws_sdk_ssm::config::Credentials::new(
             "testing", "testing", None, None, "bench",
         ))
-        .endpoint_url(&proxy.endpoint)
+        .endpoint_url(proxy.map_or(&emu.endpoint, |p| &p.endpoint))
         .http_client(ssm_keeper::shell::tls::https_client_trusting(&emu.ca_bundle).unwrap())
         .load()
         .await;
@@ -178,7 +182,7 @@ async fn list(ssm: &aws_sdk_ssm::Client, batches: mpsc::Sender<Vec<String>>) -> 
 
 /// The listing chain alone (its names dropped): seconds and pages.
 async fn listing_chain(proxy: &Proxy) -> (f64, usize) {
-    let ssm = client(proxy).await;
+    let ssm = client(Some(proxy)).await;
     let (batches, mut dropped) = mpsc::channel(64);
     let drain = async { while dropped.recv().await.is_some() {} };
     let (listed, ()) = tokio::join!(list(&ssm, batches), drain);
@@ -188,7 +192,7 @@ async fn listing_chain(proxy: &Proxy) -> (f64, usize) {
 /// The listing chain with backup's value reads beside it (GetParameters of ten, decrypted, 8
 /// in flight) and nothing else: what backup cannot go below on this emulator, which serves
 /// both from one process. Seconds.
-async fn collection_chain(proxy: &Proxy) -> f64 {
+async fn collection_chain(proxy: Option<&Proxy>) -> f64 {
     let ssm = client(proxy).await;
     let started = Instant::now();
     let (batches, pages) = mpsc::channel::<Vec<String>>(16);

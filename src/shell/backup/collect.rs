@@ -39,21 +39,19 @@ pub struct Collected {
 pub async fn collect<W: Write + Send, T>(
     aws: &Aws,
     header: &DocumentHeader,
-    selection: &Selection,
+    listing: Listing,
     out: &mut W,
     on_progress: &(dyn Fn(u64) + Sync),
     ready: impl Future<Output = Result<T>>,
 ) -> Result<(Collected, T)> {
     let region = header.region.as_str();
     let ssm = aws.ssm(region);
-    let (pages_tx, pages_rx) = mpsc::channel::<Vec<ParameterMetadata>>(FETCHES_IN_FLIGHT * 2);
-    let list = list_pages(
-        ssm.clone(),
-        region,
-        &header.environment,
-        selection,
-        pages_tx,
-    );
+    let Listing {
+        batches: pages_rx,
+        task,
+        ..
+    } = listing;
+    let list = task.finished();
     let write = async {
         let mut fetched = std::pin::pin!(
             ReceiverStream::new(pages_rx)
@@ -95,6 +93,58 @@ async fn document_tags(aws: &Aws, region: &str) -> Result<(Option<TagMap>, Optio
             )),
         )),
         Err(e) => Err(e),
+    }
+}
+
+/// A region's listing, under way: its pages arrive in batches of ten, at most
+/// `FETCHES_IN_FLIGHT * 2` batches ahead of the values. It may start before the region's turn
+/// (backup starts the first regions of the stack file while the region list is read: a listing
+/// reads no value). Dropped unused, it stops.
+pub struct Listing {
+    region: String,
+    batches: mpsc::Receiver<Vec<ParameterMetadata>>,
+    task: Task,
+}
+
+impl Listing {
+    pub fn start(aws: &Aws, region: &str, environment: &str, selection: &Selection) -> Listing {
+        let (batches_tx, batches) = mpsc::channel(FETCHES_IN_FLIGHT * 2);
+        let ssm = aws.ssm(region);
+        let (owned_region, environment, selection) = (
+            region.to_string(),
+            environment.to_string(),
+            selection.clone(),
+        );
+        let task = Task(tokio::spawn(async move {
+            list_pages(ssm, &owned_region, &environment, &selection, batches_tx).await
+        }));
+        Listing {
+            region: region.to_string(),
+            batches,
+            task,
+        }
+    }
+
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+}
+
+/// The listing's task, stopped when dropped before it finished.
+struct Task(tokio::task::JoinHandle<Result<()>>);
+
+impl Task {
+    async fn finished(mut self) -> Result<()> {
+        match (&mut self.0).await {
+            Ok(listed) => listed,
+            Err(e) => Err(anyhow::anyhow!("the listing stopped: {e}")),
+        }
+    }
+}
+
+impl Drop for Task {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -1,7 +1,8 @@
 //! The nightly backup: from the SSM metadata that `apply` wrote, each region in list order:
-//! its listing starts at once, beside the checks of its bucket (only the one the stack names)
-//! and the lock; its values are read once those passed, into memory; then upload, then move the
-//! pointers. The first failure stops the run; later regions are skipped.
+//! its listing starts at once (the first region's from the stack file, beside the read of the
+//! region list), beside the checks of its bucket (only the one the stack names) and the lock;
+//! its values are read once those passed, into memory; then upload, then move the pointers. The
+//! first failure stops the run; later regions are skipped.
 
 pub mod collect;
 pub mod copy;
@@ -30,7 +31,7 @@ use crate::shell::ssm::read_values;
 use crate::shell::store::{
     KeyTaken, PointerVersion, document_encryption, pointer_versions, put_document, write_pointers,
 };
-use collect::collect;
+use collect::{Listing, collect};
 
 #[derive(Debug, Clone)]
 pub struct BackupOptions {
@@ -47,6 +48,9 @@ pub struct BackupOptions {
     pub keep_going: bool,
     /// Regions backed up at once (1: one after the other, the default).
     pub parallel_regions: usize,
+    /// The stack file's regions: the listings of the first ones (as many as run at once) start
+    /// while the region list is read, which normally names the same regions.
+    pub stack_regions: Vec<String>,
 }
 
 #[derive(Debug, Default)]
@@ -76,6 +80,14 @@ pub async fn run(
     printer: &Printer,
 ) -> Result<BackupRun> {
     let started = Instant::now();
+    // A listing reads no value: the first regions' start before the region list is known, one
+    // round trip sooner. One the list does not name is dropped, and stops.
+    let ahead = options
+        .stack_regions
+        .iter()
+        .take(options.parallel_regions.max(1))
+        .map(|region| Listing::start(aws, region, &options.environment, &options.selection))
+        .collect();
     let (metadata, run_header) = start(aws, options, printer).await?;
     let regions = &metadata.regions;
     let overall = options.overall_timeout.unwrap_or_else(|| {
@@ -92,6 +104,7 @@ pub async fn run(
         started,
         overall,
         stopped: std::sync::Mutex::new(None),
+        ahead: std::sync::Mutex::new(ahead),
     };
     // Serial by default (the first failure skips the rest); with --parallel-regions N, up to N
     // regions at once, each paced on its own, and a failure skips the regions not yet started.
@@ -122,9 +135,25 @@ struct Runner<'a> {
     overall: Duration,
     /// Set by a halt, or by a failed region without --keep-going.
     stopped: std::sync::Mutex<Option<String>>,
+    /// Listings started before the region list was read, taken by their regions' runs.
+    ahead: std::sync::Mutex<Vec<Listing>>,
 }
 
 impl Runner<'_> {
+    /// The region's listing: the one started ahead, else started now.
+    fn listing(&self, region: &str) -> Listing {
+        let mut ahead = self.ahead.lock().unwrap_or_else(|e| e.into_inner());
+        match ahead.iter().position(|l| l.region() == region) {
+            Some(i) => ahead.swap_remove(i),
+            None => Listing::start(
+                self.aws,
+                region,
+                &self.options.environment,
+                &self.options.selection,
+            ),
+        }
+    }
+
     fn stop_reason(&self) -> Option<String> {
         let mut stopped = self.stopped.lock().unwrap_or_else(|e| e.into_inner());
         // A signal or a lost lock is the reason, whatever failed before.
@@ -143,6 +172,7 @@ impl Runner<'_> {
             return (region.clone(), RegionSummary::skipped(&reason));
         }
         let options = self.options;
+        let listing = self.listing(region);
         let header = DocumentHeader {
             region: region.clone(),
             ..self.run_header.clone()
@@ -162,7 +192,7 @@ impl Runner<'_> {
             lock: self.lock,
             printer: self.printer,
         }
-        .run(self.interrupt)
+        .run(self.interrupt, listing)
         .await;
         if i == 0 {
             summary
@@ -382,12 +412,12 @@ impl RegionRun<'_> {
         self.printer.keep(self.printer.status(line));
     }
 
-    async fn run(&self, interrupt: &Interrupt) -> RegionSummary {
+    async fn run(&self, interrupt: &Interrupt, listing: Listing) -> RegionSummary {
         let region = &self.header.region;
         self.say(&format!("==> Backup {region}"));
         let started = Instant::now();
         let staged = tokio::select! {
-            staged = tokio::time::timeout(self.limit, self.stage()) => staged,
+            staged = tokio::time::timeout(self.limit, self.stage(listing)) => staged,
             _ = interrupt.wait() => {
                 self.say(&format!("ERROR: {region}: {INTERRUPTED}; its pointer was not moved"));
                 return RegionSummary::failed(INTERRUPTED.into(), started.elapsed().as_secs_f64());
@@ -460,7 +490,7 @@ impl RegionRun<'_> {
 
     /// The bucket the stack names, the document collected in memory and, unless a dry run,
     /// stored.
-    async fn stage(&self) -> Result<Staged> {
+    async fn stage(&self, listing: Listing) -> Result<Staged> {
         let (aws, options, header) = (self.aws, self.options, self.header);
         let region = &header.region;
         // Staged in memory only: no file, named or not, ever holds the decrypted values, so a
@@ -480,15 +510,8 @@ impl RegionRun<'_> {
             self.lock.check().await?;
             Ok((bucket, destinations))
         };
-        let (collected, (bucket, destinations)) = collect(
-            aws,
-            header,
-            &options.selection,
-            &mut document,
-            &on_progress,
-            checks,
-        )
-        .await?;
+        let (collected, (bucket, destinations)) =
+            collect(aws, header, listing, &mut document, &on_progress, checks).await?;
         bar.finish_and_clear();
 
         let Some((pointers, encryption, copy_target)) = destinations else {
