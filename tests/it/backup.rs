@@ -924,3 +924,49 @@ async fn the_first_listing_starts_while_the_region_list_is_read() {
     assert_eq!(summary[A]["status"], "SUCCESS");
     assert_no_secret(&run, &["TOPSECRET"]);
 }
+
+/// A bucket parameter that names another bucket than the stack computes fails its region
+/// before any value is read, with both names; the computed bucket's reads went out beside the
+/// parameter's check, and nothing goes to the other bucket or is written anywhere.
+#[tokio::test]
+async fn a_bucket_parameter_naming_another_bucket_fails_before_any_value_is_read() {
+    let env = "bkredirect";
+    let ws = Workspace::new(env, &[A], A);
+    ws.apply();
+    seed(A, env).await;
+    put_string(
+        A,
+        &ws.param(&format!("{A}/s3-bucket-name")),
+        "elsewhere-bucket",
+    )
+    .await;
+    let proxy = crate::proxy::Proxy::start(37);
+    proxy.watch_for(&format!("/jenkins/{env}/db/password"));
+    let run = ws.run_with(&["backup", "--stack", env], &proxy.env());
+    assert_eq!(run.code, 1, "{run:#?}");
+    let message = summary_file(&ws)[A]["failureMessage"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        message.contains("`elsewhere-bucket`") && message.contains(&ws.bucket(A)),
+        "{message}"
+    );
+    let record = proxy.record();
+    assert!(
+        !record.iter().any(|r| r.resource.contains("elsewhere")),
+        "{record:#?}"
+    );
+    let values_read = record
+        .iter()
+        .filter(|r| r.operation == "ssm:GetParameters" && r.carries_marker)
+        .count();
+    assert_eq!(values_read, 0, "{record:#?}");
+    assert!(
+        !record
+            .iter()
+            .any(|r| r.mutating && r.operation.starts_with("s3:")),
+        "{record:#?}"
+    );
+    assert_no_secret(&run, &["TOPSECRET"]);
+}

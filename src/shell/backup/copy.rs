@@ -26,6 +26,12 @@ pub struct CopyTarget {
     pub encryption: DocumentEncryption,
 }
 
+/// The one bucket the stack computes for `region`. Its reads may go out beside the check of its
+/// parameter (`stack_bucket`), which gates every write and every value read.
+pub fn computed_bucket(header: &DocumentHeader, project: &str, region: &str) -> String {
+    bucket_name(project, &header.environment, &header.account, region)
+}
+
 /// The bucket the stack names in `region` (its parameter there), only if it is the one the
 /// stack computes: decrypted parameters go nowhere else.
 pub async fn stack_bucket(
@@ -41,7 +47,7 @@ pub async fn stack_bucket(
         .with_context(|| {
             format!("Bucket definition missing for {region} ({parameter} is not set in {region})")
         })?;
-    let expected = bucket_name(project, &header.environment, &header.account, region);
+    let expected = computed_bucket(header, project, region);
     if bucket != expected {
         bail!(
             "{parameter} in {region} names the bucket `{bucket}`, but the stack's bucket for {region} is `{expected}`: refusing to send the decrypted parameters anywhere else; run `ssm-keeper plan --stack {}` to see the drift and `apply` to correct it",
@@ -59,19 +65,20 @@ pub async fn prepare(
     project: &str,
     destination: &str,
 ) -> Result<CopyTarget> {
-    let bucket = stack_bucket(aws, header, project, destination)
-        .await
-        .with_context(|| {
-            format!(
-                "the copy of {}'s backup goes to {destination}",
-                header.region
-            )
-        })?;
+    // The bucket's reads go out beside the check of its parameter, which decides.
+    let computed = computed_bucket(header, project, destination);
     let keys = [copy_pointer_key(&header.region)];
-    let (pointers, encryption) = tokio::join!(
-        pointer_versions(aws, destination, &bucket, &keys),
-        document_encryption(aws, destination, &bucket)
+    let (bucket, pointers, encryption) = tokio::join!(
+        stack_bucket(aws, header, project, destination),
+        pointer_versions(aws, destination, &computed, &keys),
+        document_encryption(aws, destination, &computed)
     );
+    let bucket = bucket.with_context(|| {
+        format!(
+            "the copy of {}'s backup goes to {destination}",
+            header.region
+        )
+    })?;
     Ok(CopyTarget {
         region: destination.to_string(),
         bucket,

@@ -500,12 +500,16 @@ impl RegionRun<'_> {
         let on_progress = |n: u64| bar.set_position(n);
         // The listing starts at once; no value is read before the destination is checked (a
         // bucket set up wrongly fails before any secret is read) and the lock is held.
+        // The destination's reads go out beside the check of the bucket's parameter, on the
+        // one bucket the stack computes; the check decides, and its error comes first.
         let checks = async {
-            let bucket = self.bucket().await?;
-            let destinations = if options.dry_run {
-                None
+            let (bucket, destinations) = if options.dry_run {
+                (self.bucket().await?, None)
             } else {
-                Some(self.destinations(&bucket).await?)
+                let computed = copy::computed_bucket(header, &options.project_name, region);
+                let (bucket, destinations) =
+                    tokio::join!(self.bucket(), self.destinations(&computed));
+                (bucket?, Some(destinations?))
             };
             self.lock.check().await?;
             Ok((bucket, destinations))
