@@ -95,7 +95,7 @@ fn report(
         by_operation.join(", "),
         best.connections,
         best.max_in_flight,
-        best.peak_kib as f64 / 1024.0,
+        best.peak_mib,
     );
 }
 
@@ -219,18 +219,11 @@ async fn collection_chain(proxy: Option<&Proxy>) -> f64 {
 
 struct Backup {
     seconds: f64,
-    peak_kib: u64,
+    peak_mib: f64,
     calls: std::collections::BTreeMap<String, u64>,
     connections: usize,
     max_in_flight: usize,
 }
-
-/// Measures a child's wall time and peak RSS from a parent of its own (the test process has
-/// other children): prints `code seconds maxrss_kib`.
-const MEASURE: &str = "import resource, subprocess, sys, time
-t0 = time.monotonic()
-code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
-print(code, time.monotonic() - t0, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)";
 
 /// One backup through the proxy, paced at the highest ceiling (an account with raised quotas: the
 /// fixed overhead, not the pacing, is measured).
@@ -246,27 +239,11 @@ fn backup(ws: &Workspace, proxy: &Proxy) -> Backup {
         "--max-rps",
         "10000",
     ];
-    let inner = ws.command(&args, &proxy.env());
-    let mut outer = std::process::Command::new(python());
-    outer
-        .arg("-c")
-        .arg(MEASURE)
-        .arg(inner.get_program())
-        .args(inner.get_args());
-    for (name, value) in inner.get_envs() {
-        match value {
-            Some(v) => outer.env(name, v),
-            None => outer.env_remove(name),
-        };
-    }
-    outer.current_dir(inner.get_current_dir().unwrap());
-    let out = outer.output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    let fields: Vec<&str> = text.split_whitespace().collect();
-    assert_eq!(fields.first(), Some(&"0"), "backup failed: {text} {out:?}");
+    let measured = ws.measure(&args, &proxy.env());
+    assert_eq!(measured.run.code, 0, "backup failed: {:#?}", measured.run);
     Backup {
-        seconds: fields[1].parse().unwrap(),
-        peak_kib: fields[2].parse().unwrap(),
+        seconds: measured.seconds,
+        peak_mib: measured.peak_mib,
         calls: serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap(),
         connections: proxy.connections(),
         max_in_flight: proxy.client_max_in_flight(),

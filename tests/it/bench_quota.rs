@@ -6,7 +6,6 @@
 use crate::common::*;
 use crate::proxy::{Proxy, Quotas, Recorded};
 use crate::quotas::{seed_many, store_backup_of};
-use std::time::Instant;
 
 /// Each benchmark in regions of its own: the emulator's work for a request grows with what the
 /// region holds.
@@ -28,51 +27,12 @@ fn size(var: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// A run's wall time and peak resident memory (sampled from /proc while it runs).
-struct Measured {
-    run: Run,
-    seconds: f64,
-    peak_mib: f64,
-}
-
+/// A run through the proxy (`BENCH_RUST_LOG`: its log level), measured.
 fn measure(ws: &Workspace, args: &[&str], proxy: &Proxy) -> Measured {
-    let started = Instant::now();
     let log = std::env::var("BENCH_RUST_LOG").ok();
     let mut env = proxy.env().to_vec();
     env.push(("RUST_LOG", log.as_deref()));
-    // Into files, read at the end: a pipe nobody drains would stop the run once full.
-    let out_path = ws.path("bench.stdout");
-    let err_path = ws.path("bench.stderr");
-    let mut child = ws
-        .command(args, &env)
-        .stdout(std::fs::File::create(&out_path).unwrap())
-        .stderr(std::fs::File::create(&err_path).unwrap())
-        .spawn()
-        .unwrap();
-    let status = format!("/proc/{}/status", child.id());
-    let mut peak_kib = 0u64;
-    let code = loop {
-        if let Some(kib) = std::fs::read_to_string(&status).ok().and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        }) {
-            peak_kib = peak_kib.max(kib);
-        }
-        if let Some(status) = child.try_wait().unwrap() {
-            break status.code().unwrap_or(-1);
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
-    Measured {
-        run: Run {
-            code,
-            stdout: std::fs::read_to_string(&out_path).unwrap(),
-            stderr: std::fs::read_to_string(&err_path).unwrap(),
-        },
-        seconds: started.elapsed().as_secs_f64(),
-        peak_mib: peak_kib as f64 / 1024.0,
-    }
+    ws.measure(args, &env)
 }
 
 /// The quota floor of what the proxy forwarded (throttled requests not counted: they are what

@@ -100,6 +100,23 @@ impl Run {
     }
 }
 
+/// A benchmarked run: its outcome, wall time and peak resident memory.
+pub struct Measured {
+    pub run: Run,
+    pub seconds: f64,
+    pub peak_mib: f64,
+}
+
+/// Runs argv[2:] and writes `code seconds maxrss_kib` to argv[1]: a parent of the run's own, so
+/// that getrusage counts it alone (the test process has other children, the emulator among
+/// them) and its peak is exact, not sampled.
+const MEASURE: &str = "import resource, subprocess, sys, time
+t0 = time.monotonic()
+code = subprocess.run(sys.argv[2:]).returncode
+seconds = time.monotonic() - t0
+with open(sys.argv[1], 'w') as f:
+    f.write(f'{code} {seconds} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}')";
+
 /// A temp dir holding `stacks/<env>.yaml`, where the CLI runs.
 pub struct Workspace {
     pub dir: tempfile::TempDir,
@@ -204,6 +221,52 @@ impl Workspace {
             };
         }
         command
+    }
+
+    /// `run_with`, measured (`Measured`). Its output goes to files, read at the end: a pipe
+    /// nobody drains would stop a long run once full.
+    pub fn measure(&self, args: &[&str], env: &[(&str, Option<&str>)]) -> Measured {
+        let inner = self.command(args, env);
+        let (result, out, err) = (
+            self.path("measured.txt"),
+            self.path("measured.stdout"),
+            self.path("measured.stderr"),
+        );
+        let mut outer = Command::new(python());
+        outer
+            .arg("-c")
+            .arg(MEASURE)
+            .arg(&result)
+            .arg(inner.get_program())
+            .args(inner.get_args())
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&out).unwrap())
+            .stderr(std::fs::File::create(&err).unwrap());
+        for (name, value) in inner.get_envs() {
+            match value {
+                Some(v) => outer.env(name, v),
+                None => outer.env_remove(name),
+            };
+        }
+        let status = outer.status().expect("running the measuring wrapper");
+        let run = |code| Run {
+            code,
+            stdout: std::fs::read_to_string(&out).unwrap(),
+            stderr: std::fs::read_to_string(&err).unwrap(),
+        };
+        assert!(
+            status.success(),
+            "the measuring wrapper failed: {:#?}",
+            run(-1)
+        );
+        let text = std::fs::read_to_string(&result).unwrap();
+        let fields: Vec<&str> = text.split_whitespace().collect();
+        Measured {
+            run: run(fields[0].parse().unwrap()),
+            seconds: fields[1].parse().unwrap(),
+            peak_mib: fields[2].parse::<f64>().unwrap() / 1024.0,
+        }
     }
 
     /// Starts ssm-keeper in the background and returns once a line of its stderr starts with
