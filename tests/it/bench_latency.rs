@@ -81,7 +81,7 @@ fn report(
          listing chain alone:    {listing:.3} s ({pages} DescribeParameters pages)\n\
          listing + values:       {collection:.3} s (the same chain with backup's GetParameters beside it)\n\
          the same, no latency:   {served:.3} s (the emulator's own time for them: it serves one at a time)\n\
-         backup:                 {:.3} s\n\
+         backup:                 {:.3} s: {:.3} s to its first request, {:.3} s from its first page to its last, {:.3} s after\n\
          ratio:                  {:.2} (each round: {}; to the listing + values: {:.2})\n\
          API calls:              {calls} ({})\n\
          connections accepted:   {}\n\
@@ -89,6 +89,9 @@ fn report(
          peak memory (RSS):      {:.1} MiB",
         env!("CARGO_BIN_EXE_ssm-keeper"),
         best.seconds,
+        best.phases[0],
+        best.phases[1],
+        best.phases[2],
         best.seconds / listing,
         ratios.join(", "),
         best.seconds / collection,
@@ -219,6 +222,9 @@ async fn collection_chain(proxy: Option<&Proxy>) -> f64 {
 
 struct Backup {
     seconds: f64,
+    /// As the server's side saw the run: from its start to its first request, from its first
+    /// listing page to its last, from its last page to its end (seconds).
+    phases: [f64; 3],
     peak_mib: f64,
     calls: std::collections::BTreeMap<String, u64>,
     connections: usize,
@@ -239,10 +245,28 @@ fn backup(ws: &Workspace, proxy: &Proxy) -> Backup {
         "--max-rps",
         "10000",
     ];
+    proxy.clear_record();
     let measured = ws.measure(&args, &proxy.env());
     assert_eq!(measured.run.code, 0, "backup failed: {:#?}", measured.run);
+    let record = proxy.record();
+    let pages: Vec<std::time::SystemTime> = record
+        .iter()
+        .filter(|r| r.operation == "ssm:DescribeParameters")
+        .map(|r| r.at)
+        .collect();
+    let first = record.iter().map(|r| r.at).min().unwrap();
+    let (first_page, last_page) = (*pages.first().unwrap(), *pages.last().unwrap());
+    let end = measured.started + Duration::from_secs_f64(measured.seconds);
+    let span = |from: std::time::SystemTime, to: std::time::SystemTime| {
+        to.duration_since(from).unwrap_or_default().as_secs_f64()
+    };
     Backup {
         seconds: measured.seconds,
+        phases: [
+            span(measured.started, first),
+            span(first_page, last_page),
+            span(last_page, end),
+        ],
         peak_mib: measured.peak_mib,
         calls: serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap(),
         connections: proxy.connections(),

@@ -103,19 +103,22 @@ impl Run {
 /// A benchmarked run: its outcome, wall time and peak resident memory.
 pub struct Measured {
     pub run: Run,
+    /// When the run started (the wall clock, as the proxy's `Recorded::at`).
+    pub started: std::time::SystemTime,
     pub seconds: f64,
     pub peak_mib: f64,
 }
 
-/// Runs argv[2:] and writes `code seconds maxrss_kib` to argv[1]: a parent of the run's own, so
+/// Runs argv[2:] and writes `code seconds maxrss_kib started` to argv[1] (`started`: seconds
+/// since the epoch): a parent of the run's own, so
 /// that getrusage counts it alone (the test process has other children, the emulator among
 /// them) and its peak is exact, not sampled.
 const MEASURE: &str = "import resource, subprocess, sys, time
-t0 = time.monotonic()
+started, t0 = time.time(), time.monotonic()
 code = subprocess.run(sys.argv[2:]).returncode
 seconds = time.monotonic() - t0
 with open(sys.argv[1], 'w') as f:
-    f.write(f'{code} {seconds} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}')";
+    f.write(f'{code} {seconds} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss} {started}')";
 
 /// A temp dir holding `stacks/<env>.yaml`, where the CLI runs.
 pub struct Workspace {
@@ -264,6 +267,8 @@ impl Workspace {
         let fields: Vec<&str> = text.split_whitespace().collect();
         Measured {
             run: run(fields[0].parse().unwrap()),
+            started: std::time::UNIX_EPOCH
+                + std::time::Duration::from_secs_f64(fields[3].parse().unwrap()),
             seconds: fields[1].parse().unwrap(),
             peak_mib: fields[2].parse::<f64>().unwrap() / 1024.0,
         }

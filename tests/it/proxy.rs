@@ -57,6 +57,8 @@ pub struct Recorded {
     pub fault: Option<Fault>,
     /// The request's bytes (headers and body) contain the marker the test set, if any.
     pub carries_marker: bool,
+    /// When it reached the server's side (after the latency mode's way in).
+    pub at: std::time::SystemTime,
 }
 
 type Hook =
@@ -510,6 +512,7 @@ async fn handle(
             mutating,
             fault,
             carries_marker,
+            at: std::time::SystemTime::now(),
         });
         state.arrived.notify_waiters();
         fault
