@@ -116,7 +116,9 @@ impl Guard {
         Fut: Future<Output = Result<T>>,
     {
         let (opener, gate) = LockGate::pending();
-        let first = std::pin::pin!(body(gate));
+        // Boxed, so that dropping it below ends it (and what it started, its listings' tasks),
+        // not only a reference to it.
+        let first = Box::pin(body(gate));
         let acquire = std::pin::pin!(Guard::acquire(aws, request, interrupt, printer));
         let (locked, first) = match futures::future::select(acquire, first).await {
             Either::Left((locked, first)) => (locked?, Either::Left(first)),

@@ -886,7 +886,7 @@ async fn a_second_backup_in_the_same_second_is_named_to_the_next_one() {
 /// regions), not a round trip after it: the read of the list is held until a listing request
 /// arrives, which a listing started after it never does. A region of the stack file that the
 /// list does not name (apply not run since it was added) is listed ahead, then dropped: the
-/// run backs up the list's regions.
+/// run backs up the list's regions, each from its own listing.
 #[tokio::test]
 async fn the_first_listing_starts_while_the_region_list_is_read() {
     let env = "bkahead";
@@ -902,16 +902,15 @@ async fn the_first_listing_starts_while_the_region_list_is_read() {
     });
     let run = ws.run_with(&["backup", "--stack", env], &proxy.env());
     assert_eq!(run.code, 0, "{run:#?}");
-    assert!(
-        seen.recv().unwrap(),
+    // The run is over: the hook ran before the held read went on, or never.
+    assert_eq!(
+        seen.try_recv(),
+        Ok(true),
         "no listing went out while the region list was read: {:#?}",
         proxy.record()
     );
-    let document = summary_file(&ws)[A]["artifactPath"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert!(document.starts_with("s3://"), "{document}");
+    let count = summary_file(&ws)[A]["parameterCount"].clone();
+    assert!(count.as_u64().unwrap() >= 4, "{count}");
 
     // The stack file names a region first that the region list does not.
     ws.write_stack(&[B, A], A, A);
@@ -922,18 +921,21 @@ async fn the_first_listing_starts_while_the_region_list_is_read() {
     let regions: Vec<&String> = summary.as_object().unwrap().keys().collect();
     assert_eq!(regions, [A], "the list's regions, not the stack file's");
     assert_eq!(summary[A]["status"], "SUCCESS");
+    assert_eq!(summary[A]["parameterCount"], count, "A's own listing");
     assert_no_secret(&run, &["TOPSECRET"]);
 }
 
 /// A bucket parameter that names another bucket than the stack computes fails its region
 /// before any value is read, with both names; the computed bucket's reads went out beside the
-/// parameter's check, and nothing goes to the other bucket or is written anywhere.
+/// parameter's check, and nothing goes to the other bucket or is written anywhere. The check's
+/// failure ends the region at once: with the region's S3 unreachable (its reads retried for
+/// far longer than the region's time limit), the operator still reads the parameter's message.
 #[tokio::test]
 async fn a_bucket_parameter_naming_another_bucket_fails_before_any_value_is_read() {
-    let env = "bkredirect";
-    let ws = Workspace::new(env, &[A], A);
+    let env_name = "bkredirect";
+    let ws = Workspace::new(env_name, &[A], A);
     ws.apply();
-    seed(A, env).await;
+    seed(A, env_name).await;
     put_string(
         A,
         &ws.param(&format!("{A}/s3-bucket-name")),
@@ -941,8 +943,8 @@ async fn a_bucket_parameter_naming_another_bucket_fails_before_any_value_is_read
     )
     .await;
     let proxy = crate::proxy::Proxy::start(37);
-    proxy.watch_for(&format!("/jenkins/{env}/db/password"));
-    let run = ws.run_with(&["backup", "--stack", env], &proxy.env());
+    proxy.watch_for(&format!("/jenkins/{env_name}/db/password"));
+    let run = ws.run_with(&["backup", "--stack", env_name], &proxy.env());
     assert_eq!(run.code, 1, "{run:#?}");
     let message = summary_file(&ws)[A]["failureMessage"]
         .as_str()
@@ -969,4 +971,21 @@ async fn a_bucket_parameter_naming_another_bucket_fails_before_any_value_is_read
         "{record:#?}"
     );
     assert_no_secret(&run, &["TOPSECRET"]);
+
+    proxy.make_unreachable("s3", A);
+    let mut env = proxy.env().to_vec();
+    env.push(("AWS_MAX_ATTEMPTS", Some("10")));
+    let run = ws.run_with(
+        &["backup", "--stack", env_name, "--region-timeout", "10s"],
+        &env,
+    );
+    assert_eq!(run.code, 1, "{run:#?}");
+    let message = summary_file(&ws)[A]["failureMessage"].clone();
+    assert!(
+        message
+            .as_str()
+            .unwrap_or_default()
+            .contains("`elsewhere-bucket`"),
+        "{message}"
+    );
 }

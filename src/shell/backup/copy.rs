@@ -68,16 +68,22 @@ pub async fn prepare(
     // The bucket's reads go out beside the check of its parameter, which decides.
     let computed = computed_bucket(header, project, destination);
     let keys = [copy_pointer_key(&header.region)];
-    let (bucket, pointers, encryption) = tokio::join!(
-        stack_bucket(aws, header, project, destination),
-        pointer_versions(aws, destination, &computed, &keys),
-        document_encryption(aws, destination, &computed)
-    );
-    let bucket = bucket.with_context(|| {
-        format!(
-            "the copy of {}'s backup goes to {destination}",
-            header.region
-        )
+    // A failed check ends the preparation at once, whatever the reads are waiting for.
+    let checked = async {
+        stack_bucket(aws, header, project, destination)
+            .await
+            .with_context(|| {
+                format!(
+                    "the copy of {}'s backup goes to {destination}",
+                    header.region
+                )
+            })
+    };
+    let (bucket, (pointers, encryption)) = tokio::try_join!(checked, async {
+        Ok(tokio::join!(
+            pointer_versions(aws, destination, &computed, &keys),
+            document_encryption(aws, destination, &computed)
+        ))
     })?;
     Ok(CopyTarget {
         region: destination.to_string(),

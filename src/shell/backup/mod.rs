@@ -81,8 +81,8 @@ pub async fn run(
 ) -> Result<BackupRun> {
     let started = Instant::now();
     // A listing reads no value: the first regions' start before the region list is known, one
-    // round trip sooner. One the list does not name is dropped, and stops.
-    let ahead = options
+    // round trip sooner.
+    let mut ahead: Vec<Listing> = options
         .stack_regions
         .iter()
         .take(options.parallel_regions.max(1))
@@ -90,6 +90,10 @@ pub async fn run(
         .collect();
     let (metadata, run_header) = start(aws, options, printer).await?;
     let regions = &metadata.regions;
+    // Only the listings of the regions that start now are kept: one of a region later in the
+    // list would read its metadata long before its values.
+    let starting_now = &regions[..regions.len().min(options.parallel_regions.max(1))];
+    ahead.retain(|l: &Listing| starting_now.iter().any(|r| r == l.region()));
     let overall = options.overall_timeout.unwrap_or_else(|| {
         crate::core::backup::overall_timeout(regions.len(), options.region_timeout)
     });
@@ -507,9 +511,11 @@ impl RegionRun<'_> {
                 (self.bucket().await?, None)
             } else {
                 let computed = copy::computed_bucket(header, &options.project_name, region);
-                let (bucket, destinations) =
-                    tokio::join!(self.bucket(), self.destinations(&computed));
-                (bucket?, Some(destinations?))
+                // A failed check ends the region at once, whatever the reads are waiting for.
+                let (bucket, destinations) = tokio::try_join!(self.bucket(), async {
+                    Ok(self.destinations(&computed).await)
+                })?;
+                (bucket, Some(destinations?))
             };
             self.lock.check().await?;
             Ok((bucket, destinations))
