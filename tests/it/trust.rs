@@ -7,6 +7,11 @@ use std::path::PathBuf;
 
 const A: &str = "us-east-1";
 
+/// A bucket parameter naming another bucket than the stack computes fails the region before any
+/// value is read, naming both; nothing reaches the other bucket, not even a read (the destination's
+/// reads go to the computed bucket, beside the parameter's check). The check's failure ends the
+/// region at once: with the region's S3 unreachable (its reads retried far longer than the
+/// region's time limit), the operator still reads the parameter's message, not a timeout.
 #[tokio::test]
 async fn backup_refuses_a_bucket_the_stack_does_not_name() {
     let ws = Workspace::new("trbucket", &[A], A);
@@ -22,7 +27,9 @@ async fn backup_refuses_a_bucket_the_stack_does_not_name() {
     put_string(A, &ws.param(&format!("{A}/s3-bucket-name")), rogue).await;
     put_string(A, "/app/trbucket/token", "not-for-the-rogue").await;
 
-    let run = ws.run(&["backup", "--stack", "trbucket"]);
+    let proxy = crate::proxy::Proxy::start(41);
+    proxy.watch_for("/app/trbucket/token");
+    let run = ws.run_with(&["backup", "--stack", "trbucket"], &proxy.env());
     assert_eq!(run.code, 1, "{run:#?}");
     let summary: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(ws.path("backup-work/region_summaries.json")).unwrap(),
@@ -40,6 +47,35 @@ async fn backup_refuses_a_bucket_the_stack_does_not_name() {
         "nothing reached the rogue bucket"
     );
     assert_eq!(object_count(A, &ws.bucket(A)).await, 0);
+    let record = proxy.record();
+    assert!(
+        !record.iter().any(|r| r.resource == rogue),
+        "no request to the rogue bucket: {record:#?}"
+    );
+    assert!(
+        !record
+            .iter()
+            .any(|r| r.operation == "ssm:GetParameters" && r.carries_marker),
+        "no value read: {record:#?}"
+    );
+
+    proxy.make_unreachable("s3", A);
+    let mut env = proxy.env().to_vec();
+    env.push(("AWS_MAX_ATTEMPTS", Some("10")));
+    let run = ws.run_with(
+        &["backup", "--stack", "trbucket", "--region-timeout", "10s"],
+        &env,
+    );
+    assert_eq!(run.code, 1, "{run:#?}");
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(ws.path("backup-work/region_summaries.json")).unwrap(),
+    )
+    .unwrap();
+    let message = summary[A]["failureMessage"].as_str().unwrap();
+    assert!(
+        message.contains(rogue),
+        "the parameter's message: {message}"
+    );
 }
 
 #[tokio::test]
