@@ -238,7 +238,8 @@ struct HeldLock {
     region: String,
     name: String,
     info: LockInfo,
-    renewal: tokio::task::JoinHandle<()>,
+    /// Stopped when the lock is dropped without `release` (an early return, a panic).
+    renewal: tokio_util::task::AbortOnDropHandle<()>,
     watch: LockWatch,
     printer: Printer,
 }
@@ -507,14 +508,14 @@ impl HeldLock {
             })),
             ..LockWatch::held(&name)
         };
-        let renewal = tokio::spawn(renew(
+        let renewal = tokio_util::task::AbortOnDropHandle::new(tokio::spawn(renew(
             aws.clone(),
             region.to_string(),
             name.clone(),
             info.clone(),
             watch.clone(),
             printer.clone(),
-        ));
+        )));
         HeldLock {
             contended: false,
             aws: aws.clone(),
@@ -536,13 +537,6 @@ impl HeldLock {
             return Ok(());
         }
         delete(aws, region, name).await
-    }
-}
-
-impl Drop for HeldLock {
-    /// A lock dropped without `release` (an early return, a panic) stops being renewed.
-    fn drop(&mut self) {
-        self.renewal.abort();
     }
 }
 

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::task::AbortOnDropHandle;
 
 use crate::core::backup::{BackupParameter, DocumentHeader, Secret};
 use crate::core::selection::Selection;
@@ -51,7 +52,12 @@ pub async fn collect<W: Write + Send, T>(
         task,
         ..
     } = listing;
-    let list = task.finished();
+    let list = async {
+        match task.await {
+            Ok(listed) => listed,
+            Err(e) => Err(anyhow::anyhow!("the listing stopped: {e}")),
+        }
+    };
     let write = async {
         let mut fetched = std::pin::pin!(
             ReceiverStream::new(pages_rx)
@@ -103,7 +109,8 @@ async fn document_tags(aws: &Aws, region: &str) -> Result<(Option<TagMap>, Optio
 pub struct Listing {
     region: String,
     batches: mpsc::Receiver<Vec<ParameterMetadata>>,
-    task: Task,
+    /// Stopped when dropped before it finished.
+    task: AbortOnDropHandle<Result<()>>,
 }
 
 impl Listing {
@@ -115,7 +122,7 @@ impl Listing {
             environment.to_string(),
             selection.clone(),
         );
-        let task = Task(tokio::spawn(async move {
+        let task = AbortOnDropHandle::new(tokio::spawn(async move {
             list_pages(ssm, &owned_region, &environment, &selection, batches_tx).await
         }));
         Listing {
@@ -127,24 +134,6 @@ impl Listing {
 
     pub fn region(&self) -> &str {
         &self.region
-    }
-}
-
-/// The listing's task, stopped when dropped before it finished.
-struct Task(tokio::task::JoinHandle<Result<()>>);
-
-impl Task {
-    async fn finished(mut self) -> Result<()> {
-        match (&mut self.0).await {
-            Ok(listed) => listed,
-            Err(e) => Err(anyhow::anyhow!("the listing stopped: {e}")),
-        }
-    }
-}
-
-impl Drop for Task {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
 
