@@ -174,10 +174,7 @@ async fn backup_publishes_success_count_and_duration_per_region() {
         run.stderr
     );
 
-    let summary: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(ws.path("backup-work/region_summaries.json")).unwrap(),
-    )
-    .unwrap();
+    let summary = ws.summary();
     let cw = cloudwatch(A).await;
     for region in [A, B] {
         let count = summary[region]["parameterCount"].as_f64();

@@ -101,12 +101,6 @@ async fn pointer_version(region: &str, bucket: &str, key: &str) -> Option<String
     }
 }
 
-/// The default `backup-work/region_summaries.json` of a workspace.
-fn summary_file(ws: &Workspace) -> serde_json::Value {
-    let text = std::fs::read_to_string(ws.path("backup-work/region_summaries.json")).unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
 fn assert_no_secret(run: &Run, secrets: &[&str]) {
     for s in secrets {
         assert!(
@@ -141,7 +135,7 @@ async fn backup_holds_exactly_the_environments_parameters_decrypted() {
         run.stderr
     );
 
-    let summary = summary_file(&ws);
+    let summary = ws.summary();
     for region in [A, B] {
         let s = &summary[region];
         assert_eq!(s["status"], "SUCCESS", "{summary}");
@@ -293,10 +287,7 @@ async fn unset_notification_secrets_warn_and_never_fail_the_backup() {
     ] {
         assert!(run.stderr.contains(warning), "{warning}: {}", run.stderr);
     }
-    let summary: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(ws.path("backup-work/region_summaries.json")).unwrap(),
-    )
-    .unwrap();
+    let summary = ws.summary();
     assert_eq!(summary[A]["status"], "SUCCESS");
 }
 
@@ -324,7 +315,7 @@ async fn a_failing_region_stops_the_run_and_moves_no_pointer() {
         "{}",
         run.stderr
     );
-    let summary = summary_file(&ws);
+    let summary = ws.summary();
     let order: Vec<&String> = summary.as_object().unwrap().keys().collect();
     assert_eq!(order, [A, B, C], "regions in run order");
     assert_eq!(summary[A]["status"], "SUCCESS");
@@ -372,7 +363,7 @@ async fn region_timeout_fails_the_region_and_skips_the_rest() {
         "1",
     ]);
     assert_eq!(run.code, 1, "{run:#?}");
-    let summary = summary_file(&ws);
+    let summary = ws.summary();
     assert_eq!(summary[A]["status"], "FAILED");
     assert!(
         summary[A]["failureMessage"]
@@ -396,7 +387,7 @@ async fn legacy_key_pointing_elsewhere_is_a_warning() {
     let run = ws.run(&["backup", "--stack", "bklegacy", "--dry-run"]);
     assert_eq!(run.code, 0, "{run:#?}");
     assert!(run.stderr.contains("WARNING: the legacy parameter /jenkins/bklegacy/backup/s3-bucket-name holds some-old-bucket"), "{}", run.stderr);
-    let summary = summary_file(&ws);
+    let summary = ws.summary();
     assert!(
         summary[A]["warnings"][0].as_str().unwrap().starts_with(
             "the legacy parameter /jenkins/bklegacy/backup/s3-bucket-name holds some-old-bucket"
@@ -412,7 +403,7 @@ async fn a_malformed_default_region_is_a_warning_not_an_abort() {
     put_string(A, &ws.param("default-region"), "tokyo").await;
     let run = ws.run(&["backup", "--stack", "bkdefault"]);
     assert_eq!(run.code, 0, "{run:#?}");
-    let summary = summary_file(&ws);
+    let summary = ws.summary();
     assert_eq!(summary[A]["status"], "SUCCESS");
     assert_eq!(summary[B]["status"], "SUCCESS");
     assert!(
@@ -437,7 +428,7 @@ async fn keep_going_backs_up_every_healthy_region_and_still_fails() {
     delete_param(B, &ws.param(&format!("{B}/s3-bucket-name"))).await;
     let run = ws.run(&["backup", "--stack", "bkgoing", "--keep-going"]);
     assert_eq!(run.code, 1, "{run:#?}");
-    let summary = summary_file(&ws);
+    let summary = ws.summary();
     assert_eq!(summary[A]["status"], "SUCCESS");
     assert_eq!(summary[B]["status"], "FAILED");
     assert_eq!(summary[C]["status"], "SUCCESS", "{summary}");
@@ -473,7 +464,7 @@ async fn sigterm_stops_the_run_moves_no_pointer_and_exits_143() {
     let status = child.wait().unwrap();
     held.release.send(()).unwrap();
     assert_eq!(status.code(), Some(143), "{status:?}");
-    let summary = summary_file(&ws);
+    let summary = ws.summary();
     assert_eq!(summary[A]["status"], "FAILED");
     assert_eq!(summary[A]["failureMessage"], "interrupted");
     assert_eq!(summary[B]["status"], "SKIPPED");
@@ -696,7 +687,7 @@ async fn backup_follows_every_page_of_the_listing() {
 
 /// The key of the document a region's backup stored, from the default summary file.
 fn stored_key(ws: &Workspace, region: &str) -> String {
-    let summary = summary_file(ws);
+    let summary = ws.summary();
     let artifact = summary[region]["artifactPath"].as_str().unwrap();
     let bucket = ws.bucket(region);
     artifact
@@ -777,7 +768,7 @@ async fn parallel_regions_run_side_by_side_and_a_failure_skips_only_those_not_st
     // One after the other (the default): A fails first, B and C are skipped.
     let run = ws.run(&["backup", "--stack", "bkpar"]);
     assert_eq!(run.code, 1, "{run:#?}");
-    let summary = summary_file(&ws);
+    let summary = ws.summary();
     assert_eq!(
         [
             &summary[A]["status"],
@@ -789,7 +780,7 @@ async fn parallel_regions_run_side_by_side_and_a_failure_skips_only_those_not_st
     // All three at once: A fails, B and C were running beside it and finish.
     let run = ws.run(&["backup", "--stack", "bkpar", "--parallel-regions", "3"]);
     assert_eq!(run.code, 1, "{run:#?}");
-    let summary = summary_file(&ws);
+    let summary = ws.summary();
     let order: Vec<&String> = summary.as_object().unwrap().keys().collect();
     assert_eq!(order, [A, B, C], "regions in list order");
     assert_eq!(
@@ -909,7 +900,7 @@ async fn the_first_listing_starts_while_the_region_list_is_read() {
         "no listing went out while the region list was read: {:#?}",
         proxy.record()
     );
-    let count = summary_file(&ws)[A]["parameterCount"].clone();
+    let count = ws.summary()[A]["parameterCount"].clone();
     assert!(count.as_u64().unwrap() >= 4, "{count}");
 
     // The stack file names a region first that the region list does not.
@@ -917,7 +908,7 @@ async fn the_first_listing_starts_while_the_region_list_is_read() {
     next_second();
     let run = ws.run(&["backup", "--stack", env]);
     assert_eq!(run.code, 0, "{run:#?}");
-    let summary = summary_file(&ws);
+    let summary = ws.summary();
     let regions: Vec<&String> = summary.as_object().unwrap().keys().collect();
     assert_eq!(regions, [A], "the list's regions, not the stack file's");
     assert_eq!(summary[A]["status"], "SUCCESS");

@@ -226,6 +226,12 @@ impl Workspace {
         command
     }
 
+    /// The backup's summary file where it goes by default (`backup-work/region_summaries.json`).
+    pub fn summary(&self) -> serde_json::Value {
+        let text = std::fs::read_to_string(self.path("backup-work/region_summaries.json")).unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+
     /// `run_with`, measured (`Measured`). Its output goes to files, read at the end: a pipe
     /// nobody drains would stop a long run once full.
     pub fn measure(&self, args: &[&str], env: &[(&str, Option<&str>)]) -> Measured {

@@ -203,10 +203,7 @@ async fn a_copy_that_cannot_be_written_fails_its_region_and_the_primary_stays() 
     proxy.make_unreachable("s3", B);
     let run = ws.run_with(&["backup", "--stack", "copyfail"], &proxy.env());
     assert_eq!(run.code, 1, "{run:#?}");
-    let summary: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(ws.path("backup-work/region_summaries.json")).unwrap(),
-    )
-    .unwrap();
+    let summary = ws.summary();
     assert_eq!(summary[A]["status"], "FAILED", "{summary:#}");
     let message = summary[A]["failureMessage"].as_str().unwrap();
     assert!(

@@ -250,10 +250,7 @@ async fn the_lock_is_never_backed_up_even_for_an_environment_named_locks() {
     put_string(A, "/app/locks/x", "v").await;
     let run = ws.run(&["backup", "--stack", "locks"]);
     assert_eq!(run.code, 0, "{run:#?}");
-    let summary: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(ws.path("backup-work/region_summaries.json")).unwrap(),
-    )
-    .unwrap();
+    let summary = ws.summary();
     let path = summary[A]["artifactPath"].as_str().unwrap();
     let (bucket, key) = path["s3://".len()..].split_once('/').unwrap();
     let body = object_bytes(A, bucket, key).await;
@@ -413,10 +410,7 @@ async fn a_backup_that_waited_for_the_lock_reads_again_under_it() {
             .any(|l| l.starts_with("The lock is ours now: reading again")),
         "{said:#?}"
     );
-    let summary: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(ws.path("backup-work/region_summaries.json")).unwrap(),
-    )
-    .unwrap();
+    let summary = ws.summary();
     let path = summary[A]["artifactPath"].as_str().unwrap();
     let (bucket, key) = path["s3://".len()..].split_once('/').unwrap();
     let doc: serde_json::Value =

@@ -31,10 +31,7 @@ async fn backup_refuses_a_bucket_the_stack_does_not_name() {
     proxy.watch_for("/app/trbucket/token");
     let run = ws.run_with(&["backup", "--stack", "trbucket"], &proxy.env());
     assert_eq!(run.code, 1, "{run:#?}");
-    let summary: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(ws.path("backup-work/region_summaries.json")).unwrap(),
-    )
-    .unwrap();
+    let summary = ws.summary();
     assert_eq!(summary[A]["status"], "FAILED");
     let message = summary[A]["failureMessage"].as_str().unwrap();
     assert!(
@@ -67,10 +64,7 @@ async fn backup_refuses_a_bucket_the_stack_does_not_name() {
         &env,
     );
     assert_eq!(run.code, 1, "{run:#?}");
-    let summary: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(ws.path("backup-work/region_summaries.json")).unwrap(),
-    )
-    .unwrap();
+    let summary = ws.summary();
     let message = summary[A]["failureMessage"].as_str().unwrap();
     assert!(
         message.contains(rogue),
