@@ -14,6 +14,7 @@ use crate::core::drill::{
     DrillResult, RegionDrill, exit_code, name_problem, parameter_arn_prefix, projected_seconds,
     render_text, run_id, run_prefix,
 };
+use crate::core::live::{compare, taken_utc};
 use crate::core::region::{check_known_region, partition};
 use crate::core::restore::{
     BackupSource, ParameterSpec, RestoreAction, RestoreItem, RestoreOptions, plan,
@@ -30,7 +31,9 @@ use crate::shell::printer::{Input, Printer};
 use crate::shell::restore::{
     Located, ParameterWrite, WriteMode, locate_checked, missing_keys, read_live, write,
 };
+use crate::shell::ssm::list_selected;
 use crate::shell::store::Place;
+use crate::shell::verify::live_facts;
 
 pub async fn run(session: &Session, printer: &Printer, args: RestoreArgs) -> Result<ExitCode> {
     let stack = session.load_stack(&args.stack)?.stack;
@@ -271,9 +274,10 @@ impl Drill<'_> {
         };
         let located = locate_checked(
             self.aws,
+            self.printer,
             region,
             &place,
-            env,
+            self.stack,
             &BackupSource::Latest,
             self.args.max_document_bytes,
         )
@@ -284,6 +288,14 @@ impl Drill<'_> {
                 return Ok(Err(Scratch::Refused { source, problems }));
             }
         };
+        // verify --deep's comparison with Parameter Store: a fresh lie is refused here too.
+        let selection = Selection::of(self.stack);
+        let listing = list_selected(self.aws, region, &selection).await?;
+        let live = live_facts(self.aws, region, (&document, &selection), listing).await?;
+        let problems = compare(&document, &selection, taken_utc(&document), &live).failures();
+        if !problems.is_empty() {
+            return Ok(Err(Scratch::Refused { source, problems }));
+        }
         let options = RestoreOptions {
             environment: env.clone(),
             selection: Selection::of(self.stack),

@@ -180,14 +180,14 @@ async fn source_document(
             "Reading the copy of {region}'s backup kept in {}.",
             copy.0
         ))?;
-        return locate(aws, region, &copy_place(copy), env, &from, max).await;
+        return locate(aws, printer, region, &copy_place(copy), stack, &from, max).await;
     }
     let place = Place {
         region,
         bucket: &bucket,
         under: "",
     };
-    match locate(aws, region, &place, env, &from, max).await {
+    match locate(aws, printer, region, &place, stack, &from, max).await {
         Err(e) if unreachable(&e) && copy.is_some() => {
             let Some(copy) = &copy else {
                 return Err(e);
@@ -196,7 +196,7 @@ async fn source_document(
                 "{region}'s S3 cannot be reached ({e:#}): reading the copy of its backup kept in {}",
                 copy.0
             ))?;
-            locate(aws, region, &copy_place(copy), env, &from, max).await
+            locate(aws, printer, region, &copy_place(copy), stack, &from, max).await
         }
         other => other,
     }

@@ -10,15 +10,17 @@ use std::process::ExitCode;
 
 use super::session::Session;
 use crate::cli::{ReportFormat, VerifyArgs};
+use crate::core::desired::key_alias;
 use crate::core::desired::{default_region_parameter, parse_region_list, region_list_parameter};
 use crate::core::selection::Selection;
+use crate::core::stack::EncryptionMode;
 use crate::core::stack::Stack;
 use crate::core::stack::bucket_name;
 use crate::core::verify::{Expected, RegionVerdict, render_text, verify_region};
 use crate::shell::aws::Aws;
 use crate::shell::printer::Printer;
 use crate::shell::ssm::read_values;
-use crate::shell::verify::{Reading, region_facts};
+use crate::shell::verify::{Look, Reading, StackKeys, region_facts};
 
 pub async fn run(session: &Session, printer: &Printer, args: VerifyArgs) -> Result<ExitCode> {
     let stack = session.load_stack(&args.stack)?.stack;
@@ -27,12 +29,24 @@ pub async fn run(session: &Session, printer: &Printer, args: VerifyArgs) -> Resu
     let account = aws.account_id(&stack.ssm_home_region).await?;
     let (regions, default_region) = regions(aws, &stack, &args.regions).await?;
     let selection = Selection::of(&stack);
+    let now = time::OffsetDateTime::now_utc();
+    let today = crate::core::newest::today(now);
     let reading = if args.deep {
         Reading::Documents {
             max_document_bytes: args.max_document_bytes,
         }
     } else {
         Reading::Metadata
+    };
+    let alias = key_alias(&stack.project_name, env);
+    let look = Look {
+        reading,
+        today: &today,
+        acknowledged: &stack.acknowledged_future_backups,
+        kms: (stack.encryption == EncryptionMode::Kms).then_some(StackKeys {
+            named: &stack.kms_key_ids,
+            alias: &alias,
+        }),
     };
     let facts = try_join_all(regions.iter().map(|region| {
         let bucket = bucket_name(&stack.project_name, env, &account, region);
@@ -50,14 +64,13 @@ pub async fn run(session: &Session, printer: &Printer, args: VerifyArgs) -> Resu
                 &bucket,
                 (env, selection),
                 is_default,
-                reading,
                 copy_to,
+                look,
             )
             .await
         }
     }))
     .await?;
-    let now = time::OffsetDateTime::now_utc();
     let expected = Expected {
         environment: env,
         selection: &selection,
@@ -169,6 +182,8 @@ mod tests {
             parameter_count: Some(12),
             live_count: Some(13),
             age_hours: Some(2.25),
+            acknowledged: Vec::new(),
+            not_compared: Vec::new(),
         }
     }
 

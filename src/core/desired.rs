@@ -153,6 +153,22 @@ pub fn bucket_policy(bucket: &str, region: &str, key: Option<&str>) -> serde_jso
         "Resource": format!("{arn}/*/*/*"),
         "Condition": { "Null": { "s3:if-none-match": "true" } }
     }));
+    // A stamp goes on only with the document's own PutObject: once a stored backup carries
+    // one, no writer may change or remove its tags (a misused backup credential re-stamping).
+    let stamped = format!("s3:ExistingObjectTag/{}", super::stamp::FORMAT);
+    statements.push(serde_json::json!({
+        "Sid": "DenyRestampingBackups",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": [
+            "s3:PutObjectTagging",
+            "s3:DeleteObjectTagging",
+            "s3:PutObjectVersionTagging",
+            "s3:DeleteObjectVersionTagging"
+        ],
+        "Resource": format!("{arn}/*/*/*"),
+        "Condition": { "Null": { stamped: "false" } }
+    }));
     serde_json::json!({ "Version": "2012-10-17", "Statement": statements })
 }
 
@@ -408,6 +424,7 @@ mod tests {
             kms_key_ids: BTreeMap::new(),
             object_lock: None,
             copies: BTreeMap::new(),
+            acknowledged_future_backups: Vec::new(),
         }
     }
 

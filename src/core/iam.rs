@@ -7,7 +7,10 @@ use std::collections::BTreeSet;
 use strum::VariantArray;
 
 use super::alarm::{METRIC_NAMESPACE, alarm_prefix};
-use super::desired::{backup_prefix, key_alias, manages_keys};
+use super::desired::{
+    backup_prefix, copies_parameter, default_region_parameter, key_alias, manages_keys,
+    metadata_parameters, region_bucket_parameter, region_list_parameter,
+};
 use super::drill::drill_prefix;
 use super::lock::{lock_parameter, takeover_parameter};
 use super::region::partition;
@@ -72,7 +75,14 @@ struct Arns {
     objects: String,
     /// The pointers (`latest*.txt`) of every bucket: the only objects verify may read.
     pointers: Vec<String>,
+    /// Every metadata parameter of the environment, in any region: backup, restore and apply.
     metadata: String,
+    /// The metadata names the stack computes (home region's region list, default region, old
+    /// bucket key, copies), and the narrowest pattern that still finds a removed region's
+    /// bucket parameter: what plan reads.
+    plan_metadata: Vec<String>,
+    /// The region list and the default region: all verify reads.
+    verify_metadata: Vec<String>,
     lock: String,
     /// The claim a run makes before taking over an expired lock.
     takeover: String,
@@ -90,6 +100,8 @@ struct Arns {
     /// With `encryption: kms`: the keys documents are encrypted with, and the condition that
     /// picks the managed ones out of `keys`.
     backup_keys: Option<(Vec<String>, Option<Value>)>,
+    /// The keys `kmsKeyIds` names.
+    named_keys: Vec<String>,
 }
 
 impl Arns {
@@ -132,6 +144,19 @@ impl Arns {
                 "arn:{p}:ssm:*:{account_id}:parameter{}/*",
                 backup_prefix(env)
             ),
+            // Read in every region: a region's leftovers of another home region are shown.
+            plan_metadata: metadata_parameters(env)
+                .iter()
+                .chain(std::iter::once(&copies_parameter(env)))
+                .map(|name| parameter_arn(name))
+                .chain(std::iter::once(parameter_arn(&region_bucket_parameter(
+                    env, "*",
+                ))))
+                .collect(),
+            verify_metadata: [region_list_parameter(env), default_region_parameter(env)]
+                .iter()
+                .map(|name| home_parameter(name))
+                .collect(),
             lock: home_parameter(&lock_parameter(env)),
             takeover: home_parameter(&takeover_parameter(env, "*")),
             environment,
@@ -148,6 +173,7 @@ impl Arns {
             ),
             key_alias: key_alias(&stack.project_name, env),
             backup_keys: backup_keys(stack, account_id),
+            named_keys: stack.kms_key_ids.values().cloned().collect(),
         }
     }
 }
@@ -168,19 +194,39 @@ fn backup_keys(stack: &Stack, account_id: &str) -> Option<(Vec<String>, Option<V
     }
 }
 
+/// What plan reads of a backup key.
+const READ_KEY_ACTIONS: [&str; 4] = [
+    "kms:DescribeKey",
+    "kms:GetKeyRotationStatus",
+    "kms:GetKeyPolicy",
+    "kms:ListResourceTags",
+];
+
 /// The managed keys' metadata: observed by alias, for every stack (a key left from an earlier
-/// `encryption: kms` is shown kept, or scheduled for deletion).
-fn read_keys(a: &Arns) -> Value {
-    statement(
-        "ReadBackupKeys",
-        &[
-            "kms:DescribeKey",
-            "kms:GetKeyRotationStatus",
-            "kms:GetKeyPolicy",
-            "kms:ListResourceTags",
-        ],
-        vec![a.keys.clone()],
+/// `encryption: kms` is shown kept, or scheduled for deletion), only keys tagged with the stack's
+/// alias, as apply's are; and the keys `kmsKeyIds` names, by their ARNs.
+fn read_keys(a: &Arns) -> Vec<Value> {
+    stack_keys(
+        a,
+        ("ReadBackupKeys", "ReadNamedBackupKeys"),
+        &READ_KEY_ACTIONS,
     )
+}
+
+/// `actions` on the stack's keys only: the managed ones (any key tagged with the stack's
+/// alias) under `sids.0`, those `kmsKeyIds` names under `sids.1`.
+fn stack_keys(a: &Arns, sids: (&str, &str), actions: &[&str]) -> Vec<Value> {
+    let mut out = vec![json!({
+        "Sid": sids.0,
+        "Effect": "Allow",
+        "Action": actions,
+        "Resource": [a.keys],
+        "Condition": { "StringEquals": { "aws:ResourceTag/Name": a.key_alias } },
+    })];
+    if !a.named_keys.is_empty() {
+        out.push(statement(sids.1, actions, a.named_keys.clone()));
+    }
+    out
 }
 
 /// Create the managed keys (tagged with their alias), keep them as the stack says, point the
@@ -253,12 +299,9 @@ fn read_buckets(a: &Arns) -> Value {
     statement("ReadBackupBuckets", &actions, vec![a.buckets.clone()])
 }
 
-fn read_metadata(a: &Arns) -> Value {
-    statement(
-        "ReadMetadata",
-        &["ssm:GetParameters"],
-        vec![a.metadata.clone()],
-    )
+/// The metadata parameters a role reads (`names`: ARNs or ARN patterns).
+fn read_metadata(names: Vec<String>) -> Value {
+    statement("ReadMetadata", &["ssm:GetParameters"], names)
 }
 
 fn lock_statement(a: &Arns) -> Value {
@@ -312,15 +355,17 @@ fn plan_statements(a: &Arns) -> Vec<Value> {
             &["s3:ListAllMyBuckets"],
             vec!["*".into()],
         ),
-        read_metadata(a),
+        read_metadata(a.plan_metadata.clone()),
         // Listed by name prefix: a listing is authorized on `*`, like DescribeParameters.
         statement(
             "ReadBackupAlarms",
             &["cloudwatch:DescribeAlarms"],
             vec!["*".into()],
         ),
-        read_keys(a),
     ]
+    .into_iter()
+    .chain(read_keys(a))
+    .collect()
 }
 
 fn apply_statements(a: &Arns) -> Vec<Value> {
@@ -368,7 +413,7 @@ fn backup_statements(a: &Arns) -> Vec<Value> {
     vec![
         // The region list, default region and copies apply wrote (under parameterPaths the
         // environment's paths need not hold them).
-        read_metadata(a),
+        read_metadata(vec![a.metadata.clone()]),
         describe_parameters(),
         read_tags(),
         statement(
@@ -416,17 +461,29 @@ fn backup_statements(a: &Arns) -> Vec<Value> {
 /// it on the documents too), and no KMS at all. `verify --deep` runs with the restore role.
 fn verify_statements(a: &Arns) -> Vec<Value> {
     let mut out = vec![
-        read_metadata(a),
+        read_metadata(a.verify_metadata.clone()),
         describe_parameters(),
         statement("ReadPointers", &["s3:GetObject"], a.pointers.clone()),
     ];
     out.extend(read_backup_metadata(a));
+    // With `encryption: kms`: the `key` check describes the stack's keys, and no other.
+    if a.backup_keys.is_some() {
+        out.extend(stack_keys(
+            a,
+            ("CheckBackupKeys", "CheckNamedBackupKeys"),
+            &["kms:DescribeKey"],
+        ));
+    }
     out
 }
 
 /// Restore (and `verify --deep`) reads the documents themselves.
 fn restore_statements(a: &Arns) -> Vec<Value> {
-    let mut out = vec![read_metadata(a), describe_parameters(), read_tags()];
+    let mut out = vec![
+        read_metadata(vec![a.metadata.clone()]),
+        describe_parameters(),
+        read_tags(),
+    ];
     out.push(statement(
         "ReadBackups",
         &["s3:GetObject"],
@@ -1086,6 +1143,23 @@ mod tests {
 
     #[test]
     fn the_verify_role_reads_no_document_and_decrypts_nothing() {
+        // Under `encryption: kms` its only KMS action is DescribeKey, on the stack's keys only
+        // (the `key` check); under AES256 it has none.
+        let mut kms = stack();
+        kms.encryption = EncryptionMode::Kms;
+        let doc = policy(&kms, ACCOUNT, Role::Verify, &[]);
+        let kms_statements: Vec<&Value> = doc["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["Action"].to_string().contains("kms:"))
+            .collect();
+        assert_eq!(kms_statements.len(), 1, "{doc}");
+        assert_eq!(kms_statements[0]["Action"], json!(["kms:DescribeKey"]));
+        assert_eq!(
+            kms_statements[0]["Condition"]["StringEquals"]["aws:ResourceTag/Name"],
+            "alias/jenkins-infra-ssm-backup-dev"
+        );
         let doc = policy(&stack(), ACCOUNT, Role::Verify, &[]);
         let statements = doc["Statement"].as_array().unwrap();
         for s in statements {
@@ -1117,5 +1191,81 @@ mod tests {
                 && s["Resource"]
                     == json!(["arn:aws:s3:::jenkins-infra-ssm-backup-dev-123456789012-*/*"])
         }));
+    }
+
+    /// The verify and plan roles read only the metadata names the stack computes (plan also the
+    /// narrowest pattern that finds a removed region's bucket parameter), never the whole
+    /// `backup/*` tree whose SecureStrings they could otherwise decrypt.
+    #[test]
+    fn the_read_only_roles_read_only_the_metadata_names_the_stack_computes() {
+        let resources = |role: Role, sid: &str| -> Vec<String> {
+            policy(&stack(), ACCOUNT, role, &[])["Statement"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|s| s["Sid"] == sid)
+                .flat_map(|s| s["Resource"].as_array().unwrap().clone())
+                .map(|r| r.as_str().unwrap().to_string())
+                .collect()
+        };
+        let home = "arn:aws:ssm:us-east-1:123456789012:parameter/jenkins/dev/backup";
+        assert_eq!(
+            resources(Role::Verify, "ReadMetadata"),
+            [
+                format!("{home}/region-list"),
+                format!("{home}/default-region")
+            ]
+        );
+        let home = "arn:aws:ssm:*:123456789012:parameter/jenkins/dev/backup";
+        assert_eq!(
+            resources(Role::Plan, "ReadMetadata"),
+            [
+                format!("{home}/region-list"),
+                format!("{home}/default-region"),
+                format!("{home}/s3-bucket-name"),
+                format!("{home}/copies"),
+                "arn:aws:ssm:*:123456789012:parameter/jenkins/dev/backup/*/s3-bucket-name"
+                    .to_string(),
+            ]
+        );
+        for role in [Role::Plan, Role::Verify] {
+            let text = policy(&stack(), ACCOUNT, role, &[]).to_string();
+            assert!(!text.contains("/backup/*\""), "{role:?}: {text}");
+        }
+    }
+
+    /// Plan reads only the stack's keys: the managed ones by their alias tag (as apply changes
+    /// them), and those `kmsKeyIds` names by ARN.
+    #[test]
+    fn plan_reads_only_the_stacks_keys() {
+        let read_keys = |stack: &Stack| -> Vec<Value> {
+            policy(stack, ACCOUNT, Role::Plan, &[])["Statement"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|s| {
+                    s["Action"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|a| a == "kms:DescribeKey")
+                })
+                .cloned()
+                .collect()
+        };
+        let statements = read_keys(&stack());
+        assert_eq!(statements.len(), 1, "{statements:?}");
+        assert_eq!(
+            statements[0]["Condition"]["StringEquals"]["aws:ResourceTag/Name"],
+            "alias/jenkins-infra-ssm-backup-dev"
+        );
+        let mut named = stack();
+        named.encryption = EncryptionMode::Kms;
+        let arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        named.kms_key_ids.insert("us-east-1".into(), arn.into());
+        let statements = read_keys(&named);
+        assert_eq!(statements.len(), 2, "{statements:?}");
+        assert_eq!(statements[1]["Resource"], json!([arn]));
+        assert!(statements[1]["Condition"].is_null());
     }
 }

@@ -11,8 +11,10 @@ pub mod drill;
 #[cfg(test)]
 mod fuzz;
 pub mod iam;
+pub mod live;
 pub mod lock;
 pub mod model;
+pub mod newest;
 pub mod pacing;
 pub mod plan;
 pub mod policy;

@@ -4,7 +4,9 @@
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
+use super::newest::listed_day;
 use super::region::{check_known_region, check_one_partition, check_region, partition};
+use super::store::{COPY_PREFIX, Layout, backup_layout};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
@@ -42,6 +44,10 @@ pub struct Stack {
     /// `copies`: region -> the region whose bucket holds a second copy of its backups.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub copies: BTreeMap<String, String>,
+    /// Backup keys dated after today that an operator reviewed and acknowledged
+    /// (`acknowledgedFutureBackups`): verify and restore list them, never choose them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acknowledged_future_backups: Vec<String>,
 }
 
 /// The stack's `alarm: {snsTopicArn, maxAgeHours}` section.
@@ -128,6 +134,13 @@ struct RawRegions {
     regions: Option<Vec<Spanned<serde_json::Value>>>,
 }
 
+/// The `acknowledgedFutureBackups` list again, this time with the place of each entry.
+#[derive(Deserialize)]
+struct RawAcknowledged {
+    #[serde(default, rename = "acknowledgedFutureBackups")]
+    keys: Option<Vec<Spanned<serde_json::Value>>>,
+}
+
 /// The `parameterPaths` list again, this time with the place of each entry.
 #[derive(Deserialize)]
 struct RawPaths {
@@ -144,7 +157,7 @@ struct RawAlarm {
 
 const ALARM_KEYS: [&str; 3] = ["snsTopicArn", "maxAgeHours", "drillMaxAgeDays"];
 
-const KEYS: [&str; 13] = [
+const KEYS: [&str; 14] = [
     "projectName",
     "environment",
     "regions",
@@ -158,6 +171,7 @@ const KEYS: [&str; 13] = [
     "kmsKeyIds",
     "objectLock",
     "copies",
+    "acknowledgedFutureBackups",
 ];
 const REQUIRED: [&str; 5] = [
     "projectName",
@@ -449,6 +463,7 @@ struct CheckedValues {
     kms_key_ids: Option<BTreeMap<String, String>>,
     object_lock: Option<Option<ObjectLockConfig>>,
     copies: Option<BTreeMap<String, String>>,
+    acknowledged_future_backups: Option<Vec<String>>,
 }
 
 impl CheckedValues {
@@ -468,6 +483,7 @@ impl CheckedValues {
             kms_key_ids: self.kms_key_ids?,
             object_lock: self.object_lock?,
             copies: self.copies?,
+            acknowledged_future_backups: self.acknowledged_future_backups?,
         })
     }
 }
@@ -516,7 +532,13 @@ fn check_values(check: &mut Check, text: &str, raw: &RawStack) -> CheckedValues 
         .map(Some),
     };
     let at_rest = at_rest_values(check, text, &known, regions.as_deref(), retention_days);
+    let acknowledged_future_backups = match (known.get("acknowledgedFutureBackups"), &environment) {
+        (None, _) => Some(Vec::new()),
+        (Some(value), Some(env)) => acknowledged_future_backups(check, text, value, env),
+        (Some(_), None) => None,
+    };
     CheckedValues {
+        acknowledged_future_backups,
         copies: at_rest.copies,
         object_lock: at_rest.object_lock,
         encryption: at_rest.encryption,
@@ -753,6 +775,42 @@ fn parameter_paths(
     distinct_texts(check, "parameterPaths", value, entries, &rules)
 }
 
+/// `acknowledgedFutureBackups`: keys of backups of this environment dated after the day they
+/// were written (`YYYY-MM-DD/<region>/ssm-backup-<env>-<region>-<ts>.json`, or the same under
+/// `copies/`), each reviewed and acknowledged so that verify can pass while it stays listed.
+fn acknowledged_future_backups(
+    check: &mut Check,
+    text: &str,
+    value: &Spanned<serde_json::Value>,
+    environment: &str,
+) -> Option<Vec<String>> {
+    let entries = serde_saphyr::from_str::<RawAcknowledged>(text)
+        .ok()
+        .and_then(|r| r.keys);
+    let valid = |key: &str| -> Result<(), String> {
+        let document = key.strip_prefix(COPY_PREFIX).unwrap_or(key);
+        let day = document.split('/').next().unwrap_or_default();
+        let region = document.split('/').nth(1).unwrap_or_default();
+        if listed_day(&format!("{day}/"), "").is_some()
+            && backup_layout(document, region, environment) == Some(Layout::Ours)
+        {
+            Ok(())
+        } else {
+            Err(format!(
+                "`{key}` is not the key of a backup of `{environment}`: YYYY-MM-DD/<region>/ssm-backup-{environment}-<region>-<YYYYMMDD_HHMMSS>.json, or the same under {COPY_PREFIX}, as `verify` names it"
+            ))
+        }
+    };
+    let rules = ListRules {
+        expected: "expected a list of backup keys that `verify` names under not-future",
+        empty: "the list is empty: name at least one key, or leave the key out",
+        max: None,
+        valid: &valid,
+        twice: &|key| format!("`{key}` is listed twice"),
+    };
+    distinct_texts(check, "acknowledgedFutureBackups", value, entries, &rules)
+}
+
 /// The most `parameterPaths` a stack may list.
 pub const MAX_PARAMETER_PATHS: usize = 50;
 
@@ -948,6 +1006,7 @@ pub(crate) fn sample(regions: &[&str]) -> Stack {
         kms_key_ids: BTreeMap::new(),
         object_lock: None,
         copies: BTreeMap::new(),
+        acknowledged_future_backups: Vec::new(),
     }
 }
 

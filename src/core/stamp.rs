@@ -8,17 +8,20 @@ use sha2::{Digest, Sha256};
 
 use super::backup::{BACKUP_FORMAT_VERSION, DocumentHeader};
 use super::document::{BackupDocument, DocumentFormat};
+use super::store::DocumentEncryption;
 
 /// Every tag of the stamp starts so; an object with none of them has no stamp (a backup from
 /// before stamps, or the old script's).
 pub const TAG_PREFIX: &str = "ssm-keeper-";
-const FORMAT: &str = "ssm-keeper-format";
+/// The stamp's first tag: every stamped document carries it (the bucket policy keys on it).
+pub const FORMAT: &str = "ssm-keeper-format";
 const ENVIRONMENT: &str = "ssm-keeper-environment";
 const REGION: &str = "ssm-keeper-region";
 const COUNT: &str = "ssm-keeper-parameter-count";
 const TIMESTAMP: &str = "ssm-keeper-backup-timestamp";
 const NAMES: &str = "ssm-keeper-names-sha256";
 const DOCUMENT: &str = "ssm-keeper-document-sha256";
+const KEY: &str = "ssm-keeper-key-arn";
 
 /// What a document holds, as its tags say.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -36,6 +39,10 @@ pub struct Stamp {
     /// that a copy is compared with its primary without reading either. `None` in stamps
     /// written before it was added.
     pub document_sha256: Option<String>,
+    /// With `encryption: kms`: the ARN of the KMS key the document is encrypted under, so that
+    /// verify checks the key without reading the document. `None` under AES256, and in stamps
+    /// written before it was added.
+    pub key_arn: Option<String>,
 }
 
 /// The SHA-256 (hex) of the parameter names, sorted, each followed by a newline (no SSM name
@@ -68,6 +75,18 @@ impl Stamp {
             backup_timestamp: header.backup_timestamp.clone(),
             names_sha256: names_sha256(names.iter().map(String::as_str)),
             document_sha256: Some(document_sha256),
+            key_arn: None,
+        }
+    }
+
+    /// The stamp of the document stored under `encryption`: with its key's ARN under SSE-KMS.
+    pub fn under(&self, encryption: &DocumentEncryption) -> Stamp {
+        Stamp {
+            key_arn: match encryption {
+                DocumentEncryption::Aes256 => None,
+                DocumentEncryption::Kms { key_arn } => Some(key_arn.clone()),
+            },
+            ..self.clone()
         }
     }
 
@@ -83,6 +102,7 @@ impl Stamp {
         ]
         .into_iter()
         .chain(self.document_sha256.clone().map(|d| (DOCUMENT, d)))
+        .chain(self.key_arn.clone().map(|k| (KEY, k)))
         .collect()
     }
 
@@ -122,6 +142,7 @@ impl Stamp {
                 backup_timestamp: get(TIMESTAMP)?,
                 names_sha256: get(NAMES)?,
                 document_sha256: get(DOCUMENT).ok(),
+                key_arn: get(KEY).ok(),
             };
             if stamp.format_version != BACKUP_FORMAT_VERSION {
                 return Err(format!(
@@ -201,6 +222,7 @@ mod tests {
             backup_timestamp: "20261124_130000".into(),
             names_sha256: names_sha256(["/app/dev/b", "/app/dev/a"]),
             document_sha256: None,
+            key_arn: None,
         }
     }
 
@@ -230,6 +252,16 @@ mod tests {
             )
         );
         assert_eq!(url_encode("a b/c=d&e"), "a%20b%2Fc%3Dd%26e");
+        // Under SSE-KMS the stamp names the key: eight tags, within S3's ten.
+        let arn = "arn:aws:kms:us-east-1:123456789012:key/k-1";
+        let mut whole = s.under(&DocumentEncryption::Kms {
+            key_arn: arn.into(),
+        });
+        whole.document_sha256 = Some("abc=".into());
+        assert_eq!(whole.key_arn.as_deref(), Some(arn));
+        assert_eq!(whole.tags().len(), 8);
+        assert_eq!(Stamp::from_tags(&owned(whole.tags())), Some(Ok(whole)));
+        assert_eq!(s.under(&DocumentEncryption::Aes256).key_arn, None);
     }
 
     #[test]

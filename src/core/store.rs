@@ -56,12 +56,19 @@ pub fn day_prefix(date: &str) -> String {
     format!("{date}/")
 }
 
-/// Whether `key` is a backup of `environment` in `region`: this tool's layout, or the old
-/// script's (`{YYYY-MM-DD}/ssm-backup-{env}-{timestamp}.json`, one region per environment then).
-pub fn is_backup_key(key: &str, region: &str, environment: &str) -> bool {
-    let Some((date, rest)) = key.split_once('/') else {
-        return false;
-    };
+/// The two key layouts a region's backup may have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// This tool's: `{YYYY-MM-DD}/{region}/ssm-backup-{env}-{region}-{timestamp}.json`.
+    Ours,
+    /// The old script's: `{YYYY-MM-DD}/ssm-backup-{env}-{timestamp}.json` (one region per
+    /// environment then, its timestamp in local time).
+    Old,
+}
+
+/// Whether `key` is a backup of `environment` in `region`, and of which layout.
+pub fn backup_layout(key: &str, region: &str, environment: &str) -> Option<Layout> {
+    let (date, rest) = key.split_once('/')?;
     let timestamp = |s: &str| {
         s.strip_suffix(".json").is_some_and(|t| {
             t.len() == 15
@@ -69,12 +76,21 @@ pub fn is_backup_key(key: &str, region: &str, environment: &str) -> bool {
                     .all(|(i, c)| if i == 8 { c == '_' } else { c.is_ascii_digit() })
         })
     };
+    if date.len() != 10 {
+        return None;
+    }
     let ours = document_stem(region, environment);
     let old = old_document_stem(environment);
-    date.len() == 10
-        && [ours, old]
-            .iter()
-            .any(|prefix| rest.strip_prefix(prefix.as_str()).is_some_and(timestamp))
+    [(ours, Layout::Ours), (old, Layout::Old)]
+        .into_iter()
+        .find(|(prefix, _)| rest.strip_prefix(prefix.as_str()).is_some_and(timestamp))
+        .map(|(_, layout)| layout)
+}
+
+/// Whether `key` is a backup of `environment` in `region`: this tool's layout, or the old
+/// script's.
+pub fn is_backup_key(key: &str, region: &str, environment: &str) -> bool {
+    backup_layout(key, region, environment).is_some()
 }
 
 /// `latest-{region}.txt`: names the region's newest backup.
@@ -157,6 +173,15 @@ mod tests {
             "dev"
         ));
         assert!(!is_backup_key("latest-us-west-2.txt", "us-west-2", "dev"));
+        assert_eq!(backup_layout(&key, "us-west-2", "dev"), Some(Layout::Ours));
+        assert_eq!(
+            backup_layout(
+                "2025-10-01/ssm-backup-dev-20251001_220000.json",
+                "us-west-2",
+                "dev"
+            ),
+            Some(Layout::Old)
+        );
     }
 
     #[test]

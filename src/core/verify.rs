@@ -7,9 +7,14 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::document::{BackupDocument, DocumentFormat, entry_problems, identity_problems};
+use super::live::{Comparison, LiveFacts, compare, taken_utc};
+use super::newest::FUTURE_TOLERANCE;
 use super::selection::Selection;
 use super::stamp::Stamp;
-use super::store::{DEFAULT_POINTER_KEY, copy_document_key, copy_pointer_key, pointer_key};
+use super::store::{
+    COPY_PREFIX, DEFAULT_POINTER_KEY, Layout, backup_layout, copy_document_key, copy_pointer_key,
+    pointer_key,
+};
 
 /// What a region's newest backup is held to.
 #[derive(Debug, Clone)]
@@ -24,9 +29,6 @@ pub struct Expected<'a> {
     pub max_count_drop_percent: u64,
 }
 
-/// How far in the future a backup's own timestamp may be (clocks differ a little).
-pub const FUTURE_TOLERANCE: time::Duration = time::Duration::minutes(5);
-
 /// `--max-document-bytes` by default: far above any real environment (10,000 Advanced
 /// parameters of 8 KB are 80 MB), far below what would exhaust a runner's memory.
 pub const DEFAULT_MAX_DOCUMENT_BYTES: u64 = 256 * 1024 * 1024;
@@ -40,14 +42,45 @@ pub struct RegionFacts {
     pub pointer: Option<String>,
     /// For the default region, the content of `latest.txt` (`Some(None)`: it does not exist).
     pub default_pointer: Option<Option<String>>,
-    /// The object the pointer names; `None` when there is no pointer or no such object.
+    /// The region's newest backup, found from the bucket's listing (`core::newest`), never from
+    /// a pointer; `None` when the bucket holds none.
     pub object: Option<ObjectFacts>,
+    /// Backups under a day after today that the stack does not acknowledge.
+    pub future: Vec<String>,
+    /// Backups under a day after today that the stack acknowledges (`acknowledgedFutureBackups`).
+    pub acknowledged: Vec<String>,
     /// Parameters of the environment live in the region now (information only).
     pub live_count: Option<u64>,
     /// The backup of the region before the newest one, if any.
     pub previous: Option<PreviousBackup>,
     /// With the stack's `copies`: the region's copy in another region's bucket.
     pub copy: Option<CopyFacts>,
+    /// With `--deep`: what Parameter Store holds of the backup's parameters and the
+    /// environment's live listing.
+    pub live: Option<LiveFacts>,
+    /// With `encryption: kms`: the region's key, and the key the newest backup is under.
+    pub key: Option<KeyFacts>,
+}
+
+/// With `encryption: kms`: the key a region's backups must be under, and what KMS says of the
+/// key a backup is under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyFacts {
+    /// The ARN of the key the stack names for the region (`kmsKeyIds`), or of the key its alias
+    /// names now; `None` when neither resolves.
+    pub expected: Option<String>,
+    /// The key the backup is under (its stamp's, or with `--deep` the object's own), as KMS
+    /// describes it; `None` when nothing names one.
+    pub named: Option<KeyState>,
+}
+
+/// A key as DescribeKey shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyState {
+    pub arn: String,
+    /// Its state as KMS names it (`Enabled`, `Disabled`, `PendingDeletion`, ...) and, pending
+    /// deletion, when; or why it could not be described (refused, not found).
+    pub state: Result<(String, Option<String>), String>,
 }
 
 /// A region's copy in the bucket of the region `copies` names.
@@ -57,8 +90,12 @@ pub struct CopyFacts {
     pub bucket: String,
     /// The content of `copies/latest-<region>.txt` there; `None` when it does not exist.
     pub pointer: Option<String>,
-    /// The object that pointer names; `None` when there is none.
+    /// The newest copy found there (`core::newest`); `None` when there is none.
     pub object: Option<ObjectFacts>,
+    /// Copies under a day after today that the stack does not acknowledge.
+    pub future: Vec<String>,
+    /// With `encryption: kms`: the copy region's key, and the key the newest copy is under.
+    pub key: Option<KeyFacts>,
 }
 
 /// The backup before the newest: where, and how many parameters it holds (its stamp says, in
@@ -135,6 +172,12 @@ pub struct RegionVerdict {
     pub parameter_count: Option<u64>,
     pub live_count: Option<u64>,
     pub age_hours: Option<f64>,
+    /// Backups dated after today that the stack acknowledges: listed, never chosen.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub acknowledged: Vec<String>,
+    /// Parameters `matches-ssm` could not compare, each with why (`--deep`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_compared: Vec<String>,
 }
 
 impl RegionVerdict {
@@ -153,8 +196,14 @@ pub enum Check {
     Pointer,
     DefaultPointer,
     Object,
+    /// Every pointer names the newest backup found in the bucket (and the copy's pointer the
+    /// newest copy).
+    PointerNewest,
     Size,
     Encryption,
+    /// (`encryption: kms`) The newest backup, and its copy, are under the key the stack names
+    /// or its alias names, enabled and not pending deletion.
+    Key,
     Checksum,
     SingleVersion,
     Stamp,
@@ -164,6 +213,11 @@ pub enum Check {
     NotEmpty,
     Selection,
     CountDrop,
+    /// (`--deep`) Each parameter of the backup is what Parameter Store holds at that version.
+    MatchesSsm,
+    /// (`--deep`) Every live parameter last modified before the backup is in it at its live
+    /// version.
+    Complete,
     NotFuture,
     Fresh,
     /// The region's copy (stack `copies`): its pointer names the copy of the newest backup,
@@ -179,8 +233,10 @@ impl Check {
             Check::Pointer => "pointer",
             Check::DefaultPointer => "default-pointer",
             Check::Object => "object",
+            Check::PointerNewest => "pointer-newest",
             Check::Size => "size",
             Check::Encryption => "encryption",
+            Check::Key => "key",
             Check::Checksum => "checksum",
             Check::SingleVersion => "single-version",
             Check::Stamp => "stamp",
@@ -190,6 +246,8 @@ impl Check {
             Check::NotEmpty => "not-empty",
             Check::Selection => "selection",
             Check::CountDrop => "count-drop",
+            Check::MatchesSsm => "matches-ssm",
+            Check::Complete => "complete",
             Check::NotFuture => "not-future",
             Check::Fresh => "fresh",
             Check::Copy => "copy",
@@ -204,6 +262,8 @@ pub const DEEP_ONLY: &str =
     "only `verify --deep` reads the object (s3:GetObject, which the restore role has)";
 /// Why plain verify does not make a check the stamp would answer, on an object without one.
 const NO_STAMP: &str = "the object has no ssm-keeper-* tags (a backup written before backup stamped its documents): only `verify --deep` reads the document";
+/// Why plain verify fails a document of this tool's layout without a stamp or a checksum.
+const UNSTAMPED_OURS: &str = "every backup of this tool's layout is written with its stamp and a SHA-256, so something else wrote this one: run `verify --deep` (with the restore role), which reads and judges the document itself";
 const BAD_STAMP: &str = "its tags are not a whole stamp (see `stamp`)";
 const UNREADABLE: &str = "the document could not be read (see `document`)";
 
@@ -243,25 +303,43 @@ pub fn verify_region(
     let mut verdict = RegionVerdict {
         region: facts.region.clone(),
         bucket: facts.bucket.clone(),
-        object: facts.pointer.clone(),
+        object: facts.object.as_ref().map(|o| o.key.clone()),
         checks: Vec::new(),
         parameter_count: None,
         live_count: facts.live_count,
         age_hours: None,
+        acknowledged: facts.acknowledged.clone(),
+        not_compared: Vec::new(),
     };
+    let future = future_backups(facts);
     if let Some(object) = &facts.object {
         object_checks(
             object,
-            expected.environment,
-            &facts.region,
+            (expected.environment, &facts.region),
             expected.max_document_bytes,
+            facts.key.as_ref().map(|k| k.expected.as_deref()),
             &mut out,
         );
-        stamp_checks(object, expected.environment, &facts.region, &mut out);
+        stamp_checks(
+            object,
+            (expected.environment, &facts.region),
+            facts.key.is_some(),
+            &mut out,
+        );
+        key_checks(facts, &mut out);
         document_checks(object, facts.previous.as_ref(), expected, &mut out);
-        let age = time_checks(object, expected.max_age_hours, now, &mut out);
+        verdict.not_compared =
+            live_checks(object, facts.live.as_ref(), expected.selection, &mut out);
+        let age = time_checks(object, &future, expected.max_age_hours, now, &mut out);
         verdict.age_hours = Some((age * 10.0).round() / 10.0);
         verdict.parameter_count = parameter_count(object).ok();
+    } else if !future.is_empty() {
+        out.made(
+            Check::NotFuture,
+            Basis::Metadata,
+            false,
+            future_found(&future),
+        );
     }
     if let Some(copy) = &facts.copy {
         copy_checks(facts, copy, expected.max_age_hours, now, &mut out);
@@ -272,7 +350,7 @@ pub fn verify_region(
 }
 
 /// The checks of the pointers: the region's exists, the default one (in the default region)
-/// names the same backup, and the object named exists.
+/// names the same backup, a backup was found, and every pointer names the newest one found.
 fn pointer_checks(facts: &RegionFacts, out: &mut Outcomes) {
     let pointer_name = pointer_key(&facts.region);
     out.made(
@@ -295,14 +373,142 @@ fn pointer_checks(facts: &RegionFacts, out: &mut Outcomes) {
             },
         );
     }
-    if let Some(pointer) = &facts.pointer {
-        out.made(
-            Check::Object,
-            Basis::Metadata,
-            facts.object.is_some(),
-            format!("{pointer_name} names {pointer}, which does not exist"),
-        );
+    out.made(
+        Check::Object,
+        Basis::Metadata,
+        facts.object.is_some(),
+        match &facts.pointer {
+            Some(pointer) => format!(
+                "{} holds no backup of {}, yet {pointer_name} names {pointer}",
+                facts.bucket, facts.region
+            ),
+            None => format!("{} holds no backup of {}", facts.bucket, facts.region),
+        },
+    );
+    let Some(newest) = &facts.object else {
+        return;
+    };
+    let mut pointers = vec![(pointer_name, facts.pointer.as_deref(), newest.key.as_str())];
+    if let Some(Some(default)) = &facts.default_pointer {
+        pointers.push((
+            DEFAULT_POINTER_KEY.to_string(),
+            Some(default.as_str()),
+            newest.key.as_str(),
+        ));
     }
+    if let Some(copy) = &facts.copy
+        && let Some(copy_newest) = &copy.object
+    {
+        pointers.push((
+            format!("{} in {}", copy_pointer_key(&facts.region), copy.bucket),
+            copy.pointer.as_deref(),
+            copy_newest.key.as_str(),
+        ));
+    }
+    let wrong: Vec<String> = pointers
+        .into_iter()
+        .filter_map(|(name, named, newest)| {
+            let named = named?;
+            (named != newest).then(|| {
+                format!(
+                    "{name} names {named}, but the newest backup there (stored last) is {newest}"
+                )
+            })
+        })
+        .collect();
+    out.made(
+        Check::PointerNewest,
+        Basis::Metadata,
+        wrong.is_empty(),
+        format!(
+            "{}: a backup cut before it moved its pointers (run the backup again), or a pointer moved back by a misused backup credential (restore without --from uses the newest found)",
+            wrong.join("; ")
+        ),
+    );
+}
+
+/// Whether two key ARNs (or IDs) name the same key.
+fn same_key(a: &str, b: &str) -> bool {
+    let id = |k: &str| k.rsplit_once("key/").map_or(k, |(_, id)| id).to_string();
+    a == b || id(a) == id(b)
+}
+
+/// The `key` check (`encryption: kms` only): the newest backup and its copy are each under the
+/// key their region's stack names or its alias names, and KMS says it is enabled.
+fn key_checks(facts: &RegionFacts, out: &mut Outcomes) {
+    let Some(primary) = &facts.key else {
+        return;
+    };
+    let copy = facts.copy.as_ref().and_then(|c| {
+        let key = c.key.as_ref()?;
+        c.object.as_ref()?;
+        Some((format!("its copy in {} ({})", c.bucket, c.region), key))
+    });
+    let mut problems = Vec::new();
+    for (what, key) in std::iter::once(("the backup".to_string(), primary)).chain(copy) {
+        let Some(named) = &key.named else {
+            problems.push(format!(
+                "nothing says which key {what} is under (see `stamp`)"
+            ));
+            continue;
+        };
+        match &key.expected {
+            Some(expected) if same_key(&named.arn, expected) => {}
+            Some(expected) => problems.push(format!(
+                "{what} is under {}, not under the stack's key {expected}",
+                named.arn
+            )),
+            None => problems.push(format!(
+                "{what} is under {}, but the stack's key does not resolve (its alias names no key)",
+                named.arn
+            )),
+        }
+        match &named.state {
+            Ok((state, _)) if state == "Enabled" => {}
+            Ok((state, deletion)) => problems.push(format!(
+                "{what}'s key {} is {state}{}: the backup cannot be read while it is, nor ever once the key is deleted",
+                named.arn,
+                deletion
+                    .as_deref()
+                    .map(|d| format!(" (to be deleted on {d})"))
+                    .unwrap_or_default()
+            )),
+            Err(why) => problems.push(format!("{what}'s key {}: {why}", named.arn)),
+        }
+    }
+    out.made(
+        Check::Key,
+        Basis::Metadata,
+        problems.is_empty(),
+        problems.join("; "),
+    );
+}
+
+/// The backups dated after today, of the region and of its copy, each with where it is.
+fn future_backups(facts: &RegionFacts) -> Vec<String> {
+    let primary = facts
+        .future
+        .iter()
+        .map(|k| format!("s3://{}/{k}", facts.bucket));
+    let copies = facts.copy.iter().flat_map(|c| {
+        c.future
+            .iter()
+            .map(move |k| format!("s3://{}/{k}", c.bucket))
+    });
+    primary.chain(copies).collect()
+}
+
+/// What `not-future` says of backups dated after today (each named with its bucket).
+pub fn future_found(future: &[String]) -> String {
+    format!(
+        "{} dated after today: only a misused backup credential (or a clock far ahead) writes there; see \"Backups dated after today\" in docs/restore.md before acknowledging one in the stack's acknowledgedFutureBackups: {}",
+        if future.len() == 1 {
+            "a backup is".to_string()
+        } else {
+            format!("{} backups are", future.len())
+        },
+        future.join(", ")
+    )
 }
 
 /// The checks of a region's copy: its pointer names the copy of the newest backup and it
@@ -315,20 +521,23 @@ fn copy_checks(
     now: OffsetDateTime,
     out: &mut Outcomes,
 ) {
-    let pointer_name = copy_pointer_key(&facts.region);
-    let wanted = facts.pointer.as_deref().map(copy_document_key);
+    let wanted = facts.object.as_ref().map(|o| copy_document_key(&o.key));
+    let found = copy.object.as_ref().map(|o| o.key.as_str());
     let where_ = format!("{} ({})", copy.bucket, copy.region);
-    let present = copy.object.is_some() && copy.pointer.is_some() && copy.pointer == wanted;
     out.made(
         Check::Copy,
         Basis::Metadata,
-        present,
-        match (&copy.pointer, &wanted) {
-            (None, _) => format!("{pointer_name} does not exist in {where_}"),
-            (Some(p), Some(w)) if p != w => format!(
-                "{pointer_name} in {where_} names {p}, not the copy of the newest backup ({w})"
-            ),
-            (Some(p), _) => format!("{pointer_name} in {where_} names {p}, which does not exist"),
+        wanted.is_some() && found == wanted.as_deref(),
+        match (found, &wanted) {
+            (None, _) => format!("{where_} holds no copy of {}'s backups", facts.region),
+            (Some(f), Some(w)) => {
+                format!(
+                    "the newest copy in {where_} is {f}, not the copy of the newest backup ({w})"
+                )
+            }
+            (Some(f), None) => {
+                format!("the newest copy in {where_} is {f}, but the region holds no backup")
+            }
         },
     );
     let (Some(primary), Some(object)) = (&facts.object, &copy.object) else {
@@ -363,6 +572,12 @@ fn copy_checks(
         age <= max_age_hours as f64,
         format!("the copy in {where_} is {age:.1} hours old, more than --max-age {max_age_hours}"),
     );
+}
+
+/// Whether the object (a region's backup, or its copy) has this tool's key layout.
+fn is_ours(object: &ObjectFacts, environment: &str, region: &str) -> bool {
+    let key = object.key.strip_prefix(COPY_PREFIX).unwrap_or(&object.key);
+    backup_layout(key, region, environment) == Some(Layout::Ours)
 }
 
 /// Why a check the stamp answers is not made: the object has none, or a broken one.
@@ -400,20 +615,24 @@ fn count_basis(object: &ObjectFacts) -> Basis {
 /// `max_age_hours`. Returns its age in hours.
 fn time_checks(
     object: &ObjectFacts,
+    future: &[String],
     max_age_hours: u64,
     now: OffsetDateTime,
     out: &mut Outcomes,
 ) -> f64 {
     let (taken, basis) = taken_at(object);
-    out.made(
-        Check::NotFuture,
-        basis,
-        taken <= now + FUTURE_TOLERANCE,
-        format!(
+    let ahead = taken > now + FUTURE_TOLERANCE;
+    let mut found = Vec::new();
+    if ahead {
+        found.push(format!(
             "the backup says it was taken at {taken}, {:.0} minutes in the future: a clock is wrong or the document was forged",
             (taken - now).as_seconds_f64() / 60.0
-        ),
-    );
+        ));
+    }
+    if !future.is_empty() {
+        found.push(future_found(future));
+    }
+    out.made(Check::NotFuture, basis, found.is_empty(), found.join("; "));
     let age = (now - taken).as_seconds_f64() / 3600.0;
     out.made(
         Check::Fresh,
@@ -422,6 +641,50 @@ fn time_checks(
         format!("the newest backup is {age:.1} hours old (more than {max_age_hours})"),
     );
     age
+}
+
+/// The checks of the backup against Parameter Store (`--deep`): its values at their versions,
+/// and every parameter live since before it. Returns the parameters not compared, with why.
+fn live_checks(
+    object: &ObjectFacts,
+    live: Option<&LiveFacts>,
+    selection: &Selection,
+    out: &mut Outcomes,
+) -> Vec<String> {
+    let document = object.content.as_ref().map(|c| &c.document);
+    let (document, live) = match (document, live) {
+        (None, _) => {
+            out.not_checked(Check::MatchesSsm, DEEP_ONLY);
+            out.not_checked(Check::Complete, DEEP_ONLY);
+            return Vec::new();
+        }
+        (Some(Err(_)), _) | (Some(Ok(_)), None) => {
+            out.not_checked(Check::MatchesSsm, UNREADABLE);
+            out.not_checked(Check::Complete, UNREADABLE);
+            return Vec::new();
+        }
+        (Some(Ok(document)), Some(live)) => (document, live),
+    };
+    let found = compare(document, selection, taken_utc(document), live);
+    out.made(
+        Check::MatchesSsm,
+        Basis::Content,
+        found.differs.is_empty(),
+        found.differs_found(),
+    );
+    match found.incomplete {
+        None => out.not_checked(
+            Check::Complete,
+            "the old script wrote its time in local time: which parameters were live before it is not known",
+        ),
+        Some(missing) => out.made(
+            Check::Complete,
+            Basis::Content,
+            missing.is_empty(),
+            Comparison::incomplete_found(&missing),
+        ),
+    }
+    found.not_checked
 }
 
 /// The checks of the backup against the environment: every name belongs to it (the document
@@ -518,18 +781,27 @@ pub fn object_failures(
     max_document_bytes: u64,
 ) -> Vec<CheckOutcome> {
     let mut out = Outcomes::default();
-    object_checks(object, environment, region, max_document_bytes, &mut out);
+    object_checks(
+        object,
+        (environment, region),
+        max_document_bytes,
+        None,
+        &mut out,
+    );
     out.0.into_iter().filter(|c| !c.ok).collect()
 }
 
+/// `expected_key`: with `encryption: kms`, the key the document must be under (`Some(None)`:
+/// the stack's key could not be resolved); `None` when any key (or AES256) will do.
 fn object_checks(
     object: &ObjectFacts,
-    environment: &str,
-    region: &str,
+    (environment, region): (&str, &str),
     max_document_bytes: u64,
+    expected_key: Option<Option<&str>>,
     out: &mut Outcomes,
 ) {
-    storage_checks(object, max_document_bytes, out);
+    let ours = is_ours(object, environment, region);
+    storage_checks(object, ours, max_document_bytes, expected_key, out);
     match &object.content {
         Some(content) => content_checks(content, environment, region, out),
         None => {
@@ -542,7 +814,13 @@ fn object_checks(
 
 /// The checks of the object as stored: within the size limit, encrypted, its checksum
 /// matching the bytes read, written once.
-fn storage_checks(object: &ObjectFacts, max_document_bytes: u64, out: &mut Outcomes) {
+fn storage_checks(
+    object: &ObjectFacts,
+    ours: bool,
+    max_document_bytes: u64,
+    expected_key: Option<Option<&str>>,
+    out: &mut Outcomes,
+) {
     let read = object.size <= max_document_bytes;
     out.made(
         Check::Size,
@@ -555,32 +833,45 @@ fn storage_checks(object: &ObjectFacts, max_document_bytes: u64, out: &mut Outco
     );
     match &object.content {
         Some(content) => {
-            // AES256, or SSE-KMS under a key (which key, the bucket policy decides at the write).
-            let encrypted = match content.encryption.as_deref() {
-                Some("AES256") => true,
-                Some("aws:kms") => content.kms_key_id.is_some(),
+            // AES256, or SSE-KMS under a key; with `encryption: kms`, under the stack's key.
+            let encrypted = match (content.encryption.as_deref(), expected_key) {
+                (Some("AES256"), None) => true,
+                (Some("aws:kms"), None) => content.kms_key_id.is_some(),
+                (Some("aws:kms"), Some(expected)) => content
+                    .kms_key_id
+                    .as_deref()
+                    .zip(expected)
+                    .is_some_and(|(k, e)| same_key(k, e)),
                 _ => false,
             };
             out.made(
                 Check::Encryption,
                 Basis::Metadata,
                 encrypted,
-                format!(
-                    "the object is encrypted with {}, neither AES256 nor a KMS key",
-                    content.encryption.as_deref().unwrap_or("nothing")
-                ),
+                match expected_key {
+                    None => format!(
+                        "the object is encrypted with {}, neither AES256 nor a KMS key",
+                        content.encryption.as_deref().unwrap_or("nothing")
+                    ),
+                    Some(expected) => format!(
+                        "the object is encrypted with {} under {}, not under the stack's key {}",
+                        content.encryption.as_deref().unwrap_or("nothing"),
+                        content.kms_key_id.as_deref().unwrap_or("no key"),
+                        expected.unwrap_or("(its alias names no key)")
+                    ),
+                },
             );
             checksum_of_bytes(content, read, out);
         }
         None => {
             out.not_checked(Check::Encryption, DEEP_ONLY);
-            if object.has_sha256 || object.stamp.is_some() {
-                // Stamped by this backup, which always sends a SHA-256.
+            if object.has_sha256 || object.stamp.is_some() || ours {
+                // Of this tool's layout, or stamped: this backup always sends a SHA-256.
                 out.made(
                     Check::Checksum,
                     Basis::Metadata,
                     object.has_sha256,
-                    "the object has no stored SHA-256 checksum".into(),
+                    format!("the object has no stored SHA-256 checksum: {UNSTAMPED_OURS}"),
                 );
             } else {
                 out.not_checked(
@@ -661,9 +952,28 @@ fn content_checks(content: &ContentFacts, environment: &str, region: &str, out: 
 
 /// The checks the stamp answers: the stamp itself (with the document read, whether it tells
 /// the truth about it); without the document, the identity and that the backup is not empty.
-fn stamp_checks(object: &ObjectFacts, environment: &str, region: &str, out: &mut Outcomes) {
+fn stamp_checks(
+    object: &ObjectFacts,
+    (environment, region): (&str, &str),
+    kms: bool,
+    out: &mut Outcomes,
+) {
     let document = object.content.as_ref().map(|c| &c.document);
     match (&object.stamp, document) {
+        // Under `encryption: kms` a whole stamp names the document's key.
+        (Some(Ok(stamp)), _) if kms && stamp.key_arn.is_none() => out.made(
+            Check::Stamp,
+            Basis::Metadata,
+            false,
+            "the object's tags lack ssm-keeper-key-arn, which every stamp names under `encryption: kms`: not a whole stamp".into(),
+        ),
+        // Plain verify fails closed: a document of this layout always carries its stamp.
+        (None, None) if is_ours(object, environment, region) => out.made(
+            Check::Stamp,
+            Basis::Metadata,
+            false,
+            format!("the object has no ssm-keeper-* tags: {UNSTAMPED_OURS}"),
+        ),
         (None, _) => out.not_checked(
             Check::Stamp,
             "the object has no ssm-keeper-* tags (a backup written before backup stamped its documents)",
@@ -796,6 +1106,18 @@ pub fn render_text(verdicts: &[RegionVerdict]) -> String {
                 live as i64 - backup as i64
             ));
         }
+        for why in &v.not_compared {
+            out.push_str(&format!(
+                "Note: {} matches-ssm did not compare {why}.\n",
+                v.region
+            ));
+        }
+        for key in &v.acknowledged {
+            out.push_str(&format!(
+                "Note: {} has {key}, dated after today: acknowledged in the stack (acknowledgedFutureBackups), never used as the newest.\n",
+                v.region
+            ));
+        }
     }
     out
 }
@@ -804,6 +1126,7 @@ pub fn render_text(verdicts: &[RegionVerdict]) -> String {
 mod tests {
     use super::*;
     use crate::core::document::read_document;
+    use crate::core::live::{AtVersion, LiveMeta, value_sha256};
     use strum::VariantArray;
     use time::macros::datetime;
 
@@ -812,6 +1135,15 @@ mod tests {
 
     /// The copy checks come last, and only with a copy.
     const COPY_CHECKS: usize = 3;
+
+    /// Every check of a stack without copies under AES256 (no `key`), in report order.
+    fn aes256_checks() -> Vec<Check> {
+        Check::VARIANTS[..Check::VARIANTS.len() - COPY_CHECKS]
+            .iter()
+            .copied()
+            .filter(|c| *c != Check::Key)
+            .collect()
+    }
 
     /// `facts` with a copy of its newest backup in eu-west-1: the same object, under
     /// `copies/`, whatever `alter` changes.
@@ -833,6 +1165,8 @@ mod tests {
                 stamp: Some(Ok(stamp.clone())),
                 content: None,
             }),
+            future: Vec::new(),
+            key: None,
         };
         alter(&mut copy);
         if let Some(object) = facts.object.as_mut() {
@@ -855,12 +1189,19 @@ mod tests {
                 .collect()
         };
         assert_eq!(failed(with_copy(healthy(), |_| {})), []);
-        let older = |c: &mut CopyFacts| {
-            c.pointer = Some(
-                "copies/2026-11-23/us-east-1/ssm-backup-dev-us-east-1-20261123_130000.json".into(),
-            )
+        let older = "copies/2026-11-23/us-east-1/ssm-backup-dev-us-east-1-20261123_130000.json";
+        // The copy's pointer moved back: the newest copy found is still the right one.
+        let pointer_back = |c: &mut CopyFacts| c.pointer = Some(older.into());
+        assert_eq!(
+            failed(with_copy(healthy(), pointer_back)),
+            [Check::PointerNewest]
+        );
+        // The newest copy found is an older one (this backup's copy was never written).
+        let copy_behind = |c: &mut CopyFacts| {
+            c.pointer = Some(older.into());
+            c.object.as_mut().unwrap().key = older.into();
         };
-        assert_eq!(failed(with_copy(healthy(), older)), [Check::Copy]);
+        assert_eq!(failed(with_copy(healthy(), copy_behind)), [Check::Copy]);
         let missing = |c: &mut CopyFacts| c.object = None;
         assert_eq!(failed(with_copy(healthy(), missing)), [Check::Copy]);
         let other = |c: &mut CopyFacts| {
@@ -911,12 +1252,31 @@ mod tests {
                     document: read_document(DOC.as_bytes()),
                 }),
             }),
+            future: Vec::new(),
+            acknowledged: Vec::new(),
             live_count: Some(3),
             previous: Some(PreviousBackup {
                 key: "2026-11-23/us-east-1/ssm-backup-dev-us-east-1-20261123_130000.json".into(),
                 count: 2,
             }),
             copy: None,
+            live: Some(LiveFacts {
+                listing: vec![LiveMeta {
+                    name: "/app/dev/a".into(),
+                    version: 1,
+                    last_modified: Some(1_795_521_600_000), // 2026-11-24 12:00 UTC
+                }],
+                at_version: [(
+                    "/app/dev/a".to_string(),
+                    Some(AtVersion {
+                        kind: "String".into(),
+                        value_sha256: value_sha256("v"),
+                        last_modified: Some(1_795_521_600_000),
+                    }),
+                )]
+                .into(),
+            }),
+            key: None,
         }
     }
 
@@ -930,6 +1290,7 @@ mod tests {
             backup_timestamp: "20261124_130000".into(),
             names_sha256: crate::core::stamp::names_sha256(["/app/dev/a"]),
             document_sha256: None,
+            key_arn: None,
         }
     }
 
@@ -981,10 +1342,7 @@ mod tests {
         let v = verify_region(&healthy(), &expected(&selection), NOW);
         assert!(v.ok(), "{v:?}");
         let names: Vec<Check> = v.checks.iter().map(|c| c.check).collect();
-        assert_eq!(
-            names,
-            Check::VARIANTS[..Check::VARIANTS.len() - COPY_CHECKS]
-        );
+        assert_eq!(names, aes256_checks());
         assert_eq!(
             (v.parameter_count, v.live_count, v.age_hours),
             (Some(1), Some(3), Some(1.0))
@@ -1072,11 +1430,13 @@ mod tests {
         assert!(text.contains("1 checks failed:\n  us-east-1 identity: it is a backup of environment `prod`, not `dev`"), "{text}");
     }
 
-    /// `healthy()` with this document (and no stamp, which would disagree with it).
+    /// `healthy()` with this document (and no stamp, which would disagree with it), nothing
+    /// live in the environment.
     fn with_document(doc: &str) -> RegionFacts {
         let mut f = healthy();
         content(&mut f).document = read_document(doc.as_bytes());
         f.object.as_mut().unwrap().stamp = None;
+        f.live = Some(LiveFacts::default());
         f
     }
 
@@ -1161,13 +1521,17 @@ mod tests {
         let v = verify_region(&plain(), &expected(&selection), NOW);
         assert!(v.ok(), "{v:?}");
         let bases: Vec<(Check, Basis)> = v.checks.iter().map(|c| (c.check, c.basis)).collect();
-        let expected_bases: Vec<(Check, Basis)> = Check::VARIANTS
-            [..Check::VARIANTS.len() - COPY_CHECKS]
-            .iter()
-            .map(|&c| {
+        let expected_bases: Vec<(Check, Basis)> = aes256_checks()
+            .into_iter()
+            .map(|c| {
                 let deep_only = matches!(
                     c,
-                    Check::Encryption | Check::Document | Check::Entries | Check::Selection
+                    Check::Encryption
+                        | Check::Document
+                        | Check::Entries
+                        | Check::Selection
+                        | Check::MatchesSsm
+                        | Check::Complete
                 );
                 (
                     c,
@@ -1184,7 +1548,7 @@ mod tests {
         let text = render_text(&[v]);
         assert!(
             text.contains(&format!(
-                "Every check made holds.\nNot checked (not a failure):\n  us-east-1 encryption, document, entries, selection: {DEEP_ONLY}\n"
+                "Every check made holds.\nNot checked (not a failure):\n  us-east-1 encryption, document, entries, selection, matches-ssm, complete: {DEEP_ONLY}\n"
             )),
             "{text}"
         );
@@ -1199,8 +1563,10 @@ mod tests {
                 Check::Pointer
                 | Check::DefaultPointer
                 | Check::Object
+                | Check::PointerNewest
                 | Check::Size
                 | Check::Encryption
+                | Check::Key
                 | Check::SingleVersion
                 | Check::Copy
                 | Check::CopyChecksum
@@ -1213,6 +1579,8 @@ mod tests {
                 | Check::NotEmpty
                 | Check::Selection
                 | Check::CountDrop
+                | Check::MatchesSsm
+                | Check::Complete
                 | Check::NotFuture
                 | Check::Fresh => Basis::Content,
             };
@@ -1223,7 +1591,11 @@ mod tests {
     #[test]
     fn an_old_document_without_a_stamp_is_not_failed_and_says_what_deep_would_add() {
         let mut f = plain();
+        let old_key = "2026-11-24/ssm-backup-dev-20261124_130000.json";
+        f.pointer = Some(old_key.into());
+        f.default_pointer = Some(Some(old_key.into()));
         let object = f.object.as_mut().unwrap();
+        object.key = old_key.into();
         object.stamp = None;
         object.has_sha256 = false;
         let selection = Selection::segment("dev");
@@ -1247,6 +1619,8 @@ mod tests {
                 Check::NotEmpty,
                 Check::Selection,
                 Check::CountDrop,
+                Check::MatchesSsm,
+                Check::Complete,
             ]
         );
         // Its age still counts: when S3 stored it.
@@ -1306,7 +1680,7 @@ mod tests {
             failed(&f),
             [(
                 Check::Checksum,
-                "the object has no stored SHA-256 checksum".to_string()
+                format!("the object has no stored SHA-256 checksum: {UNSTAMPED_OURS}")
             )]
         );
         // Overwritten: from the versions alone.
@@ -1348,5 +1722,192 @@ mod tests {
             .map(|c| c.check)
             .collect();
         assert_eq!(skipped, [Check::Stamp]);
+    }
+    /// A document of this tool's layout always carries its stamp and a checksum: plain verify
+    /// fails closed without them (a downgrade written by a misused backup credential) and says
+    /// to run `--deep`, which reads unstamped documents as before.
+    #[test]
+    fn plain_verify_fails_a_document_of_this_layout_without_stamp_or_checksum() {
+        let mut f = plain();
+        let object = f.object.as_mut().unwrap();
+        object.stamp = None;
+        object.has_sha256 = false;
+        let failures = failed(&f);
+        assert_eq!(
+            failures.iter().map(|c| c.0).collect::<Vec<_>>(),
+            [Check::Checksum, Check::Stamp]
+        );
+        assert!(failures.iter().all(|c| c.1.contains("run `verify --deep`")));
+        // With a stamp but no checksum, or a checksum but no stamp: each fails alone.
+        let mut f = plain();
+        f.object.as_mut().unwrap().stamp = None;
+        assert_eq!(
+            failed(&f).iter().map(|c| c.0).collect::<Vec<_>>(),
+            [Check::Stamp]
+        );
+        // --deep reads the document: no stamp is not checked, as before.
+        let mut f = healthy();
+        f.object.as_mut().unwrap().stamp = None;
+        assert_eq!(failed(&f), []);
+        assert_eq!(outcome(&f, Check::Stamp).basis, Basis::NotChecked);
+    }
+
+    /// Every pointer must name the newest backup found in the bucket: one moved back (a
+    /// rollback) fails `pointer-newest` naming both keys.
+    #[test]
+    fn a_pointer_naming_another_than_the_newest_fails_naming_both() {
+        let older = "2026-11-23/us-east-1/ssm-backup-dev-us-east-1-20261123_130000.json";
+        let newest = plain().object.unwrap().key;
+        let mut f = plain();
+        f.pointer = Some(older.into());
+        f.default_pointer = Some(Some(older.into()));
+        let failures = failed(&f);
+        assert_eq!(
+            failures.iter().map(|c| c.0).collect::<Vec<_>>(),
+            [Check::PointerNewest]
+        );
+        let found = &failures[0].1;
+        assert!(
+            found.contains(&format!("latest-us-east-1.txt names {older}, but the newest backup there (stored last) is {newest}"))
+                && found.contains(&format!("latest.txt names {older}"))
+                && found.contains("run the backup again"),
+            "{found}"
+        );
+        // The verdict names the newest found, not what the pointer says.
+        let selection = Selection::segment("dev");
+        let v = verify_region(&f, &expected(&selection), NOW);
+        assert_eq!(v.object.as_deref(), Some(newest.as_str()));
+        // No backup at all, but a pointer: `object` fails, naming the pointer.
+        let mut f = plain();
+        f.object = None;
+        assert_eq!(
+            failed(&f),
+            [(
+                Check::Object,
+                format!("b holds no backup of us-east-1, yet latest-us-east-1.txt names {newest}")
+            )]
+        );
+    }
+
+    /// A backup under a day after today fails `not-future`, named, unless acknowledged; an
+    /// acknowledged one is listed in the report.
+    #[test]
+    fn a_backup_dated_after_today_fails_not_future_unless_acknowledged() {
+        let planted = "2026-12-31/us-east-1/ssm-backup-dev-us-east-1-20261231_000000.json";
+        let mut f = plain();
+        f.future = vec![planted.into()];
+        let failures = failed(&f);
+        assert_eq!(failures.len(), 1, "{failures:?}");
+        assert_eq!(failures[0].0, Check::NotFuture);
+        assert!(
+            failures[0].1.contains(&format!("s3://b/{planted}"))
+                && failures[0].1.contains("misused backup credential"),
+            "{}",
+            failures[0].1
+        );
+        // Also with no backup found before today.
+        f.object = None;
+        assert!(failed(&f).iter().any(|c| c.0 == Check::NotFuture));
+        // A copy's planted backup counts too.
+        let mut f = with_copy(healthy(), |c| c.future = vec![format!("copies/{planted}")]);
+        f.future.clear();
+        assert_eq!(
+            failed(&f).iter().map(|c| c.0).collect::<Vec<_>>(),
+            [Check::NotFuture]
+        );
+        // Acknowledged: not a candidate, not a failure, still listed.
+        let mut f = plain();
+        f.acknowledged = vec![planted.into()];
+        let selection = Selection::segment("dev");
+        let v = verify_region(&f, &expected(&selection), NOW);
+        assert!(v.ok(), "{v:?}");
+        let text = render_text(&[v]);
+        assert!(
+            text.contains(&format!(
+                "Note: us-east-1 has {planted}, dated after today: acknowledged"
+            )),
+            "{text}"
+        );
+    }
+
+    const KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/k-1";
+
+    /// `facts` under `encryption: kms`: the stack's key `KEY`, the backup under `named`
+    /// (stamped so, and read so when read), in `state`.
+    fn under_key(mut facts: RegionFacts, named: &str, state: (&str, Option<&str>)) -> RegionFacts {
+        let object = facts.object.as_mut().unwrap();
+        if let Some(Ok(stamp)) = object.stamp.as_mut() {
+            stamp.key_arn = Some(named.into());
+        }
+        if let Some(content) = object.content.as_mut() {
+            content.encryption = Some("aws:kms".into());
+            content.kms_key_id = Some(named.into());
+        }
+        facts.key = Some(KeyFacts {
+            expected: Some(KEY.into()),
+            named: Some(KeyState {
+                arn: named.into(),
+                state: Ok((state.0.into(), state.1.map(str::to_string))),
+            }),
+        });
+        facts
+    }
+
+    /// Under `encryption: kms` the backup must be under the stack's key (the one `kmsKeyIds`
+    /// names, or its alias names), and that key enabled: a moved alias, another key, a disabled
+    /// key or one pending deletion fail `key`, in plain verify (from the stamp) and `--deep`.
+    #[test]
+    fn a_backup_under_another_key_or_a_key_going_away_fails_key() {
+        assert_eq!(failed(&under_key(plain(), KEY, ("Enabled", None))), []);
+        assert_eq!(failed(&under_key(healthy(), KEY, ("Enabled", None))), []);
+        let other = "arn:aws:kms:us-east-1:123456789012:key/k-2";
+        let fails = failed(&under_key(plain(), other, ("Enabled", None)));
+        assert_eq!(fails.len(), 1, "{fails:?}");
+        assert_eq!(fails[0].0, Check::Key);
+        assert!(
+            fails[0].1.contains(&format!(
+                "the backup is under {other}, not under the stack's key {KEY}"
+            )),
+            "{fails:?}"
+        );
+        // --deep: the object's own key, and `encryption` requires it too.
+        let fails: Vec<Check> = failed(&under_key(healthy(), other, ("Enabled", None)))
+            .into_iter()
+            .map(|c| c.0)
+            .collect();
+        assert_eq!(fails, [Check::Encryption, Check::Key]);
+        let fails = failed(&under_key(
+            plain(),
+            KEY,
+            ("PendingDeletion", Some("2027-01-07T00:00:00Z")),
+        ));
+        assert!(
+            fails[0]
+                .1
+                .contains("is PendingDeletion (to be deleted on 2027-01-07T00:00:00Z)"),
+            "{fails:?}"
+        );
+        let fails = failed(&under_key(plain(), KEY, ("Disabled", None)));
+        assert_eq!(fails[0].0, Check::Key);
+        let mut refused = under_key(plain(), other, ("Enabled", None));
+        if let Some(KeyFacts { named: Some(k), .. }) = refused.key.as_mut() {
+            k.state = Err("DescribeKey was refused (AccessDenied): not a key of this stack".into());
+        }
+        assert!(failed(&refused)[0].1.contains("AccessDenied"));
+        // A stamp without the key under `encryption: kms` is not whole.
+        let mut f = under_key(plain(), KEY, ("Enabled", None));
+        if let Some(Some(Ok(stamp))) = f.object.as_mut().map(|o| o.stamp.as_mut()) {
+            stamp.key_arn = None;
+        }
+        f.key.as_mut().unwrap().named = None;
+        let fails: Vec<Check> = failed(&f).into_iter().map(|c| c.0).collect();
+        assert_eq!(fails, [Check::Key, Check::Stamp]);
+        // Under AES256 there is no key check at all.
+        assert!(
+            verify_region(&plain(), &expected(&Selection::segment("dev")), NOW)
+                .checks
+                .iter()
+                .all(|c| c.check != Check::Key)
+        );
     }
 }

@@ -13,14 +13,15 @@ use super::aws::Aws;
 use super::interrupt::Interrupt;
 use super::lock::LockWatch;
 use super::printer::Printer;
-use super::store::{Place, list_backups_in, object_facts, read_pointer};
+use super::store::{Place, find_newest, list_backups_in, object_facts, read_pointer};
 use super::tags::{Tags, tags_of};
 use crate::core::backup::Secret;
 use crate::core::document::{BackupDocument, entry_problems, identity_problems, read_document};
 use crate::core::resource::ParameterKind;
 use crate::core::restore::{BackupSource, DEFAULT_KEY, DEFAULT_TIER, ParameterSpec, RestoreItem};
+use crate::core::stack::Stack;
 use crate::core::store::pointer_key;
-use crate::core::verify::object_failures;
+use crate::core::verify::{future_found, object_failures};
 
 /// Writes in flight at once; the pacing lanes, not this, bound the request rate.
 const WRITES_IN_FLIGHT: usize = 4;
@@ -31,16 +32,17 @@ pub const READS_IN_FLIGHT: usize = 4;
 /// another region's), checked: where it came from and what it holds.
 pub async fn locate(
     aws: &Aws,
+    printer: &Printer,
     region: &str,
     place: &Place<'_>,
-    environment: &str,
+    stack: &Stack,
     from: &BackupSource,
     max_document_bytes: u64,
 ) -> Result<(String, BackupDocument)> {
     if let BackupSource::File(path) = from {
-        return local_document(path, environment, region, max_document_bytes);
+        return local_document(path, &stack.environment, region, max_document_bytes);
     }
-    match locate_checked(aws, region, place, environment, from, max_document_bytes).await? {
+    match locate_checked(aws, printer, region, place, stack, from, max_document_bytes).await? {
         Located::Checked(label, document) => Ok((label, document)),
         Located::Refused(label, failures) => bail!(
             "refusing to restore from {label}: it fails verification, so nothing was written:\n{}",
@@ -65,26 +67,24 @@ pub enum Located {
 /// error only when it cannot be found or read.
 pub async fn locate_checked(
     aws: &Aws,
+    printer: &Printer,
     region: &str,
     place: &Place<'_>,
-    environment: &str,
+    stack: &Stack,
     from: &BackupSource,
     max_document_bytes: u64,
 ) -> Result<Located> {
     let bucket = place.bucket;
+    let environment = stack.environment.as_str();
     let key = match from {
         BackupSource::File(path) => bail!(
             "{} is a local file, not a backup in {bucket}",
             path.display()
         ),
-        BackupSource::Latest => {
-            let pointer = format!("{}{}", place.under, pointer_key(region));
-            read_pointer(aws, place.region, bucket, &pointer)
-                .await?
-                .with_context(|| {
-                    format!("there is no backup of {region} to restore: {pointer} does not exist in {bucket}")
-                })?
-        }
+        BackupSource::Latest => match newest(aws, printer, region, place, stack).await? {
+            Ok(key) => key,
+            Err(refused) => return Ok(refused),
+        },
         BackupSource::Date(date) => newest_of_day(aws, region, place, environment, date).await?,
         BackupSource::Key(key) => key.clone(),
     };
@@ -108,6 +108,57 @@ pub async fn locate_checked(
         Ok(document) => Located::Checked(label, document),
         Err(e) => Located::Refused(label, vec![format!("document: {e}")]),
     })
+}
+
+/// The newest backup of `region` at `place`, found from the bucket (as verify finds it), never
+/// believed from the pointer: when the pointer names another, that is said. Refused when a
+/// backup dated after today is there that the stack does not acknowledge (a misused backup
+/// credential may have written it): the operator names one with `--from` instead.
+async fn newest(
+    aws: &Aws,
+    printer: &Printer,
+    region: &str,
+    place: &Place<'_>,
+    stack: &Stack,
+) -> Result<Result<String, Located>> {
+    let bucket = place.bucket;
+    let pointer = format!("{}{}", place.under, pointer_key(region));
+    let today = crate::core::newest::today(time::OffsetDateTime::now_utc());
+    let (found, named) = tokio::try_join!(
+        find_newest(
+            aws,
+            place,
+            (region, &stack.environment),
+            &today,
+            &stack.acknowledged_future_backups
+        ),
+        read_pointer(aws, place.region, bucket, &pointer),
+    )?;
+    if !found.future.is_empty() {
+        let future: Vec<String> = found
+            .future
+            .iter()
+            .map(|k| format!("s3://{bucket}/{k}"))
+            .collect();
+        return Ok(Err(Located::Refused(
+            format!("the newest backup of {region} in {bucket}"),
+            vec![format!(
+                "not-future: {}; restore one by name with --from KEY or --from YYYY-MM-DD",
+                future_found(&future)
+            )],
+        )));
+    }
+    let key = found
+        .newest
+        .with_context(|| format!("there is no backup of {region} to restore in {bucket}"))?
+        .key;
+    if named.as_deref() != Some(key.as_str()) {
+        printer.warn(&format!(
+            "{pointer} in {bucket} names {}, but the newest backup there (the one S3 stored last) is {key}: restoring from the newest. Run `ssm-keeper verify`: a backup cut before its pointers, or a pointer moved back",
+            named.as_deref().unwrap_or("nothing")
+        ))?;
+    }
+    Ok(Ok(key))
 }
 
 fn local_document(

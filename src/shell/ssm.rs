@@ -3,11 +3,16 @@
 use anyhow::{Context, Result};
 use aws_sdk_ssm::error::SdkError;
 use aws_sdk_ssm::types::ParameterStringFilter;
+use futures::{StreamExt, TryStreamExt};
+use std::collections::BTreeMap;
 
+use crate::core::backup::BackupParameter;
+use crate::core::live::{AtVersion, LiveMeta, NAMES_PER_CALL, selector, value_sha256};
 use crate::core::selection::Selection;
 
 use super::aws::Aws;
 use super::resource;
+use super::restore::READS_IN_FLIGHT;
 
 /// Deletes a parameter; one that is already gone counts as deleted (a re-run converges).
 /// `what` says what was being deleted, for the error.
@@ -44,8 +49,13 @@ pub fn selection_filter(selection: &Selection) -> Result<ParameterStringFilter> 
         .context("building the DescribeParameters filter")
 }
 
-/// How many parameters of the environment a region holds now (metadata only, no value read).
-pub async fn count_selected(aws: &Aws, region: &str, selection: &Selection) -> Result<u64> {
+/// The environment's parameters live in a region now (metadata only, no value read): name,
+/// version, when last modified.
+pub async fn list_selected(
+    aws: &Aws,
+    region: &str,
+    selection: &Selection,
+) -> Result<Vec<LiveMeta>> {
     let mut pages = aws
         .ssm(region)
         .describe_parameters()
@@ -53,7 +63,7 @@ pub async fn count_selected(aws: &Aws, region: &str, selection: &Selection) -> R
         .max_results(50)
         .into_paginator()
         .send();
-    let mut count = 0;
+    let mut listed = Vec::new();
     while let Some(page) = pages.next().await {
         let page = page.with_context(|| {
             format!(
@@ -61,11 +71,79 @@ pub async fn count_selected(aws: &Aws, region: &str, selection: &Selection) -> R
                 selection.describe()
             )
         })?;
-        count += page
-            .parameters()
-            .iter()
-            .filter(|p| p.name().is_some_and(|n| selection.contains(n)))
-            .count() as u64;
+        listed.extend(page.parameters().iter().filter_map(|p| {
+            let name = p.name().filter(|n| selection.contains(n))?;
+            Some(LiveMeta {
+                name: name.to_string(),
+                version: p.version(),
+                last_modified: p.last_modified_date().and_then(epoch_millis),
+            })
+        }));
     }
-    Ok(count)
+    Ok(listed)
+}
+
+/// An SDK time in milliseconds since the epoch.
+fn epoch_millis(t: &aws_smithy_types::DateTime) -> Option<i64> {
+    t.to_millis().ok()
+}
+
+/// Each parameter read at the version the backup holds (`name:version`, ten a call, a few calls
+/// at once, paced with the run's other reads), decrypted, its value hashed at once and dropped:
+/// `None` where SSM holds no such version (the parameter deleted, or the version no longer kept).
+pub async fn read_at_versions(
+    aws: &Aws,
+    region: &str,
+    parameters: &[&BackupParameter],
+) -> Result<BTreeMap<String, Option<AtVersion>>> {
+    let ssm = aws.ssm(region);
+    let batches: Vec<Vec<(String, Option<AtVersion>)>> = futures::stream::iter(
+        parameters
+            .chunks(NAMES_PER_CALL)
+            .map(|chunk| read_batch_at_versions(&ssm, region, chunk)),
+    )
+    .buffer_unordered(READS_IN_FLIGHT)
+    .try_collect()
+    .await?;
+    Ok(batches.into_iter().flatten().collect())
+}
+
+async fn read_batch_at_versions(
+    ssm: &aws_sdk_ssm::Client,
+    region: &str,
+    chunk: &[&BackupParameter],
+) -> Result<Vec<(String, Option<AtVersion>)>> {
+    let out = ssm
+        .get_parameters()
+        .set_names(Some(chunk.iter().map(|p| selector(p)).collect()))
+        .with_decryption(true)
+        .send()
+        .await
+        .with_context(|| {
+            format!(
+                "reading {} parameters of the backup at their versions in {region} (GetParameters), from {}",
+                chunk.len(),
+                chunk[0].name
+            )
+        })?;
+    // SSM answers with the name alone: the version tells which one came back.
+    let mut found: BTreeMap<(String, i64), AtVersion> = out
+        .parameters()
+        .iter()
+        .filter_map(|p| {
+            let at = AtVersion {
+                kind: p
+                    .r#type()
+                    .map(|t| t.as_str().to_string())
+                    .unwrap_or_default(),
+                value_sha256: value_sha256(p.value().unwrap_or_default()),
+                last_modified: p.last_modified_date().and_then(epoch_millis),
+            };
+            Some(((p.name()?.to_string(), p.version()), at))
+        })
+        .collect();
+    Ok(chunk
+        .iter()
+        .map(|p| (p.name.clone(), found.remove(&(p.name.clone(), p.version))))
+        .collect())
 }

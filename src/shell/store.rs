@@ -9,13 +9,16 @@ use aws_sdk_s3::operation::head_object::HeadObjectOutput;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, ServerSideEncryption};
 use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use super::aws::Aws;
 use crate::core::document::read_document;
+pub use crate::core::newest::StoredBackup;
+use crate::core::newest::{Listed, Newest, choose, days_to_list, listed_day};
 use crate::core::stamp::Stamp;
-use crate::core::store::{DocumentEncryption, day_prefix, is_backup_key};
+use crate::core::store::{DocumentEncryption, Layout, backup_layout, day_prefix, is_backup_key};
 use crate::core::verify::{ContentFacts, ObjectFacts};
 
 /// The key of a document is held by a different document (a backup of the same second): the
@@ -44,6 +47,8 @@ pub async fn put_document(
     stamp: &Stamp,
     encryption: &DocumentEncryption,
 ) -> Result<()> {
+    // The stamp names the key the document is under (S3 allows 10 tags; a stamp has 8).
+    let stamp = &stamp.under(encryption);
     let digest = match &stamp.document_sha256 {
         Some(digest) => digest.clone(),
         None => sha256_base64(&document),
@@ -234,16 +239,6 @@ async fn write_pointer(
     }
 }
 
-/// One backup of a region as the bucket's listing shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredBackup {
-    pub key: String,
-    /// Bytes (0 when the listing does not say).
-    pub size: u64,
-    /// Seconds since the epoch; `None` when the listing does not say.
-    pub last_modified: Option<i64>,
-}
-
 /// Every backup of `environment` in `region` (both key layouts) in the bucket, or only those of
 /// one day (`YYYY-MM-DD`), every page of the listing.
 pub async fn list_backups(
@@ -310,6 +305,85 @@ pub async fn list_backups_in(
         }));
     }
     Ok(backups)
+}
+
+/// The day prefixes under `place.under` (`YYYY-MM-DD/`, real dates only): one delimited
+/// listing, every page.
+async fn listed_days(aws: &Aws, place: &Place<'_>) -> Result<Vec<String>> {
+    let mut pages = aws
+        .s3(place.region)
+        .list_objects_v2()
+        .bucket(place.bucket)
+        .prefix(place.under)
+        .delimiter("/")
+        .into_paginator()
+        .send();
+    let mut days = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.with_context(|| {
+            format!(
+                "listing the days of the backups in {} ({})",
+                place.bucket, place.region
+            )
+        })?;
+        days.extend(
+            page.common_prefixes()
+                .iter()
+                .filter_map(|p| listed_day(p.prefix()?, place.under))
+                .map(str::to_string),
+        );
+    }
+    Ok(days)
+}
+
+/// Future days listed at once, at most this many in flight.
+const DAYS_IN_FLIGHT: usize = 4;
+
+/// `backup_region`'s newest backup kept at `place`, found from the bucket itself, never from a
+/// pointer: the day prefixes (one delimited listing), every day after `today`, then the past
+/// days newest first until one holds a document of this tool's layout (`core::newest`).
+pub async fn find_newest(
+    aws: &Aws,
+    place: &Place<'_>,
+    (backup_region, environment): (&str, &str),
+    today: &str,
+    acknowledged: &[String],
+) -> Result<Newest> {
+    let days = listed_days(aws, place).await?;
+    let days: Vec<&str> = days.iter().map(String::as_str).collect();
+    let (future_days, past_days) = days_to_list(&days, today);
+    let list = |day: &str| {
+        let day = day.to_string();
+        async move { list_backups_in(aws, place, backup_region, environment, Some(&day)).await }
+    };
+    let future: Vec<Vec<StoredBackup>> = futures::stream::iter(future_days.into_iter().map(list))
+        .buffered(DAYS_IN_FLIGHT)
+        .try_collect()
+        .await?;
+    let mut past = Vec::new();
+    for day in past_days {
+        let backups = list(day).await?;
+        let ours = backups.iter().any(|b| {
+            b.key
+                .strip_prefix(place.under)
+                .and_then(|k| backup_layout(k, backup_region, environment))
+                == Some(Layout::Ours)
+        });
+        past.push((day.to_string(), backups));
+        if ours {
+            break;
+        }
+    }
+    Ok(choose(
+        Listed {
+            region: backup_region,
+            environment,
+            under: place.under,
+            future: future.into_iter().flatten().collect(),
+            past,
+        },
+        acknowledged,
+    ))
 }
 
 /// The largest pointer read: it holds one object key.

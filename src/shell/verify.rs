@@ -5,14 +5,20 @@
 use anyhow::Result;
 
 use super::aws::Aws;
-use super::ssm::count_selected;
+use super::ssm::{list_selected, read_at_versions};
 use super::store::{
-    list_backups, listed_object_facts, object_facts, object_stamp, read_object, read_pointer,
+    Place, find_newest, list_backups, listed_object_facts, object_facts, object_stamp, read_object,
+    read_pointer,
 };
+use crate::core::document::BackupDocument;
 use crate::core::document::read_document;
+use crate::core::live::{LiveFacts, LiveMeta, to_read};
 use crate::core::selection::Selection;
-use crate::core::store::{DEFAULT_POINTER_KEY, copy_pointer_key, pointer_key};
-use crate::core::verify::{CopyFacts, ObjectFacts, PreviousBackup, RegionFacts};
+use crate::core::store::{COPY_PREFIX, DEFAULT_POINTER_KEY, copy_pointer_key, pointer_key};
+use crate::core::verify::{
+    ContentFacts, CopyFacts, KeyFacts, KeyState, ObjectFacts, PreviousBackup, RegionFacts,
+};
+use aws_sdk_kms::error::ProvideErrorMetadata;
 
 /// How far verify looks: metadata alone, or (`--deep`) the documents too, with their limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,18 +27,42 @@ pub enum Reading {
     Documents { max_document_bytes: u64 },
 }
 
-/// What one region's bucket holds of its newest backup.
+/// How verify looks: how far it reads, and how it finds the newest backup: today (UTC,
+/// `core::newest::today`) and the keys dated after it that the stack acknowledges.
+#[derive(Debug, Clone, Copy)]
+pub struct Look<'a> {
+    pub reading: Reading,
+    pub today: &'a str,
+    pub acknowledged: &'a [String],
+    /// With `encryption: kms`: the keys the backups must be under.
+    pub kms: Option<StackKeys<'a>>,
+}
+
+/// The stack's keys: those `kmsKeyIds` names (region -> ARN), else the one its alias names.
+#[derive(Debug, Clone, Copy)]
+pub struct StackKeys<'a> {
+    pub named: &'a std::collections::BTreeMap<String, String>,
+    pub alias: &'a str,
+}
+
+/// What one region's bucket holds of its newest backup, found from the bucket itself.
 pub async fn region_facts(
     aws: &Aws,
     region: &str,
     bucket: &str,
     (environment, selection): (&str, &Selection),
     is_default: bool,
-    reading: Reading,
     copy_to: Option<(&str, &str)>,
+    look: Look<'_>,
 ) -> Result<RegionFacts> {
+    let reading = look.reading;
     let pointer_key = pointer_key(region);
-    let (pointer, default_pointer, live_count) = tokio::try_join!(
+    let place = Place {
+        region,
+        bucket,
+        under: "",
+    };
+    let (pointer, default_pointer, listing, found) = tokio::try_join!(
         read_pointer(aws, region, bucket, &pointer_key),
         async {
             if is_default {
@@ -43,17 +73,43 @@ pub async fn region_facts(
                 Ok(None)
             }
         },
-        count_selected(aws, region, selection),
+        list_selected(aws, region, selection),
+        find_newest(
+            aws,
+            &place,
+            (region, environment),
+            look.today,
+            look.acknowledged
+        ),
     )?;
-    let (object, previous) = match &pointer {
+    let newest = found.newest.map(|b| b.key);
+    let (object, previous) = match &newest {
         Some(key) => tokio::try_join!(
             newest_object(aws, region, bucket, key, reading),
             previous_backup(aws, region, bucket, environment, key, reading),
         )?,
         None => (None, None),
     };
+    let live = match object.as_ref().and_then(|o| o.content.as_ref()) {
+        Some(ContentFacts {
+            document: Ok(document),
+            ..
+        }) => Some(live_facts(aws, region, (document, selection), listing.clone()).await?),
+        _ => None,
+    };
+    let key = match look.kms {
+        Some(keys) => Some(key_facts(aws, region, keys, object.as_ref()).await?),
+        None => None,
+    };
     let copy = match copy_to {
-        Some((to, to_bucket)) => Some(copy_facts(aws, region, to, to_bucket, reading).await?),
+        Some((to, to_bucket)) => {
+            let place = Place {
+                region: to,
+                bucket: to_bucket,
+                under: COPY_PREFIX,
+            };
+            Some(copy_facts(aws, (region, environment), &place, look).await?)
+        }
         None => None,
     };
     Ok(RegionFacts {
@@ -62,23 +118,131 @@ pub async fn region_facts(
         pointer,
         default_pointer,
         object,
-        live_count: Some(live_count),
+        future: found.future,
+        acknowledged: found.acknowledged,
+        live_count: Some(listing.len() as u64),
+        live,
         previous,
         copy,
+        key,
     })
 }
 
-/// The region's copy in the bucket of `to`: its pointer and the object it names.
-async fn copy_facts(
+/// The region's key as the stack says (`kmsKeyIds`, else what its alias names now), and what
+/// KMS says of the key the backup is under (the object's own with `--deep`, else its stamp's).
+/// DescribeKey on those keys only: one the role may not describe is a finding, not an error.
+async fn key_facts(
     aws: &Aws,
     region: &str,
-    to: &str,
-    bucket: &str,
-    reading: Reading,
+    keys: StackKeys<'_>,
+    object: Option<&ObjectFacts>,
+) -> Result<KeyFacts> {
+    let named = object.and_then(|o| {
+        o.content
+            .as_ref()
+            .and_then(|c| c.kms_key_id.clone())
+            .or_else(|| o.stamp.as_ref()?.as_ref().ok()?.key_arn.clone())
+    });
+    let expected = async {
+        match keys.named.get(region) {
+            Some(arn) => Ok::<_, anyhow::Error>(Some(arn.clone())),
+            None => Ok(describe_key(aws, region, keys.alias)
+                .await?
+                .ok()
+                .map(|(arn, _)| arn)),
+        }
+    };
+    let state = async {
+        match &named {
+            Some(arn) => Ok::<_, anyhow::Error>(Some(KeyState {
+                arn: arn.clone(),
+                state: describe_key(aws, region, arn)
+                    .await?
+                    .map(|(_, state)| state),
+            })),
+            None => Ok(None),
+        }
+    };
+    let (expected, named) = tokio::try_join!(expected, state)?;
+    Ok(KeyFacts { expected, named })
+}
+
+/// DescribeKey: the key's ARN, its state and deletion date; or why KMS would not say (refused,
+/// not found), as a finding.
+async fn describe_key(
+    aws: &Aws,
+    region: &str,
+    key: &str,
+) -> Result<Result<(String, (String, Option<String>)), String>> {
+    match aws.kms(region).describe_key().key_id(key).send().await {
+        Ok(out) => {
+            let Some(meta) = out.key_metadata else {
+                return Ok(Err("DescribeKey answered without the key's metadata".into()));
+            };
+            let deletion = meta
+                .deletion_date()
+                .and_then(|d| d.fmt(aws_smithy_types::date_time::Format::DateTime).ok());
+            let state = meta
+                .key_state()
+                .map_or_else(|| "unknown".to_string(), |s| s.as_str().to_string());
+            Ok(Ok((
+                meta.arn.unwrap_or_else(|| key.to_string()),
+                (state, deletion),
+            )))
+        }
+        Err(e) => match e.code() {
+            Some("NotFoundException") => Ok(Err("KMS has no such key".into())),
+            Some("AccessDeniedException") => Ok(Err(
+                "DescribeKey was refused (AccessDenied): not a key of this stack".into(),
+            )),
+            _ => Err(anyhow::Error::new(e).context(format!(
+                "describing the KMS key {key} in {region} (DescribeKey)"
+            ))),
+        },
+    }
+}
+
+/// What Parameter Store holds of the document's parameters (of the environment), each at the
+/// version the document names, beside the environment's `listing`.
+pub async fn live_facts(
+    aws: &Aws,
+    region: &str,
+    (document, selection): (&BackupDocument, &Selection),
+    listing: Vec<LiveMeta>,
+) -> Result<LiveFacts> {
+    let at_version = read_at_versions(aws, region, &to_read(document, selection)).await?;
+    Ok(LiveFacts {
+        listing,
+        at_version,
+    })
+}
+
+/// The region's copy at `place` (`copies/` in another region's bucket): its pointer and the
+/// newest copy found there.
+async fn copy_facts(
+    aws: &Aws,
+    (region, environment): (&str, &str),
+    place: &Place<'_>,
+    look: Look<'_>,
 ) -> Result<CopyFacts> {
-    let pointer = read_pointer(aws, to, bucket, &copy_pointer_key(region)).await?;
-    let object = match &pointer {
-        Some(key) => newest_object(aws, to, bucket, key, reading).await?,
+    let (to, bucket) = (place.region, place.bucket);
+    let pointer_key = copy_pointer_key(region);
+    let (pointer, found) = tokio::try_join!(
+        read_pointer(aws, to, bucket, &pointer_key),
+        find_newest(
+            aws,
+            place,
+            (region, environment),
+            look.today,
+            look.acknowledged
+        ),
+    )?;
+    let object = match found.newest {
+        Some(newest) => newest_object(aws, to, bucket, &newest.key, look.reading).await?,
+        None => None,
+    };
+    let key = match look.kms {
+        Some(keys) => Some(key_facts(aws, to, keys, object.as_ref()).await?),
         None => None,
     };
     Ok(CopyFacts {
@@ -86,6 +250,8 @@ async fn copy_facts(
         bucket: bucket.to_string(),
         pointer,
         object,
+        future: found.future,
+        key,
     })
 }
 

@@ -12,6 +12,7 @@ use crate::quotas::{seed_many, store_backup_of};
 const BACKUP_REGION: &str = "us-east-1";
 const RESTORE_REGION: &str = "eu-central-1";
 const ONE_REGION: [&str; 1] = ["ap-southeast-2"];
+const DEEP_REGION: &str = "us-east-2";
 const FIVE_REGIONS: [&str; 5] = [
     "us-west-2",
     "eu-west-1",
@@ -171,4 +172,26 @@ fn bench_quota_regions() {
         "5 regions side by side / one region: {:.2}",
         seconds[1] / seconds[0]
     );
+}
+
+/// `verify --deep` over a backup of 1,000 parameters: each read again at its version
+/// (GetParameters, ten a call), beside the environment's listing, against the quota floor of
+/// those reads.
+#[test]
+#[ignore = "benchmark: make bench"]
+fn bench_quota_deep_verify() {
+    let count = size("BENCH_QUOTA_DEEP", 1_000);
+    let env = "bqdeep";
+    let ws = Workspace::new(env, &[DEEP_REGION], DEEP_REGION);
+    ws.apply();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(seed_many(DEEP_REGION, env, count));
+    let run = ws.run(&["backup", "--stack", env]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let quotas = Quotas::default();
+    let proxy = Proxy::start(34);
+    proxy.enforce_quotas(quotas);
+    let m = measure(&ws, &["verify", "--stack", env, "--deep"], &proxy);
+    assert_eq!(m.run.code, 0, "{:#?}", m.run);
+    report(&format!("verify --deep of {count}"), &m, &proxy, &quotas, 1);
 }

@@ -94,7 +94,7 @@ async fn each_region_is_copied_verified_and_restored_from_its_copy_when_its_s3_i
             );
         }
     }
-    // A copy pointer naming another object fails the copy check (exit 2).
+    // A copy pointer naming another object than the newest copy fails (exit 2).
     store_object(
         B,
         &ws.bucket(B),
@@ -105,7 +105,8 @@ async fn each_region_is_copied_verified_and_restored_from_its_copy_when_its_s3_i
     .await;
     let run = ws.run(&["verify", "--stack", "copied", "--format", "json"]);
     assert_eq!(run.code, 2, "{run:#?}");
-    assert!(checks_of(&run).contains(&(A.to_string(), "copy".to_string(), false)));
+    assert!(checks_of(&run).contains(&(A.to_string(), "pointer-newest".to_string(), false)));
+    assert!(checks_of(&run).contains(&(A.to_string(), "copy".to_string(), true)));
     store_object(
         B,
         &ws.bucket(B),

@@ -17,6 +17,7 @@ mod emulator;
 mod faults;
 mod hold;
 mod iam;
+mod integrity;
 mod kms;
 mod lock;
 mod network;

@@ -198,7 +198,7 @@ async fn drift_made_by_another_client_is_listed_and_fixed() {
     );
     assert!(
         text.stdout
-            .contains("+       \"Sid\": \"DenyReplacingBackups\""),
+            .contains("+       \"Sid\": \"DenyRestampingBackups\""),
         "{}",
         text.stdout
     );

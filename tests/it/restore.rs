@@ -399,7 +399,7 @@ async fn damaged_documents_are_refused_before_any_write() {
     assert_eq!(run.code, 1, "{run:#?}");
     assert!(
         run.stderr
-            .contains(&format!("latest-{A}.txt does not exist")),
+            .contains(&format!("there is no backup of {A} to restore in {bucket}")),
         "{}",
         run.stderr
     );

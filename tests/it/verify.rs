@@ -62,7 +62,7 @@ async fn a_fresh_backup_passes_every_check() {
     assert_eq!(run.code, 0, "{run:#?}");
     assert!(
         run.stdout.contains(&format!(
-            "Every check made holds.\nNot checked (not a failure):\n  {A} encryption, document, entries, selection: only `verify --deep` reads the object"
+            "Every check made holds.\nNot checked (not a failure):\n  {A} encryption, document, entries, selection, matches-ssm, complete: only `verify --deep` reads the object"
         )),
         "{}",
         run.stdout
@@ -160,6 +160,7 @@ async fn a_missing_pointer_fails() {
 #[tokio::test]
 async fn a_pointer_to_a_missing_object_fails() {
     let ws = backed_up("vnoobj").await;
+    let newest = pointer_target(&ws, B).await;
     store_object(
         B,
         &ws.bucket(B),
@@ -171,9 +172,42 @@ async fn a_pointer_to_a_missing_object_fails() {
     fails_with(
         &ws,
         B,
-        "object",
-        &format!("latest-{B}.txt names 2026-01-01/gone.json, which does not exist"),
+        "pointer-newest",
+        &format!(
+            "latest-{B}.txt names 2026-01-01/gone.json, but the newest backup there (stored last) is {newest}"
+        ),
     );
+    // With no backup in the bucket at all, `object` fails and names the pointer.
+    let s3 = s3(B).await;
+    s3.delete_object()
+        .bucket(ws.bucket(B))
+        .key(&newest)
+        .send()
+        .await
+        .unwrap();
+    fails_with(
+        &ws,
+        B,
+        "object",
+        &format!(
+            "{} holds no backup of {B}, yet latest-{B}.txt names 2026-01-01/gone.json",
+            ws.bucket(B)
+        ),
+    );
+}
+
+/// A key for a document planted in `region`, the newest there: under today's day (UTC), named
+/// after every real backup of the day and every document planted before it (a key is written
+/// once; the newest is the one stored last, the key breaking a tie within a second).
+fn planted_key(ws: &Workspace, region: &str) -> String {
+    static PLANTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = PLANTED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let day = ssm_keeper::core::newest::today(time::OffsetDateTime::now_utc());
+    let compact = day.replace('-', "");
+    format!(
+        "{day}/{region}/ssm-backup-{env}-{region}-{compact}_99{n:04}.json",
+        env = ws.env
+    )
 }
 
 #[tokio::test]
@@ -207,7 +241,7 @@ fn document(ws: &Workspace, region: &str, timestamp: &str, count: usize) -> Vec<
 #[tokio::test]
 async fn a_wrong_count_fails() {
     let ws = backed_up("vcount").await;
-    let key = format!("2026-11-24/{B}/ssm-backup-vcount-{B}-20261124_000000.json");
+    let key = planted_key(&ws, B);
     store_object(
         B,
         &ws.bucket(B),
@@ -238,7 +272,7 @@ async fn a_wrong_count_fails() {
 #[tokio::test]
 async fn an_old_backup_fails() {
     let ws = backed_up("vold").await;
-    let key = format!("2026-01-01/{B}/ssm-backup-vold-{B}-20260101_130000.json");
+    let key = planted_key(&ws, B);
     store_object(
         B,
         &ws.bucket(B),
@@ -255,9 +289,14 @@ async fn an_old_backup_fails() {
         true,
     )
     .await;
-    // Stored just now, without a stamp: only the document says when it was taken.
-    let run = verify(&ws, &[]);
-    assert_eq!(run.code, 0, "{run:#?}");
+    // Stored just now, without a stamp: plain verify fails closed (a document of this layout
+    // is always stamped); only the document says when it was taken.
+    fails_with(
+        &ws,
+        B,
+        "stamp",
+        "the object has no ssm-keeper-* tags: every backup of this tool's layout is written with its stamp",
+    );
     let run = verify(&ws, &["--deep"]);
     assert_eq!(run.code, 2, "{run:#?}");
     assert!(
@@ -313,6 +352,7 @@ async fn plant_stamped(
         backup_timestamp: timestamp.to_string(),
         names_sha256: ssm_keeper::core::stamp::names_sha256(parameters.iter().map(|p| p.0)),
         document_sha256: None,
+        key_arn: None,
     };
     alter(&mut stamp);
     plant_with(
@@ -345,11 +385,7 @@ async fn plant_with(
         "backup_timestamp": timestamp, "environment": env, "region": region, "account": ACCOUNT,
         "parameters": entries, "parameter_count": parameters.len(),
     });
-    // Each planted document has a key of its own, later than every real backup and than the
-    // ones planted before it (a key is written once).
-    static PLANTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = PLANTED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let key = format!("2099-12-31/{region}/ssm-backup-{env}-{region}-20991231_{n:06}.json");
+    let key = planted_key(ws, region);
     let bucket = ws.bucket(region);
     store_tagged_object(
         region,
@@ -475,16 +511,20 @@ async fn a_document_restore_would_refuse_or_fail_on_fails_verify() {
 #[tokio::test]
 async fn a_count_that_fell_by_more_than_half_fails() {
     let ws = backed_up("vdrop").await;
-    // B's real backup holds three parameters; the next one, one.
+    // B's real backup holds three parameters; the next one, one (taken in a later second than
+    // every parameter was written).
+    next_second();
     let now = now_timestamp(time::Duration::ZERO);
     plant(&ws, B, &now, &[("/app/vdrop/host", "h", "String")]).await;
-    // Unstamped: plain verify does not know its count, and says so.
+    // Unstamped: plain verify fails closed, does not know its count, and says so.
     let run = verify(&ws, &["--region", B]);
-    assert_eq!(run.code, 0, "{run:#?}");
+    assert_eq!(run.code, 2, "{run:#?}");
     assert!(
         run.stdout.contains(&format!(
             "  {B} identity, not-empty, count-drop: the object has no ssm-keeper-* tags"
-        )),
+        )) && run
+            .stdout
+            .contains(&format!("  {B} stamp: the object has no ssm-keeper-* tags")),
         "{}",
         run.stdout
     );
@@ -502,9 +542,19 @@ async fn a_count_that_fell_by_more_than_half_fails() {
         "{}",
         run.stdout
     );
-    // An operator who removed most parameters on purpose says so.
+    // An operator who removed most parameters on purpose says so: count-drop holds then, but
+    // the parameters still live since before the backup are not in it (`complete`).
     let run = verify(&ws, &["--max-count-drop", "100", "--region", B, "--deep"]);
-    assert_eq!(run.code, 0, "{run:#?}");
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(
+        !run.stdout.contains("count-drop:")
+            && run.stdout.contains(&format!(
+                "  {B} complete: 2 parameters were live before the backup was taken but are not in it at their live version: "
+            ))
+            && run.stdout.contains("/app/vdrop/password (not in the backup)"),
+        "{}",
+        run.stdout
+    );
     // Stamped, plain verify compares the stamps' counts, reading no document.
     plant_stamped(&ws, B, &now, &[("/app/vdrop/host", "h", "String")], |_| {}).await;
     fails_with(
@@ -571,4 +621,34 @@ async fn plain_verify_fails_what_the_stamp_says_and_deep_catches_a_stamp_that_li
         "stamp",
         "the object's tags lack ssm-keeper-environment",
     );
+}
+
+/// Running both jobs side by side (deployment.md, 6): the old script's document stored after
+/// this tool's on the same day is not the newest, so verify stays green; with only the old
+/// script's documents in a bucket, its newest is the region's newest.
+#[tokio::test]
+async fn the_old_scripts_documents_count_only_while_none_of_ours_is_there() {
+    let ws = backed_up("vside").await;
+    let day = ssm_keeper::core::newest::today(time::OffsetDateTime::now_utc());
+    let compact = day.replace('-', "");
+    let old = format!("{day}/ssm-backup-vside-{compact}_235959.json");
+    let legacy = serde_json::json!({
+        "environment": "vside",
+        "parameters": [{"Name": "/app/vside/host", "Type": "String", "Value": "h", "Version": 1}],
+        "parameter_count": 1,
+    });
+    next_second();
+    store_object(A, &ws.bucket(A), &old, legacy.to_string().as_bytes(), false).await;
+    let run = verify(&ws, &["--region", A]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(!run.stdout.contains(&old), "{}", run.stdout);
+
+    // A bucket holding only the old script's documents: its newest is found.
+    let ws = Workspace::new("vonlyold", &[A], A);
+    ws.apply();
+    let old = format!("{day}/ssm-backup-vonlyold-{compact}_220000.json");
+    let legacy = legacy.to_string().replace("vside", "vonlyold");
+    store_object(A, &ws.bucket(A), &old, legacy.as_bytes(), false).await;
+    let run = verify(&ws, &["--format", "json"]);
+    assert_eq!(run.json()["regions"][0]["object"], old.as_str(), "{run:#?}");
 }

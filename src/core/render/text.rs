@@ -330,7 +330,7 @@ mod tests {
         );
         assert!(
             text.contains(
-                "        policy: statements DenyInsecureConnections, DenyUnencryptedObjectUploads, DenyReplacingBackups\n"
+                "        policy: statements DenyInsecureConnections, DenyUnencryptedObjectUploads, DenyReplacingBackups, DenyRestampingBackups\n"
             ),
             "{text}"
         );
@@ -356,7 +356,7 @@ mod tests {
         let text = render(&doc(live), false);
         assert!(text.contains("      ~ policy:\n"), "{text}");
         assert!(
-            text.contains("+       \"Sid\": \"DenyReplacingBackups\""),
+            text.contains("+       \"Sid\": \"DenyRestampingBackups\""),
             "{text}"
         );
         assert!(text.ends_with("Plan: 0 to create, 1 to change, 0 to delete, 0 retained.\n"));

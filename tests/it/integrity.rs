@@ -1,0 +1,471 @@
+//! A stolen nightly credential cannot make a backup lie unseen (#30): each attack made as an
+//! attacker would, holding only what `iam-policy --role backup` prints, with IAM enforced; and
+//! what verify, restore and the drill then do.
+
+use crate::common::*;
+use crate::iam::{emulator_script, s3_as};
+use aws_sdk_s3::types::{ChecksumAlgorithm, ServerSideEncryption};
+use ssm_keeper::core::stamp::Stamp;
+
+const A: &str = "us-east-1";
+const B: &str = "eu-west-1";
+
+/// An emulator enforcing IAM, a stack of two regions (A's backups copied to B), and a user per
+/// role with exactly the policy `iam-policy` prints.
+struct Enforced {
+    emu: Emulator,
+    ws: Workspace,
+    keys: serde_json::Value,
+}
+
+impl Enforced {
+    fn start(name: &str, env: &str) -> Self {
+        let emu = start_emulator(name, &[("INITIAL_NO_AUTH_ACTION_COUNT", "3")]);
+        let ws = Workspace::new(env, &[A, B], A);
+        ws.write_stack_with(&[A, B], &format!("copies:\n  {A}: {B}\n"));
+        let mut policies = serde_json::Map::new();
+        for role in ["apply", "backup", "restore", "verify"] {
+            let run = ws.run(&[
+                "iam-policy",
+                "--stack",
+                env,
+                "--role",
+                role,
+                "--account-id",
+                ACCOUNT,
+            ]);
+            assert_eq!(run.code, 0, "{run:#?}");
+            policies.insert(role.to_string(), run.json());
+        }
+        let keys = emulator_script(
+            "iam_users.py",
+            &emu,
+            &[],
+            &serde_json::Value::Object(policies),
+        );
+        Enforced { emu, ws, keys }
+    }
+
+    fn creds(&self, user: &str) -> (String, String) {
+        (
+            self.keys[user]["key"].as_str().unwrap().to_string(),
+            self.keys[user]["secret"].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// ssm-keeper run with `role`'s keys.
+    fn run(&self, role: &str, args: &[&str]) -> Run {
+        let (key, secret) = self.creds(role);
+        let ca = self.emu.ca_bundle.to_str().unwrap().to_string();
+        self.ws.run_with(
+            args,
+            &[
+                ("AWS_ENDPOINT_URL", Some(&self.emu.endpoint)),
+                ("AWS_CA_BUNDLE", Some(&ca)),
+                ("AWS_ACCESS_KEY_ID", Some(&key)),
+                ("AWS_SECRET_ACCESS_KEY", Some(&secret)),
+            ],
+        )
+    }
+
+    async fn s3(&self, role: &str, region: &str) -> aws_sdk_s3::Client {
+        let (key, secret) = self.creds(role);
+        s3_as(&self.emu, (&key, &secret), region).await
+    }
+
+    async fn put_parameter(&self, name: &str, value: &str) {
+        let (key, secret) = self.creds("admin");
+        crate::iam::ssm_as(&self.emu, (&key, &secret), A)
+            .await
+            .put_parameter()
+            .name(name)
+            .value(value)
+            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+            .overwrite(true)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    async fn pointer(&self, bucket: &str, key: &str) -> String {
+        let out = self
+            .s3("admin", A)
+            .await
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+        String::from_utf8(out.body.collect().await.unwrap().to_vec()).unwrap()
+    }
+
+    /// Moves a pointer to `target` with the backup role's keys, as backup moves it: a
+    /// conditional PUT on the ETag it has, AES256, with a SHA-256. AWS allows it.
+    async fn move_pointer(&self, bucket: &str, key: &str, target: &str) {
+        let s3 = self.s3("backup", A).await;
+        let etag = s3
+            .head_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .unwrap()
+            .e_tag
+            .unwrap();
+        s3.put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(target.as_bytes().to_vec().into())
+            .server_side_encryption(ServerSideEncryption::Aes256)
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+            .if_match(etag)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("the backup role moves {key}: {e:?}"));
+    }
+
+    /// Writes a new document with the backup role's keys, create-only as the bucket policy
+    /// requires, with `tagging` (a stamp) or none, with or without a SHA-256.
+    async fn plant(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: &[u8],
+        tagging: Option<String>,
+        sha: bool,
+    ) {
+        let mut request = self
+            .s3("backup", A)
+            .await
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(body.to_vec().into())
+            .server_side_encryption(ServerSideEncryption::Aes256)
+            .if_none_match("*")
+            .set_tagging(tagging);
+        if sha {
+            request = request.checksum_algorithm(ChecksumAlgorithm::Sha256);
+        }
+        request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("the backup role writes {key}: {e:?}"));
+    }
+
+    /// The stamp of a stored object (read as an administrator: what a stamp looks like is no
+    /// secret, and the backup role computes every part of it).
+    async fn stamp(&self, bucket: &str, key: &str) -> Stamp {
+        let tags: Vec<(String, String)> = self
+            .s3("admin", A)
+            .await
+            .get_object_tagging()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .unwrap()
+            .tag_set()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect();
+        Stamp::from_tags(&tags).unwrap().unwrap()
+    }
+
+    /// Reads an object as an administrator.
+    async fn object(&self, bucket: &str, key: &str) -> Vec<u8> {
+        let out = self
+            .s3("admin", A)
+            .await
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+        out.body.collect().await.unwrap().to_vec()
+    }
+}
+
+/// Rollback, a future-dated stamped document and a downgrade, each made with the backup role's
+/// printed policy under enforced IAM: every one is allowed by AWS, and every one is seen.
+/// On the main before #30, verify stayed at 0 after each and restore used the rolled-back
+/// backup.
+#[tokio::test]
+async fn a_misused_backup_credential_cannot_make_a_backup_lie_unseen() {
+    let env = "integ";
+    let at = Enforced::start("integrity", env);
+    let (admin_key, admin_secret) = at.creds("admin");
+    let ca = at.emu.ca_bundle.to_str().unwrap().to_string();
+    let admin_env = [
+        ("AWS_ENDPOINT_URL", Some(at.emu.endpoint.as_str())),
+        ("AWS_CA_BUNDLE", Some(ca.as_str())),
+        ("AWS_ACCESS_KEY_ID", Some(admin_key.as_str())),
+        ("AWS_SECRET_ACCESS_KEY", Some(admin_secret.as_str())),
+    ];
+    let apply = at
+        .ws
+        .run_with(&["apply", "--stack", env, "--auto-approve"], &admin_env);
+    assert_eq!(apply.code, 0, "{apply:#?}");
+    let name = format!("/app/{env}/db/password");
+    at.put_parameter(&name, "old-secret").await;
+    let run = at.run("backup", &["backup", "--stack", env]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let (bucket, copy_bucket) = (at.ws.bucket(A), at.ws.bucket(B));
+    let pointer = format!("latest-{A}.txt");
+    let copy_pointer = format!("copies/latest-{A}.txt");
+    let older = at.pointer(&bucket, &pointer).await;
+    next_second();
+    at.put_parameter(&name, "new-secret").await;
+    let run = at.run("backup", &["backup", "--stack", env]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let newest = at.pointer(&bucket, &pointer).await;
+    assert_ne!(older, newest);
+    let run = at.run("verify", &["verify", "--stack", env]);
+    assert_eq!(run.code, 0, "{run:#?}");
+
+    // Rollback: every pointer moved back to the older backup (and its copy).
+    at.move_pointer(&bucket, &pointer, &older).await;
+    at.move_pointer(&bucket, "latest.txt", &older).await;
+    at.move_pointer(&copy_bucket, &copy_pointer, &format!("copies/{older}"))
+        .await;
+    let run = at.run("verify", &["verify", "--stack", env]);
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(
+        run.stdout.contains(&format!(
+            "{A} pointer-newest: {pointer} names {older}, but the newest backup there (stored last) is {newest}"
+        )) && run.stdout.contains(&format!("copies/{newest}")),
+        "{}",
+        run.stdout
+    );
+    let run = at.run("restore", &["verify", "--stack", env, "--deep"]);
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(run.stdout.contains("pointer-newest"), "{}", run.stdout);
+    // restore and the drill use the newest found, and say the pointer names another.
+    let run = at.run("restore", &["restore", "--stack", env, "--region", A]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(
+        run.stderr.contains(&format!(
+            "{pointer} in {bucket} names {older}, but the newest backup there (the one S3 stored last) is {newest}: restoring from the newest"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.contains(&newest), "{}", run.stdout);
+    let run = at.run(
+        "restore",
+        &["restore", "--stack", env, "--region", A, "--from-copy"],
+    );
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(
+        run.stderr
+            .contains(&format!("copies/{newest}: restoring from the newest")),
+        "{}",
+        run.stderr
+    );
+    let run = at.run(
+        "restore",
+        &["restore", "--stack", env, "--drill", "--region", A],
+    );
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(
+        run.stderr
+            .contains(&format!("names {older}, but the newest backup there"))
+            && run.stderr.contains(&format!("{bucket}/{newest}")),
+        "{run:#?}"
+    );
+    // The next backup moves the pointers on: green again.
+    next_second();
+    let run = at.run("backup", &["backup", "--stack", env]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let run = at.run("verify", &["verify", "--stack", env]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let newest = at.pointer(&bucket, &pointer).await;
+
+    // Fresh lie dated ahead: a whole, stamped document under a day after today, holding the
+    // older backup's bytes. verify names it; restore refuses to choose it.
+    let planted = format!("2099-01-01/{A}/ssm-backup-{env}-{A}-20990101_000000.json");
+    let body = at.object(&bucket, &older).await;
+    let stamp = at.stamp(&bucket, &older).await;
+    at.plant(&bucket, &planted, &body, Some(stamp.tagging_header()), true)
+        .await;
+    let run = at.run("verify", &["verify", "--stack", env]);
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(
+        run.stdout
+            .contains(&format!("{A} not-future: a backup is dated after today"))
+            && run.stdout.contains(&format!("s3://{bucket}/{planted}")),
+        "{}",
+        run.stdout
+    );
+    let run = at.run("restore", &["restore", "--stack", env, "--region", A]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stderr.contains("not-future") && run.stderr.contains("--from"),
+        "{}",
+        run.stderr
+    );
+    // Reviewed and acknowledged in the stack: listed, never the newest, verify green.
+    at.ws.write_stack_with(
+        &[A, B],
+        &format!("copies:\n  {A}: {B}\nacknowledgedFutureBackups:\n  - {planted}\n"),
+    );
+    let run = at.run("verify", &["verify", "--stack", env]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(
+        run.stdout.contains(&format!(
+            "Note: {A} has {planted}, dated after today: acknowledged"
+        )),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains(&newest), "{}", run.stdout);
+
+    // Fresh lie: a new, whole, stamped document dated now holding the older backup's values,
+    // its copy beside it and every pointer moved: plain verify cannot see it (it reads no
+    // secret, and the backup role computes all it reads); --deep compares with Parameter Store.
+    let lie = key_now(env);
+    let (forged, forged_stamp) = forge(&body, &stamp, &lie, None);
+    at.plant(
+        &bucket,
+        &lie,
+        &forged,
+        Some(forged_stamp.tagging_header()),
+        true,
+    )
+    .await;
+    at.plant(
+        &copy_bucket,
+        &format!("copies/{lie}"),
+        &forged,
+        Some(forged_stamp.tagging_header()),
+        true,
+    )
+    .await;
+    at.move_pointer(&bucket, &pointer, &lie).await;
+    at.move_pointer(&bucket, "latest.txt", &lie).await;
+    at.move_pointer(&copy_bucket, &copy_pointer, &format!("copies/{lie}"))
+        .await;
+    let run = at.run("verify", &["verify", "--stack", env, "--region", A]);
+    assert_eq!(run.code, 0, "plain verify cannot see a fresh lie: {run:#?}");
+    let run = at.run(
+        "restore",
+        &["verify", "--stack", env, "--region", A, "--deep"],
+    );
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(
+        run.stdout.contains(&format!(
+            "{A} complete: 1 parameters were live before the backup was taken but are not in it at their live version: {name} (version 2 live, 1 in the backup)"
+        )),
+        "{}",
+        run.stdout
+    );
+    // The weekly drill makes the same comparison, and refuses to drill the lie.
+    let run = at.run(
+        "restore",
+        &["restore", "--stack", env, "--drill", "--region", A],
+    );
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(
+        run.stdout
+            .contains("complete: 1 parameters were live before the backup"),
+        "{run:#?}"
+    );
+    // The same lie naming the live version (its recorded time dropped): the value differs.
+    let lie = key_now(env);
+    let (forged, forged_stamp) = forge(&body, &stamp, &lie, Some((&name, 2)));
+    at.plant(
+        &bucket,
+        &lie,
+        &forged,
+        Some(forged_stamp.tagging_header()),
+        true,
+    )
+    .await;
+    let run = at.run(
+        "restore",
+        &["verify", "--stack", env, "--region", A, "--deep"],
+    );
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(
+        run.stdout.contains(&format!(
+            "{A} matches-ssm: 1 parameters differ from what Parameter Store holds at the backup's version (compared by SHA-256; no value shown): {name} (value)"
+        )) && !run.stdout.contains("old-secret")
+            && !run.stdout.contains("new-secret"),
+        "{}",
+        run.stdout
+    );
+
+    // Downgrade: a new document of this tool's layout, without stamp or checksum, the pointers
+    // moved to it. Plain verify fails closed and says to read it with --deep.
+    let downgraded = key_now(env);
+    at.plant(&bucket, &downgraded, &body, None, false).await;
+    at.move_pointer(&bucket, &pointer, &downgraded).await;
+    at.move_pointer(&bucket, "latest.txt", &downgraded).await;
+    let run = at.run("verify", &["verify", "--stack", env]);
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(
+        run.stdout
+            .contains(&format!("{A} stamp: the object has no ssm-keeper-* tags"))
+            && run
+                .stdout
+                .contains(&format!("{A} checksum: the object has no stored SHA-256"))
+            && run.stdout.contains("run `verify --deep`"),
+        "{}",
+        run.stdout
+    );
+}
+
+/// The key backup would give a document of region A written now, in a second of its own (the
+/// newest is the one stored last).
+fn key_now(env: &str) -> String {
+    next_second();
+    let now = time::OffsetDateTime::now_utc();
+    let stamp_time = format!(
+        "{:04}{:02}{:02}_{:02}{:02}{:02}",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second()
+    );
+    let day = format!(
+        "{}-{}-{}",
+        &stamp_time[..4],
+        &stamp_time[4..6],
+        &stamp_time[6..8]
+    );
+    format!("{day}/{A}/ssm-backup-{env}-{A}-{stamp_time}.json")
+}
+
+/// The document `body` (stamped `stamp`) as a forger re-dates it to the key `key` names, with
+/// `version` set for one parameter (its recorded time dropped): the bytes and the stamp that
+/// goes with them, every part computed as backup would.
+fn forge(body: &[u8], stamp: &Stamp, key: &str, version: Option<(&str, i64)>) -> (Vec<u8>, Stamp) {
+    let timestamp = key
+        .rsplit('-')
+        .next()
+        .and_then(|t| t.strip_suffix(".json"))
+        .unwrap()
+        .to_string();
+    let mut doc: serde_json::Value = serde_json::from_slice(body).unwrap();
+    doc["backup_timestamp"] = timestamp.clone().into();
+    doc["backup_date"] = key[..10].into();
+    if let Some((name, version)) = version {
+        for p in doc["parameters"].as_array_mut().unwrap() {
+            if p["Name"] == name {
+                p["Version"] = version.into();
+                p.as_object_mut().unwrap().remove("LastModifiedDate");
+            }
+        }
+    }
+    let bytes = serde_json::to_vec(&doc).unwrap();
+    let mut stamp = stamp.clone();
+    stamp.backup_timestamp = timestamp;
+    stamp.document_sha256 = Some(aws_smithy_types::base64::encode(
+        <sha2::Sha256 as sha2::Digest>::digest(&bytes),
+    ));
+    (bytes, stamp)
+}
