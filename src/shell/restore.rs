@@ -10,6 +10,7 @@ use futures::{StreamExt, TryStreamExt};
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::aws::Aws;
+use super::input::{Bounded, read_bounded};
 use super::interrupt::Interrupt;
 use super::lock::LockWatch;
 use super::printer::Printer;
@@ -117,15 +118,17 @@ fn local_document(
     max_document_bytes: u64,
 ) -> Result<(String, BackupDocument)> {
     let label = path.display().to_string();
-    let size = std::fs::metadata(path)
-        .with_context(|| format!("reading the backup {label}"))?
-        .len();
-    if size > max_document_bytes {
-        bail!(
+    let read = read_bounded(path, max_document_bytes)
+        .with_context(|| format!("reading the backup {label}"))?;
+    let bytes = match read {
+        Bounded::Bytes(bytes) => bytes,
+        Bounded::NotRegular(kind) => {
+            bail!("refusing to restore from {label}: it is not a regular file ({kind})")
+        }
+        Bounded::TooLarge(size) => bail!(
             "refusing to restore from {label}: it is {size} bytes, more than --max-document-bytes ({max_document_bytes})"
-        );
-    }
-    let bytes = std::fs::read(path).with_context(|| format!("reading the backup {label}"))?;
+        ),
+    };
     let document = read_document(&bytes)
         .map_err(|e| anyhow::anyhow!("refusing to restore from {label}: {e}"))?;
     let mut problems = identity_problems(&document, environment, region);
