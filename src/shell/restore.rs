@@ -43,15 +43,20 @@ pub async fn locate(
     }
     match locate_checked(aws, region, place, environment, from, max_document_bytes).await? {
         Located::Checked(label, document) => Ok((label, document)),
-        Located::Refused(label, failures) => bail!(
-            "refusing to restore from {label}: it fails verification, so nothing was written:\n{}",
-            failures
-                .iter()
-                .map(|f| format!("  - {f}"))
-                .collect::<Vec<_>>()
-                .join("\n")
-        ),
+        Located::Refused(label, failures) => bail!("{}", refusal(&label, &failures)),
     }
+}
+
+/// Why a backup that fails verification is not restored: the object and each failed check.
+pub fn refusal(label: &str, failures: &[String]) -> String {
+    format!(
+        "refusing to restore from {label}: it fails verification, so nothing was written:\n{}",
+        failures
+            .iter()
+            .map(|f| format!("  - {f}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    )
 }
 
 /// A backup in the bucket, found: checked, or refused with its failed checks (data, for the
