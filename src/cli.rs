@@ -228,7 +228,7 @@ pub struct RestoreArgs {
 
     /// Which backup: `latest`, a date (`YYYY-MM-DD`: that day's newest), an S3 key in the
     /// region's bucket, or a local file (a path starting with `./`, `../` or `/`).
-    #[arg(long, value_name = "WHICH", default_value = "latest")]
+    #[arg(long, value_name = "WHICH", default_value = "latest", value_parser = backup_source)]
     pub from: String,
 
     /// Restore into this region instead (disaster recovery).
@@ -257,7 +257,7 @@ pub struct RestoreArgs {
 
     /// Encrypt every SecureString with this KMS key (the source key usually does not exist in
     /// another region).
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", value_parser = kms_key_id)]
     pub kms_key_id: Option<String>,
 
     /// Read the region's backup from its copy in the region the stack's `copies` names (also
@@ -317,6 +317,16 @@ fn parameter_path(value: &str) -> Result<String, String> {
 /// A path prefix that receives parameters: it starts and ends with `/`.
 fn path_prefix(value: &str) -> Result<String, String> {
     crate::core::stack::check_parameter_path(value).map(|()| value.to_string())
+}
+
+/// `--from`: a date it names is a day of the calendar.
+fn backup_source(value: &str) -> Result<String, String> {
+    crate::core::restore::check_from(value).map(|()| value.to_string())
+}
+
+/// `--kms-key-id`: a key ID, key ARN, alias or alias ARN, never empty.
+fn kms_key_id(value: &str) -> Result<String, String> {
+    crate::core::restore::check_kms_key_id(value).map(|()| value.to_string())
 }
 
 /// A region name, checked before anything runs.

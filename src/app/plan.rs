@@ -21,15 +21,6 @@ pub fn diff_options(removal: &RemovalArgs) -> DiffOptions {
     }
 }
 
-/// A plan in the format asked for (the text colored if `color`).
-pub fn render_plan(doc: &PlanDocument, format: Format, color: bool) -> Result<String> {
-    Ok(match format {
-        Format::Text => render::text::render(doc, color),
-        Format::Json => render::json::render(doc)?,
-        Format::Markdown => render::markdown::render(doc),
-    })
-}
-
 /// Observes live AWS and computes the plan for a stack.
 pub async fn compute_plan(
     session: &Session,
@@ -61,9 +52,13 @@ pub async fn compute_plan(
     })
 }
 
-/// A plan on stdout, in the format asked for (the text colored as the printer says).
+/// A plan on stdout, in the format asked for (the text coloured as the printer says).
 pub fn print_plan(printer: &Printer, doc: &PlanDocument, format: Format) -> Result<()> {
-    printer.out(&render_plan(doc, format, printer.color())?)
+    match format {
+        Format::Text => printer.painted(&render::text::render(doc)),
+        Format::Json => printer.out(&render::json::render(doc)?),
+        Format::Markdown => printer.out(&render::markdown::render(doc)),
+    }
 }
 
 pub async fn run(session: &Session, printer: &Printer, args: PlanArgs) -> Result<ExitCode> {
@@ -137,10 +132,14 @@ pub(crate) mod tests {
     #[test]
     fn every_format_is_printed_as_rendered() {
         let doc = plan_of(LiveState::default());
-        for format in [Format::Text, Format::Json, Format::Markdown] {
+        for (format, rendered) in [
+            (Format::Text, render::text::render(&doc).plain()),
+            (Format::Json, render::json::render(&doc).unwrap()),
+            (Format::Markdown, render::markdown::render(&doc)),
+        ] {
             let (printer, out, _) = Printer::buffered(Input::None);
             print_plan(&printer, &doc, format).unwrap();
-            assert_eq!(out.text(), render_plan(&doc, format, false).unwrap());
+            assert_eq!(out.text(), rendered);
         }
     }
 }

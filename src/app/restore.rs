@@ -18,13 +18,16 @@ use crate::core::restore::{
 use crate::core::selection::{Selection, forbidden_target};
 use crate::core::stack::Stack;
 use crate::core::stack::bucket_name;
-use crate::core::store::COPY_PREFIX;
+use crate::core::store::{COPY_PREFIX, copy_document_key};
 use crate::shell::aws::Aws;
 use crate::shell::diagnose::unreachable;
 use crate::shell::interrupt::Interrupt;
 use crate::shell::lock::{Guard, Halt, LockRequest, LockWatch, Locked};
 use crate::shell::printer::Printer;
-use crate::shell::restore::{ParameterWrite, WriteMode, locate, missing_keys, read_live, write};
+use crate::shell::restore::{
+    Located, ParameterWrite, WriteMode, locate, locate_checked, missing_keys, read_live, refusal,
+    write,
+};
 use crate::shell::store::Place;
 
 pub async fn run(session: &Session, printer: &Printer, args: RestoreArgs) -> Result<ExitCode> {
@@ -187,7 +190,24 @@ async fn source_document(
         bucket: &bucket,
         under: "",
     };
-    match locate(aws, printer, region, &place, stack, &from, max).await {
+    // A local file has no copy; otherwise a refusal of the region's own backup says whether
+    // its copy would do.
+    let located = match &from {
+        BackupSource::File(_) => locate(aws, printer, region, &place, stack, &from, max)
+            .await
+            .map(|(label, document)| Located::Checked(label, document)),
+        _ => locate_checked(aws, printer, region, &place, stack, &from, max).await,
+    };
+    match located {
+        Ok(Located::Checked(label, document)) => Ok((label, document)),
+        Ok(Located::Refused(label, failures)) => {
+            let mut refused = refusal(&label, &failures);
+            if let Some(copy) = &copy {
+                refused.push('\n');
+                refused.push_str(&copy_verdict(aws, printer, region, copy, stack, &from, max).await);
+            }
+            bail!("{refused}")
+        }
         Err(e) if unreachable(&e) && copy.is_some() => {
             let Some(copy) = &copy else {
                 return Err(e);
@@ -198,7 +218,44 @@ async fn source_document(
             ))?;
             locate(aws, printer, region, &copy_place(copy), stack, &from, max).await
         }
-        other => other,
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether the copy of `region`'s backup that `--from-copy` would read passes the checks its
+/// own backup failed: then the way to restore it, else why not.
+async fn copy_verdict(
+    aws: &Aws,
+    printer: &Printer,
+    region: &str,
+    (to, to_bucket): &(&str, String),
+    stack: &Stack,
+    from: &BackupSource,
+    max: u64,
+) -> String {
+    let place = Place {
+        region: to,
+        bucket: to_bucket,
+        under: COPY_PREFIX,
+    };
+    // A key names the primary; its copy is the same key under `copies/`.
+    let (from, flags) = match from {
+        BackupSource::Key(key) => {
+            let copy = copy_document_key(key);
+            let flags = format!("--from-copy --from {copy}");
+            (BackupSource::Key(copy), flags)
+        }
+        other => (other.clone(), "--from-copy".to_string()),
+    };
+    match locate_checked(aws, printer, region, &place, stack, &from, max).await {
+        Ok(Located::Checked(label, _)) => format!(
+            "hint: its copy {label} (in {to}) passes the same checks: restore it with `{flags}`"
+        ),
+        Ok(Located::Refused(label, failures)) => format!(
+            "its copy {label} (in {to}) fails verification too ({}): `--from-copy` would refuse it",
+            failures.join("; ")
+        ),
+        Err(e) => format!("its copy in {to} could not be checked ({e:#})"),
     }
 }
 

@@ -9,6 +9,7 @@ use crate::cli::Cli;
 use crate::core::plan::sha256_hex;
 use crate::core::stack::{self, ParseOptions, Stack};
 use crate::shell::aws::{Aws, AwsOptions};
+use crate::shell::input::{Bounded, read_bounded};
 
 /// How to reach AWS, loaded on first use (after the command's own input has been validated, so
 /// bad input never causes an AWS call).
@@ -101,17 +102,15 @@ pub const MAX_INPUT_FILE_BYTES: u64 = 16 * 1024 * 1024;
 /// pipe named in a saved plan cannot hang or exhaust the run.
 pub fn read_input_file(path: &Path, what: &str, hint: &str) -> Result<Vec<u8>> {
     let label = path.display();
-    let meta = std::fs::metadata(path).with_context(|| format!("reading {what} {label}{hint}"))?;
-    if !meta.is_file() {
-        bail!("{what} {label} is not a regular file");
+    let read = read_bounded(path, MAX_INPUT_FILE_BYTES)
+        .with_context(|| format!("reading {what} {label}{hint}"))?;
+    match read {
+        Bounded::Bytes(bytes) => Ok(bytes),
+        Bounded::NotRegular(kind) => bail!("{what} {label} is not a regular file ({kind})"),
+        Bounded::TooLarge(size) => bail!(
+            "{what} {label} is {size} bytes, more than the {MAX_INPUT_FILE_BYTES} ssm-keeper reads"
+        ),
     }
-    if meta.len() > MAX_INPUT_FILE_BYTES {
-        bail!(
-            "{what} {label} is {} bytes, more than the {MAX_INPUT_FILE_BYTES} ssm-keeper reads",
-            meta.len()
-        );
-    }
-    std::fs::read(path).with_context(|| format!("reading {what} {label}{hint}"))
 }
 
 /// Reads and validates the stack file at `path`.

@@ -27,4 +27,5 @@ pub mod settings;
 pub mod stack;
 pub mod stamp;
 pub mod store;
+pub mod terminal;
 pub mod verify;

@@ -79,6 +79,70 @@ impl BackupSource {
     }
 }
 
+/// `--from` as a usage check: not empty, and a value shaped as a date (`YYYY-MM-DD`) is a day
+/// of the calendar (no month 13, no February 30, no day 00), before any AWS call.
+pub fn check_from(value: &str) -> Result<(), String> {
+    if value.is_empty() {
+        return Err("it is empty: latest, a date (YYYY-MM-DD), an S3 key or a local path".into());
+    }
+    let BackupSource::Date(date) = BackupSource::parse(value) else {
+        return Ok(());
+    };
+    // Shaped as a date: ASCII digits at these places.
+    let number = |range: std::ops::Range<usize>| date[range].parse::<u8>().unwrap_or(0);
+    let year = date[0..4].parse::<i32>().unwrap_or(0);
+    let not_a_date = |why: String| Err(format!("`{value}` is not a date (YYYY-MM-DD): {why}"));
+    let Ok(month) = time::Month::try_from(number(5..7)) else {
+        return not_a_date(format!("there is no month {}", &date[5..7]));
+    };
+    let days = month.length(year);
+    if !(1..=days).contains(&number(8..10)) {
+        return not_a_date(format!("{month} {year} has days 01 to {days}"));
+    }
+    Ok(())
+}
+
+/// `--kms-key-id` as a usage check: one of the forms KMS takes, a key ID
+/// (`1234abcd-12ab-34cd-56ef-1234567890ab`, `mrk-...`), a key ARN, an alias (`alias/NAME`) or
+/// an alias ARN; never empty.
+pub fn check_kms_key_id(value: &str) -> Result<(), String> {
+    let key_id =
+        |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    let alias = |s: &str| {
+        s.strip_prefix("alias/").is_some_and(|name| {
+            !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-'))
+        })
+    };
+    let well_formed = match value.strip_prefix("arn:") {
+        Some(arn) => {
+            let parts: Vec<&str> = arn.splitn(5, ':').collect();
+            parts.len() == 5
+                && parts[0].starts_with("aws")
+                && parts[1] == "kms"
+                && !parts[2].is_empty()
+                && parts[3].len() == 12
+                && parts[3].chars().all(|c| c.is_ascii_digit())
+                && (alias(parts[4]) || parts[4].strip_prefix("key/").is_some_and(key_id))
+        }
+        None if value.starts_with("alias/") => alias(value),
+        None => key_id(value),
+    };
+    if well_formed && value.len() <= 2048 {
+        return Ok(());
+    }
+    let what = if value.is_empty() {
+        "it is empty".to_string()
+    } else {
+        format!("`{value}` is not a KMS key")
+    };
+    Err(format!(
+        "{what}: a key ID (1234abcd-12ab-34cd-56ef-1234567890ab), a key ARN, alias/NAME or an alias ARN"
+    ))
+}
+
 /// What the operator asked for.
 #[derive(Debug, Clone)]
 pub struct RestoreOptions {
@@ -835,6 +899,68 @@ mod tests {
         for (value, want) in cases {
             assert_eq!(BackupSource::parse(value), want, "{value}");
         }
+    }
+
+    #[test]
+    fn from_is_refused_empty_or_as_a_day_the_calendar_does_not_have() {
+        for good in [
+            "latest",
+            "2026-11-23",
+            "2028-02-29",
+            "./b.json",
+            "2026-11-2",
+            "b.json",
+        ] {
+            assert_eq!(check_from(good), Ok(()), "{good}");
+        }
+        for (bad, why) in [
+            ("2026-13-45", "there is no month 13"),
+            ("2026-00-10", "there is no month 00"),
+            ("2026-02-30", "February 2026 has days 01 to 28"),
+            ("2027-02-29", "February 2027 has days 01 to 28"),
+            ("2026-04-31", "April 2026 has days 01 to 30"),
+            ("2026-11-00", "November 2026 has days 01 to 30"),
+            ("", "it is empty"),
+        ] {
+            let refused = check_from(bad).unwrap_err();
+            assert!(refused.contains(why), "{bad}: {refused}");
+        }
+        assert_eq!(
+            check_from("2026-13-45").unwrap_err(),
+            "`2026-13-45` is not a date (YYYY-MM-DD): there is no month 13"
+        );
+    }
+
+    #[test]
+    fn kms_key_ids_are_one_of_the_forms_kms_takes() {
+        for good in [
+            "1234abcd-12ab-34cd-56ef-1234567890ab",
+            "mrk-1234abcd12ab34cd56ef1234567890ab",
+            "arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            "arn:aws-cn:kms:cn-north-1:123456789012:key/mrk-1234",
+            "alias/aws/ssm",
+            "alias/dr_key-2",
+            "arn:aws:kms:us-west-2:123456789012:alias/dr",
+        ] {
+            assert_eq!(check_kms_key_id(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "",
+            " ",
+            "alias/",
+            "alias/a b",
+            "key/1234",
+            "arn:aws:kms:us-west-2:123456789012:key/",
+            "arn:aws:s3:us-west-2:123456789012:key/1234",
+            "arn:aws:kms:us-west-2:1234:key/1234",
+            "1234\u{1b}[2J",
+        ] {
+            assert!(check_kms_key_id(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            check_kms_key_id("").unwrap_err(),
+            "it is empty: a key ID (1234abcd-12ab-34cd-56ef-1234567890ab), a key ARN, alias/NAME or an alias ARN"
+        );
     }
 
     #[test]

@@ -1210,6 +1210,13 @@ mod tests {
             }
         };
         assert_eq!(failed(with_copy(healthy(), other)), [Check::CopyChecksum]);
+        // The failure shows both values, the copy's and the backup's, in the table too.
+        let v = verify_region(&with_copy(healthy(), other), &expected(&selection), NOW);
+        let text = render_text(std::slice::from_ref(&v));
+        let found = v.checks.iter().find(|c| c.check == Check::CopyChecksum);
+        let found = &found.unwrap().found;
+        assert!(found.contains("xyz=") && found.contains("abc="), "{found}");
+        assert!(text.contains(&format!("copy-checksum: {found}")), "{text}");
         let stale = |c: &mut CopyFacts| {
             if let Some(o) = c.object.as_mut() {
                 o.stamp = None;

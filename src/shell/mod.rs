@@ -5,6 +5,7 @@ pub mod aws;
 pub mod backup;
 pub mod diagnose;
 pub mod drill;
+pub mod input;
 pub mod interrupt;
 pub mod lock;
 pub mod log;

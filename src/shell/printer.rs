@@ -1,11 +1,14 @@
 //! The terminal as one value (cargo's `Shell`): it owns stdout and stderr, the colour of stdout
 //! and the verbosity, and is the one way a status line, a warning, an error or a confirmation
 //! prompt is written. Commands receive it; tests build one over buffers. Logs go through
-//! `tracing`, not here.
+//! `tracing`, not here. Every write is escaped here (`core::terminal::escape`): no control
+//! character of a saved plan, a parameter, an S3 key or an AWS message reaches the terminal raw.
 
 use anyhow::{Context, Result, bail};
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::core::terminal::{Painted, Tone, escape};
 
 /// How much the run logs (-q, -v, -vv...); the printer's own lines are the same at every level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,7 +117,6 @@ impl Printer {
         self.0.verbosity
     }
 
-    /// The command's output, on stdout.
     /// A spinner counting `{pos}` items at a rate, drawn on stderr when it is a terminal and
     /// hidden otherwise (logs and tests never see it).
     pub fn spinner(&self, message: String) -> indicatif::ProgressBar {
@@ -131,8 +133,25 @@ impl Printer {
         bar
     }
 
+    /// The command's output, on stdout.
     pub fn out(&self, text: &str) -> Result<()> {
         write(&self.0.out, text)
+    }
+
+    /// Painted output on stdout: each span escaped, the painted ones coloured when stdout
+    /// takes colours. Only this printer writes colour codes, around text already escaped.
+    pub fn painted(&self, text: &Painted) -> Result<()> {
+        let mut shown = String::new();
+        for (tone, span) in text.spans() {
+            let span = escape(span);
+            match tone {
+                Some(tone) if self.0.color => {
+                    shown.push_str(&style(tone).apply_to(span).to_string());
+                }
+                _ => shown.push_str(&span),
+            }
+        }
+        write_escaped(&self.0.out, &shown)
     }
 
     /// A line of the run's progress, on stderr.
@@ -205,8 +224,28 @@ fn read_line() -> Result<String> {
     Ok(answer)
 }
 
-/// Writes `text` whole and flushes it, so that lines reach the terminal as they happen.
+/// How a tone is coloured.
+fn style(tone: Tone) -> console::Style {
+    let style = console::Style::new().force_styling(true);
+    match tone {
+        Tone::Create => style.green(),
+        Tone::Change => style.yellow(),
+        Tone::Delete => style.red(),
+        Tone::Retain => style.cyan(),
+        Tone::Dim => style.dim(),
+        Tone::Bold => style.bold(),
+    }
+}
+
+/// Writes `text`, its control characters escaped (its newlines and tabs kept), whole and
+/// flushed, so that lines reach the terminal as they happen. Every write of the printer comes
+/// here, but `painted`'s.
 fn write(stream: &Mutex<Box<dyn Write + Send>>, text: &str) -> Result<()> {
+    write_escaped(stream, &escape(text))
+}
+
+/// Writes `text`, which is escaped already, whole and flushed.
+fn write_escaped(stream: &Mutex<Box<dyn Write + Send>>, text: &str) -> Result<()> {
     let mut stream = stream.lock().unwrap_or_else(PoisonError::into_inner);
     stream.write_all(text.as_bytes())?;
     stream.flush()?;
@@ -269,6 +308,61 @@ mod tests {
             "Waiting for the lock\nWARNING: the Slack notification failed\nerror: reading: denied\n"
         );
         assert!(!printer.color());
+    }
+
+    #[test]
+    fn no_control_character_reaches_either_stream_raw() {
+        let (printer, out, err) = Printer::buffered(Input::None);
+        let name = "/dev/x\u{1b}[2J\r\u{7}\u{9b}\u{202e}";
+        printer
+            .out(&format!("  + create {name}\n\tnext\n"))
+            .unwrap();
+        printer.step(&format!("done     created {name}"));
+        printer.status(&format!("Reading {name}")).unwrap();
+        printer.warn(&format!("{name} is odd")).unwrap();
+        printer
+            .error(&anyhow::anyhow!("AccessDenied: {name}").context("reading"))
+            .unwrap();
+        let shown = "/dev/x\\u001b[2J\\u000d\\u0007\\u009b\\u202e";
+        assert_eq!(
+            out.text(),
+            format!("  + create {shown}\n\tnext\n  done     created {shown}\n")
+        );
+        assert_eq!(
+            err.text(),
+            format!(
+                "Reading {shown}\nWARNING: {shown} is odd\nerror: reading: AccessDenied: {shown}\n"
+            )
+        );
+    }
+
+    #[test]
+    fn painted_text_is_coloured_only_by_the_printer_and_its_data_escaped() {
+        use std::fmt::Write as _;
+        let painted = Painted::of(|out| {
+            out.paint(Tone::Create, "+ create")?;
+            writeln!(out, " /dev/x\u{1b}[2J")?;
+            out.paint(Tone::Delete, "\u{1b}]0;title\u{7}")
+        });
+        let out = Buffer::default();
+        let coloured = Printer::new(
+            Box::new(out.clone()),
+            Box::new(Buffer::default()),
+            true,
+            Verbosity::Normal,
+            Input::None,
+        );
+        coloured.painted(&painted).unwrap();
+        assert_eq!(
+            out.text(),
+            "\u{1b}[32m+ create\u{1b}[0m /dev/x\\u001b[2J\n\u{1b}[31m\\u001b]0;title\\u0007\u{1b}[0m"
+        );
+        let (plain, out, _) = Printer::buffered(Input::None);
+        plain.painted(&painted).unwrap();
+        assert_eq!(
+            out.text(),
+            "+ create /dev/x\\u001b[2J\n\\u001b]0;title\\u0007"
+        );
     }
 
     #[test]

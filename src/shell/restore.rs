@@ -10,6 +10,7 @@ use futures::{StreamExt, TryStreamExt};
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::aws::Aws;
+use super::input::{Bounded, read_bounded};
 use super::interrupt::Interrupt;
 use super::lock::LockWatch;
 use super::printer::Printer;
@@ -44,15 +45,20 @@ pub async fn locate(
     }
     match locate_checked(aws, printer, region, place, stack, from, max_document_bytes).await? {
         Located::Checked(label, document) => Ok((label, document)),
-        Located::Refused(label, failures) => bail!(
-            "refusing to restore from {label}: it fails verification, so nothing was written:\n{}",
-            failures
-                .iter()
-                .map(|f| format!("  - {f}"))
-                .collect::<Vec<_>>()
-                .join("\n")
-        ),
+        Located::Refused(label, failures) => bail!("{}", refusal(&label, &failures)),
     }
+}
+
+/// Why a backup that fails verification is not restored: the object and each failed check.
+pub fn refusal(label: &str, failures: &[String]) -> String {
+    format!(
+        "refusing to restore from {label}: it fails verification, so nothing was written:\n{}",
+        failures
+            .iter()
+            .map(|f| format!("  - {f}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    )
 }
 
 /// A backup in the bucket, found: checked, or refused with its failed checks (data, for the
@@ -168,15 +174,17 @@ fn local_document(
     max_document_bytes: u64,
 ) -> Result<(String, BackupDocument)> {
     let label = path.display().to_string();
-    let size = std::fs::metadata(path)
-        .with_context(|| format!("reading the backup {label}"))?
-        .len();
-    if size > max_document_bytes {
-        bail!(
+    let read = read_bounded(path, max_document_bytes)
+        .with_context(|| format!("reading the backup {label}"))?;
+    let bytes = match read {
+        Bounded::Bytes(bytes) => bytes,
+        Bounded::NotRegular(kind) => {
+            bail!("refusing to restore from {label}: it is not a regular file ({kind})")
+        }
+        Bounded::TooLarge(size) => bail!(
             "refusing to restore from {label}: it is {size} bytes, more than --max-document-bytes ({max_document_bytes})"
-        );
-    }
-    let bytes = std::fs::read(path).with_context(|| format!("reading the backup {label}"))?;
+        ),
+    };
     let document = read_document(&bytes)
         .map_err(|e| anyhow::anyhow!("refusing to restore from {label}: {e}"))?;
     let mut problems = identity_problems(&document, environment, region);

@@ -254,3 +254,41 @@ fn restore_regions_are_real_ones_of_the_stacks_partition() {
         "`cn-north-1` is in the aws-cn partition and `us-east-1` in aws",
     );
 }
+
+#[test]
+fn impossible_dates_and_empty_kms_keys_are_usage_errors() {
+    let restore = |extra: &[&str], expected: &str| {
+        let mut args = vec!["restore", "--stack", "cli", "--region", "us-east-1"];
+        args.extend_from_slice(extra);
+        refused(&args, expected);
+    };
+    for (date, why) in [
+        ("2026-13-45", "there is no month 13"),
+        ("2026-02-30", "February 2026 has days 01 to 28"),
+        ("2026-11-00", "November 2026 has days 01 to 30"),
+    ] {
+        restore(
+            &["--from", date],
+            &format!(
+                "invalid value '{date}' for '--from <WHICH>': `{date}` is not a date (YYYY-MM-DD): {why}"
+            ),
+        );
+    }
+    restore(
+        &["--from", ""],
+        "invalid value '' for '--from <WHICH>': it is empty",
+    );
+    restore(
+        &["--kms-key-id", ""],
+        "invalid value '' for '--kms-key-id <ID>': it is empty: a key ID",
+    );
+    restore(
+        &["--kms-key-id", "alias/"],
+        "`alias/` is not a KMS key: a key ID (1234abcd-12ab-34cd-56ef-1234567890ab), a key ARN, alias/NAME or an alias ARN",
+    );
+    // The drill takes --kms-key-id too.
+    refused(
+        &["restore", "--stack", "cli", "--drill", "--kms-key-id", ""],
+        "'--kms-key-id <ID>': it is empty",
+    );
+}

@@ -219,3 +219,61 @@ async fn a_copy_that_cannot_be_written_fails_its_region_and_the_primary_stays() 
             .unwrap();
     assert!(primary.starts_with("20"), "{primary}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_backup_whose_copy_passes_names_from_copy() {
+    let ws = Workspace::new("copyhint", &[A, B], A);
+    write_stack(&ws, &format!("copies:\n  {A}: {B}\n"));
+    ws.apply();
+    put_string(A, "/app/copyhint/x", "1").await;
+    let run = ws.run(&["backup", "--stack", "copyhint"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let primary =
+        String::from_utf8(object_bytes(A, &ws.bucket(A), &format!("latest-{A}.txt")).await)
+            .unwrap();
+    let body = object_bytes(A, &ws.bucket(A), &primary).await;
+    // A's own backup written over (a second version): refused, and its copy, intact, named.
+    store_object(A, &ws.bucket(A), &primary, &body, true).await;
+    let restore = |extra: &[&str]| {
+        let mut args = vec!["restore", "--stack", "copyhint", "--region", A];
+        args.extend_from_slice(extra);
+        ws.run(&args)
+    };
+    let run = restore(&[]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    let copy = format!("s3://{}/copies/{primary}", ws.bucket(B));
+    for expected in [
+        format!(
+            "refusing to restore from s3://{}/{primary}: it fails verification",
+            ws.bucket(A)
+        ),
+        "single-version: the key has 2 versions".to_string(),
+        format!(
+            "hint: its copy {copy} (in {B}) passes the same checks: restore it with `--from-copy`"
+        ),
+    ] {
+        assert!(run.stderr.contains(&expected), "{expected}\n{}", run.stderr);
+    }
+    // An S3 key names the copy's key in the hint.
+    let run = restore(&["--from", &primary]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    let flags = format!("`--from-copy --from copies/{primary}`");
+    assert!(run.stderr.contains(&flags), "{}", run.stderr);
+    // What the hint says works.
+    let run = restore(&["--from-copy"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(run.stdout.contains(&copy), "{}", run.stdout);
+    // A copy written over too: no hint to use it, but why not.
+    let copy_key = format!("copies/{primary}");
+    store_object(B, &ws.bucket(B), &copy_key, &body, true).await;
+    let run = restore(&[]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(!run.stderr.contains("hint:"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "its copy {copy} (in {B}) fails verification too (single-version: the key has 2 versions"
+        )) && run.stderr.contains("`--from-copy` would refuse it"),
+        "{}",
+        run.stderr
+    );
+}

@@ -194,3 +194,40 @@ fn runbook_sections_that_differ_are_caught() {
         "the order of the commands counts"
     );
 }
+
+/// The tag names a source file defines as `const X: &str = "ssm-keeper-...";` (not the
+/// prefix itself, which ends with `-`).
+fn stamp_tags(source: &str) -> Vec<String> {
+    source
+        .lines()
+        .filter(|l| l.contains(": &str = \"ssm-keeper-"))
+        .filter_map(|l| l.split('"').nth(1))
+        .filter(|tag| !tag.ends_with('-'))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn every_stamp_tag_is_in_the_docs_table_of_the_stamp() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tags = stamp_tags(&std::fs::read_to_string(root.join("src/core/stamp.rs")).unwrap());
+    assert!(tags.len() >= 7, "only {tags:?} found in stamp.rs");
+    let backup = std::fs::read_to_string(root.join("docs/backup.md")).unwrap();
+    let table = backup
+        .split("## The stamp (object tags)")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("docs/backup.md has a section on the stamp");
+    for tag in &tags {
+        assert!(
+            table.contains(&format!("| `{tag}` | ")),
+            "docs/backup.md's stamp table lacks {tag}"
+        );
+    }
+}
+
+#[test]
+fn a_stamp_tag_missing_from_the_docs_is_caught() {
+    let source = "pub const P: &str = \"ssm-keeper-\";\nconst A: &str = \"ssm-keeper-a\";\n    pub const B: &str = \"ssm-keeper-b\";\nconst C: &str = \"other\";";
+    assert_eq!(stamp_tags(source), ["ssm-keeper-a", "ssm-keeper-b"]);
+}

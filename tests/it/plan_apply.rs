@@ -924,3 +924,43 @@ async fn a_corrupted_region_list_is_repaired_not_fatal() {
         Some(r#"["us-east-1"]"#)
     );
 }
+
+#[test]
+fn show_escapes_the_control_characters_of_a_saved_plan() {
+    let ws = Workspace::new("shownasty", &[A], A);
+    let run = ws.run(&["plan", "--stack", "shownasty", "--out", "plan.json"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    // A saved plan is a file anyone may have edited: a name that would clear the screen, a
+    // warning that would retitle the terminal and turn the line around.
+    let mut plan: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(ws.path("plan.json")).unwrap()).unwrap();
+    let change = plan["changes"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|c| c["id"]["type"] == "parameter")
+        .unwrap();
+    change["id"]["name"] = "/jenkins/shownasty/x\u{1b}[2J\r".into();
+    plan["warnings"] = serde_json::json!(["look\u{1b}]0;pwned\u{7} \u{202e}txt.exe\u{9b}"]);
+    std::fs::write(ws.path("plan.json"), plan.to_string()).unwrap();
+    let raw = |text: &str| {
+        text.chars()
+            .any(|c| matches!(c, '\u{1b}' | '\u{7}' | '\r' | '\u{202e}' | '\u{9b}'))
+    };
+    for format in ["text", "markdown"] {
+        let run = ws.run(&["show", "plan.json", "--format", format]);
+        assert_eq!(run.code, 0, "{format}: {run:#?}");
+        assert!(!raw(&run.stdout), "{format}: {:?}", run.stdout);
+        for shown in [
+            "/jenkins/shownasty/x\\u001b[2J\\u000d",
+            "look\\u001b]0;pwned\\u0007 \\u202etxt.exe\\u009b",
+        ] {
+            assert!(run.stdout.contains(shown), "{format}: {}", run.stdout);
+        }
+    }
+    // JSON stays valid and means the same: only its escapes differ.
+    let run = ws.run(&["show", "plan.json", "--format", "json"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(!raw(&run.stdout), "{:?}", run.stdout);
+    assert_eq!(run.json(), plan);
+}

@@ -482,6 +482,52 @@ async fn the_old_scripts_documents_restore_with_unknown_attributes_at_defaults()
     assert!(parameter(A, "/jenkins/rsold/url").await.is_some());
 }
 
+#[test]
+fn a_local_backup_must_be_a_regular_file_within_the_bound() {
+    let ws = Workspace::new("rslocal", &[A], A);
+    // A FIFO nobody writes to (its open used to wait for a writer, forever), a device that
+    // never ends (stat said 0 bytes, then it was read without a bound), a directory.
+    let made = std::process::Command::new("mkfifo")
+        .arg(ws.path("fifo.json"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    std::fs::create_dir(ws.path("dir.json")).unwrap();
+    let fifo = ws.path("fifo.json").display().to_string();
+    let dir = ws.path("dir.json").display().to_string();
+    for (from, kind) in [
+        (fifo.as_str(), "a FIFO"),
+        ("/dev/zero", "a character device"),
+        (dir.as_str(), "a directory"),
+    ] {
+        let run = restore(&ws, &["--region", A, "--from", from]);
+        assert_eq!(run.code, 1, "{from}: {run:#?}");
+        let refusal = format!("refusing to restore from {from}: it is not a regular file ({kind})");
+        assert!(run.stderr.contains(&refusal), "{from}: {}", run.stderr);
+    }
+    // A local file is bounded as an S3 one.
+    std::fs::write(ws.path("big.json"), [b' '; 100]).unwrap();
+    let run = restore(
+        &ws,
+        &[
+            "--region",
+            A,
+            "--from",
+            "./big.json",
+            "--max-document-bytes",
+            "99",
+        ],
+    );
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stderr.contains(
+            "refusing to restore from ./big.json: it is 100 bytes, more than --max-document-bytes (99)"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
 /// A document of the old script's format for environment `env` holding `parameters` (name,
 /// value), stored as that day's backup of region A.
 async fn plant_legacy(ws: &Workspace, parameters: &[(&str, &str)]) {

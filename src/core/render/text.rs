@@ -1,7 +1,7 @@
 //! The plan for humans: one block per change, attribute differences with live and desired
-//! values, JSON diffs for documents, and the summary line. Colors only when asked for.
+//! values, JSON diffs for documents, and the summary line. Painted in tones: the printer
+//! colours them on a terminal.
 
-use console::Style;
 use std::fmt::{self, Write};
 
 use super::{
@@ -13,88 +13,66 @@ use crate::core::plan::{Change, FieldChange, PlanDocument};
 use crate::core::resource::{
     AlarmSettings, BucketAttribute, BucketSettings, KeySettings, ParameterKind, Resource,
 };
+use crate::core::terminal::{Painted, Tone};
 
-struct Palette {
-    create: Style,
-    change: Style,
-    delete: Style,
-    retain: Style,
-    dim: Style,
-    bold: Style,
+/// The plan, its actions and values painted in tones (the printer colours them, or not).
+pub fn render(doc: &PlanDocument) -> Painted {
+    Painted::of(|out| write_plan(out, doc))
 }
 
-impl Palette {
-    fn new(color: bool) -> Self {
-        let s = || Style::new().force_styling(color);
-        Palette {
-            create: s().green(),
-            change: s().yellow(),
-            delete: s().red(),
-            retain: s().cyan(),
-            dim: s().dim(),
-            bold: s().bold(),
-        }
-    }
-}
-
-pub fn render(doc: &PlanDocument, color: bool) -> String {
-    let p = Palette::new(color);
-    super::text(|out| write_plan(out, doc, &p))
-}
-
-fn write_plan(out: &mut impl Write, doc: &PlanDocument, p: &Palette) -> fmt::Result {
-    writeln!(
-        out,
-        "{} stack {} ({}), account {}\n",
-        p.bold.apply_to("Plan for"),
-        p.bold.apply_to(&doc.stack.environment),
-        doc.stack_file,
-        doc.account_id
-    )?;
+fn write_plan(out: &mut Painted, doc: &PlanDocument) -> fmt::Result {
+    out.paint(Tone::Bold, "Plan for")?;
+    write!(out, " stack ")?;
+    out.paint(Tone::Bold, &doc.stack.environment)?;
+    writeln!(out, " ({}), account {}\n", doc.stack_file, doc.account_id)?;
     if let Some(line) = options_line(doc) {
-        writeln!(out, "{}\n", p.delete.apply_to(line))?;
+        out.paint(Tone::Delete, line)?;
+        writeln!(out, "\n")?;
     }
     for change in &doc.changes {
-        render_change(out, doc, change, p)?;
+        render_change(out, doc, change)?;
     }
     for w in &doc.warnings {
-        writeln!(out, "{} {w}", p.delete.apply_to("Warning:"))?;
+        out.paint(Tone::Delete, "Warning:")?;
+        writeln!(out, " {w}")?;
     }
     if !doc.changes.is_empty() || !doc.warnings.is_empty() {
         out.write_char('\n')?;
     }
-    writeln!(out, "{}", p.bold.apply_to(summary_line(&doc.summary)))
+    out.paint(Tone::Bold, summary_line(&doc.summary))?;
+    out.write_char('\n')
 }
 
-fn render_change(
-    out: &mut impl Write,
-    doc: &PlanDocument,
-    change: &Change,
-    p: &Palette,
-) -> fmt::Result {
+/// `  <action> <id>` and the newline.
+fn action_line(out: &mut Painted, tone: Tone, action: &str, id: impl fmt::Display) -> fmt::Result {
+    write!(out, "  ")?;
+    out.paint(tone, action)?;
+    writeln!(out, " {id}")
+}
+
+fn render_change(out: &mut Painted, doc: &PlanDocument, change: &Change) -> fmt::Result {
     match change {
         Change::Create { id, desired } => {
-            writeln!(out, "  {} {id}", p.create.apply_to("+ create"))?;
+            action_line(out, Tone::Create, "+ create", id)?;
             for (attribute, value) in attributes(desired) {
                 writeln!(out, "        {attribute}: {value}")?;
             }
         }
         Change::Update { id, fields, .. } => {
-            writeln!(out, "  {} {id}", p.change.apply_to("~ change"))?;
+            action_line(out, Tone::Change, "~ change", id)?;
             for f in fields {
-                render_field(out, f, p)?;
+                render_field(out, f)?;
             }
         }
         Change::Delete { id, objects } => {
-            write!(out, "  {} {id}", p.delete.apply_to("- delete"))?;
-            match objects {
-                Some(n) if *n > 0 => writeln!(
-                    out,
-                    " {}",
-                    p.delete.apply_to(format!("and its {n} objects"))
-                )?,
-                _ => out.write_char('\n')?,
+            write!(out, "  ")?;
+            out.paint(Tone::Delete, "- delete")?;
+            write!(out, " {id}")?;
+            if let Some(n) = objects.filter(|n| *n > 0) {
+                write!(out, " ")?;
+                out.paint(Tone::Delete, format!("and its {n} objects"))?;
             }
+            out.write_char('\n')?;
         }
         Change::Retain {
             id,
@@ -102,10 +80,14 @@ fn render_change(
             expires_after_days,
             ..
         } => {
-            writeln!(out, "  {} {id}", p.retain.apply_to("= retain"))?;
-            writeln!(out, "        {}", p.dim.apply_to(reason))?;
+            action_line(out, Tone::Retain, "= retain", id)?;
+            write!(out, "        ")?;
+            out.paint(Tone::Dim, reason)?;
+            out.write_char('\n')?;
             if let Some(note) = retained_backups(doc, id.kind, *expires_after_days) {
-                writeln!(out, "        {}", p.dim.apply_to(note))?;
+                write!(out, "        ")?;
+                out.paint(Tone::Dim, note)?;
+                out.write_char('\n')?;
             }
         }
     }
@@ -113,27 +95,26 @@ fn render_change(
 }
 
 /// One attribute of an update: masked, `live -> desired` on one line, or a JSON diff.
-fn render_field(out: &mut impl Write, f: &FieldChange, p: &Palette) -> fmt::Result {
+fn render_field(out: &mut Painted, f: &FieldChange) -> fmt::Result {
     if f.sensitive {
         return writeln!(out, "      ~ {}: {SENSITIVE}", f.attribute);
     }
     if is_scalar_change(f) {
-        return writeln!(
-            out,
-            "      ~ {}: {} -> {}",
-            f.attribute,
-            p.delete.apply_to(inline(&f.live)),
-            p.create.apply_to(inline(&f.desired))
-        );
+        write!(out, "      ~ {}: ", f.attribute)?;
+        out.paint(Tone::Delete, inline(&f.live))?;
+        write!(out, " -> ")?;
+        out.paint(Tone::Create, inline(&f.desired))?;
+        return out.write_char('\n');
     }
     writeln!(out, "      ~ {}:", f.attribute)?;
     for (tag, line) in json_diff(f) {
-        let styled = match tag {
-            '-' => p.delete.apply_to(format!("- {line}")),
-            '+' => p.create.apply_to(format!("+ {line}")),
-            _ => p.dim.apply_to(format!("  {line}")),
-        };
-        writeln!(out, "          {styled}")?;
+        write!(out, "          ")?;
+        match tag {
+            '-' => out.paint(Tone::Delete, format!("- {line}"))?,
+            '+' => out.paint(Tone::Create, format!("+ {line}"))?,
+            _ => out.paint(Tone::Dim, format!("  {line}"))?,
+        }
+        out.write_char('\n')?;
     }
     Ok(())
 }
@@ -296,7 +277,7 @@ mod tests {
 
     #[test]
     fn a_retained_bucket_says_when_its_last_backup_is_gone() {
-        let text = render(&doc(with_removed_region()), false);
+        let text = render(&doc(with_removed_region())).plain();
         assert!(
             text.contains(
                 "  = retain bucket p-ssm-backup-dev-123456789012-eu-west-1 (eu-west-1)\n        region removed from the stack; the bucket holds 4 objects and is kept (delete it with --destroy-removed-buckets)\n        No more backups go there; its lifecycle rule removes the last one within 37 days: gone by 2026-12-31.\n"
@@ -312,7 +293,7 @@ mod tests {
 
     #[test]
     fn no_changes_says_so() {
-        let text = render(&doc(converged()), false);
+        let text = render(&doc(converged())).plain();
         assert_eq!(
             text,
             "Plan for stack dev (stacks/dev.yaml), account 123456789012\n\nNo changes. Live AWS matches the stack.\n"
@@ -321,7 +302,7 @@ mod tests {
 
     #[test]
     fn creation_lists_attributes_and_summary() {
-        let text = render(&doc(LiveState::default()), false);
+        let text = render(&doc(LiveState::default())).plain();
         assert!(
             text.contains(
                 "  + create bucket p-ssm-backup-dev-123456789012-us-east-1 (us-east-1)\n"
@@ -339,7 +320,7 @@ mod tests {
             text.ends_with("Plan: 5 to create, 0 to change, 0 to delete, 0 retained.\n"),
             "{text}"
         );
-        assert!(!text.contains('\u{1b}'), "no color codes when color is off");
+        assert!(!text.contains('\u{1b}'), "no colour code in the core");
     }
 
     #[test]
@@ -353,7 +334,7 @@ mod tests {
                     .pop();
             }
         }
-        let text = render(&doc(live), false);
+        let text = render(&doc(live)).plain();
         assert!(text.contains("      ~ policy:\n"), "{text}");
         assert!(
             text.contains("+       \"Sid\": \"DenyRestampingBackups\""),
@@ -363,7 +344,7 @@ mod tests {
     }
 
     #[test]
-    fn secure_values_are_masked_and_colors_appear_when_asked() {
+    fn secure_values_are_masked_and_actions_painted() {
         let mut live = converged();
         live.resources.insert(
             ResourceId::parameter("us-east-1", "/jenkins/dev/backup/default-region"),
@@ -372,8 +353,12 @@ mod tests {
                 value: None,
             })),
         );
-        let text = render(&doc(live), true);
+        let painted = render(&doc(live));
+        let text = painted.plain();
         assert!(text.contains("~ value: (sensitive value hidden)"), "{text}");
-        assert!(text.contains('\u{1b}'));
+        assert!(!text.contains('\u{1b}'), "the core holds no colour code");
+        let tones: Vec<_> = painted.spans().filter_map(|(t, s)| Some((t?, s))).collect();
+        assert!(tones.contains(&(Tone::Change, "~ change")), "{tones:?}");
+        assert!(tones.contains(&(Tone::Bold, "Plan for")), "{tones:?}");
     }
 }
