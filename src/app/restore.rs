@@ -204,7 +204,8 @@ async fn source_document(
             let mut refused = refusal(&label, &failures);
             if let Some(copy) = &copy {
                 refused.push('\n');
-                refused.push_str(&copy_verdict(aws, printer, region, copy, stack, &from, max).await);
+                refused
+                    .push_str(&copy_verdict(aws, printer, region, copy, stack, &from, max).await);
             }
             bail!("{refused}")
         }

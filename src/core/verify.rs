@@ -861,7 +861,9 @@ fn storage_checks(
                     ),
                 },
             );
-            checksum_of_bytes(content, read, out);
+            // An empty digest: the bytes were not read (over the limit, or S3 could not
+            // decrypt them).
+            checksum_of_bytes(content, read && !content.read_sha256.is_empty(), out);
         }
         None => {
             out.not_checked(Check::Encryption, DEEP_ONLY);

@@ -473,10 +473,21 @@ pub async fn object_facts(
             )),
         )
     } else {
-        let Some(bytes) = read_object(aws, region, bucket, key, max_document_bytes).await? else {
-            return Ok(None);
-        };
-        (sha256_base64(&bytes), read_document(&bytes))
+        match read_object(aws, region, bucket, key, max_document_bytes).await {
+            Ok(Some(bytes)) => (sha256_base64(&bytes), read_document(&bytes)),
+            Ok(None) => return Ok(None),
+            // S3 could not decrypt it: its key is disabled, pending deletion or gone. A finding
+            // (the backup cannot be restored), not a failure to run.
+            Err(e) => match kms_refusal(&e) {
+                Some(code) => (
+                    String::new(),
+                    Err(format!(
+                        "not read: S3 could not decrypt it ({code}): its KMS key is disabled, pending deletion or gone, so this backup cannot be restored (see `key`)"
+                    )),
+                ),
+                None => return Err(e),
+            },
+        }
     };
     Ok(Some(ObjectFacts {
         key: key.to_string(),
@@ -495,6 +506,17 @@ pub async fn object_facts(
             document,
         }),
     }))
+}
+
+/// The KMS error S3 answered a read with (`KMS.DisabledException`, ...), if that is what `e` is.
+fn kms_refusal(e: &anyhow::Error) -> Option<String> {
+    let sdk = e.downcast_ref::<aws_sdk_s3::error::SdkError<
+        aws_sdk_s3::operation::get_object::GetObjectError,
+        aws_smithy_runtime_api::http::Response,
+    >>()?;
+    sdk.code()
+        .filter(|code| code.starts_with("KMS."))
+        .map(str::to_string)
 }
 
 /// What plain verify knows of an object without reading it (no `s3:GetObject`): the listing

@@ -321,3 +321,85 @@ async fn existing_keys_named_in_kms_key_ids_are_used_and_no_key_is_managed() {
         .unwrap();
     assert_eq!(head.ssekms_key_id(), Some(arns[0].as_str()));
 }
+
+/// The key swap, as an administrator (or anyone with `kms:UpdateAlias`) would make it: plain
+/// verify checks the key each backup is under from its stamp. A key scheduled for deletion or
+/// disabled fails `key` (exit 2, the deletion date named) in plain verify and in `--deep`
+/// (which cannot read the document: a finding, not exit 1); the alias moved to another key
+/// fails `key` naming both. Before #30 plain verify stayed at 0 and `--deep` exited 1.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backup_whose_key_goes_away_or_is_swapped_fails_verify() {
+    let env = "kmsgone";
+    let ws = Workspace::new(env, &[A], A);
+    ws.write_stack_with(&[A], "encryption: kms\n");
+    ws.apply();
+    put_secure(A, &format!("/app/{env}/token"), "kms-gone-secret").await;
+    let run = ws.run(&["backup", "--stack", env]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let run = ws.run(&["verify", "--stack", env]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let alias = format!("alias/{PROJECT}-ssm-backup-{env}");
+    let key = key_of(A, &alias).await.arn().unwrap().to_string();
+    let kms = kms(A).await;
+
+    kms.schedule_key_deletion()
+        .key_id(&key)
+        .pending_window_in_days(7)
+        .send()
+        .await
+        .unwrap();
+    let run = ws.run(&["verify", "--stack", env]);
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(
+        run.stdout.contains(&format!(
+            "{A} key: the backup's key {key} is PendingDeletion (to be deleted on "
+        )),
+        "{}",
+        run.stdout
+    );
+    let run = ws.run(&["verify", "--stack", env, "--deep"]);
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(
+        run.stdout.contains(&format!("{A} key: ")) && run.stdout.contains("could not decrypt"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("kms-gone-secret"));
+    kms.cancel_key_deletion().key_id(&key).send().await.unwrap();
+    kms.enable_key().key_id(&key).send().await.unwrap();
+    let run = ws.run(&["verify", "--stack", env]);
+    assert_eq!(run.code, 0, "{run:#?}");
+
+    kms.disable_key().key_id(&key).send().await.unwrap();
+    let run = ws.run(&["verify", "--stack", env]);
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(run.stdout.contains("is Disabled"), "{}", run.stdout);
+    kms.enable_key().key_id(&key).send().await.unwrap();
+
+    // The alias moved to a key of someone's choosing: the backup is not under the stack's key.
+    let other = kms
+        .create_key()
+        .description("not the stack's")
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .arn
+        .unwrap();
+    kms.update_alias()
+        .alias_name(&alias)
+        .target_key_id(&other)
+        .send()
+        .await
+        .unwrap();
+    let run = ws.run(&["verify", "--stack", env]);
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(
+        run.stdout.contains(&format!(
+            "{A} key: the backup is under {key}, not under the stack's key {other}"
+        )),
+        "{}",
+        run.stdout
+    );
+}
