@@ -754,7 +754,7 @@ async fn config_as(
 
 /// AWS's S3 asks KMS for an SSE-KMS object: the writer needs kms:GenerateDataKey and the
 /// reader kms:Decrypt on the key (through S3), s3:GetObject alone reads nothing; a key that is
-/// missing or disabled fails the request. The emulator does the same (emulator/launch.py, 9).
+/// missing or disabled fails the request. The emulator does the same (emulator/keeper_emulator/s3.py).
 #[tokio::test]
 async fn s3_asks_kms_for_an_sse_kms_object_under_enforced_iam() {
     let emu = start_emulator("iamkms", &[("INITIAL_NO_AUTH_ACTION_COUNT", "3")]);
@@ -875,7 +875,7 @@ async fn s3_asks_kms_for_an_sse_kms_object_under_enforced_iam() {
         code(&refused.unwrap_err()).as_deref(),
         Some("KMS.DisabledException")
     );
-    // Key state operations take the key's ARN, as in AWS (emulator/launch.py, 10).
+    // Key state operations take the key's ARN, as in AWS (emulator/keeper_emulator/kms.py).
     admin_kms.enable_key().key_id(&key).send().await.unwrap();
     admin_kms
         .schedule_key_deletion()
