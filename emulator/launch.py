@@ -15,7 +15,8 @@ folder per service (details in docs/emulator.md):
   kms.py         key state operations by ARN, requests authorized per key
   cloudwatch.py  requests authorized per alarm, with cloudwatch:namespace
   iam.py         IAM enforcement's shared mechanism: the action checked, the condition values,
-                 the signature as sent, denials in the JSON protocols
+                 AWS's verdict on identity policies, the signature as sent, denials in the JSON
+                 protocols
   policy.py      the policy language: wildcards, condition operators, a policy's verdict
   server.py      TLS, keep-alive without Nagle's delay, one request at a time, the CBOR bridge
   source.py      require_source, the guard every patch stands behind

@@ -10,12 +10,14 @@ from __future__ import annotations
 import contextvars
 import json
 
+from .policy import evaluate_policy
 from .source import require_source
 
 # The IAM action the request in progress is checked under, when its service's module knows
 # better than moto (None: moto's own name).
 action = contextvars.ContextVar("iam_action", default=None)
-# The condition values of the request in progress (None: none known).
+# The condition values of the request in progress, for the resource being checked (None: none
+# known); a key absent is absent from the request, as AWS has it.
 conditions = contextvars.ContextVar("iam_conditions", default=None)
 # (method, path, body, headers) of the request as sent, when the CBOR bridge translated it.
 signed_request = contextvars.ContextVar("signed_request", default=None)
@@ -23,7 +25,7 @@ signed_request = contextvars.ContextVar("signed_request", default=None)
 
 def patch_enforcement() -> None:
     from moto.core.authorization import ActionAuthenticatorMixin
-    from moto.iam.access_control import IAMPolicy, IAMRequestBase
+    from moto.iam.access_control import IAMPolicy, IAMPolicyStatement, IAMRequestBase, PermissionResult
 
     require_source(
         ActionAuthenticatorMixin._authenticate_and_authorize_action,
@@ -33,6 +35,11 @@ def patch_enforcement() -> None:
     )
     require_source(IAMRequestBase.__init__, "self._action = (", 'f"{self._service}:')
     require_source(IAMPolicy.is_action_permitted, "incoming_condition_values: dict[str, str] | None = None")
+    require_source(IAMPolicy.__init__, "self._policy_json = json.loads(policy_document)")
+    require_source(
+        IAMPolicyStatement.is_action_permitted,
+        "if not self._check_conditions(incoming_condition_values):\n                return PermissionResult.DENIED",
+    )
 
     original_init = IAMRequestBase.__init__
 
@@ -53,9 +60,13 @@ def patch_enforcement() -> None:
     original_is_action_permitted = IAMPolicy.is_action_permitted
 
     def is_action_permitted(self, action, resource="*", principal=None, incoming_condition_values=None):
-        if incoming_condition_values is None:
-            incoming_condition_values = conditions.get()
-        return original_is_action_permitted(self, action, resource, principal, incoming_condition_values)
+        if principal is not None:  # a role's trust policy (AssumeRole...): moto's evaluation
+            return original_is_action_permitted(self, action, resource, principal, incoming_condition_values)
+        # An identity policy, evaluated as AWS does (moto answered DENIED for any statement whose
+        # condition failed, Allow or Deny alike, and evaluated StringEquals alone).
+        values = {**(conditions.get() or {}), **(incoming_condition_values or {})}
+        context = {k.lower(): v for k, v in values.items()}
+        return getattr(PermissionResult, evaluate_policy(self._policy_json, action, resource, context))
 
     IAMRequestBase.__init__ = __init__
     IAMPolicy.is_action_permitted = is_action_permitted
@@ -71,19 +82,20 @@ def json_request(response) -> dict:
 
 def authorize_each(resources_of):
     """An authorization of a JSON-protocol service's request against each resource it names
-    (`resources_of(response, request) -> (resources, condition values)`; none: `*`)."""
+    (`resources_of(response, request) -> (resources, condition values)`; no resource: `*`). The
+    condition values are a dict, or a function of the resource (its tags are its own)."""
     from moto.core.authorization import ActionAuthenticatorMixin
 
     original_normal = ActionAuthenticatorMixin._authenticate_and_authorize_normal_action
 
     def authorize(self, resource="*"):
         resources, values = resources_of(self, json_request(self))
-        token = conditions.set(values)
-        try:
-            for r in resources or ["*"]:
+        for r in resources or ["*"]:
+            token = conditions.set(values(r) if callable(values) else values)
+            try:
                 original_normal(self, r)
-        finally:
-            conditions.reset(token)
+            finally:
+                conditions.reset(token)
 
     return authorize
 

@@ -5,6 +5,7 @@ alias too). S3's calls to KMS on a caller's behalf are S3's (s3.py)."""
 from __future__ import annotations
 
 from . import iam
+from .policy import tag_keys
 from .source import require_source
 
 
@@ -23,22 +24,50 @@ def patch_key_state_by_arn() -> None:
         setattr(KmsBackend, name, by_any_id)
 
 
+def key_tags(backend, key_id: str) -> dict:
+    """The tags of a key (any id, ARN or alias), {} for a key that does not exist."""
+    try:
+        tags = backend.list_resource_tags(backend.any_id_to_key_id(key_id))
+    except Exception:  # moto raises its own NotFound for an unknown key
+        return {}
+    return {t["TagKey"]: t["TagValue"] for t in tags.get("Tags", [])}
+
+
+def key_conditions(backend, key_id: str) -> dict:
+    """The condition keys a request on this key carries: aws:ResourceTag/<k> for its tags."""
+    return tag_keys("aws:ResourceTag", key_tags(backend, key_id))
+
+
 def patch_iam_resources() -> None:
-    """Each request is authorized against the key's ARN (moto checked `*`)."""
+    """Each request is authorized against the key's ARN (moto checked `*`), with the condition
+    keys of its tags (aws:ResourceTag/<k>) and of the tags it sets (aws:RequestTag/<k>:
+    CreateKey's and TagResource's Tags)."""
+    from moto.kms.models import KmsBackend
     from moto.kms.responses import KmsResponse
+
+    require_source(KmsBackend.list_resource_tags, "return self.tagger.list_tags_for_resource(key_id)")
 
     def kms_resources(self, request):
         # CreateAlias is authorized on the key it targets and on the alias.
         key = request.get("KeyId") or request.get("TargetKeyId")
         aliases = [iam.arn(self, "kms", request["AliasName"])] if "AliasName" in request else []
-        if not key:
-            return aliases, None
-        if key.startswith("arn:"):
-            return [key, *aliases], None
-        try:
-            key = self.kms_backend.describe_key(key).id
-        except Exception:  # an unknown key: AWS authorizes the ARN it names, then says NotFound
-            pass
-        return [iam.arn(self, "kms", f"key/{key}"), *aliases], None
+        request_tags = tag_keys(
+            "aws:RequestTag", {t.get("TagKey"): t.get("TagValue") for t in request.get("Tags") or []}
+        )
+        key_arn = None
+        if key and key.startswith("arn:"):
+            key_arn = key
+        elif key:
+            try:
+                key_arn = iam.arn(self, "kms", f"key/{self.kms_backend.describe_key(key).id}")
+            except Exception:  # an unknown key: AWS authorizes the ARN it names, then says NotFound
+                key_arn = iam.arn(self, "kms", f"key/{key}")
+
+        def values(resource):
+            if resource == key_arn:  # an alias has no tags of its own
+                return {**request_tags, **key_conditions(self.kms_backend, key)}
+            return dict(request_tags)
+
+        return ([key_arn] if key_arn else []) + aliases, values
 
     KmsResponse._authenticate_and_authorize_normal_action = iam.authorize_each(kms_resources)

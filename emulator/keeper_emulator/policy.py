@@ -14,6 +14,12 @@ request_context: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
 )
 
 
+def tag_keys(prefix: str, tags: dict) -> dict:
+    """Condition keys `<prefix>/<tag key>` for each tag (aws:ResourceTag, aws:RequestTag,
+    s3:ExistingObjectTag): the tag key is matched without regard to case, its value as is."""
+    return {f"{prefix}/{k}".lower(): str(v) for k, v in tags.items()}
+
+
 def as_list(value):
     if value is None:
         return []
@@ -64,30 +70,54 @@ def condition_holds(operator: str, key_values: dict, context: dict) -> bool:
             ok = actual.lower() in [e.lower() for e in expected]
         else:
             raise NotImplementedError(
-                f"bucket policy condition operator {operator} is not emulated (emulator/keeper_emulator/policy.py)"
+                f"IAM condition operator {operator} is not emulated (emulator/keeper_emulator/policy.py)"
             )
         if not ok:
             return False
     return True
 
 
-def evaluate_bucket_policy(policy: dict, action: str, resource: str, context: dict) -> str:
-    """AWS policy evaluation for one request: 'DENIED', 'PERMITTED' or 'NEUTRAL'."""
+def _matches(patterns, value: str, ignore_case: bool) -> bool:
+    if ignore_case:
+        return any(wildcard_match(p.lower(), value.lower()) for p in as_list(patterns))
+    return any(wildcard_match(p, value) for p in as_list(patterns))
+
+
+def statement_applies(statement: dict, action: str, resource: str, context: dict) -> bool:
+    """Whether a statement concerns this request: its action (Action or NotAction, without
+    regard to case), its resource (Resource or NotResource) and every condition hold. A
+    statement whose condition does not hold simply does not apply, whatever its Effect."""
+    if "NotAction" in statement:
+        if _matches(statement["NotAction"], action, ignore_case=True):
+            return False
+    elif not _matches(statement.get("Action"), action, ignore_case=True):
+        return False
+    if "NotResource" in statement:
+        if _matches(statement["NotResource"], resource, ignore_case=False):
+            return False
+    elif not _matches(statement.get("Resource"), resource, ignore_case=False):
+        return False
+    conditions = statement.get("Condition") or {}
+    return all(condition_holds(op, kv, context) for op, kv in conditions.items())
+
+
+def evaluate_policy(policy: dict, action: str, resource: str, context: dict) -> str:
+    """AWS's verdict of an identity policy on one request: 'DENIED' (an explicit Deny applies),
+    'PERMITTED' (an Allow applies and no Deny) or 'NEUTRAL' (no statement applies). `context`
+    holds the request's condition keys, lower-cased."""
     permitted = False
     for statement in as_list(policy.get("Statement")):
-        actions = as_list(statement.get("Action"))
-        if not any(wildcard_match(a.lower(), action.lower()) for a in actions):
+        if not statement_applies(statement, action, resource, context):
             continue
-        resources = as_list(statement.get("Resource"))
-        if not any(wildcard_match(r, resource) for r in resources):
-            continue
-        if not _principal_matches(statement.get("Principal")):
-            continue
-        conditions = statement.get("Condition") or {}
-        if not all(condition_holds(op, kv, context) for op, kv in conditions.items()):
-            continue  # AWS: the statement does not apply
         if statement.get("Effect") == "Deny":
             return "DENIED"
         if statement.get("Effect") == "Allow":
             permitted = True
     return "PERMITTED" if permitted else "NEUTRAL"
+
+
+def evaluate_bucket_policy(policy: dict, action: str, resource: str, context: dict) -> str:
+    """AWS policy evaluation of a bucket policy for one request: only its statements that name a
+    principal (every request to the emulator is of the one test account)."""
+    statements = [s for s in as_list(policy.get("Statement")) if _principal_matches(s.get("Principal"))]
+    return evaluate_policy({"Statement": statements}, action, resource, context)

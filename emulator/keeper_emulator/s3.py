@@ -8,8 +8,8 @@ import contextvars
 import json
 from urllib.parse import urlparse
 
-from . import iam
-from .policy import evaluate_bucket_policy, request_context, wildcard_match
+from . import iam, kms
+from .policy import evaluate_bucket_policy, request_context, tag_keys, wildcard_match
 from .source import require_source
 
 
@@ -199,6 +199,35 @@ def s3_iam_checks(method: str, querystring: dict, body: bytes, bucket, key, head
     return [(default.get(method, f"s3:Unknown{method}"), bucket, None)]
 
 
+# What s3:ExistingObjectTag/<k> is not defined for (AWS: a policy cannot grant or deny the
+# overwrite or deletion of an object by its tags).
+NO_EXISTING_OBJECT_TAGS = {"s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"}
+
+
+def condition_values(backend, action: str, bucket, key, version=None) -> dict:
+    """The condition keys of the S3 request in progress for one of its checks: the request's own
+    (aws:SecureTransport, s3:x-amz-server-side-encryption, ...), the existing object's tags
+    (s3:ExistingObjectTag/<k>) for an object action that has them, the bucket's tags
+    (aws:ResourceTag/<k>) for a bucket action. Lower-cased, as policy.condition_holds reads them."""
+    context = request_context.get() or {}
+    values = {k: v for k, v in context.items() if ":" in k}
+    if bucket and key and action not in NO_EXISTING_OBJECT_TAGS:
+        try:
+            stored = backend.get_object(bucket, key, version)
+        except Exception:  # missing: no tags to speak of
+            stored = None
+        if stored is not None:
+            tags = backend.get_object_tagging(stored).get("Tags", [])
+            values.update(tag_keys("s3:ExistingObjectTag", {t["Key"]: t["Value"] for t in tags}))
+    elif bucket and not key:
+        try:
+            tags = backend.get_bucket_tagging(bucket).get("Tags", [])
+        except Exception:  # a bucket that does not exist (yet): no tags
+            tags = []
+        values.update(tag_keys("aws:ResourceTag", {t["Key"]: t["Value"] for t in tags}))
+    return values
+
+
 def patch_iam_actions() -> None:
     """Under enforced IAM, each S3 request is checked under the IAM actions s3_iam_checks names
     (moto checks its own names, one per request)."""
@@ -215,12 +244,15 @@ def patch_iam_actions() -> None:
         body = self.raw_body if isinstance(getattr(self, "raw_body", None), bytes) else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
         checks = s3_iam_checks(self.method, self.querystring, body, bucket_name, key_name, headers)
+        version = (self.querystring.get("versionId") or [None])[0]
         for action, bucket, key in checks:
             token = iam.action.set(action)
+            values = iam.conditions.set(condition_values(self.backend, action, bucket, key, version))
             try:
                 original_s3(self, bucket_name=bucket, key_name=key)
             finally:
                 iam.action.reset(token)
+                iam.conditions.reset(values)
 
     S3Response._authenticate_and_authorize_s3_action = authorize_s3
 
@@ -273,7 +305,9 @@ def patch_asks_kms() -> None:
         key = key_of(response, key_id)
         arn = key.arn if key is not None else key_id
         actions = iam.action.set(action)
-        conditions = iam.conditions.set({"kms:ViaService": f"s3.{response.region}.amazonaws.com"})
+        backend = kms_backends[response.current_account][response.region]
+        via_s3 = {"kms:ViaService": f"s3.{response.region}.amazonaws.com"}
+        conditions = iam.conditions.set({**via_s3, **kms.key_conditions(backend, arn)})
         try:
             ActionAuthenticatorMixin._authenticate_and_authorize_action(response, S3IAMRequest, arn)
         finally:

@@ -9,6 +9,7 @@ import datetime
 import json
 
 from . import iam
+from .policy import tag_keys
 from .source import require_source
 
 
@@ -176,16 +177,42 @@ def patch_parameter_age() -> None:
 
 
 
+def parameter_tags(backend, name: str) -> dict:
+    """The tags of a parameter, {} for one that does not exist."""
+    try:
+        return dict(backend.list_tags_for_resource("Parameter", name))
+    except Exception:  # moto's InvalidResourceId for a parameter that does not exist
+        return {}
+
+
 def patch_iam_resources() -> None:
     """Each request is authorized against the ARN of each parameter it names (`Name`, `Names`,
-    `ResourceId`; moto checked `*`); PutParameter with Tags also as ssm:AddTagsToResource."""
+    `ResourceId`; moto checked `*`), with the condition keys of its tags (aws:ResourceTag/<k>)
+    and of the tags the request sets (aws:RequestTag/<k>: PutParameter's and
+    AddTagsToResource's Tags); PutParameter with Tags also as ssm:AddTagsToResource."""
+    from moto.ssm.models import SimpleSystemManagerBackend
     from moto.ssm.responses import SimpleSystemManagerResponse
+
+    require_source(
+        SimpleSystemManagerBackend.list_tags_for_resource,
+        "return self._resource_tags[resource_type][resource_id]",
+    )
 
     def ssm_resources(self, request):
         names = request.get("Names") or ([request["Name"]] if "Name" in request else [])
         if request.get("ResourceType") == "Parameter" and "ResourceId" in request:
             names = [request["ResourceId"]]  # AddTagsToResource, RemoveTagsFromResource
-        return [iam.arn(self, "ssm", "parameter/" + n.lstrip("/")) for n in names], None
+        by_arn = {iam.arn(self, "ssm", "parameter/" + n.lstrip("/")): n for n in names}
+        request_tags = tag_keys(
+            "aws:RequestTag", {t.get("Key"): t.get("Value") for t in request.get("Tags") or []}
+        )
+
+        def values(resource):
+            name = by_arn.get(resource)
+            tags = parameter_tags(self.ssm_backend, name) if name else {}
+            return {**request_tags, **tag_keys("aws:ResourceTag", tags)}
+
+        return list(by_arn), values
 
     authorize_ssm = iam.authorize_each(ssm_resources)
 

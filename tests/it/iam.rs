@@ -282,7 +282,7 @@ fn tag(key: &str, value: &str) -> aws_sdk_ssm::types::Tag {
 }
 
 /// Runs one of emulator/'s boto3 scripts against `emu` with `input` on stdin; its JSON output.
-fn emulator_script(
+pub(crate) fn emulator_script(
     script: &str,
     emu: &Emulator,
     args: &[&str],
@@ -310,7 +310,7 @@ fn emulator_script(
 }
 
 /// An S3 client of the enforcing emulator with the given keys.
-async fn s3_as(emu: &Emulator, keys: (&str, &str), region: &str) -> aws_sdk_s3::Client {
+pub(crate) async fn s3_as(emu: &Emulator, keys: (&str, &str), region: &str) -> aws_sdk_s3::Client {
     let conf = config_as(emu, keys, region).await;
     aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(&conf)
@@ -343,7 +343,11 @@ async fn emulator_object(
 }
 
 /// An SSM client of the enforcing emulator with the given keys.
-async fn ssm_as(emu: &Emulator, keys: (&str, &str), region: &str) -> aws_sdk_ssm::Client {
+pub(crate) async fn ssm_as(
+    emu: &Emulator,
+    keys: (&str, &str),
+    region: &str,
+) -> aws_sdk_ssm::Client {
     aws_sdk_ssm::Client::new(&config_as(emu, keys, region).await)
 }
 
@@ -736,7 +740,7 @@ async fn one_policy_serves_a_role_across_stacks_and_iam_accepts_every_trust_poli
 }
 
 /// The SDK configuration for the enforcing emulator `emu` with the given keys.
-async fn config_as(
+pub(crate) async fn config_as(
     emu: &Emulator,
     (key, secret): (&str, &str),
     region: &str,
