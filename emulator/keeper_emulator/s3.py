@@ -33,6 +33,25 @@ def _context_from(request, full_url: str) -> dict:
     return context
 
 
+def object_checks(response, request, full_url: str) -> list:
+    """(IAM action, object ARN, condition keys) for each action AWS authorizes an object request
+    as, for the bucket policy."""
+    from urllib.parse import parse_qs
+
+    if request.method not in ("GET", "HEAD", "PUT", "DELETE", "POST"):
+        return []  # OPTIONS (CORS): moto's own check
+    query = parse_qs(urlparse(full_url).query, keep_blank_values=True)
+    bucket, key = response.parse_bucket_name_from_url(request, full_url), response.parse_key_name()
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    version = (query.get("versionId") or [None])[0]
+    upload = request.method == "PUT" and not set(query) & {"tagging", "retention", "legal-hold", "acl"}
+    checks = []
+    for action, checked_bucket, checked_key in s3_iam_checks(request.method, query, b"", bucket, key, headers):
+        values = condition_values(response.backend, action, checked_bucket, checked_key, version, upload)
+        checks.append((action, f"arn:aws:s3:::{checked_bucket}/{checked_key}", values))
+    return checks
+
+
 ACCESS_DENIED_XML = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
     "<Error><Code>AccessDenied</Code><Message>Access Denied by bucket policy</Message>"
@@ -43,8 +62,11 @@ ACCESS_DENIED_XML = (
 def patch_bucket_policy_conditions() -> None:
     """Bucket policy conditions are evaluated with AWS semantics against the request's condition
     keys (aws:SecureTransport, s3:x-amz-server-side-encryption, s3:if-none-match, s3:if-match,
-    ...); a statement whose condition does not hold is neutral; a denial answers AccessDenied as
-    AWS does (moto answered an empty 403)."""
+    s3:ExistingObjectTag/<k>, ...); a statement whose condition does not hold is neutral; a
+    denial answers AccessDenied as AWS does (moto answered an empty 403). An object request is
+    evaluated under each IAM action AWS authorizes it as (s3_iam_checks: s3:PutObjectTagging,
+    s3:GetObjectVersion, ...; an upload with x-amz-tagging as s3:PutObject and
+    s3:PutObjectTagging), where moto checked every one as s3:<Method>Object."""
     from moto.iam.access_control import PermissionResult
     from moto.s3.models import FakeBucket
     from moto.s3.responses import S3Response
@@ -60,17 +82,25 @@ def patch_bucket_policy_conditions() -> None:
         context = request_context.get()
         if context is None:
             raise RuntimeError("bucket policy evaluated outside a request (emulator/keeper_emulator/s3.py)")
-        verdict = evaluate_bucket_policy(json.loads(self.policy.decode()), action, resource, context)
-        if verdict == "DENIED":
+        policy = json.loads(self.policy.decode())
+        # moto's `action` is s3:<Method>Object whatever the API: the request's own checks instead.
+        verdicts = [
+            evaluate_bucket_policy(policy, checked, checked_resource, values)
+            for checked, checked_resource, values in context.get("object-checks") or [(action, resource, context)]
+        ]
+        if "DENIED" in verdicts:
             context["denied"] = True
-        return getattr(PermissionResult, verdict)
+            return PermissionResult.DENIED
+        return PermissionResult.PERMITTED if all(v == "PERMITTED" for v in verdicts) else PermissionResult.NEUTRAL
 
     original_key_response = S3Response._key_response
     original_bucket_response = S3Response._bucket_response
 
     def _key_response(self, request, full_url):
-        token = request_context.set(_context_from(request, full_url))
+        context = _context_from(request, full_url)
+        token = request_context.set(context)
         try:
+            context["object-checks"] = object_checks(self, request, full_url)
             result = original_key_response(self, request, full_url)
             context = request_context.get()
             if context.get("denied") and isinstance(result, tuple) and result[0] == 403 and not result[2]:
@@ -204,14 +234,15 @@ def s3_iam_checks(method: str, querystring: dict, body: bytes, bucket, key, head
 NO_EXISTING_OBJECT_TAGS = {"s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"}
 
 
-def condition_values(backend, action: str, bucket, key, version=None) -> dict:
+def condition_values(backend, action: str, bucket, key, version=None, upload=False) -> dict:
     """The condition keys of the S3 request in progress for one of its checks: the request's own
     (aws:SecureTransport, s3:x-amz-server-side-encryption, ...), the existing object's tags
-    (s3:ExistingObjectTag/<k>) for an object action that has them, the bucket's tags
-    (aws:ResourceTag/<k>) for a bucket action. Lower-cased, as policy.condition_holds reads them."""
+    (s3:ExistingObjectTag/<k>) for an object action that has them (not for an upload, whose
+    tags are the new object's), the bucket's tags (aws:ResourceTag/<k>) for a bucket action.
+    Lower-cased, as policy.condition_holds reads them."""
     context = request_context.get() or {}
     values = {k: v for k, v in context.items() if ":" in k}
-    if bucket and key and action not in NO_EXISTING_OBJECT_TAGS:
+    if bucket and key and action not in NO_EXISTING_OBJECT_TAGS and not upload:
         try:
             stored = backend.get_object(bucket, key, version)
         except Exception:  # missing: no tags to speak of
@@ -245,9 +276,10 @@ def patch_iam_actions() -> None:
         headers = {k.lower(): v for k, v in self.headers.items()}
         checks = s3_iam_checks(self.method, self.querystring, body, bucket_name, key_name, headers)
         version = (self.querystring.get("versionId") or [None])[0]
+        upload = self.method == "PUT" and not set(self.querystring) & {"tagging", "retention", "legal-hold", "acl"}
         for action, bucket, key in checks:
             token = iam.action.set(action)
-            values = iam.conditions.set(condition_values(self.backend, action, bucket, key, version))
+            values = iam.conditions.set(condition_values(self.backend, action, bucket, key, version, upload))
             try:
                 original_s3(self, bucket_name=bucket, key_name=key)
             finally:

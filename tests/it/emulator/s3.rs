@@ -184,3 +184,233 @@ async fn expected_bucket_owner_is_enforced_as_aws_does() {
         .await
         .expect("without the header, as before");
 }
+
+/// A bucket of its own (versioned) holding `objects` (key, tags), then `policy`'s statements
+/// (every principal, on the bucket's objects) as its bucket policy.
+async fn bucket_with_policy(
+    bucket: &str,
+    objects: &[(&str, Option<&str>)],
+    statements: &[serde_json::Value],
+) -> aws_sdk_s3::Client {
+    let s3 = s3(R).await;
+    s3.create_bucket().bucket(bucket).send().await.unwrap();
+    s3.put_bucket_versioning()
+        .bucket(bucket)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    for (key, tags) in objects {
+        let mut put = s3
+            .put_object()
+            .bucket(bucket)
+            .key(*key)
+            .body(b"x".to_vec().into());
+        if let Some(tags) = tags {
+            put = put.tagging(*tags);
+        }
+        put.send().await.unwrap();
+    }
+    set_policy(&s3, bucket, statements).await;
+    s3
+}
+
+async fn set_policy(s3: &aws_sdk_s3::Client, bucket: &str, statements: &[serde_json::Value]) {
+    let statements: Vec<serde_json::Value> = statements
+        .iter()
+        .map(|s| {
+            let mut s = s.clone();
+            s["Principal"] = "*".into();
+            s["Resource"] = format!("arn:aws:s3:::{bucket}/*").into();
+            s
+        })
+        .collect();
+    let policy = serde_json::json!({ "Version": "2012-10-17", "Statement": statements });
+    s3.put_bucket_policy()
+        .bucket(bucket)
+        .policy(policy.to_string())
+        .send()
+        .await
+        .unwrap();
+}
+
+fn deny(action: &str, condition: Option<serde_json::Value>) -> serde_json::Value {
+    let mut statement = serde_json::json!({ "Effect": "Deny", "Action": action });
+    if let Some(condition) = condition {
+        statement["Condition"] = condition;
+    }
+    statement
+}
+
+fn tagging(key: &str, value: &str) -> aws_sdk_s3::types::Tagging {
+    aws_sdk_s3::types::Tagging::builder()
+        .tag_set(
+            aws_sdk_s3::types::Tag::builder()
+                .key(key)
+                .value(value)
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap()
+}
+
+fn assert_denied<E: ProvideErrorMetadata + std::fmt::Debug, T>(result: Result<T, E>, what: &str) {
+    match result {
+        Ok(_) => panic!("{what}: allowed"),
+        Err(e) => assert_eq!(e.code(), Some("AccessDenied"), "{what}: {e:?}"),
+    }
+}
+
+/// moto checked every object request against the bucket policy as s3:<Method>Object: a Deny of
+/// s3:PutObjectTagging stopped no tagging, a Deny of s3:PutObject stopped it, and
+/// s3:ExistingObjectTag was never set.
+#[tokio::test]
+async fn a_bucket_policy_refuses_re_tagging_a_stamped_object_only() {
+    let bucket = "emulator-stamped-objects";
+    let stamp = "ssm-keeper-sha256";
+    let objects = [
+        ("stamped", Some("ssm-keeper-sha256=abc")),
+        ("unstamped", None),
+    ];
+    let conditions = [
+        serde_json::json!({ "Null": { format!("s3:ExistingObjectTag/{stamp}"): "false" } }),
+        serde_json::json!({ "StringLike": { format!("s3:ExistingObjectTag/{stamp}"): "*" } }),
+    ];
+    let s3 = bucket_with_policy(bucket, &objects, &[]).await;
+    for condition in conditions {
+        set_policy(
+            &s3,
+            bucket,
+            &[deny("s3:PutObjectTagging", Some(condition.clone()))],
+        )
+        .await;
+        let tag = |key: &'static str, value: &str| {
+            s3.put_object_tagging()
+                .bucket(bucket)
+                .key(key)
+                .tagging(tagging("other", value))
+                .send()
+        };
+        assert_denied(
+            tag("stamped", "1").await,
+            &format!("re-tagging, {condition}"),
+        );
+        tag("unstamped", "1")
+            .await
+            .unwrap_or_else(|e| panic!("an unstamped object, {condition}: {e:?}"));
+        // An upload's tags are the new object's: the old one's do not hold it back.
+        s3.put_object()
+            .bucket(bucket)
+            .key("stamped")
+            .body(b"y".to_vec().into())
+            .tagging(format!("{stamp}=def"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("a new version, {condition}: {e:?}"));
+    }
+}
+
+#[tokio::test]
+async fn a_bucket_policy_authorizes_each_tagging_api_as_its_own_action() {
+    let bucket = "emulator-tagging-actions";
+    let s3 = bucket_with_policy(bucket, &[("o", Some("a=1"))], &[]).await;
+    let version = s3
+        .head_object()
+        .bucket(bucket)
+        .key("o")
+        .send()
+        .await
+        .unwrap()
+        .version_id
+        .unwrap();
+    let put_tags = |version: Option<&str>| {
+        s3.put_object_tagging()
+            .bucket(bucket)
+            .key("o")
+            .set_version_id(version.map(str::to_string))
+            .tagging(tagging("a", "2"))
+            .send()
+    };
+    let get_tags = |version: Option<&str>| {
+        s3.get_object_tagging()
+            .bucket(bucket)
+            .key("o")
+            .set_version_id(version.map(str::to_string))
+            .send()
+    };
+    let delete_tags = |version: Option<&str>| {
+        s3.delete_object_tagging()
+            .bucket(bucket)
+            .key("o")
+            .set_version_id(version.map(str::to_string))
+            .send()
+    };
+    let upload = |tags: Option<&str>| {
+        s3.put_object()
+            .bucket(bucket)
+            .key("o")
+            .body(b"x".to_vec().into())
+            .set_tagging(tags.map(str::to_string))
+            .send()
+    };
+
+    // A Deny of s3:PutObject alone: uploads stop, tagging does not.
+    set_policy(&s3, bucket, &[deny("s3:PutObject", None)]).await;
+    assert_denied(upload(None).await, "an upload under a Deny of s3:PutObject");
+    put_tags(None)
+        .await
+        .expect("tagging is s3:PutObjectTagging");
+    // A Deny of s3:PutObjectTagging: tagging stops, and so does an upload that carries tags.
+    set_policy(&s3, bucket, &[deny("s3:PutObjectTagging", None)]).await;
+    assert_denied(put_tags(None).await, "s3:PutObjectTagging");
+    assert_denied(upload(Some("a=3")).await, "an upload with x-amz-tagging");
+    upload(None).await.expect("an upload without tags");
+    put_tags(Some(&version))
+        .await
+        .expect("a version's tags are s3:PutObjectVersionTagging");
+    set_policy(&s3, bucket, &[deny("s3:PutObjectVersionTagging", None)]).await;
+    assert_denied(put_tags(Some(&version)).await, "s3:PutObjectVersionTagging");
+    put_tags(None).await.expect("s3:PutObjectTagging");
+
+    // Reading tags: s3:GetObjectTagging, not s3:GetObject.
+    set_policy(&s3, bucket, &[deny("s3:GetObject", None)]).await;
+    get_tags(None).await.expect("s3:GetObjectTagging");
+    set_policy(&s3, bucket, &[deny("s3:GetObjectTagging", None)]).await;
+    assert_denied(get_tags(None).await, "s3:GetObjectTagging");
+    get_tags(Some(&version))
+        .await
+        .expect("s3:GetObjectVersionTagging");
+    s3.get_object()
+        .bucket(bucket)
+        .key("o")
+        .send()
+        .await
+        .expect("s3:GetObject");
+    set_policy(&s3, bucket, &[deny("s3:GetObjectVersionTagging", None)]).await;
+    assert_denied(get_tags(Some(&version)).await, "s3:GetObjectVersionTagging");
+
+    // Deleting tags: s3:DeleteObjectTagging, not s3:DeleteObject.
+    set_policy(&s3, bucket, &[deny("s3:DeleteObject", None)]).await;
+    delete_tags(None).await.expect("s3:DeleteObjectTagging");
+    set_policy(&s3, bucket, &[deny("s3:DeleteObjectTagging", None)]).await;
+    assert_denied(delete_tags(None).await, "s3:DeleteObjectTagging");
+    delete_tags(Some(&version))
+        .await
+        .expect("s3:DeleteObjectVersionTagging");
+    set_policy(&s3, bucket, &[deny("s3:DeleteObjectVersionTagging", None)]).await;
+    assert_denied(
+        delete_tags(Some(&version)).await,
+        "s3:DeleteObjectVersionTagging",
+    );
+    s3.delete_object()
+        .bucket(bucket)
+        .key("o")
+        .send()
+        .await
+        .expect("s3:DeleteObject");
+}
