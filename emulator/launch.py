@@ -10,8 +10,8 @@ folder per service (details in docs/emulator.md):
   s3.py          bucket policy conditions, the GetBucketVersioning root, the expected bucket
                  owner, S3's IAM action names, S3 asking KMS for SSE-KMS objects, Object Lock
   ssm.py         DescribeParameters' page size and pages, parameter policies as JSON text, no
-                 tier downgrade, requests authorized per parameter; a parameter written long ago
-                 (a test facility)
+                 tier downgrade, the names AWS refuses, requests authorized per parameter; a
+                 parameter written long ago (a test facility)
   kms.py         key state operations by ARN, requests authorized per key
   cloudwatch.py  requests authorized per alarm, with cloudwatch:namespace
   iam.py         IAM enforcement's shared mechanism: the action checked, the condition values,
@@ -52,6 +52,7 @@ def apply_patches() -> None:
     s3.patch_expected_bucket_owner()
     ssm.patch_parameter_policies()
     ssm.patch_parameter_age()
+    ssm.patch_parameter_names()
     ssm.patch_tier_downgrade()
     iam.patch_enforcement()
     s3.patch_iam_actions()

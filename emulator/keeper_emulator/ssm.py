@@ -6,6 +6,7 @@ facility (a parameter written long ago)."""
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 
 from . import iam
@@ -151,6 +152,69 @@ def patch_tier_downgrade() -> None:
 # ---------------------------------------------------------------------------------------------
 # A test facility, not a fix: a parameter written long ago
 # ---------------------------------------------------------------------------------------------
+
+# AWS's answer to a name that is not a parameter name (invalid characters, a path that does not
+# begin with a slash, an empty level): the message it gives for a name prefixed with "ssm".
+INVALID_NAME_MESSAGE = (
+    'Parameter name: can\'t be prefixed with "ssm" (case-insensitive). If formed as a path, it can '
+    "consist of sub-paths divided by slash symbol; each sub-path can be formed as a mix of letters, "
+    "numbers and the following 3 symbols .-_"
+)
+HIERARCHY_MESSAGE = (
+    "A hierarchy can have a maximum of 15 levels. For more information, see Requirements and "
+    "constraints for parameter names in the AWS Systems Manager User Guide."
+)
+# AWS: at most 1011 characters, counting the ARN before the name (arn:aws:ssm:<region>:<account>:parameter/).
+NAME_AND_ARN_LIMIT = 1011
+MAX_LEVELS = 15
+
+
+def name_refusal(name: str, arn_prefix: str):
+    """AWS's error for a parameter name it refuses and moto accepts, or None. moto itself refuses
+    the names prefixed with "aws" or "ssm" (as AWS does)."""
+    import re
+
+    from moto.ssm.exceptions import SSMException, ValidationException
+
+    if not re.fullmatch(r"[a-zA-Z0-9_.\-/]+", name or ""):
+        return ValidationException(INVALID_NAME_MESSAGE)
+    if "/" in name and (not name.startswith("/") or "" in name[1:].split("/")):
+        return ValidationException(INVALID_NAME_MESSAGE)
+    if len(name.strip("/").split("/")) > MAX_LEVELS:
+        return SSMException("HierarchyLevelLimitExceededException", HIERARCHY_MESSAGE)
+    if len(arn_prefix + name.lstrip("/")) > NAME_AND_ARN_LIMIT:
+        return ValidationException(
+            f"1 validation error detected: Value '{name}' at 'name' failed to satisfy constraint: "
+            f"Member must have length less than or equal to {NAME_AND_ARN_LIMIT - len(arn_prefix)}"
+        )
+    return None
+
+
+def patch_parameter_names() -> None:
+    """PutParameter refuses the names AWS refuses: characters other than a-zA-Z0-9_.-/, a path
+    that does not begin with a slash or has an empty level, more than 15 levels, more than 1011
+    characters with the ARN before it. moto refused only the names prefixed with aws or ssm."""
+    from moto.ssm.models import SimpleSystemManagerBackend
+    from moto.utilities.utils import get_partition
+
+    require_source(
+        SimpleSystemManagerBackend.put_parameter,
+        'if name.lower().lstrip("/").startswith("aws") or name.lower().lstrip(',
+        "If formed as a path, it can consist of sub-paths divided by slash symbol; each sub-path can be ",
+    )
+    original = SimpleSystemManagerBackend.put_parameter
+
+    # functools.wraps: the corrections applied after this one check moto's code, not this.
+    @functools.wraps(original)
+    def put_parameter(self, name, *args, **kwargs):
+        prefix = f"arn:{get_partition(self.region_name)}:ssm:{self.region_name}:{self.account_id}:parameter/"
+        refused = name_refusal(name, prefix)
+        if refused is not None:
+            raise refused
+        return original(self, name, *args, **kwargs)
+
+    SimpleSystemManagerBackend.put_parameter = put_parameter
+
 
 def patch_parameter_age() -> None:
     """PutParameter with the header `x-emulator-age-seconds: N` backdates the version it writes

@@ -155,3 +155,84 @@ async fn an_advanced_parameter_cannot_go_back_to_standard() {
         .await
         .unwrap();
 }
+
+/// AWS refuses a name with characters other than a-zA-Z0-9_.-/, a path that does not begin with
+/// a slash or has an empty level, more than 15 levels, more than 1011 characters counting the
+/// ARN before it, a name prefixed with aws or ssm. moto refused only the last.
+#[tokio::test]
+async fn parameter_names_aws_refuses_are_refused() {
+    let ssm = ssm(R).await;
+    let put = |name: String| {
+        ssm.put_parameter()
+            .name(name)
+            .value("v")
+            .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .overwrite(true)
+            .send()
+    };
+    let refused = |name: String, code: &'static str, message: &'static str| {
+        let put = put(name.clone());
+        async move {
+            let e = put.await.expect_err(&name).into_service_error();
+            assert_eq!(
+                aws_sdk_ssm::error::ProvideErrorMetadata::code(&e),
+                Some(code),
+                "{name}: {e:?}"
+            );
+            assert!(
+                aws_sdk_ssm::error::ProvideErrorMetadata::message(&e)
+                    .is_some_and(|m| m.contains(message)),
+                "{name}: {e:?}"
+            );
+        }
+    };
+    let path_message = "If formed as a path, it can consist of sub-paths divided by slash symbol";
+    for name in [
+        "/emunames/with space",
+        "/emunames/at@sign",
+        "/emunames/caf\u{e9}",
+        "/emunames/colon:x",
+        "emunames/no-leading-slash",
+        "/emunames//empty-level",
+        "/emunames/trailing/",
+        // Refused by moto already, as by AWS.
+        "/ssm/x",
+    ] {
+        refused(name.to_string(), "ValidationException", path_message).await;
+    }
+    for name in ["awsName", "SSMname"] {
+        let message =
+            "Parameter name: can't be prefixed with \"aws\" or \"ssm\" (case-insensitive).";
+        refused(name.to_string(), "ValidationException", message).await;
+    }
+    // 15 levels, not 16.
+    let levels = |n: usize| (1..=n).map(|i| format!("/l{i}")).collect::<String>();
+    put(format!("/emunames{}", levels(14)))
+        .await
+        .expect("15 levels");
+    refused(
+        format!("/emunames{}", levels(15)),
+        "HierarchyLevelLimitExceededException",
+        "A hierarchy can have a maximum of 15 levels",
+    )
+    .await;
+    // 1011 characters with arn:aws:ssm:us-east-1:123456789012:parameter/ (45) before the name.
+    let arn = format!("arn:aws:ssm:{R}:{ACCOUNT}:parameter/");
+    let longest = 1011 - arn.len();
+    put(format!("/{}", "a".repeat(longest)))
+        .await
+        .expect("the longest name");
+    refused(
+        format!("/{}", "a".repeat(longest + 1)),
+        "ValidationException",
+        "Member must have length less than or equal to 966",
+    )
+    .await;
+    // Every character AWS allows.
+    put("/emunames/Az09_.-x".to_string())
+        .await
+        .expect("letters, digits, _ . -");
+    put("emunames-plain.Name_0".to_string())
+        .await
+        .expect("a name outside any hierarchy");
+}
