@@ -7,12 +7,14 @@ refuses to start otherwise (a newer moto must be re-checked by a person, not sil
 
 The corrections live in the package keeper_emulator/, one module per AWS service as moto has a
 folder per service (details in docs/emulator.md):
-  s3.py          bucket policy conditions, the GetBucketVersioning root, the expected bucket
-                 owner, S3's IAM action names, S3 asking KMS for SSE-KMS objects, Object Lock
+  s3.py          bucket policy conditions (each API under its own action, the object's tags),
+                 the GetBucketVersioning root, the expected bucket owner, S3's IAM action names
+                 and condition keys, S3 asking KMS for SSE-KMS objects, Object Lock
   ssm.py         DescribeParameters' page size and pages, parameter policies as JSON text, no
-                 tier downgrade, the names AWS refuses, requests authorized per parameter; a
-                 parameter written long ago (a test facility)
-  kms.py         key state operations by ARN, requests authorized per key
+                 tier downgrade, the names AWS refuses, requests authorized per parameter with its
+                 tags and the request's; a parameter written long ago (a test facility)
+  kms.py         key state operations by ARN, requests authorized per key with its tags and the
+                 request's
   cloudwatch.py  requests authorized per alarm, with cloudwatch:namespace
   iam.py         IAM enforcement's shared mechanism: the action checked, the condition values,
                  AWS's verdict on identity policies, the signature as sent, denials in the JSON
