@@ -758,7 +758,7 @@ pub(crate) async fn config_as(
 
 /// AWS's S3 asks KMS for an SSE-KMS object: the writer needs kms:GenerateDataKey and the
 /// reader kms:Decrypt on the key (through S3), s3:GetObject alone reads nothing; a key that is
-/// missing or disabled fails the request. The emulator does the same (emulator/launch.py, 9).
+/// missing or disabled fails the request. The emulator does the same (emulator/keeper_emulator/s3.py).
 #[tokio::test]
 async fn s3_asks_kms_for_an_sse_kms_object_under_enforced_iam() {
     let emu = start_emulator("iamkms", &[("INITIAL_NO_AUTH_ACTION_COUNT", "3")]);
@@ -879,7 +879,7 @@ async fn s3_asks_kms_for_an_sse_kms_object_under_enforced_iam() {
         code(&refused.unwrap_err()).as_deref(),
         Some("KMS.DisabledException")
     );
-    // Key state operations take the key's ARN, as in AWS (emulator/launch.py, 10).
+    // Key state operations take the key's ARN, as in AWS (emulator/keeper_emulator/kms.py).
     admin_kms.enable_key().key_id(&key).send().await.unwrap();
     admin_kms
         .schedule_key_deletion()
@@ -1019,4 +1019,131 @@ async fn no_role_deletes_a_locked_backup_or_shortens_its_retention() {
         .await
         .unwrap();
     assert_eq!(versions.versions().len(), 1);
+}
+
+/// `encryption: kms` and `copies` under enforced IAM: each role's printed policy runs its
+/// commands (apply, backup, verify; restore --apply, verify --deep and the drill with the
+/// restore role), with the managed keys' conditions (aws:RequestTag/Name, aws:ResourceTag/Name,
+/// kms:ViaService) evaluated as AWS evaluates them.
+#[tokio::test]
+async fn each_role_runs_a_kms_stack_with_copies_under_enforced_iam() {
+    let emu = start_emulator("iamkmscopies", &[("INITIAL_NO_AUTH_ACTION_COUNT", "3")]);
+    let env = "iamkmsc";
+    let ws = Workspace::new(env, &[A, B], A);
+    ws.write_raw(
+        env,
+        &format!(
+            "{}encryption: kms\ncopies:\n  {A}: {B}\n  {B}: {A}\n",
+            stack_text(env, &[A, B])
+        ),
+    );
+    let mut policies = serde_json::Map::new();
+    for role in ["apply", "backup", "restore", "verify"] {
+        let run = ws.run(&[
+            "iam-policy",
+            "--stack",
+            env,
+            "--role",
+            role,
+            "--account-id",
+            ACCOUNT,
+        ]);
+        assert_eq!(run.code, 0, "{run:#?}");
+        policies.insert(role.to_string(), run.json());
+    }
+    let keys = emulator_script(
+        "iam_users.py",
+        &emu,
+        &[],
+        &serde_json::Value::Object(policies),
+    );
+    let creds = |user: &str| {
+        (
+            keys[user]["key"].as_str().unwrap().to_string(),
+            keys[user]["secret"].as_str().unwrap().to_string(),
+        )
+    };
+    let ca = emu.ca_bundle.to_str().unwrap().to_string();
+    let as_role = |role: &str, args: &[&str]| {
+        let (key, secret) = creds(role);
+        let run = ws.run_with(
+            args,
+            &[
+                ("AWS_ENDPOINT_URL", Some(&emu.endpoint)),
+                ("AWS_CA_BUNDLE", Some(&ca)),
+                ("AWS_ACCESS_KEY_ID", Some(&key)),
+                ("AWS_SECRET_ACCESS_KEY", Some(&secret)),
+            ],
+        );
+        assert_eq!(run.code, 0, "{role}: {args:?}: {run:#?}");
+        run
+    };
+
+    as_role("apply", &["apply", "--stack", env, "--auto-approve"]);
+    let (key, secret) = creds("admin");
+    let password = format!("/app/{env}/db/password");
+    for region in [A, B] {
+        ssm_as(&emu, (&key, &secret), region)
+            .await
+            .put_parameter()
+            .name(&password)
+            .value("s3cret")
+            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+            .tags(tag("team", "ops"))
+            .send()
+            .await
+            .unwrap();
+    }
+    as_role("backup", &["backup", "--stack", env]);
+    let run = as_role("verify", &["verify", "--stack", env]);
+    assert!(
+        run.stdout.contains("Every check made holds."),
+        "{}",
+        run.stdout
+    );
+    // --deep reads the documents (kms:Decrypt through S3): only the count against an earlier
+    // backup is left unchecked, there is none.
+    let run = as_role("restore", &["verify", "--stack", env, "--deep"]);
+    let unchecked: Vec<&str> = run
+        .stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("Not checked"))
+        .skip(1)
+        .collect();
+    assert!(
+        run.stdout.contains("Every check made holds.")
+            && unchecked.iter().all(|l| l.contains("count-drop")),
+        "{}",
+        run.stdout
+    );
+
+    ssm_as(&emu, (&key, &secret), A)
+        .await
+        .delete_parameter()
+        .name(&password)
+        .send()
+        .await
+        .unwrap();
+    as_role(
+        "restore",
+        &[
+            "restore",
+            "--stack",
+            env,
+            "--region",
+            A,
+            "--apply",
+            "--auto-approve",
+        ],
+    );
+    let back = ssm_as(&emu, (&key, &secret), A)
+        .await
+        .get_parameter()
+        .name(&password)
+        .with_decryption(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(back.parameter.unwrap().value.as_deref(), Some("s3cret"));
+    as_role("restore", &["restore", "--stack", env, "--drill"]);
 }

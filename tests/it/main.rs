@@ -1,6 +1,7 @@
-//! Integration tests: the CLI and the shell against the local AWS emulator (moto, patched by
-//! emulator/launch.py). One binary; one emulator for the whole run; each test isolates itself
-//! with its own environment name (and so its own buckets and SSM paths).
+//! Integration tests: the CLI and the shell against the local AWS emulator (moto, corrected by
+//! emulator/launch.py with emulator/keeper_emulator/). One binary; one emulator for the whole
+//! run; each test isolates itself with its own environment name (and so its own buckets and SSM
+//! paths).
 
 mod alarm;
 mod backup;

@@ -1,0 +1,294 @@
+"""Systems Manager Parameter Store as AWS has it where moto 5.2.5 differs: DescribeParameters'
+page size (and pages served from the listing), parameter policies as JSON text, no way back from
+the Advanced tier, each request authorized against the parameters it names; and one test
+facility (a parameter written long ago)."""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import json
+
+from . import iam
+from .policy import tag_keys
+from .source import require_source
+
+
+def patch_parameter_policies() -> None:
+    from moto.ssm.models import Parameter
+
+    require_source(
+        Parameter.response_object,
+        'policy_list = json.loads(self.policies)',
+        '{"PolicyText": p, "PolicyType": p, "PolicyStatus": "Finished"}',
+    )
+    original = Parameter.response_object
+
+    def response_object(self, decrypt=False, region=None):
+        r = original(self, decrypt, region)
+        if "Policies" in r:
+            r["Policies"] = [
+                {
+                    "PolicyText": json.dumps(p, separators=(",", ":")),
+                    "PolicyType": p.get("Type") if isinstance(p, dict) else None,
+                    "PolicyStatus": "Pending",
+                }
+                for p in json.loads(self.policies)
+            ]
+        return r
+
+    Parameter.response_object = response_object
+
+
+
+
+def patch_describe_parameters_page_size() -> None:
+    from moto.core.responses import ActionResult
+    from moto.ssm.exceptions import ValidationException
+    from moto.ssm.responses import SimpleSystemManagerResponse
+
+    require_source(
+        SimpleSystemManagerResponse.describe_parameters,
+        "page_size = 10",
+        "self.ssm_backend.describe_parameters(filters, parameter_filters)",
+        "parameter.describe_response_object(False)",
+    )
+
+    def describe_parameters(self):
+        page_size = self._get_param("MaxResults") or 10
+        if not 1 <= int(page_size) <= 50:
+            raise ValidationException(
+                f"1 validation error detected: Value '{page_size}' at 'maxResults' failed to satisfy "
+                "constraint: Member must have value less than or equal to 50"
+            )
+        page_size = int(page_size)
+        filters = self._get_param("Filters")
+        parameter_filters = self._get_param("ParameterFilters")
+        token = self._get_param("NextToken")
+        if hasattr(token, "strip"):
+            token = token.strip()
+        start = int(token) if token else 0
+
+        result = _described(self.ssm_backend, filters, parameter_filters, start)
+        page = result[start : start + page_size]
+        response = {"Parameters": [p.describe_response_object(False) for p in page]}
+        if start + page_size < len(result):
+            response["NextToken"] = str(start + page_size)
+        return ActionResult(response)
+
+    SimpleSystemManagerResponse.describe_parameters = describe_parameters
+
+
+def patch_ssm_generation() -> None:
+    """Every SSM action that changes something makes the listings computed before it stale.
+    Applied last: it wraps the actions as the other patches left them."""
+    from moto.ssm.responses import SimpleSystemManagerResponse
+
+    changing = ("put_", "delete_", "label_", "unlabel_", "add_tags", "remove_tags")
+    for name, action in list(vars(SimpleSystemManagerResponse).items()):
+        if name.startswith(changing) and callable(action):
+            setattr(SimpleSystemManagerResponse, name, _changes_ssm(action))
+
+
+# The SSM state's generation: bumped by every changing SSM action.
+_ssm_generation = [0]
+# (backend, filters) -> (generation, the listing's result), for the pages after the first.
+_described_cache: dict = {}
+
+
+def _changes_ssm(action):
+    def changing(self, *args, **kwargs):
+        try:
+            return action(self, *args, **kwargs)
+        finally:
+            _ssm_generation[0] += 1
+
+    changing.__name__ = action.__name__
+    return changing
+
+
+def _described(backend, filters, parameter_filters, start: int):
+    key = (id(backend), json.dumps([filters, parameter_filters], sort_keys=True, default=str))
+    generation = _ssm_generation[0]
+    cached = _described_cache.get(key)
+    if start > 0 and cached is not None and cached[0] == generation:
+        return cached[1]
+    result = backend.describe_parameters(filters, parameter_filters)
+    if len(_described_cache) > 64:
+        _described_cache.clear()
+    _described_cache[key] = (generation, result)
+    return result
+
+
+
+TIER_DOWNGRADE_MESSAGE = (
+    "This parameter uses the advanced-parameter tier. You can't downgrade a parameter from the "
+    "advanced-parameter tier to the standard-parameter tier. If necessary, you can delete the "
+    "advanced parameter and recreate it as a standard parameter."
+)
+
+
+def patch_tier_downgrade() -> None:
+    """AWS refuses to move an Advanced parameter back to Standard; moto did it."""
+    from moto.ssm.exceptions import ValidationException
+    from moto.ssm.models import SimpleSystemManagerBackend
+
+    require_source(
+        SimpleSystemManagerBackend.put_parameter,
+        "tier = tier if tier is not None else previous_parameter.tier",
+    )
+    original = SimpleSystemManagerBackend.put_parameter
+
+    def put_parameter(self, name, *args, **kwargs):
+        tier = kwargs.get("tier")
+        versions = self._parameters.get(name) if name in self._parameters else None
+        if tier == "Standard" and versions and versions[-1].tier == "Advanced":
+            raise ValidationException(TIER_DOWNGRADE_MESSAGE)
+        return original(self, name, *args, **kwargs)
+
+    SimpleSystemManagerBackend.put_parameter = put_parameter
+
+
+# ---------------------------------------------------------------------------------------------
+# A test facility, not a fix: a parameter written long ago
+# ---------------------------------------------------------------------------------------------
+
+# AWS's answer to a name that is not a parameter name (invalid characters, a path that does not
+# begin with a slash, an empty level): the message it gives for a name prefixed with "ssm".
+INVALID_NAME_MESSAGE = (
+    'Parameter name: can\'t be prefixed with "ssm" (case-insensitive). If formed as a path, it can '
+    "consist of sub-paths divided by slash symbol; each sub-path can be formed as a mix of letters, "
+    "numbers and the following 3 symbols .-_"
+)
+HIERARCHY_MESSAGE = (
+    "A hierarchy can have a maximum of 15 levels. For more information, see Requirements and "
+    "constraints for parameter names in the AWS Systems Manager User Guide."
+)
+# AWS: at most 1011 characters, counting the ARN before the name (arn:aws:ssm:<region>:<account>:parameter/).
+NAME_AND_ARN_LIMIT = 1011
+MAX_LEVELS = 15
+
+
+def name_refusal(name: str, arn_prefix: str):
+    """AWS's error for a parameter name it refuses and moto accepts, or None. moto itself refuses
+    the names prefixed with "aws" or "ssm" (as AWS does)."""
+    import re
+
+    from moto.ssm.exceptions import SSMException, ValidationException
+
+    if not re.fullmatch(r"[a-zA-Z0-9_.\-/]+", name or ""):
+        return ValidationException(INVALID_NAME_MESSAGE)
+    if "/" in name and (not name.startswith("/") or "" in name[1:].split("/")):
+        return ValidationException(INVALID_NAME_MESSAGE)
+    if len(name.strip("/").split("/")) > MAX_LEVELS:
+        return SSMException("HierarchyLevelLimitExceededException", HIERARCHY_MESSAGE)
+    if len(arn_prefix + name.lstrip("/")) > NAME_AND_ARN_LIMIT:
+        return ValidationException(
+            f"1 validation error detected: Value '{name}' at 'name' failed to satisfy constraint: "
+            f"Member must have length less than or equal to {NAME_AND_ARN_LIMIT - len(arn_prefix)}"
+        )
+    return None
+
+
+def patch_parameter_names() -> None:
+    """PutParameter refuses the names AWS refuses: characters other than a-zA-Z0-9_.-/, a path
+    that does not begin with a slash or has an empty level, more than 15 levels, more than 1011
+    characters with the ARN before it. moto refused only the names prefixed with aws or ssm."""
+    from moto.ssm.models import SimpleSystemManagerBackend
+    from moto.utilities.utils import get_partition
+
+    require_source(
+        SimpleSystemManagerBackend.put_parameter,
+        'if name.lower().lstrip("/").startswith("aws") or name.lower().lstrip(',
+        "If formed as a path, it can consist of sub-paths divided by slash symbol; each sub-path can be ",
+    )
+    original = SimpleSystemManagerBackend.put_parameter
+
+    # functools.wraps: the corrections applied after this one check moto's code, not this.
+    @functools.wraps(original)
+    def put_parameter(self, name, *args, **kwargs):
+        prefix = f"arn:{get_partition(self.region_name)}:ssm:{self.region_name}:{self.account_id}:parameter/"
+        refused = name_refusal(name, prefix)
+        if refused is not None:
+            raise refused
+        return original(self, name, *args, **kwargs)
+
+    SimpleSystemManagerBackend.put_parameter = put_parameter
+
+
+def patch_parameter_age() -> None:
+    """PutParameter with the header `x-emulator-age-seconds: N` backdates the version it writes
+    by N seconds (its LastModifiedDate), as a parameter written that long ago would be: the lock
+    expires by AWS's clock, which a test cannot wait for."""
+    from moto.ssm.responses import SimpleSystemManagerResponse
+
+    require_source(
+        SimpleSystemManagerResponse.put_parameter,
+        'name = self._get_param("Name")',
+        "param = self.ssm_backend.put_parameter(",
+    )
+    original = SimpleSystemManagerResponse.put_parameter
+
+    def put_parameter(self):
+        result = original(self)
+        age = self.headers.get("x-emulator-age-seconds")
+        if age:
+            param = self.ssm_backend.get_parameter(self._get_param("Name"))
+            param.last_modified_date -= datetime.timedelta(seconds=int(age))
+        return result
+
+    SimpleSystemManagerResponse.put_parameter = put_parameter
+
+
+
+def parameter_tags(backend, name: str) -> dict:
+    """The tags of a parameter, {} for one that does not exist."""
+    try:
+        return dict(backend.list_tags_for_resource("Parameter", name))
+    except Exception:  # moto's InvalidResourceId for a parameter that does not exist
+        return {}
+
+
+def patch_iam_resources() -> None:
+    """Each request is authorized against the ARN of each parameter it names (`Name`, `Names`,
+    `ResourceId`; moto checked `*`), with the condition keys of its tags (aws:ResourceTag/<k>)
+    and of the tags the request sets (aws:RequestTag/<k>: PutParameter's and
+    AddTagsToResource's Tags); PutParameter with Tags also as ssm:AddTagsToResource."""
+    from moto.ssm.models import SimpleSystemManagerBackend
+    from moto.ssm.responses import SimpleSystemManagerResponse
+
+    require_source(
+        SimpleSystemManagerBackend.list_tags_for_resource,
+        "return self._resource_tags[resource_type][resource_id]",
+    )
+
+    def ssm_resources(self, request):
+        names = request.get("Names") or ([request["Name"]] if "Name" in request else [])
+        if request.get("ResourceType") == "Parameter" and "ResourceId" in request:
+            names = [request["ResourceId"]]  # AddTagsToResource, RemoveTagsFromResource
+        by_arn = {iam.arn(self, "ssm", "parameter/" + n.lstrip("/")): n for n in names}
+        request_tags = tag_keys(
+            "aws:RequestTag", {t.get("Key"): t.get("Value") for t in request.get("Tags") or []}
+        )
+
+        def values(resource):
+            name = by_arn.get(resource)
+            tags = parameter_tags(self.ssm_backend, name) if name else {}
+            return {**request_tags, **tag_keys("aws:ResourceTag", tags)}
+
+        return list(by_arn), values
+
+    authorize_ssm = iam.authorize_each(ssm_resources)
+
+    def authorize_ssm_and_tags(self, resource="*"):
+        authorize_ssm(self, resource)
+        # PutParameter with Tags also needs ssm:AddTagsToResource on the parameter, as in AWS.
+        request = iam.json_request(self)
+        if self._get_action() == "PutParameter" and request.get("Tags"):
+            token = iam.action.set("ssm:AddTagsToResource")
+            try:
+                authorize_ssm(self, resource)
+            finally:
+                iam.action.reset(token)
+
+    SimpleSystemManagerResponse._authenticate_and_authorize_normal_action = authorize_ssm_and_tags

@@ -1,0 +1,462 @@
+//! IAM enforcement (emulator/keeper_emulator/iam.py, policy.py), under an enforcing emulator of
+//! its own: identity policies get AWS's verdict (a statement whose condition does not hold does
+//! not apply, Allow or Deny alike) with the condition keys AWS sets: the tags of the resource
+//! (`aws:ResourceTag/<k>`), of the request (`aws:RequestTag/<k>`), of the existing object
+//! (`s3:ExistingObjectTag/<k>`), and `kms:ViaService` when S3 asks KMS.
+
+use crate::common::*;
+use crate::iam::{config_as, emulator_script, s3_as, ssm_as};
+use serde_json::{Value, json};
+
+const A: &str = "us-east-1";
+
+/// An enforcing emulator with one user per policy (and `admin`, allowed everything).
+struct Users {
+    emu: Emulator,
+    keys: Value,
+}
+
+impl Users {
+    fn start(name: &str, policies: Value) -> Users {
+        let emu = start_emulator(name, &[("INITIAL_NO_AUTH_ACTION_COUNT", "3")]);
+        let keys = emulator_script("iam_users.py", &emu, &[], &policies);
+        Users { emu, keys }
+    }
+
+    fn creds(&self, user: &str) -> (String, String) {
+        let key = |field: &str| self.keys[user][field].as_str().unwrap().to_string();
+        (key("key"), key("secret"))
+    }
+
+    async fn kms(&self, user: &str) -> aws_sdk_kms::Client {
+        let (k, s) = self.creds(user);
+        aws_sdk_kms::Client::new(&config_as(&self.emu, (&k, &s), A).await)
+    }
+
+    async fn ssm(&self, user: &str) -> aws_sdk_ssm::Client {
+        let (k, s) = self.creds(user);
+        ssm_as(&self.emu, (&k, &s), A).await
+    }
+
+    async fn s3(&self, user: &str) -> aws_sdk_s3::Client {
+        let (k, s) = self.creds(user);
+        s3_as(&self.emu, (&k, &s), A).await
+    }
+}
+
+fn policy(statements: Vec<Value>) -> Value {
+    json!({ "Version": "2012-10-17", "Statement": statements })
+}
+
+fn statement(effect: &str, actions: &[&str], resource: &str, condition: Option<Value>) -> Value {
+    let mut statement = json!({ "Effect": effect, "Action": actions, "Resource": resource });
+    if let Some(condition) = condition {
+        statement["Condition"] = condition;
+    }
+    statement
+}
+
+fn allow(actions: &[&str], resource: &str, condition: Option<Value>) -> Value {
+    statement("Allow", actions, resource, condition)
+}
+
+fn equals(key: &str, value: &str) -> Option<Value> {
+    Some(json!({ "StringEquals": { key: value } }))
+}
+
+fn code<E: aws_sdk_s3::error::ProvideErrorMetadata>(e: &E) -> Option<String> {
+    e.code().map(str::to_string)
+}
+
+async fn tagged_key(kms: &aws_sdk_kms::Client, project: &str) -> String {
+    kms.create_key()
+        .tags(kms_tag("project", project))
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .arn
+        .unwrap()
+}
+
+fn kms_tag(key: &str, value: &str) -> aws_sdk_kms::types::Tag {
+    aws_sdk_kms::types::Tag::builder()
+        .tag_key(key)
+        .tag_value(value)
+        .build()
+        .unwrap()
+}
+
+fn ssm_tag(key: &str, value: &str) -> aws_sdk_ssm::types::Tag {
+    aws_sdk_ssm::types::Tag::builder()
+        .key(key)
+        .value(value)
+        .build()
+        .unwrap()
+}
+
+/// moto answered DENIED for any statement whose condition failed: an Allow with a condition
+/// that does not hold acted as an explicit Deny, even beside an Allow that holds.
+#[tokio::test]
+async fn a_statement_whose_condition_does_not_hold_does_not_apply() {
+    let keys = format!("arn:aws:kms:{A}:{ACCOUNT}:key/*");
+    let bucket = "iam-verdict-documents";
+    let objects = format!("arn:aws:s3:::{bucket}/*");
+    let via = |service: &str| Some(json!({ "StringLike": { "kms:ViaService": service } }));
+    let project = |p: &str| equals("aws:ResourceTag/project", p);
+    let users = Users::start(
+        "iamverdict",
+        json!({
+            // Only keys tagged project=x.
+            "tagged": policy(vec![allow(&["kms:DescribeKey"], &keys, project("x"))]),
+            // A conditioned Allow that does not hold, then one that does.
+            "either": policy(vec![
+                allow(&["kms:DescribeKey"], &keys, project("z")),
+                allow(&["kms:DescribeKey"], &keys, None),
+            ]),
+            // A Deny whose condition does not hold denies nothing.
+            "deny-y": policy(vec![
+                allow(&["kms:DescribeKey"], &keys, None),
+                statement("Deny", &["kms:DescribeKey"], &keys, project("y")),
+            ]),
+            // kms:Decrypt through SSM (does not hold for S3's call) and through S3 (holds): the
+            // restore role's two statements.
+            "decrypter": policy(vec![
+                allow(&["s3:GetObject"], &objects, None),
+                allow(&["kms:Decrypt"], &keys, via("ssm.*.amazonaws.com")),
+                allow(&["kms:Decrypt"], &keys, via("s3.*.amazonaws.com")),
+            ]),
+            // Through S3, on keys tagged project=x only (the shape of the managed keys' grant).
+            "x-decrypter": policy(vec![
+                allow(&["s3:GetObject"], &objects, None),
+                allow(&["kms:Decrypt"], &keys, Some(json!({
+                    "StringLike": { "kms:ViaService": "s3.*.amazonaws.com" },
+                    "StringEquals": { "aws:ResourceTag/project": "x" },
+                }))),
+            ]),
+        }),
+    );
+    let admin = users.kms("admin").await;
+    let (x, y) = (tagged_key(&admin, "x").await, tagged_key(&admin, "y").await);
+    let describe = |client: aws_sdk_kms::Client, key: String| async move {
+        client.describe_key().key_id(key).send().await
+    };
+    let denied = "AccessDeniedException";
+
+    let tagged = users.kms("tagged").await;
+    describe(tagged.clone(), x.clone())
+        .await
+        .expect("the key tagged project=x");
+    let refused = describe(tagged, y.clone()).await.unwrap_err();
+    assert_eq!(code(&refused).as_deref(), Some(denied), "{refused:?}");
+
+    describe(users.kms("either").await, x.clone())
+        .await
+        .expect("an Allow that holds beside one that does not");
+
+    let deny_y = users.kms("deny-y").await;
+    describe(deny_y.clone(), x.clone())
+        .await
+        .expect("a Deny whose condition does not hold");
+    let refused = describe(deny_y, y.clone()).await.unwrap_err();
+    assert_eq!(code(&refused).as_deref(), Some(denied), "{refused:?}");
+
+    // S3 asks KMS (kms:ViaService s3.<region>.amazonaws.com) for an SSE-KMS object.
+    let s3 = users.s3("admin").await;
+    s3.create_bucket().bucket(bucket).send().await.unwrap();
+    for (object, key) in [("under-x", &x), ("under-y", &y)] {
+        s3.put_object()
+            .bucket(bucket)
+            .key(object)
+            .body(b"document".to_vec().into())
+            .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::AwsKms)
+            .ssekms_key_id(key)
+            .send()
+            .await
+            .unwrap();
+    }
+    let get = |client: aws_sdk_s3::Client, object: &'static str| async move {
+        client.get_object().bucket(bucket).key(object).send().await
+    };
+    get(users.s3("decrypter").await, "under-x")
+        .await
+        .expect("kms:Decrypt through S3, beside through SSM");
+    let x_decrypter = users.s3("x-decrypter").await;
+    get(x_decrypter.clone(), "under-x")
+        .await
+        .expect("through S3, a key tagged project=x");
+    let refused = get(x_decrypter, "under-y").await.unwrap_err();
+    assert_eq!(
+        code(&refused).as_deref(),
+        Some("AccessDenied"),
+        "{refused:?}"
+    );
+}
+
+/// moto evaluated none of these keys: a condition on them never held back a grant.
+#[tokio::test]
+async fn tag_condition_keys_are_the_resources_and_the_requests_tags() {
+    let bucket = "iam-tag-conditions";
+    let parameters = format!("arn:aws:ssm:{A}:{ACCOUNT}:parameter/tagcond/*");
+    let users = Users::start(
+        "iamtags",
+        json!({
+            "creator": policy(vec![allow(&["kms:CreateKey"], "*", equals("aws:RequestTag/project", "x"))]),
+            "ops-reader": policy(vec![allow(&["ssm:GetParameter"], &parameters, equals("aws:ResourceTag/team", "ops"))]),
+            "ops-writer": policy(vec![
+                allow(&["ssm:PutParameter"], &parameters, None),
+                allow(&["ssm:AddTagsToResource"], &parameters, equals("aws:RequestTag/team", "ops")),
+            ]),
+            "public-reader": policy(vec![allow(
+                &["s3:GetObject"],
+                &format!("arn:aws:s3:::{bucket}/*"),
+                equals("s3:ExistingObjectTag/class", "public"),
+            )]),
+        }),
+    );
+    let denied = Some("AccessDeniedException".to_string());
+
+    // aws:RequestTag: the tags CreateKey sets.
+    let creator = users.kms("creator").await;
+    creator
+        .create_key()
+        .tags(kms_tag("project", "x"))
+        .send()
+        .await
+        .expect("a key created tagged project=x");
+    let refused = creator
+        .create_key()
+        .tags(kms_tag("project", "y"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&refused), denied, "{refused:?}");
+    let refused = creator.create_key().send().await.unwrap_err();
+    assert_eq!(code(&refused), denied, "untagged: {refused:?}");
+
+    // aws:ResourceTag: the parameter's tags.
+    let admin = users.ssm("admin").await;
+    for team in ["ops", "dev"] {
+        admin
+            .put_parameter()
+            .name(format!("/tagcond/{team}"))
+            .value("v")
+            .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .tags(ssm_tag("team", team))
+            .send()
+            .await
+            .unwrap();
+    }
+    let reader = users.ssm("ops-reader").await;
+    reader
+        .get_parameter()
+        .name("/tagcond/ops")
+        .send()
+        .await
+        .expect("a parameter tagged team=ops");
+    let refused = reader
+        .get_parameter()
+        .name("/tagcond/dev")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&refused), denied, "{refused:?}");
+
+    // aws:RequestTag: the tags PutParameter and AddTagsToResource set.
+    let writer = users.ssm("ops-writer").await;
+    let put = |name: &'static str, team: &'static str| {
+        writer
+            .put_parameter()
+            .name(name)
+            .value("v")
+            .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .tags(ssm_tag("team", team))
+            .send()
+    };
+    put("/tagcond/new-ops", "ops")
+        .await
+        .expect("written tagged team=ops");
+    let refused = put("/tagcond/new-dev", "dev").await.unwrap_err();
+    assert_eq!(code(&refused), denied, "{refused:?}");
+    let tag = |team: &'static str| {
+        writer
+            .add_tags_to_resource()
+            .resource_type(aws_sdk_ssm::types::ResourceTypeForTagging::Parameter)
+            .resource_id("/tagcond/new-ops")
+            .tags(ssm_tag("team", team))
+            .send()
+    };
+    let refused = tag("dev").await.unwrap_err();
+    assert_eq!(code(&refused), denied, "{refused:?}");
+    tag("ops").await.expect("tagged team=ops");
+
+    // s3:ExistingObjectTag: the object's tags.
+    let s3 = users.s3("admin").await;
+    s3.create_bucket().bucket(bucket).send().await.unwrap();
+    for class in ["public", "private"] {
+        s3.put_object()
+            .bucket(bucket)
+            .key(class)
+            .body(b"x".to_vec().into())
+            .tagging(format!("class={class}"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let reader = users.s3("public-reader").await;
+    reader
+        .get_object()
+        .bucket(bucket)
+        .key("public")
+        .send()
+        .await
+        .expect("an object tagged class=public");
+    let refused = reader
+        .get_object()
+        .bucket(bucket)
+        .key("private")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        code(&refused).as_deref(),
+        Some("AccessDenied"),
+        "{refused:?}"
+    );
+}
+
+/// Under enforced IAM each tagging API is its own action (moto checked DeleteObjectTagging as
+/// s3:DeleteObject and a version's tags as s3:GetObjectVersion; corrected before AWS's
+/// verdict, this guards it): tags are read, set and deleted without s3:GetObject, s3:PutObject
+/// or s3:DeleteObject, a version's only with the Version actions, and an upload carrying tags
+/// needs s3:PutObjectTagging as well.
+#[tokio::test]
+async fn each_tagging_api_is_its_own_iam_action() {
+    let bucket = "iam-tagging-actions";
+    let objects = format!("arn:aws:s3:::{bucket}/*");
+    let users = Users::start(
+        "iamtagging",
+        json!({
+            "tagger": policy(vec![allow(
+                &["s3:PutObjectTagging", "s3:GetObjectTagging", "s3:DeleteObjectTagging"],
+                &objects,
+                None,
+            )]),
+            "writer": policy(vec![allow(
+                &["s3:PutObject", "s3:GetObject", "s3:DeleteObject"],
+                &objects,
+                None,
+            )]),
+        }),
+    );
+    let admin = users.s3("admin").await;
+    admin.create_bucket().bucket(bucket).send().await.unwrap();
+    admin
+        .put_bucket_versioning()
+        .bucket(bucket)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let version = admin
+        .put_object()
+        .bucket(bucket)
+        .key("o")
+        .body(b"x".to_vec().into())
+        .tagging("a=1")
+        .send()
+        .await
+        .unwrap()
+        .version_id
+        .unwrap();
+    let tags = aws_sdk_s3::types::Tagging::builder()
+        .tag_set(
+            aws_sdk_s3::types::Tag::builder()
+                .key("a")
+                .value("2")
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let denied = |result: Result<(), String>, what: &str| {
+        assert_eq!(result.err().as_deref(), Some("AccessDenied"), "{what}")
+    };
+    let code_of =
+        |e: &dyn aws_sdk_s3::error::ProvideErrorMetadata| e.code().unwrap_or("no code").to_string();
+    // The tagging APIs, with or without a version, as `client`: Ok or the error's code.
+    let tagging = |client: aws_sdk_s3::Client, version: Option<String>| {
+        let tags = tags.clone();
+        async move {
+            let put = client
+                .put_object_tagging()
+                .bucket(bucket)
+                .key("o")
+                .set_version_id(version.clone())
+                .tagging(tags)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| code_of(&e));
+            let get = client
+                .get_object_tagging()
+                .bucket(bucket)
+                .key("o")
+                .set_version_id(version.clone())
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| code_of(&e));
+            let delete = client
+                .delete_object_tagging()
+                .bucket(bucket)
+                .key("o")
+                .set_version_id(version)
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| code_of(&e));
+            [put, get, delete]
+        }
+    };
+    let upload = |client: aws_sdk_s3::Client, tags: Option<&'static str>| async move {
+        client
+            .put_object()
+            .bucket(bucket)
+            .key("o")
+            .body(b"y".to_vec().into())
+            .set_tagging(tags.map(str::to_string))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| code_of(&e))
+    };
+
+    let tagger = users.s3("tagger").await;
+    for result in tagging(tagger.clone(), None).await {
+        result.expect("the tagger's own actions");
+    }
+    for result in tagging(tagger.clone(), Some(version.clone())).await {
+        denied(result, "a version's tags need the Version actions");
+    }
+    let read = tagger.get_object().bucket(bucket).key("o").send().await;
+    denied(read.map(drop).map_err(|e| code_of(&e)), "s3:GetObject");
+    denied(upload(tagger, None).await, "s3:PutObject");
+
+    let writer = users.s3("writer").await;
+    for result in tagging(writer.clone(), None).await {
+        denied(result, "object actions do not tag");
+    }
+    upload(writer.clone(), None)
+        .await
+        .expect("an upload without tags");
+    denied(
+        upload(writer, Some("a=3")).await,
+        "an upload with tags needs s3:PutObjectTagging",
+    );
+}

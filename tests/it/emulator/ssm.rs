@@ -1,0 +1,238 @@
+//! SSM (emulator/keeper_emulator/ssm.py): DescribeParameters' page size, parameter policies, the
+//! tier downgrade, and the test facility of a parameter written long ago.
+
+use super::R;
+use crate::common::*;
+
+#[tokio::test]
+async fn describe_parameters_returns_pages_of_fifty() {
+    let ssm = ssm("ca-central-1").await; // a region no other test uses
+    for i in 0..120 {
+        ssm.put_parameter()
+            .name(format!("/pages/p{i:03}"))
+            .value("v")
+            .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .send()
+            .await
+            .unwrap();
+    }
+    let mut sizes = Vec::new();
+    let mut pages = ssm
+        .describe_parameters()
+        .max_results(50)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        sizes.push(page.unwrap().parameters().len());
+    }
+    assert_eq!(sizes, vec![50, 50, 20]);
+    // A later page is never older than the last change: a parameter written between the first
+    // and second page is on the last one.
+    let first = ssm
+        .describe_parameters()
+        .max_results(50)
+        .send()
+        .await
+        .unwrap();
+    ssm.put_parameter()
+        .name("/pages/p120")
+        .value("v")
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await
+        .unwrap();
+    let token = first.next_token().unwrap();
+    let second = ssm
+        .describe_parameters()
+        .max_results(50)
+        .next_token(token)
+        .send()
+        .await
+        .unwrap();
+    let last = ssm
+        .describe_parameters()
+        .max_results(50)
+        .next_token(second.next_token().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(last.parameters().len(), 21, "{last:?}");
+    let err = ssm
+        .describe_parameters()
+        .max_results(51)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        format!("{err:?}").contains("ValidationException"),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn parameter_policies_read_back_as_json_text() {
+    let ssm = ssm(R).await;
+    let policy = r#"{"Type":"Expiration","Version":"1.0","Attributes":{"Timestamp":"2030-12-02T21:34:33.000Z"}}"#;
+    ssm.put_parameter()
+        .name("/emulator/policies/x")
+        .value("v")
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .tier(aws_sdk_ssm::types::ParameterTier::Advanced)
+        .policies(format!("[{policy}]"))
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap();
+    let out = ssm
+        .describe_parameters()
+        .parameter_filters(
+            aws_sdk_ssm::types::ParameterStringFilter::builder()
+                .key("Name")
+                .option("Equals")
+                .values("/emulator/policies/x")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let policies = out.parameters()[0].policies();
+    assert_eq!(policies.len(), 1);
+    assert_eq!(policies[0].policy_text(), Some(policy));
+    assert_eq!(policies[0].policy_type(), Some("Expiration"));
+}
+
+#[tokio::test]
+async fn a_parameter_can_be_written_as_long_ago() {
+    put_string_aged(R, "/emulator/aged/x", "v", 16 * 60).await;
+    let out = ssm(R)
+        .await
+        .get_parameter()
+        .name("/emulator/aged/x")
+        .send()
+        .await
+        .unwrap();
+    let modified = out
+        .parameter()
+        .unwrap()
+        .last_modified_date()
+        .unwrap()
+        .secs();
+    let age = time::OffsetDateTime::now_utc().unix_timestamp() - modified;
+    assert!((16 * 60..17 * 60).contains(&age), "written {age} s ago");
+}
+
+#[tokio::test]
+async fn an_advanced_parameter_cannot_go_back_to_standard() {
+    let ssm = ssm(R).await;
+    let put = |tier: aws_sdk_ssm::types::ParameterTier| {
+        ssm.put_parameter()
+            .name("/emulator/tier/x")
+            .value("v")
+            .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .tier(tier)
+            .overwrite(true)
+            .send()
+    };
+    put(aws_sdk_ssm::types::ParameterTier::Advanced)
+        .await
+        .unwrap();
+    let e = put(aws_sdk_ssm::types::ParameterTier::Standard)
+        .await
+        .unwrap_err();
+    let e = e.into_service_error();
+    assert_eq!(
+        aws_sdk_ssm::error::ProvideErrorMetadata::code(&e),
+        Some("ValidationException")
+    );
+    assert!(
+        aws_sdk_ssm::error::ProvideErrorMetadata::message(&e).is_some_and(
+            |m| m.contains("can't downgrade a parameter from the advanced-parameter tier")
+        ),
+        "{e:?}"
+    );
+    put(aws_sdk_ssm::types::ParameterTier::Advanced)
+        .await
+        .unwrap();
+}
+
+/// AWS refuses a name with characters other than a-zA-Z0-9_.-/, a path that does not begin with
+/// a slash or has an empty level, more than 15 levels, more than 1011 characters counting the
+/// ARN before it, a name prefixed with aws or ssm. moto refused only the last.
+#[tokio::test]
+async fn parameter_names_aws_refuses_are_refused() {
+    let ssm = ssm(R).await;
+    let put = |name: String| {
+        ssm.put_parameter()
+            .name(name)
+            .value("v")
+            .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .overwrite(true)
+            .send()
+    };
+    let refused = |name: String, code: &'static str, message: &'static str| {
+        let put = put(name.clone());
+        async move {
+            let e = put.await.expect_err(&name).into_service_error();
+            assert_eq!(
+                aws_sdk_ssm::error::ProvideErrorMetadata::code(&e),
+                Some(code),
+                "{name}: {e:?}"
+            );
+            assert!(
+                aws_sdk_ssm::error::ProvideErrorMetadata::message(&e)
+                    .is_some_and(|m| m.contains(message)),
+                "{name}: {e:?}"
+            );
+        }
+    };
+    let path_message = "If formed as a path, it can consist of sub-paths divided by slash symbol";
+    for name in [
+        "/emunames/with space",
+        "/emunames/at@sign",
+        "/emunames/caf\u{e9}",
+        "/emunames/colon:x",
+        "emunames/no-leading-slash",
+        "/emunames//empty-level",
+        "/emunames/trailing/",
+        // Refused by moto already, as by AWS.
+        "/ssm/x",
+    ] {
+        refused(name.to_string(), "ValidationException", path_message).await;
+    }
+    for name in ["awsName", "SSMname"] {
+        let message =
+            "Parameter name: can't be prefixed with \"aws\" or \"ssm\" (case-insensitive).";
+        refused(name.to_string(), "ValidationException", message).await;
+    }
+    // 15 levels, not 16.
+    let levels = |n: usize| (1..=n).map(|i| format!("/l{i}")).collect::<String>();
+    put(format!("/emunames{}", levels(14)))
+        .await
+        .expect("15 levels");
+    refused(
+        format!("/emunames{}", levels(15)),
+        "HierarchyLevelLimitExceededException",
+        "A hierarchy can have a maximum of 15 levels",
+    )
+    .await;
+    // 1011 characters with arn:aws:ssm:us-east-1:123456789012:parameter/ (45) before the name.
+    let arn = format!("arn:aws:ssm:{R}:{ACCOUNT}:parameter/");
+    let longest = 1011 - arn.len();
+    put(format!("/{}", "a".repeat(longest)))
+        .await
+        .expect("the longest name");
+    refused(
+        format!("/{}", "a".repeat(longest + 1)),
+        "ValidationException",
+        "Member must have length less than or equal to 966",
+    )
+    .await;
+    // Every character AWS allows.
+    put("/emunames/Az09_.-x".to_string())
+        .await
+        .expect("letters, digits, _ . -");
+    put("emunames-plain.Name_0".to_string())
+        .await
+        .expect("a name outside any hierarchy");
+}
