@@ -283,6 +283,76 @@ async fn a_misused_backup_credential_cannot_make_a_backup_lie_unseen() {
     assert_eq!(run.code, 0, "{run:#?}");
     let newest = at.pointer(&bucket, &pointer).await;
 
+    // Re-stamping: the stamp goes on only with the document's own upload. The backup role may
+    // tag an upload (s3:PutObjectTagging), but the bucket policy refuses every tagging call on
+    // a stored, stamped document; a replay of the upload itself still meets If-None-Match (412).
+    let s3b = at.s3("backup", A).await;
+    let forged = Stamp {
+        parameter_count: 99,
+        ..at.stamp(&bucket, &newest).await
+    };
+    let tagging = aws_sdk_s3::types::Tagging::builder()
+        .set_tag_set(Some(
+            forged
+                .tags()
+                .into_iter()
+                .map(|(k, v)| {
+                    aws_sdk_s3::types::Tag::builder()
+                        .key(k)
+                        .value(v)
+                        .build()
+                        .unwrap()
+                })
+                .collect(),
+        ))
+        .build()
+        .unwrap();
+    let put = s3b
+        .put_object_tagging()
+        .bucket(&bucket)
+        .key(&newest)
+        .tagging(tagging)
+        .send()
+        .await;
+    assert_eq!(
+        put.as_ref().err().and_then(http_status),
+        Some(403),
+        "{put:?}"
+    );
+    let delete = s3b
+        .delete_object_tagging()
+        .bucket(&bucket)
+        .key(&newest)
+        .send()
+        .await;
+    assert_eq!(
+        delete.as_ref().err().and_then(http_status),
+        Some(403),
+        "{delete:?}"
+    );
+    assert_eq!(
+        at.stamp(&bucket, &newest).await.parameter_count,
+        stamp_count(&at, &bucket, &newest).await
+    );
+    let replay = s3b
+        .put_object()
+        .bucket(&bucket)
+        .key(&newest)
+        .body(at.object(&bucket, &newest).await.into())
+        .server_side_encryption(ServerSideEncryption::Aes256)
+        .checksum_algorithm(ChecksumAlgorithm::Sha256)
+        .tagging(forged.tagging_header())
+        .if_none_match("*")
+        .send()
+        .await;
+    assert_eq!(
+        replay.as_ref().err().and_then(http_status),
+        Some(412),
+        "{replay:?}"
+    );
+    let run = at.run("verify", &["verify", "--stack", env]);
+    assert_eq!(run.code, 0, "the stamp is what backup wrote: {run:#?}");
+
     // Fresh lie dated ahead: a whole, stamped document under a day after today, holding the
     // older backup's bytes. verify names it; restore refuses to choose it.
     let planted = format!("2099-01-01/{A}/ssm-backup-{env}-{A}-20990101_000000.json");
@@ -468,4 +538,17 @@ fn forge(body: &[u8], stamp: &Stamp, key: &str, version: Option<(&str, i64)>) ->
         <sha2::Sha256 as sha2::Digest>::digest(&bytes),
     ));
     (bytes, stamp)
+}
+
+/// The parameter count of the document itself (what its stamp must say).
+async fn stamp_count(at: &Enforced, bucket: &str, key: &str) -> u64 {
+    let doc: serde_json::Value = serde_json::from_slice(&at.object(bucket, key).await).unwrap();
+    doc["parameters"].as_array().unwrap().len() as u64
+}
+
+/// The HTTP status S3 refused a request with.
+fn http_status<E>(
+    e: &aws_sdk_s3::error::SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> Option<u16> {
+    e.raw_response().map(|r| r.status().as_u16())
 }
