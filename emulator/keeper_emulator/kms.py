@@ -42,6 +42,7 @@ def patch_iam_resources() -> None:
     """Each request is authorized against the key's ARN (moto checked `*`), with the condition
     keys of its tags (aws:ResourceTag/<k>) and of the tags it sets (aws:RequestTag/<k>:
     CreateKey's and TagResource's Tags)."""
+    from moto.kms.exceptions import NotFoundException
     from moto.kms.models import KmsBackend
     from moto.kms.responses import KmsResponse
 
@@ -55,12 +56,18 @@ def patch_iam_resources() -> None:
             "aws:RequestTag", {t.get("TagKey"): t.get("TagValue") for t in request.get("Tags") or []}
         )
         key_arn = None
-        if key and key.startswith("arn:"):
+        is_alias = bool(key) and (key.startswith("alias/") or ":alias/" in key)
+        if key and key.startswith("arn:") and not is_alias:
             key_arn = key
         elif key:
             try:
                 key_arn = iam.arn(self, "kms", f"key/{self.kms_backend.describe_key(key).id}")
-            except Exception:  # an unknown key: AWS authorizes the ARN it names, then says NotFound
+            except Exception:
+                if is_alias:
+                    # An alias names no key: AWS has nothing to authorize against and answers
+                    # NotFound whatever the caller may do (a tag-scoped policy included).
+                    raise NotFoundException(f"Alias {key} is not found.") from None
+                # An unknown key: AWS authorizes the ARN it names, then says NotFound.
                 key_arn = iam.arn(self, "kms", f"key/{key}")
 
         def values(resource):

@@ -281,6 +281,75 @@ fn tag(key: &str, value: &str) -> aws_sdk_ssm::types::Tag {
         .unwrap()
 }
 
+/// An emulator enforcing IAM, a workspace whose stack `write` writes (regions A and B, A the
+/// default), and a user per role with exactly the policy `iam-policy` prints (and `admin`).
+pub(crate) struct Enforced {
+    pub emu: Emulator,
+    pub ws: Workspace,
+    keys: serde_json::Value,
+}
+
+impl Enforced {
+    pub fn start(name: &str, env: &str, write: impl FnOnce(&Workspace)) -> Self {
+        let emu = start_emulator(name, &[("INITIAL_NO_AUTH_ACTION_COUNT", "3")]);
+        let ws = Workspace::new(env, &[A, B], A);
+        write(&ws);
+        let mut policies = serde_json::Map::new();
+        for role in ["apply", "backup", "restore", "verify"] {
+            let run = ws.run(&[
+                "iam-policy",
+                "--stack",
+                env,
+                "--role",
+                role,
+                "--account-id",
+                ACCOUNT,
+            ]);
+            assert_eq!(run.code, 0, "{run:#?}");
+            policies.insert(role.to_string(), run.json());
+        }
+        let keys = emulator_script(
+            "iam_users.py",
+            &emu,
+            &[],
+            &serde_json::Value::Object(policies),
+        );
+        Enforced { emu, ws, keys }
+    }
+
+    pub fn creds(&self, user: &str) -> (String, String) {
+        (
+            self.keys[user]["key"].as_str().unwrap().to_string(),
+            self.keys[user]["secret"].as_str().unwrap().to_string(),
+        )
+    }
+
+    /// ssm-keeper run with `role`'s keys.
+    pub fn run(&self, role: &str, args: &[&str]) -> Run {
+        let (key, secret) = self.creds(role);
+        let ca = self.emu.ca_bundle.to_str().unwrap().to_string();
+        self.ws.run_with(
+            args,
+            &[
+                ("AWS_ENDPOINT_URL", Some(&self.emu.endpoint)),
+                ("AWS_CA_BUNDLE", Some(&ca)),
+                ("AWS_ACCESS_KEY_ID", Some(&key)),
+                ("AWS_SECRET_ACCESS_KEY", Some(&secret)),
+            ],
+        )
+    }
+
+    pub async fn s3(&self, role: &str, region: &str) -> aws_sdk_s3::Client {
+        let (key, secret) = self.creds(role);
+        s3_as(&self.emu, (&key, &secret), region).await
+    }
+
+    pub async fn ssm(&self, role: &str, region: &str) -> aws_sdk_ssm::Client {
+        let (key, secret) = self.creds(role);
+        ssm_as(&self.emu, (&key, &secret), region).await
+    }
+}
+
 /// Runs one of emulator/'s boto3 scripts against `emu` with `input` on stdin; its JSON output.
 pub(crate) fn emulator_script(
     script: &str,
@@ -1027,63 +1096,26 @@ async fn no_role_deletes_a_locked_backup_or_shortens_its_retention() {
 /// kms:ViaService) evaluated as AWS evaluates them.
 #[tokio::test]
 async fn each_role_runs_a_kms_stack_with_copies_under_enforced_iam() {
-    let emu = start_emulator("iamkmscopies", &[("INITIAL_NO_AUTH_ACTION_COUNT", "3")]);
     let env = "iamkmsc";
-    let ws = Workspace::new(env, &[A, B], A);
-    ws.write_raw(
-        env,
-        &format!(
-            "{}encryption: kms\ncopies:\n  {A}: {B}\n  {B}: {A}\n",
-            stack_text(env, &[A, B])
-        ),
-    );
-    let mut policies = serde_json::Map::new();
-    for role in ["apply", "backup", "restore", "verify"] {
-        let run = ws.run(&[
-            "iam-policy",
-            "--stack",
+    let at = Enforced::start("iamkmscopies", env, |ws| {
+        ws.write_raw(
             env,
-            "--role",
-            role,
-            "--account-id",
-            ACCOUNT,
-        ]);
-        assert_eq!(run.code, 0, "{run:#?}");
-        policies.insert(role.to_string(), run.json());
-    }
-    let keys = emulator_script(
-        "iam_users.py",
-        &emu,
-        &[],
-        &serde_json::Value::Object(policies),
-    );
-    let creds = |user: &str| {
-        (
-            keys[user]["key"].as_str().unwrap().to_string(),
-            keys[user]["secret"].as_str().unwrap().to_string(),
+            &format!(
+                "{}encryption: kms\ncopies:\n  {A}: {B}\n  {B}: {A}\n",
+                stack_text(env, &[A, B])
+            ),
         )
-    };
-    let ca = emu.ca_bundle.to_str().unwrap().to_string();
+    });
     let as_role = |role: &str, args: &[&str]| {
-        let (key, secret) = creds(role);
-        let run = ws.run_with(
-            args,
-            &[
-                ("AWS_ENDPOINT_URL", Some(&emu.endpoint)),
-                ("AWS_CA_BUNDLE", Some(&ca)),
-                ("AWS_ACCESS_KEY_ID", Some(&key)),
-                ("AWS_SECRET_ACCESS_KEY", Some(&secret)),
-            ],
-        );
+        let run = at.run(role, args);
         assert_eq!(run.code, 0, "{role}: {args:?}: {run:#?}");
         run
     };
 
     as_role("apply", &["apply", "--stack", env, "--auto-approve"]);
-    let (key, secret) = creds("admin");
     let password = format!("/app/{env}/db/password");
     for region in [A, B] {
-        ssm_as(&emu, (&key, &secret), region)
+        at.ssm("admin", region)
             .await
             .put_parameter()
             .name(&password)
@@ -1117,7 +1149,7 @@ async fn each_role_runs_a_kms_stack_with_copies_under_enforced_iam() {
         run.stdout
     );
 
-    ssm_as(&emu, (&key, &secret), A)
+    at.ssm("admin", A)
         .await
         .delete_parameter()
         .name(&password)
@@ -1136,7 +1168,8 @@ async fn each_role_runs_a_kms_stack_with_copies_under_enforced_iam() {
             "--auto-approve",
         ],
     );
-    let back = ssm_as(&emu, (&key, &secret), A)
+    let back = at
+        .ssm("admin", A)
         .await
         .get_parameter()
         .name(&password)

@@ -3,79 +3,23 @@
 //! what verify, restore and the drill then do.
 
 use crate::common::*;
-use crate::iam::{emulator_script, s3_as};
+use crate::iam::Enforced;
 use aws_sdk_s3::types::{ChecksumAlgorithm, ServerSideEncryption};
 use ssm_keeper::core::stamp::Stamp;
 
 const A: &str = "us-east-1";
 const B: &str = "eu-west-1";
 
-/// An emulator enforcing IAM, a stack of two regions (A's backups copied to B), and a user per
-/// role with exactly the policy `iam-policy` prints.
-struct Enforced {
-    emu: Emulator,
-    ws: Workspace,
-    keys: serde_json::Value,
+/// The attacks' stack: two regions, A's backups copied to B.
+fn attacked(env: &str) -> Enforced {
+    Enforced::start(env, env, |ws| {
+        ws.write_stack_with(&[A, B], &format!("copies:\n  {A}: {B}\n"))
+    })
 }
 
 impl Enforced {
-    fn start(name: &str, env: &str) -> Self {
-        let emu = start_emulator(name, &[("INITIAL_NO_AUTH_ACTION_COUNT", "3")]);
-        let ws = Workspace::new(env, &[A, B], A);
-        ws.write_stack_with(&[A, B], &format!("copies:\n  {A}: {B}\n"));
-        let mut policies = serde_json::Map::new();
-        for role in ["apply", "backup", "restore", "verify"] {
-            let run = ws.run(&[
-                "iam-policy",
-                "--stack",
-                env,
-                "--role",
-                role,
-                "--account-id",
-                ACCOUNT,
-            ]);
-            assert_eq!(run.code, 0, "{run:#?}");
-            policies.insert(role.to_string(), run.json());
-        }
-        let keys = emulator_script(
-            "iam_users.py",
-            &emu,
-            &[],
-            &serde_json::Value::Object(policies),
-        );
-        Enforced { emu, ws, keys }
-    }
-
-    fn creds(&self, user: &str) -> (String, String) {
-        (
-            self.keys[user]["key"].as_str().unwrap().to_string(),
-            self.keys[user]["secret"].as_str().unwrap().to_string(),
-        )
-    }
-
-    /// ssm-keeper run with `role`'s keys.
-    fn run(&self, role: &str, args: &[&str]) -> Run {
-        let (key, secret) = self.creds(role);
-        let ca = self.emu.ca_bundle.to_str().unwrap().to_string();
-        self.ws.run_with(
-            args,
-            &[
-                ("AWS_ENDPOINT_URL", Some(&self.emu.endpoint)),
-                ("AWS_CA_BUNDLE", Some(&ca)),
-                ("AWS_ACCESS_KEY_ID", Some(&key)),
-                ("AWS_SECRET_ACCESS_KEY", Some(&secret)),
-            ],
-        )
-    }
-
-    async fn s3(&self, role: &str, region: &str) -> aws_sdk_s3::Client {
-        let (key, secret) = self.creds(role);
-        s3_as(&self.emu, (&key, &secret), region).await
-    }
-
     async fn put_parameter(&self, name: &str, value: &str) {
-        let (key, secret) = self.creds("admin");
-        crate::iam::ssm_as(&self.emu, (&key, &secret), A)
+        self.ssm("admin", A)
             .await
             .put_parameter()
             .name(name)
@@ -195,18 +139,9 @@ impl Enforced {
 #[tokio::test]
 async fn a_misused_backup_credential_cannot_make_a_backup_lie_unseen() {
     let env = "integ";
-    let at = Enforced::start("integrity", env);
-    let (admin_key, admin_secret) = at.creds("admin");
-    let ca = at.emu.ca_bundle.to_str().unwrap().to_string();
-    let admin_env = [
-        ("AWS_ENDPOINT_URL", Some(at.emu.endpoint.as_str())),
-        ("AWS_CA_BUNDLE", Some(ca.as_str())),
-        ("AWS_ACCESS_KEY_ID", Some(admin_key.as_str())),
-        ("AWS_SECRET_ACCESS_KEY", Some(admin_secret.as_str())),
-    ];
-    let apply = at
-        .ws
-        .run_with(&["apply", "--stack", env, "--auto-approve"], &admin_env);
+    let at = attacked(env);
+    // The operator role applies the stack, as the apply workflow does.
+    let apply = at.run("apply", &["apply", "--stack", env, "--auto-approve"]);
     assert_eq!(apply.code, 0, "{apply:#?}");
     let name = format!("/app/{env}/db/password");
     at.put_parameter(&name, "old-secret").await;

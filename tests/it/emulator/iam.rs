@@ -148,8 +148,18 @@ async fn a_statement_whose_condition_does_not_hold_does_not_apply() {
     describe(tagged.clone(), x.clone())
         .await
         .expect("the key tagged project=x");
-    let refused = describe(tagged, y.clone()).await.unwrap_err();
+    let refused = describe(tagged.clone(), y.clone()).await.unwrap_err();
     assert_eq!(code(&refused).as_deref(), Some(denied), "{refused:?}");
+    // An alias that names no key: there is nothing to authorize, AWS answers NotFound (as
+    // plan's look for a stack's managed key before its first apply does).
+    let missing = describe(tagged, "alias/no-such-key".to_string())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        code(&missing).as_deref(),
+        Some("NotFoundException"),
+        "{missing:?}"
+    );
 
     describe(users.kms("either").await, x.clone())
         .await
