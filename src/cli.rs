@@ -509,6 +509,11 @@ pub struct PlanArgs {
 
     #[command(flatten)]
     pub removal: RemovalArgs,
+
+    /// Accept the key the stack's KMS alias names now where it is not the key the bucket's
+    /// default encryption is pinned to (saved with --out, so `apply --plan` accepts it too).
+    #[arg(long)]
+    pub accept_key_change: bool,
 }
 
 #[derive(Debug, Args)]
@@ -520,7 +525,7 @@ pub struct ApplyArgs {
     /// Apply this saved plan (from `plan --out`), only if the stack file it names is
     /// byte-identical to the one planned (`--stack`, if given, must name that file) and live AWS
     /// has not moved since. Its destroy options are the saved ones.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["destroy_removed_buckets", "destroy_removed_keys"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["destroy_removed_buckets", "destroy_removed_keys", "accept_key_change"])]
     pub plan: Option<PathBuf>,
 
     /// Do not ask for confirmation.
@@ -533,6 +538,12 @@ pub struct ApplyArgs {
 
     #[command(flatten)]
     pub removal: RemovalArgs,
+
+    /// Switch the buckets to the key the stack's KMS alias names now, away from the key their
+    /// default encryption is pinned to. Without it apply refuses such a replacement: whoever
+    /// moved the alias would choose the key of every new backup.
+    #[arg(long)]
+    pub accept_key_change: bool,
 }
 
 #[derive(Debug, Args)]

@@ -77,7 +77,10 @@ async fn plan_and_apply(
     let planned = async {
         match source {
             Source::Saved(saved) => check_saved_plan(session, *saved).await,
-            Source::Stack(file) => compute_plan(session, &file, &diff_options(&args.removal)).await,
+            Source::Stack(file) => {
+                let options = diff_options(&args.removal, args.accept_key_change);
+                compute_plan(session, &file, &options).await
+            }
         }
     };
     let doc = tokio::select! {
@@ -85,6 +88,9 @@ async fn plan_and_apply(
         signal = interrupt.wait() => return cancelled(printer, "Apply", signal),
     };
     print_plan(printer, &doc, Format::Text)?;
+    if let Some(refusal) = doc.key_change_refusal() {
+        bail!("{refusal}");
+    }
     if !doc.summary.has_changes() {
         return Ok(ExitCode::SUCCESS);
     }
@@ -243,6 +249,7 @@ async fn check_saved_plan(session: &Session, saved: SavedPlan) -> Result<PlanDoc
         summary: plan.summary(),
         changes: plan.changes,
         warnings: plan.warnings,
+        orphan_keys: plan.orphan_keys,
         observed: now,
         ..doc
     })

@@ -13,11 +13,12 @@ use crate::core::render;
 use crate::shell::observe::observe;
 use crate::shell::printer::Printer;
 
-pub fn diff_options(removal: &RemovalArgs) -> DiffOptions {
+pub fn diff_options(removal: &RemovalArgs, accept_key_change: bool) -> DiffOptions {
     DiffOptions {
         destroy_removed_buckets: removal.destroy_removed_buckets,
         destroy_bucket_objects: removal.destroy_bucket_objects,
         destroy_removed_keys: removal.destroy_removed_keys,
+        accept_key_change,
     }
 }
 
@@ -48,6 +49,7 @@ pub async fn compute_plan(
         summary: plan.summary(),
         changes: plan.changes,
         warnings: plan.warnings,
+        orphan_keys: plan.orphan_keys,
         observed: live,
     })
 }
@@ -63,7 +65,12 @@ pub fn print_plan(printer: &Printer, doc: &PlanDocument, format: Format) -> Resu
 
 pub async fn run(session: &Session, printer: &Printer, args: PlanArgs) -> Result<ExitCode> {
     let file = session.load_stack(&args.stack)?;
-    let doc = compute_plan(session, &file, &diff_options(&args.removal)).await?;
+    let doc = compute_plan(
+        session,
+        &file,
+        &diff_options(&args.removal, args.accept_key_change),
+    )
+    .await?;
     if let Some(path) = &args.out {
         std::fs::write(path, render::json::render(&doc)?)
             .with_context(|| format!("saving the plan to {}", path.display()))?;
@@ -106,6 +113,7 @@ pub(crate) mod tests {
             summary: plan.summary(),
             changes: plan.changes,
             warnings: plan.warnings,
+            orphan_keys: plan.orphan_keys,
             observed: live,
         }
     }

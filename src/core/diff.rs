@@ -5,8 +5,8 @@ use super::desired::{
     copies_parameter_id, metadata_parameters, region_bucket_parameter, resolve_keys,
 };
 use super::model::{BucketSettings, DesiredState, LiveState, Resource, ResourceId};
-use super::plan::{Change, DiffOptions, Plan};
-use super::resource::key::{DELETION_WINDOW_DAYS, PENDING_DELETION};
+use super::plan::{Change, DiffOptions, OrphanKey, Plan, key_id};
+use super::resource::key::{DELETION_WINDOW_DAYS, KeySettings, PENDING_DELETION};
 use super::resource::{Attribute, BucketAttribute, Kind, Observation};
 use super::stack::bucket_name;
 
@@ -29,7 +29,116 @@ pub fn diff(desired: &DesiredState, live: &LiveState, options: &DiffOptions) -> 
     plan.changes.extend(unwanted(desired, live));
     unused_keys(desired, live, options, &mut plan);
     plan.warnings.extend(object_lock_warnings(&plan.changes));
+    plan.warnings
+        .extend(replacement_warnings(desired, &plan.changes, options));
+    plan.orphan_keys = orphan_keys(desired, live);
     plan
+}
+
+/// The key a region's bucket is pinned to: the key its live default encryption names (by key
+/// ARN or ID; an alias names no key of its own).
+fn pinned_key<'a>(desired: &DesiredState, live: &'a LiveState, region: &str) -> Option<&'a str> {
+    desired
+        .resources
+        .keys()
+        .filter(|id| id.kind == Kind::Bucket && id.region == region)
+        .find_map(|id| match live.get(id) {
+            Some(Resource::Bucket(b)) => b
+                .encryption
+                .as_ref()
+                .filter(|e| e.algorithm == "aws:kms")?
+                .kms_key_id
+                .as_deref()
+                .filter(|k| !k.contains("alias/")),
+            _ => None,
+        })
+}
+
+/// A managed key's change when its alias names another key than the one its region's bucket
+/// is pinned to: a replacement, never an ordinary update. `None` when the alias names the
+/// pinned key, or no bucket is pinned yet.
+fn replacement(
+    desired: &DesiredState,
+    live: &LiveState,
+    id: &ResourceId,
+    have: &KeySettings,
+    want: &Resource,
+) -> Option<Change> {
+    let pinned = pinned_key(desired, live, &id.region)?;
+    let replacement = have.arn.as_deref()?;
+    (key_id(pinned) != key_id(replacement)).then(|| Change::Replace {
+        id: id.clone(),
+        pinned: pinned.to_string(),
+        replacement: replacement.to_string(),
+        fields: Resource::Key(have.clone()).compare(want),
+        desired: want.clone(),
+    })
+}
+
+/// What each replacement means, naming both keys: refused by apply unless accepted.
+fn replacement_warnings(
+    desired: &DesiredState,
+    changes: &[Change],
+    options: &DiffOptions,
+) -> Vec<String> {
+    changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::Replace {
+                id,
+                pinned,
+                replacement,
+                ..
+            } => Some((id, key_id(pinned), key_id(replacement))),
+            Change::Create { .. }
+            | Change::Update { .. }
+            | Change::Delete { .. }
+            | Change::Retain { .. } => None,
+        })
+        .map(|(id, pinned, new)| {
+            let bucket = bucket_name(
+                &desired.stack.project_name,
+                &desired.stack.environment,
+                &desired.account_id,
+                &id.region,
+            );
+            let verdict = if options.accept_key_change {
+                format!("accepted with --accept-key-change: apply switches the bucket to {new}")
+            } else {
+                format!(
+                    "apply refuses this replacement unless --accept-key-change is given or kmsKeyIds names {new}; if nobody meant to move the alias, point it back: aws kms update-alias --region {} --alias-name {} --target-key-id {pinned}",
+                    id.region, id.name
+                )
+            };
+            format!(
+                "the KMS alias {} ({}) names the key {new}, not the pinned key {pinned} that the default encryption of the bucket {bucket} names: the alias (or the bucket's encryption) was moved outside apply, and applying would encrypt every new backup with {new}; {verdict}",
+                id.name, id.region
+            )
+        })
+        .collect()
+}
+
+/// Keys tagged for the stack (`Name` = the alias) that neither the alias nor a bucket names,
+/// and that are not pending deletion: a run died between CreateKey and CreateAlias, or a key
+/// was replaced. Listed, never adopted.
+fn orphan_keys(desired: &DesiredState, live: &LiveState) -> Vec<OrphanKey> {
+    let named = |region: &str, arn: &str| {
+        let by_alias = live.resources.iter().any(|(id, state)| {
+            id.region == region
+                && matches!(state, Some(Resource::Key(KeySettings { arn: Some(a), .. })) if key_id(a) == key_id(arn))
+        });
+        by_alias || pinned_key(desired, live, region).is_some_and(|p| key_id(p) == key_id(arn))
+    };
+    live.tagged_keys
+        .iter()
+        .filter(|k| k.state != PENDING_DELETION && !named(&k.region, &k.arn))
+        .map(|k| OrphanKey {
+            region: k.region.clone(),
+            key_id: k.key_id.clone(),
+            arn: k.arn.clone(),
+            created: k.created.clone(),
+        })
+        .collect()
 }
 
 /// What turning Object Lock on, or changing its retention, cannot undo.
@@ -44,7 +153,9 @@ fn object_lock_warnings(changes: &[Change]) -> Vec<String> {
                     desired,
                     fields,
                 } => (id, desired, Some(fields)),
-                Change::Delete { .. } | Change::Retain { .. } => return None,
+                Change::Replace { .. } | Change::Delete { .. } | Change::Retain { .. } => {
+                    return None;
+                }
             };
             let Resource::Bucket(BucketSettings {
                 object_lock: Some(lock),
@@ -135,6 +246,11 @@ fn desired_changes(desired: &DesiredState, live: &LiveState) -> Vec<Change> {
                 desired: want.clone(),
             }),
             Some(have) => {
+                if let Resource::Key(key) = have
+                    && let Some(replace) = replacement(desired, live, id, key, want)
+                {
+                    return Some(replace);
+                }
                 let fields = have.compare(want);
                 (!fields.is_empty()).then(|| Change::Update {
                     id: id.clone(),
@@ -293,6 +409,7 @@ mod tests {
                 .collect(),
             managed_regions: d.stack.regions.clone(),
             bucket_objects: Default::default(),
+            tagged_keys: Vec::new(),
         }
     }
 
@@ -704,7 +821,8 @@ mod tests {
     fn once_the_key_exists_buckets_are_compared_with_its_arn() {
         let (d, mut live) = kms_converged(&["us-east-1", "eu-west-1"]);
         assert!(diff(&d, &live, &DiffOptions::default()).changes.is_empty());
-        // A bucket encrypted with another key is drift, shown against the stack's key.
+        // A bucket encrypted with another key: the bucket is pinned to that key, so going back
+        // to the alias's key is a replacement (which of the two moved, the plan cannot tell).
         bucket_mut(&mut live, "eu-west-1").replace_key(
             "arn:aws:kms:eu-west-1:123456789012:key/k-eu-west-1",
             "arn:aws:kms:eu-west-1:123456789012:key/other",
@@ -713,15 +831,136 @@ mod tests {
         assert_eq!(
             attributes(&plan),
             [
+                (key_alias_name(), "Replace".to_string()),
                 (bucket_id("eu-west-1").name, "encryption".to_string()),
                 (bucket_id("eu-west-1").name, "policy".to_string())
             ]
         );
-        let text = serde_json::to_string(&plan.changes).unwrap();
+        let text = serde_json::to_string(&plan.changes[1..]).unwrap();
         assert!(
             text.contains("key/k-eu-west-1") && !text.contains("alias/"),
             "{text}"
         );
+    }
+
+    fn key_alias_name() -> String {
+        crate::core::desired::key_alias("p", "dev")
+    }
+
+    fn key_arn(region: &str, id: &str) -> String {
+        format!("arn:aws:kms:{region}:{ACCOUNT}:key/{id}")
+    }
+
+    /// The alias of us-east-1's managed key moved to `key/attacker`.
+    fn alias_moved() -> (DesiredState, LiveState) {
+        let (d, mut live) = kms_converged(&["us-east-1"]);
+        let id = ResourceId::key("us-east-1", key_alias_name());
+        let Some(Some(Resource::Key(k))) = live.resources.get_mut(&id) else {
+            panic!("no key")
+        };
+        k.arn = Some(key_arn("us-east-1", "attacker"));
+        (d, live)
+    }
+
+    #[test]
+    fn an_alias_moved_to_another_key_is_a_replacement_naming_both_keys() {
+        let (d, live) = alias_moved();
+        let plan = diff(&d, &live, &DiffOptions::default());
+        let key = ResourceId::key("us-east-1", key_alias_name());
+        assert_eq!(
+            plan.changes[0],
+            Change::Replace {
+                id: key.clone(),
+                pinned: key_arn("us-east-1", "k-us-east-1"),
+                replacement: key_arn("us-east-1", "attacker"),
+                fields: Vec::new(),
+                desired: d.resources[&key].clone(),
+            }
+        );
+        // The bucket follows the alias's key only once the replacement is accepted.
+        assert_eq!(
+            attributes(&plan)[1..],
+            [
+                (bucket_id("us-east-1").name, "encryption".to_string()),
+                (bucket_id("us-east-1").name, "policy".to_string())
+            ]
+        );
+        let s = plan.summary();
+        assert_eq!((s.create, s.change, s.replace, s.delete), (0, 1, 1, 0));
+        assert_eq!(plan.warnings.len(), 1, "{:?}", plan.warnings);
+        let w = &plan.warnings[0];
+        assert!(
+            w.contains("names the key attacker, not the pinned key k-us-east-1")
+                && w.contains("apply refuses this replacement unless --accept-key-change")
+                && w.contains("--target-key-id k-us-east-1"),
+            "{w}"
+        );
+        let accepted = diff(
+            &d,
+            &live,
+            &DiffOptions {
+                accept_key_change: true,
+                ..DiffOptions::default()
+            },
+        );
+        assert_eq!(accepted.changes, plan.changes);
+        assert!(
+            accepted.warnings[0].contains("accepted with --accept-key-change"),
+            "{:?}",
+            accepted.warnings
+        );
+    }
+
+    #[test]
+    fn a_key_tagged_for_the_stack_that_nothing_names_is_an_orphan() {
+        let (d, mut live) = kms_converged(&["us-east-1"]);
+        let tagged = |id: &str, state: &str| crate::core::resource::key::TaggedKey {
+            region: "us-east-1".into(),
+            key_id: id.into(),
+            arn: key_arn("us-east-1", id),
+            created: "2026-12-01T10:00:00Z".into(),
+            state: state.into(),
+        };
+        // The alias's own key is no orphan.
+        live.tagged_keys = vec![tagged("k-us-east-1", "Enabled")];
+        assert_eq!(diff(&d, &live, &DiffOptions::default()), Plan::default());
+        // One more, that no alias names: listed, and nothing else changes.
+        live.tagged_keys.push(tagged("lost", "Enabled"));
+        // One already scheduled for deletion is not listed again.
+        live.tagged_keys.push(tagged("going", PENDING_DELETION));
+        let plan = diff(&d, &live, &DiffOptions::default());
+        assert_eq!(plan.changes, []);
+        assert_eq!(plan.warnings, Vec::<String>::new());
+        assert_eq!(
+            plan.orphan_keys,
+            [OrphanKey {
+                region: "us-east-1".into(),
+                key_id: "lost".into(),
+                arn: key_arn("us-east-1", "lost"),
+                created: "2026-12-01T10:00:00Z".into(),
+            }]
+        );
+        assert_eq!(
+            plan.orphan_keys[0].removal_command(),
+            "aws kms schedule-key-deletion --region us-east-1 --key-id lost"
+        );
+    }
+
+    #[test]
+    fn the_pinned_key_of_a_replacement_is_no_orphan() {
+        let (d, mut live) = alias_moved();
+        live.tagged_keys = ["k-us-east-1", "attacker"]
+            .map(|id| crate::core::resource::key::TaggedKey {
+                region: "us-east-1".into(),
+                key_id: id.into(),
+                arn: key_arn("us-east-1", id),
+                created: "2026-12-01T10:00:00Z".into(),
+                state: "Enabled".into(),
+            })
+            .to_vec();
+        let plan = diff(&d, &live, &DiffOptions::default());
+        assert_eq!(plan.orphan_keys, []);
+        assert_eq!(plan.summary().replace, 1);
     }
 
     #[test]

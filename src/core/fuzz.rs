@@ -36,6 +36,7 @@ fn plan_text() -> String {
         summary: plan.summary(),
         changes: plan.changes,
         warnings: plan.warnings,
+        orphan_keys: plan.orphan_keys,
         observed,
     };
     serde_json::to_string(&doc).unwrap_or_default()

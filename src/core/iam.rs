@@ -102,6 +102,9 @@ struct Arns {
     backup_keys: Option<(Vec<String>, Option<Value>)>,
     /// The keys `kmsKeyIds` names.
     named_keys: Vec<String>,
+    /// Whether apply manages a key per region (kms without `kmsKeyIds`): plan then lists the
+    /// keys tagged with its alias, to find orphans.
+    manages_keys: bool,
 }
 
 impl Arns {
@@ -174,6 +177,7 @@ impl Arns {
             key_alias: key_alias(&stack.project_name, env),
             backup_keys: backup_keys(stack, account_id),
             named_keys: stack.kms_key_ids.values().cloned().collect(),
+            manages_keys: crate::core::desired::manages_keys(stack),
         }
     }
 }
@@ -365,7 +369,22 @@ fn plan_statements(a: &Arns) -> Vec<Value> {
     ]
     .into_iter()
     .chain(read_keys(a))
+    .chain(find_orphan_keys(a))
     .collect()
+}
+
+/// The keys tagged with the managed key's alias, listed by that tag to find the orphans (a
+/// key created by a run that died before its alias): GetResources takes no resource-level
+/// permission, and returns only what matches the tag filter; their metadata is read under
+/// `ReadBackupKeys`.
+fn find_orphan_keys(a: &Arns) -> Option<Value> {
+    a.manages_keys.then(|| {
+        statement(
+            "FindOrphanBackupKeys",
+            &["tag:GetResources"],
+            vec!["*".into()],
+        )
+    })
 }
 
 fn apply_statements(a: &Arns) -> Vec<Value> {
@@ -1232,6 +1251,28 @@ mod tests {
             let text = policy(&stack(), ACCOUNT, role, &[]).to_string();
             assert!(!text.contains("/backup/*\""), "{role:?}: {text}");
         }
+    }
+
+    /// Orphan keys are listed by their alias tag (tag:GetResources, which has no resource-level
+    /// permission) only for a stack whose keys apply manages.
+    #[test]
+    fn plan_lists_tagged_keys_only_when_apply_manages_them() {
+        let listing = |stack: &Stack| -> Vec<String> {
+            policy(stack, ACCOUNT, Role::Plan, &[])["Statement"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|s| s["Sid"] == "FindOrphanBackupKeys")
+                .map(|s| format!("{} {}", s["Action"], s["Resource"]))
+                .collect()
+        };
+        assert_eq!(listing(&stack()), Vec::<String>::new());
+        let mut managed = stack();
+        managed.encryption = EncryptionMode::Kms;
+        assert_eq!(listing(&managed), [r#"["tag:GetResources"] ["*"]"#]);
+        let arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        managed.kms_key_ids.insert("us-east-1".into(), arn.into());
+        assert_eq!(listing(&managed), Vec::<String>::new());
     }
 
     /// Plan reads only the stack's keys: the managed ones by their alias tag (as apply changes

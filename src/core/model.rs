@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+use super::resource::key::TaggedKey;
 use super::stack::Stack;
 
 pub use super::resource::{
@@ -33,6 +34,10 @@ pub struct LiveState {
     pub managed_regions: Vec<String>,
     /// Object count (all versions and delete markers) of buckets in regions being removed.
     pub bucket_objects: BTreeMap<String, u64>,
+    /// Every KMS key tagged with the stack's alias in the regions whose key apply manages
+    /// (found by tag, not by the alias): what tells an orphan from the alias's key.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tagged_keys: Vec<TaggedKey>,
 }
 
 impl LiveState {

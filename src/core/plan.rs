@@ -9,7 +9,7 @@ use super::stack::{ParseOptions, Stack};
 
 /// The version of the JSON plan document (`--format json`, `--out`). Bumped on any change
 /// that is not a pure addition.
-pub const PLAN_FORMAT_VERSION: u32 = 3;
+pub const PLAN_FORMAT_VERSION: u32 = 4;
 
 /// Choices the operator makes about removed regions' buckets. Saved with a plan, so that
 /// `apply --plan` recomputes the same diff.
@@ -23,11 +23,24 @@ pub struct DiffOptions {
     /// Schedule the deletion of managed KMS keys the stack no longer uses.
     #[serde(default)]
     pub destroy_removed_keys: bool,
+    /// Let apply switch the buckets to the key the alias names now, away from the key their
+    /// default encryption is pinned to (a `replace` change).
+    #[serde(default)]
+    pub accept_key_change: bool,
 }
 
 impl DiffOptions {
     /// The command-line flags that set these options, as `plan` and `apply` take them.
     pub fn flags(&self) -> Vec<&'static str> {
+        let mut flags = self.destroy_flags();
+        if self.accept_key_change {
+            flags.push("--accept-key-change");
+        }
+        flags
+    }
+
+    /// The flags that delete what the stack no longer names.
+    pub fn destroy_flags(&self) -> Vec<&'static str> {
         let mut flags = Vec::new();
         if self.destroy_removed_buckets {
             flags.push("--destroy-removed-buckets");
@@ -60,6 +73,21 @@ pub enum Change {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         objects: Option<u64>,
     },
+    /// The managed key's alias names another key than the one its region's bucket encrypts
+    /// with (`pinned`, the bucket's live default encryption key): the stack's key would be
+    /// replaced by `replacement`, a key apply did not choose. Apply refuses it unless accepted
+    /// (`--accept-key-change`); then `fields` of the alias's key are set from `desired`.
+    Replace {
+        id: ResourceId,
+        /// The ARN of the key the bucket's default encryption names now.
+        #[serde(rename = "pinnedKey")]
+        pinned: String,
+        /// The ARN of the key the alias names now.
+        #[serde(rename = "aliasKey")]
+        replacement: String,
+        fields: Vec<FieldChange>,
+        desired: Resource,
+    },
     /// The resource is no longer in the stack but is kept (a bucket holding backups).
     Retain {
         id: ResourceId,
@@ -82,6 +110,7 @@ impl Change {
         match self {
             Change::Create { id, .. }
             | Change::Update { id, .. }
+            | Change::Replace { id, .. }
             | Change::Delete { id, .. }
             | Change::Retain { id, .. } => id,
         }
@@ -92,13 +121,15 @@ impl Change {
 pub struct Summary {
     pub create: usize,
     pub change: usize,
+    /// Keys whose alias names another key than the pinned one (each refused unless accepted).
+    pub replace: usize,
     pub delete: usize,
     pub retained: usize,
 }
 
 impl Summary {
     pub fn has_changes(&self) -> bool {
-        self.create + self.change + self.delete > 0
+        self.create + self.change + self.replace + self.delete > 0
     }
 }
 
@@ -107,6 +138,30 @@ pub struct Plan {
     pub changes: Vec<Change>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub orphan_keys: Vec<OrphanKey>,
+}
+
+/// A key tagged for the stack that its alias does not name and no bucket is pinned to: listed,
+/// never adopted nor used; removing it is the operator's call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrphanKey {
+    pub region: String,
+    pub key_id: String,
+    pub arn: String,
+    /// When KMS created it (RFC 3339).
+    pub created: String,
+}
+
+impl OrphanKey {
+    /// The command that schedules its deletion.
+    pub fn removal_command(&self) -> String {
+        format!(
+            "aws kms schedule-key-deletion --region {} --key-id {}",
+            self.region, self.key_id
+        )
+    }
 }
 
 impl Plan {
@@ -116,6 +171,7 @@ impl Plan {
             match c {
                 Change::Create { .. } => s.create += 1,
                 Change::Update { .. } => s.change += 1,
+                Change::Replace { .. } => s.replace += 1,
                 Change::Delete { .. } => s.delete += 1,
                 Change::Retain { .. } => s.retained += 1,
             }
@@ -147,6 +203,9 @@ pub struct PlanDocument {
     pub changes: Vec<Change>,
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// Keys tagged for the stack that nothing names (see `OrphanKey`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub orphan_keys: Vec<OrphanKey>,
     pub observed: LiveState,
 }
 
@@ -162,8 +221,53 @@ impl PlanDocument {
         Plan {
             changes: self.changes.clone(),
             warnings: self.warnings.clone(),
+            orphan_keys: self.orphan_keys.clone(),
         }
     }
+
+    /// Why apply refuses this plan: a key replacement not accepted with `--accept-key-change`
+    /// (the plan's own options). `None` when it has none, or they are accepted.
+    pub fn key_change_refusal(&self) -> Option<String> {
+        if self.diff_options.accept_key_change {
+            return None;
+        }
+        let refused: Vec<String> = self
+            .changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::Replace {
+                    id,
+                    pinned,
+                    replacement,
+                    ..
+                } => Some(format!(
+                    "{} ({}) names the key {}, not the pinned key {} the bucket encrypts with; to undo the move: aws kms update-alias --region {} --alias-name {} --target-key-id {}",
+                    id.name,
+                    id.region,
+                    key_id(replacement),
+                    key_id(pinned),
+                    id.region,
+                    id.name,
+                    key_id(pinned)
+                )),
+                Change::Create { .. }
+                | Change::Update { .. }
+                | Change::Delete { .. }
+                | Change::Retain { .. } => None,
+            })
+            .collect();
+        (!refused.is_empty()).then(|| {
+            format!(
+                "nothing was applied: the stack's KMS alias was moved to another key, and the buckets would encrypt every new backup with it:\n  - {}\nIf the move was intended, apply with --accept-key-change, or name the new key in kmsKeyIds.",
+                refused.join("\n  - ")
+            )
+        })
+    }
+}
+
+/// The key ID of a key ARN, or the ARN itself when it is not one.
+pub fn key_id(arn: &str) -> &str {
+    super::resource::key::key_id_of(arn).unwrap_or(arn)
 }
 
 /// Reads a saved plan (`label` names it in messages): its format version first, then the
@@ -186,9 +290,9 @@ pub fn read_plan(
     let doc: PlanDocument =
         serde_json::from_value(value).map_err(|e| format!("{} ({e})", not_a_plan()))?;
     if let Some(id) = doc.changes.iter().find_map(|c| match c {
-        Change::Create { id, desired } | Change::Update { id, desired, .. } => {
-            (id.kind != desired.kind()).then_some(id)
-        }
+        Change::Create { id, desired }
+        | Change::Update { id, desired, .. }
+        | Change::Replace { id, desired, .. } => (id.kind != desired.kind()).then_some(id),
         Change::Delete { .. } | Change::Retain { .. } => None,
     }) {
         return Err(format!(
@@ -289,6 +393,7 @@ fn describe(change: &Change) -> String {
     let action = match change {
         Change::Create { .. } => "create",
         Change::Update { .. } => "change",
+        Change::Replace { .. } => "replace",
         Change::Delete { .. } => "delete",
         Change::Retain { .. } => "retain",
     };
@@ -375,6 +480,7 @@ mod tests {
             summary: Summary::default(),
             changes: Vec::new(),
             warnings: Vec::new(),
+            orphan_keys: Vec::new(),
             observed: LiveState::default(),
         }
     }
@@ -418,6 +524,7 @@ mod tests {
             destroy_removed_buckets: true,
             destroy_bucket_objects: true,
             destroy_removed_keys: false,
+            accept_key_change: false,
         };
         let doc = PlanDocument {
             stack_file: "my stacks/dev.yaml".into(),

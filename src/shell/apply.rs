@@ -91,7 +91,9 @@ impl<'a> Stages<'a> {
                     Kind::Bucket => stages.bucket_removals.push(change),
                     Kind::Parameter | Kind::Alarm => stages.removals.push(change),
                 },
-                Change::Create { id, .. } | Change::Update { id, .. } => {
+                Change::Create { id, .. }
+                | Change::Update { id, .. }
+                | Change::Replace { id, .. } => {
                     let ResourceId { kind, region, name } = id;
                     let slots = stages.regions.entry(region);
                     match kind {
@@ -224,6 +226,18 @@ async fn execute(aws: &Aws, change: &Change) -> Result<String> {
         } => {
             resource::update(aws, id, fields, desired).await?;
             Ok(format!("updated {id}"))
+        }
+        // Accepted (apply refuses an unaccepted one before any step): the alias's key is
+        // brought to the stack's settings; the bucket's own change names it.
+        Change::Replace {
+            id,
+            fields,
+            desired,
+            replacement,
+            ..
+        } => {
+            resource::update(aws, id, fields, desired).await?;
+            Ok(format!("accepted the key {replacement} for {id}"))
         }
         Change::Delete { id, objects } => {
             resource::delete(aws, id, *objects).await?;

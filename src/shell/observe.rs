@@ -11,13 +11,14 @@ use super::aws::Aws;
 use super::resource::{self, Listing, bucket};
 use crate::core::alarm::alarm_prefix;
 use crate::core::desired::{
-    copies_parameter_id, parse_region_list, region_bucket_parameter, region_list_parameter,
-    stray_metadata_ids, unused_key_ids,
+    copies_parameter_id, key_alias, manages_keys, parse_region_list, region_bucket_parameter,
+    region_list_parameter, stray_metadata_ids, unused_key_ids,
 };
 use crate::core::model::{DesiredState, LiveState, Resource, ResourceId};
 use crate::core::region::check_region;
 use crate::core::resource::Kind;
-use crate::core::stack::{bucket_name, bucket_prefix};
+use crate::core::resource::key::TaggedKey;
+use crate::core::stack::{Stack, bucket_name, bucket_prefix};
 
 /// Reads everything `diff` needs about `desired` (and the regions it no longer names).
 pub async fn observe(aws: &Aws, desired: &DesiredState) -> Result<LiveState> {
@@ -48,11 +49,13 @@ pub async fn observe(aws: &Aws, desired: &DesiredState) -> Result<LiveState> {
         regions: &alarm_regions,
         prefix: &prefix,
     };
-    let (read, discovered) = tokio::join!(
+    let (read, discovered, tagged) = tokio::join!(
         read_resources(aws, &ids, Some(&listing), &mut live),
         discover_regions(aws, desired),
+        tagged_keys(aws, stack),
     );
     read?;
+    live.tagged_keys = tagged?;
     live.managed_regions = managed_regions(desired, &live, discovered?);
 
     let removed: Vec<String> = live
@@ -65,6 +68,23 @@ pub async fn observe(aws: &Aws, desired: &DesiredState) -> Result<LiveState> {
         observe_removed(aws, desired, &removed, &mut live).await?;
     }
     Ok(live)
+}
+
+/// The keys tagged with the stack's alias in each region whose key apply manages (none for a
+/// stack that manages no key): what tells an orphan from the alias's key.
+async fn tagged_keys(aws: &Aws, stack: &Stack) -> Result<Vec<TaggedKey>> {
+    if !manages_keys(stack) {
+        return Ok(Vec::new());
+    }
+    let alias = key_alias(&stack.project_name, &stack.environment);
+    let found = try_join_all(
+        stack
+            .regions
+            .iter()
+            .map(|region| resource::key::tagged(aws, region, &alias)),
+    )
+    .await?;
+    Ok(found.into_iter().flatten().collect())
 }
 
 /// The regions managed now or before: the live region list, then regions where a bucket of

@@ -322,6 +322,230 @@ async fn existing_keys_named_in_kms_key_ids_are_used_and_no_key_is_managed() {
     assert_eq!(head.ssekms_key_id(), Some(arns[0].as_str()));
 }
 
+/// The key the bucket's default encryption names (its ARN), `None` without one.
+async fn default_key(region: &str, bucket: &str) -> Option<String> {
+    let config = s3(region)
+        .await
+        .get_bucket_encryption()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap()
+        .server_side_encryption_configuration
+        .unwrap();
+    config.rules()[0]
+        .apply_server_side_encryption_by_default()
+        .and_then(|d| d.kms_master_key_id())
+        .map(str::to_string)
+}
+
+/// A key of someone else's choosing, and the stack's alias moved to it (as whoever holds
+/// kms:UpdateAlias can): its ID and ARN.
+async fn move_alias(region: &str, alias: &str) -> (String, String) {
+    let kms = kms(region).await;
+    let theirs = kms.create_key().send().await.unwrap().key_metadata.unwrap();
+    kms.update_alias()
+        .alias_name(alias)
+        .target_key_id(theirs.key_id())
+        .send()
+        .await
+        .unwrap();
+    (
+        theirs.key_id().to_string(),
+        theirs.arn().unwrap().to_string(),
+    )
+}
+
+/// The `replace` change of a JSON plan, which must be the only one.
+fn replacement(plan: &serde_json::Value) -> serde_json::Value {
+    let replaced: Vec<&serde_json::Value> = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["action"] == "replace")
+        .collect();
+    assert_eq!(replaced.len(), 1, "{plan:#}");
+    replaced[0].clone()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_moved_alias_is_a_replacement_that_apply_refuses_unless_accepted() {
+    let ws = Workspace::new("kmspin", &[A, B], A);
+    let alias = format!("alias/{PROJECT}-ssm-backup-kmspin");
+    write_stack(&ws, "encryption: kms\n");
+    ws.apply();
+    let bucket = ws.bucket(A);
+    let pinned = key_of(A, &alias).await;
+    let (pinned_id, pinned_arn) = (
+        pinned.key_id().to_string(),
+        pinned.arn().unwrap().to_string(),
+    );
+    assert_eq!(default_key(A, &bucket).await, Some(pinned_arn.clone()));
+    let (theirs, theirs_arn) = move_alias(A, &alias).await;
+
+    // plan: a replacement of the key (not an update), naming both keys, with its warning, in
+    // every format; the JSON matches the published schema.
+    let plan = ws.plan_json(2);
+    let replace = replacement(&plan);
+    assert_eq!(replace["id"]["name"], alias.as_str());
+    assert_eq!(replace["id"]["region"], A);
+    assert_eq!(replace["pinnedKey"], pinned_arn.as_str());
+    assert_eq!(replace["aliasKey"], theirs_arn.as_str());
+    assert_eq!(plan["summary"]["replace"], 1);
+    let warnings = plan["warnings"].to_string();
+    assert!(
+        warnings.contains(&format!(
+            "names the key {theirs}, not the pinned key {pinned_id}"
+        )),
+        "{warnings}"
+    );
+    if let Err(errors) = crate::plan_schema::schema_errors(&ws, &[("pin.json", &plan)]) {
+        panic!("the plan does not match docs/plan.schema.json:\n{errors}");
+    }
+    let text = ws.run(&["plan", "--stack", &ws.env]);
+    assert_eq!(text.code, 0, "{text:#?}");
+    assert!(
+        text.stdout.contains(&format!(
+            "  ! replace key {alias} ({A})\n        pinned key (the bucket's default encryption): {pinned_id}\n        the key the alias names now:              {theirs}\n"
+        )) && text.stdout.contains(&format!("Warning: the KMS alias {alias} ({A}) names the key {theirs}, not the pinned key {pinned_id}")),
+        "{}",
+        text.stdout
+    );
+    let md = ws.run(&["plan", "--stack", &ws.env, "--format", "markdown"]);
+    assert!(
+        md.stdout.contains(&format!(
+            "| **replace** | key `{alias}` | {A} | pinned key `{pinned_id}` (the bucket's default encryption) -> `{theirs}` (the key the alias names now) |"
+        )),
+        "{}",
+        md.stdout
+    );
+
+    // apply refuses, and nothing changes: the bucket stays under the pinned key.
+    let refused = ws.run(&["apply", "--stack", &ws.env, "--auto-approve"]);
+    assert_eq!(refused.code, 1, "{refused:#?}");
+    assert!(
+        refused.stderr.contains(&format!(
+            "{alias} ({A}) names the key {theirs}, not the pinned key {pinned_id}"
+        )) && refused.stderr.contains("--accept-key-change"),
+        "{refused:#?}"
+    );
+    assert_eq!(default_key(A, &bucket).await, Some(pinned_arn.clone()));
+    // So does a saved plan made without the acceptance.
+    let saved = ws.run(&["plan", "--stack", &ws.env, "--out", "pin.json"]);
+    assert_eq!(saved.code, 0, "{saved:#?}");
+    let refused = ws.run(&["apply", "--plan", "pin.json", "--auto-approve"]);
+    assert_eq!(refused.code, 1, "{refused:#?}");
+    assert_eq!(default_key(A, &bucket).await, Some(pinned_arn.clone()));
+
+    // Accepted in a saved plan: apply --plan switches the bucket to the alias's key.
+    let saved = ws.run(&[
+        "plan",
+        "--stack",
+        &ws.env,
+        "--accept-key-change",
+        "--out",
+        "accepted.json",
+    ]);
+    assert_eq!(saved.code, 0, "{saved:#?}");
+    let applied = ws.run(&["apply", "--plan", "accepted.json", "--auto-approve"]);
+    assert_eq!(applied.code, 0, "{applied:#?}");
+    assert_eq!(default_key(A, &bucket).await, Some(theirs_arn.clone()));
+    assert_eq!(ws.plan_json(0)["changes"], serde_json::json!([]));
+
+    // Moved again: accepted with the flag on apply itself.
+    let (_, second_arn) = move_alias(A, &alias).await;
+    let applied = ws.run(&[
+        "apply",
+        "--stack",
+        &ws.env,
+        "--auto-approve",
+        "--accept-key-change",
+    ]);
+    assert_eq!(applied.code, 0, "{applied:#?}");
+    assert_eq!(default_key(A, &bucket).await, Some(second_arn.clone()));
+
+    // Moved again: the stack naming the new key in kmsKeyIds is acceptance enough.
+    let (_, third_arn) = move_alias(A, &alias).await;
+    let b_arn = key_of(B, &alias).await.arn().unwrap().to_string();
+    write_stack(
+        &ws,
+        &format!("encryption: kms\nkmsKeyIds:\n  {A}: {third_arn}\n  {B}: {b_arn}\n"),
+    );
+    ws.apply();
+    assert_eq!(default_key(A, &bucket).await, Some(third_arn));
+    assert_eq!(default_key(B, &ws.bucket(B)).await, Some(b_arn));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_orphan_key_is_listed_by_plan_and_never_used_by_apply() {
+    let ws = Workspace::new("kmsorphan", &[A, B], A);
+    let alias = format!("alias/{PROJECT}-ssm-backup-kmsorphan");
+    write_stack(&ws, "encryption: kms\n");
+    // A run that died between CreateKey and CreateAlias: the key is there, tagged, no alias.
+    let name = aws_sdk_kms::types::Tag::builder()
+        .tag_key("Name")
+        .tag_value(&alias)
+        .build()
+        .unwrap();
+    let orphan = kms(A)
+        .await
+        .create_key()
+        .tags(name)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap();
+    let orphan_id = orphan.key_id().to_string();
+    let listed = |plan: &serde_json::Value| -> Vec<String> {
+        plan["orphanKeys"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|o| format!("{} {}", o["region"], o["keyId"]))
+            .collect()
+    };
+    let plan = ws.plan_json(2);
+    assert_eq!(listed(&plan), [format!("\"{A}\" \"{orphan_id}\"")]);
+    let created = plan["orphanKeys"][0]["created"].as_str().unwrap();
+    assert!(created.starts_with("20"), "{created}");
+    if let Err(errors) = crate::plan_schema::schema_errors(&ws, &[("orphan.json", &plan)]) {
+        panic!("the plan does not match docs/plan.schema.json:\n{errors}");
+    }
+    let text = ws.run(&["plan", "--stack", &ws.env]);
+    assert!(
+        text.stdout.contains(&format!(
+            "  ? orphan KMS key {orphan_id} ({A}), created {created}\n"
+        )) && text.stdout.contains(&format!(
+            "aws kms schedule-key-deletion --region {A} --key-id {orphan_id}\n"
+        )),
+        "{}",
+        text.stdout
+    );
+
+    // apply makes the stack's key as always and never adopts the orphan.
+    ws.apply();
+    let key = key_of(A, &alias).await;
+    assert_ne!(key.key_id(), orphan_id);
+    assert_eq!(
+        default_key(A, &ws.bucket(A)).await.as_deref(),
+        key.arn(),
+        "the bucket encrypts with the key apply made"
+    );
+    // Converged, and the orphan still listed until its deletion is scheduled.
+    let plan = ws.plan_json(0);
+    assert_eq!(listed(&plan), [format!("\"{A}\" \"{orphan_id}\"")]);
+    kms(A)
+        .await
+        .schedule_key_deletion()
+        .key_id(&orphan_id)
+        .pending_window_in_days(7)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed(&ws.plan_json(0)), Vec::<String>::new());
+}
+
 /// The key swap, as an administrator (or anyone with `kms:UpdateAlias`) would make it: plain
 /// verify checks the key each backup is under from its stamp. A key scheduled for deletion or
 /// disabled fails `key` (exit 2, the deletion date named) in plain verify and in `--deep`

@@ -14,10 +14,10 @@ const B: &str = "eu-west-1";
 async fn empty_account_plan_apply_plan_converges() {
     let ws = Workspace::new("fresh", &[A, B], A);
     let plan = ws.plan_json(2);
-    assert_eq!(plan["formatVersion"], 3);
+    assert_eq!(plan["formatVersion"], 4);
     assert_eq!(
         plan["summary"],
-        serde_json::json!({"create": 7, "change": 0, "delete": 0, "retained": 0})
+        serde_json::json!({"create": 7, "change": 0, "replace": 0, "delete": 0, "retained": 0})
     );
 
     ws.apply();
@@ -532,7 +532,7 @@ async fn a_hand_edited_saved_plan_is_refused() {
     assert_eq!(run.code, 1, "{run:#?}");
     assert!(
         run.stderr
-            .contains("has plan format 1, this ssm-keeper reads format 3"),
+            .contains("has plan format 1, this ssm-keeper reads format 4"),
         "{}",
         run.stderr
     );
@@ -571,7 +571,7 @@ async fn a_saved_plan_applies_only_to_the_stack_file_it_was_made_from() {
     ]);
     assert_eq!(run.code, 0, "{run:#?}");
     let mut plan = read_plan();
-    assert_eq!(plan["formatVersion"], 3);
+    assert_eq!(plan["formatVersion"], 4);
     plan["stackFile"] = "stacks/bound.yaml".into();
     write_plan(&plan);
     let run = apply_saved();

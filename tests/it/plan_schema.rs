@@ -24,7 +24,10 @@ sys.exit(1 if errors else 0)
 "#;
 
 /// The schema's verdict on `plans` (written into the workspace): the errors it found.
-fn schema_errors(ws: &Workspace, plans: &[(&str, &serde_json::Value)]) -> Result<(), String> {
+pub(crate) fn schema_errors(
+    ws: &Workspace,
+    plans: &[(&str, &serde_json::Value)],
+) -> Result<(), String> {
     let schema = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/plan.schema.json");
     let mut command = std::process::Command::new(python());
     command.arg("-c").arg(VALIDATE).arg(schema);

@@ -37,6 +37,7 @@ mod tests {
             summary: plan.summary(),
             changes: plan.changes,
             warnings: plan.warnings,
+            orphan_keys: plan.orphan_keys,
             observed,
         };
         let text = render(&doc).unwrap();

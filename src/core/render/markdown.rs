@@ -3,9 +3,10 @@
 use std::fmt::{self, Write};
 
 use super::{
-    SENSITIVE, inline, is_scalar_change, json_diff, options_line, retained_backups, summary_line,
+    ORPHAN_NOTE, SENSITIVE, inline, is_scalar_change, json_diff, options_line, retained_backups,
+    summary_line,
 };
-use crate::core::plan::{Change, FieldChange, PlanDocument};
+use crate::core::plan::{Change, FieldChange, PlanDocument, key_id};
 
 pub fn render(doc: &PlanDocument) -> String {
     super::text(|out| write_plan(out, doc))
@@ -22,12 +23,45 @@ fn write_plan(out: &mut impl Write, doc: &PlanDocument) -> fmt::Result {
     if let Some(line) = options_line(doc) {
         writeln!(out, "**{line}**\n")?;
     }
-    if doc.changes.is_empty() {
+    if !doc.changes.is_empty() {
+        write_changes(out, doc)?;
+    }
+    write_orphans(out, doc)?;
+    if !doc.warnings.is_empty() {
+        out.write_char('\n')?;
+        for w in &doc.warnings {
+            writeln!(out, "> **Warning:** {w}")?;
+        }
+    }
+    Ok(())
+}
+
+/// The keys tagged for the stack that nothing names, each with the command that removes it.
+fn write_orphans(out: &mut impl Write, doc: &PlanDocument) -> fmt::Result {
+    if doc.orphan_keys.is_empty() {
         return Ok(());
     }
+    writeln!(out, "\n**Orphan KMS keys** ({ORPHAN_NOTE}):\n")?;
+    for o in &doc.orphan_keys {
+        writeln!(
+            out,
+            "- `{}` ({}), created {}: `{}`",
+            o.key_id,
+            o.region,
+            o.created,
+            o.removal_command()
+        )?;
+    }
+    Ok(())
+}
+
+/// The table, then each update's diff.
+fn write_changes(out: &mut impl Write, doc: &PlanDocument) -> fmt::Result {
     write_table(out, doc)?;
     for change in &doc.changes {
-        if let Change::Update { id, fields, .. } = change {
+        if let Change::Update { id, fields, .. } | Change::Replace { id, fields, .. } = change
+            && !fields.is_empty()
+        {
             writeln!(
                 out,
                 "\n<details><summary>{} <code>{}</code> ({})</summary>\n\n```diff",
@@ -37,12 +71,6 @@ fn write_plan(out: &mut impl Write, doc: &PlanDocument) -> fmt::Result {
             )?;
             write_diff(out, fields)?;
             out.write_str("```\n\n</details>\n")?;
-        }
-    }
-    if !doc.warnings.is_empty() {
-        out.write_char('\n')?;
-        for w in &doc.warnings {
-            writeln!(out, "> **Warning:** {w}")?;
         }
     }
     Ok(())
@@ -62,6 +90,18 @@ fn write_table(out: &mut impl Write, doc: &PlanDocument) -> fmt::Result {
                     .map(|f| format!("`{}`", f.attribute))
                     .collect::<Vec<_>>()
                     .join(", "),
+            ),
+            Change::Replace {
+                pinned,
+                replacement,
+                ..
+            } => (
+                "**replace**",
+                format!(
+                    "pinned key `{}` (the bucket's default encryption) -> `{}` (the key the alias names now)",
+                    key_id(pinned),
+                    key_id(replacement)
+                ),
             ),
             Change::Delete { objects, .. } => (
                 "**delete**",

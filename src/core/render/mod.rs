@@ -26,12 +26,20 @@ pub fn text(write: impl Fn(&mut fmt::Formatter<'_>) -> fmt::Result) -> String {
 }
 
 /// The one-line summary every format ends with.
+/// What an orphan key is and why it may be removed only with care.
+pub const ORPHAN_NOTE: &str = "tagged for this stack, but neither its alias nor a bucket names it: never used by apply. If no backup is encrypted with it, schedule its deletion";
+
 pub fn summary_line(s: &Summary) -> String {
     if !s.has_changes() && s.retained == 0 {
         return "No changes. Live AWS matches the stack.".to_string();
     }
+    let replace = if s.replace > 0 {
+        format!(" {} to replace,", s.replace)
+    } else {
+        String::new()
+    };
     format!(
-        "Plan: {} to create, {} to change, {} to delete, {} retained.",
+        "Plan: {} to create, {} to change,{replace} {} to delete, {} retained.",
         s.create, s.change, s.delete, s.retained
     )
 }
@@ -39,7 +47,7 @@ pub fn summary_line(s: &Summary) -> String {
 /// The destroy options a plan was made with, when any: `apply --plan` applies them as saved,
 /// so the preview says so.
 pub fn options_line(doc: &PlanDocument) -> Option<String> {
-    let flags = doc.diff_options.flags();
+    let flags = doc.diff_options.destroy_flags();
     if flags.is_empty() {
         return None;
     }

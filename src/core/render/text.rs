@@ -5,11 +5,12 @@
 use std::fmt::{self, Write};
 
 use super::{
-    SENSITIVE, inline, is_scalar_change, json_diff, options_line, retained_backups, summary_line,
+    ORPHAN_NOTE, SENSITIVE, inline, is_scalar_change, json_diff, options_line, retained_backups,
+    summary_line,
 };
 use strum::VariantArray;
 
-use crate::core::plan::{Change, FieldChange, PlanDocument};
+use crate::core::plan::{Change, FieldChange, PlanDocument, key_id};
 use crate::core::resource::{
     AlarmSettings, BucketAttribute, BucketSettings, KeySettings, ParameterKind, Resource,
 };
@@ -32,11 +33,23 @@ fn write_plan(out: &mut Painted, doc: &PlanDocument) -> fmt::Result {
     for change in &doc.changes {
         render_change(out, doc, change)?;
     }
+    for orphan in &doc.orphan_keys {
+        write!(out, "  ")?;
+        out.paint(Tone::Retain, "? orphan")?;
+        writeln!(
+            out,
+            " KMS key {} ({}), created {}",
+            orphan.key_id, orphan.region, orphan.created
+        )?;
+        write!(out, "        ")?;
+        out.paint(Tone::Dim, ORPHAN_NOTE)?;
+        writeln!(out, ":\n        {}", orphan.removal_command())?;
+    }
     for w in &doc.warnings {
         out.paint(Tone::Delete, "Warning:")?;
         writeln!(out, " {w}")?;
     }
-    if !doc.changes.is_empty() || !doc.warnings.is_empty() {
+    if !doc.changes.is_empty() || !doc.warnings.is_empty() || !doc.orphan_keys.is_empty() {
         out.write_char('\n')?;
     }
     out.paint(Tone::Bold, summary_line(&doc.summary))?;
@@ -60,6 +73,26 @@ fn render_change(out: &mut Painted, doc: &PlanDocument, change: &Change) -> fmt:
         }
         Change::Update { id, fields, .. } => {
             action_line(out, Tone::Change, "~ change", id)?;
+            for f in fields {
+                render_field(out, f)?;
+            }
+        }
+        Change::Replace {
+            id,
+            pinned,
+            replacement,
+            fields,
+            ..
+        } => {
+            action_line(out, Tone::Delete, "! replace", id)?;
+            write!(
+                out,
+                "        pinned key (the bucket's default encryption): "
+            )?;
+            out.paint(Tone::Delete, key_id(pinned))?;
+            write!(out, "\n        the key the alias names now:              ")?;
+            out.paint(Tone::Create, key_id(replacement))?;
+            out.write_char('\n')?;
             for f in fields {
                 render_field(out, f)?;
             }
@@ -246,6 +279,7 @@ mod tests {
             summary: plan.summary(),
             changes: plan.changes,
             warnings: plan.warnings,
+            orphan_keys: plan.orphan_keys,
             observed: live,
         }
     }
@@ -360,5 +394,126 @@ mod tests {
         let tones: Vec<_> = painted.spans().filter_map(|(t, s)| Some((t?, s))).collect();
         assert!(tones.contains(&(Tone::Change, "~ change")), "{tones:?}");
         assert!(tones.contains(&(Tone::Bold, "Plan for")), "{tones:?}");
+    }
+
+    /// A kms stack whose alias moved from `key/pinned` to `key/new`, with an orphan `key/lost`.
+    fn moved_alias() -> PlanDocument {
+        use crate::core::resource::Resource;
+        let mut kms = stack();
+        kms.encryption = crate::core::stack::EncryptionMode::Kms;
+        let d = desired_state(&kms, "123456789012");
+        let arn = |id: &str| format!("arn:aws:kms:us-east-1:123456789012:key/{id}");
+        let alias = crate::core::desired::key_alias("p", "dev");
+        let alias_arn = crate::core::desired::key_alias_arn("us-east-1", "123456789012", &alias);
+        let mut live = LiveState {
+            managed_regions: vec!["us-east-1".into()],
+            ..Default::default()
+        };
+        for (id, r) in &d.resources {
+            let mut r = r.clone();
+            match &mut r {
+                Resource::Key(k) => k.arn = Some(arn("new")),
+                Resource::Bucket(b) => b.replace_key(&alias_arn, &arn("pinned")),
+                Resource::Parameter(_) | Resource::Alarm(_) => {}
+            }
+            live.resources.insert(id.clone(), Some(r));
+        }
+        live.tagged_keys = ["pinned", "new", "lost"]
+            .map(|id| crate::core::resource::key::TaggedKey {
+                region: "us-east-1".into(),
+                key_id: id.into(),
+                arn: arn(id),
+                created: "2026-12-01T10:00:00Z".into(),
+                state: "Enabled".into(),
+            })
+            .to_vec();
+        let plan = diff(&d, &live, &DiffOptions::default());
+        PlanDocument {
+            stack: kms,
+            summary: plan.summary(),
+            changes: plan.changes,
+            warnings: plan.warnings,
+            orphan_keys: plan.orphan_keys,
+            observed: live,
+            ..doc(LiveState::default())
+        }
+    }
+
+    #[test]
+    fn a_replaced_key_names_both_keys_and_an_orphan_its_removal() {
+        let doc = moved_alias();
+        let text = render(&doc).plain();
+        assert!(
+            text.starts_with(
+                "Plan for stack dev (stacks/dev.yaml), account 123456789012\n\n  ! replace key alias/p-ssm-backup-dev (us-east-1)\n        pinned key (the bucket's default encryption): pinned\n        the key the alias names now:              new\n  ~ change bucket "
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "  ? orphan KMS key lost (us-east-1), created 2026-12-01T10:00:00Z\n        tagged for this stack, but neither its alias nor a bucket names it: never used by apply. If no backup is encrypted with it, schedule its deletion:\n        aws kms schedule-key-deletion --region us-east-1 --key-id lost\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("Warning: the KMS alias alias/p-ssm-backup-dev (us-east-1) names the key new, not the pinned key pinned"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with(
+                "Plan: 0 to create, 1 to change, 1 to replace, 0 to delete, 0 retained.\n"
+            ),
+            "{text}"
+        );
+        let md = crate::core::render::markdown::render(&doc);
+        assert!(
+            md.contains("| **replace** | key `alias/p-ssm-backup-dev` | us-east-1 | pinned key `pinned` (the bucket's default encryption) -> `new` (the key the alias names now) |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("- `lost` (us-east-1), created 2026-12-01T10:00:00Z: `aws kms schedule-key-deletion --region us-east-1 --key-id lost`"),
+            "{md}"
+        );
+        assert!(md.contains("> **Warning:** the KMS alias alias/p-ssm-backup-dev (us-east-1) names the key new, not the pinned key pinned"), "{md}");
+        let json: serde_json::Value =
+            serde_json::from_str(&crate::core::render::json::render(&doc).unwrap()).unwrap();
+        let replace = &json["changes"][0];
+        assert_eq!(replace["action"], "replace");
+        assert_eq!(
+            replace["pinnedKey"],
+            "arn:aws:kms:us-east-1:123456789012:key/pinned"
+        );
+        assert_eq!(
+            replace["aliasKey"],
+            "arn:aws:kms:us-east-1:123456789012:key/new"
+        );
+        assert_eq!(json["summary"]["replace"], 1);
+        assert_eq!(json["orphanKeys"][0]["keyId"], "lost");
+        assert_eq!(json["orphanKeys"][0]["created"], "2026-12-01T10:00:00Z");
+        assert!(
+            json["warnings"][0]
+                .as_str()
+                .unwrap()
+                .contains("not the pinned key pinned"),
+            "{json}"
+        );
+        // Apply refuses it, unless the plan was made with --accept-key-change.
+        let refusal = doc.key_change_refusal().unwrap();
+        assert!(
+            refusal.contains(
+                "alias/p-ssm-backup-dev (us-east-1) names the key new, not the pinned key pinned"
+            ) && refusal.contains("apply with --accept-key-change"),
+            "{refusal}"
+        );
+        let accepted = PlanDocument {
+            diff_options: DiffOptions {
+                accept_key_change: true,
+                ..DiffOptions::default()
+            },
+            ..doc
+        };
+        assert_eq!(accepted.key_change_refusal(), None);
+        // Acceptance is no destroy option: the preview's destroy line stays away.
+        assert!(!render(&accepted).plain().contains("Destroy options"));
     }
 }

@@ -33,6 +33,26 @@ pub struct KeySettings {
     pub arn: Option<String>,
 }
 
+/// A KMS key tagged with the stack's alias (`Name`, as apply tags the keys it creates), found by
+/// its tag rather than through the alias: the alias's own key, the key a bucket is pinned to, or
+/// an orphan (a run that died between CreateKey and CreateAlias).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaggedKey {
+    pub region: String,
+    pub key_id: String,
+    pub arn: String,
+    /// When KMS created it (RFC 3339).
+    pub created: String,
+    /// KMS's KeyState.
+    pub state: String,
+}
+
+/// The key ID in a key ARN (`arn:...:key/<id>`); `None` for an alias ARN or anything else.
+pub fn key_id_of(arn: &str) -> Option<&str> {
+    arn.rsplit_once(":key/").map(|(_, id)| id)
+}
+
 /// A key setting the plan tells apart, in the order apply sets them (a key pending deletion
 /// or disabled is brought back first: KMS changes nothing else of it before).
 #[derive(
@@ -118,6 +138,18 @@ mod tests {
             state: ENABLED.into(),
             arn: None,
         }
+    }
+
+    #[test]
+    fn the_key_id_is_the_tail_of_a_key_arn_only() {
+        assert_eq!(
+            key_id_of("arn:aws:kms:us-west-2:123456789012:key/1234abcd"),
+            Some("1234abcd")
+        );
+        assert_eq!(
+            key_id_of("arn:aws:kms:us-west-2:123456789012:alias/p-ssm-backup-dev"),
+            None
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ use aws_sdk_kms::types::{KeyMetadata, Tag};
 use futures::future::try_join_all;
 use std::collections::BTreeMap;
 
-use crate::core::resource::key::{DELETION_WINDOW_DAYS, PENDING_DELETION};
+use crate::core::resource::key::{DELETION_WINDOW_DAYS, PENDING_DELETION, TaggedKey};
 use crate::core::resource::{BucketSettings, KeyAttribute, KeySettings, Resource, ResourceId};
 use crate::shell::aws::Aws;
 
@@ -22,6 +22,58 @@ pub async fn observe(
         Ok(((*id).clone(), key.map(Resource::Key)))
     }))
     .await
+}
+
+/// Every key of `region` tagged `Name` = `alias` (as create tags them), found by its tag with
+/// the Resource Groups Tagging API (one paginated listing of the matching keys only), each
+/// with its creation date and state (DescribeKey, allowed on keys carrying that tag).
+pub async fn tagged(aws: &Aws, region: &str, alias: &str) -> Result<Vec<TaggedKey>> {
+    let filter = aws_sdk_resourcegroupstagging::types::TagFilter::builder()
+        .key("Name")
+        .values(alias)
+        .build();
+    let mut pages = aws
+        .tagging(region)
+        .get_resources()
+        .resource_type_filters("kms:key")
+        .tag_filters(filter)
+        .into_paginator()
+        .send();
+    let mut arns = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.with_context(|| {
+            format!(
+                "listing the KMS keys tagged Name={alias} in {region} (Resource Groups Tagging API GetResources)"
+            )
+        })?;
+        arns.extend(
+            page.resource_tag_mapping_list
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|m| m.resource_arn),
+        );
+    }
+    let keys = try_join_all(arns.iter().map(|arn| async move {
+        // A key deleted since the listing is no orphan.
+        let Some(meta) = describe(aws, region, arn).await? else {
+            return Ok(None);
+        };
+        Ok::<_, anyhow::Error>(Some(TaggedKey {
+            region: region.to_string(),
+            key_id: meta.key_id.clone(),
+            arn: meta.arn.clone().unwrap_or_else(|| arn.clone()),
+            created: meta
+                .creation_date
+                .and_then(|d| d.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
+                .unwrap_or_default(),
+            state: meta
+                .key_state
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+        }))
+    }))
+    .await?;
+    Ok(keys.into_iter().flatten().collect())
 }
 
 /// What DescribeKey says of the key behind `alias`; `None` when the alias does not exist.
