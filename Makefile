@@ -69,7 +69,7 @@ fuzz:
 
 # Figures only, no time asserted: plan and backup against the bare emulator (scripts/bench.sh),
 # then through the test proxy (tests/it/bench_*.rs): SSM's default quotas enforced
-# (BENCH_QUOTA_BACKUP, BENCH_QUOTA_RESTORE, BENCH_QUOTA_REGION_SIZE) and a latency per direction
+# (BENCH_QUOTA_BACKUP, BENCH_QUOTA_RESTORE, BENCH_QUOTA_REGION_SIZE, BENCH_QUOTA_DEEP) and a latency per direction
 # (BENCH_LATENCY_MS, default 10).
 bench: $(VENV_STAMP)
 	$(CARGO) build --release --locked
