@@ -459,7 +459,7 @@ fn key_checks(facts: &RegionFacts, out: &mut Outcomes) {
                 named.arn
             )),
             None => problems.push(format!(
-                "{what} is under {}, but the stack's key does not resolve (its alias names no key)",
+                "{what} is under {}, but the stack's key does not resolve: its alias names no key, or one the role may not describe (not tagged for the stack: was the alias moved?)",
                 named.arn
             )),
         }

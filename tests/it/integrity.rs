@@ -487,3 +487,83 @@ fn http_status<E>(
 ) -> Option<u16> {
     e.raw_response().map(|r| r.status().as_u16())
 }
+
+/// The key swap under enforced IAM: the alias moved (by someone with kms:UpdateAlias) to a key
+/// apply did not make. The roles read only keys tagged with the stack's alias: the plan role's
+/// plan fails naming the alias and what to do, verify fails `key`, and the next backup is still
+/// written under the key the bucket is pinned to, never the alias's new one.
+#[tokio::test]
+async fn a_moved_alias_is_seen_by_plan_and_verify_with_their_own_roles() {
+    let env = "intkey";
+    let at = Enforced::start(env, env, |ws| {
+        ws.write_stack_with(&[A, B], "encryption: kms\n")
+    });
+    let run = at.run("apply", &["apply", "--stack", env, "--auto-approve"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    at.put_parameter(&format!("/app/{env}/db/password"), "v1")
+        .await;
+    let run = at.run("backup", &["backup", "--stack", env]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let run = at.run("verify", &["verify", "--stack", env]);
+    assert_eq!(run.code, 0, "{run:#?}");
+
+    let alias = format!("alias/{PROJECT}-ssm-backup-{env}");
+    let (key, secret) = at.creds("admin");
+    let kms = aws_sdk_kms::Client::new(&crate::iam::config_as(&at.emu, (&key, &secret), A).await);
+    let pinned = kms
+        .describe_key()
+        .key_id(&alias)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .arn
+        .unwrap();
+    let other = kms
+        .create_key()
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .arn
+        .unwrap();
+    kms.update_alias()
+        .alias_name(&alias)
+        .target_key_id(&other)
+        .send()
+        .await
+        .unwrap();
+
+    let run = at.run("apply", &["plan", "--stack", env]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stderr.contains(&format!(
+            "reading the KMS key {alias} in {A} (DescribeKey): the alias names a key these credentials may not read"
+        )) && run.stderr.contains("Was the alias moved?"),
+        "{}",
+        run.stderr
+    );
+    let run = at.run("verify", &["verify", "--stack", env, "--region", A]);
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(
+        run.stdout.contains(&format!(
+            "{A} key: the backup is under {pinned}, but the stack's key does not resolve"
+        )),
+        "{}",
+        run.stdout
+    );
+    // The nightly job keeps writing under the pinned key (the bucket's), not the alias's.
+    next_second();
+    at.put_parameter(&format!("/app/{env}/db/password"), "v2")
+        .await;
+    let run = at.run("backup", &["backup", "--stack", env]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let bucket = at.ws.bucket(A);
+    let newest = at.pointer(&bucket, &format!("latest-{A}.txt")).await;
+    assert_eq!(
+        at.stamp(&bucket, &newest).await.key_arn.as_deref(),
+        Some(pinned.as_str())
+    );
+}

@@ -83,6 +83,13 @@ async fn describe(aws: &Aws, region: &str, alias: &str) -> Result<Option<KeyMeta
             format!("KMS answered DescribeKey for {alias} in {region} without the key's metadata")
         }),
         Err(e) if e.code() == Some("NotFoundException") => Ok(None),
+        // The roles may read only keys tagged with the stack's alias: an alias that names any
+        // other key was moved to a key apply did not make.
+        Err(e) if e.code() == Some("AccessDeniedException") && alias.starts_with("alias/") => {
+            Err(anyhow::Error::new(e).context(format!(
+                "reading the KMS key {alias} in {region} (DescribeKey): the alias names a key these credentials may not read, and the roles read only keys tagged Name={alias}, so it is not a key apply made. Was the alias moved? Look with an administrator's credentials (`aws kms describe-key --region {region} --key-id {alias}`); to use that key, name it in the stack's kmsKeyIds"
+            )))
+        }
         Err(e) => Err(anyhow::Error::new(e).context(format!(
             "reading the KMS key {alias} in {region} (DescribeKey)"
         ))),
