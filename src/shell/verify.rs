@@ -90,11 +90,12 @@ pub async fn region_facts(
         )?,
         None => (None, None),
     };
+    let live_count = listing.len() as u64;
     let live = match object.as_ref().and_then(|o| o.content.as_ref()) {
         Some(ContentFacts {
             document: Ok(document),
             ..
-        }) => Some(live_facts(aws, region, (document, selection), listing.clone()).await?),
+        }) => Some(live_facts(aws, region, (document, selection), listing).await?),
         _ => None,
     };
     let key = match look.kms {
@@ -120,7 +121,7 @@ pub async fn region_facts(
         object,
         future: found.future,
         acknowledged: found.acknowledged,
-        live_count: Some(listing.len() as u64),
+        live_count: Some(live_count),
         live,
         previous,
         copy,
