@@ -190,7 +190,9 @@ pub struct VerifyArgs {
 
     /// Also read each newest document (and the previous one's count): the checks that need its
     /// content (document, entries, selection, encryption, checksum of the bytes, the tags
-    /// against the content). Needs the restore role (s3:GetObject on the backups).
+    /// against the content), and its comparison with Parameter Store itself (matches-ssm: each
+    /// parameter at the backup's version, by hash; complete: every parameter live before the
+    /// backup in it). Needs the restore role (s3:GetObject on the backups, ssm:GetParameters).
     #[arg(long)]
     pub deep: bool,
 
