@@ -62,7 +62,61 @@ pub async fn region_facts(
         bucket,
         under: "",
     };
-    let (pointer, default_pointer, listing, found) = tokio::try_join!(
+    // The newest backup, its document and what SSM holds at its versions, beside the
+    // environment's listing (only `complete` needs it) and the copy: no read waits for
+    // another it does not need.
+    let newest = async {
+        let found = find_newest(
+            aws,
+            &place,
+            (region, environment),
+            look.today,
+            look.acknowledged,
+        )
+        .await?;
+        let (object, previous) = match found.newest.as_ref().map(|b| b.key.as_str()) {
+            Some(key) => tokio::try_join!(
+                newest_object(aws, region, bucket, key, reading),
+                previous_backup(aws, region, bucket, environment, key, reading),
+            )?,
+            None => (None, None),
+        };
+        let at_version = async {
+            match object.as_ref().and_then(|o| o.content.as_ref()) {
+                Some(ContentFacts {
+                    document: Ok(document),
+                    ..
+                }) => Ok::<_, anyhow::Error>(Some(
+                    read_at_versions(aws, region, &to_read(document, selection)).await?,
+                )),
+                _ => Ok(None),
+            }
+        };
+        let key = async {
+            match look.kms {
+                Some(keys) => Ok(Some(key_facts(aws, region, keys, object.as_ref()).await?)),
+                None => Ok(None),
+            }
+        };
+        let (at_version, key) = tokio::try_join!(at_version, key)?;
+        Ok::<_, anyhow::Error>((found, object, previous, at_version, key))
+    };
+    let copy = async {
+        match copy_to {
+            Some((to, to_bucket)) => {
+                let place = Place {
+                    region: to,
+                    bucket: to_bucket,
+                    under: COPY_PREFIX,
+                };
+                Ok(Some(
+                    copy_facts(aws, (region, environment), &place, look).await?,
+                ))
+            }
+            None => Ok(None),
+        }
+    };
+    let (pointer, default_pointer, listing, (found, object, previous, at_version, key), copy) = tokio::try_join!(
         read_pointer(aws, region, bucket, &pointer_key),
         async {
             if is_default {
@@ -74,45 +128,14 @@ pub async fn region_facts(
             }
         },
         list_selected(aws, region, selection),
-        find_newest(
-            aws,
-            &place,
-            (region, environment),
-            look.today,
-            look.acknowledged
-        ),
+        newest,
+        copy,
     )?;
-    let newest = found.newest.map(|b| b.key);
-    let (object, previous) = match &newest {
-        Some(key) => tokio::try_join!(
-            newest_object(aws, region, bucket, key, reading),
-            previous_backup(aws, region, bucket, environment, key, reading),
-        )?,
-        None => (None, None),
-    };
     let live_count = listing.len() as u64;
-    let live = match object.as_ref().and_then(|o| o.content.as_ref()) {
-        Some(ContentFacts {
-            document: Ok(document),
-            ..
-        }) => Some(live_facts(aws, region, (document, selection), listing).await?),
-        _ => None,
-    };
-    let key = match look.kms {
-        Some(keys) => Some(key_facts(aws, region, keys, object.as_ref()).await?),
-        None => None,
-    };
-    let copy = match copy_to {
-        Some((to, to_bucket)) => {
-            let place = Place {
-                region: to,
-                bucket: to_bucket,
-                under: COPY_PREFIX,
-            };
-            Some(copy_facts(aws, (region, environment), &place, look).await?)
-        }
-        None => None,
-    };
+    let live = at_version.map(|at_version| LiveFacts {
+        listing,
+        at_version,
+    });
     Ok(RegionFacts {
         region: region.to_string(),
         bucket: bucket.to_string(),
