@@ -14,7 +14,7 @@ use crate::core::drill::{
     DrillResult, RegionDrill, exit_code, name_problem, parameter_arn_prefix, projected_seconds,
     render_text, run_id, run_prefix,
 };
-use crate::core::live::{compare, taken_utc};
+use crate::core::live::compare;
 use crate::core::region::{check_known_region, partition};
 use crate::core::restore::{
     BackupSource, ParameterSpec, RestoreAction, RestoreItem, RestoreOptions, plan,
@@ -292,7 +292,7 @@ impl Drill<'_> {
         let selection = Selection::of(self.stack);
         let listing = list_selected(self.aws, region, &selection).await?;
         let live = live_facts(self.aws, region, (&document, &selection), listing).await?;
-        let problems = compare(&document, &selection, taken_utc(&document), &live).failures();
+        let problems = compare(&document, &selection, document.taken_utc(), &live).failures();
         if !problems.is_empty() {
             return Ok(Err(Scratch::Refused { source, problems }));
         }

@@ -37,6 +37,24 @@ pub struct BackupDocument {
     pub parameters: Vec<BackupParameter>,
 }
 
+impl BackupDocument {
+    /// When a format-2 document says it was taken (UTC); `None` for the old script's local time.
+    pub fn taken_utc(&self) -> Option<time::OffsetDateTime> {
+        (self.format == DocumentFormat::V2)
+            .then_some(self.backup_timestamp.as_deref())
+            .flatten()
+            .and_then(parse_backup_timestamp)
+    }
+}
+
+/// A `backup_timestamp` (`YYYYMMDD_HHMMSS`, UTC) as a time.
+pub fn parse_backup_timestamp(text: &str) -> Option<time::OffsetDateTime> {
+    let format = time::macros::format_description!("[year][month][day]_[hour][minute][second]");
+    time::PrimitiveDateTime::parse(text, format)
+        .ok()
+        .map(time::PrimitiveDateTime::assume_utc)
+}
+
 #[derive(Deserialize)]
 struct RawDocument {
     format_version: Option<serde_json::Value>,

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
 use super::backup::BackupParameter;
-use super::document::{BackupDocument, DocumentFormat};
+use super::document::BackupDocument;
 use super::selection::Selection;
 
 /// GetParameters takes at most ten names (or `name:version` selectors) a call.
@@ -200,16 +200,6 @@ fn incomplete(
         .collect()
 }
 
-/// When a format-2 document says it was taken (UTC); `None` for the old script's local time.
-pub fn taken_utc(document: &BackupDocument) -> Option<OffsetDateTime> {
-    let format = time::macros::format_description!("[year][month][day]_[hour][minute][second]");
-    (document.format == DocumentFormat::V2)
-        .then_some(document.backup_timestamp.as_deref())
-        .flatten()
-        .and_then(|t| time::PrimitiveDateTime::parse(t, format).ok())
-        .map(time::PrimitiveDateTime::assume_utc)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,7 +250,7 @@ mod tests {
 
     fn compared(live: &LiveFacts) -> Comparison {
         let doc = read_document(DOC.as_bytes()).unwrap();
-        compare(&doc, &Selection::segment("dev"), taken_utc(&doc), live)
+        compare(&doc, &Selection::segment("dev"), doc.taken_utc(), live)
     }
 
     #[test]
@@ -349,7 +339,7 @@ mod tests {
         // The old script's local time: not judged.
         let doc = read_document(DOC.replace("\"format_version\":2,", "").as_bytes());
         if let Ok(doc) = doc {
-            assert_eq!(taken_utc(&doc), None);
+            assert_eq!(doc.taken_utc(), None);
         }
     }
 }

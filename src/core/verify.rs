@@ -6,8 +6,10 @@
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::document::{BackupDocument, DocumentFormat, entry_problems, identity_problems};
-use super::live::{Comparison, LiveFacts, compare, taken_utc};
+use super::document::{
+    BackupDocument, DocumentFormat, entry_problems, identity_problems, parse_backup_timestamp,
+};
+use super::live::{Comparison, LiveFacts, compare};
 use super::newest::FUTURE_TOLERANCE;
 use super::selection::Selection;
 use super::stamp::Stamp;
@@ -665,7 +667,7 @@ fn live_checks(
         }
         (Some(Ok(document)), Some(live)) => (document, live),
     };
-    let found = compare(document, selection, taken_utc(document), live);
+    let found = compare(document, selection, document.taken_utc(), live);
     out.made(
         Check::MatchesSsm,
         Basis::Content,
@@ -749,24 +751,16 @@ fn document_checks(
 /// when it was read, else the stamp's, else (the old script wrote local time, zone unknown)
 /// when the object was stored.
 fn taken_at(object: &ObjectFacts) -> (OffsetDateTime, Basis) {
-    let format = time::macros::format_description!("[year][month][day]_[hour][minute][second]");
-    let parse = |t: &str| {
-        time::PrimitiveDateTime::parse(t, format)
-            .ok()
-            .map(|t| t.assume_utc())
-    };
     let stored = (object.last_modified, Basis::Metadata);
     match (&object.content, &object.stamp) {
         (Some(content), _) => content
             .document
             .as_ref()
             .ok()
-            .filter(|d| d.format == DocumentFormat::V2)
-            .and_then(|d| d.backup_timestamp.as_deref())
-            .and_then(parse)
+            .and_then(BackupDocument::taken_utc)
             .map_or(stored, |t| (t, Basis::Content)),
         (None, Some(Ok(stamp))) => {
-            parse(&stamp.backup_timestamp).map_or(stored, |t| (t, Basis::Metadata))
+            parse_backup_timestamp(&stamp.backup_timestamp).map_or(stored, |t| (t, Basis::Metadata))
         }
         (None, _) => stored,
     }
