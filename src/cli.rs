@@ -490,6 +490,12 @@ pub struct RemovalArgs {
     /// from then on no backup encrypted with it can be read. Without this flag keys are kept.
     #[arg(long)]
     pub destroy_removed_keys: bool,
+
+    /// Delete the change journals' log groups the stack no longer names (the `journal` section
+    /// or a region removed), and with them the history of changes they hold. Without this flag
+    /// they are kept (the rules that fill them are removed either way).
+    #[arg(long)]
+    pub destroy_removed_journals: bool,
 }
 
 #[derive(Debug, Args)]
@@ -527,7 +533,7 @@ pub struct ApplyArgs {
     /// Apply this saved plan (from `plan --out`), only if the stack file it names is
     /// byte-identical to the one planned (`--stack`, if given, must name that file) and live AWS
     /// has not moved since. Its destroy options are the saved ones.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["destroy_removed_buckets", "destroy_removed_keys", "accept_key_change"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["destroy_removed_buckets", "destroy_removed_keys", "destroy_removed_journals", "accept_key_change"])]
     pub plan: Option<PathBuf>,
 
     /// Do not ask for confirmation.

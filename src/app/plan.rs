@@ -18,6 +18,7 @@ pub fn diff_options(removal: &RemovalArgs, accept_key_change: bool) -> DiffOptio
         destroy_removed_buckets: removal.destroy_removed_buckets,
         destroy_bucket_objects: removal.destroy_bucket_objects,
         destroy_removed_keys: removal.destroy_removed_keys,
+        destroy_removed_journals: removal.destroy_removed_journals,
         accept_key_change,
     }
 }

@@ -19,5 +19,8 @@ pub fn run(session: &Session, printer: &Printer, args: ValidateArgs) -> Result<E
         stack.regions.join(", "),
         stack.ssm_home_region
     ))?;
+    for warning in crate::core::stack::warnings(stack) {
+        printer.warn(&warning)?;
+    }
     Ok(ExitCode::SUCCESS)
 }

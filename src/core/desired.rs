@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::alarm::{alarm_name, alarm_settings, drill_alarm_name, drill_alarm_settings};
+use super::journal::journal_resources;
 use super::model::{
     BucketSettings, DesiredState, Encryption, LifecycleRule, LiveState, ParameterState,
     PublicAccessBlock, Resource, ResourceId,
@@ -354,6 +355,11 @@ pub fn desired_state(stack: &Stack, account_id: &str) -> DesiredState {
             Resource::Parameter(ParameterState::string(bucket.clone())),
         );
     }
+    if let Some(config) = &stack.journal {
+        for region in &stack.regions {
+            resources.extend(journal_resources(stack, config, account_id, region));
+        }
+    }
     let home = &stack.ssm_home_region;
     if let Some(config) = &stack.alarm {
         for region in &stack.regions {
@@ -425,6 +431,7 @@ mod tests {
             object_lock: None,
             copies: BTreeMap::new(),
             acknowledged_future_backups: Vec::new(),
+            journal: None,
         }
     }
 

@@ -4,6 +4,7 @@
 use super::desired::{
     copies_parameter_id, metadata_parameters, region_bucket_parameter, resolve_keys,
 };
+use super::journal::journal_ids;
 use super::model::{BucketSettings, DesiredState, LiveState, Resource, ResourceId};
 use super::plan::{Change, DiffOptions, OrphanKey, Plan, key_id};
 use super::resource::key::{DELETION_WINDOW_DAYS, KeySettings, PENDING_DELETION};
@@ -27,7 +28,10 @@ pub fn diff(desired: &DesiredState, live: &LiveState, options: &DiffOptions) -> 
     plan.changes.extend(stray_metadata(desired, live));
     plan.changes.extend(unwanted_copies(desired, live));
     plan.changes.extend(unwanted(desired, live));
+    plan.changes
+        .extend(unwanted_journal(desired, live, options));
     unused_keys(desired, live, options, &mut plan);
+    plan.warnings.extend(super::stack::warnings(&desired.stack));
     plan.warnings.extend(object_lock_warnings(&plan.changes));
     plan.warnings
         .extend(replacement_warnings(desired, &plan.changes, options));
@@ -235,6 +239,52 @@ fn unwanted(desired: &DesiredState, live: &LiveState) -> Vec<Change> {
         .collect()
 }
 
+/// The journal's resources the stack no longer names (the `journal` section or a region
+/// removed): the rule goes, so nothing more is written; the log group is the audit history and
+/// is kept unless the options say to delete it; the account's Logs policy goes only with the
+/// region's last journal (other stacks' journals use it too).
+fn unwanted_journal(
+    desired: &DesiredState,
+    live: &LiveState,
+    options: &DiffOptions,
+) -> Vec<Change> {
+    let [own_group, ..] = journal_ids(&desired.stack, "");
+    live.resources
+        .iter()
+        .filter(|(id, state)| state.is_some() && !desired.resources.contains_key(id))
+        .filter_map(|(id, _)| {
+            let delete = Change::Delete {
+                id: id.clone(),
+                objects: None,
+            };
+            match id.kind {
+                Kind::EventRule => Some(delete),
+                Kind::LogGroup if options.destroy_removed_journals => Some(delete),
+                Kind::LogGroup => Some(Change::Retain {
+                    id: id.clone(),
+                    reason: "the stack no longer keeps a journal here; the log group holds the history of changes and is kept (delete it with --destroy-removed-journals)".into(),
+                    objects: None,
+                    expires_after_days: None,
+                }),
+                Kind::LogsPolicy => {
+                    let others = live
+                        .journal_groups
+                        .get(&id.region)
+                        .into_iter()
+                        .flatten()
+                        .any(|g| *g != own_group.name);
+                    let wanted_here = desired
+                        .resources
+                        .keys()
+                        .any(|d| d.kind == Kind::LogsPolicy && d.region == id.region);
+                    (!others && !wanted_here).then_some(delete)
+                }
+                Kind::Key | Kind::Bucket | Kind::Parameter | Kind::Alarm => None,
+            }
+        })
+        .collect()
+}
+
 /// Creations and updates of what the stack wants.
 fn desired_changes(desired: &DesiredState, live: &LiveState) -> Vec<Change> {
     desired
@@ -410,6 +460,7 @@ mod tests {
             managed_regions: d.stack.regions.clone(),
             bucket_objects: Default::default(),
             tagged_keys: Vec::new(),
+            journal_groups: Default::default(),
         }
     }
 
@@ -1054,5 +1105,119 @@ mod tests {
         }
         let plan = diff(&d, &live, &destroy);
         assert!(!plan.changes.iter().any(|c| c.id() == &key_id));
+    }
+
+    fn journaled(regions: &[&str]) -> crate::core::stack::Stack {
+        let mut s = stack(regions);
+        s.journal = Some(crate::core::stack::JournalConfig { retention_days: 30 });
+        s
+    }
+
+    fn actions(plan: &Plan) -> Vec<(String, &'static str, String)> {
+        plan.changes
+            .iter()
+            .map(|c| {
+                let action = match c {
+                    Change::Create { .. } => "create",
+                    Change::Update { .. } => "update",
+                    Change::Replace { .. } => "replace",
+                    Change::Delete { .. } => "delete",
+                    Change::Retain { .. } => "retain",
+                };
+                (
+                    c.id().kind.as_str().to_string(),
+                    action,
+                    c.id().region.clone(),
+                )
+            })
+            .filter(|(kind, ..)| {
+                ["log-group", "logs-policy", "event-rule"].contains(&kind.as_str())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_journal_is_three_resources_per_region_and_none_without_the_section() {
+        let d = desired_state(&journaled(&["us-east-1", "eu-west-1"]), ACCOUNT);
+        let plan = diff(&d, &LiveState::default(), &DiffOptions::default());
+        let created = actions(&plan);
+        assert_eq!(created.len(), 6, "{created:?}");
+        assert!(created.iter().all(|(_, a, _)| *a == "create"));
+        assert!(
+            diff(&d, &converged(&d), &DiffOptions::default())
+                .changes
+                .is_empty()
+        );
+        // Without the section nothing of a journal is planned.
+        let plain = desired_state(&stack(&["us-east-1"]), ACCOUNT);
+        assert!(
+            actions(&diff(
+                &plain,
+                &LiveState::default(),
+                &DiffOptions::default()
+            ))
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn removing_the_section_removes_rule_and_policy_and_keeps_the_log_group() {
+        let with = desired_state(&journaled(&["us-east-1"]), ACCOUNT);
+        let without = desired_state(&stack(&["us-east-1"]), ACCOUNT);
+        let live = converged(&with);
+        let plan = diff(&without, &live, &DiffOptions::default());
+        let mut got = actions(&plan);
+        got.sort();
+        assert_eq!(
+            got,
+            [
+                ("event-rule".into(), "delete", "us-east-1".into()),
+                ("log-group".into(), "retain", "us-east-1".into()),
+                ("logs-policy".into(), "delete", "us-east-1".into()),
+            ]
+        );
+        let destroy = DiffOptions {
+            destroy_removed_journals: true,
+            ..DiffOptions::default()
+        };
+        let got = actions(&diff(&without, &live, &destroy));
+        assert!(got.contains(&("log-group".into(), "delete", "us-east-1".into())));
+    }
+
+    #[test]
+    fn the_shared_logs_policy_stays_while_another_stacks_journal_is_there() {
+        let with = desired_state(&journaled(&["us-east-1"]), ACCOUNT);
+        let without = desired_state(&stack(&["us-east-1"]), ACCOUNT);
+        let mut live = converged(&with);
+        let own = crate::core::journal::log_group_name("p", "dev");
+        live.journal_groups.insert(
+            "us-east-1".into(),
+            vec![own.clone(), "/ssm-keeper/other/prod/journal".into()],
+        );
+        let got = actions(&diff(&without, &live, &DiffOptions::default()));
+        assert!(!got.iter().any(|(k, ..)| k == "logs-policy"), "{got:?}");
+        // Only its own journal left: the policy goes.
+        live.journal_groups.insert("us-east-1".into(), vec![own]);
+        let got = actions(&diff(&without, &live, &DiffOptions::default()));
+        assert!(got.contains(&("logs-policy".into(), "delete", "us-east-1".into())));
+    }
+
+    #[test]
+    fn journal_drift_is_shown_by_attribute() {
+        let d = desired_state(&journaled(&["us-east-1"]), ACCOUNT);
+        let mut live = converged(&d);
+        for (id, state) in live.resources.iter_mut() {
+            match state {
+                Some(Resource::LogGroup(g)) => g.retention_days = None,
+                Some(Resource::EventRule(r)) => {
+                    r.event_pattern = serde_json::json!({"source": ["aws.ssm"]});
+                    r.targets.push(format!("arn:aws:sqs:{}:1:q", id.region));
+                }
+                _ => {}
+            }
+        }
+        let fields: Vec<(String, String)> = attributes(&diff(&d, &live, &DiffOptions::default()));
+        let names: Vec<&str> = fields.iter().map(|(_, a)| a.as_str()).collect();
+        assert_eq!(names, ["log-retention", "event-pattern", "rule-targets"]);
     }
 }

@@ -12,6 +12,7 @@ use super::desired::{
     metadata_parameters, region_bucket_parameter, region_list_parameter,
 };
 use super::drill::drill_prefix;
+use super::journal;
 use super::lock::{lock_parameter, takeover_parameter};
 use super::region::partition;
 use super::resource::BucketAttribute;
@@ -105,6 +106,10 @@ struct Arns {
     /// Whether apply manages a key per region (kms without `kmsKeyIds`): plan then lists the
     /// keys tagged with its alias, to find orphans.
     manages_keys: bool,
+    /// The journal's EventBridge rule, in any region.
+    journal_rule: String,
+    /// The journal's log group and its streams, in any region.
+    journal_group: Vec<String>,
 }
 
 impl Arns {
@@ -178,6 +183,17 @@ impl Arns {
             backup_keys: backup_keys(stack, account_id),
             named_keys: stack.kms_key_ids.values().cloned().collect(),
             manages_keys: crate::core::desired::manages_keys(stack),
+            journal_rule: format!(
+                "arn:{p}:events:*:{account_id}:rule/{}",
+                journal::rule_name(&stack.project_name, env)
+            ),
+            journal_group: {
+                let group = format!(
+                    "arn:{p}:logs:*:{account_id}:log-group:{}",
+                    journal::log_group_name(&stack.project_name, env)
+                );
+                vec![group.clone(), format!("{group}:*")]
+            },
         }
     }
 }
@@ -351,6 +367,33 @@ fn read_backup_metadata(a: &Arns) -> [Value; 2] {
     ]
 }
 
+/// The journal's rule and its targets, and (listed: no resource-level permission) the log
+/// groups under `/ssm-keeper/` and the account's Logs resource policies. Read whether or not
+/// the stack keeps a journal: one left from before is removed.
+fn read_journal_resources(a: &Arns) -> [Value; 2] {
+    [
+        statement(
+            "ReadJournalRule",
+            &["events:DescribeRule", "events:ListTargetsByRule"],
+            vec![a.journal_rule.clone()],
+        ),
+        statement(
+            "ListJournalLogGroupsAndLogsPolicies",
+            &["logs:DescribeLogGroups", "logs:DescribeResourcePolicies"],
+            vec!["*".into()],
+        ),
+    ]
+}
+
+/// The journal's events (`changes`, `restore --at`): this stack's log group only.
+fn read_journal(a: &Arns) -> Value {
+    statement(
+        "ReadJournal",
+        &["logs:FilterLogEvents"],
+        a.journal_group.clone(),
+    )
+}
+
 fn plan_statements(a: &Arns) -> Vec<Value> {
     vec![
         read_buckets(a),
@@ -368,6 +411,7 @@ fn plan_statements(a: &Arns) -> Vec<Value> {
         ),
     ]
     .into_iter()
+    .chain(read_journal_resources(a))
     .chain(read_keys(a))
     .chain(find_orphan_keys(a))
     .collect()
@@ -409,6 +453,32 @@ fn apply_statements(a: &Arns) -> Vec<Value> {
             "ManageBackupAlarms",
             &["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"],
             vec![a.alarms.clone()],
+        ),
+        statement(
+            "ManageJournalRule",
+            &[
+                "events:PutRule",
+                "events:PutTargets",
+                "events:RemoveTargets",
+                "events:DeleteRule",
+            ],
+            vec![a.journal_rule.clone()],
+        ),
+        statement(
+            "ManageJournalLogGroup",
+            &[
+                "logs:CreateLogGroup",
+                "logs:PutRetentionPolicy",
+                "logs:DeleteRetentionPolicy",
+                "logs:DeleteLogGroup",
+            ],
+            a.journal_group.clone(),
+        ),
+        // Account-level Logs resource policies take no resource-level permission.
+        statement(
+            "ManageJournalLogsPolicy",
+            &["logs:PutResourcePolicy", "logs:DeleteResourcePolicy"],
+            vec!["*".into()],
         ),
         lock_statement(a),
     ]);
@@ -483,6 +553,9 @@ fn verify_statements(a: &Arns) -> Vec<Value> {
         read_metadata(a.verify_metadata.clone()),
         describe_parameters(),
         statement("ReadPointers", &["s3:GetObject"], a.pointers.clone()),
+        // `changes`: the journal and parameter metadata, never a value (GetParameterHistory
+        // returns values: it is the restore role's).
+        read_journal(a),
     ];
     out.extend(read_backup_metadata(a));
     // With `encryption: kms`: the `key` check describes the stack's keys, and no other.
@@ -502,6 +575,13 @@ fn restore_statements(a: &Arns) -> Vec<Value> {
         read_metadata(vec![a.metadata.clone()]),
         describe_parameters(),
         read_tags(),
+        // `restore --at` and `changes --history`.
+        read_journal(a),
+        statement(
+            "ReadParameterHistory",
+            &["ssm:GetParameterHistory"],
+            a.environment.clone(),
+        ),
     ];
     out.push(statement(
         "ReadBackups",
@@ -707,7 +787,7 @@ pub fn granted_actions(policy: &Value) -> BTreeSet<String> {
 /// Whether an IAM action changes something (the read-only roles grant none).
 pub fn is_write_action(action: &str) -> bool {
     let name = action.split(':').nth(1).unwrap_or(action);
-    let read = ["Get", "List", "Describe", "Head"]
+    let read = ["Get", "List", "Describe", "Head", "Filter"]
         .iter()
         .any(|read| name.starts_with(read));
     !read && action != "kms:Decrypt"
@@ -771,6 +851,22 @@ pub fn iam_actions(operation: &str) -> Option<&'static [&'static str]> {
         "cloudwatch:PutMetricAlarm" => &["cloudwatch:PutMetricAlarm"],
         "cloudwatch:DeleteAlarms" => &["cloudwatch:DeleteAlarms"],
         "cloudwatch:PutMetricData" => &["cloudwatch:PutMetricData"],
+        "ssm:GetParameterHistory" => &["ssm:GetParameterHistory"],
+        "events:DescribeRule" => &["events:DescribeRule"],
+        "events:ListTargetsByRule" => &["events:ListTargetsByRule"],
+        "events:PutRule" => &["events:PutRule"],
+        "events:PutTargets" => &["events:PutTargets"],
+        "events:RemoveTargets" => &["events:RemoveTargets"],
+        "events:DeleteRule" => &["events:DeleteRule"],
+        "logs:DescribeLogGroups" => &["logs:DescribeLogGroups"],
+        "logs:DescribeResourcePolicies" => &["logs:DescribeResourcePolicies"],
+        "logs:CreateLogGroup" => &["logs:CreateLogGroup"],
+        "logs:PutRetentionPolicy" => &["logs:PutRetentionPolicy"],
+        "logs:DeleteRetentionPolicy" => &["logs:DeleteRetentionPolicy"],
+        "logs:DeleteLogGroup" => &["logs:DeleteLogGroup"],
+        "logs:PutResourcePolicy" => &["logs:PutResourcePolicy"],
+        "logs:DeleteResourcePolicy" => &["logs:DeleteResourcePolicy"],
+        "logs:FilterLogEvents" => &["logs:FilterLogEvents"],
         _ => return None,
     })
 }
@@ -832,7 +928,11 @@ mod tests {
                                 "ssm:DescribeParameters",
                                 "cloudwatch:DescribeAlarms",
                                 "cloudwatch:PutMetricData",
-                                "tag:GetResources"
+                                "tag:GetResources",
+                                "logs:DescribeLogGroups",
+                                "logs:DescribeResourcePolicies",
+                                "logs:PutResourcePolicy",
+                                "logs:DeleteResourcePolicy"
                             ]
                             .contains(&a.as_str().unwrap())),
                             "{role:?}: {s}"
@@ -1045,6 +1145,22 @@ mod tests {
             "cloudwatch:PutMetricAlarm",
             "cloudwatch:DeleteAlarms",
             "cloudwatch:PutMetricData",
+            "ssm:GetParameterHistory",
+            "events:DescribeRule",
+            "events:ListTargetsByRule",
+            "events:PutRule",
+            "events:PutTargets",
+            "events:RemoveTargets",
+            "events:DeleteRule",
+            "logs:DescribeLogGroups",
+            "logs:DescribeResourcePolicies",
+            "logs:CreateLogGroup",
+            "logs:PutRetentionPolicy",
+            "logs:DeleteRetentionPolicy",
+            "logs:DeleteLogGroup",
+            "logs:PutResourcePolicy",
+            "logs:DeleteResourcePolicy",
+            "logs:FilterLogEvents",
         ]
         .iter()
         .flat_map(|op| iam_actions(op).unwrap().iter().copied())

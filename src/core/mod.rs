@@ -11,6 +11,7 @@ pub mod drill;
 #[cfg(test)]
 mod fuzz;
 pub mod iam;
+pub mod journal;
 pub mod live;
 pub mod lock;
 pub mod model;

@@ -38,6 +38,10 @@ pub struct LiveState {
     /// (found by tag, not by the alias): what tells an orphan from the alias's key.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tagged_keys: Vec<TaggedKey>,
+    /// Per region read, the journal log groups of every stack found there (under
+    /// `/ssm-keeper/`): the shared Logs resource policy goes only with the last of them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub journal_groups: BTreeMap<String, Vec<String>>,
 }
 
 impl LiveState {

@@ -27,6 +27,9 @@ pub struct DiffOptions {
     /// default encryption is pinned to (a `replace` change).
     #[serde(default)]
     pub accept_key_change: bool,
+    /// Delete (instead of retain) the journal log groups the stack no longer names.
+    #[serde(default)]
+    pub destroy_removed_journals: bool,
 }
 
 impl DiffOptions {
@@ -50,6 +53,9 @@ impl DiffOptions {
         }
         if self.destroy_removed_keys {
             flags.push("--destroy-removed-keys");
+        }
+        if self.destroy_removed_journals {
+            flags.push("--destroy-removed-journals");
         }
         flags
     }
@@ -525,6 +531,7 @@ mod tests {
             destroy_bucket_objects: true,
             destroy_removed_keys: false,
             accept_key_change: false,
+            destroy_removed_journals: false,
         };
         let doc = PlanDocument {
             stack_file: "my stacks/dev.yaml".into(),

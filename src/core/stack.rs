@@ -11,7 +11,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 mod at_rest;
+mod journal;
 pub use at_rest::{EncryptionMode, LockMode, ObjectLockConfig, check_key_arn};
+pub use journal::{JournalConfig, LOG_RETENTION_DAYS};
 
 /// A validated stack: everything `desired` needs besides the account id.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -48,6 +50,10 @@ pub struct Stack {
     /// (`acknowledgedFutureBackups`): verify and restore list them, never choose them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub acknowledged_future_backups: Vec<String>,
+    /// `journal`: the change journal (an EventBridge rule and a CloudWatch Logs group per
+    /// region) that `changes` and `restore --at` read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub journal: Option<JournalConfig>,
 }
 
 /// The stack's `alarm: {snsTopicArn, maxAgeHours}` section.
@@ -76,6 +82,20 @@ pub const DEFAULT_NONCURRENT_RETENTION_DAYS: u32 = 7;
 /// A hundred years: far beyond any backup policy, and far below where S3's 32-bit day counts
 /// would wrap.
 pub const MAX_RETENTION_DAYS: u32 = 36_500;
+
+/// What a valid stack may not mean as its author thinks: said by `validate` and `plan`.
+pub fn warnings(stack: &Stack) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if let Some(journal) = &stack.journal
+        && journal.retention_days < stack.retention_days
+    {
+        warnings.push(format!(
+            "journal.retentionDays ({}) is shorter than retentionDays ({}): `restore --at` reaches back only {} days, though backups are kept {} days",
+            journal.retention_days, stack.retention_days, journal.retention_days, stack.retention_days
+        ));
+    }
+    warnings
+}
 
 /// A stack file that cannot be used, with where and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,7 +177,7 @@ struct RawAlarm {
 
 const ALARM_KEYS: [&str; 3] = ["snsTopicArn", "maxAgeHours", "drillMaxAgeDays"];
 
-const KEYS: [&str; 14] = [
+const KEYS: [&str; 15] = [
     "projectName",
     "environment",
     "regions",
@@ -172,6 +192,7 @@ const KEYS: [&str; 14] = [
     "objectLock",
     "copies",
     "acknowledgedFutureBackups",
+    "journal",
 ];
 const REQUIRED: [&str; 5] = [
     "projectName",
@@ -464,6 +485,7 @@ struct CheckedValues {
     object_lock: Option<Option<ObjectLockConfig>>,
     copies: Option<BTreeMap<String, String>>,
     acknowledged_future_backups: Option<Vec<String>>,
+    journal: Option<Option<JournalConfig>>,
 }
 
 impl CheckedValues {
@@ -484,6 +506,7 @@ impl CheckedValues {
             object_lock: self.object_lock?,
             copies: self.copies?,
             acknowledged_future_backups: self.acknowledged_future_backups?,
+            journal: self.journal?,
         })
     }
 }
@@ -537,7 +560,12 @@ fn check_values(check: &mut Check, text: &str, raw: &RawStack) -> CheckedValues 
         (Some(value), Some(env)) => acknowledged_future_backups(check, text, value, env),
         (Some(_), None) => None,
     };
+    let journal = match known.get("journal") {
+        None => Some(None),
+        Some(value) => journal::journal(check, text, value).map(Some),
+    };
     CheckedValues {
+        journal,
         acknowledged_future_backups,
         copies: at_rest.copies,
         object_lock: at_rest.object_lock,
@@ -1007,6 +1035,7 @@ pub(crate) fn sample(regions: &[&str]) -> Stack {
         object_lock: None,
         copies: BTreeMap::new(),
         acknowledged_future_backups: Vec::new(),
+        journal: None,
     }
 }
 
@@ -1351,6 +1380,54 @@ retentionDayz: 3
         assert_eq!(e.key, "copies.eu-west-1");
         let e = parse_err(&format!("{GOOD}copies: us-west-2\n"));
         assert_eq!(e.key, "copies");
+    }
+
+    #[test]
+    fn the_journal_keeps_a_retention_logs_accepts() {
+        let stack = parse("f", &format!("{GOOD}journal: {{retentionDays: 60}}\n")).unwrap();
+        assert_eq!(stack.journal, Some(JournalConfig { retention_days: 60 }));
+        assert_eq!(parse("f", GOOD).unwrap().journal, None);
+        for (text, message) in [
+            (
+                "journal: {retentionDays: 45}",
+                "not a retention CloudWatch Logs accepts",
+            ),
+            (
+                "journal: {retentionDays: 0x1e}",
+                "not a retention CloudWatch Logs accepts",
+            ),
+            ("journal: {}", "missing required key `retentionDays`"),
+            (
+                "journal: {retentionDays: 30, days: 3}",
+                "unknown key `days` in `journal`",
+            ),
+            ("journal: 30", "expected a mapping with retentionDays"),
+        ] {
+            let errors = parse("f", &format!("{GOOD}{text}\n")).unwrap_err();
+            assert!(errors.to_string().contains(message), "{text}: {errors}");
+        }
+        let errors = parse("f", &format!("{GOOD}journal: {{retentionDays: 45}}\n")).unwrap_err();
+        assert!(
+            errors.to_string().contains("1, 3, 5, 7, 14, 30, 60, 90"),
+            "{errors}"
+        );
+    }
+
+    #[test]
+    fn a_journal_shorter_than_the_backups_is_a_warning() {
+        let stack = parse(
+            "f",
+            &format!("{GOOD}retentionDays: 90\njournal: {{retentionDays: 30}}\n"),
+        )
+        .unwrap();
+        let warnings = warnings(&stack);
+        assert_eq!(warnings.len(), 1);
+        assert!(
+            warnings[0].contains("`restore --at` reaches back only 30 days"),
+            "{warnings:?}"
+        );
+        let stack = parse("f", &format!("{GOOD}journal: {{retentionDays: 30}}\n")).unwrap();
+        assert!(super::warnings(&stack).is_empty());
     }
 
     #[test]

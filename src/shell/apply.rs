@@ -52,7 +52,9 @@ pub async fn apply(
     // 2. The home-region metadata names the buckets: only once every bucket is in place.
     // 3. Then what the stack no longer names: parameters first, then buckets.
     // 4. Keys last: scheduled for deletion only once no bucket is set to use them.
+    // 2. The journals' log groups and the Logs policy, then the rules writing to them.
     for stage in [
+        stages.journal_targets,
         stages.metadata,
         stages.removals,
         stages.bucket_removals,
@@ -70,6 +72,8 @@ pub async fn apply(
 struct Stages<'a> {
     /// Per region: the key's change, the bucket's, then the change of the parameter naming it.
     regions: BTreeMap<&'a str, RegionSteps<'a>>,
+    /// Log groups and the Logs policy: in place before a rule delivers to them.
+    journal_targets: Vec<&'a Change>,
     metadata: Vec<&'a Change>,
     removals: Vec<&'a Change>,
     bucket_removals: Vec<&'a Change>,
@@ -89,7 +93,9 @@ impl<'a> Stages<'a> {
                 Change::Delete { id, .. } => match id.kind {
                     Kind::Key => stages.key_removals.push(change),
                     Kind::Bucket => stages.bucket_removals.push(change),
-                    Kind::Parameter | Kind::Alarm => stages.removals.push(change),
+                    // Rules first, so nothing writes to a log group being removed.
+                    Kind::Parameter | Kind::Alarm | Kind::EventRule => stages.removals.push(change),
+                    Kind::LogGroup | Kind::LogsPolicy => stages.bucket_removals.push(change),
                 },
                 Change::Create { id, .. }
                 | Change::Update { id, .. }
@@ -104,8 +110,12 @@ impl<'a> Stages<'a> {
                         {
                             slots.or_default()[2] = Some(change)
                         }
-                        // The home-region metadata, and the alarms watching the backups.
-                        Kind::Parameter | Kind::Alarm => stages.metadata.push(change),
+                        // The home-region metadata, the alarms watching the backups, and
+                        // the journal's rules.
+                        Kind::Parameter | Kind::Alarm | Kind::EventRule => {
+                            stages.metadata.push(change)
+                        }
+                        Kind::LogGroup | Kind::LogsPolicy => stages.journal_targets.push(change),
                     }
                 }
             }
@@ -148,7 +158,12 @@ impl Run<'_> {
                 if failed {
                     let why = match change.id().kind {
                         Kind::Key => "its key failed",
-                        Kind::Bucket | Kind::Parameter | Kind::Alarm => "its bucket failed",
+                        Kind::Bucket
+                        | Kind::Parameter
+                        | Kind::Alarm
+                        | Kind::LogGroup
+                        | Kind::LogsPolicy
+                        | Kind::EventRule => "its bucket failed",
                     };
                     return (outcomes, pending.collect(), why);
                 }

@@ -184,6 +184,24 @@ impl Aws {
         aws_sdk_cloudwatch::Client::from_conf(conf)
     }
 
+    pub fn events(&self, region: &str) -> aws_sdk_eventbridge::Client {
+        let conf = aws_sdk_eventbridge::config::Builder::from(&self.config)
+            .region(aws_sdk_eventbridge::config::Region::new(region.to_string()))
+            .interceptor(self.calls.clone())
+            .build();
+        aws_sdk_eventbridge::Client::from_conf(conf)
+    }
+
+    pub fn logs(&self, region: &str) -> aws_sdk_cloudwatchlogs::Client {
+        let conf = aws_sdk_cloudwatchlogs::config::Builder::from(&self.config)
+            .region(aws_sdk_cloudwatchlogs::config::Region::new(
+                region.to_string(),
+            ))
+            .interceptor(self.calls.clone())
+            .build();
+        aws_sdk_cloudwatchlogs::Client::from_conf(conf)
+    }
+
     pub fn tagging(&self, region: &str) -> aws_sdk_resourcegroupstagging::Client {
         let conf = aws_sdk_resourcegroupstagging::config::Builder::from(&self.config)
             .region(aws_sdk_resourcegroupstagging::config::Region::new(
@@ -569,6 +587,8 @@ impl Intercept for ApiCalls {
             // As a proxy sees it: the signing name (`tagging`, not the SDK's long service name).
             let service = match m.service() {
                 "Resource Groups Tagging API" => "tagging".to_string(),
+                "EventBridge" => "events".to_string(),
+                "CloudWatch Logs" => "logs".to_string(),
                 other => other.to_ascii_lowercase(),
             };
             let operation = format!("{service}:{}", m.name());

@@ -4,7 +4,7 @@
 
 use anyhow::Result;
 use futures::future::try_join_all;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use strum::VariantArray;
 
 use super::aws::Aws;
@@ -14,6 +14,7 @@ use crate::core::desired::{
     copies_parameter_id, key_alias, manages_keys, parse_region_list, region_bucket_parameter,
     region_list_parameter, stray_metadata_ids, unused_key_ids,
 };
+use crate::core::journal::journal_ids;
 use crate::core::model::{DesiredState, LiveState, Resource, ResourceId};
 use crate::core::region::check_region;
 use crate::core::resource::Kind;
@@ -33,6 +34,7 @@ pub async fn observe(aws: &Aws, desired: &DesiredState) -> Result<LiveState> {
     if !desired.resources.contains_key(&copies) {
         ids.push(copies);
     }
+    ids.extend(absent_journal_ids(desired, &stack.regions));
     // One wave: every desired resource, every alarm of the environment (so removed ones become
     // deletions), and the stack's buckets found by name and tag (which also finds regions whose
     // parameters are gone, and buckets retained earlier).
@@ -67,7 +69,42 @@ pub async fn observe(aws: &Aws, desired: &DesiredState) -> Result<LiveState> {
     if !removed.is_empty() {
         observe_removed(aws, desired, &removed, &mut live).await?;
     }
+    live.journal_groups = journal_groups(aws, desired, &live).await?;
     Ok(live)
+}
+
+/// The journal resources of `regions` the stack does not ask for: read so that the ones left
+/// from before (the `journal` section removed) are removed.
+fn absent_journal_ids(desired: &DesiredState, regions: &[String]) -> Vec<ResourceId> {
+    regions
+        .iter()
+        .flat_map(|region| journal_ids(&desired.stack, region))
+        .filter(|id| !desired.resources.contains_key(id))
+        .collect()
+}
+
+/// Every stack's journal log groups in each region where the account's Logs policy is live and
+/// the stack no longer asks for it: the policy goes only with the region's last journal.
+async fn journal_groups(
+    aws: &Aws,
+    desired: &DesiredState,
+    live: &LiveState,
+) -> Result<BTreeMap<String, Vec<String>>> {
+    let regions: Vec<&str> = live
+        .resources
+        .iter()
+        .filter(|(id, state)| {
+            id.kind == Kind::LogsPolicy && state.is_some() && !desired.resources.contains_key(id)
+        })
+        .map(|(id, _)| id.region.as_str())
+        .collect();
+    let found = try_join_all(
+        regions
+            .iter()
+            .map(|region| resource::journal::journal_groups(aws, region)),
+    )
+    .await?;
+    Ok(regions.into_iter().map(str::to_string).zip(found).collect())
 }
 
 /// The keys tagged with the stack's alias in each region whose key apply manages (none for a
@@ -128,6 +165,7 @@ async fn observe_removed(
     let stack = &desired.stack;
     let mut ids = stray_metadata_ids(stack, removed);
     ids.extend(unused_key_ids(stack, removed));
+    ids.extend(absent_journal_ids(desired, removed));
     for region in removed {
         ids.push(ResourceId::parameter(
             region.clone(),

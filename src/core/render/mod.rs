@@ -106,7 +106,12 @@ pub fn retained_backups(
 ) -> Option<String> {
     match kind {
         Kind::Bucket => Some(bucket_retained(doc, expires_after_days)),
-        Kind::Key | Kind::Parameter | Kind::Alarm => None,
+        Kind::Key
+        | Kind::Parameter
+        | Kind::Alarm
+        | Kind::LogGroup
+        | Kind::LogsPolicy
+        | Kind::EventRule => None,
     }
 }
 

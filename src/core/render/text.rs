@@ -195,11 +195,24 @@ pub fn attributes(resource: &Resource) -> Vec<(&'static str, String)> {
         }
         Resource::Alarm(a) => alarm_attributes(a),
         Resource::Key(k) => key_attributes(k),
+        Resource::LogGroup(g) => vec![(
+            "log-retention",
+            g.retention_days
+                .map_or_else(|| "kept forever".to_string(), |d| format!("{d} days")),
+        )],
+        Resource::LogsPolicy(p) => vec![("logs-policy", statements(&p.document))],
+        Resource::EventRule(r) => vec![
+            ("rule-state", r.state.clone()),
+            ("event-pattern", r.event_pattern.to_string()),
+            ("rule-targets", r.targets.join(", ")),
+            ("rule-description", r.description.clone()),
+        ],
     }
 }
 
-fn key_attributes(k: &KeySettings) -> Vec<(&'static str, String)> {
-    let statements = k.policy["Statement"]
+/// A policy's statements by Sid.
+fn statements(policy: &serde_json::Value) -> String {
+    let sids = policy["Statement"]
         .as_array()
         .map(|s| {
             s.iter()
@@ -208,6 +221,10 @@ fn key_attributes(k: &KeySettings) -> Vec<(&'static str, String)> {
                 .join(", ")
         })
         .unwrap_or_default();
+    format!("statements {sids}")
+}
+
+fn key_attributes(k: &KeySettings) -> Vec<(&'static str, String)> {
     let tags: Vec<String> = k.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
     vec![
         ("key-description", k.description.clone()),
@@ -215,7 +232,7 @@ fn key_attributes(k: &KeySettings) -> Vec<(&'static str, String)> {
             "key-rotation",
             if k.rotation { "yearly" } else { "off" }.into(),
         ),
-        ("key-policy", format!("statements {statements}")),
+        ("key-policy", statements(&k.policy)),
         ("key-tags", tags.join(", ")),
     ]
 }
@@ -414,7 +431,11 @@ mod tests {
             match &mut r {
                 Resource::Key(k) => k.arn = Some(arn("new")),
                 Resource::Bucket(b) => b.replace_key(&alias_arn, &arn("pinned")),
-                Resource::Parameter(_) | Resource::Alarm(_) => {}
+                Resource::Parameter(_)
+                | Resource::Alarm(_)
+                | Resource::LogGroup(_)
+                | Resource::LogsPolicy(_)
+                | Resource::EventRule(_) => {}
             }
             live.resources.insert(id.clone(), Some(r));
         }

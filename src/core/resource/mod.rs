@@ -5,6 +5,7 @@
 
 pub mod alarm;
 pub mod bucket;
+pub mod journal;
 pub mod key;
 pub mod parameter;
 
@@ -13,6 +14,7 @@ use std::fmt;
 
 pub use alarm::{AlarmAttribute, AlarmSettings};
 pub use bucket::{BucketAttribute, BucketSettings, Encryption, LifecycleRule, PublicAccessBlock};
+pub use journal::{JournalAttribute, LogGroupSettings, LogsPolicySettings, RuleSettings};
 pub use key::{KeyAttribute, KeySettings};
 pub use parameter::{ParameterAttribute, ParameterKind, ParameterState};
 
@@ -39,6 +41,14 @@ pub enum Kind {
     Parameter,
     /// A CloudWatch alarm (in the SSM home region) watching one region's backups.
     Alarm,
+    /// The change journal's CloudWatch Logs group in a region.
+    LogGroup,
+    /// The account's CloudWatch Logs resource policy that lets EventBridge write the journals
+    /// of a region (one for every stack there).
+    LogsPolicy,
+    /// The EventBridge rule sending the environment's Parameter Store changes to the journal:
+    /// after the log group and the policy it needs.
+    EventRule,
 }
 
 /// How the live resources of a kind are found.
@@ -58,12 +68,20 @@ impl Kind {
             Kind::Bucket => "bucket",
             Kind::Parameter => "parameter",
             Kind::Alarm => "alarm",
+            Kind::LogGroup => "log-group",
+            Kind::LogsPolicy => "logs-policy",
+            Kind::EventRule => "event-rule",
         }
     }
 
     pub fn observation(self) -> Observation {
         match self {
-            Kind::Key | Kind::Bucket | Kind::Parameter => Observation::ById,
+            Kind::Key
+            | Kind::Bucket
+            | Kind::Parameter
+            | Kind::LogGroup
+            | Kind::LogsPolicy
+            | Kind::EventRule => Observation::ById,
             Kind::Alarm => Observation::Listing,
         }
     }
@@ -121,6 +139,9 @@ pub enum Resource {
     Bucket(BucketSettings),
     Parameter(ParameterState),
     Alarm(AlarmSettings),
+    LogGroup(LogGroupSettings),
+    LogsPolicy(LogsPolicySettings),
+    EventRule(RuleSettings),
 }
 
 impl Resource {
@@ -130,6 +151,9 @@ impl Resource {
             Resource::Bucket(_) => Kind::Bucket,
             Resource::Parameter(_) => Kind::Parameter,
             Resource::Alarm(_) => Kind::Alarm,
+            Resource::LogGroup(_) => Kind::LogGroup,
+            Resource::LogsPolicy(_) => Kind::LogsPolicy,
+            Resource::EventRule(_) => Kind::EventRule,
         }
     }
 
@@ -140,13 +164,19 @@ impl Resource {
             (Resource::Parameter(h), Resource::Parameter(w)) => parameter::compare(h, w),
             (Resource::Alarm(h), Resource::Alarm(w)) => alarm::compare(h, w),
             (Resource::Key(h), Resource::Key(w)) => key::compare(h, w),
+            (Resource::LogGroup(h), Resource::LogGroup(w)) => journal::compare_log_groups(h, w),
+            (Resource::LogsPolicy(h), Resource::LogsPolicy(w)) => journal::compare_policies(h, w),
+            (Resource::EventRule(h), Resource::EventRule(w)) => journal::compare_rules(h, w),
             // Another kind under the same id: only a hand-edited document pairs them so. Shown
             // as a change of type, with no values.
             (
                 Resource::Key(_)
                 | Resource::Bucket(_)
                 | Resource::Parameter(_)
-                | Resource::Alarm(_),
+                | Resource::Alarm(_)
+                | Resource::LogGroup(_)
+                | Resource::LogsPolicy(_)
+                | Resource::EventRule(_),
                 _,
             ) => {
                 vec![FieldChange {
@@ -168,6 +198,7 @@ pub enum Attribute {
     Parameter(ParameterAttribute),
     Alarm(AlarmAttribute),
     Key(KeyAttribute),
+    Journal(JournalAttribute),
 }
 
 impl Attribute {
@@ -177,6 +208,7 @@ impl Attribute {
             Attribute::Parameter(a) => a.as_str(),
             Attribute::Alarm(a) => a.as_str(),
             Attribute::Key(a) => a.as_str(),
+            Attribute::Journal(a) => a.as_str(),
         }
     }
 }
@@ -249,7 +281,8 @@ mod tests {
                     .iter()
                     .map(|a| Attribute::Alarm(*a)),
             )
-            .chain(KeyAttribute::VARIANTS.iter().map(|a| Attribute::Key(*a)));
+            .chain(KeyAttribute::VARIANTS.iter().map(|a| Attribute::Key(*a)))
+            .chain(journal::attributes().iter().map(|a| Attribute::Journal(*a)));
         for attribute in attributes {
             let text = serde_json::to_value(attribute).unwrap();
             assert_eq!(text, serde_json::json!(attribute.as_str()));

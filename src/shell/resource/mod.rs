@@ -4,6 +4,7 @@
 
 pub mod alarm;
 pub mod bucket;
+pub mod journal;
 pub mod key;
 pub mod parameter;
 
@@ -30,6 +31,9 @@ pub async fn observe(
             Some(listing) => alarm::observe(aws, ids, listing).await,
             None => Ok(Vec::new()),
         },
+        Kind::LogGroup => journal::observe_log_groups(aws, ids).await,
+        Kind::LogsPolicy => journal::observe_policies(aws, ids).await,
+        Kind::EventRule => journal::observe_rules(aws, ids).await,
     }
 }
 
@@ -45,6 +49,9 @@ pub async fn create(aws: &Aws, id: &ResourceId, desired: &Resource) -> Result<()
         }
         Resource::Parameter(p) => parameter::put(aws, region, name, p).await,
         Resource::Alarm(a) => alarm::put(aws, region, name, a).await,
+        Resource::LogGroup(g) => journal::create_log_group(aws, region, name, g).await,
+        Resource::LogsPolicy(p) => journal::put_policy(aws, region, name, p).await,
+        Resource::EventRule(r) => journal::put_rule(aws, region, name, r).await,
     }
 }
 
@@ -63,12 +70,13 @@ pub async fn update(
                 .iter()
                 .map(|f| match f.attribute {
                     Attribute::Bucket(a) => Ok(a),
-                    Attribute::Parameter(_) | Attribute::Alarm(_) | Attribute::Key(_) => {
-                        Err(anyhow!(
-                            "{id}: the plan asks to change `{}`, which is not a bucket setting",
-                            f.attribute
-                        ))
-                    }
+                    Attribute::Parameter(_)
+                    | Attribute::Alarm(_)
+                    | Attribute::Key(_)
+                    | Attribute::Journal(_) => Err(anyhow!(
+                        "{id}: the plan asks to change `{}`, which is not a bucket setting",
+                        f.attribute
+                    )),
                 })
                 .collect::<Result<Vec<_>>>()?;
             let settings = key::resolve_alias(aws, region, settings).await?;
@@ -79,12 +87,13 @@ pub async fn update(
                 .iter()
                 .map(|f| match f.attribute {
                     Attribute::Key(a) => Ok(a),
-                    Attribute::Bucket(_) | Attribute::Parameter(_) | Attribute::Alarm(_) => {
-                        Err(anyhow!(
-                            "{id}: the plan asks to change `{}`, which is not a key setting",
-                            f.attribute
-                        ))
-                    }
+                    Attribute::Bucket(_)
+                    | Attribute::Parameter(_)
+                    | Attribute::Alarm(_)
+                    | Attribute::Journal(_) => Err(anyhow!(
+                        "{id}: the plan asks to change `{}`, which is not a key setting",
+                        f.attribute
+                    )),
                 })
                 .collect::<Result<Vec<_>>>()?;
             key::update(aws, region, name, k, &attributes).await
@@ -92,6 +101,10 @@ pub async fn update(
         // One call writes the whole parameter, or the whole alarm.
         Resource::Parameter(p) => parameter::put(aws, region, name, p).await,
         Resource::Alarm(a) => alarm::put(aws, region, name, a).await,
+        Resource::LogGroup(g) => journal::set_retention(aws, region, name, g.retention_days).await,
+        // The policy and the rule are written whole.
+        Resource::LogsPolicy(p) => journal::put_policy(aws, region, name, p).await,
+        Resource::EventRule(r) => journal::put_rule(aws, region, name, r).await,
     }
 }
 
@@ -104,6 +117,9 @@ pub async fn delete(aws: &Aws, id: &ResourceId, objects: Option<u64>) -> Result<
         Kind::Bucket => bucket::delete(aws, region, name, objects.unwrap_or(0) > 0).await,
         Kind::Parameter => parameter::delete(aws, region, name).await,
         Kind::Alarm => alarm::delete(aws, region, name).await,
+        Kind::LogGroup => journal::delete_log_group(aws, region, name).await,
+        Kind::LogsPolicy => journal::delete_policy(aws, region, name).await,
+        Kind::EventRule => journal::delete_rule(aws, region, name).await,
     }
 }
 
