@@ -385,15 +385,6 @@ fn read_journal_resources(a: &Arns) -> [Value; 2] {
     ]
 }
 
-/// The journal's events (`changes`, `restore --at`): this stack's log group only.
-fn read_journal(a: &Arns) -> Value {
-    statement(
-        "ReadJournal",
-        &["logs:FilterLogEvents"],
-        a.journal_group.clone(),
-    )
-}
-
 fn plan_statements(a: &Arns) -> Vec<Value> {
     vec![
         read_buckets(a),
@@ -469,7 +460,6 @@ fn apply_statements(a: &Arns) -> Vec<Value> {
             &[
                 "logs:CreateLogGroup",
                 "logs:PutRetentionPolicy",
-                "logs:DeleteRetentionPolicy",
                 "logs:DeleteLogGroup",
             ],
             a.journal_group.clone(),
@@ -553,9 +543,6 @@ fn verify_statements(a: &Arns) -> Vec<Value> {
         read_metadata(a.verify_metadata.clone()),
         describe_parameters(),
         statement("ReadPointers", &["s3:GetObject"], a.pointers.clone()),
-        // `changes`: the journal and parameter metadata, never a value (GetParameterHistory
-        // returns values: it is the restore role's).
-        read_journal(a),
     ];
     out.extend(read_backup_metadata(a));
     // With `encryption: kms`: the `key` check describes the stack's keys, and no other.
@@ -575,13 +562,6 @@ fn restore_statements(a: &Arns) -> Vec<Value> {
         read_metadata(vec![a.metadata.clone()]),
         describe_parameters(),
         read_tags(),
-        // `restore --at` and `changes --history`.
-        read_journal(a),
-        statement(
-            "ReadParameterHistory",
-            &["ssm:GetParameterHistory"],
-            a.environment.clone(),
-        ),
     ];
     out.push(statement(
         "ReadBackups",
@@ -862,7 +842,6 @@ pub fn iam_actions(operation: &str) -> Option<&'static [&'static str]> {
         "logs:DescribeResourcePolicies" => &["logs:DescribeResourcePolicies"],
         "logs:CreateLogGroup" => &["logs:CreateLogGroup"],
         "logs:PutRetentionPolicy" => &["logs:PutRetentionPolicy"],
-        "logs:DeleteRetentionPolicy" => &["logs:DeleteRetentionPolicy"],
         "logs:DeleteLogGroup" => &["logs:DeleteLogGroup"],
         "logs:PutResourcePolicy" => &["logs:PutResourcePolicy"],
         "logs:DeleteResourcePolicy" => &["logs:DeleteResourcePolicy"],
@@ -1156,7 +1135,6 @@ mod tests {
             "logs:DescribeResourcePolicies",
             "logs:CreateLogGroup",
             "logs:PutRetentionPolicy",
-            "logs:DeleteRetentionPolicy",
             "logs:DeleteLogGroup",
             "logs:PutResourcePolicy",
             "logs:DeleteResourcePolicy",

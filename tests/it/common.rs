@@ -372,7 +372,7 @@ pub fn change(
     )
 }
 
-async fn sdk_config(region: &str, endpoint: &str) -> aws_config::SdkConfig {
+pub async fn sdk_config(region: &str, endpoint: &str) -> aws_config::SdkConfig {
     let emu = emulator();
     aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(region.to_string()))

@@ -45,7 +45,13 @@ async fn each_role_grants_exactly_the_actions_its_commands_use() {
     let env = "iamproof";
     let ws = Workspace::new(env, &[A, B], A);
     // Under a managed KMS key: the roles' KMS statements are used too.
-    let kms_stack = |regions: &[&str]| format!("{}encryption: kms\n", stack_text(env, regions));
+    // With a journal: plan reads, apply creates and (a region removed) removes its resources.
+    let kms_stack = |regions: &[&str]| {
+        format!(
+            "{}encryption: kms\njournal: {{retentionDays: 30}}\n",
+            stack_text(env, regions)
+        )
+    };
     ws.write_raw(env, &kms_stack(&[A, B]));
     let proxy = Proxy::start(11);
     let run = |args: &[&str]| {
@@ -174,6 +180,7 @@ async fn each_role_grants_exactly_the_actions_its_commands_use() {
         "--destroy-removed-buckets",
         "--destroy-bucket-objects",
         "--destroy-removed-keys",
+        "--destroy-removed-journals",
     ]);
     used.entry("apply")
         .or_default()

@@ -19,6 +19,7 @@ mod faults;
 mod hold;
 mod iam;
 mod integrity;
+mod journal;
 mod kms;
 mod lock;
 mod network;

@@ -49,11 +49,13 @@ pub(crate) fn schema_errors(
 }
 
 fn write_stack(ws: &Workspace, regions: &[&str], retention_days: u32, max_age_hours: u32) {
+    // A retention CloudWatch Logs accepts, changed with the backups'.
+    let journal_days = if retention_days >= 30 { 30 } else { 60 };
     let list: String = regions.iter().map(|r| format!("  - {r}\n")).collect();
     ws.write_raw(
         &ws.env,
         &format!(
-            "projectName: {PROJECT}\nenvironment: {env}\nregions:\n{list}defaultRegion: {A}\nssmHomeRegion: {A}\nretentionDays: {retention_days}\nalarm:\n  snsTopicArn: {TOPIC}\n  maxAgeHours: {max_age_hours}\n  drillMaxAgeDays: 7\n",
+            "projectName: {PROJECT}\nenvironment: {env}\nregions:\n{list}defaultRegion: {A}\nssmHomeRegion: {A}\nretentionDays: {retention_days}\njournal: {{retentionDays: {journal_days}}}\nalarm:\n  snsTopicArn: {TOPIC}\n  maxAgeHours: {max_age_hours}\n  drillMaxAgeDays: 7\n",
             env = ws.env
         ),
     );
@@ -80,7 +82,14 @@ async fn real_plans_with_alarms_and_every_kind_of_change_match_the_published_sch
     // Everything to create, against an observed state of absences.
     let fresh = ws.plan_json(2);
     let kinds: Vec<String> = changes(&fresh).into_iter().map(|c| c.1).collect();
-    for kind in ["bucket", "parameter", "alarm"] {
+    for kind in [
+        "bucket",
+        "parameter",
+        "alarm",
+        "log-group",
+        "logs-policy",
+        "event-rule",
+    ] {
         assert!(kinds.iter().any(|k| k == kind), "no {kind} in {kinds:?}");
     }
     let fresh_saved = saved_plan(&ws);
@@ -103,6 +112,9 @@ async fn real_plans_with_alarms_and_every_kind_of_change_match_the_published_sch
         ("delete", "parameter"),
         ("delete", "alarm"),
         ("retain", "bucket"),
+        ("update", "log-group"),
+        ("delete", "event-rule"),
+        ("retain", "log-group"),
     ] {
         assert!(
             actions.iter().any(|(a, k)| a == action && k == kind),

@@ -83,36 +83,30 @@ pub async fn create_log_group(
             )));
         }
     }
-    set_retention(aws, region, name, g.retention_days).await
+    set_retention(aws, region, name, g).await
 }
 
-pub async fn set_retention(aws: &Aws, region: &str, name: &str, days: Option<u32>) -> Result<()> {
-    let logs = aws.logs(region);
-    match days {
-        Some(days) => {
-            logs.put_retention_policy()
-                .log_group_name(name)
-                .retention_in_days(i32::try_from(days).unwrap_or(i32::MAX))
-                .send()
-                .await
-                .with_context(|| {
-                    format!(
-                        "setting the retention of the CloudWatch Logs group {name} in {region} to {days} days (PutRetentionPolicy)"
-                    )
-                })?;
-        }
-        None => {
-            logs.delete_retention_policy()
-                .log_group_name(name)
-                .send()
-                .await
-                .with_context(|| {
-                    format!(
-                        "removing the retention of the CloudWatch Logs group {name} in {region} (DeleteRetentionPolicy)"
-                    )
-                })?;
-        }
-    }
+/// Sets the retention the stack asks for (it always names one).
+pub async fn set_retention(
+    aws: &Aws,
+    region: &str,
+    name: &str,
+    g: &LogGroupSettings,
+) -> Result<()> {
+    let Some(days) = g.retention_days else {
+        return Ok(());
+    };
+    aws.logs(region)
+        .put_retention_policy()
+        .log_group_name(name)
+        .retention_in_days(i32::try_from(days).unwrap_or(i32::MAX))
+        .send()
+        .await
+        .with_context(|| {
+            format!(
+                "setting the retention of the CloudWatch Logs group {name} in {region} to {days} days (PutRetentionPolicy)"
+            )
+        })?;
     Ok(())
 }
 

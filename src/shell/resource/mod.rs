@@ -101,7 +101,7 @@ pub async fn update(
         // One call writes the whole parameter, or the whole alarm.
         Resource::Parameter(p) => parameter::put(aws, region, name, p).await,
         Resource::Alarm(a) => alarm::put(aws, region, name, a).await,
-        Resource::LogGroup(g) => journal::set_retention(aws, region, name, g.retention_days).await,
+        Resource::LogGroup(g) => journal::set_retention(aws, region, name, g).await,
         // The policy and the rule are written whole.
         Resource::LogsPolicy(p) => journal::put_policy(aws, region, name, p).await,
         Resource::EventRule(r) => journal::put_rule(aws, region, name, r).await,
