@@ -65,6 +65,7 @@ def apply_patches() -> None:
     ssm.patch_tier_downgrade()
     ssm.patch_last_modified_user()
     events.patch_delivery()
+    events.patch_pattern_validation()
     logs.patch_filter_log_events()
     iam.patch_enforcement()
     s3.patch_iam_actions()

@@ -150,3 +150,71 @@ def patch_iam_resources() -> None:
         return resources, None
 
     EventsHandler._authenticate_and_authorize_normal_action = iam.authorize_each(events_resources)
+
+
+# The match types AWS knows (EventBridge user guide, "Content filtering in event patterns"); a
+# filter object of any other kind is refused by PutRule.
+MATCH_TYPES = {
+    "prefix",
+    "suffix",
+    "equals-ignore-case",
+    "anything-but",
+    "numeric",
+    "exists",
+    "cidr",
+    "wildcard",
+}
+
+
+def _refusal(pattern):
+    """AWS's reason to refuse an event pattern moto accepts, or None: an unknown match type
+    (moto matched every value with it), a wildcard with consecutive `*`."""
+    if not isinstance(pattern, dict):
+        return None
+    for key, value in pattern.items():
+        if key == "$or" and isinstance(value, list):  # alternatives: each a pattern
+            reasons = [_refusal(p) for p in value]
+        elif isinstance(value, dict):
+            reasons = [_refusal(value)]
+        elif isinstance(value, list):  # a field's filters
+            reasons = [_filter_refusal(f) for f in value if isinstance(f, dict)]
+        else:
+            reasons = []
+        reason = next((r for r in reasons if r), None)
+        if reason:
+            return reason
+    return None
+
+
+def _filter_refusal(item: dict):
+    if not item:
+        return None
+    (kind, value), *_ = item.items()
+    if kind not in MATCH_TYPES:
+        return f"Unrecognized match type {kind}"
+    if kind == "wildcard":
+        for w in value if isinstance(value, list) else [value]:
+            if isinstance(w, str) and "**" in w:
+                return f"Consecutive wildcard characters at pos {w.index('**') + 1}"
+    return None
+
+
+def patch_pattern_validation() -> None:
+    """PutRule refuses a pattern AWS refuses (InvalidEventPatternException): a filter of a kind
+    AWS does not know (moto matched any value with it, so a misspelt `prefix` matched every
+    parameter), a wildcard with consecutive `*`. The reason's wording is AWS's without the
+    parser's position."""
+    from moto.events.exceptions import InvalidEventPatternException
+    from moto.events.models import EventPattern, EventPatternParser
+
+    require_source(EventPatternParser.parse, "self._validate_event_pattern(parsed_pattern)")
+    require_source(EventPattern._does_item_match_named_filter, "            return True\n")
+    original = EventPatternParser._validate_event_pattern
+
+    def validate(self, pattern):
+        original(self, pattern)
+        reason = _refusal(pattern)
+        if reason:
+            raise InvalidEventPatternException(reason=reason)
+
+    EventPatternParser._validate_event_pattern = validate

@@ -565,3 +565,40 @@ async fn filter_log_events_interleaves_the_streams_in_pages() {
         .collect();
     assert_eq!(later, ["m3", "m4", "m5", "m6"]);
 }
+
+/// PutRule refuses the patterns AWS refuses (InvalidEventPatternException): a filter of a kind
+/// AWS does not know (moto matched every value with it, so a misspelt `prefix` would have
+/// journalled every parameter), a wildcard with consecutive `*`. `$or` and the known kinds pass.
+#[tokio::test]
+async fn put_rule_refuses_patterns_aws_refuses() {
+    let events = events("ap-east-1").await;
+    for (pattern, refused) in [
+        (product_pattern(json!([{ "prefx": "/app/dev/" }])), true),
+        (product_pattern(json!([{ "wildcard": "/app/**/x" }])), true),
+        (
+            product_pattern(json!([{ "prefix": "/app/dev/" }, { "wildcard": "/*/dev/*" }])),
+            false,
+        ),
+        (
+            json!({ "source": ["aws.ssm"], "$or": [
+                { "detail": { "name": [{ "prefix": "/a/" }] } },
+                { "detail": { "operation": ["Delete"] } },
+            ] }),
+            false,
+        ),
+    ] {
+        let result = events
+            .put_rule()
+            .name("patterns")
+            .event_pattern(pattern.to_string())
+            .send()
+            .await;
+        match result {
+            Err(e) => {
+                assert!(refused, "{pattern}: {e:?}");
+                assert_eq!(e.code(), Some("InvalidEventPatternException"), "{e:?}");
+            }
+            Ok(_) => assert!(!refused, "{pattern} was accepted"),
+        }
+    }
+}
