@@ -70,6 +70,12 @@ def patch_delivery() -> None:
         "log_backend.create_log_stream(name, log_stream_name)",
     )
     require_source(EventTemplateParser.parse, "EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE")
+    # What the delivery reads of CloudWatch Logs (logs.allows_delivery).
+    from moto.logs.models import LogResourcePolicy, LogsBackend
+
+    require_source(LogsBackend.put_resource_policy, "self.resource_policies[policy_name] = policy")
+    require_source(LogsBackend.create_log_stream, "self.groups[log_group_name]")
+    require_source(LogResourcePolicy.__init__, "self.policy_document = policy_document")
     if '"account"' in EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE or (
         "account" not in EventTemplateParser.DEFAULT_EVENT_INPUT_PATHS_MAP
     ):

@@ -1,7 +1,9 @@
 """Systems Manager Parameter Store as AWS has it where moto 5.2.5 differs: DescribeParameters'
 page size (and pages served from the listing), parameter policies as JSON text, no way back from
-the Advanced tier, each request authorized against the parameters it names; and one test
-facility (a parameter written long ago)."""
+the Advanced tier, each request authorized against the parameters it names, the "Parameter Store
+Change" events each change emits (delivered by events.py), who wrote each version
+(LastModifiedUser), GetParameterHistory's bounds; and one test facility (a parameter written long
+ago)."""
 
 from __future__ import annotations
 
