@@ -12,10 +12,15 @@ folder per service (details in docs/emulator.md):
                  and condition keys, S3 asking KMS for SSE-KMS objects, Object Lock
   ssm.py         DescribeParameters' page size and pages, parameter policies as JSON text, no
                  tier downgrade, the names AWS refuses, requests authorized per parameter with its
-                 tags and the request's; a parameter written long ago (a test facility)
+                 tags and the request's, change events, who wrote each version, the history's
+                 bounds; a parameter written long ago (a test facility)
   kms.py         key state operations by ARN, requests authorized per key with its tags and the
                  request's
   cloudwatch.py  requests authorized per alarm, with cloudwatch:namespace
+  events.py      the events AWS services emit (Parameter Store Change), their delivery to a
+                 CloudWatch Logs group as AWS delivers it, requests authorized per rule
+  logs.py        the account's resource policies deciding a delivery, FilterLogEvents
+                 interleaved, requests authorized per log group in the ARN form AWS checks
   iam.py         IAM enforcement's shared mechanism: the action checked, the condition values,
                  AWS's verdict on identity policies, the signature as sent, denials in the JSON
                  protocols
@@ -39,7 +44,7 @@ import sys
 import threading
 from pathlib import Path
 
-from keeper_emulator import cloudwatch, iam, kms, s3, server, ssm
+from keeper_emulator import cloudwatch, events, iam, kms, logs, s3, server, ssm
 from keeper_emulator.source import PINNED_MOTO, PatchTargetMoved
 
 
@@ -54,14 +59,22 @@ def apply_patches() -> None:
     s3.patch_expected_bucket_owner()
     ssm.patch_parameter_policies()
     ssm.patch_parameter_age()
+    ssm.patch_parameter_history()
+    ssm.patch_change_events()  # before the names and the tier: they check moto's put_parameter
     ssm.patch_parameter_names()
     ssm.patch_tier_downgrade()
+    ssm.patch_last_modified_user()
+    events.patch_delivery()
+    events.patch_pattern_validation()
+    logs.patch_filter_log_events()
     iam.patch_enforcement()
     s3.patch_iam_actions()
     ssm.patch_iam_resources()
     iam.patch_json_denials()
     kms.patch_iam_resources()
     cloudwatch.patch_iam_resources()
+    events.patch_iam_resources()
+    logs.patch_iam_resources()
     s3.patch_asks_kms()
     kms.patch_key_state_by_arn()
     s3.patch_object_lock()

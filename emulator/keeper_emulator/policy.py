@@ -32,6 +32,15 @@ def wildcard_match(pattern: str, value: str) -> bool:
     return fnmatch.fnmatchcase(value, escaped)
 
 
+def arn_like(pattern: str, arn: str) -> bool:
+    """ArnLike/ArnEquals: each of the six colon-separated parts of the ARN is matched on its own,
+    with the IAM wildcards (the resource, the sixth part, keeps its own colons)."""
+    patterns, parts = pattern.split(":", 5), arn.split(":", 5)
+    return len(patterns) == len(parts) == 6 and all(
+        wildcard_match(p, v) for p, v in zip(patterns, parts, strict=True)
+    )
+
+
 def _principal_matches(principal) -> bool:
     # Every request to the emulator comes from the one test account; "*" and AWS principals match.
     return principal is not None
@@ -51,7 +60,7 @@ def condition_holds(operator: str, key_values: dict, context: dict) -> bool:
         if actual is None:
             # AWS: a negated operator matches a missing key; any other operator does not,
             # unless it is an ...IfExists operator.
-            if base.startswith("StringNot") or if_exists:
+            if base.startswith(("StringNot", "ArnNot")) or if_exists:
                 continue
             return False
         if base == "StringEquals":
@@ -66,6 +75,10 @@ def condition_holds(operator: str, key_values: dict, context: dict) -> bool:
             ok = any(wildcard_match(e, actual) for e in expected)
         elif base == "StringNotLike":
             ok = not any(wildcard_match(e, actual) for e in expected)
+        elif base in ("ArnEquals", "ArnLike"):
+            ok = any(arn_like(e, actual) for e in expected)
+        elif base in ("ArnNotEquals", "ArnNotLike"):
+            ok = not any(arn_like(e, actual) for e in expected)
         elif base == "Bool":
             ok = actual.lower() in [e.lower() for e in expected]
         else:

@@ -1,10 +1,13 @@
 """Systems Manager Parameter Store as AWS has it where moto 5.2.5 differs: DescribeParameters'
 page size (and pages served from the listing), parameter policies as JSON text, no way back from
-the Advanced tier, each request authorized against the parameters it names; and one test
-facility (a parameter written long ago)."""
+the Advanced tier, each request authorized against the parameters it names, the "Parameter Store
+Change" events each change emits (delivered by events.py), who wrote each version
+(LastModifiedUser), GetParameterHistory's bounds; and one test facility (a parameter written long
+ago)."""
 
 from __future__ import annotations
 
+import contextvars
 import datetime
 import functools
 import json
@@ -292,3 +295,180 @@ def patch_iam_resources() -> None:
                 iam.action.reset(token)
 
     SimpleSystemManagerResponse._authenticate_and_authorize_normal_action = authorize_ssm_and_tags
+
+
+# ---------------------------------------------------------------------------------------------
+# Parameter Store's change events, who wrote each version, GetParameterHistory
+# ---------------------------------------------------------------------------------------------
+
+# The ARN of the caller of the SSM request in progress (STS GetCallerIdentity's answer for its
+# access key), for the version a PutParameter writes.
+caller_arn = contextvars.ContextVar("ssm_caller_arn", default=None)
+
+
+def _parameter_change(backend, parameter, operation: str) -> None:
+    """AWS's "Parameter Store Change" event for one parameter, on the default bus of the
+    parameter's account and region (EventBridge user guide, "Parameter Store events")."""
+    from moto.utilities.utils import get_partition
+
+    from . import events
+
+    name = parameter.name
+    arn = (
+        f"arn:{get_partition(backend.region_name)}:ssm:{backend.region_name}:{backend.account_id}:"
+        f"parameter/{name.lstrip('/')}"
+    )
+    detail = {
+        "name": name,
+        "type": parameter.parameter_type,
+        "operation": operation,
+        "description": parameter.description or "",
+    }
+    events.emit_aws_event(
+        backend.account_id, backend.region_name, "aws.ssm", "Parameter Store Change", [arn], detail
+    )
+
+
+def patch_change_events() -> None:
+    """Parameter Store emits a "Parameter Store Change" event to the default bus of the region
+    for each change, as AWS does: PutParameter (`Create` for a new name, `Update` otherwise),
+    DeleteParameter and DeleteParameters (`Delete`, one event per deleted name),
+    LabelParameterVersion (`LabelParameterVersion`). moto emitted nothing."""
+    from moto.ssm.models import SimpleSystemManagerBackend
+
+    require_source(SimpleSystemManagerBackend.put_parameter, "return new_param")
+    require_source(
+        SimpleSystemManagerBackend.delete_parameter,
+        "result = self._parameters.pop(normalized_parameter_name, None)",
+    )
+    require_source(
+        SimpleSystemManagerBackend.delete_parameters,
+        "del self._parameters[normalized_parameter_name]",
+        "result.append(name)",
+    )
+    require_source(SimpleSystemManagerBackend.label_parameter_version, "return invalid_labels, version")
+
+    def latest(backend, name):
+        versions = backend._parameters.get(backend._parameters.normalize_name(name))
+        return versions[-1] if versions else None
+
+    original_put = SimpleSystemManagerBackend.put_parameter
+
+    @functools.wraps(original_put)
+    def put_parameter(self, name, *args, **kwargs):
+        existed = bool(self._parameters.get(name))
+        parameter = original_put(self, name, *args, **kwargs)
+        user = caller_arn.get()
+        if user:
+            parameter.last_modified_user = user
+        _parameter_change(self, parameter, "Update" if existed else "Create")
+        return parameter
+
+    original_delete = SimpleSystemManagerBackend.delete_parameter
+
+    @functools.wraps(original_delete)
+    def delete_parameter(self, name):
+        parameter = latest(self, name)
+        original_delete(self, name)
+        _parameter_change(self, parameter, "Delete")
+
+    original_delete_many = SimpleSystemManagerBackend.delete_parameters
+
+    @functools.wraps(original_delete_many)
+    def delete_parameters(self, names):
+        before = {name: latest(self, name) for name in names}
+        deleted = original_delete_many(self, names)
+        for name in deleted:
+            if before.get(name) is not None:
+                _parameter_change(self, before[name], "Delete")
+        return deleted
+
+    original_label = SimpleSystemManagerBackend.label_parameter_version
+
+    @functools.wraps(original_label)
+    def label_parameter_version(self, name, version, labels):
+        result = original_label(self, name, version, labels)
+        _parameter_change(self, latest(self, name), "LabelParameterVersion")
+        return result
+
+    SimpleSystemManagerBackend.put_parameter = put_parameter
+    SimpleSystemManagerBackend.delete_parameter = delete_parameter
+    SimpleSystemManagerBackend.delete_parameters = delete_parameters
+    SimpleSystemManagerBackend.label_parameter_version = label_parameter_version
+
+
+def patch_last_modified_user() -> None:
+    """Each version records who wrote it: `LastModifiedUser` (GetParameterHistory,
+    DescribeParameters) is the ARN of the caller of the PutParameter that wrote it, as STS
+    GetCallerIdentity names it (an IAM user's or an assumed role's ARN under enforced IAM;
+    moto's default identity `arn:aws:sts::<account>:user/moto` otherwise). moto answered "N/A"."""
+    from moto.ssm.models import Parameter
+    from moto.ssm.responses import SimpleSystemManagerResponse
+    from moto.sts.models import STSBackend, sts_backends
+    from moto.utilities.utils import get_partition
+
+    require_source(Parameter.describe_response_object, 'r["LastModifiedUser"] = "N/A"')
+    require_source(STSBackend.get_caller_identity, "return user_id, arn, self.account_id")
+    original_describe = Parameter.describe_response_object
+
+    def describe_response_object(self, decrypt=False, include_labels=False):
+        r = original_describe(self, decrypt, include_labels)
+        r["LastModifiedUser"] = getattr(self, "last_modified_user", None) or (
+            f"arn:aws:sts::{self.account_id}:user/moto"
+        )
+        return r
+
+    original_put = SimpleSystemManagerResponse.put_parameter
+
+    def put_parameter(self):
+        partition = get_partition(self.region)
+        sts = sts_backends[self.current_account][partition]
+        _, arn, _ = sts.get_caller_identity(self.get_access_key(), self.region)
+        token = caller_arn.set(arn)
+        try:
+            return original_put(self)
+        finally:
+            caller_arn.reset(token)
+
+    Parameter.describe_response_object = describe_response_object
+    SimpleSystemManagerResponse.put_parameter = put_parameter
+
+
+def patch_parameter_history() -> None:
+    """GetParameterHistory as AWS answers it: MaxResults from 1 to 50 (moto let 0 through), and
+    ParameterNotFound for a name that is no parameter (moto answered an empty history for a
+    name a failed LabelParameterVersion had left behind). The rest is moto's and AWS's alike:
+    pages of at most 50 with NextToken, the last 100 versions (the 101st PutParameter drops the
+    oldest, refused with ParameterMaxVersionLimitExceeded when the oldest has a label), a
+    deleted parameter forgotten with its history."""
+    from moto.ssm.exceptions import ParameterNotFound, ValidationException
+    from moto.ssm.models import PARAMETER_VERSION_LIMIT, SimpleSystemManagerBackend
+
+    require_source(
+        SimpleSystemManagerBackend.get_parameter_history,
+        "if max_results > PARAMETER_HISTORY_MAX_RESULTS:",
+        "if name in self._parameters:",
+    )
+    require_source(
+        SimpleSystemManagerBackend.put_parameter,
+        "if len(previous_parameter_versions) >= PARAMETER_VERSION_LIMIT:",
+        "previous_parameter_versions.pop(0)",
+    )
+    if PARAMETER_VERSION_LIMIT != 100:
+        from .source import PatchTargetMoved
+
+        raise PatchTargetMoved("moto.ssm.models.PARAMETER_VERSION_LIMIT is no longer 100")
+    original = SimpleSystemManagerBackend.get_parameter_history
+
+    def get_parameter_history(self, name, next_token, max_results=50):
+        if int(max_results) < 1:
+            raise ValidationException(
+                "1 validation error detected: "
+                f"Value '{max_results}' at 'maxResults' failed to satisfy constraint: "
+                "Member must have value greater than or equal to 1."
+            )
+        if not self._parameters.get(name):
+            raise ParameterNotFound(f"Parameter {name} not found.")
+        return original(self, name, next_token, int(max_results))
+
+    SimpleSystemManagerBackend.get_parameter_history = get_parameter_history

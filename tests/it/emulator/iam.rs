@@ -470,3 +470,343 @@ async fn each_tagging_api_is_its_own_iam_action() {
         "an upload with tags needs s3:PutObjectTagging",
     );
 }
+
+/// The change journal's requests (emulator/keeper_emulator/events.py, logs.py, ssm.py) are
+/// authorized as AWS authorizes them: EventBridge against the rule's ARN; CloudWatch Logs
+/// against the log group's ARN with `:*` (TagResource and ListTagsForResource against it
+/// without), DescribeLogGroups against `log-group::log-stream:` and the account-level resource
+/// policies against `*`; GetParameterHistory against the parameter. moto checked all of them
+/// against `*`. Each version's LastModifiedUser is the IAM user who wrote it.
+#[tokio::test]
+async fn the_journals_requests_are_authorized_against_their_rule_log_group_or_parameter() {
+    use aws_sdk_s3::error::ProvideErrorMetadata;
+    let rules = format!("arn:aws:events:{A}:{ACCOUNT}:rule/ssm-keeper-*");
+    let groups = format!("arn:aws:logs:{A}:{ACCOUNT}:log-group:/ssm-keeper/*");
+    let exact = format!("arn:aws:logs:{A}:{ACCOUNT}:log-group:/ssm-keeper/exact");
+    let params = format!("arn:aws:ssm:{A}:{ACCOUNT}:parameter/app/*");
+    let events_actions = [
+        "events:PutRule",
+        "events:PutTargets",
+        "events:DescribeRule",
+        "events:ListTargetsByRule",
+        "events:RemoveTargets",
+        "events:DeleteRule",
+        "events:TagResource",
+        "events:ListTagsForResource",
+    ];
+    let logs_actions = [
+        "logs:CreateLogGroup",
+        "logs:PutRetentionPolicy",
+        "logs:DeleteLogGroup",
+        "logs:TagResource",
+        "logs:ListTagsForResource",
+        "logs:FilterLogEvents",
+    ];
+    let resource_policies = [
+        "logs:PutResourcePolicy",
+        "logs:DescribeResourcePolicies",
+        "logs:DeleteResourcePolicy",
+    ];
+    let users = Users::start(
+        "iamjournal",
+        json!({
+            "journal": policy(vec![
+                allow(&events_actions, &rules, None),
+                allow(&logs_actions, &groups, None),
+                allow(&["logs:DescribeLogGroups"], &format!("arn:aws:logs:{A}:{ACCOUNT}:log-group:*"), None),
+                allow(&resource_policies, "*", None),
+                allow(&["ssm:PutParameter", "ssm:GetParameterHistory"], &params, None),
+            ]),
+            // Scoped by name only: DescribeLogGroups and the resource policies need more.
+            "scoped": policy(vec![
+                allow(&["logs:DescribeLogGroups"], &groups, None),
+                allow(&resource_policies, &format!("arn:aws:logs:{A}:{ACCOUNT}:*"), None),
+            ]),
+            // The group's ARN without `:*` allows its tags only; with `:*`, its events only.
+            "bare": policy(vec![allow(&["logs:FilterLogEvents", "logs:ListTagsForResource"], &exact, None)]),
+            "starred": policy(vec![allow(
+                &["logs:FilterLogEvents", "logs:ListTagsForResource"],
+                &format!("{exact}:*"),
+                None,
+            )]),
+        }),
+    );
+    let logs_as = |user: &'static str| {
+        let (k, s) = users.creds(user);
+        let emu = &users.emu;
+        async move { aws_sdk_cloudwatchlogs::Client::new(&config_as(emu, (&k, &s), A).await) }
+    };
+    let (k, s) = users.creds("journal");
+    let events = aws_sdk_eventbridge::Client::new(&config_as(&users.emu, (&k, &s), A).await);
+    let logs = logs_as("journal").await;
+    let admin_logs = logs_as("admin").await;
+    let denied = |code: Option<&str>| code == Some("AccessDeniedException");
+
+    // EventBridge, against the rule.
+    let pattern = json!({ "source": ["aws.ssm"] }).to_string();
+    events
+        .put_rule()
+        .name("ssm-keeper-journal")
+        .event_pattern(&pattern)
+        .send()
+        .await
+        .unwrap();
+    let e = events
+        .put_rule()
+        .name("other-rule")
+        .event_pattern(&pattern)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(denied(e.code()), "{e:?}");
+    let group_arn = format!("arn:aws:logs:{A}:{ACCOUNT}:log-group:/ssm-keeper/j:*");
+    events
+        .put_targets()
+        .rule("ssm-keeper-journal")
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("j")
+                .arn(&group_arn)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let rule_arn = events
+        .describe_rule()
+        .name("ssm-keeper-journal")
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap();
+    assert_eq!(
+        rule_arn,
+        format!("arn:aws:events:{A}:{ACCOUNT}:rule/ssm-keeper-journal")
+    );
+    events
+        .list_targets_by_rule()
+        .rule("ssm-keeper-journal")
+        .send()
+        .await
+        .unwrap();
+    events
+        .tag_resource()
+        .resource_arn(&rule_arn)
+        .tags(
+            aws_sdk_eventbridge::types::Tag::builder()
+                .key("project")
+                .value("app")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    events
+        .list_tags_for_resource()
+        .resource_arn(&rule_arn)
+        .send()
+        .await
+        .unwrap();
+    let e = events
+        .describe_rule()
+        .name("other-rule")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(denied(e.code()), "{e:?}");
+    events
+        .remove_targets()
+        .rule("ssm-keeper-journal")
+        .ids("j")
+        .send()
+        .await
+        .unwrap();
+    events
+        .delete_rule()
+        .name("ssm-keeper-journal")
+        .send()
+        .await
+        .unwrap();
+
+    // CloudWatch Logs, against the log group.
+    for group in ["/ssm-keeper/j", "/ssm-keeper/exact", "/other/j"] {
+        admin_logs
+            .create_log_group()
+            .log_group_name(group)
+            .send()
+            .await
+            .unwrap();
+    }
+    logs.create_log_group()
+        .log_group_name("/ssm-keeper/new")
+        .send()
+        .await
+        .unwrap();
+    let e = logs
+        .create_log_group()
+        .log_group_name("/other/new")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(denied(e.code()), "{e:?}");
+    logs.put_retention_policy()
+        .log_group_name("/ssm-keeper/new")
+        .retention_in_days(30)
+        .send()
+        .await
+        .unwrap();
+    logs.describe_log_groups()
+        .log_group_name_prefix("/ssm-keeper/")
+        .send()
+        .await
+        .unwrap();
+    let new_arn = format!("arn:aws:logs:{A}:{ACCOUNT}:log-group:/ssm-keeper/new");
+    logs.tag_resource()
+        .resource_arn(&new_arn)
+        .tags("project", "app")
+        .send()
+        .await
+        .unwrap();
+    logs.list_tags_for_resource()
+        .resource_arn(&new_arn)
+        .send()
+        .await
+        .unwrap();
+    logs.filter_log_events()
+        .log_group_name("/ssm-keeper/j")
+        .send()
+        .await
+        .unwrap();
+    let e = logs
+        .filter_log_events()
+        .log_group_name("/other/j")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(denied(e.code()), "{e:?}");
+    logs.put_resource_policy()
+        .policy_name("ssm-keeper-journal")
+        .policy_document(json!({ "Version": "2012-10-17", "Statement": [] }).to_string())
+        .send()
+        .await
+        .unwrap();
+    logs.describe_resource_policies().send().await.unwrap();
+    logs.delete_resource_policy()
+        .policy_name("ssm-keeper-journal")
+        .send()
+        .await
+        .unwrap();
+    logs.delete_log_group()
+        .log_group_name("/ssm-keeper/new")
+        .send()
+        .await
+        .unwrap();
+
+    let scoped = logs_as("scoped").await;
+    let e = scoped
+        .describe_log_groups()
+        .log_group_name_prefix("/ssm-keeper/")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(denied(e.code()), "{e:?}");
+    let e = scoped
+        .describe_resource_policies()
+        .send()
+        .await
+        .unwrap_err();
+    assert!(denied(e.code()), "{e:?}");
+
+    let bare = logs_as("bare").await;
+    let starred = logs_as("starred").await;
+    let exact_group = "/ssm-keeper/exact";
+    let e = bare
+        .filter_log_events()
+        .log_group_name(exact_group)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(denied(e.code()), "{e:?}");
+    bare.list_tags_for_resource()
+        .resource_arn(&exact)
+        .send()
+        .await
+        .unwrap();
+    starred
+        .filter_log_events()
+        .log_group_name(exact_group)
+        .send()
+        .await
+        .unwrap();
+    starred
+        .filter_log_events()
+        .log_group_identifier(&exact)
+        .send()
+        .await
+        .unwrap();
+    let e = starred
+        .list_tags_for_resource()
+        .resource_arn(&exact)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(denied(e.code()), "{e:?}");
+
+    // GetParameterHistory, against the parameter; each version names its writer.
+    let ssm = users.ssm("journal").await;
+    ssm.put_parameter()
+        .name("/app/x")
+        .value("1")
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await
+        .unwrap();
+    users
+        .ssm("admin")
+        .await
+        .put_parameter()
+        .name("/app/x")
+        .value("2")
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap();
+    let versions = ssm
+        .get_parameter_history()
+        .name("/app/x")
+        .send()
+        .await
+        .unwrap();
+    let writers: Vec<&str> = versions
+        .parameters()
+        .iter()
+        .map(|v| v.last_modified_user().unwrap())
+        .collect();
+    assert_eq!(
+        writers,
+        [
+            format!("arn:aws:iam::{ACCOUNT}:user/journal"),
+            format!("arn:aws:iam::{ACCOUNT}:user/admin")
+        ]
+    );
+    users
+        .ssm("admin")
+        .await
+        .put_parameter()
+        .name("/other/x")
+        .value("1")
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await
+        .unwrap();
+    let e = ssm
+        .get_parameter_history()
+        .name("/other/x")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(denied(e.code()), "{e:?}");
+}

@@ -236,3 +236,188 @@ async fn parameter_names_aws_refuses_are_refused() {
         .await
         .expect("a name outside any hierarchy");
 }
+
+/// Every version of a parameter, as GetParameterHistory pages them.
+async fn history(ssm: &aws_sdk_ssm::Client, name: &str, page: Option<i32>) -> Vec<Vec<i64>> {
+    let mut pages = ssm
+        .get_parameter_history()
+        .name(name)
+        .set_max_results(page)
+        .into_paginator()
+        .send();
+    let mut out = Vec::new();
+    while let Some(p) = pages.next().await {
+        out.push(
+            p.unwrap()
+                .parameters()
+                .iter()
+                .map(|v| v.version())
+                .collect(),
+        );
+    }
+    out
+}
+
+/// GetParameterHistory as AWS answers it: pages of MaxResults (1 to 50, 50 when not sent), the
+/// last 100 versions (the 101st PutParameter drops the oldest, and is refused while the oldest
+/// has a label), each version's own Labels, Description, KeyId, Tier, DataType, Policies and
+/// LastModifiedUser (the caller: moto's default identity without enforced IAM); a deleted
+/// parameter is forgotten, history and all, and its name starts again at version 1.
+#[tokio::test]
+async fn parameter_history_pages_keeps_a_hundred_versions_and_forgets_a_deleted_parameter() {
+    use aws_sdk_ssm::error::ProvideErrorMetadata;
+    use aws_sdk_ssm::types::{ParameterTier, ParameterType};
+    let ssm = ssm("af-south-1").await; // a region no other test uses
+    let kms = kms("af-south-1").await;
+    let key = kms
+        .create_key()
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .key_id;
+    kms.create_alias()
+        .alias_name("alias/history")
+        .target_key_id(key)
+        .send()
+        .await
+        .unwrap();
+    let name = "/history/db";
+    let policy = r#"[{"Type":"Expiration","Version":"1.0","Attributes":{"Timestamp":"2030-12-02T21:34:33.000Z"}}]"#;
+    ssm.put_parameter()
+        .name(name)
+        .value("v1")
+        .description("first")
+        .r#type(ParameterType::SecureString)
+        .key_id("alias/history")
+        .tier(ParameterTier::Advanced)
+        .policies(policy)
+        .send()
+        .await
+        .unwrap();
+    for v in 2..=105 {
+        ssm.put_parameter()
+            .name(name)
+            .value(format!("v{v}"))
+            .overwrite(true)
+            .send()
+            .await
+            .unwrap();
+    }
+    let all: Vec<i64> = history(&ssm, name, None).await.concat();
+    assert_eq!(all, (6..=105).collect::<Vec<i64>>());
+    let sizes = |pages: Vec<Vec<i64>>| pages.iter().map(Vec::len).collect::<Vec<_>>();
+    assert_eq!(sizes(history(&ssm, name, None).await), [50, 50]);
+    assert_eq!(sizes(history(&ssm, name, Some(30)).await), [30, 30, 30, 10]);
+    for bad in [0, 51] {
+        let e = ssm
+            .get_parameter_history()
+            .name(name)
+            .max_results(bad)
+            .send()
+            .await
+            .unwrap_err()
+            .into_service_error();
+        assert_eq!(e.code(), Some("ValidationException"), "{bad}: {e:?}");
+    }
+
+    let first = ssm
+        .get_parameter_history()
+        .name(name)
+        .max_results(1)
+        .send()
+        .await
+        .unwrap();
+    let oldest = &first.parameters()[0];
+    assert_eq!(oldest.description(), Some("first"));
+    assert_eq!(oldest.key_id(), Some("alias/history"));
+    assert_eq!(oldest.tier(), Some(&ParameterTier::Advanced));
+    assert_eq!(oldest.data_type(), Some("text"));
+    assert_eq!(oldest.policies()[0].policy_type(), Some("Expiration"));
+    assert_eq!(
+        oldest.last_modified_user(),
+        Some(format!("arn:aws:sts::{ACCOUNT}:user/moto").as_str())
+    );
+    assert!(oldest.labels().is_empty());
+
+    // The oldest labelled: the 101st version is refused, with AWS's message.
+    ssm.label_parameter_version()
+        .name(name)
+        .parameter_version(6)
+        .labels("pinned")
+        .send()
+        .await
+        .unwrap();
+    let e = ssm
+        .put_parameter()
+        .name(name)
+        .value("v106")
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert_eq!(e.code(), Some("ParameterMaxVersionLimitExceeded"), "{e:?}");
+    assert_eq!(
+        e.message(),
+        Some(
+            "You attempted to create a new version of /history/db by calling the PutParameter API \
+             with the overwrite flag. Version 6, the oldest version, can't be deleted because it \
+             has a label associated with it. Move the label to another version of the parameter, \
+             and try again."
+        )
+    );
+    let labelled = ssm
+        .get_parameter_history()
+        .name(name)
+        .max_results(1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(labelled.parameters()[0].labels(), ["pinned"]);
+    assert_eq!(history(&ssm, name, None).await.concat().len(), 100);
+
+    // Deleted: forgotten entirely; the name starts again at version 1.
+    ssm.delete_parameter().name(name).send().await.unwrap();
+    let e = ssm
+        .get_parameter_history()
+        .name(name)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(e.is_parameter_not_found(), "{e:?}");
+    let again = ssm
+        .put_parameter()
+        .name(name)
+        .value("new")
+        .r#type(ParameterType::String)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.version(), 1);
+    let fresh = history(&ssm, name, None).await.concat();
+    assert_eq!(fresh, [1]);
+    let versions = ssm.get_parameter_history().name(name).send().await.unwrap();
+    assert_eq!(versions.parameters()[0].description(), None);
+    assert!(versions.parameters()[0].labels().is_empty());
+
+    // A failed LabelParameterVersion on a name that is no parameter leaves nothing behind.
+    assert!(
+        ssm.label_parameter_version()
+            .name("/history/none")
+            .labels("x")
+            .send()
+            .await
+            .is_err()
+    );
+    let e = ssm
+        .get_parameter_history()
+        .name("/history/none")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(e.is_parameter_not_found(), "{e:?}");
+}
