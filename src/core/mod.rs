@@ -4,6 +4,7 @@
 pub mod alarm;
 pub mod backup;
 pub mod cause;
+pub mod changes;
 pub mod desired;
 pub mod diff;
 pub mod document;
