@@ -372,7 +372,7 @@ pub struct IamPolicyArgs {
     )]
     pub repository: Option<String>,
 
-    /// With `--trust github`: the default branch the nightly and manual jobs run from.
+    /// With `--trust github`: the default branch the apply workflow's manual plan runs from.
     #[arg(
         long,
         value_name = "NAME",
@@ -389,6 +389,13 @@ pub struct IamPolicyArgs {
         requires = "repository"
     )]
     pub environment: String,
+
+    /// With `--trust github`: the backup, verify and restore roles also trust the default
+    /// branch's subject (`repo:OWNER/REPO:ref:refs/heads/BRANCH`), the one their jobs had before
+    /// they ran in the stacks' environments (`ssm-keeper-<stack>`), beside the new ones: for the
+    /// switch, then printed again without it. Plan's and apply's subjects are unchanged.
+    #[arg(long, requires = "repository")]
+    pub also_branch_subject: bool,
 
     /// With `--trust jenkins`: the ARN of the role the Jenkins controller (or agent) runs as.
     #[arg(

@@ -32,3 +32,4 @@ mod roundtrip;
 mod secrets;
 mod trust;
 mod verify;
+mod workflows;
