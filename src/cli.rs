@@ -112,7 +112,7 @@ pub enum Commands {
     /// policy for every --stack), or with --trust who may assume the role.
     #[command(
         name = "iam-policy",
-        after_help = "Examples:\n  ssm-keeper iam-policy --stack dev --stack prod --role backup > backup-policy.json\n  ssm-keeper iam-policy --stack prod --role backup --trust github --repository my-org/infra > backup-trust.json"
+        after_help = "Examples:\n  ssm-keeper iam-policy --stack dev --stack prod --role backup > backup-policy.json\n  ssm-keeper iam-policy --stack dev --stack prod --role backup --trust github --repository my-org/infra > backup-trust.json"
     )]
     IamPolicy(IamPolicyArgs),
     /// Print the shell completion script for bash, zsh or fish.
@@ -358,7 +358,9 @@ pub struct IamPolicyArgs {
     pub to_prefix: Vec<String>,
 
     /// Print the role's trust policy instead: who may assume it (GitHub Actions through its
-    /// OIDC provider, or the Jenkins controller's role).
+    /// OIDC provider, or the Jenkins controller's role). From GitHub: plan from pull requests
+    /// and the default branch, apply from its environment (`--environment`), backup, verify and
+    /// restore from each stack's environment `ssm-keeper-<stack>`.
     #[arg(long, value_enum, conflicts_with = "to_prefix")]
     pub trust: Option<TrustKind>,
 

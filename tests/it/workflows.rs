@@ -259,9 +259,22 @@ fn the_trust_policies_name_exactly_the_subjects_the_workflows_use() {
     }
 }
 
-/// The text of a job, to find the secrets it reads.
+/// Whether a job reads a secret (`secrets.` anywhere in it).
 fn reads_a_secret(job: &Value) -> bool {
     job.to_string().contains("secrets.")
+}
+
+/// The lines of job `name` in the workflow's text: from `  name:` to the next job or top-level
+/// key.
+fn job_lines<'a>(text: &'a str, name: &str) -> Vec<&'a str> {
+    let header = format!("  {name}:");
+    let mut lines = text.lines().skip_while(|l| *l != header);
+    let first = lines
+        .next()
+        .unwrap_or_else(|| panic!("no job {name} in the text"));
+    let rest = lines
+        .take_while(|l| l.is_empty() || l.starts_with("   ") || l.trim_start().starts_with('#'));
+    std::iter::once(first).chain(rest).collect()
 }
 
 #[test]
@@ -281,10 +294,13 @@ fn the_workflows_keep_what_the_audit_asks() {
             let permissions = job["permissions"]
                 .as_object()
                 .unwrap_or_else(|| panic!("{at}: no job-level permissions"));
+            let lines = job_lines(&text, name);
             for (scope, level) in permissions {
                 let line = format!("{scope}: {}", level.as_str().unwrap());
-                let commented = text.lines().any(|l| {
-                    l.trim_start().starts_with(&line) && l.contains(" # ") && !l.ends_with('#')
+                let commented = lines.iter().any(|l| {
+                    l.trim_start().starts_with(&line)
+                        && l.split_once(" # ")
+                            .is_some_and(|(_, why)| !why.trim().is_empty())
                 });
                 assert!(commented, "{at}: `{line}` has no comment saying why");
             }
