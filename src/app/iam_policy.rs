@@ -4,7 +4,7 @@
 use anyhow::{Context, Result, bail};
 use std::process::ExitCode;
 
-use super::session::Session;
+use super::session::{Session, stack_path};
 use crate::cli::{IamPolicyArgs, TrustKind};
 use crate::core::iam::{
     MANAGED_POLICY_MAX_CHARS, Role, Trusted, policy_for_stacks, policy_size, trust_policy,
@@ -88,6 +88,12 @@ fn trusted(args: &IamPolicyArgs) -> Result<Option<Trusted>> {
                 .context("--trust github needs --repository OWNER/REPO")?,
             branch: args.branch.clone(),
             environment: args.environment.clone(),
+            stacks: args
+                .stack
+                .iter()
+                .map(|arg| stack_name(arg))
+                .collect::<Result<_>>()?,
+            also_branch_subject: args.also_branch_subject,
         }),
         Some(TrustKind::Jenkins) => Some(Trusted::Jenkins {
             principal: args
@@ -96,4 +102,24 @@ fn trusted(args: &IamPolicyArgs) -> Result<Option<Trusted>> {
                 .context("--trust jenkins needs --principal ARN")?,
         }),
     })
+}
+
+/// A stack's name as the workflows pass it to `--stack` (`dev` for `dev` and for
+/// `stacks/dev.yaml`): its GitHub environment is named after it.
+fn stack_name(arg: &str) -> Result<String> {
+    let path = stack_path(arg);
+    let name = path
+        .file_stem()
+        .and_then(|stem| stem.to_str())
+        .with_context(|| format!("--stack {arg}: no file name to name its GitHub environment"))?;
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        bail!(
+            "--stack {arg}: the stack's name {name:?} cannot name its GitHub environment ssm-keeper-<stack> (letters, digits, '-', '_', '.')"
+        );
+    }
+    Ok(name.to_string())
 }

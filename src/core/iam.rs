@@ -693,10 +693,17 @@ pub enum Trusted {
     GitHub {
         /// `OWNER/REPO`.
         repository: String,
-        /// The default branch the nightly and manual jobs run from.
+        /// The default branch the manual plan of the apply workflow runs from.
         branch: String,
         /// The GitHub environment apply runs in (its approval gate).
         environment: String,
+        /// The stacks' names (`stacks/<name>.yaml`, as the workflows pass them to `--stack`):
+        /// backup, verify and restore run in each one's environment (`github_environment`).
+        stacks: Vec<String>,
+        /// Backup, verify and restore also from the default branch, unbound: the subject their
+        /// jobs had before they ran in the stacks' environments, trusted beside the new ones
+        /// while the workflows switch (`--also-branch-subject`).
+        also_branch_subject: bool,
     },
     Jenkins {
         /// The ARN of the controller's (or agent's) role.
@@ -707,26 +714,70 @@ pub enum Trusted {
 /// The GitHub OIDC provider's host, as IAM names it in condition keys and ARNs.
 const GITHUB_OIDC: &str = "token.actions.githubusercontent.com";
 
+/// The GitHub environment of a stack, where the workflows' jobs that assume its backup, verify
+/// or restore role (or read a secret) run: `ssm-keeper-<stack>`, `<stack>` the stack's name
+/// (`stacks/<stack>.yaml`). No required reviewers: the nightly never waits.
+pub fn github_environment(stack: &str) -> String {
+    format!("ssm-keeper-{stack}")
+}
+
+/// The OIDC subjects (`sub`) of GitHub Actions jobs that may assume `role`: plan from pull
+/// requests (unbound) and from the default branch (the apply workflow's manual plan, unbound),
+/// apply only in its protected environment, backup, verify and restore only in each stack's
+/// environment (and from the default branch too while switching, `also_branch_subject`).
+pub fn github_subjects(
+    role: Role,
+    repository: &str,
+    branch: &str,
+    environment: &str,
+    stacks: &[String],
+    also_branch_subject: bool,
+) -> Vec<String> {
+    let branch_subject = format!("repo:{repository}:ref:refs/heads/{branch}");
+    match role {
+        Role::Plan => vec![format!("repo:{repository}:pull_request"), branch_subject],
+        Role::Apply => vec![format!("repo:{repository}:environment:{environment}")],
+        Role::Backup | Role::Verify | Role::Restore => {
+            let mut subjects: Vec<String> = Vec::new();
+            for stack in stacks {
+                let subject = format!(
+                    "repo:{repository}:environment:{}",
+                    github_environment(stack)
+                );
+                if !subjects.contains(&subject) {
+                    subjects.push(subject);
+                }
+            }
+            if also_branch_subject {
+                subjects.push(branch_subject);
+            }
+            subjects
+        }
+    }
+}
+
 /// The trust policy of `role` for `trusted`: who may assume it. For GitHub, the token's subject
-/// decides: plan from pull requests and from the default branch (the apply workflow's manual
-/// run plans there before its approval), apply only in the protected environment, backup,
-/// verify and restore from the default branch.
+/// decides (`github_subjects`): one subject as a string, several as a list (any of them).
 pub fn trust_policy(trusted: &Trusted, role: Role, partition: &str, account_id: &str) -> Value {
     let statement = match trusted {
         Trusted::GitHub {
             repository,
             branch,
             environment,
+            stacks,
+            also_branch_subject,
         } => {
-            let subject = match role {
-                Role::Plan => json!([
-                    format!("repo:{repository}:pull_request"),
-                    format!("repo:{repository}:ref:refs/heads/{branch}"),
-                ]),
-                Role::Apply => json!(format!("repo:{repository}:environment:{environment}")),
-                Role::Backup | Role::Verify | Role::Restore => {
-                    json!(format!("repo:{repository}:ref:refs/heads/{branch}"))
-                }
+            let subjects = github_subjects(
+                role,
+                repository,
+                branch,
+                environment,
+                stacks,
+                *also_branch_subject,
+            );
+            let subject = match subjects.as_slice() {
+                [one] => json!(one),
+                many => json!(many),
             };
             json!({
                 "Sid": "GitHubActions",
@@ -1212,12 +1263,15 @@ mod tests {
             repository: "my-org/infra".into(),
             branch: "main".into(),
             environment: "production".into(),
+            stacks: vec!["dev".into()],
+            also_branch_subject: false,
         };
-        let subject = |role| {
-            trust_policy(&github, role, "aws", ACCOUNT)["Statement"][0]["Condition"]["StringEquals"]
+        let subject_of = |github: &Trusted, role| {
+            trust_policy(github, role, "aws", ACCOUNT)["Statement"][0]["Condition"]["StringEquals"]
                 ["token.actions.githubusercontent.com:sub"]
                 .clone()
         };
+        let subject = |role| subject_of(&github, role);
         assert_eq!(
             subject(Role::Plan),
             json!([
@@ -1229,8 +1283,46 @@ mod tests {
             subject(Role::Apply),
             "repo:my-org/infra:environment:production"
         );
+        // Backup, verify and restore: only in each stack's environment, ssm-keeper-<stack>.
+        let both = Trusted::GitHub {
+            repository: "my-org/infra".into(),
+            branch: "main".into(),
+            environment: "production".into(),
+            stacks: vec!["dev".into(), "prod".into(), "dev".into()],
+            also_branch_subject: false,
+        };
+        let switching = Trusted::GitHub {
+            repository: "my-org/infra".into(),
+            branch: "main".into(),
+            environment: "production".into(),
+            stacks: vec!["dev".into(), "prod".into()],
+            also_branch_subject: true,
+        };
         for role in [Role::Backup, Role::Verify, Role::Restore] {
-            assert_eq!(subject(role), "repo:my-org/infra:ref:refs/heads/main");
+            assert_eq!(
+                subject(role),
+                "repo:my-org/infra:environment:ssm-keeper-dev"
+            );
+            assert_eq!(
+                subject_of(&both, role),
+                json!([
+                    "repo:my-org/infra:environment:ssm-keeper-dev",
+                    "repo:my-org/infra:environment:ssm-keeper-prod"
+                ])
+            );
+            // While the workflows switch: the old subject (the default branch) beside the new.
+            assert_eq!(
+                subject_of(&switching, role),
+                json!([
+                    "repo:my-org/infra:environment:ssm-keeper-dev",
+                    "repo:my-org/infra:environment:ssm-keeper-prod",
+                    "repo:my-org/infra:ref:refs/heads/main"
+                ])
+            );
+        }
+        // Plan and apply keep their subjects: the flag adds nothing to them.
+        for role in [Role::Plan, Role::Apply] {
+            assert_eq!(subject_of(&switching, role), subject(role));
         }
         let document = trust_policy(&github, Role::Plan, "aws-cn", ACCOUNT);
         let statement = &document["Statement"][0];

@@ -786,6 +786,25 @@ async fn one_policy_serves_a_role_across_stacks_and_iam_accepts_every_trust_poli
         ]);
         assert_eq!(github.code, 0, "{github:#?}");
         trusts.insert(format!("gh-{role}"), github.json());
+        // For the switch to the stacks' environments: the old and the new subjects together.
+        let switching = ws.run(&[
+            "iam-policy",
+            "--stack",
+            dev,
+            "--stack",
+            prod,
+            "--role",
+            role,
+            "--account-id",
+            ACCOUNT,
+            "--trust",
+            "github",
+            "--repository",
+            "my-org/infra",
+            "--also-branch-subject",
+        ]);
+        assert_eq!(switching.code, 0, "{switching:#?}");
+        trusts.insert(format!("gh-switch-{role}"), switching.json());
         let jenkins = ws.run(&[
             "iam-policy",
             "--stack",
@@ -812,7 +831,7 @@ async fn one_policy_serves_a_role_across_stacks_and_iam_accepts_every_trust_poli
         arns["gh-apply"],
         format!("arn:aws:iam::{ACCOUNT}:role/gh-apply")
     );
-    assert_eq!(arns.as_object().unwrap().len(), 10);
+    assert_eq!(arns.as_object().unwrap().len(), 15);
 }
 
 /// The SDK configuration for the enforcing emulator `emu` with the given keys.

@@ -33,3 +33,4 @@ mod roundtrip;
 mod secrets;
 mod trust;
 mod verify;
+mod workflows;
