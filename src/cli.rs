@@ -97,6 +97,13 @@ pub enum Commands {
         after_help = "Plain verify runs with `iam-policy --role verify`: no s3:GetObject on documents (only on the pointers), no kms:Decrypt. `verify --deep` reads the documents: run it with the restore role (s3:GetObject on the backups, and kms:Decrypt for a KMS-encrypted bucket).\n\nExample:\n  ssm-keeper verify --stack prod --max-age 26 --format json"
     )]
     Verify(VerifyArgs),
+    /// List the environment's Parameter Store changes from the stack's journal: when, where,
+    /// what (Create, Update, Delete, LabelParameterVersion...), the version live now and who
+    /// wrote it. Never a value.
+    #[command(
+        after_help = "Runs with `iam-policy --role verify` (the journal and parameter metadata only); --history reads GetParameterHistory, which returns values, so it needs the restore role (values are never printed). Without a journal (`journal:` in the stack) each parameter's last change comes from its metadata and deletions are not seen.\n\nExample:\n  ssm-keeper changes --stack prod --since 2026-12-06T00:00:00Z --format markdown"
+    )]
+    Changes(ChangesArgs),
     /// Bring parameters back from a backup: a preview, or with --apply the writes; or with
     /// --drill prove that each region's latest backup restores, in a scratch path.
     #[command(
@@ -204,6 +211,42 @@ pub struct VerifyArgs {
 
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ChangesArgs {
+    /// The stack: a name (`dev` is stacks/dev.yaml) or a path to a YAML file.
+    #[arg(long, short)]
+    pub stack: String,
+
+    /// Only this region of the stack (default: every region).
+    #[arg(long, value_name = "REGION", value_parser = region_name)]
+    pub region: Option<String>,
+
+    /// From this moment: RFC 3339 (2026-12-07T14:00:00Z) or a local time with its offset
+    /// (2026-12-07 23:00 +09:00). Default: 24 hours before --until.
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+
+    /// Up to this moment (default: now).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+
+    /// Only parameters whose names start with this prefix.
+    #[arg(long, value_name = "PREFIX")]
+    pub only: Option<String>,
+
+    /// Also every version written in the window, who wrote it and which attributes it changed
+    /// (type, tier, key, description, policies). Needs the restore role.
+    #[arg(long)]
+    pub history: bool,
+
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
 }
 
 #[derive(Debug, Args)]

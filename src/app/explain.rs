@@ -59,6 +59,15 @@ pub fn command_context(command: &Commands) -> (Option<Role>, String) {
             a.stack.clone(),
         ),
         Commands::Restore(a) => (Some(Role::Restore), a.stack.clone()),
+        // --history reads GetParameterHistory, which returns values: the restore role's.
+        Commands::Changes(a) => (
+            Some(if a.history {
+                Role::Restore
+            } else {
+                Role::Verify
+            }),
+            a.stack.clone(),
+        ),
         Commands::IamPolicy(a) => (None, a.stack.join(", ")),
         Commands::Validate(a) => (None, a.stack.clone()),
         Commands::Show(_) => (None, String::new()),

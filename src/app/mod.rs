@@ -4,6 +4,7 @@
 
 pub mod apply;
 pub mod backup;
+pub mod changes;
 pub mod completions;
 pub mod drill;
 mod explain;
@@ -39,6 +40,7 @@ pub async fn run(printer: &Printer, cli: Cli) -> Result<ExitCode> {
         Commands::Outputs(args) => outputs::run(&session, printer, args).await,
         Commands::Backup(args) => backup::run(&session, printer, args).await,
         Commands::Verify(args) => verify::run(&session, printer, args).await,
+        Commands::Changes(args) => changes::run(&session, printer, args).await,
         Commands::Restore(args) => restore::run(&session, printer, args).await,
         Commands::ForceUnlock(args) => force_unlock::run(&session, printer, args).await,
         Commands::IamPolicy(args) => iam_policy::run(&session, printer, args).await,

@@ -149,9 +149,8 @@ fn rfc3339_opt<S: serde::Serializer>(t: &Option<OffsetDateTime>, s: S) -> Result
 /// A moment in UTC, to the second: `2026-12-07T14:00:00Z`.
 pub fn utc(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
-    let format = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
-    );
+    let format =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
     t.format(&format).unwrap_or_default()
 }
 
@@ -290,7 +289,14 @@ pub fn render_text(report: &ChangesReport) -> String {
     if report.changes.is_empty() {
         out.push_str("No changes.\n");
     } else {
-        let header = ["TIME (UTC)", "REGION", "NAME", "OPERATION", "NOW", "WRITTEN BY"];
+        let header = [
+            "TIME (UTC)",
+            "REGION",
+            "NAME",
+            "OPERATION",
+            "NOW",
+            "WRITTEN BY",
+        ];
         let rows: Vec<[String; 6]> = report
             .changes
             .iter()
@@ -313,7 +319,14 @@ pub fn render_text(report: &ChangesReport) -> String {
         if history.is_empty() {
             out.push_str("None.\n");
         } else {
-            let header = ["TIME (UTC)", "REGION", "NAME", "VERSION", "WRITTEN BY", "CHANGED"];
+            let header = [
+                "TIME (UTC)",
+                "REGION",
+                "NAME",
+                "VERSION",
+                "WRITTEN BY",
+                "CHANGED",
+            ];
             let rows: Vec<[String; 6]> = history
                 .iter()
                 .map(|h| {
@@ -468,7 +481,10 @@ mod tests {
         let message = r#"{"version":"0","id":"1","detail-type":"Parameter Store Change","source":"aws.ssm","account":"1","time":"2026-12-07T20:05:29Z","region":"us-east-1","resources":[],"detail":{"name":"/app/dev/db","type":"SecureString","operation":"Create","description":""}}"#;
         let e = parse_event(message).unwrap();
         assert_eq!(e.time, datetime!(2026-12-07 20:05:29 UTC));
-        assert_eq!((e.name.as_str(), e.operation.as_str()), ("/app/dev/db", "Create"));
+        assert_eq!(
+            (e.name.as_str(), e.operation.as_str()),
+            ("/app/dev/db", "Create")
+        );
         assert_eq!(e.kind, "SecureString");
         assert!(parse_event(&message.replace("aws.ssm", "aws.ec2")).is_none());
         assert!(parse_event("not json").is_none());
@@ -494,7 +510,13 @@ mod tests {
             modified_by: Some("arn:aws:iam::1:user/alice".into()),
         }];
         let window = (t - time::Duration::hours(1), t + time::Duration::hours(1));
-        let rows = region_rows("us-east-1", &scope_of(&selection), window, Some(&events), &current);
+        let rows = region_rows(
+            "us-east-1",
+            &scope_of(&selection),
+            window,
+            Some(&events),
+            &current,
+        );
         let got: Vec<(&str, &str, Option<i64>, Option<&str>)> = rows
             .iter()
             .map(|r| {
@@ -509,7 +531,12 @@ mod tests {
         assert_eq!(
             got,
             [
-                ("/app/dev/a", "Update", Some(3), Some("arn:aws:iam::1:user/alice")),
+                (
+                    "/app/dev/a",
+                    "Update",
+                    Some(3),
+                    Some("arn:aws:iam::1:user/alice")
+                ),
                 ("/app/dev/gone", "Delete", None, None),
             ]
         );
@@ -517,7 +544,10 @@ mod tests {
             only: Some("/app/dev/g"),
             ..scope_of(&selection)
         };
-        assert_eq!(region_rows("us-east-1", &only, window, Some(&events), &current).len(), 1);
+        assert_eq!(
+            region_rows("us-east-1", &only, window, Some(&events), &current).len(),
+            1
+        );
     }
 
     #[test]
@@ -543,7 +573,10 @@ mod tests {
         let window = (t - time::Duration::hours(1), t);
         let rows = region_rows("us-east-1", &scope_of(&selection), window, None, &current);
         assert_eq!(rows.len(), 1);
-        assert_eq!((rows[0].operation.as_str(), rows[0].source), ("Create", Source::Metadata));
+        assert_eq!(
+            (rows[0].operation.as_str(), rows[0].source),
+            ("Create", Source::Metadata)
+        );
     }
 
     #[test]
@@ -569,9 +602,18 @@ mod tests {
         let changed: Vec<Vec<String>> = rows.iter().map(|r| r.changed.clone()).collect();
         assert_eq!(
             changed,
-            [vec!["created".to_string()], vec!["value".into()], vec!["type".into(), "description".into()]]
+            [
+                vec!["created".to_string()],
+                vec!["value".into()],
+                vec!["type".into(), "description".into()]
+            ]
         );
-        let rows = history_rows("r", "/a", (t + time::Duration::minutes(2), t + time::Duration::hours(1)), &versions);
+        let rows = history_rows(
+            "r",
+            "/a",
+            (t + time::Duration::minutes(2), t + time::Duration::hours(1)),
+            &versions,
+        );
         assert_eq!(rows.iter().map(|r| r.version).collect::<Vec<_>>(), [2, 3]);
     }
 
@@ -588,7 +630,12 @@ mod tests {
             assert_eq!(parse_moment(text), Ok(want), "{text}");
         }
         for bad in ["2026-12-07 14:00", "yesterday", "2026-12-07"] {
-            assert!(parse_moment(bad).unwrap_err().contains("not a moment with its zone"), "{bad}");
+            assert!(
+                parse_moment(bad)
+                    .unwrap_err()
+                    .contains("not a moment with its zone"),
+                "{bad}"
+            );
         }
     }
 
@@ -601,7 +648,10 @@ mod tests {
             environment: "dev".into(),
             since: t,
             until: t,
-            regions: vec![RegionJournal { region: "us-east-1".into(), journal: true }],
+            regions: vec![RegionJournal {
+                region: "us-east-1".into(),
+                journal: true,
+            }],
             changes: vec![ChangeRow {
                 time: t,
                 region: "us-east-1".into(),
@@ -615,10 +665,16 @@ mod tests {
             history: None,
         };
         let text = render_text(&report);
-        assert!(text.contains("deleted") && text.contains("unknown"), "{text}");
+        assert!(
+            text.contains("deleted") && text.contains("unknown"),
+            "{text}"
+        );
         let json = serde_json::to_value(&report).unwrap();
         assert_eq!(json["changes"][0]["time"], "2026-12-07T12:00:00Z");
-        assert_eq!(json["changes"][0]["currentVersion"], serde_json::Value::Null);
+        assert_eq!(
+            json["changes"][0]["currentVersion"],
+            serde_json::Value::Null
+        );
         assert_eq!(json["changes"][0]["source"], "journal");
         assert!(json.get("history").is_none());
         assert!(render_markdown(&report).contains("| `/app/dev/gone` |"));

@@ -385,6 +385,15 @@ fn read_journal_resources(a: &Arns) -> [Value; 2] {
     ]
 }
 
+/// The journal's events (`changes`, `restore --at`): this stack's log group only.
+fn read_journal(a: &Arns) -> Value {
+    statement(
+        "ReadJournal",
+        &["logs:FilterLogEvents"],
+        a.journal_group.clone(),
+    )
+}
+
 fn plan_statements(a: &Arns) -> Vec<Value> {
     vec![
         read_buckets(a),
@@ -543,6 +552,9 @@ fn verify_statements(a: &Arns) -> Vec<Value> {
         read_metadata(a.verify_metadata.clone()),
         describe_parameters(),
         statement("ReadPointers", &["s3:GetObject"], a.pointers.clone()),
+        // `changes`: the journal and parameter metadata, never a value (GetParameterHistory
+        // returns values: it is the restore role's).
+        read_journal(a),
     ];
     out.extend(read_backup_metadata(a));
     // With `encryption: kms`: the `key` check describes the stack's keys, and no other.
@@ -562,6 +574,13 @@ fn restore_statements(a: &Arns) -> Vec<Value> {
         read_metadata(vec![a.metadata.clone()]),
         describe_parameters(),
         read_tags(),
+        // `changes --history` (and `restore --at`): the journal and each version's history.
+        read_journal(a),
+        statement(
+            "ReadParameterHistory",
+            &["ssm:GetParameterHistory"],
+            a.environment.clone(),
+        ),
     ];
     out.push(statement(
         "ReadBackups",

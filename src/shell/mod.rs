@@ -7,6 +7,7 @@ pub mod diagnose;
 pub mod drill;
 pub mod input;
 pub mod interrupt;
+pub mod journal;
 pub mod lock;
 pub mod log;
 pub mod metrics;

@@ -7,6 +7,7 @@ use futures::{StreamExt, TryStreamExt};
 use std::collections::BTreeMap;
 
 use crate::core::backup::BackupParameter;
+use crate::core::changes::{Current, VersionMeta};
 use crate::core::live::{AtVersion, LiveMeta, NAMES_PER_CALL, selector, value_sha256};
 use crate::core::selection::Selection;
 
@@ -56,6 +57,25 @@ pub async fn list_selected(
     region: &str,
     selection: &Selection,
 ) -> Result<Vec<LiveMeta>> {
+    Ok(describe_selected(aws, region, selection)
+        .await?
+        .into_iter()
+        .map(|c| LiveMeta {
+            name: c.name,
+            version: c.version,
+            last_modified: c
+                .modified
+                .map(|t| i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)),
+        })
+        .collect())
+}
+
+/// `list_selected` with who wrote each parameter's live version and its type.
+pub async fn describe_selected(
+    aws: &Aws,
+    region: &str,
+    selection: &Selection,
+) -> Result<Vec<Current>> {
     let mut pages = aws
         .ssm(region)
         .describe_parameters()
@@ -73,14 +93,74 @@ pub async fn list_selected(
         })?;
         listed.extend(page.parameters().iter().filter_map(|p| {
             let name = p.name().filter(|n| selection.contains(n))?;
-            Some(LiveMeta {
+            Some(Current {
                 name: name.to_string(),
                 version: p.version(),
-                last_modified: p.last_modified_date().and_then(epoch_millis),
+                kind: p
+                    .r#type()
+                    .map(|t| t.as_str().to_string())
+                    .unwrap_or_default(),
+                modified: p.last_modified_date().and_then(moment),
+                modified_by: p.last_modified_user().map(str::to_string),
             })
         }));
     }
     Ok(listed)
+}
+
+/// An SDK time as a moment.
+fn moment(t: &aws_smithy_types::DateTime) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::from_unix_timestamp_nanos(
+        i128::from(t.secs()) * 1_000_000_000 + i128::from(t.subsec_nanos()),
+    )
+    .ok()
+}
+
+/// Every version SSM keeps of a parameter, with who wrote each, its value never decrypted and
+/// dropped as it is read; `None` when the parameter does not exist (SSM forgets a deleted
+/// parameter's history). Paced in its own lane (`GetParameterHistory`).
+pub async fn history_meta(aws: &Aws, region: &str, name: &str) -> Result<Option<Vec<VersionMeta>>> {
+    let mut pages = aws
+        .ssm(region)
+        .get_parameter_history()
+        .name(name)
+        .with_decryption(false)
+        .max_results(50)
+        .into_paginator()
+        .send();
+    let mut versions = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = match page {
+            Ok(page) => page,
+            Err(SdkError::ServiceError(e)) if e.err().is_parameter_not_found() => {
+                return Ok(None);
+            }
+            Err(e) => {
+                return Err(anyhow::Error::new(e).context(format!(
+                    "reading the history of {name} in {region} (GetParameterHistory)"
+                )));
+            }
+        };
+        for v in page.parameters.unwrap_or_default() {
+            versions.push(VersionMeta {
+                version: v.version,
+                modified: v.last_modified_date.as_ref().and_then(moment),
+                modified_by: v.last_modified_user,
+                kind: v.r#type.map(|t| t.as_str().to_string()).unwrap_or_default(),
+                tier: v.tier.map(|t| t.as_str().to_string()).unwrap_or_default(),
+                key_id: v.key_id,
+                description: v.description,
+                policies: v
+                    .policies
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|p| p.policy_text)
+                    .collect(),
+                labels: v.labels.unwrap_or_default(),
+            });
+        }
+    }
+    Ok(Some(versions))
 }
 
 /// An SDK time in milliseconds since the epoch.

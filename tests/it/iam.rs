@@ -96,11 +96,13 @@ async fn each_role_grants_exactly_the_actions_its_commands_use() {
         .extend(used_actions(&proxy));
 
     run(&["verify", "--stack", env]);
+    run(&["changes", "--stack", env]);
     used.entry("verify")
         .or_default()
         .extend(used_actions(&proxy));
     // verify --deep reads the documents: it runs with the restore role.
     run(&["verify", "--stack", env, "--deep"]);
+    run(&["changes", "--stack", env, "--history"]);
     used.entry("restore")
         .or_default()
         .extend(used_actions(&proxy));
@@ -432,7 +434,13 @@ async fn each_role_runs_its_commands_under_enforced_iam_and_nothing_else() {
     let emu = start_emulator("iam", &[("INITIAL_NO_AUTH_ACTION_COUNT", "3")]);
     let env = "iamenf";
     let ws = Workspace::new(env, &[A, B], A);
-    ws.write_raw(env, &stack_text(env, &[A, B]));
+    ws.write_raw(
+        env,
+        &format!(
+            "{}journal: {{retentionDays: 30}}\n",
+            stack_text(env, &[A, B])
+        ),
+    );
 
     // The policies as printed, one user each.
     let mut policies = serde_json::Map::new();
@@ -624,6 +632,21 @@ async fn each_role_runs_its_commands_under_enforced_iam_and_nothing_else() {
     let run = as_role("restore", &["verify", "--stack", env, "--deep"]);
     assert_eq!(run.code, 0, "{run:#?}");
     assert!(run.stdout.contains("Every check holds."), "{}", run.stdout);
+
+    // changes: the journal and metadata with the verify role; the history (values) only with
+    // the restore role.
+    let run = as_role("verify", &["changes", "--stack", env, "--format", "json"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let listed = run.json()["changes"].as_array().unwrap().len();
+    assert!(
+        listed >= 2,
+        "the journal's events of both regions: {run:#?}"
+    );
+    let run = as_role("verify", &["changes", "--stack", env, "--history"]);
+    denied(&run, "ssm:GetParameterHistory", "restore");
+    let run = as_role("restore", &["changes", "--stack", env, "--history"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(!run.stdout.contains("s3cret"), "{run:#?}");
 
     // restore with the backup role: it may not list the backups (nor write).
     let restore = [

@@ -218,3 +218,203 @@ async fn twenty_stacks_in_one_region_each_get_their_journal() {
         );
     }
 }
+
+/// Runs `changes` with `args` after `--stack`, asserting the exit code; no value of `secrets`
+/// may appear in what it printed.
+fn changes_of(ws: &Workspace, args: &[&str], code: i32, secrets: &[&str]) -> Run {
+    let mut all = vec!["changes", "--stack", ws.env.as_str()];
+    all.extend_from_slice(args);
+    let run = ws.run(&all);
+    assert_eq!(run.code, code, "{run:#?}");
+    for secret in secrets {
+        assert!(
+            !run.stdout.contains(secret) && !run.stderr.contains(secret),
+            "a value was printed: {run:#?}"
+        );
+    }
+    run
+}
+
+#[tokio::test]
+async fn changes_lists_who_changed_what_from_the_journal_and_never_a_value() {
+    const R: &str = "eu-north-1";
+    let env = "chg";
+    let ws = Workspace::new(env, &[R], R);
+    ws.write_stack_with(&[R], "journal: {retentionDays: 30}\n");
+    ws.apply();
+    let start = time::OffsetDateTime::now_utc() - time::Duration::seconds(2);
+    let (secret, plain) = ("s3cr3t-value-9f2", "plain-value-77a");
+    let (db, host, gone) = (
+        format!("/app/{env}/db/password"),
+        format!("/app/{env}/host"),
+        format!("/app/{env}/old"),
+    );
+    put_secure(R, &db, secret).await;
+    put_string(R, &host, plain).await;
+    put_string(R, &host, &format!("{plain}-2")).await;
+    put_string(R, &gone, plain).await;
+    ssm(R)
+        .await
+        .label_parameter_version()
+        .name(&host)
+        .labels("release")
+        .send()
+        .await
+        .unwrap();
+    delete_param(R, &gone).await;
+    // Another environment's parameter and this stack's own metadata are never listed.
+    put_string(R, "/app/other/x", plain).await;
+    let secrets = [secret, plain];
+
+    let since = ssm_keeper::core::changes::utc(start);
+    let run = changes_of(&ws, &["--since", &since, "--format", "json"], 0, &secrets);
+    let report = run.json();
+    let rows: Vec<(String, String, serde_json::Value)> = report["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap().to_string(),
+                c["operation"].as_str().unwrap().to_string(),
+                c["currentVersion"].clone(),
+            )
+        })
+        .collect();
+    let expect = |name: &str, op: &str, version: serde_json::Value| {
+        assert!(
+            rows.contains(&(name.to_string(), op.to_string(), version.clone())),
+            "{name} {op} {version}: {rows:?}"
+        );
+    };
+    expect(&db, "Create", serde_json::json!(1));
+    expect(&host, "Create", serde_json::json!(2));
+    expect(&host, "Update", serde_json::json!(2));
+    expect(&host, "LabelParameterVersion", serde_json::json!(2));
+    expect(&gone, "Create", serde_json::Value::Null);
+    expect(&gone, "Delete", serde_json::Value::Null);
+    assert_eq!(rows.len(), 6, "{rows:?}");
+    assert_eq!(
+        report["regions"],
+        serde_json::json!([{"region": R, "journal": true}])
+    );
+    let host_row = report["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == host.as_str())
+        .unwrap();
+    assert!(
+        host_row["modifiedBy"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("arn:")),
+        "{host_row}"
+    );
+
+    // The table and the PR comment; --detailed-exitcode; --only.
+    let text = changes_of(
+        &ws,
+        &["--since", &since, "--detailed-exitcode"],
+        2,
+        &secrets,
+    )
+    .stdout;
+    assert!(
+        text.contains("LabelParameterVersion") && text.contains("deleted"),
+        "{text}"
+    );
+    let md = changes_of(
+        &ws,
+        &["--since", &since, "--format", "markdown"],
+        0,
+        &secrets,
+    )
+    .stdout;
+    assert!(md.contains(&format!("| `{db}` |")), "{md}");
+    let only = changes_of(
+        &ws,
+        &[
+            "--since",
+            &since,
+            "--only",
+            &format!("/app/{env}/db/"),
+            "--format",
+            "json",
+        ],
+        0,
+        &secrets,
+    );
+    assert_eq!(only.json()["changes"].as_array().unwrap().len(), 1);
+
+    // --history: every version in the window, what it changed, never its value.
+    let run = changes_of(
+        &ws,
+        &["--since", &since, "--history", "--format", "json"],
+        0,
+        &secrets,
+    );
+    let history = run.json()["history"].clone();
+    let versions: Vec<(String, i64, serde_json::Value)> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["name"].as_str().unwrap().to_string(),
+                h["version"].as_i64().unwrap(),
+                h["changed"].clone(),
+            )
+        })
+        .collect();
+    assert!(
+        versions.contains(&(host.clone(), 1, serde_json::json!(["created"]))),
+        "{versions:?}"
+    );
+    assert!(
+        versions.contains(&(host.clone(), 2, serde_json::json!(["value"]))),
+        "{versions:?}"
+    );
+    assert!(
+        versions.contains(&(db.clone(), 1, serde_json::json!(["created"]))),
+        "{versions:?}"
+    );
+
+    // A window before any change: none, exit 0 with --detailed-exitcode.
+    let early = ssm_keeper::core::changes::utc(start - time::Duration::hours(2));
+    changes_of(
+        &ws,
+        &["--since", &early, "--until", &early, "--detailed-exitcode"],
+        0,
+        &secrets,
+    );
+    // A moment without its zone is refused before any call.
+    let run = ws.run(&["changes", "--stack", env, "--since", "2026-12-07 14:00"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stderr.contains("not a moment with its zone"),
+        "{run:#?}"
+    );
+}
+
+#[tokio::test]
+async fn without_a_journal_changes_says_so_and_shows_each_last_change() {
+    const R: &str = "eu-north-1";
+    let env = "chgnoj";
+    let ws = Workspace::new(env, &[R], R);
+    ws.apply();
+    let name = format!("/app/{env}/a");
+    put_string(R, &name, "v1").await;
+    put_string(R, &name, "v2").await;
+    let run = changes_of(&ws, &["--format", "json"], 0, &["v1", "v2"]);
+    let report = run.json();
+    assert_eq!(
+        report["regions"],
+        serde_json::json!([{"region": R, "journal": false}])
+    );
+    let rows = report["changes"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{report:#}");
+    assert_eq!(rows[0]["operation"], "Update");
+    assert_eq!(rows[0]["source"], "metadata");
+    let text = changes_of(&ws, &[], 0, &[]).stdout;
+    assert!(text.contains("no journal"), "{text}");
+}

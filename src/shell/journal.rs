@@ -1,0 +1,51 @@
+//! Reads a stack's change journal: the events of its CloudWatch Logs group in a window
+//! (FilterLogEvents, every page), each message parsed as a Parameter Store change; `None`
+//! when the region has no journal.
+
+use anyhow::Result;
+use aws_sdk_cloudwatchlogs::error::SdkError;
+use time::OffsetDateTime;
+
+use super::aws::Aws;
+use crate::core::changes::{JournalEvent, parse_event};
+
+/// The journal's change events from `since` to `until`; `None` when its log group does not
+/// exist (the stack keeps no journal there).
+pub async fn read_events(
+    aws: &Aws,
+    region: &str,
+    group: &str,
+    (since, until): (OffsetDateTime, OffsetDateTime),
+) -> Result<Option<Vec<JournalEvent>>> {
+    let millis =
+        |t: OffsetDateTime| i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+    let mut pages = aws
+        .logs(region)
+        .filter_log_events()
+        .log_group_name(group)
+        .start_time(millis(since))
+        .end_time(millis(until))
+        .into_paginator()
+        .send();
+    let mut events = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = match page {
+            Ok(page) => page,
+            Err(SdkError::ServiceError(e)) if e.err().is_resource_not_found_exception() => {
+                return Ok(None);
+            }
+            Err(e) => {
+                return Err(anyhow::Error::new(e).context(format!(
+                    "reading the journal {group} in {region} (FilterLogEvents)"
+                )));
+            }
+        };
+        events.extend(
+            page.events
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|e| e.message.as_deref().and_then(parse_event)),
+        );
+    }
+    Ok(Some(events))
+}
