@@ -104,6 +104,12 @@ pub enum Commands {
         after_help = "Runs with `iam-policy --role verify` (the journal and parameter metadata only); --history reads GetParameterHistory, which returns values, so it needs the restore role (values are never printed). Without a journal (`journal:` in the stack) each parameter's last change comes from its metadata and deletions are not seen.\n\nExample:\n  ssm-keeper changes --stack prod --since 2026-12-06T00:00:00Z --format markdown"
     )]
     Changes(ChangesArgs),
+    /// List each region's recovery points: every stored backup (when, key, parameter count,
+    /// size, stamp, copy) and the window `restore --at` can reach. Read-only, no document read.
+    #[command(
+        after_help = "Runs with `iam-policy --role verify`.\n\nExample:\n  ssm-keeper snapshots --stack prod --region eu-west-1"
+    )]
+    Snapshots(SnapshotsArgs),
     /// Bring parameters back from a backup: a preview, or with --apply the writes; or with
     /// --drill prove that each region's latest backup restores, in a scratch path.
     #[command(
@@ -247,6 +253,20 @@ pub struct ChangesArgs {
     /// Exit 0 when there are no changes, 2 when there are, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotsArgs {
+    /// The stack: a name (`dev` is stacks/dev.yaml) or a path to a YAML file.
+    #[arg(long, short)]
+    pub stack: String,
+
+    /// Only this region of the stack (default: every region).
+    #[arg(long, value_name = "REGION", value_parser = region_name)]
+    pub region: Option<String>,
+
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]

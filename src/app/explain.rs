@@ -68,6 +68,7 @@ pub fn command_context(command: &Commands) -> (Option<Role>, String) {
             }),
             a.stack.clone(),
         ),
+        Commands::Snapshots(a) => (Some(Role::Verify), a.stack.clone()),
         Commands::IamPolicy(a) => (None, a.stack.join(", ")),
         Commands::Validate(a) => (None, a.stack.clone()),
         Commands::Show(_) => (None, String::new()),

@@ -16,6 +16,7 @@ pub mod prompt;
 pub mod restore;
 pub mod session;
 pub mod show;
+pub mod snapshots;
 pub mod validate;
 pub mod verify;
 
@@ -41,6 +42,7 @@ pub async fn run(printer: &Printer, cli: Cli) -> Result<ExitCode> {
         Commands::Backup(args) => backup::run(&session, printer, args).await,
         Commands::Verify(args) => verify::run(&session, printer, args).await,
         Commands::Changes(args) => changes::run(&session, printer, args).await,
+        Commands::Snapshots(args) => snapshots::run(&session, printer, args).await,
         Commands::Restore(args) => restore::run(&session, printer, args).await,
         Commands::ForceUnlock(args) => force_unlock::run(&session, printer, args).await,
         Commands::IamPolicy(args) => iam_policy::run(&session, printer, args).await,

@@ -555,6 +555,8 @@ fn verify_statements(a: &Arns) -> Vec<Value> {
         // `changes`: the journal and parameter metadata, never a value (GetParameterHistory
         // returns values: it is the restore role's).
         read_journal(a),
+        // `snapshots`: when the journal starts (a listing: no resource-level permission).
+        statement("FindJournal", &["logs:DescribeLogGroups"], vec!["*".into()]),
     ];
     out.extend(read_backup_metadata(a));
     // With `encryption: kms`: the `key` check describes the stack's keys, and no other.

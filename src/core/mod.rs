@@ -26,6 +26,7 @@ pub mod resource;
 pub mod restore;
 pub mod selection;
 pub mod settings;
+pub mod snapshots;
 pub mod stack;
 pub mod stamp;
 pub mod store;

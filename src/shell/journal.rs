@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 use super::aws::Aws;
 use crate::core::changes::{JournalEvent, parse_event};
+use crate::core::snapshots::JournalSpan;
 
 /// The journal's change events from `since` to `until`; `None` when its log group does not
 /// exist (the stack keeps no journal there).
@@ -48,4 +49,40 @@ pub async fn read_events(
         );
     }
     Ok(Some(events))
+}
+
+/// When the journal's log group was created and how long it keeps events; `None` when the
+/// region has no journal.
+pub async fn journal_span(aws: &Aws, region: &str, group: &str) -> Result<Option<JournalSpan>> {
+    let mut pages = aws
+        .logs(region)
+        .describe_log_groups()
+        .log_group_name_prefix(group)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| {
+            anyhow::Error::new(e).context(format!(
+                "reading the journal's log group {group} in {region} (DescribeLogGroups)"
+            ))
+        })?;
+        if let Some(g) = page
+            .log_groups
+            .unwrap_or_default()
+            .into_iter()
+            .find(|g| g.log_group_name.as_deref() == Some(group))
+        {
+            let created = g
+                .creation_time
+                .and_then(|ms| {
+                    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
+                })
+                .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+            return Ok(Some(JournalSpan {
+                created,
+                retention_days: g.retention_in_days.and_then(|d| u32::try_from(d).ok()),
+            }));
+        }
+    }
+    Ok(None)
 }

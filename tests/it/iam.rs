@@ -97,6 +97,7 @@ async fn each_role_grants_exactly_the_actions_its_commands_use() {
 
     run(&["verify", "--stack", env]);
     run(&["changes", "--stack", env]);
+    run(&["snapshots", "--stack", env]);
     used.entry("verify")
         .or_default()
         .extend(used_actions(&proxy));
@@ -642,6 +643,9 @@ async fn each_role_runs_its_commands_under_enforced_iam_and_nothing_else() {
         listed >= 2,
         "the journal's events of both regions: {run:#?}"
     );
+    let run = as_role("verify", &["snapshots", "--stack", env, "--format", "json"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(run.json()["regions"][0]["window"].is_object(), "{run:#?}");
     let run = as_role("verify", &["changes", "--stack", env, "--history"]);
     denied(&run, "ssm:GetParameterHistory", "restore");
     let run = as_role("restore", &["changes", "--stack", env, "--history"]);

@@ -418,3 +418,88 @@ async fn without_a_journal_changes_says_so_and_shows_each_last_change() {
     let text = changes_of(&ws, &[], 0, &[]).stdout;
     assert!(text.contains("no journal"), "{text}");
 }
+
+#[tokio::test]
+async fn snapshots_lists_each_backup_its_stamp_and_copy_and_the_window() {
+    const R: &str = "ap-south-1";
+    const C: &str = "eu-north-1";
+    let env = "snaps";
+    let ws = Workspace::new(env, &[R, C], R);
+    ws.write_stack_with(
+        &[R, C],
+        &format!("journal: {{retentionDays: 30}}\ncopies:\n  {R}: {C}\n"),
+    );
+    ws.apply();
+    let secret = "snapshot-secret-31c";
+    put_secure(R, &format!("/app/{env}/db"), secret).await;
+    put_string(R, &format!("/app/{env}/host"), "h").await;
+    let run = ws.run(&["backup", "--stack", env]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    next_second();
+    put_string(R, &format!("/app/{env}/port"), "1").await;
+    let run = ws.run(&["backup", "--stack", env]);
+    assert_eq!(run.code, 0, "{run:#?}");
+
+    let run = ws.run(&["snapshots", "--stack", env, "--format", "json"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(!run.stdout.contains(secret) && !run.stderr.contains(secret));
+    let report = run.json();
+    let region = report["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["region"] == R)
+        .unwrap()
+        .clone();
+    let backups = region["backups"].as_array().unwrap();
+    assert_eq!(backups.len(), 2, "{region:#}");
+    // The stamps' counts (the environment's metadata is backed up too): one more the second
+    // time.
+    let counts: Vec<u64> = backups
+        .iter()
+        .map(|b| b["parameterCount"].as_u64().unwrap())
+        .collect();
+    assert!(counts[0] >= 2 && counts[1] == counts[0] + 1, "{counts:?}");
+    for b in backups {
+        assert_eq!(b["stamp"], "stamped", "{b}");
+        assert_eq!(b["copy"], true, "{b}");
+        assert!(b["bytes"].as_u64().unwrap() > 0, "{b}");
+    }
+    // The journal was there before the first backup: the oldest backup bounds the window.
+    assert_eq!(region["window"]["fromBound"], "oldest-backup", "{region:#}");
+    assert_eq!(region["window"]["from"], backups[0]["stored"]);
+    // C keeps no copy of its own: `copy` is null; its backups are there too.
+    let other = report["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["region"] == C)
+        .unwrap();
+    assert!(
+        other["backups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|b| b["copy"].is_null())
+    );
+
+    // A copy deleted: listed as missing. The table and the markdown say so.
+    let key = backups[0]["key"].as_str().unwrap();
+    s3(C)
+        .await
+        .delete_object()
+        .bucket(ws.bucket(C))
+        .key(format!("copies/{key}"))
+        .send()
+        .await
+        .unwrap();
+    let run = ws.run(&["snapshots", "--stack", env, "--region", R]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(
+        run.stdout.contains("MISSING") && run.stdout.contains("restore --at reaches from"),
+        "{}",
+        run.stdout
+    );
+    let run = ws.run(&["snapshots", "--stack", env, "--format", "markdown"]);
+    assert!(run.stdout.contains(&format!("`{key}`")), "{}", run.stdout);
+}
