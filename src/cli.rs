@@ -288,8 +288,16 @@ pub struct RestoreArgs {
     /// environment's lock and publishes DrillSuccess and DrillDuration. Exit 0 passed, 2 a
     /// difference, 1 it could not run or clean up.
     #[arg(long, conflicts_with_all = ["from", "target_region", "only", "to_prefix", "overwrite",
-          "recreate", "include_metadata", "detailed_exitcode", "apply"])]
+          "recreate", "include_metadata", "detailed_exitcode", "apply", "at"])]
     pub drill: bool,
+
+    /// Restore each parameter as it was at this moment since a backup: RFC 3339
+    /// (2026-12-07T14:00:00Z) or a local time with its offset (2026-12-07 23:00 +09:00). The
+    /// newest backup stored at or before it, then the journal's changes and Parameter Store's
+    /// history of versions; a parameter that cannot be placed exactly is listed, never written.
+    /// Needs the stack's `journal`.
+    #[arg(long, value_name = "TIME", conflicts_with = "from", value_parser = moment)]
+    pub at: Option<String>,
 
     /// Which backup: `latest`, a date (`YYYY-MM-DD`: that day's newest), an S3 key in the
     /// region's bucket, or a local file (a path starting with `./`, `../` or `/`).
@@ -382,6 +390,11 @@ fn parameter_path(value: &str) -> Result<String, String> {
 /// A path prefix that receives parameters: it starts and ends with `/`.
 fn path_prefix(value: &str) -> Result<String, String> {
     crate::core::stack::check_parameter_path(value).map(|()| value.to_string())
+}
+
+/// `--at`: a moment with its zone.
+fn moment(value: &str) -> Result<String, String> {
+    crate::core::changes::parse_moment(value).map(|_| value.to_string())
 }
 
 /// `--from`: a date it names is a day of the calendar.

@@ -14,6 +14,7 @@ pub mod outputs;
 pub mod plan;
 pub mod prompt;
 pub mod restore;
+mod restore_at;
 pub mod session;
 pub mod show;
 pub mod snapshots;

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use super::prompt::{cancelled, confirm};
 use super::session::Session;
 use crate::cli::{Format, RestoreArgs};
+use crate::core::changes::{parse_moment, utc};
 use crate::core::document::BackupDocument;
 use crate::core::region::{check_known_region, check_one_partition};
 use crate::core::restore::BackupSource;
@@ -112,6 +113,13 @@ async fn preview(
     stack: &Stack,
     selection: Selection,
 ) -> Result<(RestorePlan, Vec<String>)> {
+    if let Some(at) = &args.at {
+        let at = parse_moment(at).map_err(|m| anyhow::anyhow!("--at: {m}"))?;
+        if at > time::OffsetDateTime::now_utc() {
+            bail!("--at {} is in the future", utc(at));
+        }
+        return super::restore_at::preview_at(aws, printer, args, stack, selection, at).await;
+    }
     let env = &stack.environment;
     let source_region = source_region(args)?;
     let target_region = args.target_region.as_ref().unwrap_or(source_region);
@@ -143,6 +151,8 @@ async fn preview(
         target_region: target_region.clone(),
         items: plan(items, &live, &unknown, (args.overwrite, args.recreate)),
         unknown_attributes: unknown,
+        at: None,
+        not_written: Vec::new(),
     };
     let missing = missing_keys(aws, target_region, &restore.items).await?;
     Ok((restore, missing))
@@ -422,6 +432,7 @@ mod tests {
             kept: Vec::new(),
             untag: Vec::new(),
             spec: None,
+            origin: None,
         }
     }
 
@@ -435,6 +446,8 @@ mod tests {
                 item("/app/dev/db", RestoreAction::Create),
                 item("/app/dev/url", RestoreAction::Unchanged),
             ],
+            at: None,
+            not_written: Vec::new(),
         }
     }
 

@@ -385,6 +385,12 @@ fn read_journal_resources(a: &Arns) -> [Value; 2] {
     ]
 }
 
+/// When the journal starts and how long it keeps events (`snapshots`, `restore --at`): a
+/// listing, which takes no resource-level permission.
+fn find_journal() -> Value {
+    statement("FindJournal", &["logs:DescribeLogGroups"], vec!["*".into()])
+}
+
 /// The journal's events (`changes`, `restore --at`): this stack's log group only.
 fn read_journal(a: &Arns) -> Value {
     statement(
@@ -555,8 +561,8 @@ fn verify_statements(a: &Arns) -> Vec<Value> {
         // `changes`: the journal and parameter metadata, never a value (GetParameterHistory
         // returns values: it is the restore role's).
         read_journal(a),
-        // `snapshots`: when the journal starts (a listing: no resource-level permission).
-        statement("FindJournal", &["logs:DescribeLogGroups"], vec!["*".into()]),
+        // `snapshots`: when the journal starts.
+        find_journal(),
     ];
     out.extend(read_backup_metadata(a));
     // With `encryption: kms`: the `key` check describes the stack's keys, and no other.
@@ -576,8 +582,9 @@ fn restore_statements(a: &Arns) -> Vec<Value> {
         read_metadata(vec![a.metadata.clone()]),
         describe_parameters(),
         read_tags(),
-        // `changes --history` (and `restore --at`): the journal and each version's history.
+        // `changes --history` and `restore --at`: the journal and each version's history.
         read_journal(a),
+        find_journal(),
         statement(
             "ReadParameterHistory",
             &["ssm:GetParameterHistory"],

@@ -2,6 +2,7 @@
 //! job's contract. No tokio, no AWS SDK types, no filesystem, no environment, no printing.
 
 pub mod alarm;
+pub mod at;
 pub mod backup;
 pub mod cause;
 pub mod changes;

@@ -269,6 +269,10 @@ pub struct RestoreItem {
     /// What will be written (for create and update).
     #[serde(skip)]
     pub spec: Option<ParameterSpec>,
+    /// With `--at`: where its state at that moment comes from (the backup, or a version of its
+    /// history and who wrote it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
 }
 
 impl RestoreItem {
@@ -339,6 +343,13 @@ pub struct RestorePlan {
     /// Attributes the document does not hold (old format), left at AWS defaults.
     pub unknown_attributes: Vec<RestoreAttribute>,
     pub items: Vec<RestoreItem>,
+    /// With `--at`: the moment restored (UTC).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+    /// With `--at`: the names not written, and why (not placed exactly, created later, absent
+    /// at that moment: restore never deletes).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_written: Vec<super::at::NotWritten>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -429,6 +440,7 @@ pub fn wanted(
                 },
                 kept: Vec::new(),
                 untag: Vec::new(),
+                origin: None,
                 target,
             }
         })
@@ -695,10 +707,16 @@ fn header(plan: &RestorePlan) -> String {
     } else {
         format!(", into {}", plan.target_region)
     };
-    format!(
-        "Restore of {} (backup of {}{into})",
-        plan.source, plan.source_region
-    )
+    match &plan.at {
+        Some(at) => format!(
+            "Restore of {} as it was at {at} (from {}{into})",
+            plan.source_region, plan.source
+        ),
+        None => format!(
+            "Restore of {} (backup of {}{into})",
+            plan.source, plan.source_region
+        ),
+    }
 }
 
 fn unknown_line(plan: &RestorePlan) -> Option<String> {
@@ -752,8 +770,15 @@ fn write_text(out: &mut impl Write, plan: &RestorePlan) -> fmt::Result {
             RestoreAction::Skipped { reason } => ("- skipped  ", vec![reason.clone()]),
         };
         writeln!(out, "  {mark} {}{renamed}", item.target)?;
-        for line in lines.into_iter().chain(item.kept.iter().map(kept_line)) {
+        let origin = item.origin.iter().map(|o| format!("state from {o}"));
+        for line in origin.chain(lines).chain(item.kept.iter().map(kept_line)) {
             writeln!(out, "        {line}")?;
+        }
+    }
+    if !plan.not_written.is_empty() {
+        writeln!(out, "\nNot written:")?;
+        for n in &plan.not_written {
+            writeln!(out, "  - {}: {}", n.name, n.reason)?;
         }
     }
     if let Some(line) = unknown_line(plan) {
@@ -789,7 +814,11 @@ fn write_markdown(out: &mut impl Write, plan: &RestorePlan) -> fmt::Result {
             RestoreAction::Unchanged => ("unchanged", String::new()),
             RestoreAction::Skipped { reason } => ("skipped", reason.clone()),
         };
-        let details = std::iter::once(details)
+        let details = item
+            .origin
+            .iter()
+            .map(|o| format!("state from {o}"))
+            .chain(std::iter::once(details))
             .filter(|d| !d.is_empty())
             .chain(item.kept.iter().map(kept_line))
             .collect::<Vec<_>>()
@@ -799,6 +828,14 @@ fn write_markdown(out: &mut impl Write, plan: &RestorePlan) -> fmt::Result {
             "| {action} | `{}` | {} |",
             item.target,
             details.replace('|', "\\|")
+        )?;
+    }
+    for n in &plan.not_written {
+        writeln!(
+            out,
+            "| not written | `{}` | {} |",
+            n.name,
+            n.reason.replace('|', "\\|")
         )?;
     }
     Ok(())
@@ -844,6 +881,8 @@ mod tests {
             target_region: "us-east-1".into(),
             unknown_attributes,
             items,
+            at: None,
+            not_written: Vec::new(),
         })
     }
 

@@ -6,7 +6,9 @@ use aws_sdk_ssm::types::ParameterStringFilter;
 use futures::{StreamExt, TryStreamExt};
 use std::collections::BTreeMap;
 
+use crate::core::at::HistoryVersion;
 use crate::core::backup::BackupParameter;
+use crate::core::backup::Secret;
 use crate::core::changes::{Current, VersionMeta};
 use crate::core::live::{AtVersion, LiveMeta, NAMES_PER_CALL, selector, value_sha256};
 use crate::core::selection::Selection;
@@ -120,11 +122,31 @@ fn moment(t: &aws_smithy_types::DateTime) -> Option<time::OffsetDateTime> {
 /// dropped as it is read; `None` when the parameter does not exist (SSM forgets a deleted
 /// parameter's history). Paced in its own lane (`GetParameterHistory`).
 pub async fn history_meta(aws: &Aws, region: &str, name: &str) -> Result<Option<Vec<VersionMeta>>> {
+    Ok(history(aws, region, name, false)
+        .await?
+        .map(|versions| versions.into_iter().map(|v| v.meta).collect()))
+}
+
+/// `history_meta` with each version's value, decrypted (in memory only: `restore --at`).
+pub async fn history_values(
+    aws: &Aws,
+    region: &str,
+    name: &str,
+) -> Result<Option<Vec<HistoryVersion>>> {
+    history(aws, region, name, true).await
+}
+
+async fn history(
+    aws: &Aws,
+    region: &str,
+    name: &str,
+    decrypt: bool,
+) -> Result<Option<Vec<HistoryVersion>>> {
     let mut pages = aws
         .ssm(region)
         .get_parameter_history()
         .name(name)
-        .with_decryption(false)
+        .with_decryption(decrypt)
         .max_results(50)
         .into_paginator()
         .send();
@@ -142,7 +164,7 @@ pub async fn history_meta(aws: &Aws, region: &str, name: &str) -> Result<Option<
             }
         };
         for v in page.parameters.unwrap_or_default() {
-            versions.push(VersionMeta {
+            let meta = VersionMeta {
                 version: v.version,
                 modified: v.last_modified_date.as_ref().and_then(moment),
                 modified_by: v.last_modified_user,
@@ -157,6 +179,12 @@ pub async fn history_meta(aws: &Aws, region: &str, name: &str) -> Result<Option<
                     .filter_map(|p| p.policy_text)
                     .collect(),
                 labels: v.labels.unwrap_or_default(),
+            };
+            versions.push(HistoryVersion {
+                meta,
+                value: Secret::new(v.value.unwrap_or_default()),
+                data_type: v.data_type,
+                allowed_pattern: v.allowed_pattern,
             });
         }
     }

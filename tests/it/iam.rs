@@ -104,6 +104,8 @@ async fn each_role_grants_exactly_the_actions_its_commands_use() {
     // verify --deep reads the documents: it runs with the restore role.
     run(&["verify", "--stack", env, "--deep"]);
     run(&["changes", "--stack", env, "--history"]);
+    let now = ssm_keeper::core::changes::utc(time::OffsetDateTime::now_utc());
+    run(&["restore", "--stack", env, "--region", A, "--at", &now]);
     used.entry("restore")
         .or_default()
         .extend(used_actions(&proxy));
@@ -651,6 +653,12 @@ async fn each_role_runs_its_commands_under_enforced_iam_and_nothing_else() {
     let run = as_role("restore", &["changes", "--stack", env, "--history"]);
     assert_eq!(run.code, 0, "{run:#?}");
     assert!(!run.stdout.contains("s3cret"), "{run:#?}");
+    // restore --at: the backup, the journal and the history, with the restore role only.
+    let now = ssm_keeper::core::changes::utc(time::OffsetDateTime::now_utc());
+    let at = ["restore", "--stack", env, "--region", A, "--at", &now];
+    denied(&as_role("verify", &at), "s3:GetObject", "restore");
+    let run = as_role("restore", &at);
+    assert_eq!(run.code, 0, "{run:#?}");
 
     // restore with the backup role: it may not list the backups (nor write).
     let restore = [

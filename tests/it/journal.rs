@@ -503,3 +503,247 @@ async fn snapshots_lists_each_backup_its_stamp_and_copy_and_the_window() {
     let run = ws.run(&["snapshots", "--stack", env, "--format", "markdown"]);
     assert!(run.stdout.contains(&format!("`{key}`")), "{}", run.stdout);
 }
+
+/// A parameter's (type, value decrypted, description) now, `None` when absent.
+async fn state(region: &str, name: &str) -> Option<(String, String, Option<String>)> {
+    let client = ssm(region).await;
+    let p = client
+        .get_parameter()
+        .name(name)
+        .with_decryption(true)
+        .send()
+        .await
+        .ok()?
+        .parameter?;
+    let described = client
+        .describe_parameters()
+        .parameter_filters(
+            aws_sdk_ssm::types::ParameterStringFilter::builder()
+                .key("Name")
+                .option("Equals")
+                .values(name)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let description = described
+        .parameters
+        .unwrap_or_default()
+        .into_iter()
+        .next()
+        .and_then(|d| d.description);
+    Some((
+        p.r#type.unwrap().as_str().to_string(),
+        p.value.unwrap(),
+        description,
+    ))
+}
+
+async fn put(region: &str, name: &str, kind: &str, value: &str, description: Option<&str>) {
+    ssm(region)
+        .await
+        .put_parameter()
+        .name(name)
+        .value(value)
+        .r#type(aws_sdk_ssm::types::ParameterType::from(kind))
+        .set_description(description.map(str::to_string))
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// A moment strictly between what was written before it and what is written after it: the
+/// clock moves on a second before and after (events carry whole seconds).
+fn moment() -> time::OffsetDateTime {
+    next_second();
+    let at = time::OffsetDateTime::now_utc();
+    next_second();
+    at
+}
+
+#[tokio::test]
+async fn restore_at_gives_each_parameters_exact_state_at_each_moment() {
+    const R: &str = "ap-southeast-2";
+    let env = "pit";
+    let ws = Workspace::new(env, &[R], R);
+    ws.write_stack_with(&[R], "journal: {retentionDays: 30}\n");
+    ws.apply();
+    let name = |n: &str| format!("/app/{env}/{n}");
+    let (a, b, c, d, e) = (name("a"), name("b"), name("c"), name("d"), name("e"));
+    put(R, &a, "String", "a1", None).await;
+    put(R, &b, "SecureString", "b1-secret", Some("first")).await;
+    put(R, &c, "String", "c1", None).await;
+    next_second();
+    let run = ws.run(&["backup", "--stack", env]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let t1 = moment();
+    put(R, &a, "String", "a2", None).await;
+    put(R, &b, "SecureString", "b2-secret", Some("second")).await;
+    let t2 = moment();
+    ssm(R)
+        .await
+        .label_parameter_version()
+        .name(&a)
+        .labels("release")
+        .send()
+        .await
+        .unwrap();
+    put(R, &d, "String", "d1", None).await;
+    let t3 = moment();
+    put(R, &a, "StringList", "a3,x", Some("list now")).await;
+    delete_param(R, &c).await;
+    let t4 = moment();
+    // B changed after the backup and is deleted now: Parameter Store forgot its history.
+    delete_param(R, &b).await;
+    put(R, &e, "String", "e1", None).await;
+    let t5 = moment();
+
+    // Each moment restored under a scratch prefix of its own, then read back.
+    let restore_at = |at: time::OffsetDateTime, k: &str| {
+        let at = ssm_keeper::core::changes::utc(at);
+        let to = format!("/restored/{env}/{k}/");
+        let only = format!("/app/{env}/");
+        let preview = ws.run(&[
+            "restore",
+            "--stack",
+            env,
+            "--region",
+            R,
+            "--at",
+            &at,
+            "--only",
+            &only,
+            "--to-prefix",
+            &to,
+        ]);
+        assert_eq!(preview.code, 0, "{preview:#?}");
+        assert!(!preview.stdout.contains("secret"), "{preview:#?}");
+        let run = ws.run(&[
+            "restore",
+            "--stack",
+            env,
+            "--region",
+            R,
+            "--at",
+            &at,
+            "--only",
+            &only,
+            "--to-prefix",
+            &to,
+            "--apply",
+            "--auto-approve",
+        ]);
+        assert_eq!(run.code, 0, "{run:#?}");
+        assert!(
+            !run.stdout.contains("secret") && !run.stderr.contains("secret"),
+            "{run:#?}"
+        );
+        (preview.stdout, to)
+    };
+    let s = |kind: &str, value: &str, description: Option<&str>| {
+        Some((
+            kind.to_string(),
+            value.to_string(),
+            description.map(str::to_string),
+        ))
+    };
+
+    // t1: every parameter as the backup holds it; D and E were created later.
+    let (preview, to) = restore_at(t1, "t1");
+    assert_eq!(state(R, &format!("{to}a")).await, s("String", "a1", None));
+    assert_eq!(
+        state(R, &format!("{to}b")).await,
+        s("SecureString", "b1-secret", Some("first")),
+        "{preview}"
+    );
+    assert_eq!(state(R, &format!("{to}c")).await, s("String", "c1", None));
+    assert_eq!(state(R, &format!("{to}d")).await, None);
+    assert!(
+        preview.contains(&format!("{d}: created after")),
+        "{preview}"
+    );
+    assert!(preview.contains("state from backup"), "{preview}");
+
+    // t2: A from its history (version 2, who wrote it); B cannot be placed (its history went
+    // with its deletion); C from the backup.
+    let (preview, to) = restore_at(t2, "t2");
+    assert_eq!(state(R, &format!("{to}a")).await, s("String", "a2", None));
+    assert_eq!(state(R, &format!("{to}b")).await, None);
+    assert!(
+        preview.contains(&format!("{b}: deleted after TIME")),
+        "{preview}"
+    );
+    assert!(
+        preview.contains("state from history version 2"),
+        "{preview}"
+    );
+    assert_eq!(state(R, &format!("{to}c")).await, s("String", "c1", None));
+
+    // t3: a label changes no value; D exists.
+    let (_, to) = restore_at(t3, "t3");
+    assert_eq!(state(R, &format!("{to}a")).await, s("String", "a2", None));
+    assert_eq!(state(R, &format!("{to}d")).await, s("String", "d1", None));
+
+    // t4: A's type and description changed; C absent (deleted, not written back).
+    let (_, to) = restore_at(t4, "t4");
+    assert_eq!(
+        state(R, &format!("{to}a")).await,
+        s("StringList", "a3,x", Some("list now"))
+    );
+    assert_eq!(state(R, &format!("{to}c")).await, None);
+    assert_eq!(state(R, &format!("{to}e")).await, None);
+
+    // t5: E created before it.
+    let (_, to) = restore_at(t5, "t5");
+    assert_eq!(state(R, &format!("{to}e")).await, s("String", "e1", None));
+    assert_eq!(state(R, &format!("{to}d")).await, s("String", "d1", None));
+
+    // In place: C (deleted since) comes back at t3 as it was; A is only listed as differing
+    // without --overwrite; nothing is ever deleted.
+    let at = ssm_keeper::core::changes::utc(t3);
+    let run = ws.run(&[
+        "restore",
+        "--stack",
+        env,
+        "--region",
+        R,
+        "--at",
+        &at,
+        "--apply",
+        "--auto-approve",
+    ]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert_eq!(state(R, &c).await, s("String", "c1", None));
+    assert_eq!(
+        state(R, &a).await,
+        s("StringList", "a3,x", Some("list now"))
+    );
+    assert_eq!(state(R, &e).await, s("String", "e1", None));
+
+    // A moment before any backup, and one in the future, are refused.
+    let run = ws.run(&[
+        "restore",
+        "--stack",
+        env,
+        "--region",
+        R,
+        "--at",
+        "2020-01-01T00:00:00Z",
+    ]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(run.stderr.contains("no backup of"), "{run:#?}");
+    let run = ws.run(&[
+        "restore",
+        "--stack",
+        env,
+        "--region",
+        R,
+        "--at",
+        "2999-01-01T00:00:00Z",
+    ]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(run.stderr.contains("in the future"), "{run:#?}");
+}

@@ -1,0 +1,288 @@
+//! `restore --at TIME`: the restore plan of each parameter's state at a moment since a backup.
+//! The newest backup stored at or before TIME (checked as any restore checks it), the journal's
+//! events since it, the source region's live listing, and the history of the names changed in
+//! between (decrypted in memory only) decide each state (`core::at`); restore then plans and
+//! writes them as it does a backup's.
+
+use anyhow::{Context, Result, bail};
+use futures::{StreamExt, TryStreamExt};
+use std::collections::{BTreeMap, BTreeSet};
+use time::OffsetDateTime;
+
+use crate::cli::RestoreArgs;
+use crate::core::at::{
+    Decision, Facts, HistoryVersion, NotWritten, as_backup_entry, decide, origin_of_backup,
+    origin_of_history, pick,
+};
+use crate::core::backup::BackupParameter;
+use crate::core::changes::utc;
+use crate::core::journal::log_group_name;
+use crate::core::restore::{
+    BackupSource, RestoreOptions, RestorePlan, plan, unknown_attributes, wanted,
+};
+use crate::core::selection::Selection;
+use crate::core::stack::{Stack, bucket_name};
+use crate::core::store::{COPY_PREFIX, Layout, backup_layout};
+use crate::shell::aws::Aws;
+use crate::shell::journal::{journal_span, read_events};
+use crate::shell::printer::Printer;
+use crate::shell::restore::{Located, locate_checked, missing_keys, read_live, refusal};
+use crate::shell::ssm::{describe_selected, history_values};
+use crate::shell::store::{Place, list_backups_in};
+
+/// Parameters whose history is read at once (each paced in the GetParameterHistory lane).
+const HISTORIES_IN_FLIGHT: usize = 4;
+
+/// The restore plan of the source region's state at `at`, and the KMS keys it lacks in the
+/// target region.
+pub async fn preview_at(
+    aws: &Aws,
+    printer: &Printer,
+    args: &RestoreArgs,
+    stack: &Stack,
+    selection: Selection,
+    at: OffsetDateTime,
+) -> Result<(RestorePlan, Vec<String>)> {
+    let env = &stack.environment;
+    let region = args
+        .region
+        .as_ref()
+        .context("--region is required: the region whose state to restore")?;
+    let target = args.target_region.as_ref().unwrap_or(region);
+    let account = aws.account_id(&stack.ssm_home_region).await?;
+    let bucket = bucket_name(&stack.project_name, env, &account, region);
+    let copy = stack.copies.get(region).map(|to| {
+        (
+            to.as_str(),
+            bucket_name(&stack.project_name, env, &account, to),
+        )
+    });
+    let place = match (&copy, args.from_copy) {
+        (Some((to, to_bucket)), true) => Place {
+            region: to,
+            bucket: to_bucket,
+            under: COPY_PREFIX,
+        },
+        (None, true) => bail!(
+            "{region} has no copy to restore from: the stack's `copies` names no region for it"
+        ),
+        (_, false) => Place {
+            region,
+            bucket: &bucket,
+            under: "",
+        },
+    };
+    // The base: the newest backup S3 stored at or before TIME.
+    let stored = list_backups_in(aws, &place, region, env, None).await?;
+    let base = stored
+        .iter()
+        .filter(|b| {
+            b.key
+                .strip_prefix(place.under)
+                .and_then(|k| backup_layout(k, region, env))
+                == Some(Layout::Ours)
+        })
+        .filter(|b| b.last_modified.is_some_and(|s| s <= at.unix_timestamp()))
+        .max_by(|a, b| (a.last_modified, &a.key).cmp(&(b.last_modified, &b.key)))
+        .with_context(|| {
+            format!(
+                "no backup of {region} in {} was stored at or before {}: `ssm-keeper snapshots --stack {}` lists the recovery points",
+                place.bucket,
+                utc(at),
+                stack.environment
+            )
+        })?;
+    let from = BackupSource::Key(base.key.clone());
+    let max = args.max_document_bytes;
+    let (label, document) =
+        match locate_checked(aws, printer, region, &place, stack, &from, max).await? {
+            Located::Checked(label, document) => (label, document),
+            Located::Refused(label, failures) => bail!("{}", refusal(&label, &failures)),
+        };
+    let taken = document
+        .taken_utc()
+        .with_context(|| format!("{label} says no time it was taken"))?;
+
+    // The journal must cover everything since the backup was taken.
+    let group = log_group_name(&stack.project_name, env);
+    let reading = format!(
+        "restore --at reads the journal and the parameter history of {region} (the state between backups is kept only there)"
+    );
+    let span = journal_span(aws, region, &group)
+        .await
+        .with_context(|| reading.clone())?
+        .with_context(|| {
+            format!(
+                "{region} keeps no journal: restore --at needs one (add `journal:` to the stack and apply), or restore a backup with --from"
+            )
+        })?;
+    let now = OffsetDateTime::now_utc();
+    let kept_since = span
+        .retention_days
+        .map(|d| now - time::Duration::days(i64::from(d)));
+    let journal_since = kept_since.map_or(span.created, |k| k.max(span.created));
+    if journal_since > taken {
+        bail!(
+            "the journal of {region} holds events from {} only, after {label} was taken ({}): what changed between them is unknown, so nothing was planned; restore --at reaches from {} (`ssm-keeper snapshots`)",
+            utc(journal_since),
+            utc(taken),
+            utc(journal_since)
+        );
+    }
+    let window = (taken - time::Duration::seconds(1), now);
+    let (events, live) = tokio::try_join!(
+        read_events(aws, region, &group, window),
+        describe_selected(aws, region, &selection),
+    )
+    .with_context(|| reading.clone())?;
+    let events = events.unwrap_or_default();
+
+    // Every name the backup, the journal or the live listing knows, decided.
+    let in_backup: BTreeMap<&str, &BackupParameter> = document
+        .parameters
+        .iter()
+        .map(|p| (p.name.as_str(), p))
+        .collect();
+    let live_by: BTreeMap<&str, _> = live.iter().map(|c| (c.name.as_str(), c)).collect();
+    let mut names: BTreeSet<&str> = in_backup.keys().copied().collect();
+    names.extend(live_by.keys().copied());
+    names.extend(
+        events
+            .iter()
+            .filter(|e| selection.contains(&e.name))
+            .map(|e| e.name.as_str()),
+    );
+    let facts: Vec<Facts> = names
+        .iter()
+        .map(|name| {
+            let mut of_name: Vec<_> = events.iter().filter(|e| e.name == *name).collect();
+            of_name.sort_by_key(|e| e.time);
+            Facts {
+                name,
+                backup: in_backup.get(name).copied(),
+                events: of_name,
+                live: live_by.get(name).copied(),
+            }
+        })
+        .collect();
+    let decisions: Vec<(&Facts, Decision)> =
+        facts.iter().map(|f| (f, decide(f, taken, at))).collect();
+    let needed: Vec<&str> = decisions
+        .iter()
+        .filter(|(f, d)| *d == Decision::History && f.live.is_some())
+        .map(|(f, _)| f.name)
+        .collect();
+    let histories: BTreeMap<&str, Option<Vec<HistoryVersion>>> =
+        futures::stream::iter(needed.into_iter().map(|name| async move {
+            let versions = history_values(aws, region, name).await?;
+            Ok::<_, anyhow::Error>((name, versions))
+        }))
+        .buffered(HISTORIES_IN_FLIGHT)
+        .try_collect::<Vec<_>>()
+        .await
+        .with_context(|| reading.clone())?
+        .into_iter()
+        .collect();
+
+    let mut entries = Vec::new();
+    let mut origins: BTreeMap<String, (String, bool)> = BTreeMap::new();
+    let mut not_written = Vec::new();
+    let mut skip = |name: &str, reason: String| {
+        not_written.push(NotWritten {
+            name: name.to_string(),
+            reason,
+        })
+    };
+    for (f, decision) in &decisions {
+        match decision {
+            Decision::Backup => {
+                if let Some(b) = f.backup {
+                    entries.push(b.clone());
+                    origins.insert(f.name.to_string(), (origin_of_backup(&base.key), false));
+                }
+            }
+            Decision::History => {
+                let history = histories.get(f.name).and_then(|h| h.as_deref());
+                match pick(f, history, taken, at) {
+                    Ok(v) => {
+                        entries.push(as_backup_entry(f.name, v));
+                        origins.insert(f.name.to_string(), (origin_of_history(v), true));
+                    }
+                    Err(why) => skip(f.name, why),
+                }
+            }
+            Decision::CreatedLater => skip(
+                f.name,
+                format!(
+                    "created after {}: left alone (restore never deletes)",
+                    utc(at)
+                ),
+            ),
+            Decision::Absent(when) if f.live.is_some() => skip(
+                f.name,
+                format!(
+                    "deleted at {} and absent at {}: left alone (restore never deletes)",
+                    utc(*when),
+                    utc(at)
+                ),
+            ),
+            Decision::Unplaced(why) => skip(f.name, why.clone()),
+            Decision::Absent(_) | Decision::Nothing => {}
+        }
+    }
+    // Only the names restore may write, as a restore of a backup lists them.
+    not_written.retain(|n| {
+        args.only.as_deref().is_none_or(|o| n.name.starts_with(o)) && selection.contains(&n.name)
+    });
+
+    let options = RestoreOptions {
+        environment: env.clone(),
+        selection,
+        only: args.only.clone(),
+        to_prefix: args.to_prefix.clone(),
+        kms_key_id: args.kms_key_id.clone(),
+        include_metadata: args.include_metadata,
+        overwrite: args.overwrite,
+    };
+    let unknown = unknown_attributes(
+        document.format,
+        &document.parameters,
+        args.kms_key_id.as_deref(),
+    );
+    let mut items = wanted(&entries, document.format, &options);
+    for item in &mut items {
+        item.origin = origins.get(&item.source).map(|(o, _)| o.clone());
+    }
+    let targets: Vec<&str> = items
+        .iter()
+        .filter(|i| i.spec.is_some())
+        .map(|i| i.target.as_str())
+        .collect();
+    let live_target = read_live(aws, target, &targets).await?;
+    // Tags have no history: a state taken from history keeps the live tags.
+    for item in &mut items {
+        let from_history = origins.get(&item.source).is_some_and(|(_, h)| *h);
+        if let (true, Some(spec)) = (from_history, item.spec.as_mut()) {
+            spec.tags = live_target
+                .get(&item.target)
+                .map(|l| l.tags.clone())
+                .unwrap_or_default();
+        }
+    }
+    let restore = RestorePlan {
+        source: label,
+        source_region: region.clone(),
+        target_region: target.clone(),
+        items: plan(
+            items,
+            &live_target,
+            &unknown,
+            (args.overwrite, args.recreate),
+        ),
+        unknown_attributes: unknown,
+        at: Some(utc(at)),
+        not_written,
+    };
+    let missing = missing_keys(aws, target, &restore.items).await?;
+    Ok((restore, missing))
+}
