@@ -23,16 +23,17 @@ echo "exit code: 0"
 step "ssm-keeper outputs --stack dev"
 "$bin" outputs --stack dev
 
-step "the dead-man's switch (an SNS topic made with boto3, the stack's alarm section), backups under a customer-managed KMS key per region (encryption: kms) and a copy of each region's backups in the other region (copies)"
+step "the dead-man's switch (an SNS topic made with boto3, the stack's alarm section), backups under a customer-managed KMS key per region (encryption: kms), a copy of each region's backups in the other region (copies) and the change journal (journal)"
 topic=$("$here/.venv/bin/python" -c 'import boto3; print(boto3.client("sns", region_name="ap-northeast-1").create_topic(Name="ops-alerts")["TopicArn"])')
 stack="$here/.emulator/demo/stacks/dev.yaml"   # stacks/dev.yaml plus the alarm section and kms
 mkdir -p "$(dirname "$stack")"
 { cat "$here/stacks/dev.yaml"
   printf 'alarm:\n  snsTopicArn: %s\n  maxAgeHours: 26\nencryption: kms\n' "$topic"
-  printf 'copies:\n  ap-northeast-1: us-west-2\n  us-west-2: ap-northeast-1\n'; } > "$stack"
-tail -7 "$stack"
+  printf 'copies:\n  ap-northeast-1: us-west-2\n  us-west-2: ap-northeast-1\n'
+  printf 'journal: {retentionDays: 30}\n'; } > "$stack"
+tail -8 "$stack"
 
-step "ssm-keeper plan --stack $stack --detailed-exitcode   (a key and an alarm per region to create, the buckets to encrypt with the keys, the copies parameter: exit code 2)"
+step "ssm-keeper plan --stack $stack --detailed-exitcode   (a key, an alarm and a journal (log group, Logs policy, EventBridge rule) per region to create, the buckets to encrypt with the keys, the copies parameter: exit code 2)"
 set +e; "$bin" plan --stack "$stack" --detailed-exitcode; code=$?; set -e
 echo "exit code: $code"; [ "$code" -eq 2 ]
 
@@ -94,6 +95,20 @@ step "ssm-keeper verify --stack $stack   (the monitor after the nightly job, cop
 step "ssm-keeper restore --stack $stack --drill   (the weekly restore drill: each region's latest backup restored under a scratch path, read back, compared, deleted: exit 0)"
 "$bin" restore --stack "$stack" --drill
 "$here/.venv/bin/python" -c 'import boto3; left = [p["Name"] for r in ("ap-northeast-1", "us-west-2") for p in boto3.client("ssm", region_name=r).describe_parameters(ParameterFilters=[{"Key": "Path", "Option": "Recursive", "Values": ["/drills/ssm-keeper/dev/"]}])["Parameters"]]; print(f"left under /drills/ssm-keeper/dev/: {len(left)} parameters"); assert not left'
+
+step "a change after the nightly backup: a bad deploy overwrites /app/dev/db/host (boto3)"
+sleep 1; before=$(date -u +%Y-%m-%dT%H:%M:%SZ); sleep 1
+"$here/.venv/bin/python" -c 'import boto3; boto3.client("ssm", region_name="ap-northeast-1").put_parameter(Name="/app/dev/db/host", Value="wrong.example", Type="String", Overwrite=True); print("overwrote /app/dev/db/host in ap-northeast-1")'
+
+step "ssm-keeper changes --stack $stack --region ap-northeast-1   (what changed, and who wrote what is live, from the journal: never a value)"
+"$bin" changes --stack "$stack" --region ap-northeast-1
+
+step "ssm-keeper snapshots --stack $stack --region ap-northeast-1   (the recovery points and the window restore --at reaches)"
+"$bin" snapshots --stack "$stack" --region ap-northeast-1
+
+step "ssm-keeper restore --stack $stack --region ap-northeast-1 --at $before --overwrite   (preview of the state just before the change: read-only)"
+"$bin" restore --stack "$stack" --region ap-northeast-1 --at "$before" --overwrite
+echo "(to write it back: the same command with --apply)"
 
 step "a parameter is lost by mistake (deleted with boto3)"
 "$here/.venv/bin/python" -c 'import boto3; boto3.client("ssm", region_name="ap-northeast-1").delete_parameter(Name="/app/dev/db/password"); print("deleted /app/dev/db/password in ap-northeast-1")'

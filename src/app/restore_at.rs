@@ -251,7 +251,9 @@ pub async fn preview_at(
     );
     let mut items = wanted(&entries, document.format, &options);
     for item in &mut items {
-        item.origin = origins.get(&item.source).map(|(o, _)| o.clone());
+        if item.spec.is_some() {
+            item.origin = origins.get(&item.source).map(|(o, _)| o.clone());
+        }
     }
     let targets: Vec<&str> = items
         .iter()
