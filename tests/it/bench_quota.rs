@@ -13,6 +13,7 @@ const BACKUP_REGION: &str = "us-east-1";
 const RESTORE_REGION: &str = "eu-central-1";
 const ONE_REGION: [&str; 1] = ["ap-southeast-2"];
 const DEEP_REGION: &str = "us-east-2";
+const JOURNAL_REGION: &str = "ca-central-1";
 const FIVE_REGIONS: [&str; 5] = [
     "us-west-2",
     "eu-west-1",
@@ -60,6 +61,11 @@ fn floor(record: &[Recorded], quotas: &Quotas, regions: usize) -> (f64, String) 
             "DescribeParameters",
         ),
         (count(&["ssm:PutParameter"]) / quotas.put, "PutParameter"),
+        // No published quota: at the pace the history lane starts at (it grows from there).
+        (
+            count(&["ssm:GetParameterHistory"]) / ssm_keeper::core::pacing::HISTORY_START_RATE,
+            "GetParameterHistory",
+        ),
     ]
     .into_iter()
     .map(|(seconds, class)| (seconds, class.to_string()))
@@ -194,4 +200,52 @@ fn bench_quota_deep_verify() {
     let m = measure(&ws, &["verify", "--stack", env, "--deep"], &proxy);
     assert_eq!(m.run.code, 0, "{:#?}", m.run);
     report(&format!("verify --deep of {count}"), &m, &proxy, &quotas, 1);
+}
+
+/// The change journal over 1,000 parameters: `changes` over the day of their 1,050 events, and
+/// `restore --at` (a preview) of a moment after 50 of them changed since the backup, each
+/// against the quota floor of the requests it made.
+#[test]
+#[ignore = "benchmark: make bench"]
+fn bench_quota_journal() {
+    let count = size("BENCH_QUOTA_JOURNAL", 1_000);
+    let changed = count / 20;
+    let env = "bqjournal";
+    let ws = Workspace::new(env, &[JOURNAL_REGION], JOURNAL_REGION);
+    ws.write_stack_with(&[JOURNAL_REGION], "journal: {retentionDays: 30}\n");
+    ws.apply();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(seed_many(JOURNAL_REGION, env, count));
+    next_second();
+    let run = ws.run(&["backup", "--stack", env]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    next_second();
+    rt.block_on(async {
+        for i in 0..changed {
+            put_string(JOURNAL_REGION, &format!("/app/{env}/p{i:05}"), "changed").await;
+        }
+    });
+    next_second();
+    let at = ssm_keeper::core::changes::utc(time::OffsetDateTime::now_utc());
+    let quotas = Quotas::default();
+
+    let proxy = Proxy::start(35);
+    proxy.enforce_quotas(quotas);
+    let m = measure(&ws, &["changes", "--stack", env, "--format", "json"], &proxy);
+    assert_eq!(m.run.code, 0, "{:#?}", m.run);
+    let rows = m.run.json()["changes"].as_array().map_or(0, Vec::len);
+    report(&format!("changes of {rows} events"), &m, &proxy, &quotas, 1);
+
+    let proxy = Proxy::start(36);
+    proxy.enforce_quotas(quotas);
+    let args = ["restore", "--stack", env, "--region", JOURNAL_REGION, "--at", &at, "--overwrite"];
+    let m = measure(&ws, &args, &proxy);
+    assert_eq!(m.run.code, 0, "{:#?}", m.run);
+    report(
+        &format!("restore --at of {count}, {changed} changed since the backup"),
+        &m,
+        &proxy,
+        &quotas,
+        1,
+    );
 }
