@@ -5,6 +5,7 @@ pub mod alarm;
 pub mod backup;
 pub mod cause;
 pub mod changes;
+pub mod dashboard;
 pub mod desired;
 pub mod diff;
 pub mod document;
