@@ -16,7 +16,8 @@ folder per service (details in docs/emulator.md):
                  bounds; a parameter written long ago (a test facility)
   kms.py         key state operations by ARN, requests authorized per key with its tags and the
                  request's
-  cloudwatch.py  requests authorized per alarm, with cloudwatch:namespace
+  cloudwatch.py  requests authorized per alarm or dashboard, with cloudwatch:namespace;
+                 dashboards global to the account, PutDashboard's checks, ResourceNotFound
   events.py      the events AWS services emit (Parameter Store Change), their delivery to a
                  CloudWatch Logs group as AWS delivers it, requests authorized per rule
   logs.py        the account's resource policies deciding a delivery, FilterLogEvents
@@ -73,6 +74,7 @@ def apply_patches() -> None:
     iam.patch_json_denials()
     kms.patch_iam_resources()
     cloudwatch.patch_iam_resources()
+    cloudwatch.patch_dashboards()
     events.patch_iam_resources()
     logs.patch_iam_resources()
     s3.patch_asks_kms()

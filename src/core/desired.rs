@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::alarm::{alarm_name, alarm_settings, drill_alarm_name, drill_alarm_settings};
+use super::dashboard::dashboard_resource;
 use super::journal::journal_resources;
 use super::model::{
     BucketSettings, DesiredState, Encryption, LifecycleRule, LiveState, ParameterState,
@@ -360,6 +361,10 @@ pub fn desired_state(stack: &Stack, account_id: &str) -> DesiredState {
             resources.extend(journal_resources(stack, config, account_id, region));
         }
     }
+    if let Some(config) = &stack.dashboard {
+        let (id, dashboard) = dashboard_resource(stack, config, account_id);
+        resources.insert(id, dashboard);
+    }
     let home = &stack.ssm_home_region;
     if let Some(config) = &stack.alarm {
         for region in &stack.regions {
@@ -432,6 +437,7 @@ mod tests {
             copies: BTreeMap::new(),
             acknowledged_future_backups: Vec::new(),
             journal: None,
+            dashboard: None,
         }
     }
 

@@ -30,6 +30,7 @@ pub fn diff(desired: &DesiredState, live: &LiveState, options: &DiffOptions) -> 
     plan.changes.extend(unwanted(desired, live));
     plan.changes
         .extend(unwanted_journal(desired, live, options));
+    plan.changes.extend(unwanted_dashboard(desired, live));
     unused_keys(desired, live, options, &mut plan);
     plan.warnings.extend(super::stack::warnings(&desired.stack));
     plan.warnings.extend(object_lock_warnings(&plan.changes));
@@ -279,8 +280,25 @@ fn unwanted_journal(
                         .any(|d| d.kind == Kind::LogsPolicy && d.region == id.region);
                     (!others && !wanted_here).then_some(delete)
                 }
-                Kind::Key | Kind::Bucket | Kind::Parameter | Kind::Alarm => None,
+                Kind::Key | Kind::Bucket | Kind::Parameter | Kind::Alarm | Kind::Dashboard => {
+                    None
+                }
             }
+        })
+        .collect()
+}
+
+/// The dashboard the stack no longer names (the `dashboard` section removed): deleted. It holds
+/// nothing but its layout; the metrics it showed stay in CloudWatch.
+fn unwanted_dashboard(desired: &DesiredState, live: &LiveState) -> Vec<Change> {
+    live.resources
+        .iter()
+        .filter(|(id, state)| {
+            id.kind == Kind::Dashboard && state.is_some() && !desired.resources.contains_key(id)
+        })
+        .map(|(id, _)| Change::Delete {
+            id: id.clone(),
+            objects: None,
         })
         .collect()
 }
@@ -1219,5 +1237,81 @@ mod tests {
         let fields: Vec<(String, String)> = attributes(&diff(&d, &live, &DiffOptions::default()));
         let names: Vec<&str> = fields.iter().map(|(_, a)| a.as_str()).collect();
         assert_eq!(names, ["log-retention", "event-pattern", "rule-targets"]);
+    }
+
+    fn with_dashboard(regions: &[&str]) -> crate::core::stack::Stack {
+        let mut s = stack(regions);
+        s.dashboard = Some(crate::core::stack::DashboardConfig { range_days: 14 });
+        s
+    }
+
+    #[test]
+    fn a_dashboard_is_created_compared_by_widget_and_removed_with_the_section() {
+        let d = desired_state(&with_dashboard(&["us-east-1", "eu-west-1"]), ACCOUNT);
+        let id = crate::core::dashboard::dashboard_id(&d.stack);
+        let plan = diff(&d, &LiveState::default(), &DiffOptions::default());
+        let created: Vec<&ResourceId> = plan
+            .changes
+            .iter()
+            .filter(|c| c.id().kind == Kind::Dashboard)
+            .map(|c| c.id())
+            .collect();
+        assert_eq!(created, [&id]);
+        assert!(
+            matches!(plan.changes.last(), Some(Change::Create { id: last, .. }) if *last == id)
+        );
+        // Converged: reformatted by CloudWatch (keys reordered, 6.0 for 6), no change.
+        let mut live = converged(&d);
+        let Some(Some(Resource::Dashboard(board))) = live.resources.get_mut(&id) else {
+            panic!("no dashboard");
+        };
+        let text = serde_json::to_string_pretty(&board.body)
+            .unwrap()
+            .replace(": 6,", ": 6.0,");
+        board.body = serde_json::from_str(&text).unwrap();
+        assert!(diff(&d, &live, &DiffOptions::default()).changes.is_empty());
+        // One widget changed by hand: one field, holding that widget only.
+        let Some(Some(Resource::Dashboard(board))) = live.resources.get_mut(&id) else {
+            panic!("no dashboard");
+        };
+        board.body["widgets"][3]["properties"]["stat"] = serde_json::json!("Average");
+        board.body["widgets"][3]["properties"]["metrics"][0][6]["stat"] =
+            serde_json::json!("Average");
+        let plan = diff(&d, &live, &DiffOptions::default());
+        let [Change::Update { fields, .. }] = plan.changes.as_slice() else {
+            panic!("{:?}", plan.changes);
+        };
+        assert_eq!(fields.len(), 1);
+        assert_eq!(fields[0].attribute.as_str(), "dashboard-widgets");
+        let titles: Vec<&String> = fields[0]
+            .live
+            .as_ref()
+            .unwrap()
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
+        assert_eq!(titles, [crate::core::dashboard::TITLE_DURATION]);
+        // The section removed: the dashboard is deleted.
+        let without = desired_state(&stack(&["us-east-1", "eu-west-1"]), ACCOUNT);
+        let plan = diff(&without, &live, &DiffOptions::default());
+        assert!(
+            plan.changes
+                .iter()
+                .any(|c| matches!(c, Change::Delete { id: gone, .. } if *gone == id)),
+            "{:?}",
+            plan.changes
+        );
+    }
+
+    #[test]
+    fn a_stack_without_a_dashboard_plans_none() {
+        let d = desired_state(&stack(&["us-east-1"]), ACCOUNT);
+        assert!(d.resources.keys().all(|id| id.kind != Kind::Dashboard));
+        let mut live = converged(&d);
+        // Observed absent (it is read, to remove one left from before): nothing to do.
+        live.resources
+            .insert(crate::core::dashboard::dashboard_id(&d.stack), None);
+        assert!(diff(&d, &live, &DiffOptions::default()).changes.is_empty());
     }
 }

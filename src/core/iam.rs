@@ -110,6 +110,8 @@ struct Arns {
     journal_rule: String,
     /// The journal's log group and its streams, in any region.
     journal_group: Vec<String>,
+    /// The environment's dashboard (global: no region in its ARN).
+    dashboard: String,
 }
 
 impl Arns {
@@ -194,6 +196,11 @@ impl Arns {
                 );
                 vec![group.clone(), format!("{group}:*")]
             },
+            dashboard: super::dashboard::dashboard_arn(
+                p,
+                account_id,
+                &super::dashboard::dashboard_name(&stack.project_name, env),
+            ),
         }
     }
 }
@@ -415,6 +422,12 @@ fn plan_statements(a: &Arns) -> Vec<Value> {
             &["cloudwatch:DescribeAlarms"],
             vec!["*".into()],
         ),
+        // Read whether or not the stack has a dashboard: one left from before is removed.
+        statement(
+            "ReadBackupDashboard",
+            &["cloudwatch:GetDashboard"],
+            vec![a.dashboard.clone()],
+        ),
     ]
     .into_iter()
     .chain(read_journal_resources(a))
@@ -459,6 +472,11 @@ fn apply_statements(a: &Arns) -> Vec<Value> {
             "ManageBackupAlarms",
             &["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"],
             vec![a.alarms.clone()],
+        ),
+        statement(
+            "ManageBackupDashboard",
+            &["cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards"],
+            vec![a.dashboard.clone()],
         ),
         statement(
             "ManageJournalRule",
@@ -910,6 +928,9 @@ pub fn iam_actions(operation: &str) -> Option<&'static [&'static str]> {
         "cloudwatch:PutMetricAlarm" => &["cloudwatch:PutMetricAlarm"],
         "cloudwatch:DeleteAlarms" => &["cloudwatch:DeleteAlarms"],
         "cloudwatch:PutMetricData" => &["cloudwatch:PutMetricData"],
+        "cloudwatch:GetDashboard" => &["cloudwatch:GetDashboard"],
+        "cloudwatch:PutDashboard" => &["cloudwatch:PutDashboard"],
+        "cloudwatch:DeleteDashboards" => &["cloudwatch:DeleteDashboards"],
         "ssm:GetParameterHistory" => &["ssm:GetParameterHistory"],
         "events:DescribeRule" => &["events:DescribeRule"],
         "events:ListTargetsByRule" => &["events:ListTargetsByRule"],
@@ -1016,6 +1037,11 @@ mod tests {
         assert!(text.contains("arn:aws:ssm:us-east-1:123456789012:parameter/locks/ssm-keeper/dev"));
         assert!(
             text.contains("arn:aws:cloudwatch:*:123456789012:alarm:jenkins-infra-ssm-backup-dev/*")
+        );
+        assert!(
+            text.contains(
+                "arn:aws:cloudwatch::123456789012:dashboard/jenkins-infra-ssm-backup-dev\""
+            )
         );
     }
 
@@ -1203,6 +1229,9 @@ mod tests {
             "cloudwatch:PutMetricAlarm",
             "cloudwatch:DeleteAlarms",
             "cloudwatch:PutMetricData",
+            "cloudwatch:GetDashboard",
+            "cloudwatch:PutDashboard",
+            "cloudwatch:DeleteDashboards",
             "ssm:GetParameterHistory",
             "events:DescribeRule",
             "events:ListTargetsByRule",

@@ -6,6 +6,7 @@ pub mod at;
 pub mod backup;
 pub mod cause;
 pub mod changes;
+pub mod dashboard;
 pub mod desired;
 pub mod diff;
 pub mod document;

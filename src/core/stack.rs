@@ -11,8 +11,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 mod at_rest;
+mod dashboard;
 mod journal;
 pub use at_rest::{EncryptionMode, LockMode, ObjectLockConfig, check_key_arn};
+pub use dashboard::{DEFAULT_DASHBOARD_RANGE_DAYS, DashboardConfig, MAX_DASHBOARD_RANGE_DAYS};
 pub use journal::{JournalConfig, LOG_RETENTION_DAYS};
 
 /// A validated stack: everything `desired` needs besides the account id.
@@ -54,6 +56,9 @@ pub struct Stack {
     /// region) that `changes` and `restore --at` read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub journal: Option<JournalConfig>,
+    /// `dashboard`: a CloudWatch dashboard of the environment's backups, drills and alarms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dashboard: Option<DashboardConfig>,
 }
 
 /// The stack's `alarm: {snsTopicArn, maxAgeHours}` section.
@@ -93,6 +98,11 @@ pub fn warnings(stack: &Stack) -> Vec<String> {
             "journal.retentionDays ({}) is shorter than retentionDays ({}): `restore --at` reaches back only {} days, though backups are kept {} days",
             journal.retention_days, stack.retention_days, journal.retention_days, stack.retention_days
         ));
+    }
+    if stack.dashboard.is_some() && stack.alarm.is_none() {
+        warnings.push(
+            "dashboard without alarm: the dashboard has no alarm widget (no alarm watches the backups); add an `alarm` section to see their states".into(),
+        );
     }
     warnings
 }
@@ -177,7 +187,7 @@ struct RawAlarm {
 
 const ALARM_KEYS: [&str; 3] = ["snsTopicArn", "maxAgeHours", "drillMaxAgeDays"];
 
-const KEYS: [&str; 15] = [
+const KEYS: [&str; 16] = [
     "projectName",
     "environment",
     "regions",
@@ -193,6 +203,7 @@ const KEYS: [&str; 15] = [
     "copies",
     "acknowledgedFutureBackups",
     "journal",
+    "dashboard",
 ];
 const REQUIRED: [&str; 5] = [
     "projectName",
@@ -486,6 +497,7 @@ struct CheckedValues {
     copies: Option<BTreeMap<String, String>>,
     acknowledged_future_backups: Option<Vec<String>>,
     journal: Option<Option<JournalConfig>>,
+    dashboard: Option<Option<DashboardConfig>>,
 }
 
 impl CheckedValues {
@@ -507,6 +519,7 @@ impl CheckedValues {
             copies: self.copies?,
             acknowledged_future_backups: self.acknowledged_future_backups?,
             journal: self.journal?,
+            dashboard: self.dashboard?,
         })
     }
 }
@@ -564,7 +577,12 @@ fn check_values(check: &mut Check, text: &str, raw: &RawStack) -> CheckedValues 
         None => Some(None),
         Some(value) => journal::journal(check, text, value).map(Some),
     };
+    let dashboard = match known.get("dashboard") {
+        None => Some(None),
+        Some(value) => dashboard::dashboard(check, text, value).map(Some),
+    };
     CheckedValues {
+        dashboard,
         journal,
         acknowledged_future_backups,
         copies: at_rest.copies,
@@ -1036,6 +1054,7 @@ pub(crate) fn sample(regions: &[&str]) -> Stack {
         copies: BTreeMap::new(),
         acknowledged_future_backups: Vec::new(),
         journal: None,
+        dashboard: None,
     }
 }
 
@@ -1410,6 +1429,65 @@ retentionDayz: 3
         assert!(
             errors.to_string().contains("1, 3, 5, 7, 14, 30, 60, 90"),
             "{errors}"
+        );
+    }
+
+    #[test]
+    fn the_dashboard_shows_a_range_of_days() {
+        let stack = parse("f", &format!("{GOOD}dashboard: {{}}\n")).unwrap();
+        assert_eq!(
+            stack.dashboard,
+            Some(DashboardConfig {
+                range_days: DEFAULT_DASHBOARD_RANGE_DAYS
+            })
+        );
+        let stack = parse("f", &format!("{GOOD}dashboard:\n  rangeDays: 30\n")).unwrap();
+        assert_eq!(stack.dashboard, Some(DashboardConfig { range_days: 30 }));
+        assert_eq!(parse("f", GOOD).unwrap().dashboard, None);
+        for (text, key, message) in [
+            (
+                "dashboard: {rangeDays: 0}",
+                "dashboard.rangeDays",
+                "not a number of days from 1 to 60",
+            ),
+            (
+                "dashboard: {rangeDays: 61}",
+                "dashboard.rangeDays",
+                "not a number of days from 1 to 60",
+            ),
+            (
+                "dashboard: {rangeDays: '7'}",
+                "dashboard.rangeDays",
+                "not a number of days",
+            ),
+            (
+                "dashboard: {rangeDays: 0x1e}",
+                "dashboard.rangeDays",
+                "not a number of days",
+            ),
+            (
+                "dashboard: {days: 3}",
+                "dashboard.days",
+                "unknown key `days` in `dashboard`; its keys are: rangeDays",
+            ),
+            ("dashboard: yes", "dashboard", "expected a mapping"),
+            ("dashboard:", "dashboard", "expected a mapping"),
+        ] {
+            let errors = parse("f", &format!("{GOOD}{text}\n")).unwrap_err();
+            let e = &errors.0[0];
+            assert_eq!(e.key, key, "{text}: {errors}");
+            assert!(e.message.contains(message), "{text}: {errors}");
+            assert_eq!(e.line, GOOD.lines().count() as u64 + 1, "{text}: {errors}");
+        }
+    }
+
+    #[test]
+    fn a_dashboard_without_alarms_is_a_warning() {
+        let stack = parse("f", &format!("{GOOD}dashboard: {{}}\n")).unwrap();
+        let warnings = warnings(&stack);
+        assert!(
+            warnings.iter().any(|w| w.contains("no alarm widget")),
+            "{warnings:?}"
         );
     }
 

@@ -53,9 +53,11 @@ pub async fn apply(
     // 3. Then what the stack no longer names: parameters first, then buckets.
     // 4. Keys last: scheduled for deletion only once no bucket is set to use them.
     // 2. The journals' log groups and the Logs policy, then the rules writing to them.
+    // 5. The dashboard, once the alarms it shows are in place.
     for stage in [
         stages.journal_targets,
         stages.metadata,
+        stages.dashboard,
         stages.removals,
         stages.bucket_removals,
         stages.key_removals,
@@ -75,6 +77,8 @@ struct Stages<'a> {
     /// Log groups and the Logs policy: in place before a rule delivers to them.
     journal_targets: Vec<&'a Change>,
     metadata: Vec<&'a Change>,
+    /// The dashboard: after the alarms its alarm widget names.
+    dashboard: Vec<&'a Change>,
     removals: Vec<&'a Change>,
     bucket_removals: Vec<&'a Change>,
     /// Keys scheduled for deletion: last, once nothing is encrypted with them any more.
@@ -94,7 +98,9 @@ impl<'a> Stages<'a> {
                     Kind::Key => stages.key_removals.push(change),
                     Kind::Bucket => stages.bucket_removals.push(change),
                     // Rules first, so nothing writes to a log group being removed.
-                    Kind::Parameter | Kind::Alarm | Kind::EventRule => stages.removals.push(change),
+                    Kind::Parameter | Kind::Alarm | Kind::EventRule | Kind::Dashboard => {
+                        stages.removals.push(change)
+                    }
                     Kind::LogGroup | Kind::LogsPolicy => stages.bucket_removals.push(change),
                 },
                 Change::Create { id, .. }
@@ -116,6 +122,7 @@ impl<'a> Stages<'a> {
                             stages.metadata.push(change)
                         }
                         Kind::LogGroup | Kind::LogsPolicy => stages.journal_targets.push(change),
+                        Kind::Dashboard => stages.dashboard.push(change),
                     }
                 }
             }
@@ -163,7 +170,8 @@ impl Run<'_> {
                         | Kind::Alarm
                         | Kind::LogGroup
                         | Kind::LogsPolicy
-                        | Kind::EventRule => "its bucket failed",
+                        | Kind::EventRule
+                        | Kind::Dashboard => "its bucket failed",
                     };
                     return (outcomes, pending.collect(), why);
                 }

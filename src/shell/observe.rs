@@ -10,6 +10,7 @@ use strum::VariantArray;
 use super::aws::Aws;
 use super::resource::{self, Listing, bucket};
 use crate::core::alarm::alarm_prefix;
+use crate::core::dashboard::dashboard_id;
 use crate::core::desired::{
     copies_parameter_id, key_alias, manages_keys, parse_region_list, region_bucket_parameter,
     region_list_parameter, stray_metadata_ids, unused_key_ids,
@@ -35,6 +36,11 @@ pub async fn observe(aws: &Aws, desired: &DesiredState) -> Result<LiveState> {
         ids.push(copies);
     }
     ids.extend(absent_journal_ids(desired, &stack.regions));
+    // The dashboard, to delete when the stack has none any more.
+    let dashboard = dashboard_id(stack);
+    if !desired.resources.contains_key(&dashboard) {
+        ids.push(dashboard);
+    }
     // One wave: every desired resource, every alarm of the environment (so removed ones become
     // deletions), and the stack's buckets found by name and tag (which also finds regions whose
     // parameters are gone, and buckets retained earlier).

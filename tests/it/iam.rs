@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 
 const A: &str = "us-east-1";
 const B: &str = "eu-west-1";
+const DASHBOARD: &str = "dashboard: {}\n";
 
 fn stack_text(env: &str, regions: &[&str]) -> String {
     let list: String = regions.iter().map(|r| format!("  - {r}\n")).collect();
@@ -46,9 +47,10 @@ async fn each_role_grants_exactly_the_actions_its_commands_use() {
     let ws = Workspace::new(env, &[A, B], A);
     // Under a managed KMS key: the roles' KMS statements are used too.
     // With a journal: plan reads, apply creates and (a region removed) removes its resources.
+    // With a dashboard: plan reads it, apply writes it, and deletes it with the section.
     let kms_stack = |regions: &[&str]| {
         format!(
-            "{}encryption: kms\njournal: {{retentionDays: 30}}\n",
+            "{}encryption: kms\njournal: {{retentionDays: 30}}\n{DASHBOARD}",
             stack_text(env, regions)
         )
     };
@@ -191,12 +193,13 @@ async fn each_role_grants_exactly_the_actions_its_commands_use() {
         .or_default()
         .extend(used_actions(&proxy));
 
-    // Object Lock turned on: the apply role's last bucket attribute.
+    // Object Lock turned on: the apply role's last bucket attribute; the dashboard's section
+    // removed: it is deleted.
     ws.write_raw(
         env,
         &format!(
             "{}objectLock:\n  mode: GOVERNANCE\n  days: 1\n",
-            kms_stack(&[A])
+            kms_stack(&[A]).replace(DASHBOARD, "")
         ),
     );
     run(&["apply", "--stack", env, "--auto-approve"]);
@@ -440,7 +443,7 @@ async fn each_role_runs_its_commands_under_enforced_iam_and_nothing_else() {
     ws.write_raw(
         env,
         &format!(
-            "{}journal: {{retentionDays: 30}}\n",
+            "{}journal: {{retentionDays: 30}}\n{DASHBOARD}",
             stack_text(env, &[A, B])
         ),
     );
@@ -743,6 +746,44 @@ async fn each_role_runs_its_commands_under_enforced_iam_and_nothing_else() {
             .unwrap();
         assert!(left.parameters().is_empty(), "{region}: {left:?}");
     }
+
+    // The dashboard, written by apply above against its ARN (plan, reading it, found nothing to
+    // do): the section removed, plan shows its deletion and apply deletes it.
+    let admin_cw = aws_sdk_cloudwatch::Client::new(&config_as(&emu, (&key, &secret), B).await);
+    let name = format!("{PROJECT}-ssm-backup-{env}");
+    admin_cw
+        .get_dashboard()
+        .dashboard_name(&name)
+        .send()
+        .await
+        .unwrap();
+    ws.write_raw(
+        env,
+        &format!(
+            "{}journal: {{retentionDays: 30}}\n",
+            stack_text(env, &[A, B])
+        ),
+    );
+    let run = as_role("plan", &["plan", "--stack", env, "--detailed-exitcode"]);
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(
+        run.stdout
+            .contains(&format!("- delete dashboard {name} ({A})")),
+        "{}",
+        run.stdout
+    );
+    let run = as_role("apply", &["apply", "--stack", env, "--auto-approve"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let gone = admin_cw.get_dashboard().dashboard_name(&name).send().await;
+    assert!(
+        gone.err()
+            .and_then(|e| e
+                .into_service_error()
+                .is_dashboard_not_found_error()
+                .then_some(()))
+            .is_some(),
+        "the dashboard is still there"
+    );
 }
 
 #[tokio::test]

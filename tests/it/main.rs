@@ -11,6 +11,7 @@ mod cli;
 mod common;
 mod config;
 mod copies;
+mod dashboard;
 mod doc_commands;
 mod docs;
 mod drill;

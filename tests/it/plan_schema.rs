@@ -55,7 +55,7 @@ fn write_stack(ws: &Workspace, regions: &[&str], retention_days: u32, max_age_ho
     ws.write_raw(
         &ws.env,
         &format!(
-            "projectName: {PROJECT}\nenvironment: {env}\nregions:\n{list}defaultRegion: {A}\nssmHomeRegion: {A}\nretentionDays: {retention_days}\njournal: {{retentionDays: {journal_days}}}\nalarm:\n  snsTopicArn: {TOPIC}\n  maxAgeHours: {max_age_hours}\n  drillMaxAgeDays: 7\n",
+            "projectName: {PROJECT}\nenvironment: {env}\nregions:\n{list}defaultRegion: {A}\nssmHomeRegion: {A}\nretentionDays: {retention_days}\njournal: {{retentionDays: {journal_days}}}\nalarm:\n  snsTopicArn: {TOPIC}\n  maxAgeHours: {max_age_hours}\n  drillMaxAgeDays: 7\ndashboard: {{}}\n",
             env = ws.env
         ),
     );
@@ -89,6 +89,7 @@ async fn real_plans_with_alarms_and_every_kind_of_change_match_the_published_sch
         "log-group",
         "logs-policy",
         "event-rule",
+        "dashboard",
     ] {
         assert!(kinds.iter().any(|k| k == kind), "no {kind} in {kinds:?}");
     }
@@ -115,6 +116,7 @@ async fn real_plans_with_alarms_and_every_kind_of_change_match_the_published_sch
         ("update", "log-group"),
         ("delete", "event-rule"),
         ("retain", "log-group"),
+        ("update", "dashboard"),
     ] {
         assert!(
             actions.iter().any(|(a, k)| a == action && k == kind),

@@ -111,7 +111,8 @@ pub fn retained_backups(
         | Kind::Alarm
         | Kind::LogGroup
         | Kind::LogsPolicy
-        | Kind::EventRule => None,
+        | Kind::EventRule
+        | Kind::Dashboard => None,
     }
 }
 

@@ -207,6 +207,19 @@ pub fn attributes(resource: &Resource) -> Vec<(&'static str, String)> {
             ("rule-targets", r.targets.join(", ")),
             ("rule-description", r.description.clone()),
         ],
+        Resource::Dashboard(d) => {
+            let titles: Vec<String> = crate::core::resource::dashboard::widgets_by_title(&d.body)
+                .into_iter()
+                .map(|(title, _)| title)
+                .collect();
+            vec![
+                ("dashboard-widgets", titles.join(", ")),
+                (
+                    "dashboard-settings",
+                    crate::core::resource::dashboard::settings(&d.body).to_string(),
+                ),
+            ]
+        }
     }
 }
 
@@ -435,7 +448,8 @@ mod tests {
                 | Resource::Alarm(_)
                 | Resource::LogGroup(_)
                 | Resource::LogsPolicy(_)
-                | Resource::EventRule(_) => {}
+                | Resource::EventRule(_)
+                | Resource::Dashboard(_) => {}
             }
             live.resources.insert(id.clone(), Some(r));
         }

@@ -5,6 +5,7 @@
 
 pub mod alarm;
 pub mod bucket;
+pub mod dashboard;
 pub mod journal;
 pub mod key;
 pub mod parameter;
@@ -14,6 +15,7 @@ use std::fmt;
 
 pub use alarm::{AlarmAttribute, AlarmSettings};
 pub use bucket::{BucketAttribute, BucketSettings, Encryption, LifecycleRule, PublicAccessBlock};
+pub use dashboard::{DashboardAttribute, DashboardSettings};
 pub use journal::{JournalAttribute, LogGroupSettings, LogsPolicySettings, RuleSettings};
 pub use key::{KeyAttribute, KeySettings};
 pub use parameter::{ParameterAttribute, ParameterKind, ParameterState};
@@ -49,6 +51,9 @@ pub enum Kind {
     /// The EventBridge rule sending the environment's Parameter Store changes to the journal:
     /// after the log group and the policy it needs.
     EventRule,
+    /// The environment's CloudWatch dashboard: global to the account, written through the SSM
+    /// home region's CloudWatch (its id names that region).
+    Dashboard,
 }
 
 /// How the live resources of a kind are found.
@@ -71,6 +76,7 @@ impl Kind {
             Kind::LogGroup => "log-group",
             Kind::LogsPolicy => "logs-policy",
             Kind::EventRule => "event-rule",
+            Kind::Dashboard => "dashboard",
         }
     }
 
@@ -81,7 +87,8 @@ impl Kind {
             | Kind::Parameter
             | Kind::LogGroup
             | Kind::LogsPolicy
-            | Kind::EventRule => Observation::ById,
+            | Kind::EventRule
+            | Kind::Dashboard => Observation::ById,
             Kind::Alarm => Observation::Listing,
         }
     }
@@ -142,6 +149,7 @@ pub enum Resource {
     LogGroup(LogGroupSettings),
     LogsPolicy(LogsPolicySettings),
     EventRule(RuleSettings),
+    Dashboard(DashboardSettings),
 }
 
 impl Resource {
@@ -154,6 +162,7 @@ impl Resource {
             Resource::LogGroup(_) => Kind::LogGroup,
             Resource::LogsPolicy(_) => Kind::LogsPolicy,
             Resource::EventRule(_) => Kind::EventRule,
+            Resource::Dashboard(_) => Kind::Dashboard,
         }
     }
 
@@ -167,6 +176,7 @@ impl Resource {
             (Resource::LogGroup(h), Resource::LogGroup(w)) => journal::compare_log_groups(h, w),
             (Resource::LogsPolicy(h), Resource::LogsPolicy(w)) => journal::compare_policies(h, w),
             (Resource::EventRule(h), Resource::EventRule(w)) => journal::compare_rules(h, w),
+            (Resource::Dashboard(h), Resource::Dashboard(w)) => dashboard::compare(h, w),
             // Another kind under the same id: only a hand-edited document pairs them so. Shown
             // as a change of type, with no values.
             (
@@ -176,7 +186,8 @@ impl Resource {
                 | Resource::Alarm(_)
                 | Resource::LogGroup(_)
                 | Resource::LogsPolicy(_)
-                | Resource::EventRule(_),
+                | Resource::EventRule(_)
+                | Resource::Dashboard(_),
                 _,
             ) => {
                 vec![FieldChange {
@@ -199,6 +210,7 @@ pub enum Attribute {
     Alarm(AlarmAttribute),
     Key(KeyAttribute),
     Journal(JournalAttribute),
+    Dashboard(DashboardAttribute),
 }
 
 impl Attribute {
@@ -209,6 +221,7 @@ impl Attribute {
             Attribute::Alarm(a) => a.as_str(),
             Attribute::Key(a) => a.as_str(),
             Attribute::Journal(a) => a.as_str(),
+            Attribute::Dashboard(a) => a.as_str(),
         }
     }
 }
@@ -282,7 +295,12 @@ mod tests {
                     .map(|a| Attribute::Alarm(*a)),
             )
             .chain(KeyAttribute::VARIANTS.iter().map(|a| Attribute::Key(*a)))
-            .chain(journal::attributes().iter().map(|a| Attribute::Journal(*a)));
+            .chain(journal::attributes().iter().map(|a| Attribute::Journal(*a)))
+            .chain(
+                dashboard::attributes()
+                    .iter()
+                    .map(|a| Attribute::Dashboard(*a)),
+            );
         for attribute in attributes {
             let text = serde_json::to_value(attribute).unwrap();
             assert_eq!(text, serde_json::json!(attribute.as_str()));

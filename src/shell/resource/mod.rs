@@ -4,6 +4,7 @@
 
 pub mod alarm;
 pub mod bucket;
+pub mod dashboard;
 pub mod journal;
 pub mod key;
 pub mod parameter;
@@ -34,6 +35,7 @@ pub async fn observe(
         Kind::LogGroup => journal::observe_log_groups(aws, ids).await,
         Kind::LogsPolicy => journal::observe_policies(aws, ids).await,
         Kind::EventRule => journal::observe_rules(aws, ids).await,
+        Kind::Dashboard => dashboard::observe(aws, ids).await,
     }
 }
 
@@ -52,6 +54,7 @@ pub async fn create(aws: &Aws, id: &ResourceId, desired: &Resource) -> Result<()
         Resource::LogGroup(g) => journal::create_log_group(aws, region, name, g).await,
         Resource::LogsPolicy(p) => journal::put_policy(aws, region, name, p).await,
         Resource::EventRule(r) => journal::put_rule(aws, region, name, r).await,
+        Resource::Dashboard(d) => dashboard::put(aws, region, name, d).await,
     }
 }
 
@@ -73,7 +76,8 @@ pub async fn update(
                     Attribute::Parameter(_)
                     | Attribute::Alarm(_)
                     | Attribute::Key(_)
-                    | Attribute::Journal(_) => Err(anyhow!(
+                    | Attribute::Journal(_)
+                    | Attribute::Dashboard(_) => Err(anyhow!(
                         "{id}: the plan asks to change `{}`, which is not a bucket setting",
                         f.attribute
                     )),
@@ -90,7 +94,8 @@ pub async fn update(
                     Attribute::Bucket(_)
                     | Attribute::Parameter(_)
                     | Attribute::Alarm(_)
-                    | Attribute::Journal(_) => Err(anyhow!(
+                    | Attribute::Journal(_)
+                    | Attribute::Dashboard(_) => Err(anyhow!(
                         "{id}: the plan asks to change `{}`, which is not a key setting",
                         f.attribute
                     )),
@@ -105,6 +110,8 @@ pub async fn update(
         // The policy and the rule are written whole.
         Resource::LogsPolicy(p) => journal::put_policy(aws, region, name, p).await,
         Resource::EventRule(r) => journal::put_rule(aws, region, name, r).await,
+        // The body is written whole.
+        Resource::Dashboard(d) => dashboard::put(aws, region, name, d).await,
     }
 }
 
@@ -120,6 +127,7 @@ pub async fn delete(aws: &Aws, id: &ResourceId, objects: Option<u64>) -> Result<
         Kind::LogGroup => journal::delete_log_group(aws, region, name).await,
         Kind::LogsPolicy => journal::delete_policy(aws, region, name).await,
         Kind::EventRule => journal::delete_rule(aws, region, name).await,
+        Kind::Dashboard => dashboard::delete(aws, region, name).await,
     }
 }
 

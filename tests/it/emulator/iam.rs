@@ -810,3 +810,91 @@ async fn the_journals_requests_are_authorized_against_their_rule_log_group_or_pa
         .unwrap_err();
     assert!(denied(e.code()), "{e:?}");
 }
+
+/// moto checked every dashboard request against `*`: a policy scoped to a dashboard's ARN
+/// allowed nothing. AWS authorizes GetDashboard, PutDashboard and DeleteDashboards against
+/// `arn:aws:cloudwatch::<account>:dashboard/<name>` (no region: dashboards are global).
+#[tokio::test]
+async fn dashboard_requests_are_authorized_against_the_dashboards_arn() {
+    use aws_sdk_cloudwatch::error::ProvideErrorMetadata;
+    let own = format!("arn:aws:cloudwatch::{ACCOUNT}:dashboard/iam-dash-own");
+    let users = Users::start(
+        "iamdash",
+        json!({
+            "manage": policy(vec![allow(
+                &["cloudwatch:GetDashboard", "cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards"],
+                &own,
+                None,
+            )]),
+            "read": policy(vec![allow(&["cloudwatch:GetDashboard"], &own, None)]),
+            // The region-bearing form AWS never checks against allows nothing.
+            "regional": policy(vec![allow(
+                &["cloudwatch:GetDashboard", "cloudwatch:PutDashboard"],
+                &format!("arn:aws:cloudwatch:{A}:{ACCOUNT}:dashboard/iam-dash-own"),
+                None,
+            )]),
+        }),
+    );
+    let cw = |user: &str| {
+        let (k, s) = users.creds(user);
+        let emu = &users.emu;
+        async move { aws_sdk_cloudwatch::Client::new(&config_as(emu, (&k, &s), A).await) }
+    };
+    let body = json!({"widgets": [{"type": "text", "x": 0, "y": 0, "width": 6, "height": 2,
+                                   "properties": {"markdown": "hi"}}]})
+    .to_string();
+    let denied = |code: Option<&str>| code == Some("AccessDenied");
+    let manage = cw("manage").await;
+    manage
+        .put_dashboard()
+        .dashboard_name("iam-dash-own")
+        .dashboard_body(&body)
+        .send()
+        .await
+        .unwrap();
+    let e = manage
+        .put_dashboard()
+        .dashboard_name("iam-dash-other")
+        .dashboard_body(&body)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(denied(e.code()), "{e:?}");
+    // Read through another region: the same dashboard, the same ARN.
+    let (k, s) = users.creds("read");
+    let read = aws_sdk_cloudwatch::Client::new(&config_as(&users.emu, (&k, &s), "eu-west-1").await);
+    read.get_dashboard()
+        .dashboard_name("iam-dash-own")
+        .send()
+        .await
+        .unwrap();
+    let e = read
+        .put_dashboard()
+        .dashboard_name("iam-dash-own")
+        .dashboard_body(&body)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(denied(e.code()), "{e:?}");
+    let e = read
+        .delete_dashboards()
+        .dashboard_names("iam-dash-own")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(denied(e.code()), "{e:?}");
+    let regional = cw("regional").await;
+    let e = regional
+        .get_dashboard()
+        .dashboard_name("iam-dash-own")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(denied(e.code()), "{e:?}");
+    manage
+        .delete_dashboards()
+        .dashboard_names("iam-dash-own")
+        .send()
+        .await
+        .unwrap();
+}

@@ -3,6 +3,7 @@
 //! per service, and one for the server itself. The corrections of IAM enforcement are proven
 //! under an enforcing emulator of their own, in iam.rs.
 
+mod cloudwatch;
 mod events;
 mod iam;
 mod s3;
