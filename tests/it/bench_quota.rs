@@ -231,14 +231,27 @@ fn bench_quota_journal() {
 
     let proxy = Proxy::start(35);
     proxy.enforce_quotas(quotas);
-    let m = measure(&ws, &["changes", "--stack", env, "--format", "json"], &proxy);
+    let m = measure(
+        &ws,
+        &["changes", "--stack", env, "--format", "json"],
+        &proxy,
+    );
     assert_eq!(m.run.code, 0, "{:#?}", m.run);
     let rows = m.run.json()["changes"].as_array().map_or(0, Vec::len);
     report(&format!("changes of {rows} events"), &m, &proxy, &quotas, 1);
 
     let proxy = Proxy::start(36);
     proxy.enforce_quotas(quotas);
-    let args = ["restore", "--stack", env, "--region", JOURNAL_REGION, "--at", &at, "--overwrite"];
+    let args = [
+        "restore",
+        "--stack",
+        env,
+        "--region",
+        JOURNAL_REGION,
+        "--at",
+        &at,
+        "--overwrite",
+    ];
     let m = measure(&ws, &args, &proxy);
     assert_eq!(m.run.code, 0, "{:#?}", m.run);
     report(
