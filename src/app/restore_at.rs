@@ -33,6 +33,25 @@ use crate::shell::store::{Place, list_backups_in};
 /// Parameters whose history is read at once (each paced in the GetParameterHistory lane).
 const HISTORIES_IN_FLIGHT: usize = 4;
 
+/// A name whose state history will give: only its name matters before then (where restore
+/// would write it).
+fn placeholder(name: &str) -> BackupParameter {
+    BackupParameter {
+        name: name.to_string(),
+        kind: "String".into(),
+        value: crate::core::backup::Secret::new(String::new()),
+        data_type: None,
+        version: 0,
+        last_modified_date: None,
+        key_id: None,
+        tier: None,
+        description: None,
+        allowed_pattern: None,
+        policies: Vec::new(),
+        tags: None,
+    }
+}
+
 /// The restore plan of the source region's state at `at`, and the KMS keys it lacks in the
 /// target region.
 pub async fn preview_at(
@@ -172,7 +191,32 @@ pub async fn preview_at(
         .filter(|(f, d)| *d == Decision::History && f.live.is_some())
         .map(|(f, _)| f.name)
         .collect();
-    let histories: BTreeMap<&str, Option<Vec<HistoryVersion>>> =
+    let options = RestoreOptions {
+        environment: env.clone(),
+        selection,
+        only: args.only.clone(),
+        to_prefix: args.to_prefix.clone(),
+        kms_key_id: args.kms_key_id.clone(),
+        include_metadata: args.include_metadata,
+        overwrite: args.overwrite,
+    };
+    // The names restore may write, known before the histories are read: their live state in
+    // the target region is read beside the histories (each waits on a quota of its own).
+    let provisional: Vec<BackupParameter> = decisions
+        .iter()
+        .filter_map(|(f, d)| match d {
+            Decision::Backup => f.backup.cloned(),
+            Decision::History => Some(placeholder(f.name)),
+            _ => None,
+        })
+        .collect();
+    let candidates: Vec<String> = wanted(&provisional, document.format, &options)
+        .into_iter()
+        .filter(|i| i.spec.is_some())
+        .map(|i| i.target)
+        .collect();
+    let candidates: Vec<&str> = candidates.iter().map(String::as_str).collect();
+    let histories = async {
         futures::stream::iter(needed.into_iter().map(|name| async move {
             let versions = history_values(aws, region, name).await?;
             Ok::<_, anyhow::Error>((name, versions))
@@ -180,9 +224,11 @@ pub async fn preview_at(
         .buffered(HISTORIES_IN_FLIGHT)
         .try_collect::<Vec<_>>()
         .await
-        .with_context(|| reading.clone())?
-        .into_iter()
-        .collect();
+        .with_context(|| reading.clone())
+    };
+    let (histories, live_target) =
+        tokio::try_join!(histories, read_live(aws, target, &candidates))?;
+    let histories: BTreeMap<&str, Option<Vec<HistoryVersion>>> = histories.into_iter().collect();
 
     let mut entries = Vec::new();
     let mut origins: BTreeMap<String, (String, bool)> = BTreeMap::new();
@@ -232,18 +278,10 @@ pub async fn preview_at(
     }
     // Only the names restore may write, as a restore of a backup lists them.
     not_written.retain(|n| {
-        args.only.as_deref().is_none_or(|o| n.name.starts_with(o)) && selection.contains(&n.name)
+        args.only.as_deref().is_none_or(|o| n.name.starts_with(o))
+            && options.selection.contains(&n.name)
     });
 
-    let options = RestoreOptions {
-        environment: env.clone(),
-        selection,
-        only: args.only.clone(),
-        to_prefix: args.to_prefix.clone(),
-        kms_key_id: args.kms_key_id.clone(),
-        include_metadata: args.include_metadata,
-        overwrite: args.overwrite,
-    };
     let unknown = unknown_attributes(
         document.format,
         &document.parameters,
@@ -255,12 +293,6 @@ pub async fn preview_at(
             item.origin = origins.get(&item.source).map(|(o, _)| o.clone());
         }
     }
-    let targets: Vec<&str> = items
-        .iter()
-        .filter(|i| i.spec.is_some())
-        .map(|i| i.target.as_str())
-        .collect();
-    let live_target = read_live(aws, target, &targets).await?;
     // Tags have no history: a state taken from history keeps the live tags.
     for item in &mut items {
         let from_history = origins.get(&item.source).is_some_and(|(_, h)| *h);
