@@ -231,3 +231,191 @@ fn a_stamp_tag_missing_from_the_docs_is_caught() {
     let source = "pub const P: &str = \"ssm-keeper-\";\nconst A: &str = \"ssm-keeper-a\";\n    pub const B: &str = \"ssm-keeper-b\";\nconst C: &str = \"other\";";
     assert_eq!(stamp_tags(source), ["ssm-keeper-a", "ssm-keeper-b"]);
 }
+
+/// What a table row says that does not depend on the language: every code span of every cell,
+/// the flags (`--x`) and the numbers (exit codes, minutes) outside them, each list sorted.
+fn row_facts(row: &str) -> (Vec<String>, Vec<String>) {
+    let cells = row.trim().trim_matches('|');
+    // A placeholder is written in the runbook's language (`<date>`, `<日付>`): only its place
+    // counts. A span given twice in one language's sentence counts once.
+    let mut spans: Vec<String> = quoted(cells).iter().map(|s| placeholders(s)).collect();
+    spans.sort();
+    spans.dedup();
+    // The text outside the code spans.
+    let mut plain = String::new();
+    let mut rest = cells;
+    while let Some(start) = rest.find('`') {
+        plain.push_str(&rest[..start]);
+        plain.push(' ');
+        let ticks = rest[start..].chars().take_while(|c| *c == '`').count();
+        let body = &rest[start + ticks..];
+        match body.find(&"`".repeat(ticks)) {
+            Some(end) => rest = &body[end + ticks..],
+            None => {
+                rest = "";
+                break;
+            }
+        }
+    }
+    plain.push_str(rest);
+    let mut words: Vec<String> = plain
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .filter(|w| w.starts_with("--") || (!w.is_empty() && w.chars().all(|c| c.is_ascii_digit())))
+        .map(str::to_string)
+        .collect();
+    words.sort();
+    (spans, words)
+}
+
+/// `text` with each `<placeholder>` emptied to `<>`.
+fn placeholders(text: &str) -> String {
+    let mut out = String::new();
+    let mut inside = false;
+    for c in text.chars() {
+        match c {
+            '<' => {
+                inside = true;
+                out.push(c);
+            }
+            '>' if inside => {
+                inside = false;
+                out.push(c);
+            }
+            _ if inside => {}
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Every table row of a runbook, in order, with the section it is in.
+fn table_rows(text: &str) -> Vec<(String, &str)> {
+    sections(text)
+        .into_iter()
+        .flat_map(|section| {
+            let title = section.lines().next().unwrap_or_default().to_string();
+            section
+                .lines()
+                .filter(|l| l.starts_with("| ") && !l.starts_with("| ----"))
+                .map(move |row| (title.clone(), row))
+        })
+        .collect()
+}
+
+#[test]
+fn the_runbooks_tables_hold_the_same_rows_with_the_same_commands_flags_and_codes() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let ja = std::fs::read_to_string(root.join("docs/runbook.md")).unwrap();
+    let en = std::fs::read_to_string(root.join("docs/runbook.en.md")).unwrap();
+    let (ja, en) = (table_rows(&ja), table_rows(&en));
+    assert_eq!(
+        ja.len(),
+        en.len(),
+        "the runbooks' tables have different numbers of rows"
+    );
+    let mut spans = 0;
+    let mut differ = Vec::new();
+    for ((ja_section, ja_row), (en_section, en_row)) in ja.iter().zip(&en) {
+        let (ja_facts, en_facts) = (row_facts(ja_row), row_facts(en_row));
+        if ja_facts != en_facts {
+            differ.push(format!(
+                "`## {ja_section}` and `## {en_section}`:\n{ja_row}\n{en_row}\n{ja_facts:?}\n{en_facts:?}"
+            ));
+        }
+        spans += ja_facts.0.len();
+    }
+    assert!(
+        differ.is_empty(),
+        "rows that differ:\n\n{}",
+        differ.join("\n\n")
+    );
+    assert!(ja.len() >= 40, "only {} rows compared", ja.len());
+    assert!(spans >= 100, "only {spans} code spans compared");
+}
+
+#[test]
+fn a_table_row_that_names_another_command_or_code_is_caught() {
+    let en = "| ``the `<env>` environment is locked by ...`` | Another `apply` / `backup` / `restore` is running. Wait with `--lock-timeout 10m`, 15 minutes. |";
+    let ja = "| ``the `<env>` environment is locked by ...`` | 別の `apply` / `backup` が実行中。`--lock-timeout 10m` で待機、15 分。 |";
+    assert_ne!(row_facts(ja), row_facts(en));
+    let (spans, words) = row_facts(en);
+    assert_eq!(
+        spans,
+        [
+            "--lock-timeout 10m",
+            "apply",
+            "backup",
+            "restore",
+            "the `<>` environment is locked by ..."
+        ]
+    );
+    assert_eq!(
+        row_facts("| a | `--from <日付>` or `/` and `/` |"),
+        row_facts("| a | `/` or `--from <date>` |")
+    );
+    assert_eq!(words, ["15"]);
+    assert_eq!(
+        row_facts("| a | exit code 143 with --force |").1,
+        ["--force", "143"]
+    );
+    assert_ne!(
+        row_facts("| a | exit code 143 |"),
+        row_facts("| a | 終了コード 130 |")
+    );
+}
+
+/// The `command` of each lock the source takes (`LockRequest { ..., command: "x", ... }`).
+fn lock_commands(source: &str) -> Vec<String> {
+    let mut commands: Vec<String> = source
+        .split("LockRequest {")
+        .skip(1)
+        .filter_map(|rest| {
+            let body = &rest[..rest.find('}')?];
+            let after = &body[body.find("command: \"")? + "command: \"".len()..];
+            Some(after[..after.find('"')?].to_string())
+        })
+        .collect();
+    commands.sort();
+    commands.dedup();
+    commands
+}
+
+#[test]
+fn safety_lists_every_command_that_takes_the_lock() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let commands = lock_commands(&sources(&root.join("src/app")));
+    assert_eq!(
+        commands,
+        ["apply", "backup", "restore", "restore --drill"],
+        "a command takes the lock or stopped: update this test and docs/safety.md"
+    );
+    let safety = std::fs::read_to_string(root.join("docs/safety.md")).unwrap();
+    let lock = safety
+        .split("## One writer at a time: the environment's lock")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("docs/safety.md has a section on the lock");
+    // The lock parameter's `command` field: the code spans of its parenthesis.
+    let field = lock
+        .split("`command` (")
+        .nth(1)
+        .and_then(|s| s.split(')').next())
+        .expect("safety.md describes the lock's `command`");
+    let mut listed = quoted(field);
+    listed.sort();
+    assert_eq!(listed, commands, "the lock's `command` in docs/safety.md");
+    // The section's first paragraph names each command that takes it.
+    let first = lock.split("\n\n").nth(1).unwrap_or_default();
+    for command in &commands {
+        assert!(
+            first.contains(&format!("`{command}")),
+            "docs/safety.md does not say that `{command}` takes the lock:\n{first}"
+        );
+    }
+}
+
+#[test]
+fn a_lock_command_missing_from_the_docs_is_caught() {
+    let source = "let request = LockRequest {\n    region: &home,\n    command: \"restore\",\n    wait,\n};\nLockRequest { command: \"apply\", wait };\nstruct LockRequest { command: &'a str }";
+    assert_eq!(lock_commands(source), ["apply", "restore"]);
+}
