@@ -224,12 +224,32 @@ fn every_stamp_tag_is_in_the_docs_table_of_the_stamp() {
             "docs/backup.md's stamp table lacks {tag}"
         );
     }
+    // And nothing else: every row names a tag the stamp writes.
+    let mut rows = table_tags(table);
+    rows.sort();
+    let mut written = tags.clone();
+    written.sort();
+    assert_eq!(
+        rows, written,
+        "docs/backup.md's stamp table lists exactly the stamp's tags"
+    );
+}
+
+/// The tags a table lists: the first cell of each row, when it is one `ssm-keeper-...` span.
+fn table_tags(table: &str) -> Vec<String> {
+    table
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .filter_map(|row| quoted(row[2..].split(" | ").next()?).into_iter().next())
+        .collect()
 }
 
 #[test]
 fn a_stamp_tag_missing_from_the_docs_is_caught() {
     let source = "pub const P: &str = \"ssm-keeper-\";\nconst A: &str = \"ssm-keeper-a\";\n    pub const B: &str = \"ssm-keeper-b\";\nconst C: &str = \"other\";";
     assert_eq!(stamp_tags(source), ["ssm-keeper-a", "ssm-keeper-b"]);
+    let table = "| tag | value |\n|---|---|\n| `ssm-keeper-a` | x |\n| `ssm-keeper-old` | `2` |\n\nText `x`.";
+    assert_eq!(table_tags(table), ["ssm-keeper-a", "ssm-keeper-old"]);
 }
 
 /// What a table row says that does not depend on the language: every code span of every cell,
