@@ -1,7 +1,11 @@
 //! The runbooks (Japanese and English) quote error messages exactly as the tool prints them:
 //! every message quoted in a troubleshooting table is found in the source. And the two agree:
-//! the same sections, steps, commands and table rows, in the same order.
+//! the same sections, steps, commands and table rows, in the same order, each row with the same
+//! commands, flags and numbers. The stamp table of docs/backup.md lists exactly the stamp's
+//! tags; docs/safety.md names every command that takes the lock; the IAM section of
+//! docs/deployment.md is what `iam-policy` prints for every role.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// Every Rust source file's text, concatenated.
@@ -438,4 +442,242 @@ fn safety_lists_every_command_that_takes_the_lock() {
 fn a_lock_command_missing_from_the_docs_is_caught() {
     let source = "let request = LockRequest {\n    region: &home,\n    command: \"restore\",\n    wait,\n};\nLockRequest { command: \"apply\", wait };\nstruct LockRequest { command: &'a str }";
     assert_eq!(lock_commands(source), ["apply", "restore"]);
+}
+
+const ROLES: [&str; 5] = ["plan", "apply", "backup", "restore", "verify"];
+const IAM_ACCOUNT: &str = "111122223333";
+
+/// What a statement not scoped to the stack is, as the docs table says it: the roles printing
+/// it, its actions, its resources (the account as `<account>`) and its condition keys.
+type Unscoped = BTreeMap<String, [BTreeSet<String>; 4]>;
+
+/// The policy `iam-policy` prints for `role` and each stack of `stacks` (YAML texts).
+fn printed_policies(stacks: &[&str]) -> Vec<(String, serde_json::Value)> {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("stacks")).unwrap();
+    let mut out = Vec::new();
+    for (i, text) in stacks.iter().enumerate() {
+        std::fs::write(dir.path().join(format!("stacks/s{i}.yaml")), text).unwrap();
+        for role in ROLES {
+            let mut args = vec![
+                "iam-policy".to_string(),
+                "--stack".into(),
+                format!("s{i}"),
+                "--role".into(),
+                role.into(),
+                "--account-id".into(),
+                IAM_ACCOUNT.into(),
+            ];
+            if role == "restore" {
+                args.extend(["--to-prefix".into(), "/drill/x/".into()]);
+            }
+            let run = std::process::Command::new(env!("CARGO_BIN_EXE_ssm-keeper"))
+                .args(&args)
+                .current_dir(dir.path())
+                .env("NO_COLOR", "1")
+                .output()
+                .unwrap();
+            assert!(run.status.success(), "{args:?}: {run:?}");
+            out.push((
+                role.to_string(),
+                serde_json::from_slice(&run.stdout).unwrap(),
+            ));
+        }
+    }
+    out
+}
+
+fn strings(value: &serde_json::Value) -> Vec<String> {
+    match value {
+        serde_json::Value::String(s) => vec![s.clone()],
+        serde_json::Value::Array(items) => items.iter().flat_map(strings).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The statements of `policies` whose resource is `*` or every KMS key of the account.
+fn unscoped_statements(policies: &[(String, serde_json::Value)]) -> Unscoped {
+    let mut found = Unscoped::new();
+    for (role, policy) in policies {
+        for statement in policy["Statement"].as_array().unwrap() {
+            let resources = strings(&statement["Resource"]);
+            if !resources.iter().any(|r| r == "*" || r.ends_with(":key/*")) {
+                continue;
+            }
+            let sid = statement["Sid"]
+                .as_str()
+                .expect("every statement has a Sid");
+            let entry = found.entry(sid.to_string()).or_default();
+            entry[0].insert(role.clone());
+            entry[1].extend(strings(&statement["Action"]));
+            entry[2].extend(
+                resources
+                    .iter()
+                    .map(|r| r.replace(IAM_ACCOUNT, "<account>")),
+            );
+            if let Some(conditions) = statement["Condition"].as_object() {
+                for keys in conditions.values() {
+                    entry[3].extend(keys.as_object().unwrap().keys().cloned());
+                }
+            }
+        }
+    }
+    found
+}
+
+/// docs/deployment.md's table of the statements not scoped to the stack.
+fn documented_unscoped(deployment: &str) -> Unscoped {
+    let table = deployment
+        .split("| statement | roles | actions | resource | held by |")
+        .nth(1)
+        .expect("docs/deployment.md has the table of statements not scoped to the stack");
+    let mut documented = Unscoped::new();
+    for row in table.lines().skip(2).take_while(|l| l.starts_with("| ")) {
+        let cells: Vec<&str> = row.trim().trim_matches('|').split(" | ").collect();
+        assert_eq!(cells.len(), 5, "{row}");
+        let sid = quoted(cells[0]).concat();
+        let roles = cells[1]
+            .split(|c: char| !c.is_ascii_alphabetic())
+            .filter(|w| ROLES.contains(w))
+            .map(str::to_string)
+            .collect();
+        let conditions = quoted(cells[4])
+            .into_iter()
+            .filter(|s| s.contains(':'))
+            .collect();
+        let entry = [
+            roles,
+            quoted(cells[2]).into_iter().collect(),
+            quoted(cells[3]).into_iter().collect(),
+            conditions,
+        ];
+        assert!(
+            documented.insert(sid.clone(), entry).is_none(),
+            "{sid} listed twice"
+        );
+    }
+    documented
+}
+
+/// An action named in a role's row of the roles table: `svc:Action` spans, and the bare
+/// `Action` spans after one (`s3:PutObject`/`PutObjectTagging`), in that service.
+fn named_actions(cell: &str) -> BTreeSet<String> {
+    let mut service = String::new();
+    let mut actions = BTreeSet::new();
+    for span in quoted(cell) {
+        let is_name = |s: &str| {
+            s.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+                && s.chars().all(|c| c.is_ascii_alphanumeric())
+        };
+        match span.split_once(':') {
+            Some((svc, action))
+                if is_name(action)
+                    && svc
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()) =>
+            {
+                service = svc.to_string();
+                actions.insert(span.clone());
+            }
+            None if is_name(&span) && !service.is_empty() => {
+                actions.insert(format!("{service}:{span}"));
+            }
+            _ => {}
+        }
+    }
+    actions
+}
+
+#[test]
+fn the_statements_not_scoped_to_the_stack_are_the_ones_iam_policy_prints() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let head = "projectName: p\nenvironment: e\nregions:\n  - us-east-1\n  - eu-west-1\ndefaultRegion: us-east-1\nssmHomeRegion: us-east-1\nalarm:\n  snsTopicArn: arn:aws:sns:us-east-1:111122223333:ops\n  drillMaxAgeDays: 7\ncopies:\n  us-east-1: eu-west-1\n";
+    let managed = format!("{head}encryption: kms\n");
+    let named = format!(
+        "{head}encryption: kms\nkmsKeyIds:\n  us-east-1: arn:aws:kms:us-east-1:{IAM_ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab\n  eu-west-1: arn:aws:kms:eu-west-1:{IAM_ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ac\n"
+    );
+    let policies = printed_policies(&[head, &managed, &named]);
+    let deployment = std::fs::read_to_string(root.join("docs/deployment.md")).unwrap();
+
+    // Both ways: each statement not scoped to the stack is in the table, with its roles,
+    // actions, resources and condition keys; the table lists nothing else.
+    let printed = unscoped_statements(&policies);
+    let documented = documented_unscoped(&deployment);
+    for (sid, facts) in &printed {
+        assert_eq!(
+            documented.get(sid),
+            Some(facts),
+            "docs/deployment.md's row of {sid} (roles, actions, resources, condition keys)"
+        );
+    }
+    for sid in documented.keys() {
+        assert!(
+            printed.contains_key(sid),
+            "docs/deployment.md lists {sid}, which iam-policy does not print unscoped"
+        );
+    }
+    assert!(printed.len() >= 14, "only {printed:?}");
+
+    // The roles table: every action a role's row names is one its policy grants, and the
+    // restore row names every action it is granted on the environment's parameters (what it
+    // may write, tag and delete).
+    let mut granted: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for (role, policy) in &policies {
+        granted
+            .entry(ROLES.iter().find(|r| *r == role).unwrap())
+            .or_default()
+            .extend(ssm_keeper::core::iam::granted_actions(policy));
+    }
+    let roles = deployment
+        .split("| role | used by |")
+        .nth(1)
+        .expect("docs/deployment.md has the table of roles");
+    let mut rows = 0;
+    for row in roles.lines().skip(2).take_while(|l| l.starts_with("| ")) {
+        let cells: Vec<&str> = row.trim().trim_matches('|').split(" | ").collect();
+        let role = cells[0].split_whitespace().next().unwrap();
+        let named = named_actions(cells[2]);
+        for action in &named {
+            assert!(
+                granted[role].contains(action),
+                "docs/deployment.md says the {role} role has {action}; iam-policy grants it not"
+            );
+        }
+        rows += 1;
+        if role == "restore" {
+            let restore = &policies.iter().find(|(r, _)| r == "restore").unwrap().1;
+            for statement in restore["Statement"].as_array().unwrap() {
+                let on_parameters = strings(&statement["Resource"])
+                    .iter()
+                    .any(|r| r.ends_with(":parameter/e/*") || r.ends_with(":parameter/*/e/*"));
+                for action in strings(&statement["Action"])
+                    .iter()
+                    .filter(|_| on_parameters)
+                {
+                    assert!(
+                        named.contains(action),
+                        "docs/deployment.md's restore row does not name {action}"
+                    );
+                }
+            }
+        }
+    }
+    assert_eq!(rows, ROLES.len());
+}
+
+#[test]
+fn a_documented_action_is_read_in_its_service() {
+    assert_eq!(
+        named_actions(
+            "`s3:PutObject`/`PutObjectTagging` on the backups, `--to-prefix /drill/<env>/`, `ssm:GetParameters`/`PutParameter`, `SSMKeeper/Backup`"
+        ),
+        [
+            "s3:PutObject",
+            "s3:PutObjectTagging",
+            "ssm:GetParameters",
+            "ssm:PutParameter"
+        ]
+        .map(str::to_string)
+        .into()
+    );
 }
