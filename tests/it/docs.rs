@@ -559,12 +559,32 @@ fn documented_unscoped(deployment: &str) -> Unscoped {
     documented
 }
 
+/// The code spans of `text`, each with the text between it and the span before it.
+fn spans_after(text: &str) -> Vec<(String, String)> {
+    let mut spans = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find('`') {
+        let ticks = rest[start..].chars().take_while(|c| *c == '`').count();
+        let body = &rest[start + ticks..];
+        let Some(end) = body.find(&"`".repeat(ticks)) else {
+            break;
+        };
+        spans.push((rest[..start].to_string(), body[..end].trim().to_string()));
+        rest = &body[end + ticks..];
+    }
+    spans
+}
+
 /// An action named in a role's row of the roles table: `svc:Action` spans, and the bare
-/// `Action` spans after one (`s3:PutObject`/`PutObjectTagging`), in that service.
+/// `Action` spans after one (`s3:PutObject`/`PutObjectTagging`), in that service; not one the
+/// row says the role never has (`never `ssm:GetParameterHistory``).
 fn named_actions(cell: &str) -> BTreeSet<String> {
     let mut service = String::new();
     let mut actions = BTreeSet::new();
-    for span in quoted(cell) {
+    for (before, span) in spans_after(cell) {
+        if before.trim_end().ends_with("never") {
+            continue;
+        }
         let is_name = |s: &str| {
             s.chars().next().is_some_and(|c| c.is_ascii_uppercase())
                 && s.chars().all(|c| c.is_ascii_alphanumeric())
@@ -592,7 +612,7 @@ fn named_actions(cell: &str) -> BTreeSet<String> {
 fn the_statements_not_scoped_to_the_stack_are_the_ones_iam_policy_prints() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let head = "projectName: p\nenvironment: e\nregions:\n  - us-east-1\n  - eu-west-1\ndefaultRegion: us-east-1\nssmHomeRegion: us-east-1\nalarm:\n  snsTopicArn: arn:aws:sns:us-east-1:111122223333:ops\n  drillMaxAgeDays: 7\ncopies:\n  us-east-1: eu-west-1\n";
-    let managed = format!("{head}encryption: kms\n");
+    let managed = format!("{head}encryption: kms\njournal:\n  retentionDays: 30\n");
     let named = format!(
         "{head}encryption: kms\nkmsKeyIds:\n  us-east-1: arn:aws:kms:us-east-1:{IAM_ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab\n  eu-west-1: arn:aws:kms:eu-west-1:{IAM_ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ac\n"
     );
@@ -669,7 +689,7 @@ fn the_statements_not_scoped_to_the_stack_are_the_ones_iam_policy_prints() {
 fn a_documented_action_is_read_in_its_service() {
     assert_eq!(
         named_actions(
-            "`s3:PutObject`/`PutObjectTagging` on the backups, `--to-prefix /drill/<env>/`, `ssm:GetParameters`/`PutParameter`, `SSMKeeper/Backup`"
+            "`s3:PutObject`/`PutObjectTagging` on the backups, `--to-prefix /drill/<env>/`, `ssm:GetParameters`/`PutParameter`, `SSMKeeper/Backup` (never `ssm:GetParameterHistory`)"
         ),
         [
             "s3:PutObject",
