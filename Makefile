@@ -16,17 +16,19 @@ all: build
 build:
 	$(CARGO) build --release --locked
 
-# The emulator's virtualenv: moto[server] pinned, with every transitive version fixed.
+# The emulator's virtualenv: moto[server] pinned, with every transitive version fixed. Its
+# output goes to stderr: `make -s emulator` builds it on first use, and its stdout is eval'd.
 $(VENV_STAMP): emulator/requirements.txt emulator/constraints.txt
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r emulator/requirements.txt -c emulator/constraints.txt
-	$(VENV_PY) emulator/launch.py --self-check
+	$(PYTHON) -m venv $(VENV) >&2
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r emulator/requirements.txt -c emulator/constraints.txt >&2
+	$(VENV_PY) emulator/launch.py --self-check >&2
 	touch $@
 
 venv: $(VENV_STAMP)
 
 # Starts the emulator in the background (or reuses the running one) and prints the
-# environment for it:  eval "$(make -s emulator)"
+# environment for it:  eval "$(make -s emulator)". Only shell on stdout (`export` and `unset`
+# lines), everything else on stderr, fresh clone included (tests/it/makefile.rs).
 emulator: $(VENV_STAMP)
 	@$(VENV_PY) emulator/launch.py --state-dir $(EMULATOR_DIR) --detach --print-env
 

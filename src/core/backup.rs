@@ -20,6 +20,22 @@ pub fn overall_timeout(regions: usize, per_region: Duration) -> Duration {
     per_region * regions as u32 + Duration::from_secs(30 * 60)
 }
 
+/// Why a region's run was cut: the whole run's limit (`overall`) ran out first, or its own
+/// (`per_region`). Each limit as given (`1s`, `90s` as `1m 30s`, `10m`), never rounded to
+/// whole minutes.
+pub fn timeout_message(region: &str, overall: Option<Duration>, per_region: Duration) -> String {
+    match overall {
+        Some(overall) => format!(
+            "the overall timeout ({}) ran out during {region}",
+            humantime::format_duration(overall)
+        ),
+        None => format!(
+            "{region} did not finish within its timeout ({})",
+            humantime::format_duration(per_region)
+        ),
+    }
+}
+
 /// A value that may be a SecureString: printed only as a mask, serialized only into the backup
 /// document itself.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -345,6 +361,27 @@ pub fn slack_start_failure(environment: &str, error: &str) -> serde_json::Value 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_timeout_is_reported_as_given_not_in_whole_minutes() {
+        let second = Duration::from_secs(1);
+        assert_eq!(
+            timeout_message("eu-west-1", Some(second), DEFAULT_REGION_TIMEOUT),
+            "the overall timeout (1s) ran out during eu-west-1"
+        );
+        assert_eq!(
+            timeout_message("eu-west-1", Some(Duration::from_secs(90)), second),
+            "the overall timeout (1m 30s) ran out during eu-west-1"
+        );
+        assert_eq!(
+            timeout_message("eu-west-1", None, Duration::from_millis(1500)),
+            "eu-west-1 did not finish within its timeout (1s 500ms)"
+        );
+        assert_eq!(
+            timeout_message("eu-west-1", None, DEFAULT_REGION_TIMEOUT),
+            "eu-west-1 did not finish within its timeout (10m)"
+        );
+    }
 
     #[test]
     fn overall_timeout_is_regions_times_ten_plus_thirty_minutes() {

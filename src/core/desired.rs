@@ -80,6 +80,18 @@ pub fn metadata_parameters(environment: &str) -> [String; 3] {
     ]
 }
 
+/// Every metadata parameter apply ever writes in the SSM home region: the three above and the
+/// copies parameter. What an earlier home region may still hold.
+pub fn home_parameters(environment: &str) -> [String; 4] {
+    let [region_list, default_region, legacy] = metadata_parameters(environment);
+    [
+        region_list,
+        default_region,
+        legacy,
+        copies_parameter(environment),
+    ]
+}
+
 /// Where metadata may be left over from an earlier `ssmHomeRegion`: every given region but the
 /// home region.
 pub fn stray_metadata_ids(stack: &Stack, regions: &[String]) -> Vec<ResourceId> {
@@ -87,7 +99,7 @@ pub fn stray_metadata_ids(stack: &Stack, regions: &[String]) -> Vec<ResourceId> 
         .iter()
         .filter(|r| **r != stack.ssm_home_region)
         .flat_map(|region| {
-            metadata_parameters(&stack.environment)
+            home_parameters(&stack.environment)
                 .into_iter()
                 .map(move |name| ResourceId::parameter(region.clone(), name))
         })

@@ -1,9 +1,7 @@
 //! diff(desired, live) -> Plan: what must be created, changed, deleted or retained. Compares
 //! semantically (policies by meaning, absent settings as "missing"). Pure and deterministic.
 
-use super::desired::{
-    copies_parameter_id, metadata_parameters, region_bucket_parameter, resolve_keys,
-};
+use super::desired::{copies_parameter_id, home_parameters, region_bucket_parameter, resolve_keys};
 use super::journal::journal_ids;
 use super::model::{BucketSettings, DesiredState, LiveState, Resource, ResourceId};
 use super::plan::{Change, DiffOptions, OrphanKey, Plan, key_id};
@@ -419,7 +417,7 @@ fn unwanted_copies(desired: &DesiredState, live: &LiveState) -> Option<Change> {
 /// Metadata left in a region that is no longer the SSM home region.
 fn stray_metadata(desired: &DesiredState, live: &LiveState) -> Vec<Change> {
     let stack = &desired.stack;
-    let metadata = metadata_parameters(&stack.environment);
+    let metadata = home_parameters(&stack.environment);
     live.resources
         .iter()
         .filter(|(id, state)| {
@@ -770,6 +768,43 @@ mod tests {
             ]
         );
         assert_eq!(plan.summary().create, 3, "written in the new home region");
+    }
+
+    #[test]
+    fn the_copies_parameter_left_in_an_old_home_region_is_deleted_too() {
+        let mut before = stack(&["us-east-1", "eu-west-1"]);
+        before.copies = [("us-east-1".to_string(), "eu-west-1".to_string())].into();
+        let mut moved = before.clone();
+        moved.ssm_home_region = "eu-west-1".into();
+        let d = desired_state(&moved, ACCOUNT);
+        let mut live = converged(&desired_state(&before, ACCOUNT));
+        for id in crate::core::desired::stray_metadata_ids(&moved, &moved.regions) {
+            live.resources.entry(id).or_insert(None);
+        }
+        let plan = diff(&d, &live, &DiffOptions::default());
+        let ids = |create: bool| -> Vec<String> {
+            plan.changes
+                .iter()
+                .filter(|c| {
+                    if create {
+                        matches!(c, Change::Create { .. })
+                    } else {
+                        matches!(c, Change::Delete { .. })
+                    }
+                })
+                .map(|c| c.id().to_string())
+                .collect()
+        };
+        assert_eq!(
+            ids(false),
+            [
+                "parameter /jenkins/dev/backup/copies (us-east-1)",
+                "parameter /jenkins/dev/backup/default-region (us-east-1)",
+                "parameter /jenkins/dev/backup/region-list (us-east-1)",
+                "parameter /jenkins/dev/backup/s3-bucket-name (us-east-1)",
+            ]
+        );
+        assert_eq!(ids(true).len(), 4, "written in the new home region");
     }
 
     #[test]

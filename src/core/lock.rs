@@ -42,7 +42,8 @@ pub struct LockInfo {
     pub who: String,
     pub host: String,
     pub pid: u32,
-    /// The ssm-keeper command (`apply`, `backup`), never its arguments.
+    /// The ssm-keeper command (`apply`, `backup`, `restore`, `restore --drill`), never its other
+    /// arguments.
     pub command: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created: OffsetDateTime,

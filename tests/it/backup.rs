@@ -379,6 +379,35 @@ async fn region_timeout_fails_the_region_and_skips_the_rest() {
     );
 }
 
+/// `--timeout 1s` is reported as one second, not "0 min".
+#[tokio::test]
+async fn the_overall_timeout_is_reported_as_given() {
+    let ws = Workspace::new("bkoverall", &[A], A);
+    ws.apply();
+    for i in 0..25 {
+        put_string(A, &format!("/app/bkoverall/p{i:02}"), "v").await;
+    }
+    let run = ws.run(&[
+        "backup",
+        "--stack",
+        "bkoverall",
+        "--timeout",
+        "1s",
+        "--max-rps",
+        "1",
+    ]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    let message = ws.summary()[A]["failureMessage"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        message,
+        format!("the overall timeout (1s) ran out during {A}")
+    );
+    assert!(run.stderr.contains(&message), "{}", run.stderr);
+}
+
 #[tokio::test]
 async fn legacy_key_pointing_elsewhere_is_a_warning() {
     let ws = Workspace::new("bklegacy", &[A], A);

@@ -277,3 +277,51 @@ async fn a_refused_backup_whose_copy_passes_names_from_copy() {
         run.stderr
     );
 }
+
+/// Every metadata parameter apply writes in the SSM home region, the copies parameter
+/// included: after each move of `ssmHomeRegion` all four are in the new home and none is left in
+/// the old one, and the next plan is clean.
+#[tokio::test(flavor = "multi_thread")]
+async fn moving_the_home_region_moves_the_copies_parameter_too() {
+    let ws = Workspace::new("movecopies", &[A, B], A);
+    let copies = format!("copies:\n  {A}: {B}\n  {B}: {A}\n");
+    let stack = |home: &str| {
+        ws.write_raw(
+            "movecopies",
+            &format!(
+                "projectName: {PROJECT}\nenvironment: movecopies\nregions:\n  - {A}\n  - {B}\ndefaultRegion: {A}\nssmHomeRegion: {home}\n{copies}"
+            ),
+        )
+    };
+    let names = ["copies", "default-region", "region-list", "s3-bucket-name"];
+    stack(A);
+    ws.apply();
+    assert_eq!(changes(&ws.plan_json(0)), vec![]);
+    for (from, to) in [(A, B), (B, A)] {
+        stack(to);
+        let mut expected = Vec::new();
+        for tail in names {
+            expected.push(change("create", "parameter", &ws.param(tail), &[]));
+            expected.push(change("delete", "parameter", &ws.param(tail), &[]));
+        }
+        expected.sort();
+        assert_eq!(changes(&ws.plan_json(2)), expected, "{from} -> {to}");
+        ws.apply();
+        for tail in names {
+            assert_eq!(
+                parameter(from, &ws.param(tail)).await,
+                None,
+                "{tail} left in {from} after moving the home to {to}"
+            );
+            assert!(
+                parameter(to, &ws.param(tail)).await.is_some(),
+                "{tail} missing from {to}"
+            );
+        }
+        assert_eq!(
+            parameter(to, &ws.param("copies")).await.as_deref(),
+            Some(format!("{{\"{B}\":\"{A}\",\"{A}\":\"{B}\"}}").as_str())
+        );
+        assert_eq!(changes(&ws.plan_json(0)), vec![], "{from} -> {to}");
+    }
+}

@@ -23,6 +23,7 @@ mod integrity;
 mod journal;
 mod kms;
 mod lock;
+mod makefile;
 mod network;
 mod object_lock;
 mod plan_apply;

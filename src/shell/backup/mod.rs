@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use crate::core::backup::{
     BACKUP_FORMAT_VERSION, DocumentHeader, INTERRUPTED, RegionStatus, RegionSummary,
-    SKIPPED_INTERRUPTED,
+    SKIPPED_INTERRUPTED, timeout_message,
 };
 use crate::core::desired::{
     copies_parameter, metadata_parameters, parse_copies, parse_region_list, region_bucket_parameter,
@@ -438,14 +438,11 @@ impl RegionRun<'_> {
         let duration_sec = started.elapsed().as_secs_f64();
         let outcome = match outcome {
             Ok(result) => result,
-            Err(_) if self.limit < self.options.region_timeout => Err(anyhow::anyhow!(
-                "the overall timeout ({} min) ran out during {region}",
-                self.overall.as_secs() / 60
-            )),
-            Err(_) => Err(anyhow::anyhow!(
-                "{region} did not finish within its timeout ({} s)",
-                self.options.region_timeout.as_secs()
-            )),
+            Err(_) => Err(anyhow::anyhow!(timeout_message(
+                region,
+                (self.limit < self.options.region_timeout).then_some(self.overall),
+                self.options.region_timeout,
+            ))),
         };
         match outcome {
             Ok(done) => self.succeeded(done, duration_sec),
