@@ -288,14 +288,14 @@ pub struct RestoreArgs {
     /// environment's lock and publishes DrillSuccess and DrillDuration. Exit 0 passed, 2 a
     /// difference, 1 it could not run or clean up.
     #[arg(long, conflicts_with_all = ["from", "target_region", "only", "to_prefix", "overwrite",
-          "recreate", "include_metadata", "detailed_exitcode", "apply", "at"])]
+          "recreate", "include_metadata", "detailed_exitcode", "apply"])]
     pub drill: bool,
 
     /// Restore each parameter as it was at this moment since a backup: RFC 3339
     /// (2026-12-07T14:00:00Z) or a local time with its offset (2026-12-07 23:00 +09:00). The
     /// newest backup stored at or before it, then the journal's changes and Parameter Store's
     /// history of versions; a parameter that cannot be placed exactly is listed, never written.
-    /// Needs the stack's `journal`.
+    /// Needs the stack's `journal`. With --drill: each region's state at that moment drilled.
     #[arg(long, value_name = "TIME", conflicts_with = "from", value_parser = moment)]
     pub at: Option<String>,
 

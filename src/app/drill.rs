@@ -10,6 +10,7 @@ use std::time::Instant;
 use super::session::Session;
 use crate::cli::{Format, RestoreArgs};
 use crate::core::alarm::{METRIC_NAMESPACE, drill_metric_data};
+use crate::core::changes::{parse_moment, utc};
 use crate::core::drill::{
     DrillResult, RegionDrill, exit_code, name_problem, parameter_arn_prefix, projected_seconds,
     render_text, run_id, run_prefix,
@@ -34,6 +35,8 @@ use crate::shell::restore::{
 use crate::shell::ssm::list_selected;
 use crate::shell::store::Place;
 use crate::shell::verify::live_facts;
+
+use super::restore_at::{AtRequest, items_at, state_at};
 
 pub async fn run(session: &Session, printer: &Printer, args: RestoreArgs) -> Result<ExitCode> {
     let stack = session.load_stack(&args.stack)?.stack;
@@ -264,6 +267,9 @@ impl Drill<'_> {
     /// The checked document's items, targets under this run's path (names SSM would refuse
     /// there skipped with why); or the backup refused.
     async fn locate(&self, region: &str) -> Result<Result<(String, Vec<RestoreItem>), Scratch>> {
+        if let Some(at) = &self.args.at {
+            return self.locate_at(region, at).await;
+        }
         let env = &self.stack.environment;
         let account = self.aws.account_id(&self.stack.ssm_home_region).await?;
         let bucket = bucket_name(&self.stack.project_name, env, &account, region);
@@ -296,7 +302,21 @@ impl Drill<'_> {
         if !problems.is_empty() {
             return Ok(Err(Scratch::Refused { source, problems }));
         }
-        let options = RestoreOptions {
+        let options = self.scratch_options();
+        let unknown = unknown_attributes(
+            document.format,
+            &document.parameters,
+            self.args.kms_key_id.as_deref(),
+        );
+        let items = wanted(&document.parameters, document.format, &options);
+        self.scratch_items(region, &account, source, items, &unknown)
+            .await
+    }
+
+    /// Restore's options for this run's scratch path.
+    fn scratch_options(&self) -> RestoreOptions {
+        let env = &self.stack.environment;
+        RestoreOptions {
             environment: env.clone(),
             selection: Selection::of(self.stack),
             only: Some("/".into()),
@@ -306,14 +326,56 @@ impl Drill<'_> {
             // too, under the scratch path.
             include_metadata: true,
             overwrite: false,
+        }
+    }
+
+    /// `restore --drill --at`: the state of `region` at that moment (`restore --at`'s), under
+    /// this run's path; what cannot be placed is listed as not drilled.
+    async fn locate_at(
+        &self,
+        region: &str,
+        at: &str,
+    ) -> Result<Result<(String, Vec<RestoreItem>), Scratch>> {
+        let at = parse_moment(at).map_err(|m| anyhow::anyhow!("--at: {m}"))?;
+        let account = self.aws.account_id(&self.stack.ssm_home_region).await?;
+        let options = self.scratch_options();
+        let request = AtRequest {
+            region,
+            from_copy: self.args.from_copy,
+            max_document_bytes: self.args.max_document_bytes,
+            at,
+            options: &options,
+            live_in: None,
         };
-        let unknown = unknown_attributes(
-            document.format,
-            &document.parameters,
-            self.args.kms_key_id.as_deref(),
-        );
-        let arn = parameter_arn_prefix(partition(region), region, &account);
-        let mut items = wanted(&document.parameters, document.format, &options);
+        let state = state_at(self.aws, self.printer, self.stack, &request).await?;
+        let mut items = items_at(&state, &options);
+        items.extend(state.not_written.iter().map(|n| RestoreItem {
+            source: n.name.clone(),
+            target: n.name.clone(),
+            action: RestoreAction::Skipped {
+                reason: n.reason.clone(),
+            },
+            kept: Vec::new(),
+            untag: Vec::new(),
+            spec: None,
+            origin: None,
+        }));
+        let source = format!("{} as it was at {}", state.label, utc(at));
+        self.scratch_items(region, &account, source, items, &state.unknown)
+            .await
+    }
+
+    /// `items` planned into the empty scratch path (names SSM would refuse there skipped with
+    /// why), or refused when a KMS key they need is gone.
+    async fn scratch_items(
+        &self,
+        region: &str,
+        account: &str,
+        source: String,
+        mut items: Vec<RestoreItem>,
+        unknown: &[crate::core::restore::RestoreAttribute],
+    ) -> Result<Result<(String, Vec<RestoreItem>), Scratch>> {
+        let arn = parameter_arn_prefix(partition(region), region, account);
         for item in &mut items {
             if item.spec.is_some()
                 && let Some(why) = name_problem(&item.target, &arn)
@@ -322,7 +384,7 @@ impl Drill<'_> {
                 item.action = RestoreAction::Skipped { reason: why };
             }
         }
-        let items = plan(items, &Default::default(), &unknown, (false, false));
+        let items = plan(items, &Default::default(), unknown, (false, false));
         let missing = missing_keys(self.aws, region, &items).await?;
         if !missing.is_empty() {
             return Ok(Err(Scratch::Refused {

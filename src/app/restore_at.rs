@@ -16,9 +16,11 @@ use crate::core::at::{
 };
 use crate::core::backup::BackupParameter;
 use crate::core::changes::utc;
+use crate::core::document::DocumentFormat;
 use crate::core::journal::log_group_name;
 use crate::core::restore::{
-    BackupSource, RestoreOptions, RestorePlan, plan, unknown_attributes, wanted,
+    BackupSource, ParameterSpec, RestoreAttribute, RestoreItem, RestoreOptions, RestorePlan, plan,
+    unknown_attributes, wanted,
 };
 use crate::core::selection::Selection;
 use crate::core::stack::{Stack, bucket_name};
@@ -52,22 +54,51 @@ fn placeholder(name: &str) -> BackupParameter {
     }
 }
 
-/// The restore plan of the source region's state at `at`, and the KMS keys it lacks in the
-/// target region.
-pub async fn preview_at(
+/// The state of `region`'s parameters at a moment, as backup entries restore plans and writes.
+pub struct AtState {
+    /// The base backup's label (`s3://bucket/key`).
+    pub label: String,
+    pub format: DocumentFormat,
+    /// What the base backup does not decide (`unknown_attributes` of its entries).
+    pub unknown: Vec<RestoreAttribute>,
+    pub entries: Vec<BackupParameter>,
+    /// Each entry's origin, and whether it came from history (its tags: the live ones).
+    pub origins: BTreeMap<String, (String, bool)>,
+    pub not_written: Vec<NotWritten>,
+    /// With a target region: its live parameters that restore may write, read beside the
+    /// histories.
+    pub live_target: BTreeMap<String, ParameterSpec>,
+}
+
+/// Where `state_at` reads and what it may write.
+pub struct AtRequest<'a> {
+    pub region: &'a str,
+    pub from_copy: bool,
+    pub max_document_bytes: u64,
+    pub at: OffsetDateTime,
+    pub options: &'a RestoreOptions,
+    /// The region whose live parameters to read beside the histories (`None`: none).
+    pub live_in: Option<&'a str>,
+}
+
+/// Each parameter's state at `request.at`: the base backup, the journal, the live listing and
+/// the histories decided (`core::at`).
+pub async fn state_at(
     aws: &Aws,
     printer: &Printer,
-    args: &RestoreArgs,
     stack: &Stack,
-    selection: Selection,
-    at: OffsetDateTime,
-) -> Result<(RestorePlan, Vec<String>)> {
+    request: &AtRequest<'_>,
+) -> Result<AtState> {
+    let AtRequest {
+        region,
+        from_copy,
+        max_document_bytes: max,
+        at,
+        options,
+        live_in,
+    } = *request;
     let env = &stack.environment;
-    let region = args
-        .region
-        .as_ref()
-        .context("--region is required: the region whose state to restore")?;
-    let target = args.target_region.as_ref().unwrap_or(region);
+    let selection = &options.selection;
     let account = aws.account_id(&stack.ssm_home_region).await?;
     let bucket = bucket_name(&stack.project_name, env, &account, region);
     let copy = stack.copies.get(region).map(|to| {
@@ -76,7 +107,7 @@ pub async fn preview_at(
             bucket_name(&stack.project_name, env, &account, to),
         )
     });
-    let place = match (&copy, args.from_copy) {
+    let place = match (&copy, from_copy) {
         (Some((to, to_bucket)), true) => Place {
             region: to,
             bucket: to_bucket,
@@ -112,7 +143,6 @@ pub async fn preview_at(
             )
         })?;
     let from = BackupSource::Key(base.key.clone());
-    let max = args.max_document_bytes;
     let (label, document) =
         match locate_checked(aws, printer, region, &place, stack, &from, max).await? {
             Located::Checked(label, document) => (label, document),
@@ -151,7 +181,7 @@ pub async fn preview_at(
     let window = (taken - time::Duration::seconds(1), now);
     let (events, live) = tokio::try_join!(
         read_events(aws, region, &group, window),
-        describe_selected(aws, region, &selection),
+        describe_selected(aws, region, selection),
     )
     .with_context(|| reading.clone())?;
     let events = events.unwrap_or_default();
@@ -191,15 +221,6 @@ pub async fn preview_at(
         .filter(|(f, d)| *d == Decision::History && f.live.is_some())
         .map(|(f, _)| f.name)
         .collect();
-    let options = RestoreOptions {
-        environment: env.clone(),
-        selection,
-        only: args.only.clone(),
-        to_prefix: args.to_prefix.clone(),
-        kms_key_id: args.kms_key_id.clone(),
-        include_metadata: args.include_metadata,
-        overwrite: args.overwrite,
-    };
     // The names restore may write, known before the histories are read: their live state in
     // the target region is read beside the histories (each waits on a quota of its own).
     let provisional: Vec<BackupParameter> = decisions
@@ -210,7 +231,7 @@ pub async fn preview_at(
             _ => None,
         })
         .collect();
-    let candidates: Vec<String> = wanted(&provisional, document.format, &options)
+    let candidates: Vec<String> = wanted(&provisional, document.format, options)
         .into_iter()
         .filter(|i| i.spec.is_some())
         .map(|i| i.target)
@@ -226,8 +247,13 @@ pub async fn preview_at(
         .await
         .with_context(|| reading.clone())
     };
-    let (histories, live_target) =
-        tokio::try_join!(histories, read_live(aws, target, &candidates))?;
+    let live = async {
+        match live_in {
+            Some(target) => read_live(aws, target, &candidates).await,
+            None => Ok(BTreeMap::new()),
+        }
+    };
+    let (histories, live_target) = tokio::try_join!(histories, live)?;
     let histories: BTreeMap<&str, Option<Vec<HistoryVersion>>> = histories.into_iter().collect();
 
     let mut entries = Vec::new();
@@ -278,44 +304,98 @@ pub async fn preview_at(
     }
     // Only the names restore may write, as a restore of a backup lists them.
     not_written.retain(|n| {
-        args.only.as_deref().is_none_or(|o| n.name.starts_with(o))
+        options
+            .only
+            .as_deref()
+            .is_none_or(|o| n.name.starts_with(o))
             && options.selection.contains(&n.name)
     });
-
     let unknown = unknown_attributes(
         document.format,
         &document.parameters,
-        args.kms_key_id.as_deref(),
+        options.kms_key_id.as_deref(),
     );
-    let mut items = wanted(&entries, document.format, &options);
+    Ok(AtState {
+        label,
+        format: document.format,
+        unknown,
+        entries,
+        origins,
+        not_written,
+        live_target,
+    })
+}
+
+/// `state`'s entries as restore items, each naming its origin; one taken from history keeps
+/// the live tags of its target (tags have no history).
+pub fn items_at(state: &AtState, options: &RestoreOptions) -> Vec<RestoreItem> {
+    let mut items = wanted(&state.entries, state.format, options);
     for item in &mut items {
-        if item.spec.is_some() {
-            item.origin = origins.get(&item.source).map(|(o, _)| o.clone());
-        }
-    }
-    // Tags have no history: a state taken from history keeps the live tags.
-    for item in &mut items {
-        let from_history = origins.get(&item.source).is_some_and(|(_, h)| *h);
-        if let (true, Some(spec)) = (from_history, item.spec.as_mut()) {
-            spec.tags = live_target
+        let Some(spec) = item.spec.as_mut() else {
+            continue;
+        };
+        let Some((origin, from_history)) = state.origins.get(&item.source) else {
+            continue;
+        };
+        item.origin = Some(origin.clone());
+        if *from_history {
+            spec.tags = state
+                .live_target
                 .get(&item.target)
                 .map(|l| l.tags.clone())
                 .unwrap_or_default();
         }
     }
+    items
+}
+
+/// The restore plan of the source region's state at `at`, and the KMS keys it lacks in the
+/// target region.
+pub async fn preview_at(
+    aws: &Aws,
+    printer: &Printer,
+    args: &RestoreArgs,
+    stack: &Stack,
+    selection: Selection,
+    at: OffsetDateTime,
+) -> Result<(RestorePlan, Vec<String>)> {
+    let region = args
+        .region
+        .as_ref()
+        .context("--region is required: the region whose state to restore")?;
+    let target = args.target_region.as_ref().unwrap_or(region);
+    let options = RestoreOptions {
+        environment: stack.environment.clone(),
+        selection,
+        only: args.only.clone(),
+        to_prefix: args.to_prefix.clone(),
+        kms_key_id: args.kms_key_id.clone(),
+        include_metadata: args.include_metadata,
+        overwrite: args.overwrite,
+    };
+    let request = AtRequest {
+        region,
+        from_copy: args.from_copy,
+        max_document_bytes: args.max_document_bytes,
+        at,
+        options: &options,
+        live_in: Some(target),
+    };
+    let state = state_at(aws, printer, stack, &request).await?;
+    let items = items_at(&state, &options);
     let restore = RestorePlan {
-        source: label,
-        source_region: region.clone(),
-        target_region: target.clone(),
         items: plan(
             items,
-            &live_target,
-            &unknown,
+            &state.live_target,
+            &state.unknown,
             (args.overwrite, args.recreate),
         ),
-        unknown_attributes: unknown,
+        source: state.label,
+        source_region: region.clone(),
+        target_region: target.clone(),
+        unknown_attributes: state.unknown,
         at: Some(utc(at)),
-        not_written,
+        not_written: state.not_written,
     };
     let missing = missing_keys(aws, target, &restore.items).await?;
     Ok((restore, missing))

@@ -723,6 +723,32 @@ async fn restore_at_gives_each_parameters_exact_state_at_each_moment() {
     );
     assert_eq!(state(R, &e).await, s("String", "e1", None));
 
+    // The drill of a moment: that state written under the drill path, read back, compared and
+    // deleted; what cannot be placed is listed as not drilled.
+    let at = ssm_keeper::core::changes::utc(t2);
+    let run = ws.run(&[
+        "restore", "--stack", env, "--drill", "--region", R, "--at", &at, "--format", "json",
+    ]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(
+        !run.stdout.contains("secret") && !run.stderr.contains("secret"),
+        "{run:#?}"
+    );
+    let report = run.json();
+    let region = &report["regions"][0];
+    assert_eq!(region["result"], "passed", "{report:#}");
+    assert!(
+        region["source"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("as it was at {at}")),
+        "{report:#}"
+    );
+    assert!(
+        region["skipped"].to_string().contains("deleted after TIME"),
+        "{report:#}"
+    );
+
     // A moment before any backup, and one in the future, are refused.
     let run = ws.run(&[
         "restore",
