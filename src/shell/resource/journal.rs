@@ -110,6 +110,18 @@ pub async fn set_retention(
     Ok(())
 }
 
+/// A deletion's answer: done, also when the resource was already gone (a re-run converges).
+fn deleted<T, E>(result: std::result::Result<T, E>, what: impl FnOnce() -> String) -> Result<()>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(()),
+        Err(e) => Err(anyhow::Error::new(e).context(what())),
+    }
+}
+
 pub async fn delete_log_group(aws: &Aws, region: &str, name: &str) -> Result<()> {
     let result = aws
         .logs(region)
@@ -117,13 +129,9 @@ pub async fn delete_log_group(aws: &Aws, region: &str, name: &str) -> Result<()>
         .log_group_name(name)
         .send()
         .await;
-    match result {
-        Ok(_) => Ok(()),
-        Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(()),
-        Err(e) => Err(anyhow::Error::new(e).context(format!(
-            "deleting the CloudWatch Logs group {name} in {region} (DeleteLogGroup)"
-        ))),
-    }
+    deleted(result, || {
+        format!("deleting the CloudWatch Logs group {name} in {region} (DeleteLogGroup)")
+    })
 }
 
 /// The account's Logs resource policies `ids` name (absent unless found).
@@ -193,13 +201,11 @@ pub async fn delete_policy(aws: &Aws, region: &str, name: &str) -> Result<()> {
         .policy_name(name)
         .send()
         .await;
-    match result {
-        Ok(_) => Ok(()),
-        Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(()),
-        Err(e) => Err(anyhow::Error::new(e).context(format!(
+    deleted(result, || {
+        format!(
             "deleting the CloudWatch Logs resource policy {name} in {region} (DeleteResourcePolicy)"
-        ))),
-    }
+        )
+    })
 }
 
 /// The live rules `ids` name, with their targets (absent unless found).
@@ -347,13 +353,9 @@ pub async fn delete_rule(aws: &Aws, region: &str, name: &str) -> Result<()> {
         remove_targets(aws, region, name, ids).await?;
     }
     let result = aws.events(region).delete_rule().name(name).send().await;
-    match result {
-        Ok(_) => Ok(()),
-        Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(()),
-        Err(e) => Err(anyhow::Error::new(e).context(format!(
-            "deleting the EventBridge rule {name} in {region} (DeleteRule)"
-        ))),
-    }
+    deleted(result, || {
+        format!("deleting the EventBridge rule {name} in {region} (DeleteRule)")
+    })
 }
 
 fn not_found(e: &anyhow::Error) -> bool {
