@@ -262,3 +262,70 @@ fn bench_quota_journal() {
         1,
     );
 }
+
+/// `--parallel-regions 3` against one region's share (#32 point 4): five rounds each of a
+/// backup of one region and of three regions side by side (1,000 parameters each, a fifth of
+/// AWS's default quotas, as `bench_quota_regions`), and the median of each round's ratio.
+#[test]
+#[ignore = "benchmark: make bench"]
+fn bench_quota_three_regions() {
+    let count = size("BENCH_QUOTA_REGION_SIZE", 1_000);
+    let rounds = size("BENCH_ROUNDS", 5);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let quotas = Quotas {
+        reads: 8.0,
+        describe: 2.0,
+        put: 3.0,
+    };
+    let one = ["eu-west-3"];
+    let three = ["eu-south-1", "ap-south-2", "ca-west-1"];
+    let stacks: Vec<(Workspace, &[&str])> = [("bqthree1", &one[..]), ("bqthree3", &three[..])]
+        .into_iter()
+        .map(|(env, regions)| {
+            let ws = Workspace::new(env, regions, regions[0]);
+            ws.apply();
+            for region in regions {
+                rt.block_on(seed_many(region, env, count));
+            }
+            (ws, regions)
+        })
+        .collect();
+    let mut ratios = Vec::new();
+    for round in 0..rounds {
+        let mut seconds = Vec::new();
+        for (ws, regions) in &stacks {
+            let proxy = Proxy::start(40 + round as u64);
+            proxy.enforce_quotas(quotas);
+            let parallel = regions.len().to_string();
+            let args = [
+                "backup",
+                "--stack",
+                &ws.env,
+                "--parallel-regions",
+                &parallel,
+            ];
+            let m = measure(ws, &args, &proxy);
+            assert_eq!(m.run.code, 0, "{:#?}", m.run);
+            report(
+                &format!(
+                    "round {round}: backup of {} regions x {count}",
+                    regions.len()
+                ),
+                &m,
+                &proxy,
+                &quotas,
+                regions.len(),
+            );
+            seconds.push(m.seconds);
+        }
+        ratios.push(seconds[1] / seconds[0]);
+    }
+    let mut sorted = ratios.clone();
+    sorted.sort_by(f64::total_cmp);
+    let shown: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
+    println!(
+        "3 regions side by side / one region: median {:.2} of {rounds} rounds ({})",
+        sorted[sorted.len() / 2],
+        shown.join(", ")
+    );
+}
