@@ -430,9 +430,9 @@ async fn snapshots_lists_each_backup_its_stamp_and_copy_and_the_window() {
         &format!("journal: {{retentionDays: 30}}\ncopies:\n  {R}: {C}\n"),
     );
     ws.apply();
-    let secret = "snapshot-secret-31c";
+    let (secret, plain) = ("snapshot-secret-31c", "snapshot-plain-77e");
     put_secure(R, &format!("/app/{env}/db"), secret).await;
-    put_string(R, &format!("/app/{env}/host"), "h").await;
+    put_string(R, &format!("/app/{env}/host"), plain).await;
     let run = ws.run(&["backup", "--stack", env]);
     assert_eq!(run.code, 0, "{run:#?}");
     next_second();
@@ -442,7 +442,12 @@ async fn snapshots_lists_each_backup_its_stamp_and_copy_and_the_window() {
 
     let run = ws.run(&["snapshots", "--stack", env, "--format", "json"]);
     assert_eq!(run.code, 0, "{run:#?}");
-    assert!(!run.stdout.contains(secret) && !run.stderr.contains(secret));
+    for value in [secret, plain] {
+        assert!(
+            !run.stdout.contains(value) && !run.stderr.contains(value),
+            "{run:#?}"
+        );
+    }
     let report = run.json();
     let region = report["regions"]
         .as_array()
@@ -722,6 +727,27 @@ async fn restore_at_gives_each_parameters_exact_state_at_each_moment() {
         s("StringList", "a3,x", Some("list now"))
     );
     assert_eq!(state(R, &e).await, s("String", "e1", None));
+
+    // Into another region (disaster recovery): the source region's journal and history decide.
+    const DR: &str = "ap-southeast-1";
+    let at = ssm_keeper::core::changes::utc(t2);
+    let run = ws.run(&[
+        "restore",
+        "--stack",
+        env,
+        "--region",
+        R,
+        "--at",
+        &at,
+        "--target-region",
+        DR,
+        "--only",
+        &format!("/app/{env}/a"),
+        "--apply",
+        "--auto-approve",
+    ]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert_eq!(state(DR, &a).await, s("String", "a2", None));
 
     // The drill of a moment: that state written under the drill path, read back, compared and
     // deleted; what cannot be placed is listed as not drilled.
