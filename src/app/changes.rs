@@ -51,14 +51,20 @@ pub async fn run(session: &Session, printer: &Printer, args: ChangesArgs) -> Res
         only: args.only.as_deref(),
     };
     let group = log_group_name(&stack.project_name, &stack.environment);
+    let journaled = stack.journal.is_some();
     let aws = session.aws().await?;
     let per_region = futures::future::try_join_all(regions.iter().map(|region| {
         let (group, selection) = (&group, &selection);
         async move {
-            let (events, current) = tokio::try_join!(
-                read_events(aws, region, group, window),
-                describe_selected(aws, region, selection),
-            )?;
+            // A log group left by a removed `journal:` records nothing: not a journal.
+            let events = async {
+                match journaled {
+                    true => read_events(aws, region, group, window).await,
+                    false => Ok(None),
+                }
+            };
+            let (events, current) =
+                tokio::try_join!(events, describe_selected(aws, region, selection))?;
             Ok::<_, anyhow::Error>((region, events, current))
         }
     }))

@@ -35,6 +35,19 @@ use crate::shell::store::{Place, list_backups_in};
 /// Parameters whose history is read at once (each paced in the GetParameterHistory lane).
 const HISTORIES_IN_FLIGHT: usize = 4;
 
+/// Whether history's version `v` is the one the backup holds (same version, written in the
+/// same second).
+fn is_backed_up(v: &HistoryVersion, b: &BackupParameter) -> bool {
+    let written = b.last_modified_date.as_deref().and_then(|t| {
+        OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+    });
+    v.meta.version == b.version
+        && match (v.meta.modified, written) {
+            (Some(h), Some(w)) => h.unix_timestamp() == w.unix_timestamp(),
+            _ => false,
+        }
+}
+
 /// A name whose state history will give: only its name matters before then (where restore
 /// would write it).
 fn placeholder(name: &str) -> BackupParameter {
@@ -99,6 +112,11 @@ pub async fn state_at(
     } = *request;
     let env = &stack.environment;
     let selection = &options.selection;
+    if stack.journal.is_none() {
+        bail!(
+            "the stack `{env}` keeps no journal: restore --at needs one (add `journal:` to the stack and apply), or restore a backup with --from"
+        );
+    }
     let account = aws.account_id(&stack.ssm_home_region).await?;
     let bucket = bucket_name(&stack.project_name, env, &account, region);
     let copy = stack.copies.get(region).map(|to| {
@@ -151,6 +169,21 @@ pub async fn state_at(
     let taken = document
         .taken_utc()
         .with_context(|| format!("{label} says no time it was taken"))?;
+    // A document cannot be taken after S3 stored it (5 minutes allowed for the runner's clock),
+    // nor after TIME: one that says so would hide every change since (a misused backup
+    // credential can write one).
+    let stored_at = base
+        .last_modified
+        .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    if taken > at || taken > stored_at + time::Duration::minutes(5) {
+        bail!(
+            "{label} says it was taken at {}, after {} ({} it was stored): a document that claims so is not trusted, so nothing was planned; restore a backup by its key with --from, or a TIME after it",
+            utc(taken),
+            if taken > at { "TIME" } else { "when" },
+            utc(stored_at)
+        );
+    }
 
     // The journal must cover everything since the backup was taken.
     let group = log_group_name(&stack.project_name, env);
@@ -184,7 +217,9 @@ pub async fn state_at(
         describe_selected(aws, region, selection),
     )
     .with_context(|| reading.clone())?;
-    let events = events.unwrap_or_default();
+    // This region's events only (a bus may forward another region's).
+    let mut events = events.unwrap_or_default();
+    events.retain(|e| e.region == region);
 
     // Every name the backup, the journal or the live listing knows, decided.
     let in_backup: BTreeMap<&str, &BackupParameter> = document
@@ -216,9 +251,13 @@ pub async fn state_at(
         .collect();
     let decisions: Vec<(&Facts, Decision)> =
         facts.iter().map(|f| (f, decide(f, taken, at))).collect();
+    // Only the histories of names restore may write (`--only`, the environment's boundary).
+    let writable = |name: &str| {
+        options.only.as_deref().is_none_or(|o| name.starts_with(o)) && selection.contains(name)
+    };
     let needed: Vec<&str> = decisions
         .iter()
-        .filter(|(f, d)| *d == Decision::History && f.live.is_some())
+        .filter(|(f, d)| *d == Decision::History && f.live.is_some() && writable(f.name))
         .map(|(f, _)| f.name)
         .collect();
     // The names restore may write, known before the histories are read: their live state in
@@ -275,12 +314,17 @@ pub async fn state_at(
             }
             Decision::History => {
                 let history = histories.get(f.name).and_then(|h| h.as_deref());
-                match pick(f, history, taken, at) {
-                    Ok(v) => {
+                match (pick(f, history, taken, at), f.backup) {
+                    // The backed-up version itself: the backup's entry, with its tags.
+                    (Ok(v), Some(b)) if is_backed_up(v, b) => {
+                        entries.push(b.clone());
+                        origins.insert(f.name.to_string(), (origin_of_backup(&base.key), false));
+                    }
+                    (Ok(v), _) => {
                         entries.push(as_backup_entry(f.name, v));
                         origins.insert(f.name.to_string(), (origin_of_history(v), true));
                     }
-                    Err(why) => skip(f.name, why),
+                    (Err(why), _) => skip(f.name, why),
                 }
             }
             Decision::CreatedLater => skip(
@@ -290,16 +334,21 @@ pub async fn state_at(
                     utc(at)
                 ),
             ),
-            Decision::Absent(when) if f.live.is_some() => skip(
+            Decision::Absent(when) => skip(
                 f.name,
                 format!(
-                    "deleted at {} and absent at {}: left alone (restore never deletes)",
+                    "the journal says it was deleted at {} and absent at {}: not written{}",
                     utc(*when),
-                    utc(at)
+                    utc(at),
+                    if f.live.is_some() {
+                        ", and the live one left alone (restore never deletes)"
+                    } else {
+                        ""
+                    }
                 ),
             ),
             Decision::Unplaced(why) => skip(f.name, why.clone()),
-            Decision::Absent(_) | Decision::Nothing => {}
+            Decision::Nothing => {}
         }
     }
     // Only the names restore may write, as a restore of a backup lists them.

@@ -12,7 +12,7 @@ use super::changes::{Current, JournalEvent, VersionMeta, utc};
 
 /// Seconds a journal event's time may lie from its version's LastModifiedDate (both are AWS's
 /// clock; the event's time has whole seconds).
-pub const EVENT_SLACK_SECONDS: i64 = 5;
+pub use super::changes::SLACK_SECONDS as EVENT_SLACK_SECONDS;
 
 /// One version from GetParameterHistory, its value decrypted in memory only.
 #[derive(Debug, Clone)]
@@ -58,59 +58,108 @@ fn seconds(t: OffsetDateTime) -> i64 {
     t.unix_timestamp()
 }
 
+/// When the backup's entry of this name was written (its version's LastModifiedDate): a
+/// backup reads each value after its run started, so its entries can be newer than the time
+/// it was taken. `None` when the entry does not say, or the name is not in the backup.
+fn backed_up_at(facts: &Facts) -> Option<OffsetDateTime> {
+    let text = facts.backup?.last_modified_date.as_deref()?;
+    OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()
+}
+
+/// From when the journal's events are changes the backup does not hold: after the backed-up
+/// version was written, else after the backup was taken.
+fn reference(facts: &Facts, taken: OffsetDateTime) -> OffsetDateTime {
+    backed_up_at(facts).unwrap_or(taken)
+}
+
 /// The first step: from the backup, the journal and the live listing alone.
 pub fn decide(facts: &Facts, taken: OffsetDateTime, at: OffsetDateTime) -> Decision {
-    // Only what happened from the backup's second on (the journal is read from a second
-    // before it).
-    let changes: Vec<&&JournalEvent> = facts
+    let since = reference(facts, taken);
+    let lifecycle: Vec<&&JournalEvent> = facts
         .events
         .iter()
-        .filter(|e| is_lifecycle(e) && seconds(e.time) >= seconds(taken))
+        .filter(|e| is_lifecycle(e) && seconds(e.time) >= seconds(since))
         .collect();
-    if changes.iter().any(|e| seconds(e.time) == seconds(taken)) {
+    let same_second: Vec<&&&JournalEvent> = lifecycle
+        .iter()
+        .filter(|e| seconds(e.time) == seconds(since))
+        .collect();
+    // The backed-up version's own Create or Update is in its second; anything else there may or
+    // may not be in the backup.
+    let ambiguous = match facts.backup {
+        Some(_) => same_second.iter().any(|e| e.operation == "Delete"),
+        None => !same_second.is_empty(),
+    };
+    if ambiguous {
         return Decision::Unplaced(format!(
-            "changed in the second the backup was taken ({}): whether the backup holds that change is unknown",
-            utc(taken)
+            "changed in the second the backup read it ({}): whether the backup holds that change is unknown",
+            utc(since)
         ));
     }
-    let before: Vec<&&&JournalEvent> = changes.iter().filter(|e| e.time <= at).collect();
-    let after: Vec<&&&JournalEvent> = changes.iter().filter(|e| e.time > at).collect();
-    let unchanged_live = match (facts.backup, facts.live) {
-        (Some(b), Some(l)) => b.version == l.version && after.is_empty() && before.is_empty(),
-        _ => false,
-    };
+    let changes: Vec<&&&JournalEvent> = lifecycle
+        .iter()
+        .filter(|e| seconds(e.time) > seconds(since))
+        .collect();
+    let before: Vec<&&&&JournalEvent> = changes.iter().filter(|e| e.time <= at).collect();
+    let after: Vec<&&&&JournalEvent> = changes.iter().filter(|e| e.time > at).collect();
+    // The backed-up version was written after TIME: the one in effect then is in its history.
+    if backed_up_at(facts).is_some_and(|m| m > at) {
+        return Decision::History;
+    }
     if let Some(last) = before.last() {
+        // A deletion and a creation in the same second: their order is unknown.
+        let second: Vec<&&&&&JournalEvent> = before
+            .iter()
+            .filter(|e| seconds(e.time) == seconds(last.time))
+            .collect();
+        if second.iter().any(|e| e.operation == "Delete")
+            && second.iter().any(|e| e.operation != "Delete")
+        {
+            return Decision::Unplaced(format!(
+                "deleted and written in the same second ({}): which came last is unknown",
+                utc(last.time)
+            ));
+        }
         if last.operation == "Delete" {
             return Decision::Absent(last.time);
         }
         return Decision::History;
     }
-    // No change recorded between the backup and TIME: a version written then was missed.
-    if let Some(live) = facts.live
-        && !unchanged_live
-        && let Some(modified) = live.modified
-        && seconds(modified) > seconds(taken)
-        && modified <= at
-    {
-        return Decision::Unplaced(format!(
-            "version {} was written at {}, after the backup and before TIME, and the journal has no record of it: the journal missed events for this name",
-            live.version,
-            utc(modified)
-        ));
-    }
     match (facts.backup, facts.live) {
-        (Some(_), _) => Decision::Backup,
-        (None, Some(live)) if live.modified.is_some_and(|m| seconds(m) <= seconds(taken)) => {
-            Decision::Unplaced(
+        // No change recorded after the backed-up version and by TIME. If the live parameter is
+        // not that version, its history says whether one was written before TIME that the
+        // journal missed.
+        (Some(b), Some(live)) => {
+            let same_time = match (live.modified, backed_up_at(facts)) {
+                (Some(l), Some(m)) => seconds(l) == seconds(m),
+                _ => true,
+            };
+            if live.version == b.version && same_time {
+                Decision::Backup
+            } else {
+                Decision::History
+            }
+        }
+        (Some(_), None) => Decision::Backup,
+        (None, Some(live)) => match live.modified {
+            Some(m) if seconds(m) <= seconds(taken) => Decision::Unplaced(
                 "live since before the backup but not in it: the backup does not say what it held"
                     .into(),
-            )
-        }
-        (None, Some(_)) => Decision::CreatedLater,
-        (None, None) if after.first().is_some_and(|e| e.operation == "Create") => {
-            Decision::CreatedLater
-        }
-        (None, None) => Decision::Nothing,
+            ),
+            Some(m) if m <= at => Decision::Unplaced(format!(
+                "version {} was written at {}, after the backup and before TIME, and the journal has no record of it: the journal missed events for this name",
+                live.version,
+                utc(m)
+            )),
+            _ => Decision::CreatedLater,
+        },
+        (None, None) => match after.first() {
+            Some(e) if e.operation == "Delete" => Decision::Unplaced(format!(
+                "existed at TIME (deleted at {}) but is in no backup, and its history went with it",
+                utc(e.time)
+            )),
+            _ => Decision::Nothing,
+        },
     }
 }
 
@@ -137,7 +186,7 @@ pub fn pick<'h>(
         let Some(modified) = v.meta.modified else {
             continue;
         };
-        if seconds(modified) <= seconds(taken) || modified > at {
+        if seconds(modified) <= seconds(reference(facts, taken)) || modified > at {
             continue;
         }
         let recorded = facts.events.iter().any(|e| {
@@ -290,7 +339,8 @@ mod tests {
             live: Some(&l),
         };
         assert_eq!(decide(&facts, TAKEN, at(30)), Decision::Backup);
-        // Changed only after TIME: the backup still holds the state at TIME.
+        // Changed only after TIME: the live parameter is not the backed-up version, so its
+        // history says which was in effect (the backed-up one: no version missed between).
         let later = [event(60, "Update")];
         let l4 = live(4, 60);
         let facts = Facts {
@@ -299,7 +349,10 @@ mod tests {
             events: later.iter().collect(),
             live: Some(&l4),
         };
-        assert_eq!(decide(&facts, TAKEN, at(30)), Decision::Backup);
+        assert_eq!(decide(&facts, TAKEN, at(30)), Decision::History);
+        let history = [version(3, -60), version(4, 60)];
+        let v = pick(&facts, Some(&history), TAKEN, at(30)).unwrap();
+        assert_eq!(v.meta.version, 3);
         // Deleted after TIME: the backup's state, to create again.
         let gone = [event(60, "Delete")];
         let facts = Facts {
@@ -339,8 +392,10 @@ mod tests {
         assert!(
             origin_of_history(v).contains("version 3") && origin_of_history(v).contains("writer3")
         );
-        // Before the first change: the backup again.
-        assert_eq!(decide(&facts, TAKEN, at(5)), Decision::Backup);
+        // Before the first change: the backed-up version, from its history.
+        assert_eq!(decide(&facts, TAKEN, at(5)), Decision::History);
+        let v = pick(&facts, Some(&history), TAKEN, at(5)).unwrap();
+        assert_eq!(v.meta.version, 1);
     }
 
     #[test]
@@ -369,8 +424,84 @@ mod tests {
             events: vec![],
             live: Some(&l2),
         };
+        assert_eq!(decide(&facts, TAKEN, at(30)), Decision::History);
+        let history = [version(1, -60), version(2, 10)];
+        let why = pick(&facts, Some(&history), TAKEN, at(30)).unwrap_err();
+        assert!(why.contains("missed events"), "{why}");
+        // A version missed before TIME behind one recorded after it: caught too.
+        let later = [event(60, "Update")];
+        let l3 = live(3, 60);
+        let facts = Facts {
+            name: "/a",
+            backup: Some(&b),
+            events: later.iter().collect(),
+            live: Some(&l3),
+        };
+        assert_eq!(decide(&facts, TAKEN, at(30)), Decision::History);
+        let history = [version(1, -60), version(2, 10), version(3, 60)];
+        let why = pick(&facts, Some(&history), TAKEN, at(30)).unwrap_err();
+        assert!(why.contains("version 2"), "{why}");
+        // Deleted and created again, both unrecorded: version 1 again, written later.
+        let mut b1 = entry(1);
+        b1.last_modified_date = Some(utc(TAKEN - time::Duration::hours(1)));
+        let again = live(1, 10);
+        let facts = Facts {
+            name: "/a",
+            backup: Some(&b1),
+            events: vec![],
+            live: Some(&again),
+        };
+        assert_eq!(decide(&facts, TAKEN, at(30)), Decision::History);
+        let history = [version(1, 10)];
+        let why = pick(&facts, Some(&history), TAKEN, at(30)).unwrap_err();
+        assert!(why.contains("missed events"), "{why}");
+    }
+
+    #[test]
+    fn a_backed_up_version_newer_than_time_is_looked_up_in_history() {
+        // The run started at TAKEN; the value was read later, after an update at +10.
+        let mut b = entry(2);
+        b.last_modified_date = Some(utc(at(10)));
+        let events = [event(10, "Update")];
+        let l = live(2, 10);
+        let facts = Facts {
+            name: "/a",
+            backup: Some(&b),
+            events: events.iter().collect(),
+            live: Some(&l),
+        };
+        assert_eq!(decide(&facts, TAKEN, at(5)), Decision::History);
+        let history = [version(1, -60), version(2, 10)];
+        let v = pick(&facts, Some(&history), TAKEN, at(5)).unwrap();
+        assert_eq!(v.meta.version, 1);
+        // After it: the backup (the version's own event is in its second).
+        assert_eq!(decide(&facts, TAKEN, at(30)), Decision::Backup);
+    }
+
+    #[test]
+    fn a_deletion_and_a_write_in_one_second_or_a_lost_history_are_not_placed() {
+        let b = entry(1);
+        let events = [event(10, "Delete"), event(10, "Create")];
+        let l = live(1, 10);
+        let facts = Facts {
+            name: "/a",
+            backup: Some(&b),
+            events: events.iter().collect(),
+            live: Some(&l),
+        };
         assert!(
-            matches!(decide(&facts, TAKEN, at(30)), Decision::Unplaced(w) if w.contains("missed events"))
+            matches!(decide(&facts, TAKEN, at(30)), Decision::Unplaced(w) if w.contains("same second"))
+        );
+        // In no backup, deleted after TIME: it existed then, and nothing says how.
+        let events = [event(60, "Delete")];
+        let facts = Facts {
+            name: "/a",
+            backup: None,
+            events: events.iter().collect(),
+            live: None,
+        };
+        assert!(
+            matches!(decide(&facts, TAKEN, at(30)), Decision::Unplaced(w) if w.contains("in no backup"))
         );
     }
 
@@ -418,10 +549,10 @@ mod tests {
         let history: Vec<HistoryVersion> = (51..=150).map(|v| version(v, 40)).collect();
         let why = pick(&facts, Some(&history), TAKEN, at(30)).unwrap_err();
         assert!(why.contains("more than 100 versions"), "{why}");
-        // Changed in the second the backup was taken: unknown whether the backup holds it.
+        // Deleted in the second the backup read it: unknown whether the backup holds that.
         let same = [JournalEvent {
             time: TAKEN,
-            ..event(0, "Update")
+            ..event(0, "Delete")
         }];
         let facts = Facts {
             name: "/a",

@@ -73,6 +73,9 @@ pub enum Source {
     Journal,
     /// No journal: the parameter's last modification, from its metadata (deletions unseen).
     Metadata,
+    /// The parameter's last modification, from its metadata, which the journal has no record
+    /// of: its rule was disabled, its delivery refused or rewritten, or the event is late.
+    Unrecorded,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -131,6 +134,11 @@ pub struct ChangesReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history: Option<Vec<HistoryRow>>,
 }
+
+/// Seconds between a change event's time and its version's LastModifiedDate that still match
+/// (the event's time has whole seconds; both are AWS's clock). Changes closer together than this
+/// are told apart by their count, not their time.
+pub const SLACK_SECONDS: i64 = 2;
 
 /// The version of the JSON report (`changes --format json`).
 pub const CHANGES_FORMAT_VERSION: u32 = 1;
@@ -200,11 +208,30 @@ pub fn region_rows(
                 }
             })
             .collect(),
-        None => current
+        None => Vec::new(),
+    };
+    // Each live parameter's last modification in the window: from its metadata without a
+    // journal, and with one wherever the journal has no record of it (a rule disabled, a
+    // delivery refused: a change is never hidden by a journal that stopped recording).
+    let recorded = |c: &Current, t: OffsetDateTime| {
+        journal.into_iter().flatten().any(|e| {
+            e.name == c.name
+                && e.region == region
+                && matches!(e.operation.as_str(), "Create" | "Update")
+                && (e.time.unix_timestamp() - t.unix_timestamp()).abs() <= SLACK_SECONDS
+        })
+    };
+    rows.extend(
+        current
             .iter()
             .filter(|c| scope.shows(&c.name))
             .filter_map(|c| {
                 let time = c.modified.filter(|t| within(*t))?;
+                let source = match journal {
+                    None => Source::Metadata,
+                    Some(_) if recorded(c, time) => return None,
+                    Some(_) => Source::Unrecorded,
+                };
                 Some(ChangeRow {
                     time,
                     region: region.to_string(),
@@ -213,11 +240,10 @@ pub fn region_rows(
                     kind: c.kind.clone(),
                     current_version: Some(c.version),
                     modified_by: c.modified_by.clone(),
-                    source: Source::Metadata,
+                    source,
                 })
-            })
-            .collect(),
-    };
+            }),
+    );
     rows.sort_by(|a, b| (a.time, &a.name).cmp(&(b.time, &b.name)));
     rows
 }
@@ -305,7 +331,7 @@ pub fn render_text(report: &ChangesReport) -> String {
                     utc(c.time),
                     c.region.clone(),
                     c.name.clone(),
-                    c.operation.clone(),
+                    operation_text(c),
                     c.current_version
                         .map_or_else(|| "deleted".to_string(), |v| format!("v{v}")),
                     c.modified_by.clone().unwrap_or_else(|| "unknown".into()),
@@ -372,6 +398,14 @@ fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
     out
 }
 
+/// A row's operation, marked when the journal has no record of it.
+fn operation_text(c: &ChangeRow) -> String {
+    match c.source {
+        Source::Unrecorded => format!("{} (NOT IN THE JOURNAL)", c.operation),
+        Source::Journal | Source::Metadata => c.operation.clone(),
+    }
+}
+
 /// The report as a pull-request comment.
 pub fn render_markdown(report: &ChangesReport) -> String {
     let cell = |s: &str| s.replace('|', "\\|").replace('`', "'");
@@ -398,7 +432,7 @@ pub fn render_markdown(report: &ChangesReport) -> String {
                 utc(c.time),
                 c.region,
                 cell(&c.name),
-                cell(&c.operation),
+                cell(&operation_text(c)),
                 c.current_version
                     .map_or_else(|| "deleted".to_string(), |v| format!("v{v}")),
                 cell(c.modified_by.as_deref().unwrap_or("unknown"))
@@ -548,6 +582,40 @@ mod tests {
             region_rows("us-east-1", &only, window, Some(&events), &current).len(),
             1
         );
+    }
+
+    #[test]
+    fn a_change_the_journal_did_not_record_is_listed_as_such() {
+        let selection = Selection::segment("dev");
+        let t = datetime!(2026-12-07 12:00 UTC);
+        let current = [Current {
+            name: "/app/dev/quiet".into(),
+            version: 5,
+            kind: "String".into(),
+            modified: Some(t),
+            modified_by: Some("arn:aws:iam::1:user/mallory".into()),
+        }];
+        let window = (t - time::Duration::hours(1), t + time::Duration::hours(1));
+        let rows = region_rows(
+            "us-east-1",
+            &scope_of(&selection),
+            window,
+            Some(&[]),
+            &current,
+        );
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].source, Source::Unrecorded);
+        // Recorded: listed once, from the journal.
+        let events = [event(t, "/app/dev/quiet", "Update")];
+        let rows = region_rows(
+            "us-east-1",
+            &scope_of(&selection),
+            window,
+            Some(&events),
+            &current,
+        );
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].source, Source::Journal);
     }
 
     #[test]

@@ -68,7 +68,7 @@ pub fn journal_ids(stack: &Stack, region: &str) -> [ResourceId; 3] {
 /// The change events of the environment's names only: `parameterPaths` as prefixes, else the
 /// `/<env>/` segment as a wildcard. What the pattern lets through is read again through the
 /// selection (which also leaves out locks, drills and other environments' metadata).
-pub fn event_pattern(stack: &Stack) -> serde_json::Value {
+pub fn event_pattern(stack: &Stack, account_id: &str, region: &str) -> serde_json::Value {
     let names: Vec<serde_json::Value> = match &stack.parameter_paths {
         Some(paths) => paths
             .iter()
@@ -76,9 +76,12 @@ pub fn event_pattern(stack: &Stack) -> serde_json::Value {
             .collect(),
         None => vec![serde_json::json!({ "wildcard": format!("*/{}/*", stack.environment) })],
     };
+    // Only this account's and this region's: a bus may receive events forwarded from others.
     serde_json::json!({
         "source": [EVENT_SOURCE],
         "detail-type": [EVENT_DETAIL_TYPE],
+        "account": [account_id],
+        "region": [region],
         "detail": { "name": names }
     })
 }
@@ -134,7 +137,7 @@ pub fn journal_resources(
                     "ssm-keeper: Parameter Store changes of the `{}` environment ({}) into its journal",
                     stack.environment, stack.project_name
                 ),
-                event_pattern: event_pattern(stack),
+                event_pattern: event_pattern(stack, account_id, region),
                 state: RULE_ENABLED.into(),
                 targets: vec![arn],
             }),
@@ -174,11 +177,13 @@ mod tests {
         let mut stack = sample(&["us-east-1"]);
         let env = stack.environment.clone();
         assert_eq!(
-            event_pattern(&stack)["detail"]["name"],
+            event_pattern(&stack, "123456789012", "us-east-1")["detail"]["name"],
             serde_json::json!([{ "wildcard": format!("*/{env}/*") }])
         );
         stack.parameter_paths = Some(vec!["/app/dev/".into(), "/shared/dev/".into()]);
-        let pattern = event_pattern(&stack);
+        let pattern = event_pattern(&stack, "123456789012", "us-east-1");
+        assert_eq!(pattern["account"], serde_json::json!(["123456789012"]));
+        assert_eq!(pattern["region"], serde_json::json!(["us-east-1"]));
         assert_eq!(pattern["source"], serde_json::json!(["aws.ssm"]));
         assert_eq!(
             pattern["detail-type"],

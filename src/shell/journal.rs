@@ -72,12 +72,17 @@ pub async fn journal_span(aws: &Aws, region: &str, group: &str) -> Result<Option
             .into_iter()
             .find(|g| g.log_group_name.as_deref() == Some(group))
         {
+            // Without it the journal's start is unknown: never taken as "always".
             let created = g
                 .creation_time
                 .and_then(|ms| {
                     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
                 })
-                .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "the journal's log group {group} in {region} says no creation time: when it started is unknown"
+                    )
+                })?;
             return Ok(Some(JournalSpan {
                 created,
                 retention_days: g.retention_in_days.and_then(|d| u32::try_from(d).ok()),

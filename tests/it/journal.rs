@@ -379,6 +379,45 @@ async fn changes_lists_who_changed_what_from_the_journal_and_never_a_value() {
         "{versions:?}"
     );
 
+    // A journal that stopped recording (its rule disabled) hides no change: the listing's last
+    // modification shows, marked as not in the journal.
+    events(R)
+        .await
+        .disable_rule()
+        .name(rule_name(env))
+        .send()
+        .await
+        .unwrap();
+    // Past the slack within which an event and a version are taken to match.
+    for _ in 0..=ssm_keeper::core::changes::SLACK_SECONDS {
+        next_second();
+    }
+    put_string(R, &host, "while-disabled").await;
+    let run = changes_of(&ws, &["--since", &since, "--format", "json"], 0, &secrets);
+    let unrecorded: Vec<serde_json::Value> = run.json()["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["source"] == "unrecorded")
+        .cloned()
+        .collect();
+    assert_eq!(unrecorded.len(), 1, "{run:#?}");
+    assert_eq!(unrecorded[0]["name"], host.as_str());
+    let text = changes_of(&ws, &["--since", &since], 0, &secrets).stdout;
+    assert!(text.contains("NOT IN THE JOURNAL"), "{text}");
+    // The plan shows the disabled rule, and apply enables it again.
+    let planned = changes(&ws.plan_json(2));
+    assert!(
+        planned.contains(&change(
+            "update",
+            "event-rule",
+            &rule_name(env),
+            &["rule-state"]
+        )),
+        "{planned:?}"
+    );
+    ws.apply();
+
     // A window before any change: none, exit 0 with --detailed-exitcode.
     let early = ssm_keeper::core::changes::utc(start - time::Duration::hours(2));
     changes_of(

@@ -265,7 +265,15 @@ async fn targets(aws: &Aws, region: &str, rule: &str) -> Result<Vec<(String, Str
                 format!("reading the targets of the EventBridge rule {rule} in {region} (ListTargetsByRule)")
             })?;
         for t in page.targets.unwrap_or_default() {
-            found.push((t.id, t.arn));
+            // A target that rewrites what it delivers is not the journal's target.
+            let rewritten =
+                t.input.is_some() || t.input_path.is_some() || t.input_transformer.is_some();
+            let arn = if rewritten {
+                format!("{} (its input rewritten)", t.arn)
+            } else {
+                t.arn
+            };
+            found.push((t.id, arn));
         }
         match page.next_token {
             Some(next) if !next.is_empty() => token = Some(next),
