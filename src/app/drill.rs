@@ -337,6 +337,9 @@ impl Drill<'_> {
         at: &str,
     ) -> Result<Result<(String, Vec<RestoreItem>), Scratch>> {
         let at = parse_moment(at).map_err(|m| anyhow::anyhow!("--at: {m}"))?;
+        if at > time::OffsetDateTime::now_utc() {
+            anyhow::bail!("--at {} is in the future", utc(at));
+        }
         let account = self.aws.account_id(&self.stack.ssm_home_region).await?;
         let options = self.scratch_options();
         let request = AtRequest {

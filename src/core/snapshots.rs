@@ -123,23 +123,24 @@ pub fn region_snapshots(
             .map(|d| now - time::Duration::days(i64::from(d)));
         kept.map_or(j.created, |k| k.max(j.created))
     });
-    let oldest = sorted.first().and_then(|b| stored(b));
-    let window = match (oldest, journal_since) {
-        (Some(oldest), Some(since)) => Some(if since > oldest {
-            Window {
-                from: utc(since),
-                to: utc(now),
-                from_bound: "journal",
-            }
-        } else {
-            Window {
-                from: utc(oldest),
-                to: utc(now),
-                from_bound: "oldest-backup",
-            }
-        }),
-        _ => None,
-    };
+    // restore --at starts from a backup taken once the journal was recording: the oldest such
+    // backup's stored time bounds the window (a backup taken before the journal's start cannot
+    // be followed by it).
+    let window = journal_since.and_then(|since| {
+        let first = sorted
+            .iter()
+            .find(|b| taken_of(&b.key).is_some_and(|t| t >= since))?;
+        let from = stored(first)?;
+        Some(Window {
+            from: utc(from),
+            to: utc(now),
+            from_bound: if sorted.first().is_some_and(|o| o.key == first.key) {
+                "oldest-backup"
+            } else {
+                "journal"
+            },
+        })
+    });
     RegionSnapshots {
         region: region.to_string(),
         bucket: bucket.to_string(),
@@ -147,6 +148,14 @@ pub fn region_snapshots(
         journal_since: journal_since.map(utc),
         window,
     }
+}
+
+/// When a backup of this tool's layout was taken, from its key
+/// (`...-YYYYMMDD_HHMMSS.json`, UTC).
+fn taken_of(key: &str) -> Option<OffsetDateTime> {
+    let stem = key.strip_suffix(".json")?;
+    let timestamp = stem.get(stem.len().checked_sub(15)?..)?;
+    super::document::parse_backup_timestamp(timestamp)
 }
 
 fn size(bytes: u64) -> String {
@@ -179,7 +188,7 @@ fn window_text(r: &RegionSnapshots) -> String {
             "restore --at reaches from {} ({}) to now",
             w.from,
             if w.from_bound == "journal" {
-                "the journal's start"
+                "the first backup taken once the journal was recording"
             } else {
                 "the oldest backup kept"
             }
@@ -187,7 +196,9 @@ fn window_text(r: &RegionSnapshots) -> String {
         (None, None) => {
             "restore --at: no journal here (add `journal:` to the stack and apply)".into()
         }
-        (None, Some(_)) => "restore --at: no backup to start from".into(),
+        (None, Some(_)) => {
+            "restore --at: no backup taken since the journal started to start from".into()
+        }
     }
 }
 
@@ -302,9 +313,18 @@ mod tests {
     }
 
     #[test]
-    fn the_window_starts_at_the_oldest_backup_or_the_journals_start_if_later() {
+    fn the_window_starts_at_the_first_backup_taken_once_the_journal_was_recording() {
         let now = datetime!(2026-12-07 12:00 UTC);
-        let backups = [backup("k", now - time::Duration::days(20))];
+        let key = |t: OffsetDateTime| {
+            let f = time::macros::format_description!("[year][month][day]_[hour][minute][second]");
+            format!("d/r/ssm-backup-dev-r-{}.json", t.format(&f).unwrap())
+        };
+        let taken = |days: i64| now - time::Duration::days(days);
+        let backups = [
+            backup(&key(taken(20)), taken(20)),
+            backup(&key(taken(2)), taken(2)),
+        ];
+        // The journal started 3 days ago: the backup taken 2 days ago is the first it follows.
         let young = JournalSpan {
             created: now - time::Duration::days(3),
             retention_days: Some(30),
@@ -313,9 +333,9 @@ mod tests {
         let w = r.window.unwrap();
         assert_eq!(
             (w.from.as_str(), w.from_bound),
-            ("2026-12-04T12:00:00Z", "journal")
+            ("2026-12-05T12:00:00Z", "journal")
         );
-        // An old journal whose retention reaches past the backup: the backup bounds it.
+        // An old journal whose retention reaches past every backup: the oldest bounds it.
         let old = JournalSpan {
             created: now - time::Duration::days(400),
             retention_days: Some(60),
@@ -327,5 +347,8 @@ mod tests {
             ("2026-11-17T12:00:00Z", "oldest-backup")
         );
         assert_eq!(r.journal_since.as_deref(), Some("2026-10-08T12:00:00Z"));
+        // No backup taken since the journal started: no window.
+        let r = region_snapshots("r", "b", &backups[..1], &[], None, Some(young), now);
+        assert_eq!(r.window, None);
     }
 }
