@@ -32,13 +32,33 @@ pub fn parse_event(message: &str) -> Option<JournalEvent> {
         return None;
     }
     let text = |v: &serde_json::Value| v.as_str().map(str::to_string);
+    // Anyone who may write the log group may write it anything: only what Parameter Store
+    // itself could have sent is read (a name SSM accepts, an operation and a region that are
+    // words).
+    let word = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    let name = text(&event["detail"]["name"]).filter(|n| ssm_name(n))?;
+    let operation = text(&event["detail"]["operation"]).filter(|o| word(o))?;
+    let region = text(&event["region"]).filter(|r| word(r))?;
+    let kind = text(&event["detail"]["type"])
+        .filter(|k| word(k))
+        .unwrap_or_default();
     Some(JournalEvent {
         time: OffsetDateTime::parse(event["time"].as_str()?, &Rfc3339).ok()?,
-        region: text(&event["region"])?,
-        name: text(&event["detail"]["name"])?,
-        operation: text(&event["detail"]["operation"])?,
-        kind: text(&event["detail"]["type"]).unwrap_or_default(),
+        region,
+        name,
+        operation,
+        kind,
     })
+}
+
+/// A name Parameter Store accepts: `a-zA-Z0-9_.-` and `/` between levels, at most 2048
+/// characters.
+fn ssm_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 2048
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '/'))
 }
 
 /// A parameter as DescribeParameters lists it now: no value.
@@ -521,6 +541,11 @@ mod tests {
         );
         assert_eq!(e.kind, "SecureString");
         assert!(parse_event(&message.replace("aws.ssm", "aws.ec2")).is_none());
+        // What Parameter Store could not have sent is not read: a name with markup or a line
+        // break, an operation that is no word.
+        assert!(parse_event(&message.replace("/app/dev/db", "/app/dev/x\\n| y")).is_none());
+        assert!(parse_event(&message.replace("/app/dev/db", "/app/dev/<b>")).is_none());
+        assert!(parse_event(&message.replace("\"Create\"", "\"Cre ate\"")).is_none());
         assert!(parse_event("not json").is_none());
     }
 
