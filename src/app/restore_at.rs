@@ -11,8 +11,8 @@ use time::OffsetDateTime;
 
 use crate::cli::RestoreArgs;
 use crate::core::at::{
-    Decision, Facts, HistoryVersion, NotWritten, as_backup_entry, decide, origin_of_backup,
-    origin_of_history, pick,
+    Decision, Facts, HistoryVersion, NotWritten, as_backup_entry, decide, is_backed_up,
+    origin_of_backup, origin_of_history, pick,
 };
 use crate::core::backup::BackupParameter;
 use crate::core::changes::utc;
@@ -34,19 +34,6 @@ use crate::shell::store::{Place, list_backups_in};
 
 /// Parameters whose history is read at once (each paced in the GetParameterHistory lane).
 const HISTORIES_IN_FLIGHT: usize = 4;
-
-/// Whether history's version `v` is the one the backup holds (same version, written in the
-/// same second).
-fn is_backed_up(v: &HistoryVersion, b: &BackupParameter) -> bool {
-    let written = b.last_modified_date.as_deref().and_then(|t| {
-        OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
-    });
-    v.meta.version == b.version
-        && match (v.meta.modified, written) {
-            (Some(h), Some(w)) => h.unix_timestamp() == w.unix_timestamp(),
-            _ => false,
-        }
-}
 
 /// A name whose state history will give: only its name matters before then (where restore
 /// would write it).

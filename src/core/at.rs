@@ -62,8 +62,23 @@ fn seconds(t: OffsetDateTime) -> i64 {
 /// backup reads each value after its run started, so its entries can be newer than the time
 /// it was taken. `None` when the entry does not say, or the name is not in the backup.
 fn backed_up_at(facts: &Facts) -> Option<OffsetDateTime> {
-    let text = facts.backup?.last_modified_date.as_deref()?;
+    written_at(facts.backup?)
+}
+
+/// When a backup entry's version was written, as the document records it.
+fn written_at(b: &BackupParameter) -> Option<OffsetDateTime> {
+    let text = b.last_modified_date.as_deref()?;
     OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()
+}
+
+/// Whether history's version `v` is the one the backup holds (same version, written in the
+/// same second): then the backup's entry, with its tags, stands for it.
+pub fn is_backed_up(v: &HistoryVersion, b: &BackupParameter) -> bool {
+    v.meta.version == b.version
+        && match (v.meta.modified, written_at(b)) {
+            (Some(h), Some(w)) => seconds(h) == seconds(w),
+            _ => false,
+        }
 }
 
 /// From when the journal's events are changes the backup does not hold: after the backed-up
