@@ -63,6 +63,7 @@ def apply_patches() -> None:
     ssm.patch_parameter_history()
     ssm.patch_change_events()  # before the names and the tier: they check moto's put_parameter
     ssm.patch_parameter_names()
+    ssm.patch_parameter_keys()
     ssm.patch_tier_downgrade()
     ssm.patch_last_modified_user()
     events.patch_delivery()

@@ -219,6 +219,44 @@ def patch_parameter_names() -> None:
     SimpleSystemManagerBackend.put_parameter = put_parameter
 
 
+def key_refusal(account_id: str, region: str, key_id: str):
+    """AWS's error for a SecureString's KeyId that cannot encrypt in `region` (no such key or
+    alias there, or a key ARN of another region), or None. The AWS managed keys (`alias/aws/...`)
+    exist everywhere: AWS creates them on first use."""
+    from moto.kms.models import kms_backends
+    from moto.ssm.exceptions import SSMException
+
+    if key_id.startswith("alias/aws/"):
+        return None
+    refused = SSMException("InvalidKeyId", f"Invalid keyId {key_id}")
+    if key_id.startswith("arn:") and key_id.split(":")[3:4] != [region]:
+        return refused
+    try:
+        kms_backends[account_id][region].describe_key(key_id)
+    except Exception:  # moto raises its own NotFound for an unknown id, ARN or alias
+        return refused
+    return None
+
+
+def patch_parameter_keys() -> None:
+    """PutParameter of a SecureString refuses a KeyId that names no key of the parameter's region
+    (InvalidKeyId, as AWS: SSM asks KMS to encrypt with it); moto stored any KeyId."""
+    from moto.ssm.models import SimpleSystemManagerBackend
+
+    require_source(SimpleSystemManagerBackend.put_parameter, "keyid: str,")
+    original = SimpleSystemManagerBackend.put_parameter
+
+    @functools.wraps(original)
+    def put_parameter(self, name, description, value, parameter_type, allowed_pattern, keyid, *args, **kwargs):
+        if parameter_type == "SecureString" and keyid:
+            refused = key_refusal(self.account_id, self.region_name, keyid)
+            if refused is not None:
+                raise refused
+        return original(self, name, description, value, parameter_type, allowed_pattern, keyid, *args, **kwargs)
+
+    SimpleSystemManagerBackend.put_parameter = put_parameter
+
+
 def patch_parameter_age() -> None:
     """PutParameter with the header `x-emulator-age-seconds: N` backdates the version it writes
     by N seconds (its LastModifiedDate), as a parameter written that long ago would be: the lock

@@ -388,7 +388,7 @@ impl Drill<'_> {
             }
         }
         let items = plan(items, &Default::default(), unknown, (false, false));
-        let missing = missing_keys(self.aws, region, &items).await?;
+        let missing = missing_keys(self.aws, self.printer, region, &items).await?;
         if !missing.is_empty() {
             return Ok(Err(Scratch::Refused {
                 source,

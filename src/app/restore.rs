@@ -154,7 +154,7 @@ async fn preview(
         at: None,
         not_written: Vec::new(),
     };
-    let missing = missing_keys(aws, target_region, &restore.items).await?;
+    let missing = missing_keys(aws, printer, target_region, &restore.items).await?;
     Ok((restore, missing))
 }
 

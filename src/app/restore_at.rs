@@ -433,6 +433,6 @@ pub async fn preview_at(
         at: Some(utc(at)),
         not_written: state.not_written,
     };
-    let missing = missing_keys(aws, target, &restore.items).await?;
+    let missing = missing_keys(aws, printer, target, &restore.items).await?;
     Ok((restore, missing))
 }

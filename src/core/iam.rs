@@ -583,15 +583,21 @@ fn verify_statements(a: &Arns) -> Vec<Value> {
         find_journal(),
     ];
     out.extend(read_backup_metadata(a));
-    // With `encryption: kms`: the `key` check describes the stack's keys, and no other.
-    if a.backup_keys.is_some() {
-        out.extend(stack_keys(
+    out.extend(check_backup_keys(a));
+    out
+}
+
+/// With `encryption: kms`: verify's `key` check (plain and `--deep`) describes the stack's
+/// keys, and no other.
+fn check_backup_keys(a: &Arns) -> Vec<Value> {
+    match a.backup_keys {
+        Some(_) => stack_keys(
             a,
             ("CheckBackupKeys", "CheckNamedBackupKeys"),
             &["kms:DescribeKey"],
-        ));
+        ),
+        None => Vec::new(),
     }
-    out
 }
 
 /// Restore (and `verify --deep`) reads the documents themselves.
@@ -628,7 +634,6 @@ fn restore_statements(a: &Arns) -> Vec<Value> {
             ],
             a.restorable.clone(),
         ),
-        statement("CheckKmsKeys", &["kms:DescribeKey"], vec![a.keys.clone()]),
         json!({
             "Sid": "EncryptAndReadBackSecureStringsThroughSsm",
             "Effect": "Allow",
@@ -658,6 +663,9 @@ fn restore_statements(a: &Arns) -> Vec<Value> {
         lock_statement(a),
     ]);
     out.extend(via_s3(a, "DecryptBackups", "kms:Decrypt"));
+    // `verify --deep`'s `key` check. The parameters' own keys (any application's) are not
+    // described: restore leaves a key it may not describe to PutParameter (`missing_keys`).
+    out.extend(check_backup_keys(a));
     out
 }
 
@@ -1548,6 +1556,41 @@ mod tests {
         let arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
         named.kms_key_ids.insert("us-east-1".into(), arn.into());
         let statements = read_keys(&named);
+        assert_eq!(statements.len(), 2, "{statements:?}");
+        assert_eq!(statements[1]["Resource"], json!([arn]));
+        assert!(statements[1]["Condition"].is_null());
+    }
+
+    /// Restore describes no key under `AES256`, and under `encryption: kms` only the stack's
+    /// (for `verify --deep`'s `key` check): never every key of the account.
+    #[test]
+    fn restore_describes_only_the_stacks_keys() {
+        let describing = |stack: &Stack| -> Vec<Value> {
+            policy(stack, ACCOUNT, Role::Restore, &[])["Statement"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|s| {
+                    s["Action"]
+                        .as_array()
+                        .unwrap()
+                        .contains(&json!("kms:DescribeKey"))
+                })
+                .cloned()
+                .collect()
+        };
+        assert_eq!(describing(&stack()), Vec::<Value>::new());
+        let mut kms = stack();
+        kms.encryption = EncryptionMode::Kms;
+        let statements = describing(&kms);
+        assert_eq!(statements.len(), 1, "{statements:?}");
+        assert_eq!(
+            statements[0]["Condition"]["StringEquals"]["aws:ResourceTag/Name"],
+            "alias/jenkins-infra-ssm-backup-dev"
+        );
+        let arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        kms.kms_key_ids.insert("us-east-1".into(), arn.into());
+        let statements = describing(&kms);
         assert_eq!(statements.len(), 2, "{statements:?}");
         assert_eq!(statements[1]["Resource"], json!([arn]));
         assert!(statements[1]["Condition"].is_null());

@@ -3,6 +3,7 @@
 //! SSM's quotas (`Aws`'s lanes), read back. Values stay in memory and never reach an error message.
 
 use anyhow::{Context, Result, bail};
+use aws_sdk_kms::error::ProvideErrorMetadata;
 use aws_sdk_ssm::types::{
     ParameterMetadata, ParameterStringFilter, ParameterTier, ParameterType, ResourceTypeForTagging,
 };
@@ -407,7 +408,17 @@ async fn retag(
 
 /// Every KMS key the SecureStrings to write will use must exist in `region` (a key of another
 /// region cannot encrypt there): one line per missing key, naming it and its parameters.
-pub async fn missing_keys(aws: &Aws, region: &str, items: &[RestoreItem]) -> Result<Vec<String>> {
+///
+/// A key of another region is missing by its ARN; any other is described. The restore role may
+/// describe only the stack's own keys (least privilege: the parameters' keys are any
+/// application's), so a key it may not describe is not checked in advance: said with a warning,
+/// and PutParameter refuses it (`InvalidKeyId`) if it is not in `region`.
+pub async fn missing_keys(
+    aws: &Aws,
+    printer: &Printer,
+    region: &str,
+    items: &[RestoreItem],
+) -> Result<Vec<String>> {
     let mut users: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for item in items.iter().filter(|i| i.writes()) {
         if let Some(key) = item.spec.as_ref().and_then(|s| s.key_id.as_deref())
@@ -419,33 +430,36 @@ pub async fn missing_keys(aws: &Aws, region: &str, items: &[RestoreItem]) -> Res
     let kms = aws.kms(region);
     let mut missing = Vec::new();
     for (key, parameters) in users {
+        let names = parameters.into_iter().collect::<Vec<_>>().join(", ");
         let elsewhere = key
             .strip_prefix("arn:")
             .and_then(|arn| arn.split(':').nth(2))
             .filter(|r| *r != region);
-        let exists = match elsewhere {
-            Some(_) => false,
-            None => match kms.describe_key().key_id(key).send().await {
-                Ok(_) => true,
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|s| s.is_not_found_exception()) =>
-                {
-                    false
-                }
-                Err(e) => {
-                    return Err(anyhow::Error::new(e)
-                        .context(format!("checking KMS key {key} in {region} (DescribeKey)")));
-                }
-            },
-        };
-        if !exists {
-            let names: Vec<&str> = parameters.into_iter().collect();
+        if let Some(other) = elsewhere {
             missing.push(format!(
-                "KMS key {key} does not exist in {region}{} (used by {}): pass --kms-key-id with a key of {region}",
-                elsewhere.map(|r| format!(" (it is a key of {r})")).unwrap_or_default(),
-                names.join(", ")
+                "KMS key {key} does not exist in {region} (it is a key of {other}) (used by {names}): pass --kms-key-id with a key of {region}"
             ));
+            continue;
+        }
+        match kms.describe_key().key_id(key).send().await {
+            Ok(_) => {}
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_not_found_exception()) =>
+            {
+                missing.push(format!(
+                    "KMS key {key} does not exist in {region} (used by {names}): pass --kms-key-id with a key of {region}"
+                ));
+            }
+            Err(e) if e.code() == Some("AccessDeniedException") => {
+                printer.warn(&format!(
+                    "KMS key {key} was not checked in {region} before writing: these credentials may describe only the stack's own keys (DescribeKey was refused). If it is not a key of {region}, PutParameter refuses {names} (InvalidKeyId): then run the restore again with --kms-key-id."
+                ))?;
+            }
+            Err(e) => {
+                return Err(anyhow::Error::new(e)
+                    .context(format!("checking KMS key {key} in {region} (DescribeKey)")));
+            }
         }
     }
     Ok(missing)
@@ -590,11 +604,22 @@ async fn put(
     if !overwrite && !spec.tags.is_empty() {
         request = request.set_tags(Some(ssm_tags(&spec.tags)?));
     }
-    request.send().await.with_context(|| {
-        format!(
-            "writing {} ({}) in {region} (PutParameter)",
-            spec.name, spec.kind
-        )
-    })?;
-    Ok(())
+    match request.send().await {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            // A key not checked in advance (see `missing_keys`) that is not a key of `region`.
+            let hint = if e.as_service_error().is_some_and(|s| s.is_invalid_key_id()) {
+                format!(
+                    ": KMS key {} cannot encrypt in {region}; run the restore again with --kms-key-id and a key of {region}",
+                    spec.key_id.as_deref().unwrap_or(DEFAULT_KEY)
+                )
+            } else {
+                String::new()
+            };
+            Err(anyhow::Error::new(e).context(format!(
+                "writing {} ({}) in {region} (PutParameter){hint}",
+                spec.name, spec.kind
+            )))
+        }
+    }
 }

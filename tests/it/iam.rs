@@ -363,6 +363,11 @@ impl Enforced {
         let (key, secret) = self.creds(role);
         ssm_as(&self.emu, (&key, &secret), region).await
     }
+
+    pub async fn kms(&self, role: &str, region: &str) -> aws_sdk_kms::Client {
+        let (key, secret) = self.creds(role);
+        aws_sdk_kms::Client::new(&config_as(&self.emu, (&key, &secret), region).await)
+    }
 }
 
 /// Runs one of emulator/'s boto3 scripts against `emu` with `input` on stdin; its JSON output.
@@ -1280,5 +1285,79 @@ async fn each_role_runs_a_kms_stack_with_copies_under_enforced_iam() {
         .await
         .unwrap();
     assert_eq!(back.parameter.unwrap().value.as_deref(), Some("s3cret"));
+
+    // A parameter under an application's key: the restore role describes only the stack's
+    // keys, so restore says it did not check that one, and PutParameter is the check: written
+    // in A, where the key is; refused in B (InvalidKeyId) with nothing written, and written
+    // there with --kms-key-id.
+    let app_key = at.kms("admin", A).await.create_key().send().await.unwrap();
+    let app_key = app_key.key_metadata().unwrap().key_id().to_string();
+    let token = format!("/app/{env}/app/token");
+    at.ssm("admin", A)
+        .await
+        .put_parameter()
+        .name(&token)
+        .value("t0ken")
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .key_id(&app_key)
+        .send()
+        .await
+        .unwrap();
+    as_role("backup", &["backup", "--stack", env]);
+    let admin_a = at.ssm("admin", A).await;
+    admin_a
+        .delete_parameter()
+        .name(&token)
+        .send()
+        .await
+        .unwrap();
+    let restore_a = ["restore", "--stack", env, "--region", A];
+    let run = as_role(
+        "restore",
+        &[&restore_a[..], &["--apply", "--auto-approve"]].concat(),
+    );
+    assert!(
+        run.stderr.contains(&format!(
+            "WARNING: KMS key {app_key} was not checked in {A} before writing"
+        )),
+        "{}",
+        run.stderr
+    );
+    let read = |ssm: aws_sdk_ssm::Client| {
+        let token = token.clone();
+        async move {
+            let got = ssm.get_parameter().name(&token).with_decryption(true);
+            let got = got.send().await.ok()?.parameter?;
+            Some((got.value?, got.r#type?))
+        }
+    };
+    let secure = aws_sdk_ssm::types::ParameterType::SecureString;
+    assert_eq!(read(admin_a).await, Some(("t0ken".into(), secure.clone())));
+    let into_b = [&restore_a[..], &["--target-region", B]].concat();
+    let run = at.run(
+        "restore",
+        &[&into_b[..], &["--apply", "--auto-approve"]].concat(),
+    );
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stderr.contains(&format!(
+            "writing {token} (SecureString) in {B} (PutParameter): KMS key {app_key} cannot encrypt in {B}; run the restore again with --kms-key-id"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(read(at.ssm("admin", B).await).await, None);
+    as_role(
+        "restore",
+        &[
+            &into_b[..],
+            &["--kms-key-id", "alias/aws/ssm", "--apply", "--auto-approve"],
+        ]
+        .concat(),
+    );
+    assert_eq!(
+        read(at.ssm("admin", B).await).await,
+        Some(("t0ken".into(), secure))
+    );
     as_role("restore", &["restore", "--stack", env, "--drill"]);
 }

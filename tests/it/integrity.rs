@@ -508,8 +508,7 @@ async fn a_moved_alias_is_seen_by_plan_and_verify_with_their_own_roles() {
     assert_eq!(run.code, 0, "{run:#?}");
 
     let alias = format!("alias/{PROJECT}-ssm-backup-{env}");
-    let (key, secret) = at.creds("admin");
-    let kms = aws_sdk_kms::Client::new(&crate::iam::config_as(&at.emu, (&key, &secret), A).await);
+    let kms = at.kms("admin", A).await;
     let pinned = kms
         .describe_key()
         .key_id(&alias)

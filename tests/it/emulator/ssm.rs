@@ -1,5 +1,5 @@
 //! SSM (emulator/keeper_emulator/ssm.py): DescribeParameters' page size, parameter policies, the
-//! tier downgrade, and the test facility of a parameter written long ago.
+//! tier downgrade, SecureStrings' keys, and the test facility of a parameter written long ago.
 
 use super::R;
 use crate::common::*;
@@ -238,6 +238,61 @@ async fn parameter_names_aws_refuses_are_refused() {
 }
 
 /// Every version of a parameter, as GetParameterHistory pages them.
+/// PutParameter of a SecureString refuses a KeyId that cannot encrypt in the parameter's region
+/// (`InvalidKeyId`, as AWS: SSM asks KMS): a key or alias that is not there, or a key ARN of
+/// another region. The AWS managed key and the region's own keys (ID, ARN, alias) are accepted.
+/// moto stored any KeyId.
+#[tokio::test]
+async fn a_secure_string_under_a_key_that_is_not_there_is_invalid_key_id() {
+    const OTHER: &str = "eu-west-1";
+    let (ssm, kms_here) = (ssm(R).await, kms(R).await);
+    let here = kms_here.create_key().send().await.unwrap();
+    let here = here.key_metadata().unwrap();
+    let elsewhere = kms(OTHER).await.create_key().send().await.unwrap();
+    let elsewhere = elsewhere.key_metadata().unwrap();
+    kms_here
+        .create_alias()
+        .alias_name("alias/emukeys-here")
+        .target_key_id(here.key_id())
+        .send()
+        .await
+        .unwrap();
+    let put = |key: &str| {
+        ssm.put_parameter()
+            .name("/emukeys/secret")
+            .value("v")
+            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+            .key_id(key)
+            .overwrite(true)
+            .send()
+    };
+    for key in [
+        "alias/aws/ssm",
+        here.key_id(),
+        here.arn().unwrap(),
+        "alias/emukeys-here",
+    ] {
+        put(key).await.unwrap_or_else(|e| panic!("{key}: {e:?}"));
+    }
+    for key in [
+        elsewhere.key_id(),
+        elsewhere.arn().unwrap(),
+        "alias/emukeys-nowhere",
+        "1234abcd-12ab-34cd-56ef-1234567890ab",
+    ] {
+        let e = put(key).await.expect_err(key).into_service_error();
+        assert!(e.is_invalid_key_id(), "{key}: {e:?}");
+    }
+    // A String parameter has no key to check.
+    ssm.put_parameter()
+        .name("/emukeys/plain")
+        .value("v")
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await
+        .unwrap();
+}
+
 async fn history(ssm: &aws_sdk_ssm::Client, name: &str, page: Option<i32>) -> Vec<Vec<i64>> {
     let mut pages = ssm
         .get_parameter_history()
