@@ -221,16 +221,20 @@ def patch_parameter_names() -> None:
 
 def key_refusal(account_id: str, region: str, key_id: str):
     """AWS's error for a SecureString's KeyId that cannot encrypt in `region` (no such key or
-    alias there, or a key ARN of another region), or None. The AWS managed keys (`alias/aws/...`)
-    exist everywhere: AWS creates them on first use."""
+    alias there, or a key ARN of another region), or None. SSM's AWS managed key
+    (`alias/aws/ssm`) exists everywhere: AWS creates it on first use. A key ARN is looked up in
+    the account it names."""
     from moto.kms.models import kms_backends
     from moto.ssm.exceptions import SSMException
 
-    if key_id.startswith("alias/aws/"):
+    if key_id == "alias/aws/ssm" or (key_id.startswith("arn:") and key_id.endswith(":alias/aws/ssm")):
         return None
     refused = SSMException("InvalidKeyId", f"Invalid keyId {key_id}")
-    if key_id.startswith("arn:") and key_id.split(":")[3:4] != [region]:
-        return refused
+    if key_id.startswith("arn:"):
+        parts = key_id.split(":")
+        if len(parts) < 6 or parts[3] != region:
+            return refused
+        account_id = parts[4]
     try:
         kms_backends[account_id][region].describe_key(key_id)
     except Exception:  # moto raises its own NotFound for an unknown id, ARN or alias

@@ -30,7 +30,8 @@ use crate::shell::lock::{Guard, Halt, LockRequest, LockWatch, Locked};
 use crate::shell::metrics;
 use crate::shell::printer::{Input, Printer};
 use crate::shell::restore::{
-    Located, ParameterWrite, WriteMode, locate_checked, missing_keys, read_live, write,
+    Located, ParameterWrite, WriteMode, check_keys, locate_checked, random_suffix, read_live,
+    try_keys, write,
 };
 use crate::shell::ssm::list_selected;
 use crate::shell::store::Place;
@@ -68,17 +69,11 @@ pub async fn run(session: &Session, printer: &Printer, args: RestoreArgs) -> Res
         printer,
         args: &args,
         stack: &stack,
-        run_id: run_id(time::OffsetDateTime::now_utc(), rand_suffix()),
+        run_id: run_id(time::OffsetDateTime::now_utc(), random_suffix()),
         interrupt: &interrupt,
         lock: guard.watch(),
     };
     guard.hold(drill.all(&regions)).await
-}
-
-/// A short random number for the run id (from a v4 UUID: no other source of randomness).
-fn rand_suffix() -> u32 {
-    let bytes = uuid::Uuid::new_v4().into_bytes();
-    u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
 }
 
 /// One drill run: what every region's drill needs.
@@ -388,7 +383,10 @@ impl Drill<'_> {
             }
         }
         let items = plan(items, &Default::default(), unknown, (false, false));
-        let missing = missing_keys(self.aws, self.printer, region, &items).await?;
+        let keys = check_keys(self.aws, region, &items).await?;
+        let env = &self.stack.environment;
+        let mut missing = keys.missing;
+        missing.extend(try_keys(self.aws, self.printer, region, env, &keys.unchecked).await?);
         if !missing.is_empty() {
             return Ok(Err(Scratch::Refused {
                 source,

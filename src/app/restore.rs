@@ -26,8 +26,8 @@ use crate::shell::interrupt::Interrupt;
 use crate::shell::lock::{Guard, Halt, LockRequest, LockWatch, Locked};
 use crate::shell::printer::Printer;
 use crate::shell::restore::{
-    Located, ParameterWrite, WriteMode, locate, locate_checked, missing_keys, read_live, refusal,
-    write,
+    KeyCheck, Located, ParameterWrite, WriteMode, check_keys, locate, locate_checked, read_live,
+    refusal, refuse_missing_keys, try_keys, write,
 };
 use crate::shell::store::Place;
 
@@ -79,16 +79,13 @@ async fn restore(
         planned = preview(aws, printer, args, stack, selection) => planned?,
         signal = interrupt.wait() => return cancelled(printer, "Restore", signal),
     };
-    let (restore, missing) = planned;
+    let (restore, keys) = planned;
     print_preview(printer, &restore, args.format)?;
     // Before anything is written: the keys the SecureStrings will be encrypted with must exist
     // where they are written.
-    if !missing.is_empty() {
-        bail!(
-            "the restore cannot encrypt its SecureStrings in {}, so nothing was written:\n  - {}",
-            restore.target_region,
-            missing.join("\n  - ")
-        );
+    refuse_missing_keys(&restore.target_region, &keys.missing)?;
+    for line in keys.unchecked_lines(&restore.target_region) {
+        printer.warn(&line)?;
     }
     if !args.apply {
         return Ok(if args.detailed_exitcode && restore.has_changes() {
@@ -101,18 +98,19 @@ async fn restore(
         printer.out("Nothing to restore.\n")?;
         return Ok(ExitCode::SUCCESS);
     }
-    apply(aws, printer, args, &restore, interrupt, lock).await
+    let keys = (stack.environment.as_str(), &keys);
+    apply(aws, printer, args, (&restore, keys), interrupt, lock).await
 }
 
-/// The restore plan against the live parameters, and the KMS keys it lacks in the target
-/// region (one line each).
+/// The restore plan against the live parameters, and what is known of the KMS keys it needs
+/// in the target region.
 async fn preview(
     aws: &Aws,
     printer: &Printer,
     args: &RestoreArgs,
     stack: &Stack,
     selection: Selection,
-) -> Result<(RestorePlan, Vec<String>)> {
+) -> Result<(RestorePlan, KeyCheck)> {
     if let Some(at) = &args.at {
         let at = parse_moment(at).map_err(|m| anyhow::anyhow!("--at: {m}"))?;
         if at > time::OffsetDateTime::now_utc() {
@@ -154,8 +152,8 @@ async fn preview(
         at: None,
         not_written: Vec::new(),
     };
-    let missing = missing_keys(aws, printer, target_region, &restore.items).await?;
-    Ok((restore, missing))
+    let keys = check_keys(aws, target_region, &restore.items).await?;
+    Ok((restore, keys))
 }
 
 /// The backup to restore: from the region's own bucket, or from its copy (the stack's
@@ -331,12 +329,13 @@ fn print_preview(printer: &Printer, restore: &RestorePlan, format: Format) -> Re
     printer.out(&text)
 }
 
-/// Confirms, writes, reads back.
+/// Confirms, tries the keys it could not describe (in the environment `keys.0`), writes, reads
+/// back.
 async fn apply(
     aws: &Aws,
     printer: &Printer,
     args: &RestoreArgs,
-    restore: &RestorePlan,
+    (restore, keys): (&RestorePlan, (&str, &KeyCheck)),
     interrupt: &Interrupt,
     lock: &LockWatch,
 ) -> Result<ExitCode> {
@@ -346,6 +345,9 @@ async fn apply(
     {
         return Ok(code);
     }
+    let (environment, keys) = keys;
+    let missing = try_keys(aws, printer, region, environment, &keys.unchecked).await?;
+    refuse_missing_keys(region, &missing)?;
     let writes = writes(restore);
     printer.out("\n")?;
     let done = write(aws, region, &writes, (lock, interrupt), printer).await?;

@@ -28,7 +28,7 @@ use crate::core::store::{COPY_PREFIX, Layout, backup_layout};
 use crate::shell::aws::Aws;
 use crate::shell::journal::{journal_span, read_events};
 use crate::shell::printer::Printer;
-use crate::shell::restore::{Located, locate_checked, missing_keys, read_live, refusal};
+use crate::shell::restore::{KeyCheck, Located, check_keys, locate_checked, read_live, refusal};
 use crate::shell::ssm::{describe_selected, history_values};
 use crate::shell::store::{Place, list_backups_in};
 
@@ -394,7 +394,7 @@ pub async fn preview_at(
     stack: &Stack,
     selection: Selection,
     at: OffsetDateTime,
-) -> Result<(RestorePlan, Vec<String>)> {
+) -> Result<(RestorePlan, KeyCheck)> {
     let region = args
         .region
         .as_ref()
@@ -433,6 +433,6 @@ pub async fn preview_at(
         at: Some(utc(at)),
         not_written: state.not_written,
     };
-    let missing = missing_keys(aws, printer, target, &restore.items).await?;
-    Ok((restore, missing))
+    let keys = check_keys(aws, target, &restore.items).await?;
+    Ok((restore, keys))
 }

@@ -19,6 +19,7 @@ use super::store::{Place, find_newest, list_backups_in, object_facts, read_point
 use super::tags::{Tags, tags_of};
 use crate::core::backup::Secret;
 use crate::core::document::{BackupDocument, entry_problems, identity_problems, read_document};
+use crate::core::drill::{drill_prefix, run_id};
 use crate::core::resource::ParameterKind;
 use crate::core::restore::{BackupSource, DEFAULT_KEY, DEFAULT_TIER, ParameterSpec, RestoreItem};
 use crate::core::stack::Stack;
@@ -406,19 +407,24 @@ async fn retag(
     Ok(())
 }
 
+/// What restore knows, before writing, of the KMS keys its SecureStrings will use where it
+/// writes.
+#[derive(Debug, Default)]
+pub struct KeyCheck {
+    /// One line per key that is not there, naming it and its parameters.
+    pub missing: Vec<String>,
+    /// Keys these credentials may not describe, with their parameters: tried by `try_keys`
+    /// before anything is written.
+    pub unchecked: BTreeMap<String, Vec<String>>,
+}
+
 /// Every KMS key the SecureStrings to write will use must exist in `region` (a key of another
-/// region cannot encrypt there): one line per missing key, naming it and its parameters.
+/// region cannot encrypt there).
 ///
 /// A key of another region is missing by its ARN; any other is described. The restore role may
 /// describe only the stack's own keys (least privilege: the parameters' keys are any
-/// application's), so a key it may not describe is not checked in advance: said with a warning,
-/// and PutParameter refuses it (`InvalidKeyId`) if it is not in `region`.
-pub async fn missing_keys(
-    aws: &Aws,
-    printer: &Printer,
-    region: &str,
-    items: &[RestoreItem],
-) -> Result<Vec<String>> {
+/// application's), so a key it may not describe is left to `try_keys`.
+pub async fn check_keys(aws: &Aws, region: &str, items: &[RestoreItem]) -> Result<KeyCheck> {
     let mut users: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for item in items.iter().filter(|i| i.writes()) {
         if let Some(key) = item.spec.as_ref().and_then(|s| s.key_id.as_deref())
@@ -428,15 +434,15 @@ pub async fn missing_keys(
         }
     }
     let kms = aws.kms(region);
-    let mut missing = Vec::new();
+    let mut check = KeyCheck::default();
     for (key, parameters) in users {
-        let names = parameters.into_iter().collect::<Vec<_>>().join(", ");
+        let names = parameters.iter().copied().collect::<Vec<_>>().join(", ");
         let elsewhere = key
             .strip_prefix("arn:")
             .and_then(|arn| arn.split(':').nth(2))
             .filter(|r| *r != region);
         if let Some(other) = elsewhere {
-            missing.push(format!(
+            check.missing.push(format!(
                 "KMS key {key} does not exist in {region} (it is a key of {other}) (used by {names}): pass --kms-key-id with a key of {region}"
             ));
             continue;
@@ -447,14 +453,13 @@ pub async fn missing_keys(
                 if e.as_service_error()
                     .is_some_and(|s| s.is_not_found_exception()) =>
             {
-                missing.push(format!(
+                check.missing.push(format!(
                     "KMS key {key} does not exist in {region} (used by {names}): pass --kms-key-id with a key of {region}"
                 ));
             }
             Err(e) if e.code() == Some("AccessDeniedException") => {
-                printer.warn(&format!(
-                    "KMS key {key} was not checked in {region} before writing: these credentials may describe only the stack's own keys (DescribeKey was refused). If it is not a key of {region}, PutParameter refuses {names} (InvalidKeyId): then run the restore again with --kms-key-id."
-                ))?;
+                let parameters = parameters.into_iter().map(str::to_string).collect();
+                check.unchecked.insert(key.to_string(), parameters);
             }
             Err(e) => {
                 return Err(anyhow::Error::new(e)
@@ -462,7 +467,92 @@ pub async fn missing_keys(
             }
         }
     }
+    Ok(check)
+}
+
+/// Tries each key `check_keys` could not describe: a SecureString encrypted with it under the
+/// environment's drill path (which the restore role may write and delete, and the next drill
+/// cleans up), deleted at once. One line per key SSM refuses (`InvalidKeyId`).
+pub async fn try_keys(
+    aws: &Aws,
+    printer: &Printer,
+    region: &str,
+    environment: &str,
+    unchecked: &BTreeMap<String, Vec<String>>,
+) -> Result<Vec<String>> {
+    let ssm = aws.ssm(region);
+    let mut missing = Vec::new();
+    for (key, parameters) in unchecked {
+        let name = format!(
+            "{}key-check-{}",
+            drill_prefix(environment),
+            run_id(time::OffsetDateTime::now_utc(), random_suffix())
+        );
+        let put = ssm
+            .put_parameter()
+            .name(&name)
+            .value("ssm-keeper: can this key encrypt here?")
+            .r#type(ParameterType::SecureString)
+            .key_id(key)
+            .send()
+            .await;
+        match put {
+            Ok(_) => {}
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_invalid_key_id()) => {
+                missing.push(format!(
+                    "KMS key {key} cannot encrypt in {region}: SSM refused it (InvalidKeyId) (used by {}): pass --kms-key-id with a key of {region}",
+                    parameters.join(", ")
+                ));
+                continue;
+            }
+            Err(e) => {
+                return Err(anyhow::Error::new(e).context(format!(
+                    "trying KMS key {key} in {region} with the scratch parameter {name} (PutParameter)"
+                )));
+            }
+        }
+        let deleted = ssm.delete_parameters().names(&name).send().await;
+        if let Err(e) = deleted {
+            printer.warn(&format!(
+                "the scratch parameter {name} in {region} was not deleted (the next drill deletes it): {:#}",
+                anyhow::Error::new(e)
+            ))?;
+        }
+    }
     Ok(missing)
+}
+
+impl KeyCheck {
+    /// A line for each key not described, said under the preview.
+    pub fn unchecked_lines(&self, region: &str) -> Vec<String> {
+        self.unchecked
+            .iter()
+            .map(|(key, names)| {
+                format!(
+                    "KMS key {key} could not be described in {region} (these credentials may describe only the stack's own keys): with --apply, a scratch parameter is encrypted with it before anything is written, and nothing is written if SSM refuses the key (used by {})",
+                    names.join(", ")
+                )
+            })
+            .collect()
+    }
+}
+
+/// Refuses the restore when a key its SecureStrings need is not where it writes.
+pub fn refuse_missing_keys(region: &str, missing: &[String]) -> Result<()> {
+    if !missing.is_empty() {
+        bail!(
+            "the restore cannot encrypt its SecureStrings in {region}, so nothing was written:\n  - {}",
+            missing.join("\n  - ")
+        );
+    }
+    Ok(())
+}
+
+/// A short random number for a run id or a scratch name (`core::drill::run_id`), from a v4
+/// UUID: no other source of randomness.
+pub fn random_suffix() -> u32 {
+    let bytes = uuid::Uuid::new_v4().into_bytes();
+    u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
 }
 
 /// How a parameter is written.

@@ -1287,9 +1287,10 @@ async fn each_role_runs_a_kms_stack_with_copies_under_enforced_iam() {
     assert_eq!(back.parameter.unwrap().value.as_deref(), Some("s3cret"));
 
     // A parameter under an application's key: the restore role describes only the stack's
-    // keys, so restore says it did not check that one, and PutParameter is the check: written
-    // in A, where the key is; refused in B (InvalidKeyId) with nothing written, and written
-    // there with --kms-key-id.
+    // keys, so restore says under the preview that it could not describe that one, and with
+    // --apply first encrypts a scratch parameter with it (deleted at once): written in A, where
+    // the key is; in B SSM refuses the key and nothing at all is written, not even the
+    // overwrite of another parameter; with --kms-key-id both are written.
     let app_key = at.kms("admin", A).await.create_key().send().await.unwrap();
     let app_key = app_key.key_metadata().unwrap().key_id().to_string();
     let token = format!("/app/{env}/app/token");
@@ -1304,7 +1305,7 @@ async fn each_role_runs_a_kms_stack_with_copies_under_enforced_iam() {
         .await
         .unwrap();
     as_role("backup", &["backup", "--stack", env]);
-    let admin_a = at.ssm("admin", A).await;
+    let (admin_a, admin_b) = (at.ssm("admin", A).await, at.ssm("admin", B).await);
     admin_a
         .delete_parameter()
         .name(&token)
@@ -1316,24 +1317,43 @@ async fn each_role_runs_a_kms_stack_with_copies_under_enforced_iam() {
         "restore",
         &[&restore_a[..], &["--apply", "--auto-approve"]].concat(),
     );
-    assert!(
-        run.stderr.contains(&format!(
-            "WARNING: KMS key {app_key} was not checked in {A} before writing"
-        )),
-        "{}",
-        run.stderr
-    );
-    let read = |ssm: aws_sdk_ssm::Client| {
-        let token = token.clone();
+    let unchecked = format!("WARNING: KMS key {app_key} could not be described in {A}");
+    assert!(run.stderr.contains(&unchecked), "{}", run.stderr);
+    let read = |ssm: &aws_sdk_ssm::Client, name: &str| {
+        let got = ssm.get_parameter().name(name).with_decryption(true).send();
         async move {
-            let got = ssm.get_parameter().name(&token).with_decryption(true);
-            let got = got.send().await.ok()?.parameter?;
+            let got = got.await.ok()?.parameter?;
             Some((got.value?, got.r#type?))
         }
     };
-    let secure = aws_sdk_ssm::types::ParameterType::SecureString;
-    assert_eq!(read(admin_a).await, Some(("t0ken".into(), secure.clone())));
-    let into_b = [&restore_a[..], &["--target-region", B]].concat();
+    let secure = |value: &str| {
+        let kind = aws_sdk_ssm::types::ParameterType::SecureString;
+        Some((value.to_string(), kind))
+    };
+    assert_eq!(read(&admin_a, &token).await, secure("t0ken"));
+    let scratch = admin_a
+        .get_parameters_by_path()
+        .path(format!("/drills/ssm-keeper/{env}/"))
+        .recursive(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        scratch.parameters(),
+        &[],
+        "the scratch parameter is deleted"
+    );
+
+    admin_b
+        .put_parameter()
+        .name(&password)
+        .value("changed")
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap();
+    let into_b = [&restore_a[..], &["--target-region", B, "--overwrite"]].concat();
     let run = at.run(
         "restore",
         &[&into_b[..], &["--apply", "--auto-approve"]].concat(),
@@ -1341,12 +1361,13 @@ async fn each_role_runs_a_kms_stack_with_copies_under_enforced_iam() {
     assert_eq!(run.code, 1, "{run:#?}");
     assert!(
         run.stderr.contains(&format!(
-            "writing {token} (SecureString) in {B} (PutParameter): KMS key {app_key} cannot encrypt in {B}; run the restore again with --kms-key-id"
+            "the restore cannot encrypt its SecureStrings in {B}, so nothing was written:\n  - KMS key {app_key} cannot encrypt in {B}: SSM refused it (InvalidKeyId) (used by {token}): pass --kms-key-id with a key of {B}"
         )),
         "{}",
         run.stderr
     );
-    assert_eq!(read(at.ssm("admin", B).await).await, None);
+    assert_eq!(read(&admin_b, &token).await, None);
+    assert_eq!(read(&admin_b, &password).await, secure("changed"));
     as_role(
         "restore",
         &[
@@ -1355,9 +1376,7 @@ async fn each_role_runs_a_kms_stack_with_copies_under_enforced_iam() {
         ]
         .concat(),
     );
-    assert_eq!(
-        read(at.ssm("admin", B).await).await,
-        Some(("t0ken".into(), secure))
-    );
+    assert_eq!(read(&admin_b, &token).await, secure("t0ken"));
+    assert_eq!(read(&admin_b, &password).await, secure("s3cret"));
     as_role("restore", &["restore", "--stack", env, "--drill"]);
 }

@@ -237,10 +237,10 @@ async fn parameter_names_aws_refuses_are_refused() {
         .expect("a name outside any hierarchy");
 }
 
-/// Every version of a parameter, as GetParameterHistory pages them.
 /// PutParameter of a SecureString refuses a KeyId that cannot encrypt in the parameter's region
 /// (`InvalidKeyId`, as AWS: SSM asks KMS): a key or alias that is not there, or a key ARN of
-/// another region. The AWS managed key and the region's own keys (ID, ARN, alias) are accepted.
+/// another region. The AWS managed key of SSM and the region's own keys (ID, ARN, alias, alias
+/// ARN) are accepted.
 /// moto stored any KeyId.
 #[tokio::test]
 async fn a_secure_string_under_a_key_that_is_not_there_is_invalid_key_id() {
@@ -266,11 +266,14 @@ async fn a_secure_string_under_a_key_that_is_not_there_is_invalid_key_id() {
             .overwrite(true)
             .send()
     };
+    let alias_arn = |name: &str| format!("arn:aws:kms:{R}:{ACCOUNT}:alias/{name}");
     for key in [
         "alias/aws/ssm",
+        &alias_arn("aws/ssm"),
         here.key_id(),
         here.arn().unwrap(),
         "alias/emukeys-here",
+        &alias_arn("emukeys-here"),
     ] {
         put(key).await.unwrap_or_else(|e| panic!("{key}: {e:?}"));
     }
@@ -278,6 +281,8 @@ async fn a_secure_string_under_a_key_that_is_not_there_is_invalid_key_id() {
         elsewhere.key_id(),
         elsewhere.arn().unwrap(),
         "alias/emukeys-nowhere",
+        &alias_arn("emukeys-nowhere"),
+        "alias/aws/not-a-service",
         "1234abcd-12ab-34cd-56ef-1234567890ab",
     ] {
         let e = put(key).await.expect_err(key).into_service_error();
@@ -293,6 +298,7 @@ async fn a_secure_string_under_a_key_that_is_not_there_is_invalid_key_id() {
         .unwrap();
 }
 
+/// Every version of a parameter, as GetParameterHistory pages them.
 async fn history(ssm: &aws_sdk_ssm::Client, name: &str, page: Option<i32>) -> Vec<Vec<i64>> {
     let mut pages = ssm
         .get_parameter_history()
