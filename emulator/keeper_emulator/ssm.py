@@ -335,8 +335,80 @@ def patch_iam_resources() -> None:
                 authorize_ssm(self, resource)
             finally:
                 iam.action.reset(token)
+        # SSM then asks KMS on the caller's behalf.
+        for kms_action, key_id in kms_requests(self.ssm_backend, self._get_action(), request):
+            authorize_kms(self, kms_action, key_id)
 
     SimpleSystemManagerResponse._authenticate_and_authorize_normal_action = authorize_ssm_and_tags
+
+
+# SSM's AWS managed key: its key policy lets every principal of the account use it through SSM,
+# so IAM is never asked.
+MANAGED_KEY = "alias/aws/ssm"
+
+
+def _versions_read(backend, action: str, request: dict):
+    """The parameter versions a read with WithDecryption returns (none without it)."""
+    if not request.get("WithDecryption"):
+        return []
+    if action == "GetParameterHistory":
+        name = request.get("Name", "")
+        return list(backend._parameters.get(name, [])) if name in backend._parameters else []
+    names = request.get("Names") or ([request["Name"]] if action == "GetParameter" and "Name" in request else [])
+    found = []
+    for name in names:
+        try:
+            parameter = backend.get_parameter(name)
+        except Exception:  # the read itself answers for a name that is no parameter
+            parameter = None
+        if parameter is not None:
+            found.append(parameter)
+    return found
+
+
+def kms_requests(backend, action: str, request: dict):
+    """What SSM asks KMS for a request, on the caller's behalf: (KMS action, key id) for each
+    customer-managed key involved. A SecureString written under a key: kms:Encrypt (Standard
+    tier) or kms:GenerateDataKey (Advanced: envelope encryption); one read with WithDecryption:
+    kms:Decrypt (AWS's "How Parameter Store uses AWS KMS")."""
+    out = []
+    if action == "PutParameter":
+        key_id = request.get("KeyId")
+        if request.get("Type") == "SecureString" and key_id and key_id != MANAGED_KEY:
+            advanced = request.get("Tier") == "Advanced"
+            out.append(("kms:GenerateDataKey" if advanced else "kms:Encrypt", key_id))
+    elif action in ("GetParameter", "GetParameters", "GetParameterHistory"):
+        for version in _versions_read(backend, action, request):
+            if version.parameter_type == "SecureString" and version.keyid and version.keyid != MANAGED_KEY:
+                out.append(("kms:Decrypt", version.keyid))
+    return list(dict.fromkeys(out))
+
+
+def authorize_kms(response, kms_action: str, key_id: str) -> None:
+    """The caller's permission for what SSM asks KMS: `kms_action` on the key's ARN, through SSM
+    (kms:ViaService ssm.<region>.amazonaws.com), with the key's tags. A key that is not there is
+    left to the request (PutParameter's InvalidKeyId)."""
+    from moto import settings
+    from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.kms.models import kms_backends
+
+    from . import kms
+
+    if ActionAuthenticatorMixin.request_count < settings.INITIAL_NO_AUTH_ACTION_COUNT:
+        return  # not enforcing yet: the SSM request itself counted
+    backend = kms_backends[response.current_account][response.region]
+    try:
+        key = backend.describe_key(key_id)
+    except Exception:  # moto raises its own NotFound for an unknown id, ARN or alias
+        return
+    via_ssm = {"kms:ViaService": f"ssm.{response.region}.amazonaws.com"}
+    actions = iam.action.set(kms_action)
+    conditions = iam.conditions.set({**via_ssm, **kms.key_conditions(backend, key.arn)})
+    try:
+        ActionAuthenticatorMixin._authenticate_and_authorize_normal_action(response, key.arn)
+    finally:
+        iam.action.reset(actions)
+        iam.conditions.reset(conditions)
 
 
 # ---------------------------------------------------------------------------------------------

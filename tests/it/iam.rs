@@ -216,6 +216,8 @@ async fn each_role_grants_exactly_the_actions_its_commands_use() {
         );
         // SSM calls KMS on the caller's behalf for customer-managed keys: no request of ours
         // shows those actions, and the policy grants them only through SSM (kms:ViaService).
+        // each_role_runs_a_kms_stack_with_copies_under_enforced_iam proves they suffice (the
+        // emulator asks KMS as SSM does).
         let unused: Vec<&String> = granted
             .difference(used)
             .filter(|a| !KMS_VIA_SSM.contains(&a.as_str()))

@@ -898,3 +898,123 @@ async fn dashboard_requests_are_authorized_against_the_dashboards_arn() {
         .await
         .unwrap();
 }
+
+/// SSM asks KMS on the caller's behalf for a SecureString under a customer-managed key: a read
+/// with decryption needs kms:Decrypt on the key, a write kms:Encrypt (Standard) or
+/// kms:GenerateDataKey (Advanced), each through SSM (`kms:ViaService` ssm.<region>.amazonaws.com)
+/// with the key's tags; SSM's AWS managed key needs no IAM permission. moto never asked.
+#[tokio::test]
+async fn ssm_asks_kms_for_a_secure_string_under_a_customer_key() {
+    let keys = format!("arn:aws:kms:{A}:{ACCOUNT}:key/*");
+    let via = |service: &str| json!({ "StringLike": { "kms:ViaService": service } });
+    let ssm_all = || allow(&["ssm:*"], "*", None);
+    let users = Users::start(
+        "iamssmkms",
+        json!({
+            "no-kms": policy(vec![ssm_all()]),
+            "via-ssm": policy(vec![
+                ssm_all(),
+                allow(&["kms:Decrypt", "kms:Encrypt"], &keys, Some(via("ssm.*.amazonaws.com"))),
+            ]),
+            "via-s3": policy(vec![
+                ssm_all(),
+                allow(&["kms:Decrypt", "kms:Encrypt"], &keys, Some(via("s3.*.amazonaws.com"))),
+            ]),
+            "one-only": policy(vec![
+                ssm_all(),
+                allow(&["kms:Decrypt"], &keys, Some(json!({
+                    "StringLike": { "kms:ViaService": "ssm.*.amazonaws.com" },
+                    "StringEquals": { "aws:ResourceTag/project": "one" },
+                }))),
+            ]),
+        }),
+    );
+    let admin_kms = users.kms("admin").await;
+    let (one, two) = (
+        tagged_key(&admin_kms, "one").await,
+        tagged_key(&admin_kms, "two").await,
+    );
+    let admin = users.ssm("admin").await;
+    let secure = aws_sdk_ssm::types::ParameterType::SecureString;
+    for (name, key) in [
+        ("/viakms/one", Some(one.as_str())),
+        ("/viakms/two", Some(two.as_str())),
+        ("/viakms/managed", None),
+    ] {
+        admin
+            .put_parameter()
+            .name(name)
+            .value("v")
+            .r#type(secure.clone())
+            .set_key_id(key.map(str::to_string))
+            .send()
+            .await
+            .unwrap();
+    }
+    let read = |user: &'static str, name: &'static str, decrypt: bool| {
+        let users = &users;
+        async move {
+            let ssm = users.ssm(user).await;
+            let got = ssm.get_parameter().name(name).with_decryption(decrypt);
+            got.send().await.map(|_| ()).map_err(|e| {
+                let e = e.into_service_error();
+                let message = aws_sdk_ssm::error::ProvideErrorMetadata::message(&e);
+                let message = message.unwrap_or_default().to_string();
+                (code(&e).unwrap_or_default(), message)
+            })
+        }
+    };
+    let refused = |outcome: Result<(), (String, String)>, action: &str| {
+        let (code, message) = outcome.expect_err(action);
+        assert_eq!(code, "AccessDeniedException", "{message}");
+        assert!(message.contains(action), "{message}");
+    };
+    // Without decryption SSM asks nothing of KMS; the managed key needs no permission.
+    read("no-kms", "/viakms/one", false).await.unwrap();
+    read("no-kms", "/viakms/managed", true).await.unwrap();
+    refused(read("no-kms", "/viakms/one", true).await, "kms:Decrypt");
+    read("via-ssm", "/viakms/one", true).await.unwrap();
+    refused(read("via-s3", "/viakms/one", true).await, "kms:Decrypt");
+    read("one-only", "/viakms/one", true).await.unwrap();
+    refused(read("one-only", "/viakms/two", true).await, "kms:Decrypt");
+    // GetParameters and GetParameterHistory ask the same.
+    let one_only = users.ssm("one-only").await;
+    let names = ["/viakms/one", "/viakms/two"];
+    let both = one_only
+        .get_parameters()
+        .set_names(Some(names.map(String::from).to_vec()));
+    let e = both.with_decryption(true).send().await.unwrap_err();
+    assert_eq!(
+        code(&e.into_service_error()).as_deref(),
+        Some("AccessDeniedException")
+    );
+    let history = one_only.get_parameter_history().name("/viakms/two");
+    let e = history.with_decryption(true).send().await.unwrap_err();
+    assert_eq!(
+        code(&e.into_service_error()).as_deref(),
+        Some("AccessDeniedException")
+    );
+
+    // A write under the key: kms:Encrypt for Standard, kms:GenerateDataKey for Advanced.
+    let write = |user: &'static str, tier: aws_sdk_ssm::types::ParameterTier| {
+        let (users, one, secure) = (&users, one.clone(), secure.clone());
+        async move {
+            let ssm = users.ssm(user).await;
+            let put = ssm.put_parameter().name("/viakms/written").value("w");
+            let put = put.r#type(secure).key_id(one).tier(tier).overwrite(true);
+            put.send().await.map(|_| ()).map_err(|e| {
+                let e = e.into_service_error();
+                let message = aws_sdk_ssm::error::ProvideErrorMetadata::message(&e);
+                (
+                    code(&e).unwrap_or_default(),
+                    message.unwrap_or_default().to_string(),
+                )
+            })
+        }
+    };
+    use aws_sdk_ssm::types::ParameterTier::{Advanced, Standard};
+    refused(write("no-kms", Standard).await, "kms:Encrypt");
+    write("via-ssm", Standard).await.unwrap();
+    refused(write("via-s3", Standard).await, "kms:Encrypt");
+    refused(write("via-ssm", Advanced).await, "kms:GenerateDataKey");
+}
