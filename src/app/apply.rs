@@ -8,7 +8,7 @@ use super::prompt::{cancelled, confirm};
 use super::session::{Session, StackFile, read_input_file, read_stack_file, stack_path};
 use crate::cli::{ApplyArgs, Format};
 use crate::core::desired::desired_state;
-use crate::core::diff::{diff, foreign_owner};
+use crate::core::diff::{diff, refusal};
 use crate::core::plan::{
     PlanDocument, binding_mismatch, claim_mismatch, fresh_plan_command, moved, read_plan,
 };
@@ -226,7 +226,7 @@ async fn check_saved_plan(session: &Session, saved: SavedPlan) -> Result<PlanDoc
     }
     let desired = desired_state(&stack, &account_id);
     let now = observe(aws, &desired).await?;
-    if let Some(refusal) = foreign_owner(&desired, &now) {
+    if let Some(refusal) = refusal(&desired, &now) {
         bail!("{refusal}");
     }
     let moved = moved(&doc.observed, &now);

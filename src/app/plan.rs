@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use super::session::{Session, StackFile};
 use crate::cli::{Format, PlanArgs, RemovalArgs};
 use crate::core::desired::desired_state;
-use crate::core::diff::{diff, foreign_owner};
+use crate::core::diff::{diff, refusal};
 use crate::core::plan::DiffOptions;
 use crate::core::plan::{PLAN_FORMAT_VERSION, PlanDocument};
 use crate::core::render;
@@ -34,7 +34,7 @@ pub async fn compute_plan(
     let account_id = aws.account_id(&stack.ssm_home_region).await?;
     let desired = desired_state(stack, &account_id);
     let live = observe(aws, &desired).await?;
-    if let Some(refusal) = foreign_owner(&desired, &live) {
+    if let Some(refusal) = refusal(&desired, &live) {
         bail!("{refusal}");
     }
     let plan = diff(&desired, &live, options);

@@ -238,6 +238,7 @@ pub fn key_settings(stack: &Stack, account_id: &str, region: &str) -> KeySetting
             .collect(),
         state: ENABLED.into(),
         arn: None,
+        unreadable: false,
     }
 }
 

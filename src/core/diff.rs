@@ -33,7 +33,7 @@ pub fn diff(desired: &DesiredState, live: &LiveState, options: &DiffOptions) -> 
     plan.warnings.extend(super::stack::warnings(&desired.stack));
     plan.warnings.extend(object_lock_warnings(&plan.changes));
     plan.warnings
-        .extend(replacement_warnings(desired, &plan.changes, options));
+        .extend(replacement_warnings(desired, live, &plan.changes, options));
     plan.orphan_keys = orphan_keys(desired, live);
     plan
 }
@@ -81,6 +81,7 @@ fn replacement(
 /// What each replacement means, naming both keys: refused by apply unless accepted.
 fn replacement_warnings(
     desired: &DesiredState,
+    live: &LiveState,
     changes: &[Change],
     options: &DiffOptions,
 ) -> Vec<String> {
@@ -113,12 +114,32 @@ fn replacement_warnings(
                     id.region, id.name
                 )
             };
+            let unreadable = if unreadable_key(live, id).is_some() {
+                format!(
+                    " ({new} is not tagged Name={}: these credentials may not read it, so apply did not make it)",
+                    id.name
+                )
+            } else {
+                String::new()
+            };
             format!(
-                "the KMS alias {} ({}) names the key {new}, not the pinned key {pinned} that the default encryption of the bucket {bucket} names: the alias (or the bucket's encryption) was moved outside apply, and applying would encrypt every new backup with {new}; {verdict}",
+                "the KMS alias {} ({}) names the key {new}{unreadable}, not the pinned key {pinned} that the default encryption of the bucket {bucket} names: the alias (or the bucket's encryption) was moved outside apply, and applying would encrypt every new backup with {new}; {verdict}",
                 id.name, id.region
             )
         })
         .collect()
+}
+
+/// The ARN of the key `id`'s alias names when these credentials may not read it.
+fn unreadable_key<'a>(live: &'a LiveState, id: &ResourceId) -> Option<&'a str> {
+    match live.get(id) {
+        Some(Resource::Key(KeySettings {
+            unreadable: true,
+            arn,
+            ..
+        })) => arn.as_deref(),
+        _ => None,
+    }
 }
 
 /// Keys tagged for the stack (`Name` = the alias) that neither the alias nor a bucket names,
@@ -198,6 +219,20 @@ fn unused_keys(desired: &DesiredState, live: &LiveState, options: &DiffOptions, 
             continue;
         };
         if desired.resources.contains_key(id) || key.state == PENDING_DELETION {
+            continue;
+        }
+        if key.unreadable {
+            // Not the stack's key (the alias moved): never scheduled for deletion.
+            plan.changes.push(Change::Retain {
+                id: id.clone(),
+                reason: format!(
+                    "the alias names the key {}, which these credentials may not read (not tagged Name={}, so apply did not make it): it is not touched; point the alias back at the stack's key, or delete the alias",
+                    key.arn.as_deref().map(key_id).unwrap_or_default(),
+                    id.name
+                ),
+                objects: None,
+                expires_after_days: None,
+            });
             continue;
         }
         if options.destroy_removed_keys {
@@ -433,11 +468,35 @@ fn stray_metadata(desired: &DesiredState, live: &LiveState) -> Vec<Change> {
         .collect()
 }
 
+/// Why plan and apply plan nothing at all: the environment belongs to another stack
+/// (`foreign_owner`), or the alias of a key the stack wants names a key these credentials may
+/// not read while no bucket is pinned to a key yet, so there is nothing to replace
+/// (`unpinned_unreadable_key`).
+pub fn refusal(desired: &DesiredState, live: &LiveState) -> Option<String> {
+    foreign_owner(desired, live).or_else(|| unpinned_unreadable_key(desired, live))
+}
+
+fn unpinned_unreadable_key(desired: &DesiredState, live: &LiveState) -> Option<String> {
+    desired.resources.keys().find_map(|id| {
+        let arn = unreadable_key(live, id)?;
+        pinned_key(desired, live, &id.region).is_none().then(|| {
+            format!(
+                "the KMS alias {} ({}) names the key {}, which these credentials may not read: the roles read only keys tagged Name={}, so apply did not make it, and no bucket of {} is encrypted with a key yet to compare it with, so nothing was planned. Was the alias moved? Point it back at the stack's key (or delete the alias, and apply creates the key), or name the key to use in the stack's kmsKeyIds",
+                id.name,
+                id.region,
+                key_id(arn),
+                id.name,
+                id.region
+            )
+        })
+    })
+}
+
 /// Whether the environment's live metadata belongs to the stack of another `projectName`: its
 /// parameters name buckets `{other}-ssm-backup-{env}-{account}-...`. Two stacks sharing an
 /// environment would overwrite each other's metadata (the paths depend on the environment
 /// only), so plan and apply refuse. Returns the refusal, naming the owner.
-pub fn foreign_owner(desired: &DesiredState, live: &LiveState) -> Option<String> {
+fn foreign_owner(desired: &DesiredState, live: &LiveState) -> Option<String> {
     let stack = &desired.stack;
     let marker = format!("-ssm-backup-{}-{}-", stack.environment, desired.account_id);
     live.resources.iter().find_map(|(id, state)| {
@@ -1012,6 +1071,77 @@ mod tests {
             accepted.warnings[0].contains("accepted with --accept-key-change"),
             "{:?}",
             accepted.warnings
+        );
+    }
+
+    /// With the roles' credentials the alias's new key cannot be read (it is not tagged for the
+    /// stack): known by its ARN only, it is the same replacement, with nothing else compared,
+    /// and the warning says so.
+    #[test]
+    fn an_alias_moved_to_a_key_these_credentials_may_not_read_is_a_replacement_too() {
+        let (d, mut live) = alias_moved();
+        let key = ResourceId::key("us-east-1", key_alias_name());
+        live.resources.insert(
+            key.clone(),
+            Some(Resource::Key(KeySettings::unreadable(key_arn(
+                "us-east-1",
+                "attacker",
+            )))),
+        );
+        assert_eq!(refusal(&d, &live), None);
+        let plan = diff(&d, &live, &DiffOptions::default());
+        assert_eq!(
+            plan.changes[0],
+            Change::Replace {
+                id: key.clone(),
+                pinned: key_arn("us-east-1", "k-us-east-1"),
+                replacement: key_arn("us-east-1", "attacker"),
+                fields: Vec::new(),
+                desired: d.resources[&key].clone(),
+            }
+        );
+        let w = &plan.warnings[0];
+        assert!(
+            w.contains("names the key attacker (attacker is not tagged Name=alias/p-ssm-backup-dev: these credentials may not read it, so apply did not make it), not the pinned key k-us-east-1"),
+            "{w}"
+        );
+
+        // No bucket pinned to a key yet: nothing to replace, so nothing is planned.
+        let bucket = bucket_id("us-east-1");
+        if let Some(Some(Resource::Bucket(b))) = live.resources.get_mut(&bucket) {
+            b.encryption = None;
+        }
+        let refused = refusal(&d, &live).expect("refused");
+        assert!(
+            refused.contains("names the key attacker, which these credentials may not read")
+                && refused.contains("kmsKeyIds"),
+            "{refused}"
+        );
+    }
+
+    /// A key the stack no longer uses whose alias names a key these credentials may not read is
+    /// never scheduled for deletion, whatever the options.
+    #[test]
+    fn an_unused_alias_naming_an_unreadable_key_is_never_deleted() {
+        let d = desired_state(&stack(&["us-east-1"]), ACCOUNT);
+        let mut live = converged(&d);
+        let key = ResourceId::key("us-east-1", key_alias_name());
+        live.resources.insert(
+            key.clone(),
+            Some(Resource::Key(KeySettings::unreadable(key_arn(
+                "us-east-1",
+                "attacker",
+            )))),
+        );
+        let options = DiffOptions {
+            destroy_removed_keys: true,
+            ..DiffOptions::default()
+        };
+        let plan = diff(&d, &live, &options);
+        let kept: Vec<&Change> = plan.changes.iter().filter(|c| c.id() == &key).collect();
+        assert!(
+            matches!(kept[..], [Change::Retain { reason, .. }] if reason.contains("names the key attacker, which these credentials may not read")),
+            "{kept:?}"
         );
     }
 

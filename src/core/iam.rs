@@ -231,13 +231,22 @@ const READ_KEY_ACTIONS: [&str; 4] = [
 
 /// The managed keys' metadata: observed by alias, for every stack (a key left from an earlier
 /// `encryption: kms` is shown kept, or scheduled for deletion), only keys tagged with the stack's
-/// alias, as apply's are; and the keys `kmsKeyIds` names, by their ARNs.
+/// alias, as apply's are; and the keys `kmsKeyIds` names, by their ARNs. When the alias names a
+/// key outside those (moved by someone with kms:UpdateAlias), the region's aliases say which
+/// key (ListAliases: names and key IDs, no resource-level permission), so plan shows the
+/// replacement naming both keys.
 fn read_keys(a: &Arns) -> Vec<Value> {
-    stack_keys(
+    let mut out = stack_keys(
         a,
         ("ReadBackupKeys", "ReadNamedBackupKeys"),
         &READ_KEY_ACTIONS,
-    )
+    );
+    out.push(statement(
+        "FindMovedBackupKeyAlias",
+        &["kms:ListAliases"],
+        vec!["*".into()],
+    ));
+    out
 }
 
 /// `actions` on the stack's keys only: the managed ones (any key tagged with the stack's
@@ -918,6 +927,7 @@ pub fn iam_actions(operation: &str) -> Option<&'static [&'static str]> {
         "ssm:RemoveTagsFromResource" => &["ssm:RemoveTagsFromResource"],
         "tagging:GetResources" => &["tag:GetResources"],
         "kms:DescribeKey" => &["kms:DescribeKey"],
+        "kms:ListAliases" => &["kms:ListAliases"],
         "kms:GetKeyRotationStatus" => &["kms:GetKeyRotationStatus"],
         "kms:GetKeyPolicy" => &["kms:GetKeyPolicy"],
         "kms:ListResourceTags" => &["kms:ListResourceTags"],
@@ -1016,6 +1026,7 @@ mod tests {
                                 "cloudwatch:DescribeAlarms",
                                 "cloudwatch:PutMetricData",
                                 "tag:GetResources",
+                                "kms:ListAliases",
                                 "logs:DescribeLogGroups",
                                 "logs:DescribeResourcePolicies",
                                 "logs:PutResourcePolicy",
@@ -1220,6 +1231,7 @@ mod tests {
             "ssm:RemoveTagsFromResource",
             "tagging:GetResources",
             "kms:DescribeKey",
+            "kms:ListAliases",
             "kms:GetKeyRotationStatus",
             "kms:GetKeyPolicy",
             "kms:ListResourceTags",

@@ -489,8 +489,9 @@ fn http_status<E>(
 }
 
 /// The key swap under enforced IAM: the alias moved (by someone with kms:UpdateAlias) to a key
-/// apply did not make. The roles read only keys tagged with the stack's alias: the plan role's
-/// plan fails naming the alias and what to do, verify fails `key`, and the next backup is still
+/// apply did not make. The roles read only keys tagged with the stack's alias: plan, with the
+/// plan and the apply role, shows the replacement naming both keys (the new one found by the
+/// region's aliases), apply refuses it, verify fails `key`, and the next backup is still
 /// written under the key the bucket is pinned to, never the alias's new one.
 #[tokio::test]
 async fn a_moved_alias_is_seen_by_plan_and_verify_with_their_own_roles() {
@@ -535,12 +536,36 @@ async fn a_moved_alias_is_seen_by_plan_and_verify_with_their_own_roles() {
         .await
         .unwrap();
 
-    let run = at.run("apply", &["plan", "--stack", env]);
+    // Plan and apply, each with its role: the replacement named by both key IDs (the new key
+    // found by the alias, since the roles may not read it); apply refuses it, nothing changed.
+    let key_id = |arn: &str| arn.rsplit('/').next().unwrap().to_string();
+    let (pinned_id, other_id) = (key_id(&pinned), key_id(&other));
+    for role in ["plan", "apply"] {
+        let run = at.run(role, &["plan", "--stack", env]);
+        assert_eq!(run.code, 0, "{role}: {run:#?}");
+        assert!(
+            run.stdout.contains(&format!("! replace key {alias}"))
+                && run.stdout.contains(&format!(
+                    "pinned key (the bucket's default encryption): {pinned_id}"
+                ))
+                && run.stdout.contains(&format!(
+                    "the key the alias names now:              {other_id}"
+                )),
+            "{role}: {}",
+            run.stdout
+        );
+        assert!(
+            run.stdout.contains(&format!(
+                "names the key {other_id} ({other_id} is not tagged Name={alias}: these credentials may not read it, so apply did not make it), not the pinned key {pinned_id}"
+            )),
+            "{role}: {}",
+            run.stdout
+        );
+    }
+    let run = at.run("apply", &["apply", "--stack", env, "--auto-approve"]);
     assert_eq!(run.code, 1, "{run:#?}");
     assert!(
-        run.stderr.contains(&format!(
-            "reading the KMS key {alias} in {A} (DescribeKey): the alias names a key these credentials may not read"
-        )) && run.stderr.contains("Was the alias moved?"),
+        run.stderr.contains(&format!("--target-key-id {pinned_id}")),
         "{}",
         run.stderr
     );

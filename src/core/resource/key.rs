@@ -31,6 +31,26 @@ pub struct KeySettings {
     /// The key's ARN, once it exists: what buckets and documents name. Identity, not compared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arn: Option<String>,
+    /// Observed only: the alias names this key, but these credentials may not read it (the
+    /// roles read only keys tagged with the stack's alias, so apply did not make it). Only its
+    /// `arn` is known (from the alias); nothing else is compared.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unreadable: bool,
+}
+
+impl KeySettings {
+    /// The key an alias names that these credentials may not read: its ARN, nothing else.
+    pub fn unreadable(arn: String) -> KeySettings {
+        KeySettings {
+            description: String::new(),
+            rotation: false,
+            policy: serde_json::Value::Null,
+            tags: BTreeMap::new(),
+            state: String::new(),
+            arn: Some(arn),
+            unreadable: true,
+        }
+    }
 }
 
 /// A KMS key tagged with the stack's alias (`Name`, as apply tags the keys it creates), found by
@@ -106,6 +126,7 @@ pub fn value(k: &KeySettings, attribute: KeyAttribute) -> serde_json::Value {
         tags,
         state,
         arn: _,
+        unreadable: _,
     } = k;
     match attribute {
         KeyAttribute::State => serde_json::json!(state),
@@ -116,8 +137,12 @@ pub fn value(k: &KeySettings, attribute: KeyAttribute) -> serde_json::Value {
     }
 }
 
-/// The attributes of `h` (live) that differ from `w` (desired).
+/// The attributes of `h` (live) that differ from `w` (desired): none of a key these
+/// credentials may not read, whose attributes are unknown.
 pub fn compare(h: &KeySettings, w: &KeySettings) -> Vec<FieldChange> {
+    if h.unreadable {
+        return Vec::new();
+    }
     super::changed(
         KeyAttribute::VARIANTS,
         |a| (value(h, a), value(w, a)),
@@ -137,6 +162,7 @@ mod tests {
             tags: BTreeMap::new(),
             state: ENABLED.into(),
             arn: None,
+            unreadable: false,
         }
     }
 
@@ -173,5 +199,24 @@ mod tests {
             .map(|f| f.attribute.as_str())
             .collect();
         assert_eq!(fields, ["key-state", "key-rotation"]);
+    }
+
+    /// A key these credentials may not read has no known attribute to compare, and says so
+    /// only when it is one (the flag never appears in a readable key's JSON).
+    #[test]
+    fn an_unreadable_key_compares_nothing() {
+        let arn = "arn:aws:kms:us-west-2:123456789012:key/other";
+        let unreadable = KeySettings::unreadable(arn.into());
+        assert!(compare(&unreadable, &key()).is_empty());
+        let json = serde_json::to_value(&unreadable).unwrap();
+        assert_eq!(json["unreadable"], true);
+        assert!(
+            serde_json::to_value(key())
+                .unwrap()
+                .get("unreadable")
+                .is_none()
+        );
+        let back: KeySettings = serde_json::from_value(json).unwrap();
+        assert_eq!(back, unreadable);
     }
 }

@@ -76,31 +76,86 @@ pub async fn tagged(aws: &Aws, region: &str, alias: &str) -> Result<Vec<TaggedKe
     Ok(keys.into_iter().flatten().collect())
 }
 
-/// What DescribeKey says of the key behind `alias`; `None` when the alias does not exist.
-async fn describe(aws: &Aws, region: &str, alias: &str) -> Result<Option<KeyMetadata>> {
-    match aws.kms(region).describe_key().key_id(alias).send().await {
-        Ok(out) => out.key_metadata.map(Some).with_context(|| {
-            format!("KMS answered DescribeKey for {alias} in {region} without the key's metadata")
-        }),
-        Err(e) if e.code() == Some("NotFoundException") => Ok(None),
+/// What DescribeKey says of a key (by id, ARN or alias).
+enum Described {
+    Key(Box<KeyMetadata>),
+    /// No such key or alias.
+    Missing,
+    /// These credentials may not read it (the error, with its context).
+    Denied(anyhow::Error),
+}
+
+async fn describe_any(aws: &Aws, region: &str, key: &str) -> Result<Described> {
+    match aws.kms(region).describe_key().key_id(key).send().await {
+        Ok(out) => {
+            let meta = out.key_metadata.with_context(|| {
+                format!("KMS answered DescribeKey for {key} in {region} without the key's metadata")
+            })?;
+            Ok(Described::Key(Box::new(meta)))
+        }
+        Err(e) if e.code() == Some("NotFoundException") => Ok(Described::Missing),
         // The roles may read only keys tagged with the stack's alias: an alias that names any
         // other key was moved to a key apply did not make.
-        Err(e) if e.code() == Some("AccessDeniedException") && alias.starts_with("alias/") => {
-            Err(anyhow::Error::new(e).context(format!(
-                "reading the KMS key {alias} in {region} (DescribeKey): the alias names a key these credentials may not read, and the roles read only keys tagged Name={alias}, so it is not a key apply made. Was the alias moved? Look with an administrator's credentials (`aws kms describe-key --region {region} --key-id {alias}`); to use that key, name it in the stack's kmsKeyIds"
-            )))
+        Err(e) if e.code() == Some("AccessDeniedException") && key.starts_with("alias/") => {
+            Ok(Described::Denied(anyhow::Error::new(e).context(format!(
+                "reading the KMS key {key} in {region} (DescribeKey): the alias names a key these credentials may not read, and the roles read only keys tagged Name={key}, so it is not a key apply made. Was the alias moved? Look with an administrator's credentials (`aws kms describe-key --region {region} --key-id {key}`); to use that key, name it in the stack's kmsKeyIds"
+            ))))
         }
         Err(e) => Err(anyhow::Error::new(e).context(format!(
-            "reading the KMS key {alias} in {region} (DescribeKey)"
+            "reading the KMS key {key} in {region} (DescribeKey)"
         ))),
     }
 }
 
-/// The key behind `alias` in `region`, `None` when the alias does not exist.
+/// What DescribeKey says of the key behind `alias`; `None` when the alias does not exist.
+async fn describe(aws: &Aws, region: &str, alias: &str) -> Result<Option<KeyMetadata>> {
+    match describe_any(aws, region, alias).await? {
+        Described::Key(meta) => Ok(Some(*meta)),
+        Described::Missing => Ok(None),
+        Described::Denied(e) => Err(e),
+    }
+}
+
+/// The ARN of the key `alias` names, from the region's aliases (ListAliases: a listing of
+/// names and key IDs, which reads no key), `None` when there is no such alias.
+async fn aliased_key(aws: &Aws, region: &str, alias: &str) -> Result<Option<String>> {
+    let mut pages = aws.kms(region).list_aliases().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.with_context(|| {
+            format!("finding the key the alias {alias} names in {region} (ListAliases)")
+        })?;
+        let found = page
+            .aliases
+            .unwrap_or_default()
+            .into_iter()
+            .find(|a| a.alias_name.as_deref() == Some(alias));
+        if let Some(a) = found {
+            let (Some(alias_arn), Some(target)) = (a.alias_arn, a.target_key_id) else {
+                return Ok(None);
+            };
+            let prefix = alias_arn
+                .strip_suffix(alias)
+                .with_context(|| format!("ListAliases named {alias} with the ARN {alias_arn}"))?;
+            return Ok(Some(format!("{prefix}key/{target}")));
+        }
+    }
+    Ok(None)
+}
+
+/// The key behind `alias` in `region`, `None` when the alias does not exist. A key these
+/// credentials may not read (the alias moved to a key apply did not make) is known by its ARN
+/// only (`KeySettings::unreadable`): plan shows the replacement, apply refuses it.
 pub async fn read_key(aws: &Aws, region: &str, alias: &str) -> Result<Option<KeySettings>> {
     let kms = aws.kms(region);
-    let Some(meta) = describe(aws, region, alias).await? else {
-        return Ok(None);
+    let meta = match describe_any(aws, region, alias).await? {
+        Described::Key(meta) => *meta,
+        Described::Missing => return Ok(None),
+        Described::Denied(denied) => {
+            return match aliased_key(aws, region, alias).await {
+                Ok(Some(arn)) => Ok(Some(KeySettings::unreadable(arn))),
+                Ok(None) | Err(_) => Err(denied),
+            };
+        }
     };
     let key_id = meta.key_id.clone();
     let state = meta
@@ -138,6 +193,7 @@ pub async fn read_key(aws: &Aws, region: &str, alias: &str) -> Result<Option<Key
         tags: read_tags(aws, region, &key_id, alias).await?,
         state,
         arn: meta.arn,
+        unreadable: false,
     }))
 }
 
