@@ -31,6 +31,7 @@ use crate::shell::printer::Printer;
 use crate::shell::restore::{KeyCheck, Located, check_keys, locate_checked, read_live, refusal};
 use crate::shell::ssm::{describe_selected, history_values};
 use crate::shell::store::{Place, list_backups_in};
+use crate::shell::tags::{Tags, tags_of};
 
 /// Parameters whose history is read at once (each paced in the GetParameterHistory lane).
 const HISTORIES_IN_FLIGHT: usize = 4;
@@ -68,6 +69,9 @@ pub struct AtState {
     /// With a target region: its live parameters that restore may write, read beside the
     /// histories.
     pub live_target: BTreeMap<String, ParameterSpec>,
+    /// With a target region other than `region`: the live tags, in `region`, of the
+    /// parameters taken from history (tags have no history: the parameter's own stand).
+    pub history_tags: BTreeMap<String, Tags>,
 }
 
 /// Where `state_at` reads and what it may write.
@@ -264,7 +268,7 @@ pub async fn state_at(
         .collect();
     let candidates: Vec<&str> = candidates.iter().map(String::as_str).collect();
     let histories = async {
-        futures::stream::iter(needed.into_iter().map(|name| async move {
+        futures::stream::iter(needed.iter().copied().map(|name| async move {
             let versions = history_values(aws, region, name).await?;
             Ok::<_, anyhow::Error>((name, versions))
         }))
@@ -279,7 +283,19 @@ pub async fn state_at(
             None => Ok(BTreeMap::new()),
         }
     };
-    let (histories, live_target) = tokio::try_join!(histories, live)?;
+    // Into another region: the tags of the parameters taken from history are their own, live
+    // in `region` (the target's, if any, are another parameter's).
+    let history_tags = async {
+        match live_in {
+            Some(target) if target != region && !needed.is_empty() => {
+                let account = aws.account_id(region).await?;
+                let tags = tags_of(aws, region, &account, &needed).await?;
+                Ok::<_, anyhow::Error>(needed.iter().map(|n| (n.to_string(), tags.of(n))).collect())
+            }
+            _ => Ok(BTreeMap::new()),
+        }
+    };
+    let (histories, live_target, history_tags) = tokio::try_join!(histories, live, history_tags)?;
     let histories: BTreeMap<&str, Option<Vec<HistoryVersion>>> = histories.into_iter().collect();
 
     let mut entries = Vec::new();
@@ -359,11 +375,13 @@ pub async fn state_at(
         origins,
         not_written,
         live_target,
+        history_tags,
     })
 }
 
-/// `state`'s entries as restore items, each naming its origin; one taken from history keeps
-/// the live tags of its target (tags have no history).
+/// `state`'s entries as restore items, each naming its origin; one taken from history gets the
+/// parameter's own live tags (tags have no history): in place, its target's; into another
+/// region, the source's.
 pub fn items_at(state: &AtState, options: &RestoreOptions) -> Vec<RestoreItem> {
     let mut items = wanted(&state.entries, state.format, options);
     for item in &mut items {
@@ -375,11 +393,14 @@ pub fn items_at(state: &AtState, options: &RestoreOptions) -> Vec<RestoreItem> {
         };
         item.origin = Some(origin.clone());
         if *from_history {
-            spec.tags = state
-                .live_target
-                .get(&item.target)
-                .map(|l| l.tags.clone())
-                .unwrap_or_default();
+            spec.tags = match state.history_tags.get(&item.source) {
+                Some(tags) => tags.clone(),
+                None => state
+                    .live_target
+                    .get(&item.target)
+                    .map(|l| l.tags.clone())
+                    .unwrap_or_default(),
+            };
         }
     }
     items

@@ -767,9 +767,20 @@ async fn restore_at_gives_each_parameters_exact_state_at_each_moment() {
     );
     assert_eq!(state(R, &e).await, s("String", "e1", None));
 
-    // Into another region (disaster recovery): the source region's journal and history decide.
+    // Into another region (disaster recovery): the source region's journal and history decide;
+    // a parameter taken from history gets its own live tags (tags have no history).
     const DR: &str = "ap-southeast-1";
     let at = ssm_keeper::core::changes::utc(t2);
+    let tag = aws_sdk_ssm::types::Tag::builder().key("team").value("ops");
+    ssm(R)
+        .await
+        .add_tags_to_resource()
+        .resource_type(aws_sdk_ssm::types::ResourceTypeForTagging::Parameter)
+        .resource_id(&a)
+        .tags(tag.build().unwrap())
+        .send()
+        .await
+        .unwrap();
     let run = ws.run(&[
         "restore",
         "--stack",
@@ -787,6 +798,21 @@ async fn restore_at_gives_each_parameters_exact_state_at_each_moment() {
     ]);
     assert_eq!(run.code, 0, "{run:#?}");
     assert_eq!(state(DR, &a).await, s("String", "a2", None));
+    assert!(run.stdout.contains("history version"), "{}", run.stdout);
+    let tags = ssm(DR)
+        .await
+        .list_tags_for_resource()
+        .resource_type(aws_sdk_ssm::types::ResourceTypeForTagging::Parameter)
+        .resource_id(&a)
+        .send()
+        .await
+        .unwrap();
+    let tags: Vec<(&str, &str)> = tags
+        .tag_list()
+        .iter()
+        .map(|t| (t.key(), t.value()))
+        .collect();
+    assert_eq!(tags, [("team", "ops")]);
 
     // The drill of a moment: that state written under the drill path, read back, compared and
     // deleted; what cannot be placed is listed as not drilled.
