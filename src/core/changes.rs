@@ -295,10 +295,11 @@ pub fn history_rows(
         .collect()
 }
 
-/// What a version changed from the one before it.
+/// What a version changed from the one before it: `unknown` for the oldest version Parameter
+/// Store still keeps when it is not the first (the one before it is gone: 100 versions kept).
 fn changed_attributes(before: Option<&VersionMeta>, v: &VersionMeta) -> Vec<String> {
     let Some(b) = before else {
-        return vec![if v.version == 1 { "created" } else { "value" }.into()];
+        return vec![if v.version == 1 { "created" } else { "unknown" }.into()];
     };
     let mut changed: Vec<String> = [
         ("type", b.kind != v.kind),
@@ -708,6 +709,9 @@ mod tests {
             &versions,
         );
         assert_eq!(rows.iter().map(|r| r.version).collect::<Vec<_>>(), [2, 3]);
+        // The versions before the oldest kept are gone (past 100): what it changed is unknown.
+        let rows = history_rows("r", "/a", (t, t + time::Duration::hours(1)), &versions[1..]);
+        assert_eq!(rows[0].changed, ["unknown"]);
     }
 
     #[test]
