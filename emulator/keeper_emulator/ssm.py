@@ -219,32 +219,42 @@ def patch_parameter_names() -> None:
     SimpleSystemManagerBackend.put_parameter = put_parameter
 
 
-def key_refusal(account_id: str, region: str, key_id: str):
-    """AWS's error for a SecureString's KeyId that cannot encrypt in `region` (no such key or
-    alias there, or a key ARN of another region), or None. SSM's AWS managed key
-    (`alias/aws/ssm`) exists everywhere: AWS creates it on first use. A key ARN is looked up in
-    the account it names."""
-    from moto.kms.models import kms_backends
-    from moto.ssm.exceptions import SSMException
+def is_managed_key(key_id: str) -> bool:
+    """SSM's AWS managed key, by its alias or alias ARN: it exists everywhere (AWS creates it on
+    first use), and its key policy lets every principal of the account use it through SSM."""
+    return key_id == "alias/aws/ssm" or key_id.endswith(":alias/aws/ssm")
 
-    if key_id == "alias/aws/ssm" or (key_id.startswith("arn:") and key_id.endswith(":alias/aws/ssm")):
-        return None
-    refused = SSMException("InvalidKeyId", f"Invalid keyId {key_id}")
+
+def resolve_key(account_id: str, region: str, key_id: str):
+    """The ARN of the customer key `key_id` names for a parameter of `region` (a key ARN in the
+    account it names), or None when it cannot encrypt there: no such key or alias, or a key of
+    another region."""
+    from moto.kms.models import kms_backends
+
     if key_id.startswith("arn:"):
         parts = key_id.split(":")
         if len(parts) < 6 or parts[3] != region:
-            return refused
+            return None
         account_id = parts[4]
     try:
-        kms_backends[account_id][region].describe_key(key_id)
+        return kms_backends[account_id][region].describe_key(key_id).arn
     except Exception:  # moto raises its own NotFound for an unknown id, ARN or alias
-        return refused
-    return None
+        return None
+
+
+def previous_key(backend, name):
+    """The key the parameter's latest version was encrypted under (None: none, or the managed
+    key)."""
+    versions = backend._parameters.get(name) if isinstance(name, str) and name in backend._parameters else None
+    return getattr(versions[-1], "keeper_key_arn", None) if versions else None
 
 
 def patch_parameter_keys() -> None:
     """PutParameter of a SecureString refuses a KeyId that names no key of the parameter's region
-    (InvalidKeyId, as AWS: SSM asks KMS to encrypt with it); moto stored any KeyId."""
+    (InvalidKeyId, as AWS: SSM asks KMS to encrypt with it); moto stored any KeyId. Each version
+    remembers the key it was encrypted under (`keeper_key_arn`), as the ciphertext does: a read
+    asks KMS about that key, wherever its alias points since."""
+    from moto.ssm.exceptions import SSMException
     from moto.ssm.models import SimpleSystemManagerBackend
 
     require_source(SimpleSystemManagerBackend.put_parameter, "keyid: str,")
@@ -252,11 +262,17 @@ def patch_parameter_keys() -> None:
 
     @functools.wraps(original)
     def put_parameter(self, name, description, value, parameter_type, allowed_pattern, keyid, *args, **kwargs):
-        if parameter_type == "SecureString" and keyid:
-            refused = key_refusal(self.account_id, self.region_name, keyid)
-            if refused is not None:
-                raise refused
-        return original(self, name, description, value, parameter_type, allowed_pattern, keyid, *args, **kwargs)
+        key_arn = None
+        if parameter_type == "SecureString" and keyid and not is_managed_key(keyid):
+            key_arn = resolve_key(self.account_id, self.region_name, keyid)
+            if key_arn is None:
+                raise SSMException("InvalidKeyId", f"Invalid keyId {keyid}")
+        elif parameter_type == "SecureString" and not keyid:
+            key_arn = previous_key(self, name)  # an overwrite without KeyId keeps the key
+        written = original(self, name, description, value, parameter_type, allowed_pattern, keyid, *args, **kwargs)
+        if written is not None:
+            written.keeper_key_arn = key_arn
+        return written
 
     SimpleSystemManagerBackend.put_parameter = put_parameter
 
@@ -326,6 +342,11 @@ def patch_iam_resources() -> None:
     authorize_ssm = iam.authorize_each(ssm_resources)
 
     def authorize_ssm_and_tags(self, resource="*"):
+        from moto import settings
+        from moto.core.authorization import ActionAuthenticatorMixin
+
+        # Read before this request counts: its KMS part is enforced exactly when its SSM part is.
+        enforcing = ActionAuthenticatorMixin.request_count >= settings.INITIAL_NO_AUTH_ACTION_COUNT
         authorize_ssm(self, resource)
         # PutParameter with Tags also needs ssm:AddTagsToResource on the parameter, as in AWS.
         request = iam.json_request(self)
@@ -336,15 +357,18 @@ def patch_iam_resources() -> None:
             finally:
                 iam.action.reset(token)
         # SSM then asks KMS on the caller's behalf.
-        for kms_action, key_id in kms_requests(self.ssm_backend, self._get_action(), request):
-            authorize_kms(self, kms_action, key_id)
+        if enforcing:
+            for kms_action, key_arn in kms_requests(self, self._get_action(), request):
+                authorize_kms(self, kms_action, key_arn)
 
     SimpleSystemManagerResponse._authenticate_and_authorize_normal_action = authorize_ssm_and_tags
 
 
-# SSM's AWS managed key: its key policy lets every principal of the account use it through SSM,
-# so IAM is never asked.
-MANAGED_KEY = "alias/aws/ssm"
+# SSM's AWS managed key needs no IAM permission (is_managed_key); a customer key does.
+# Standard parameters are encrypted with kms:Encrypt, Advanced ones with envelope encryption
+# (kms:GenerateDataKey); every read with WithDecryption is a kms:Decrypt (AWS's "How AWS
+# Systems Manager Parameter Store uses AWS KMS").
+STANDARD_VALUE_LIMIT = 4096
 
 
 def _versions_read(backend, action: str, request: dict):
@@ -352,13 +376,24 @@ def _versions_read(backend, action: str, request: dict):
     if not request.get("WithDecryption"):
         return []
     if action == "GetParameterHistory":
-        name = request.get("Name", "")
-        return list(backend._parameters.get(name, [])) if name in backend._parameters else []
-    names = request.get("Names") or ([request["Name"]] if action == "GetParameter" and "Name" in request else [])
+        name = request.get("Name")
+        return list(backend._parameters.get(name, [])) if isinstance(name, str) and name in backend._parameters else []
+    if action == "GetParametersByPath":
+        path = request.get("Path")
+        if not isinstance(path, str):
+            return []
+        prefix = path.rstrip("/") + "/"
+        recursive = bool(request.get("Recursive"))
+        return [
+            versions[-1]
+            for name, versions in list(backend._parameters.items())
+            if versions and name.startswith(prefix) and (recursive or "/" not in name[len(prefix):])
+        ]
+    names = request.get("Names") if action == "GetParameters" else [request.get("Name")]
     found = []
-    for name in names:
+    for name in names if isinstance(names, list) else []:
         try:
-            parameter = backend.get_parameter(name)
+            parameter = backend.get_parameter(name) if isinstance(name, str) else None
         except Exception:  # the read itself answers for a name that is no parameter
             parameter = None
         if parameter is not None:
@@ -366,46 +401,58 @@ def _versions_read(backend, action: str, request: dict):
     return found
 
 
-def kms_requests(backend, action: str, request: dict):
-    """What SSM asks KMS for a request, on the caller's behalf: (KMS action, key id) for each
-    customer-managed key involved. A SecureString written under a key: kms:Encrypt (Standard
-    tier) or kms:GenerateDataKey (Advanced: envelope encryption); one read with WithDecryption:
-    kms:Decrypt (AWS's "How Parameter Store uses AWS KMS")."""
+def _advanced(backend, request: dict) -> bool:
+    """Whether PutParameter writes an Advanced parameter: asked for, chosen by Intelligent-Tiering
+    for a value over 4 KB, or kept from the parameter it overwrites (Advanced never goes back)."""
+    tier = request.get("Tier")
+    value = request.get("Value")
+    large = isinstance(value, str) and len(value.encode()) > STANDARD_VALUE_LIMIT
+    versions = backend._parameters.get(request.get("Name")) if isinstance(request.get("Name"), str) else None
+    was_advanced = bool(versions) and versions[-1].tier == "Advanced"
+    return tier == "Advanced" or (tier == "Intelligent-Tiering" and large) or was_advanced
+
+
+def kms_requests(response, action: str, request: dict):
+    """What SSM asks KMS for a request, on the caller's behalf: (KMS action, key ARN) for each
+    customer key involved: the key a write names (as it resolves now), the key each version
+    read was encrypted under."""
+    backend = response.ssm_backend
     out = []
     if action == "PutParameter":
         key_id = request.get("KeyId")
-        if request.get("Type") == "SecureString" and key_id and key_id != MANAGED_KEY:
-            advanced = request.get("Tier") == "Advanced"
-            out.append(("kms:GenerateDataKey" if advanced else "kms:Encrypt", key_id))
-    elif action in ("GetParameter", "GetParameters", "GetParameterHistory"):
+        key_arn = None
+        if request.get("Type") == "SecureString" and isinstance(key_id, str) and key_id:
+            if not is_managed_key(key_id):
+                # None: PutParameter answers InvalidKeyId.
+                key_arn = resolve_key(response.current_account, response.region, key_id)
+        elif request.get("Type") == "SecureString" and key_id is None:
+            key_arn = previous_key(backend, request.get("Name"))
+        if key_arn is not None:
+            out.append(("kms:GenerateDataKey" if _advanced(backend, request) else "kms:Encrypt", key_arn))
+    elif action in ("GetParameter", "GetParameters", "GetParametersByPath", "GetParameterHistory"):
         for version in _versions_read(backend, action, request):
-            if version.parameter_type == "SecureString" and version.keyid and version.keyid != MANAGED_KEY:
-                out.append(("kms:Decrypt", version.keyid))
+            key_arn = getattr(version, "keeper_key_arn", None)
+            if version.parameter_type == "SecureString" and key_arn:
+                out.append(("kms:Decrypt", key_arn))
     return list(dict.fromkeys(out))
 
 
-def authorize_kms(response, kms_action: str, key_id: str) -> None:
-    """The caller's permission for what SSM asks KMS: `kms_action` on the key's ARN, through SSM
-    (kms:ViaService ssm.<region>.amazonaws.com), with the key's tags. A key that is not there is
-    left to the request (PutParameter's InvalidKeyId)."""
-    from moto import settings
+def authorize_kms(response, kms_action: str, key_arn: str) -> None:
+    """The caller's permission for what SSM asks KMS: `kms_action` on the key, through SSM
+    (kms:ViaService ssm.<region>.amazonaws.com), with the key's tags (looked up in the account
+    and region its ARN names)."""
     from moto.core.authorization import ActionAuthenticatorMixin
     from moto.kms.models import kms_backends
 
     from . import kms
 
-    if ActionAuthenticatorMixin.request_count < settings.INITIAL_NO_AUTH_ACTION_COUNT:
-        return  # not enforcing yet: the SSM request itself counted
-    backend = kms_backends[response.current_account][response.region]
-    try:
-        key = backend.describe_key(key_id)
-    except Exception:  # moto raises its own NotFound for an unknown id, ARN or alias
-        return
+    parts = key_arn.split(":")
+    backend = kms_backends[parts[4]][parts[3]]
     via_ssm = {"kms:ViaService": f"ssm.{response.region}.amazonaws.com"}
     actions = iam.action.set(kms_action)
-    conditions = iam.conditions.set({**via_ssm, **kms.key_conditions(backend, key.arn)})
+    conditions = iam.conditions.set({**via_ssm, **kms.key_conditions(backend, key_arn)})
     try:
-        ActionAuthenticatorMixin._authenticate_and_authorize_normal_action(response, key.arn)
+        ActionAuthenticatorMixin._authenticate_and_authorize_normal_action(response, key_arn)
     finally:
         iam.action.reset(actions)
         iam.conditions.reset(conditions)

@@ -114,9 +114,9 @@ fn replacement_warnings(
                     id.region, id.name
                 )
             };
-            let unreadable = if unreadable_key(live, id).is_some() {
+            let unreadable = if live.unreadable_key(id).is_some() {
                 format!(
-                    " ({new} is not tagged Name={}: these credentials may not read it, so apply did not make it)",
+                    " (these credentials may not read {new}: the roles read only keys tagged Name={}, so it is not a key apply made, or its key policy shuts them out)",
                     id.name
                 )
             } else {
@@ -128,18 +128,6 @@ fn replacement_warnings(
             )
         })
         .collect()
-}
-
-/// The ARN of the key `id`'s alias names when these credentials may not read it.
-fn unreadable_key<'a>(live: &'a LiveState, id: &ResourceId) -> Option<&'a str> {
-    match live.get(id) {
-        Some(Resource::Key(KeySettings {
-            unreadable: true,
-            arn,
-            ..
-        })) => arn.as_deref(),
-        _ => None,
-    }
 }
 
 /// Keys tagged for the stack (`Name` = the alias) that neither the alias nor a bucket names,
@@ -226,7 +214,7 @@ fn unused_keys(desired: &DesiredState, live: &LiveState, options: &DiffOptions, 
             plan.changes.push(Change::Retain {
                 id: id.clone(),
                 reason: format!(
-                    "the alias names the key {}, which these credentials may not read (not tagged Name={}, so apply did not make it): it is not touched; point the alias back at the stack's key, or delete the alias",
+                    "the alias names the key {}, which these credentials may not read (the roles read only keys tagged Name={}): it is not touched; point the alias back at the stack's key, or delete the alias",
                     key.arn.as_deref().map(key_id).unwrap_or_default(),
                     id.name
                 ),
@@ -470,25 +458,35 @@ fn stray_metadata(desired: &DesiredState, live: &LiveState) -> Vec<Change> {
 
 /// Why plan and apply plan nothing at all: the environment belongs to another stack
 /// (`foreign_owner`), or the alias of a key the stack wants names a key these credentials may
-/// not read while no bucket is pinned to a key yet, so there is nothing to replace
-/// (`unpinned_unreadable_key`).
+/// not read and that is no replacement of the pinned key: no bucket is pinned to a key yet, or
+/// the bucket is pinned to that very key (`unreadable_unreplaced_key`). Either way nothing
+/// about it can be compared, and a silent plan would hide it.
 pub fn refusal(desired: &DesiredState, live: &LiveState) -> Option<String> {
-    foreign_owner(desired, live).or_else(|| unpinned_unreadable_key(desired, live))
+    foreign_owner(desired, live).or_else(|| unreadable_unreplaced_key(desired, live))
 }
 
-fn unpinned_unreadable_key(desired: &DesiredState, live: &LiveState) -> Option<String> {
+fn unreadable_unreplaced_key(desired: &DesiredState, live: &LiveState) -> Option<String> {
     desired.resources.keys().find_map(|id| {
-        let arn = unreadable_key(live, id)?;
-        pinned_key(desired, live, &id.region).is_none().then(|| {
-            format!(
-                "the KMS alias {} ({}) names the key {}, which these credentials may not read: the roles read only keys tagged Name={}, so apply did not make it, and no bucket of {} is encrypted with a key yet to compare it with, so nothing was planned. Was the alias moved? Point it back at the stack's key (or delete the alias, and apply creates the key), or name the key to use in the stack's kmsKeyIds",
-                id.name,
-                id.region,
-                key_id(arn),
-                id.name,
+        let arn = live.unreadable_key(id)?;
+        let why = match pinned_key(desired, live, &id.region) {
+            None => format!(
+                "no bucket of {} is encrypted with a key yet to compare it with",
                 id.region
-            )
-        })
+            ),
+            // The bucket is pinned to that very key: its settings (state, deletion) unknown.
+            Some(pinned) if key_id(pinned) == key_id(arn) => format!(
+                "it is the key the bucket {} is pinned to, whose state and settings cannot be compared",
+                id.region
+            ),
+            Some(_) => return None,
+        };
+        Some(format!(
+            "the KMS alias {} ({}) names the key {}, which these credentials may not read (the roles read only keys tagged Name={}: it is not a key apply made, its tag was removed, or its key policy shuts them out), and {why}, so nothing was planned. Was the alias moved? Point it back at the stack's key (or delete the alias, and apply creates the key), give the key its tag back, or name the key to use in the stack's kmsKeyIds",
+            id.name,
+            id.region,
+            key_id(arn),
+            id.name,
+        ))
     })
 }
 
@@ -1102,8 +1100,25 @@ mod tests {
         );
         let w = &plan.warnings[0];
         assert!(
-            w.contains("names the key attacker (attacker is not tagged Name=alias/p-ssm-backup-dev: these credentials may not read it, so apply did not make it), not the pinned key k-us-east-1"),
+            w.contains("names the key attacker (these credentials may not read attacker: the roles read only keys tagged Name=alias/p-ssm-backup-dev, so it is not a key apply made, or its key policy shuts them out), not the pinned key k-us-east-1"),
             "{w}"
+        );
+
+        // The bucket pinned to the very key these credentials may not read (after an accepted
+        // replacement, or the key's tag removed): nothing to compare, so nothing is planned.
+        let mut pinned_unreadable = live.clone();
+        pinned_unreadable.resources.insert(
+            key.clone(),
+            Some(Resource::Key(KeySettings::unreadable(key_arn(
+                "us-east-1",
+                "k-us-east-1",
+            )))),
+        );
+        let refused = refusal(&d, &pinned_unreadable).expect("refused");
+        assert!(
+            refused.contains("names the key k-us-east-1, which these credentials may not read")
+                && refused.contains("it is the key the bucket us-east-1 is pinned to"),
+            "{refused}"
         );
 
         // No bucket pinned to a key yet: nothing to replace, so nothing is planned.

@@ -48,6 +48,15 @@ impl LiveState {
     pub fn get(&self, id: &ResourceId) -> Option<&Resource> {
         self.resources.get(id).and_then(|r| r.as_ref())
     }
+
+    /// The ARN of the key `id`'s alias names when these credentials may not read it
+    /// (`KeySettings::unreadable`).
+    pub fn unreadable_key(&self, id: &ResourceId) -> Option<&str> {
+        match self.get(id) {
+            Some(Resource::Key(k)) if k.unreadable => k.arn.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 /// A map with structured keys as a JSON list of `{"id", "state"}` entries.

@@ -232,11 +232,12 @@ impl PlanDocument {
     }
 
     /// Why apply refuses this plan: a key replacement not accepted with `--accept-key-change`
-    /// (the plan's own options). `None` when it has none, or they are accepted.
+    /// (the plan's own options), or one to a key these credentials may not read, whose settings
+    /// are unknown: that one only `kmsKeyIds` can name. `None` when it has none, or they are
+    /// accepted.
     pub fn key_change_refusal(&self) -> Option<String> {
-        if self.diff_options.accept_key_change {
-            return None;
-        }
+        let unreadable = |id: &ResourceId| self.observed.unreadable_key(id).is_some();
+        let accepted = self.diff_options.accept_key_change;
         let refused: Vec<String> = self
             .changes
             .iter()
@@ -246,16 +247,22 @@ impl PlanDocument {
                     pinned,
                     replacement,
                     ..
-                } => Some(format!(
-                    "{} ({}) names the key {}, not the pinned key {} the bucket encrypts with; to undo the move: aws kms update-alias --region {} --alias-name {} --target-key-id {}",
+                } if !accepted || unreadable(id) => Some(format!(
+                    "{} ({}) names the key {}{}, not the pinned key {} the bucket encrypts with; to undo the move: aws kms update-alias --region {} --alias-name {} --target-key-id {}",
                     id.name,
                     id.region,
                     key_id(replacement),
+                    if unreadable(id) {
+                        ", which these credentials may not read (--accept-key-change cannot accept a key whose settings are unknown)"
+                    } else {
+                        ""
+                    },
                     key_id(pinned),
                     id.region,
                     id.name,
                     key_id(pinned)
                 )),
+                Change::Replace { .. } => None,
                 Change::Create { .. }
                 | Change::Update { .. }
                 | Change::Delete { .. }
@@ -264,7 +271,7 @@ impl PlanDocument {
             .collect();
         (!refused.is_empty()).then(|| {
             format!(
-                "nothing was applied: the stack's KMS alias was moved to another key, and the buckets would encrypt every new backup with it:\n  - {}\nIf the move was intended, apply with --accept-key-change, or name the new key in kmsKeyIds.",
+                "nothing was applied: the stack's KMS alias was moved to another key, and the buckets would encrypt every new backup with it:\n  - {}\nIf the move was intended, apply with --accept-key-change (not for a key these credentials may not read), or name the new key in kmsKeyIds.",
                 refused.join("\n  - ")
             )
         })

@@ -556,7 +556,7 @@ async fn a_moved_alias_is_seen_by_plan_and_verify_with_their_own_roles() {
         );
         assert!(
             run.stdout.contains(&format!(
-                "names the key {other_id} ({other_id} is not tagged Name={alias}: these credentials may not read it, so apply did not make it), not the pinned key {pinned_id}"
+                "names the key {other_id} (these credentials may not read {other_id}: the roles read only keys tagged Name={alias}, so it is not a key apply made, or its key policy shuts them out), not the pinned key {pinned_id}"
             )),
             "{role}: {}",
             run.stdout
@@ -566,6 +566,23 @@ async fn a_moved_alias_is_seen_by_plan_and_verify_with_their_own_roles() {
     assert_eq!(run.code, 1, "{run:#?}");
     assert!(
         run.stderr.contains(&format!("--target-key-id {pinned_id}")),
+        "{}",
+        run.stderr
+    );
+    // A key the role may not read cannot be accepted: its settings are unknown.
+    let accept = [
+        "apply",
+        "--stack",
+        env,
+        "--auto-approve",
+        "--accept-key-change",
+    ];
+    let run = at.run("apply", &accept);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stderr.contains(
+            "which these credentials may not read (--accept-key-change cannot accept a key whose settings are unknown)"
+        ),
         "{}",
         run.stderr
     );
@@ -589,5 +606,31 @@ async fn a_moved_alias_is_seen_by_plan_and_verify_with_their_own_roles() {
     assert_eq!(
         at.stamp(&bucket, &newest).await.key_arn.as_deref(),
         Some(pinned.as_str())
+    );
+
+    // The alias back on the pinned key, whose Name tag is then removed: the roles may not read
+    // the very key the bucket is pinned to, so plan refuses rather than show nothing.
+    kms.update_alias()
+        .alias_name(&alias)
+        .target_key_id(&pinned)
+        .send()
+        .await
+        .unwrap();
+    kms.untag_resource()
+        .key_id(&pinned)
+        .tag_keys("Name")
+        .send()
+        .await
+        .unwrap();
+    let run = at.run("plan", &["plan", "--stack", env]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stderr.contains(&format!(
+            "names the key {pinned_id}, which these credentials may not read"
+        )) && run
+            .stderr
+            .contains(&format!("it is the key the bucket {A} is pinned to")),
+        "{}",
+        run.stderr
     );
 }

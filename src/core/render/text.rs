@@ -550,5 +550,17 @@ mod tests {
         assert_eq!(accepted.key_change_refusal(), None);
         // Acceptance is no destroy option: the preview's destroy line stays away.
         assert!(!render(&accepted).plain().contains("Destroy options"));
+        // A key these credentials may not read cannot be accepted: its settings are unknown.
+        let mut unreadable = accepted;
+        for state in unreadable.observed.resources.values_mut() {
+            if let Some(Resource::Key(k)) = state {
+                *k = KeySettings::unreadable(k.arn.clone().unwrap());
+            }
+        }
+        let refusal = unreadable.key_change_refusal().expect("refused");
+        assert!(
+            refusal.contains("names the key new, which these credentials may not read (--accept-key-change cannot accept a key whose settings are unknown)"),
+            "{refusal}"
+        );
     }
 }

@@ -153,7 +153,10 @@ pub async fn read_key(aws: &Aws, region: &str, alias: &str) -> Result<Option<Key
         Described::Denied(denied) => {
             return match aliased_key(aws, region, alias).await {
                 Ok(Some(arn)) => Ok(Some(KeySettings::unreadable(arn))),
-                Ok(None) | Err(_) => Err(denied),
+                Ok(None) => Err(denied),
+                // Both said: the denial explains what happened, the listing's error what to fix
+                // (a policy from before FindMovedBackupKeyAlias, say).
+                Err(listing) => Err(denied.context(format!("{listing:#}"))),
             };
         }
     };

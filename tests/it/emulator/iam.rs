@@ -936,10 +936,20 @@ async fn ssm_asks_kms_for_a_secure_string_under_a_customer_key() {
     );
     let admin = users.ssm("admin").await;
     let secure = aws_sdk_ssm::types::ParameterType::SecureString;
+    admin_kms
+        .create_alias()
+        .alias_name("alias/viakms-one")
+        .target_key_id(&one)
+        .send()
+        .await
+        .unwrap();
+    let managed_arn = format!("arn:aws:kms:{A}:{ACCOUNT}:alias/aws/ssm");
     for (name, key) in [
         ("/viakms/one", Some(one.as_str())),
         ("/viakms/two", Some(two.as_str())),
         ("/viakms/managed", None),
+        ("/viakms/managed-by-arn", Some(managed_arn.as_str())),
+        ("/viakms/by-alias", Some("alias/viakms-one")),
     ] {
         admin
             .put_parameter()
@@ -972,6 +982,18 @@ async fn ssm_asks_kms_for_a_secure_string_under_a_customer_key() {
     // Without decryption SSM asks nothing of KMS; the managed key needs no permission.
     read("no-kms", "/viakms/one", false).await.unwrap();
     read("no-kms", "/viakms/managed", true).await.unwrap();
+    read("no-kms", "/viakms/managed-by-arn", true)
+        .await
+        .unwrap();
+    // A value is decrypted with the key it was encrypted under, wherever its alias points now.
+    admin_kms
+        .update_alias()
+        .alias_name("alias/viakms-one")
+        .target_key_id(&two)
+        .send()
+        .await
+        .unwrap();
+    read("one-only", "/viakms/by-alias", true).await.unwrap();
     refused(read("no-kms", "/viakms/one", true).await, "kms:Decrypt");
     read("via-ssm", "/viakms/one", true).await.unwrap();
     refused(read("via-s3", "/viakms/one", true).await, "kms:Decrypt");
@@ -990,6 +1012,12 @@ async fn ssm_asks_kms_for_a_secure_string_under_a_customer_key() {
     );
     let history = one_only.get_parameter_history().name("/viakms/two");
     let e = history.with_decryption(true).send().await.unwrap_err();
+    assert_eq!(
+        code(&e.into_service_error()).as_deref(),
+        Some("AccessDeniedException")
+    );
+    let by_path = one_only.get_parameters_by_path().path("/viakms/");
+    let e = by_path.with_decryption(true).send().await.unwrap_err();
     assert_eq!(
         code(&e.into_service_error()).as_deref(),
         Some("AccessDeniedException")
