@@ -1023,21 +1023,23 @@ mod tests {
         (d, live)
     }
 
+    /// us-east-1's key replaced by `key/attacker`, nothing else of it compared.
+    fn replaced_by_attacker(d: &DesiredState, key: &ResourceId) -> Change {
+        Change::Replace {
+            id: key.clone(),
+            pinned: key_arn("us-east-1", "k-us-east-1"),
+            replacement: key_arn("us-east-1", "attacker"),
+            fields: Vec::new(),
+            desired: d.resources[key].clone(),
+        }
+    }
+
     #[test]
     fn an_alias_moved_to_another_key_is_a_replacement_naming_both_keys() {
         let (d, live) = alias_moved();
         let plan = diff(&d, &live, &DiffOptions::default());
         let key = ResourceId::key("us-east-1", key_alias_name());
-        assert_eq!(
-            plan.changes[0],
-            Change::Replace {
-                id: key.clone(),
-                pinned: key_arn("us-east-1", "k-us-east-1"),
-                replacement: key_arn("us-east-1", "attacker"),
-                fields: Vec::new(),
-                desired: d.resources[&key].clone(),
-            }
-        );
+        assert_eq!(plan.changes[0], replaced_by_attacker(&d, &key));
         // The bucket follows the alias's key only once the replacement is accepted.
         assert_eq!(
             attributes(&plan)[1..],
@@ -1088,16 +1090,7 @@ mod tests {
         );
         assert_eq!(refusal(&d, &live), None);
         let plan = diff(&d, &live, &DiffOptions::default());
-        assert_eq!(
-            plan.changes[0],
-            Change::Replace {
-                id: key.clone(),
-                pinned: key_arn("us-east-1", "k-us-east-1"),
-                replacement: key_arn("us-east-1", "attacker"),
-                fields: Vec::new(),
-                desired: d.resources[&key].clone(),
-            }
-        );
+        assert_eq!(plan.changes[0], replaced_by_attacker(&d, &key));
         let w = &plan.warnings[0];
         assert!(
             w.contains("names the key attacker (these credentials may not read attacker: the roles read only keys tagged Name=alias/p-ssm-backup-dev, so it is not a key apply made, or its key policy shuts them out), not the pinned key k-us-east-1"),

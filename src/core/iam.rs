@@ -1538,25 +1538,27 @@ mod tests {
         assert_eq!(listing(&managed), Vec::<String>::new());
     }
 
+    /// The statements of `role`'s policy for `stack` that grant kms:DescribeKey.
+    fn describing_keys(stack: &Stack, role: Role) -> Vec<Value> {
+        policy(stack, ACCOUNT, role, &[])["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| {
+                s["Action"]
+                    .as_array()
+                    .unwrap()
+                    .contains(&json!("kms:DescribeKey"))
+            })
+            .cloned()
+            .collect()
+    }
+
     /// Plan reads only the stack's keys: the managed ones by their alias tag (as apply changes
     /// them), and those `kmsKeyIds` names by ARN.
     #[test]
     fn plan_reads_only_the_stacks_keys() {
-        let read_keys = |stack: &Stack| -> Vec<Value> {
-            policy(stack, ACCOUNT, Role::Plan, &[])["Statement"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|s| {
-                    s["Action"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .any(|a| a == "kms:DescribeKey")
-                })
-                .cloned()
-                .collect()
-        };
+        let read_keys = |stack: &Stack| describing_keys(stack, Role::Plan);
         let statements = read_keys(&stack());
         assert_eq!(statements.len(), 1, "{statements:?}");
         assert_eq!(
@@ -1577,20 +1579,7 @@ mod tests {
     /// (for `verify --deep`'s `key` check): never every key of the account.
     #[test]
     fn restore_describes_only_the_stacks_keys() {
-        let describing = |stack: &Stack| -> Vec<Value> {
-            policy(stack, ACCOUNT, Role::Restore, &[])["Statement"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|s| {
-                    s["Action"]
-                        .as_array()
-                        .unwrap()
-                        .contains(&json!("kms:DescribeKey"))
-                })
-                .cloned()
-                .collect()
-        };
+        let describing = |stack: &Stack| describing_keys(stack, Role::Restore);
         assert_eq!(describing(&stack()), Vec::<Value>::new());
         let mut kms = stack();
         kms.encryption = EncryptionMode::Kms;
