@@ -1383,5 +1383,30 @@ async fn each_role_runs_a_kms_stack_with_copies_under_enforced_iam() {
     );
     assert_eq!(read(&admin_b, &token).await, secure("t0ken"));
     assert_eq!(read(&admin_b, &password).await, secure("s3cret"));
+
+    // The restore role describes the stack's key, and not another stack's (tagged with that
+    // stack's alias).
+    let restore_kms = at.kms("restore", A).await;
+    let own = format!("alias/{PROJECT}-ssm-backup-{env}");
+    restore_kms
+        .describe_key()
+        .key_id(&own)
+        .send()
+        .await
+        .unwrap();
+    let tag = aws_sdk_kms::types::Tag::builder()
+        .tag_key("Name")
+        .tag_value(format!("alias/{PROJECT}-ssm-backup-other"))
+        .build()
+        .unwrap();
+    let others = at.kms("admin", A).await.create_key().tags(tag).send().await;
+    let others = others.unwrap().key_metadata.unwrap().arn.unwrap();
+    let e = restore_kms.describe_key().key_id(&others).send().await;
+    let e = e.unwrap_err().into_service_error();
+    assert_eq!(
+        aws_sdk_kms::error::ProvideErrorMetadata::code(&e),
+        Some("AccessDeniedException"),
+        "{e:?}"
+    );
     as_role("restore", &["restore", "--stack", env, "--drill"]);
 }

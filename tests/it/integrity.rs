@@ -10,11 +10,50 @@ use ssm_keeper::core::stamp::Stamp;
 const A: &str = "us-east-1";
 const B: &str = "eu-west-1";
 
-/// The attacks' stack: two regions, A's backups copied to B.
-fn attacked(env: &str) -> Enforced {
+/// The attacks' stack: two regions, A's backups copied to B, and `extra` stack keys.
+fn attacked(env: &str, extra: &str) -> Enforced {
     Enforced::start(env, env, |ws| {
-        ws.write_stack_with(&[A, B], &format!("copies:\n  {A}: {B}\n"))
+        ws.write_stack_with(&[A, B], &format!("copies:\n  {A}: {B}\n{extra}"))
     })
+}
+
+/// `request` encrypted as the bucket's default encryption says, as backup encrypts (a writer
+/// that names another key or none is refused by the bucket policy).
+async fn encrypted(
+    at: &Enforced,
+    bucket: &str,
+    request: aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder,
+) -> aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder {
+    match bucket_key(at, bucket).await {
+        Some(key) => request
+            .server_side_encryption(ServerSideEncryption::AwsKms)
+            .ssekms_key_id(key),
+        None => request.server_side_encryption(ServerSideEncryption::Aes256),
+    }
+}
+
+/// The KMS key a bucket's default encryption names (`None`: AES256), as backup reads it.
+async fn bucket_key(at: &Enforced, bucket: &str) -> Option<String> {
+    let region = region_of(at, bucket);
+    let rules = at
+        .s3("admin", region)
+        .await
+        .get_bucket_encryption()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    rules
+        .server_side_encryption_configuration()
+        .and_then(|c| c.rules().first())
+        .and_then(|r| r.apply_server_side_encryption_by_default())
+        .and_then(|d| d.kms_master_key_id())
+        .map(str::to_string)
+}
+
+/// The region of one of the stack's buckets (S3 asks that region's KMS for its key).
+fn region_of(at: &Enforced, bucket: &str) -> &'static str {
+    if bucket == at.ws.bucket(B) { B } else { A }
 }
 
 impl Enforced {
@@ -45,9 +84,10 @@ impl Enforced {
     }
 
     /// Moves a pointer to `target` with the backup role's keys, as backup moves it: a
-    /// conditional PUT on the ETag it has, AES256, with a SHA-256. AWS allows it.
+    /// conditional PUT on the ETag it has, AES256 (a pointer holds no secret, and the verify
+    /// role reads it without KMS), with a SHA-256. AWS allows it.
     async fn move_pointer(&self, bucket: &str, key: &str, target: &str) {
-        let s3 = self.s3("backup", A).await;
+        let s3 = self.s3("backup", region_of(self, bucket)).await;
         let etag = s3
             .head_object()
             .bucket(bucket)
@@ -57,14 +97,15 @@ impl Enforced {
             .unwrap()
             .e_tag
             .unwrap();
-        s3.put_object()
+        let put = s3
+            .put_object()
             .bucket(bucket)
             .key(key)
             .body(target.as_bytes().to_vec().into())
             .server_side_encryption(ServerSideEncryption::Aes256)
             .checksum_algorithm(ChecksumAlgorithm::Sha256)
-            .if_match(etag)
-            .send()
+            .if_match(etag);
+        put.send()
             .await
             .unwrap_or_else(|e| panic!("the backup role moves {key}: {e:?}"));
     }
@@ -79,16 +120,16 @@ impl Enforced {
         tagging: Option<String>,
         sha: bool,
     ) {
-        let mut request = self
-            .s3("backup", A)
+        let request = self
+            .s3("backup", region_of(self, bucket))
             .await
             .put_object()
             .bucket(bucket)
             .key(key)
             .body(body.to_vec().into())
-            .server_side_encryption(ServerSideEncryption::Aes256)
             .if_none_match("*")
             .set_tagging(tagging);
+        let mut request = encrypted(self, bucket, request).await;
         if sha {
             request = request.checksum_algorithm(ChecksumAlgorithm::Sha256);
         }
@@ -138,8 +179,22 @@ impl Enforced {
 /// backup.
 #[tokio::test]
 async fn a_misused_backup_credential_cannot_make_a_backup_lie_unseen() {
-    let env = "integ";
-    let at = attacked(env);
+    attacks("integ", "").await;
+}
+
+/// The same attacks on the stack the issue names: `encryption: kms` (each region's managed key,
+/// which the backup role may use through S3) and Object Lock, beside the copies.
+#[tokio::test]
+async fn the_same_attacks_on_a_kms_stack_with_object_lock_are_seen_too() {
+    attacks(
+        "integkms",
+        "encryption: kms\nobjectLock:\n  mode: GOVERNANCE\n  days: 1\n",
+    )
+    .await;
+}
+
+async fn attacks(env: &str, extra: &str) {
+    let at = attacked(env, extra);
     // The operator role applies the stack, as the apply workflow does.
     let apply = at.run("apply", &["apply", "--stack", env, "--auto-approve"]);
     assert_eq!(apply.code, 0, "{apply:#?}");
@@ -274,12 +329,10 @@ async fn a_misused_backup_credential_cannot_make_a_backup_lie_unseen() {
         .bucket(&bucket)
         .key(&newest)
         .body(at.object(&bucket, &newest).await.into())
-        .server_side_encryption(ServerSideEncryption::Aes256)
         .checksum_algorithm(ChecksumAlgorithm::Sha256)
         .tagging(forged.tagging_header())
-        .if_none_match("*")
-        .send()
-        .await;
+        .if_none_match("*");
+    let replay = encrypted(&at, &bucket, replay).await.send().await;
     assert_eq!(
         replay.as_ref().err().and_then(http_status),
         Some(412),
@@ -314,7 +367,7 @@ async fn a_misused_backup_credential_cannot_make_a_backup_lie_unseen() {
     // Reviewed and acknowledged in the stack: listed, never the newest, verify green.
     at.ws.write_stack_with(
         &[A, B],
-        &format!("copies:\n  {A}: {B}\nacknowledgedFutureBackups:\n  - {planted}\n"),
+        &format!("copies:\n  {A}: {B}\n{extra}acknowledgedFutureBackups:\n  - {planted}\n"),
     );
     let run = at.run("verify", &["verify", "--stack", env]);
     assert_eq!(run.code, 0, "{run:#?}");
@@ -340,11 +393,16 @@ async fn a_misused_backup_credential_cannot_make_a_backup_lie_unseen() {
         true,
     )
     .await;
+    // The copy's stamp names the copy's key, as backup stamps it.
+    let copy_stamp = Stamp {
+        key_arn: bucket_key(&at, &copy_bucket).await,
+        ..forged_stamp.clone()
+    };
     at.plant(
         &copy_bucket,
         &format!("copies/{lie}"),
         &forged,
-        Some(forged_stamp.tagging_header()),
+        Some(copy_stamp.tagging_header()),
         true,
     )
     .await;
@@ -510,6 +568,29 @@ async fn a_moved_alias_is_seen_by_plan_and_verify_with_their_own_roles() {
 
     let alias = format!("alias/{PROJECT}-ssm-backup-{env}");
     let kms = at.kms("admin", A).await;
+    // A run cut between CreateKey and CreateAlias: the plan role's own policy lists the orphan.
+    let orphan = kms
+        .create_key()
+        .tags(
+            aws_sdk_kms::types::Tag::builder()
+                .tag_key("Name")
+                .tag_value(&alias)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let orphan = orphan.key_metadata().unwrap().key_id().to_string();
+    let run = at.run("plan", &["plan", "--stack", env]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(
+        run.stdout.contains(&format!(
+            "aws kms schedule-key-deletion --region {A} --key-id {orphan}"
+        )),
+        "{}",
+        run.stdout
+    );
     let pinned = kms
         .describe_key()
         .key_id(&alias)
