@@ -1023,6 +1023,14 @@ mod tests {
         (d, live)
     }
 
+    /// `key`'s alias observed naming `key/<id>` of us-east-1, which these credentials may not
+    /// read.
+    fn unreadable(live: &mut LiveState, key: &ResourceId, id: &str) {
+        let settings = KeySettings::unreadable(key_arn("us-east-1", id));
+        live.resources
+            .insert(key.clone(), Some(Resource::Key(settings)));
+    }
+
     /// us-east-1's key replaced by `key/attacker`, nothing else of it compared.
     fn replaced_by_attacker(d: &DesiredState, key: &ResourceId) -> Change {
         Change::Replace {
@@ -1081,13 +1089,7 @@ mod tests {
     fn an_alias_moved_to_a_key_these_credentials_may_not_read_is_a_replacement_too() {
         let (d, mut live) = alias_moved();
         let key = ResourceId::key("us-east-1", key_alias_name());
-        live.resources.insert(
-            key.clone(),
-            Some(Resource::Key(KeySettings::unreadable(key_arn(
-                "us-east-1",
-                "attacker",
-            )))),
-        );
+        unreadable(&mut live, &key, "attacker");
         assert_eq!(refusal(&d, &live), None);
         let plan = diff(&d, &live, &DiffOptions::default());
         assert_eq!(plan.changes[0], replaced_by_attacker(&d, &key));
@@ -1100,13 +1102,7 @@ mod tests {
         // The bucket pinned to the very key these credentials may not read (after an accepted
         // replacement, or the key's tag removed): nothing to compare, so nothing is planned.
         let mut pinned_unreadable = live.clone();
-        pinned_unreadable.resources.insert(
-            key.clone(),
-            Some(Resource::Key(KeySettings::unreadable(key_arn(
-                "us-east-1",
-                "k-us-east-1",
-            )))),
-        );
+        unreadable(&mut pinned_unreadable, &key, "k-us-east-1");
         let refused = refusal(&d, &pinned_unreadable).expect("refused");
         assert!(
             refused.contains("names the key k-us-east-1, which these credentials may not read")
@@ -1134,13 +1130,7 @@ mod tests {
         let d = desired_state(&stack(&["us-east-1"]), ACCOUNT);
         let mut live = converged(&d);
         let key = ResourceId::key("us-east-1", key_alias_name());
-        live.resources.insert(
-            key.clone(),
-            Some(Resource::Key(KeySettings::unreadable(key_arn(
-                "us-east-1",
-                "attacker",
-            )))),
-        );
+        unreadable(&mut live, &key, "attacker");
         let options = DiffOptions {
             destroy_removed_keys: true,
             ..DiffOptions::default()
