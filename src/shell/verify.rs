@@ -5,6 +5,7 @@
 use anyhow::Result;
 
 use super::aws::Aws;
+use super::resource::key::{Described, describe_any};
 use super::ssm::{list_selected, read_at_versions};
 use super::store::{
     Place, find_newest, list_backups, listed_object_facts, object_facts, object_stamp, read_object,
@@ -18,7 +19,6 @@ use crate::core::store::{COPY_PREFIX, DEFAULT_POINTER_KEY, copy_pointer_key, poi
 use crate::core::verify::{
     ContentFacts, CopyFacts, KeyFacts, KeyState, ObjectFacts, PreviousBackup, RegionFacts,
 };
-use aws_sdk_kms::error::ProvideErrorMetadata;
 
 /// How far verify looks: metadata alone, or (`--deep`) the documents too, with their limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -198,32 +198,24 @@ async fn describe_key(
     region: &str,
     key: &str,
 ) -> Result<Result<(String, (String, Option<String>)), String>> {
-    match aws.kms(region).describe_key().key_id(key).send().await {
-        Ok(out) => {
-            let Some(meta) = out.key_metadata else {
-                return Ok(Err("DescribeKey answered without the key's metadata".into()));
-            };
+    Ok(match describe_any(aws, region, key).await? {
+        Described::Key(meta) => {
             let deletion = meta
                 .deletion_date()
                 .and_then(|d| d.fmt(aws_smithy_types::date_time::Format::DateTime).ok());
             let state = meta
                 .key_state()
                 .map_or_else(|| "unknown".to_string(), |s| s.as_str().to_string());
-            Ok(Ok((
-                meta.arn.unwrap_or_else(|| key.to_string()),
+            Ok((
+                meta.arn.clone().unwrap_or_else(|| key.to_string()),
                 (state, deletion),
-            )))
+            ))
         }
-        Err(e) => match e.code() {
-            Some("NotFoundException") => Ok(Err("KMS has no such key".into())),
-            Some("AccessDeniedException") => Ok(Err(
-                "DescribeKey was refused (AccessDenied): not a key of this stack".into(),
-            )),
-            _ => Err(anyhow::Error::new(e).context(format!(
-                "describing the KMS key {key} in {region} (DescribeKey)"
-            ))),
-        },
-    }
+        Described::Missing => Err("KMS has no such key".into()),
+        Described::Denied(_) => {
+            Err("DescribeKey was refused (AccessDenied): not a key of this stack".into())
+        }
+    })
 }
 
 /// What Parameter Store holds of the document's parameters (of the environment), each at the

@@ -77,7 +77,7 @@ pub async fn tagged(aws: &Aws, region: &str, alias: &str) -> Result<Vec<TaggedKe
 }
 
 /// What DescribeKey says of a key (by id, ARN or alias).
-enum Described {
+pub enum Described {
     Key(Box<KeyMetadata>),
     /// No such key or alias.
     Missing,
@@ -85,7 +85,9 @@ enum Described {
     Denied(anyhow::Error),
 }
 
-async fn describe_any(aws: &Aws, region: &str, key: &str) -> Result<Described> {
+/// DescribeKey, with NotFound and AccessDenied as answers (plan and apply make the denial an
+/// error, verify a finding); any other failure is an error.
+pub async fn describe_any(aws: &Aws, region: &str, key: &str) -> Result<Described> {
     match aws.kms(region).describe_key().key_id(key).send().await {
         Ok(out) => {
             let meta = out.key_metadata.with_context(|| {
@@ -99,6 +101,11 @@ async fn describe_any(aws: &Aws, region: &str, key: &str) -> Result<Described> {
         Err(e) if e.code() == Some("AccessDeniedException") && key.starts_with("alias/") => {
             Ok(Described::Denied(anyhow::Error::new(e).context(format!(
                 "reading the KMS key {key} in {region} (DescribeKey): the alias names a key these credentials may not read, and the roles read only keys tagged Name={key}, so it is not a key apply made. Was the alias moved? Look with an administrator's credentials (`aws kms describe-key --region {region} --key-id {key}`); to use that key, name it in the stack's kmsKeyIds"
+            ))))
+        }
+        Err(e) if e.code() == Some("AccessDeniedException") => {
+            Ok(Described::Denied(anyhow::Error::new(e).context(format!(
+                "reading the KMS key {key} in {region} (DescribeKey)"
             ))))
         }
         Err(e) => Err(anyhow::Error::new(e).context(format!(
