@@ -3,7 +3,6 @@
 //! SSM's quotas (`Aws`'s lanes), read back. Values stay in memory and never reach an error message.
 
 use anyhow::{Context, Result, bail};
-use aws_sdk_kms::error::ProvideErrorMetadata;
 use aws_sdk_ssm::types::{
     ParameterMetadata, ParameterStringFilter, ParameterTier, ParameterType, ResourceTypeForTagging,
 };
@@ -15,6 +14,7 @@ use super::input::{Bounded, read_bounded};
 use super::interrupt::Interrupt;
 use super::lock::LockWatch;
 use super::printer::Printer;
+use super::resource::key::{Described, describe_any};
 use super::store::{Place, find_newest, list_backups_in, object_facts, read_pointer};
 use super::tags::{Tags, tags_of};
 use crate::core::backup::Secret;
@@ -433,7 +433,6 @@ pub async fn check_keys(aws: &Aws, region: &str, items: &[RestoreItem]) -> Resul
             users.entry(key).or_default().insert(item.target.as_str());
         }
     }
-    let kms = aws.kms(region);
     let mut check = KeyCheck::default();
     for (key, parameters) in users {
         let names = parameters.iter().copied().collect::<Vec<_>>().join(", ");
@@ -447,23 +446,14 @@ pub async fn check_keys(aws: &Aws, region: &str, items: &[RestoreItem]) -> Resul
             ));
             continue;
         }
-        match kms.describe_key().key_id(key).send().await {
-            Ok(_) => {}
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_not_found_exception()) =>
-            {
-                check.missing.push(format!(
-                    "KMS key {key} does not exist in {region} (used by {names}): pass --kms-key-id with a key of {region}"
-                ));
-            }
-            Err(e) if e.code() == Some("AccessDeniedException") => {
+        match describe_any(aws, region, key).await? {
+            Described::Key(_) => {}
+            Described::Missing => check.missing.push(format!(
+                "KMS key {key} does not exist in {region} (used by {names}): pass --kms-key-id with a key of {region}"
+            )),
+            Described::Denied(_) => {
                 let parameters = parameters.into_iter().map(str::to_string).collect();
                 check.unchecked.insert(key.to_string(), parameters);
-            }
-            Err(e) => {
-                return Err(anyhow::Error::new(e)
-                    .context(format!("checking KMS key {key} in {region} (DescribeKey)")));
             }
         }
     }
